@@ -1,0 +1,69 @@
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace fxrates {
+
+/// fxrates reports failures as `boost::system::error_code`; Asio, Beast, SSL and JSON codes pass
+/// through unchanged.
+using error_code = boost::system::error_code;
+
+/// Errors raised by fxrates itself (category `fxrates.client`).
+enum class errc
+{
+    /// The server answered, but not with a valid rates API document.
+    bad_response = 1,
+};
+
+/// The category of `errc`.
+const boost::system::error_category& client_category() noexcept;
+
+/// The category whose values are HTTP status codes (`fxrates.http`). Only 4xx and 5xx count as
+/// failures.
+const boost::system::error_category& http_category() noexcept;
+
+/// Kinds of failure that callers test for without knowing every source, e.g. to decide on retries.
+enum class condition
+{
+    /// A deadline passed.
+    timeout = 1,
+    /// The server asked us to slow down (HTTP 429).
+    rate_limited,
+    /// Worth retrying later: HTTP 502, 503, 504.
+    transient,
+    /// The server's answer could not be understood.
+    bad_response,
+};
+
+/// The category of `condition` (`fxrates.condition`).
+const boost::system::error_category& condition_category() noexcept;
+
+inline error_code make_error_code(errc e) noexcept
+{
+    return {static_cast<int>(e), client_category()};
+}
+
+inline boost::system::error_condition make_error_condition(condition c) noexcept
+{
+    return {static_cast<int>(c), condition_category()};
+}
+
+/// An error code for an HTTP status, e.g. `make_http_error(404)`.
+inline error_code make_http_error(unsigned status) noexcept
+{
+    return {static_cast<int>(status), http_category()};
+}
+
+} // namespace fxrates
+
+template <>
+struct boost::system::is_error_code_enum<fxrates::errc> : std::true_type
+{
+};
+
+template <>
+struct boost::system::is_error_condition_enum<fxrates::condition> : std::true_type
+{
+};

@@ -1,0 +1,41 @@
+#include "cli/serve_command.hpp"
+
+#include <fxrates/server/ecb_history.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+// Exit codes: 0 success, 1 usage error or total failure, 2 partial failure (some bases failed).
+int main(int argc, char** argv)
+{
+    CLI::App app{"fxrates: foreign-exchange reference rates for many base currencies at once", "fxrates"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "fxrates 0.1.0");
+
+    fxrates::cli::serve_options serve_options;
+    auto* serve = fxrates::cli::add_serve_command(app, serve_options);
+
+    try
+    {
+        app.parse(argc, argv);
+    }
+    catch (const CLI::ParseError& e)
+    {
+        int code = app.exit(e);
+        return code == 0 ? 0 : 1;
+    }
+
+    try
+    {
+        if (serve->parsed())
+            return fxrates::cli::run_serve(serve_options);
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "fxrates: " << e.what() << '\n';
+        return 1;
+    }
+    return 1;
+}

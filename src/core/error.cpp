@@ -1,0 +1,110 @@
+#include <fxrates/error.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <string>
+
+namespace fxrates {
+
+namespace {
+
+class client_category_impl final : public boost::system::error_category
+{
+public:
+    const char* name() const noexcept override { return "fxrates.client"; }
+
+    std::string message(int value) const override
+    {
+        switch (static_cast<errc>(value))
+        {
+        case errc::bad_response:
+            return "The server's answer is not a valid rates API response; check that the API URL points "
+                   "at a rates API.";
+        }
+        return "Unknown fxrates error " + std::to_string(value) + ".";
+    }
+};
+
+class http_category_impl final : public boost::system::error_category
+{
+public:
+    const char* name() const noexcept override { return "fxrates.http"; }
+
+    std::string message(int status) const override
+    {
+        std::string text = "HTTP " + std::to_string(status);
+        switch (status)
+        {
+        case 400: return text + " Bad Request: the API rejected a parameter.";
+        case 404: return text + " Not Found: the API has no data for this request.";
+        case 405: return text + " Method Not Allowed.";
+        case 429: return text + " Too Many Requests: slow down and try again later.";
+        case 500: return text + " Internal Server Error: the API failed; try again later.";
+        case 502: return text + " Bad Gateway: try again later.";
+        case 503: return text + " Service Unavailable: try again later.";
+        case 504: return text + " Gateway Timeout: try again later.";
+        default: return text + ".";
+        }
+    }
+
+    // A 2xx or 3xx status is not a failure, although the code is non-zero.
+    bool failed(int status) const noexcept override { return status >= 400; }
+};
+
+class condition_category_impl final : public boost::system::error_category
+{
+public:
+    const char* name() const noexcept override { return "fxrates.condition"; }
+
+    std::string message(int value) const override
+    {
+        switch (static_cast<condition>(value))
+        {
+        case condition::timeout: return "A deadline passed.";
+        case condition::rate_limited: return "The server asked us to slow down.";
+        case condition::transient: return "A temporary failure; try again later.";
+        case condition::bad_response: return "The server's answer could not be understood.";
+        }
+        return "Unknown fxrates condition " + std::to_string(value) + ".";
+    }
+
+    bool equivalent(const error_code& code, int value) const noexcept override
+    {
+        switch (static_cast<condition>(value))
+        {
+        case condition::timeout:
+            return code == boost::beast::error::timeout || code == boost::asio::error::timed_out;
+        case condition::rate_limited:
+            return code == make_http_error(429);
+        case condition::transient:
+            return code == make_http_error(502) || code == make_http_error(503) ||
+                   code == make_http_error(504);
+        case condition::bad_response:
+            return code == errc::bad_response;
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+const boost::system::error_category& client_category() noexcept
+{
+    static const client_category_impl instance;
+    return instance;
+}
+
+const boost::system::error_category& http_category() noexcept
+{
+    static const http_category_impl instance;
+    return instance;
+}
+
+const boost::system::error_category& condition_category() noexcept
+{
+    static const condition_category_impl instance;
+    return instance;
+}
+
+} // namespace fxrates

@@ -1,0 +1,157 @@
+#include <fxrates/date.hpp>
+#include <fxrates/server/ecb_history.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+namespace fxrates {
+
+namespace {
+
+// Splits off the next comma-separated field of `line`.
+std::string_view next_field(std::string_view& line)
+{
+    auto comma = line.find(',');
+    std::string_view field = line.substr(0, comma);
+    line.remove_prefix(comma == std::string_view::npos ? line.size() : comma + 1);
+    return field;
+}
+
+std::string quoted(std::string_view text)
+{
+    return "'" + std::string(text.substr(0, 40)) + (text.size() > 40 ? "...'" : "'");
+}
+
+} // namespace
+
+ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
+{
+    ecb_history history;
+    std::vector<std::pair<std::chrono::sys_days, std::size_t>> order; // date, row as read
+    std::size_t line_number = 0;
+    bool header_seen = false;
+
+    while (!csv.empty())
+    {
+        auto newline = csv.find('\n');
+        std::string_view line = csv.substr(0, newline);
+        csv.remove_prefix(newline == std::string_view::npos ? csv.size() : newline + 1);
+        ++line_number;
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (line.empty())
+            continue;
+
+        auto fail = [&](const std::string& problem) { return ecb_history_error(source_name, line_number, problem); };
+
+        if (!header_seen)
+        {
+            if (next_field(line) != "Date")
+                throw fail("expected the ECB header 'Date,USD,JPY,...'");
+            while (!line.empty())
+            {
+                auto field = next_field(line);
+                if (field.empty() && line.empty())
+                    break; // the ECB ends every line with a comma
+                auto code = currency_code::parse(field);
+                if (!code)
+                    throw fail("column " + quoted(field) + " is not a currency code");
+                if (history.column_of(*code))
+                    throw fail("currency " + code->str() + " appears twice in the header");
+                history.codes_.push_back(*code);
+            }
+            if (history.codes_.empty())
+                throw fail("the header names no currency");
+            header_seen = true;
+            continue;
+        }
+
+        auto date_field = next_field(line);
+        auto date = parse_iso_date(date_field);
+        if (!date)
+            throw fail("the date " + quoted(date_field) + " is not a YYYY-MM-DD calendar date");
+        std::size_t row = history.dates_.size();
+        history.dates_.push_back(std::chrono::sys_days{*date});
+        order.emplace_back(history.dates_.back(), row);
+
+        for (std::size_t column = 0; column < history.codes_.size(); ++column)
+        {
+            if (line.empty() && column + 1 <= history.codes_.size())
+                throw fail("expected " + std::to_string(history.codes_.size()) + " rates, found " +
+                           std::to_string(column));
+            auto field = next_field(line);
+            decimal value{};
+            if (field != "N/A" && !field.empty())
+            {
+                auto parsed = decimal::parse(field);
+                if (!parsed || parsed->units() <= 0)
+                    throw fail("the " + history.codes_[column].str() + " rate " + quoted(field) +
+                               " is not a positive decimal number or N/A");
+                value = *parsed;
+            }
+            history.cells_.push_back(value);
+        }
+        if (!line.empty() && line != ",")
+            throw fail("more fields than the header's " + std::to_string(history.codes_.size()) + " currencies");
+    }
+
+    if (!header_seen)
+        throw ecb_history_error(source_name, 0, "the file is empty; expected the ECB header and rows");
+    if (history.dates_.empty())
+        throw ecb_history_error(source_name, 0, "the file has a header but no rates");
+
+    // The ECB writes newest first; lookups want ascending dates. Reorder rows only if needed.
+    std::size_t columns = history.codes_.size();
+    std::sort(order.begin(), order.end());
+    for (std::size_t i = 1; i < order.size(); ++i)
+        if (order[i].first == order[i - 1].first)
+            throw ecb_history_error(source_name, 0,
+                                    "the date " + to_iso_string(std::chrono::year_month_day{order[i].first}) +
+                                        " appears twice");
+    bool already_ascending = std::is_sorted(history.dates_.begin(), history.dates_.end());
+    if (!already_ascending)
+    {
+        std::vector<decimal> cells;
+        cells.reserve(history.cells_.size());
+        for (auto& [date, row] : order)
+        {
+            auto first = history.cells_.begin() + static_cast<std::ptrdiff_t>(row * columns);
+            cells.insert(cells.end(), first, first + static_cast<std::ptrdiff_t>(columns));
+        }
+        history.cells_ = std::move(cells);
+        std::transform(order.begin(), order.end(), history.dates_.begin(), [](auto& entry) { return entry.first; });
+    }
+    return history;
+}
+
+ecb_history ecb_history::load_file(const std::filesystem::path& path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw ecb_history_error(path.string(), 0, "cannot open the file (does it exist and is it readable?)");
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (file.bad())
+        throw ecb_history_error(path.string(), 0, "cannot read the file");
+    return parse(text.view(), path.string());
+}
+
+std::optional<std::size_t> ecb_history::column_of(currency_code code) const noexcept
+{
+    auto it = std::find(codes_.begin(), codes_.end(), code);
+    if (it == codes_.end())
+        return std::nullopt;
+    return static_cast<std::size_t>(it - codes_.begin());
+}
+
+std::optional<ecb_history::day> ecb_history::on_or_before(std::chrono::sys_days date) const noexcept
+{
+    auto after = std::upper_bound(dates_.begin(), dates_.end(), date);
+    if (after == dates_.begin())
+        return std::nullopt;
+    return day(this, static_cast<std::size_t>(after - dates_.begin()) - 1);
+}
+
+} // namespace fxrates
