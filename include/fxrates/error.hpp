@@ -15,6 +15,15 @@ enum class errc
 {
     /// The server answered, but not with a valid rates API document.
     bad_response = 1,
+
+    /// The API URL is not an `https://host[:port][/path]` URL.
+    bad_api_url,
+
+    /// A batch did not finish within its time limit; this base was still pending.
+    batch_deadline,
+
+    /// The client was closed while the operation was pending.
+    client_closed,
 };
 
 /// The category of `errc`.

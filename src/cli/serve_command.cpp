@@ -4,6 +4,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -74,7 +75,16 @@ int run_serve(serve_options& options)
     raise_descriptor_limit();
     asio::io_context context(1);
     server rates_server(context.get_executor(), params);
-    rates_server.start();
+    try
+    {
+        rates_server.start();
+    }
+    catch (const boost::system::system_error& e)
+    {
+        std::cerr << "fxrates serve: cannot listen on " << params.address << ':' << params.port << ": "
+                  << e.code().message() << "; choose another --port (0 picks a free one) or --address\n";
+        return 1;
+    }
 
     if (!options.certificate_out.empty())
     {
@@ -99,7 +109,7 @@ int run_serve(serve_options& options)
     std::cout << "; Ctrl-C stops" << std::endl;
 
     context.run();
-    std::cout << "fxrates: stopped after " << rates_server.requests_served() << " requests" << std::endl;
+    std::cout << "fxrates: stopped; requests answered: " << rates_server.requests_served() << std::endl;
     return 0;
 }
 

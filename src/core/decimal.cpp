@@ -49,8 +49,8 @@ std::optional<decimal> decimal::parse(std::string_view text) noexcept
         if (digits > max_digits)
             return std::nullopt;
         units = units * 10 + (c - '0');
-        if (seen_point)
-            ++scale;
+        if (seen_point && ++scale > max_digits)
+            return std::nullopt; // keeps every comparison and division within 128 bits
     }
     if (!seen_digit)
         return std::nullopt;

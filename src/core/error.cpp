@@ -21,6 +21,12 @@ public:
         case errc::bad_response:
             return "The server's answer is not a valid rates API response; check that the API URL points "
                    "at a rates API.";
+        case errc::bad_api_url:
+            return "The API URL is not valid; expected https://host[:port][/path].";
+        case errc::batch_deadline:
+            return "The batch did not finish in time; raise the time limit (--timeout) or lower the load.";
+        case errc::client_closed:
+            return "The client was closed before the request finished.";
         }
         return "Unknown fxrates error " + std::to_string(value) + ".";
     }
@@ -44,7 +50,7 @@ public:
         case 502: return text + " Bad Gateway: try again later.";
         case 503: return text + " Service Unavailable: try again later.";
         case 504: return text + " Gateway Timeout: try again later.";
-        default: return text + ".";
+        default: return text + ": the API answered with a status fxrates does not expect.";
         }
     }
 
@@ -74,7 +80,8 @@ public:
         switch (static_cast<condition>(value))
         {
         case condition::timeout:
-            return code == boost::beast::error::timeout || code == boost::asio::error::timed_out;
+            return code == boost::beast::error::timeout || code == boost::asio::error::timed_out ||
+                   code == errc::batch_deadline;
         case condition::rate_limited:
             return code == make_http_error(429);
         case condition::transient:

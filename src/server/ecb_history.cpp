@@ -65,6 +65,10 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
             if (history.codes_.empty())
                 throw fail("the header names no currency");
             header_seen = true;
+            auto rows = static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')) + 1;
+            history.dates_.reserve(rows);
+            history.cells_.reserve(rows * history.codes_.size());
+            order.reserve(rows);
             continue;
         }
 
@@ -93,7 +97,7 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
             }
             history.cells_.push_back(value);
         }
-        if (!line.empty() && line != ",")
+        if (!line.empty())
             throw fail("more fields than the header's " + std::to_string(history.codes_.size()) + " currencies");
     }
 

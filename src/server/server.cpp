@@ -276,9 +276,9 @@ private:
                 }
             }
 
+            ++self->requests_served_;
             tcp_layer.expires_after(self->params_.write_timeout);
             std::tie(ec, bytes) = co_await http::async_write(conn.stream, response, use_tuple);
-            ++self->requests_served_;
             if (ec)
                 co_return;
         }

@@ -43,7 +43,7 @@ public:
     /// The server's certificate, PEM: trusting it is how clients verify the server.
     const std::string& certificate_pem() const noexcept;
 
-    /// Requests answered so far, all statuses.
+    /// Requests answered so far (counted when the answer is ready to send), all statuses.
     std::uint64_t requests_served() const noexcept;
 
     boost::asio::any_io_executor get_executor() const noexcept;

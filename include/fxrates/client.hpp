@@ -1,0 +1,150 @@
+#pragma once
+
+#include <fxrates/client_params.hpp>
+#include <fxrates/currency.hpp>
+#include <fxrates/decode.hpp>
+#include <fxrates/diagnostics.hpp>
+#include <fxrates/error.hpp>
+#include <fxrates/rates.hpp>
+#include <fxrates/rates_outcome.hpp>
+#include <fxrates/rates_query.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/execution_context.hpp>
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace fxrates {
+
+/// An asynchronous client of a rates API such as api.vatcomply.com, on the embedder's executor.
+///
+/// Every operation takes any Asio completion token and defaults to `asio::deferred`, so inside a
+/// coroutine `co_await client.async_get_rates(base)` just works; callbacks, `use_future`,
+/// `as_tuple` and `redirect_error` work too. Requests go over HTTPS with keep-alive connections
+/// from a pool (at most `client_params::max_connections` at once; further requests wait in order).
+///
+/// Executor: all work runs on `get_executor()`, which must not run handlers concurrently (an
+/// `io_context` run by one thread, or a strand). Handlers run on their own associated executor,
+/// never inside the initiating call.
+///
+/// Thread safety: none; give a multi-threaded context a strand.
+///
+/// Lifetime: the client may be destroyed with operations pending; they complete with
+/// `errc::client_closed` or `operation_aborted`.
+class client
+{
+public:
+    /// Makes a client on `executor`. Throws `std::invalid_argument` if `params.api_url` is not an
+    /// https URL, or `boost::system::system_error` if a CA file cannot be loaded.
+    client(boost::asio::any_io_executor executor, client_params params = {});
+
+    /// Makes a client on `context`'s executor.
+    template <class ExecutionContext>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+    explicit client(ExecutionContext& context, client_params params = {})
+        : client(boost::asio::any_io_executor(context.get_executor()), std::move(params))
+    {
+    }
+
+    ~client();
+    client(client&&) noexcept;
+    client& operator=(client&&) noexcept;
+
+    boost::asio::any_io_executor get_executor() const noexcept;
+
+    /// Gets the rates of one base currency.
+    ///
+    /// Completion signature: `void(error_code, rates)`. Errors: HTTP statuses (category
+    /// `fxrates.http`, e.g. 400 for a base the API does not support), `errc::bad_response`,
+    /// timeouts (`condition::timeout`), and Asio, SSL and Beast codes from the transport; `diag`
+    /// explains them and holds the API's own error text, which is untrusted.
+    ///
+    /// Cancellation: terminal; the client stays usable (the connection in use is closed).
+    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = boost::asio::deferred_t>
+    auto async_get_rates(currency_code base, rates_query query, diagnostics& diag,
+                         CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, rates)>(
+            [this](auto handler, currency_code base, rates_query query, diagnostics* diag) {
+                async_get_rates_impl(base, std::move(query), diag, std::move(handler));
+            },
+            token, base, std::move(query), &diag);
+    }
+
+    /// \copydoc async_get_rates
+    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = boost::asio::deferred_t>
+    auto async_get_rates(currency_code base, rates_query query = {}, CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, rates)>(
+            [this](auto handler, currency_code base, rates_query query) {
+                async_get_rates_impl(base, std::move(query), nullptr, std::move(handler));
+            },
+            token, base, std::move(query));
+    }
+
+    /// Gets the rates of many base currencies at once, all requests concurrent.
+    ///
+    /// Completion signature: `void(error_code, std::vector<rates_outcome>)`, one outcome per base
+    /// **in the order of `bases`**, each a value or an error with diagnostics: one failure never
+    /// loses the others. The error code is for the batch as a whole, and is only set when the
+    /// operation itself was cancelled. Bases still pending after `client_params::batch_timeout`
+    /// complete with `errc::batch_deadline`.
+    ///
+    /// Cancellation: terminal; pending bases complete with `operation_aborted`, finished ones keep
+    /// their values.
+    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_get_rates_batch(std::vector<currency_code> bases, rates_query query = {},
+                               CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<rates_outcome>)>(
+            [this](auto handler, std::vector<currency_code> bases, rates_query query) {
+                async_get_rates_batch_impl(std::move(bases), std::move(query), std::move(handler));
+            },
+            token, std::move(bases), std::move(query));
+    }
+
+    /// Gets the list of currencies the API knows.
+    ///
+    /// Completion signature: `void(error_code, currency_list)`; errors as for `async_get_rates`.
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_get_currencies(diagnostics& diag, CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
+            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); }, token,
+            &diag);
+    }
+
+    /// \copydoc async_get_currencies
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_get_currencies(CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
+            [this](auto handler) { async_get_currencies_impl(nullptr, std::move(handler)); }, token);
+    }
+
+    /// Closes idle connections and fails pending operations with `errc::client_closed`.
+    void close();
+
+private:
+    void async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,
+                              boost::asio::any_completion_handler<void(error_code, rates)> handler);
+    void async_get_rates_batch_impl(
+        std::vector<currency_code> bases, rates_query query,
+        boost::asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler);
+    void async_get_currencies_impl(diagnostics* diag,
+                                   boost::asio::any_completion_handler<void(error_code, currency_list)> handler);
+
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace fxrates

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <fxrates/currency.hpp>
+#include <fxrates/rates_outcome.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace fxrates {
+
+/// How `fxrates rates` writes its results.
+enum class output_format
+{
+    /// The book's table, byte for byte: for people at a terminal.
+    table,
+    /// One JSON document with full-precision numbers and the errors: for scripts.
+    json,
+    /// One row per base with full-precision numbers: for spreadsheets and shell pipelines.
+    csv,
+};
+
+/// Parses the name of a format as written on the command line: `table`, `json` or `csv`
+/// (lower case, exactly); empty for anything else.
+std::optional<output_format> parse_output_format(std::string_view name) noexcept;
+
+/// The command-line name of `format`, the inverse of `parse_output_format`.
+std::string_view to_string(output_format format) noexcept;
+
+/// Formats `x` exactly as Python's `format(x, "7.03")`, which is how the book prints each rate.
+///
+/// Three significant digits, right-aligned in 7 columns, never truncated when longer (`1.11e+02`).
+/// Python's default float presentation is `g`-like with two differences: fixed notation keeps at
+/// least one digit after the point (`1.0`, `10.0`), and scientific notation starts one exponent
+/// earlier, when the decimal exponent after rounding is >= 2 (`1e+02` for 99.96) or < -4 (`7e-05`).
+/// Rounding is correct, ties to even, on the exact binary value (`1.125` gives `1.12`). Negative
+/// zero keeps its sign; infinities print as `inf` and `-inf`, and every NaN as `nan`.
+std::string format_seed_number(double x);
+
+/// The book's table: one row per successful outcome, in the given order, then an empty line and
+/// `time elapsed: 0.12s`.
+///
+/// A row is `1 USD = ` followed by, for each of `symbols`, the rate as `format_seed_number` and the
+/// code, joined by `, `. The base's rate in its own row is 1.0 whatever the API sent, as the book
+/// sets it. A symbol with no rate prints `    n/a` in the number's place. Failed outcomes print no
+/// row: report them on stderr with `describe_failure`. Ends with a newline.
+std::string render_table(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                         double elapsed_seconds);
+
+/// A JSON document for scripts, keys in a fixed order, ending with a newline:
+///
+/// `{"results":[R...],"elapsed_seconds":0.12}`, one R per outcome in input order, either
+/// `{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761}}` (keys of `rates` in
+/// `symbols` order; symbols without a rate and repeated symbols left out; the base's own rate is
+/// 1.0 as in the table) or, for a failure,
+/// `{"base":"XXX","error":{"category":"fxrates.http","value":400,"message":"...",
+/// "client_message":"...","server_message":"..."}}` (the two diagnostics are empty strings when
+/// absent).
+///
+/// Numbers are the shortest text that reads back as the same double, and always look like
+/// floating-point numbers (`1.0`, never `1`) so consumers see one kind of number. A non-finite
+/// number, which JSON cannot express, is written as `null`. Strings are escaped by Boost.JSON;
+/// bytes that are not valid UTF-8 become U+FFFD so that the document is always valid JSON.
+std::string render_json(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                        double elapsed_seconds);
+
+/// CSV (RFC 4180 quoting, `\n` line ends): the header `base,date,` + the symbols + `,error`, then
+/// one row per outcome in input order, ending with a newline.
+///
+/// Rates are written as in `render_json` (shortest round-trip, `1.0` for the base's own rate),
+/// with an empty cell for a missing rate. A failure has empty date and rate cells, and its
+/// `describe_failure` text without the leading `XXX: ` in the last column. There is no elapsed
+/// time: every row is data.
+std::string render_csv(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                       double elapsed_seconds);
+
+/// Renders in `format`; see `render_table`, `render_json` and `render_csv`.
+std::string render(output_format format, std::span<const rates_outcome> outcomes,
+                   std::span<const currency_code> symbols, double elapsed_seconds);
+
+/// One line (without a newline) for stderr saying why `outcome` failed, e.g.
+/// `XXX: HTTP 400 Bad Request: the API rejected a parameter. Server says: "Base currency 'XXX' is
+/// not supported."`
+///
+/// The error code's message, then `Details: ` and the client message if there is one, then the
+/// server's message in double quotes if there is one. Because the server's text is untrusted (and
+/// our own message may quote parts of it), control characters, C1 controls, Unicode bidi and line
+/// separators, backslashes, double quotes and bytes that are not UTF-8 are shown as escapes (`\n`,
+/// `\x1b`, `\u202e`, `\\`, `\"`): the line cannot move the cursor, recolour the terminal, reorder
+/// what is shown, or forge another line.
+std::string describe_failure(const rates_outcome& outcome);
+
+} // namespace fxrates

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <fxrates/currency.hpp>
+#include <fxrates/diagnostics.hpp>
+#include <fxrates/error.hpp>
+#include <fxrates/rates.hpp>
+
+namespace fxrates {
+
+/// What became of one base currency in a batch: its rates, or the error that stopped it.
+struct rates_outcome
+{
+    /// The base currency asked for.
+    currency_code base;
+
+    /// Success when empty; then `value` holds the rates.
+    error_code error;
+
+    /// Why it failed, when it did: our explanation and the server's (untrusted) text.
+    diagnostics diag;
+
+    /// The rates, when `error` is empty.
+    rates value;
+
+    bool ok() const noexcept { return !error; }
+};
+
+} // namespace fxrates

@@ -1,0 +1,112 @@
+#include "client/api_url.hpp"
+
+#include <fxrates/date.hpp>
+
+#include <boost/url/ipv6_address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+namespace fxrates::detail {
+
+std::string api_endpoint::host_header() const
+{
+    bool ipv6 = host.find(':') != std::string::npos;
+    std::string header = ipv6 ? "[" + host + "]" : host;
+    if (port != 443)
+        header += ":" + std::to_string(port);
+    return header;
+}
+
+std::optional<api_endpoint> parse_api_url(std::string_view text, std::string& why)
+{
+    auto parsed = boost::urls::parse_absolute_uri(text);
+    if (!parsed)
+    {
+        why = "'" + std::string(text) + "' is not a URL (" + parsed.error().message() + "); expected https://host[:port]";
+        return std::nullopt;
+    }
+    const auto& url = *parsed;
+    if (url.scheme_id() != boost::urls::scheme::https)
+    {
+        why = "the scheme '" + std::string(url.scheme()) +
+              "' is not supported; the API is only spoken over TLS: use https://";
+        return std::nullopt;
+    }
+    if (!url.has_authority() || url.encoded_host().empty())
+    {
+        why = "'" + std::string(text) + "' names no host";
+        return std::nullopt;
+    }
+    if (url.has_userinfo())
+    {
+        why = "credentials in the API URL are not supported";
+        return std::nullopt;
+    }
+    if (url.has_query() || url.has_fragment())
+    {
+        why = "the API URL must not have a query or a fragment";
+        return std::nullopt;
+    }
+
+    api_endpoint endpoint;
+    switch (url.host_type())
+    {
+    case boost::urls::host_type::ipv4:
+        endpoint.host = url.host_ipv4_address().to_string();
+        endpoint.host_is_ip = true;
+        break;
+    case boost::urls::host_type::ipv6:
+        endpoint.host = url.host_ipv6_address().to_string();
+        endpoint.host_is_ip = true;
+        break;
+    case boost::urls::host_type::name:
+        endpoint.host = url.host_name();
+        break;
+    default:
+        why = "the host of '" + std::string(text) + "' is not supported";
+        return std::nullopt;
+    }
+    if (url.has_port())
+    {
+        auto port = url.port_number();
+        if (port == 0)
+        {
+            why = "the port '" + std::string(url.port()) + "' is not a port number from 1 to 65535";
+            return std::nullopt;
+        }
+        endpoint.port = port;
+    }
+    endpoint.base_path = url.encoded_path();
+    while (!endpoint.base_path.empty() && endpoint.base_path.back() == '/')
+        endpoint.base_path.pop_back();
+    return endpoint;
+}
+
+std::string rates_target(const api_endpoint& endpoint, currency_code base, const rates_query& query)
+{
+    boost::urls::url target;
+    target.set_encoded_path(endpoint.base_path + "/rates");
+    auto params = target.params();
+    params.append({"base", base.view()});
+    if (!query.symbols.empty())
+    {
+        std::string symbols;
+        for (const auto& code : query.symbols)
+        {
+            if (!symbols.empty())
+                symbols += ',';
+            symbols += code.view();
+        }
+        params.append({"symbols", symbols});
+    }
+    if (query.date)
+        params.append({"date", to_iso_string(*query.date)});
+    return std::string(target.buffer());
+}
+
+std::string currencies_target(const api_endpoint& endpoint)
+{
+    return endpoint.base_path + "/currencies";
+}
+
+} // namespace fxrates::detail

@@ -1,0 +1,422 @@
+#include "client/transport.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_set>
+#include <vector>
+
+namespace fxrates::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string seconds_text(clock_type::duration duration)
+{
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(ms) / 1000.0);
+    return text;
+}
+
+// Errors that mean a reused keep-alive connection had been closed by the server while idle.
+bool is_stale_connection(const error_code& ec)
+{
+    return ec == asio::error::eof || ec == http::error::end_of_stream || ec == ssl::error::stream_truncated ||
+           ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+           ec == asio::error::connection_aborted;
+}
+
+struct connection
+{
+    connection(const asio::any_io_executor& executor, ssl::context& tls) : stream(executor, tls) {}
+
+    beast::ssl_stream<beast::tcp_stream> stream;
+    beast::flat_buffer buffer;
+    clock_type::time_point idle_since{};
+};
+
+// A shared lookup of the host: concurrent connects wait for one resolution instead of each
+// queueing its own on Asio's single resolver thread. It cannot be cancelled (no resolver can), so
+// waiters abandon it on timeout and it finishes in the background.
+struct resolution
+{
+    explicit resolution(const asio::any_io_executor& executor) : finished(executor) {}
+
+    asio::steady_timer finished; // cancelled when done: a timer used as a broadcast signal
+    bool done = false;
+    error_code ec;
+    tcp::resolver::results_type results;
+};
+
+} // namespace
+
+class https_transport::impl : public std::enable_shared_from_this<impl>
+{
+public:
+    impl(asio::any_io_executor executor, api_endpoint endpoint, const client_params& params)
+        : executor_(std::move(executor)), endpoint_(std::move(endpoint)), params_(params),
+          tls_(ssl::context::tls_client)
+    {
+        tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                         ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+        if (params_.insecure)
+            tls_.set_verify_mode(ssl::verify_none);
+        else
+        {
+            tls_.set_verify_mode(ssl::verify_peer);
+            if (params_.use_system_trust)
+                tls_.set_default_verify_paths();
+            if (!params_.ca_file.empty())
+                tls_.load_verify_file(params_.ca_file);
+            if (!params_.ca_pem.empty())
+                tls_.add_certificate_authority(asio::buffer(params_.ca_pem));
+        }
+        if (endpoint_.host_is_ip)
+        {
+            endpoints_.push_back(tcp::endpoint(asio::ip::make_address(endpoint_.host), endpoint_.port));
+        }
+    }
+
+    const api_endpoint& endpoint() const noexcept { return endpoint_; }
+
+    asio::awaitable<error_code> get(std::string target, http_answer& out, diagnostics& diag)
+    {
+        auto self = shared_from_this(); // outlive the client if it is destroyed meanwhile
+        auto deadline = clock_type::now() + params_.request_timeout;
+        for (int attempt = 0;; ++attempt)
+        {
+            std::unique_ptr<connection> conn;
+            if (auto ec = co_await acquire(conn, deadline, diag))
+                co_return ec;
+            bool reused = conn != nullptr;
+            if (!conn)
+            {
+                conn = std::make_unique<connection>(executor_, tls_);
+                busy_.insert(conn.get());
+                if (auto ec = co_await connect(*conn, deadline, diag))
+                {
+                    release(std::move(conn), false);
+                    co_return ec;
+                }
+            }
+            else
+                busy_.insert(conn.get());
+
+            bool got_response_bytes = false, keep_alive = false;
+            auto ec = co_await exchange(*conn, target, deadline, out, got_response_bytes, keep_alive);
+            if (!ec)
+            {
+                release(std::move(conn), keep_alive);
+                co_return ec;
+            }
+            release(std::move(conn), false);
+            // The server may close an idle keep-alive connection just as we reuse it: nothing was
+            // answered, so the GET is safely sent again, once, on a fresh connection.
+            if (reused && !got_response_bytes && attempt == 0 && is_stale_connection(ec))
+                continue;
+            co_return explain(ec, "waiting for the answer", diag);
+        }
+    }
+
+    void close()
+    {
+        closed_ = true;
+        for (auto& conn : idle_)
+            beast::get_lowest_layer(conn->stream).close();
+        open_ -= idle_.size();
+        idle_.clear();
+        for (auto* conn : busy_)
+            beast::get_lowest_layer(conn->stream).close();
+        for (auto* waiter : waiters_)
+            waiter->cancel();
+        waiters_.clear();
+    }
+
+private:
+    // Takes an idle connection into `conn`, or leaves it null with a slot reserved for a new one.
+    asio::awaitable<error_code> acquire(std::unique_ptr<connection>& conn, clock_type::time_point deadline,
+                                        diagnostics& diag)
+    {
+        for (;;)
+        {
+            if (closed_)
+                co_return errc::client_closed;
+            while (!idle_.empty())
+            {
+                // Most recently used first: the least likely to have been closed by the server.
+                auto candidate = std::move(idle_.back());
+                idle_.pop_back();
+                if (clock_type::now() - candidate->idle_since < params_.idle_timeout)
+                {
+                    conn = std::move(candidate);
+                    co_return error_code{};
+                }
+                --open_;
+            }
+            if (open_ < std::max<std::size_t>(1, params_.max_connections))
+            {
+                ++open_;
+                co_return error_code{};
+            }
+            asio::steady_timer waiter(executor_, deadline);
+            waiters_.push_back(&waiter);
+            auto [ec] = co_await waiter.async_wait(use_tuple);
+            auto it = std::find(waiters_.begin(), waiters_.end(), &waiter);
+            bool woken = it == waiters_.end(); // release() or close() took it off the queue
+            if (!woken)
+                waiters_.erase(it);
+            if (woken)
+                continue;
+            if (!ec)
+            {
+                diag.set_client_message("no connection to " + endpoint_.host_header() + " became free within the "
+                                        "request timeout (" + seconds_text(params_.request_timeout) +
+                                        "); raise the connection limit or the timeout");
+                co_return beast::error::timeout;
+            }
+            co_return ec;
+        }
+    }
+
+    void release(std::unique_ptr<connection> conn, bool reusable)
+    {
+        busy_.erase(conn.get());
+        if (reusable && !closed_)
+        {
+            conn->idle_since = clock_type::now();
+            idle_.push_back(std::move(conn));
+        }
+        else
+        {
+            conn.reset();
+            --open_;
+        }
+        if (!waiters_.empty())
+        {
+            auto* waiter = waiters_.front();
+            waiters_.pop_front();
+            waiter->cancel();
+        }
+    }
+
+    asio::awaitable<error_code> resolve(clock_type::time_point deadline, diagnostics& diag)
+    {
+        if (!resolving_)
+        {
+            resolving_ = std::make_shared<resolution>(executor_);
+            resolving_->finished.expires_at(clock_type::time_point::max());
+            asio::co_spawn(executor_, resolve_in_background(resolving_, endpoint_.host, std::to_string(endpoint_.port)),
+                           asio::detached);
+        }
+        auto pending = resolving_;
+        if (!pending->done)
+        {
+            asio::steady_timer timeout(executor_, deadline);
+            // Wait for whichever comes first: the answer (which cancels `finished`) or the deadline.
+            auto waiting = pending;
+            timeout.async_wait([waiting](error_code ec) {
+                if (!ec)
+                    waiting->finished.cancel_one();
+            });
+            co_await pending->finished.async_wait(use_tuple);
+            timeout.cancel();
+            if (!pending->done)
+            {
+                if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+                    co_return asio::error::operation_aborted;
+                diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within the connect timeout (" +
+                                        seconds_text(params_.connect_timeout) + ")");
+                co_return beast::error::timeout;
+            }
+        }
+        if (resolving_ == pending)
+            resolving_.reset();
+        if (pending->ec)
+        {
+            diag.set_client_message("cannot resolve the host '" + endpoint_.host + "': " + pending->ec.message());
+            co_return pending->ec;
+        }
+        endpoints_.assign(pending->results.begin(), pending->results.end());
+        co_return error_code{};
+    }
+
+    static asio::awaitable<void> resolve_in_background(std::shared_ptr<resolution> state, std::string host,
+                                                       std::string port)
+    {
+        tcp::resolver resolver(co_await asio::this_coro::executor);
+        auto [ec, results] = co_await resolver.async_resolve(host, port, use_tuple);
+        state->ec = ec;
+        state->results = std::move(results);
+        state->done = true;
+        state->finished.cancel();
+    }
+
+    asio::awaitable<error_code> connect(connection& conn, clock_type::time_point deadline, diagnostics& diag)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        auto connect_deadline = std::min(clock_type::now() + params_.connect_timeout, deadline);
+        if (endpoints_.empty())
+            if (auto ec = co_await resolve(connect_deadline, diag))
+                co_return ec;
+
+        tcp_layer.expires_at(connect_deadline);
+        auto [ec, connected] = co_await tcp_layer.async_connect(endpoints_, use_tuple);
+        if (ec)
+        {
+            // Look the host up again next time: its address may have changed.
+            if (!endpoint_.host_is_ip)
+                endpoints_.clear();
+            co_return explain(ec, "connecting", diag);
+        }
+        tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+
+        SSL* native = conn.stream.native_handle();
+        // SNI carries host names only, never IP addresses (RFC 6066).
+        if (!endpoint_.host_is_ip)
+            SSL_set_tlsext_host_name(native, endpoint_.host.c_str());
+        if (!params_.insecure)
+        {
+            // OpenSSL checks the name itself, so a mismatch is reported as such in the verify result.
+            X509_VERIFY_PARAM* verify = SSL_get0_param(native);
+            X509_VERIFY_PARAM_set_hostflags(verify, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            if (endpoint_.host_is_ip)
+                X509_VERIFY_PARAM_set1_ip_asc(verify, endpoint_.host.c_str());
+            else
+                X509_VERIFY_PARAM_set1_host(verify, endpoint_.host.c_str(), endpoint_.host.size());
+        }
+        tcp_layer.expires_at(std::min(clock_type::now() + params_.handshake_timeout, deadline));
+        std::tie(ec) = co_await conn.stream.async_handshake(ssl::stream_base::client, use_tuple);
+        if (ec)
+        {
+            long verify_result = SSL_get_verify_result(native);
+            if (verify_result != X509_V_OK)
+            {
+                diag.set_client_message("the certificate of " + endpoint_.host_header() + " was rejected: " +
+                                        X509_verify_cert_error_string(verify_result) +
+                                        "; trust its CA with a CA file (--cacert), or skip verification "
+                                        "for a server you control (--insecure)");
+                co_return ec;
+            }
+            co_return explain(ec, "in the TLS handshake", diag);
+        }
+        co_return error_code{};
+    }
+
+    asio::awaitable<error_code> exchange(connection& conn, const std::string& target, clock_type::time_point deadline,
+                                         http_answer& out, bool& got_response_bytes, bool& keep_alive)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        tcp_layer.expires_at(deadline);
+
+        http::request<http::empty_body> request{http::verb::get, target, 11};
+        request.set(http::field::host, endpoint_.host_header());
+        request.set(http::field::user_agent, params_.user_agent);
+        request.set(http::field::accept, "application/json");
+        auto [ec, written] = co_await http::async_write(conn.stream, request, use_tuple);
+        if (ec)
+            co_return ec;
+
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(params_.body_limit);
+        std::size_t read = 0;
+        std::tie(ec, read) = co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
+        got_response_bytes = parser.got_some();
+        if (ec)
+            co_return ec;
+        std::tie(ec, read) = co_await http::async_read(conn.stream, conn.buffer, parser, use_tuple);
+        if (ec)
+            co_return ec;
+
+        tcp_layer.expires_never();
+        auto& response = parser.get();
+        out.status = response.result_int();
+        out.body = std::move(response.body());
+        keep_alive = response.keep_alive();
+        co_return error_code{};
+    }
+
+    error_code explain(const error_code& ec, const char* phase, diagnostics& diag) const
+    {
+        if (!diag.client_message().empty())
+            return ec;
+        std::string where = endpoint_.host_header();
+        if (ec == beast::error::timeout)
+            diag.set_client_message("no progress " + std::string(phase) + " with " + where +
+                                    " before the time limit; the server may be down or overloaded");
+        else if (ec == http::error::body_limit)
+            diag.set_client_message("the answer from " + where + " is larger than the limit of " +
+                                    std::to_string(params_.body_limit) + " bytes");
+        else if (ec == asio::error::operation_aborted)
+            diag.set_client_message("cancelled " + std::string(phase));
+        else
+            diag.set_client_message("the connection to " + where + " failed " + std::string(phase) + ": " +
+                                    ec.message());
+        return ec;
+    }
+
+    asio::any_io_executor executor_;
+    api_endpoint endpoint_;
+    client_params params_;
+    ssl::context tls_;
+    std::vector<tcp::endpoint> endpoints_;
+    std::shared_ptr<resolution> resolving_;
+    std::vector<std::unique_ptr<connection>> idle_;
+    std::unordered_set<connection*> busy_;
+    std::deque<asio::steady_timer*> waiters_;
+    std::size_t open_ = 0;
+    bool closed_ = false;
+};
+
+https_transport::https_transport(asio::any_io_executor executor, api_endpoint endpoint, const client_params& params)
+    : impl_(std::make_shared<impl>(std::move(executor), std::move(endpoint), params))
+{
+}
+
+https_transport::~https_transport()
+{
+    impl_->close();
+}
+
+asio::awaitable<error_code> https_transport::get(std::string target, http_answer& out, diagnostics& diag)
+{
+    auto self = impl_;
+    co_return co_await self->get(std::move(target), out, diag);
+}
+
+void https_transport::close()
+{
+    impl_->close();
+}
+
+const api_endpoint& https_transport::endpoint() const noexcept
+{
+    return impl_->endpoint();
+}
+
+} // namespace fxrates::detail

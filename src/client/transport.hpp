@@ -1,0 +1,55 @@
+#pragma once
+
+#include <fxrates/client_params.hpp>
+#include <fxrates/diagnostics.hpp>
+#include <fxrates/error.hpp>
+
+#include "client/api_url.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <memory>
+#include <string>
+
+namespace fxrates::detail {
+
+/// An HTTP answer: status and body.
+struct http_answer
+{
+    unsigned status = 0;
+    std::string body;
+};
+
+/// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind
+/// this interface, in one translation unit.
+///
+/// Every request is bounded by `request_timeout` in all, and each phase by its own timeout. A
+/// reused connection that the server had closed is retried once on a fresh one (GET is idempotent).
+/// Runs on one executor; not thread-safe.
+class https_transport
+{
+public:
+    /// Throws `boost::system::system_error` if a CA file cannot be loaded.
+    https_transport(boost::asio::any_io_executor executor, api_endpoint endpoint, const client_params& params);
+    ~https_transport();
+
+    https_transport(const https_transport&) = delete;
+    https_transport& operator=(const https_transport&) = delete;
+
+    /// GETs `target`. A non-2xx status is not an error here: it is in `out.status`. Transport
+    /// errors are returned, with an explanation in `diag`.
+    boost::asio::awaitable<error_code, boost::asio::any_io_executor> get(std::string target, http_answer& out,
+                                                                         diagnostics& diag);
+
+    /// Closes idle connections; requests waiting for a connection fail with `errc::client_closed`.
+    void close();
+
+    const api_endpoint& endpoint() const noexcept;
+
+private:
+    class impl;
+    std::shared_ptr<impl> impl_;
+};
+
+} // namespace fxrates::detail

@@ -1,0 +1,435 @@
+#include <fxrates/date.hpp>
+#include <fxrates/present.hpp>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+#include <vector>
+
+namespace fxrates {
+
+namespace {
+
+// The book's `format(x, "7.03")`.
+constexpr std::size_t seed_width = 7;
+constexpr int seed_precision = 3;
+
+// What the table shows for a symbol the API gave no rate for, in a number's width.
+constexpr std::string_view missing_number = "    n/a";
+
+// Python's default float presentation (no type letter) with `precision` significant digits.
+std::string python_general(double x, int precision)
+{
+    if (std::isnan(x))
+        return "nan"; // Python drops the sign of a NaN
+    if (std::isinf(x))
+        return x < 0 ? "-inf" : "inf";
+
+    // Python chooses the notation from the exponent *after* rounding (9.9996 -> 10.0, 99.96 ->
+    // 1e+02), so round first: to_chars rounds correctly, ties to even, like Python's dtoa.
+    char buffer[64];
+    auto end =
+        std::to_chars(buffer, buffer + sizeof buffer, x, std::chars_format::scientific, precision - 1).ptr;
+    std::string_view text(buffer, static_cast<std::size_t>(end - buffer)); // [-]d.dde±XX
+    std::string result;
+    if (text.front() == '-')
+    {
+        result = "-";
+        text.remove_prefix(1);
+    }
+    auto e = text.find('e');
+    std::string_view exponent_text = text.substr(e);
+    std::string digits(1, text[0]);
+    if (e > 1)
+        digits.append(text.substr(2, e - 2));
+    int exponent = 0;
+    std::from_chars(exponent_text.data() + 2, exponent_text.data() + exponent_text.size(), exponent);
+    if (exponent_text[1] == '-')
+        exponent = -exponent;
+
+    if (exponent < -4 || exponent >= precision - 1)
+    {
+        // Scientific: trailing zeros go, and the point with them; the exponent keeps at least two
+        // digits, which is also what to_chars writes.
+        auto last = digits.find_last_not_of('0');
+        result += digits[0];
+        if (last != std::string::npos && last > 0)
+        {
+            result += '.';
+            result.append(digits, 1, last);
+        }
+        result.append(exponent_text);
+        return result;
+    }
+
+    // Fixed: at least one digit after the point, however many trailing zeros that keeps.
+    std::string fixed;
+    if (exponent >= 0)
+    {
+        auto integral = static_cast<std::size_t>(exponent) + 1;
+        fixed = digits.substr(0, integral) + '.' + digits.substr(integral);
+    }
+    else
+        fixed = "0." + std::string(static_cast<std::size_t>(-exponent - 1), '0') + digits;
+    auto point = fixed.find('.');
+    auto last = std::max(fixed.find_last_not_of('0'), point + 1);
+    fixed.resize(last + 1);
+    return result + fixed;
+}
+
+// The shortest text that reads back as `x`, looking like a floating-point number ("1.0", never
+// "1"), so that consumers typing values by their first row do not take every rate for an integer.
+std::string shortest_number(double x)
+{
+    if (std::isnan(x))
+        return "nan";
+    char buffer[64];
+    auto end = std::to_chars(buffer, buffer + sizeof buffer, x).ptr;
+    std::string text(buffer, end);
+    if (std::isfinite(x) && text.find_first_of(".e") == std::string::npos)
+        text += ".0";
+    return text;
+}
+
+// The rate shown for `symbol`: the book sets `rates[base] = 1.` after decoding, so the base's own
+// rate is 1.0 whether the API sent it, sent something else, or left it out.
+std::optional<double> rate_of(const rates_outcome& outcome, const currency_code& symbol)
+{
+    if (symbol == outcome.base)
+        return 1.0;
+    auto it = outcome.value.values.find(symbol);
+    if (it == outcome.value.values.end())
+        return std::nullopt;
+    return it->second;
+}
+
+// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF) at the start of `text`, or 0 if there is none. Sets `code_point`.
+std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept
+{
+    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+    unsigned char lead = byte(0);
+    if (lead < 0x80)
+    {
+        code_point = lead;
+        return 1;
+    }
+    std::size_t length = 0;
+    if (lead >= 0xC2 && lead <= 0xDF)
+        length = 2;
+    else if (lead >= 0xE0 && lead <= 0xEF)
+        length = 3;
+    else if (lead >= 0xF0 && lead <= 0xF4)
+        length = 4;
+    else
+        return 0;
+    // The second byte's range is narrower after four leads: it excludes overlong forms (E0, F0),
+    // UTF-16 surrogates (ED) and values above U+10FFFF (F4).
+    unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+    unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+    if (text.size() < length || byte(1) < low || byte(1) > high)
+        return 0;
+    for (std::size_t i = 2; i < length; ++i)
+        if (byte(i) < 0x80 || byte(i) > 0xBF)
+            return 0;
+    code_point = lead & (0x7F >> length);
+    for (std::size_t i = 1; i < length; ++i)
+        code_point = (code_point << 6) | (byte(i) & 0x3F);
+    return length;
+}
+
+// Code points that change how a terminal or viewer shows the rest of the line although they
+// print nothing: C1 controls (U+009B is CSI on some terminals), Unicode line and paragraph
+// separators, and the bidi marks, embeddings, overrides and isolates ("Trojan Source").
+bool is_invisible_control(char32_t c) noexcept
+{
+    return (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069);
+}
+
+void append_hex_escape(std::string& out, const char* format, unsigned value)
+{
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    out += buffer;
+}
+
+// Makes untrusted text safe to print on one line of a terminal, and unambiguous inside double
+// quotes; printable text, including non-ASCII letters, stays as it is.
+std::string escape_untrusted(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty())
+    {
+        char32_t c = 0;
+        std::size_t length = utf8_sequence(text, c);
+        if (length == 0)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
+        else if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c == 0x7F)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned>(c));
+        else if (is_invisible_control(c))
+            append_hex_escape(out, "\\u%04x", static_cast<unsigned>(c));
+        else
+            out.append(text.substr(0, length));
+        text.remove_prefix(length == 0 ? 1 : length);
+    }
+    return out;
+}
+
+// Boost.JSON writes string bytes as they are, so invalid UTF-8 (from a server, or a proxy's error
+// page) would make the whole document unreadable to strict parsers, Boost.JSON's own included.
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty())
+    {
+        char32_t c = 0;
+        std::size_t length = utf8_sequence(text, c);
+        if (length == 0)
+            out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+        else
+            out.append(text.substr(0, length));
+        text.remove_prefix(length == 0 ? 1 : length);
+    }
+    return out;
+}
+
+// Ends `text` as a sentence, so that the next part of a failure line reads as a new one. Messages
+// from Asio or the OS ("Connection refused") have no full stop; ours do.
+std::string as_sentence(std::string text)
+{
+    if (!text.empty() && text.back() != '.' && text.back() != '!' && text.back() != '?')
+        text += '.';
+    return text;
+}
+
+// describe_failure without the base: also the CSV error cell, whose row already names the base.
+std::string failure_text(const rates_outcome& outcome)
+{
+    std::string text = as_sentence(outcome.error.message());
+    if (!outcome.diag.client_message().empty())
+        text += " Details: " + as_sentence(escape_untrusted(outcome.diag.client_message()));
+    if (!outcome.diag.server_message().empty())
+        text += " Server says: \"" + escape_untrusted(outcome.diag.server_message()) + '"';
+    return text;
+}
+
+void append_json_string(std::string& out, std::string_view text)
+{
+    out += boost::json::serialize(boost::json::string(valid_utf8(text)));
+}
+
+void append_json_number(std::string& out, double x)
+{
+    out += std::isfinite(x) ? shortest_number(x) : "null";
+}
+
+std::string csv_cell(std::string_view text)
+{
+    if (text.find_first_of(",\"\r\n") == std::string_view::npos)
+        return std::string(text);
+    std::string out = "\"";
+    for (char c : text)
+    {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+} // namespace
+
+std::optional<output_format> parse_output_format(std::string_view name) noexcept
+{
+    for (auto format : {output_format::table, output_format::json, output_format::csv})
+        if (name == to_string(format))
+            return format;
+    return std::nullopt;
+}
+
+std::string_view to_string(output_format format) noexcept
+{
+    switch (format)
+    {
+    case output_format::table:
+        return "table";
+    case output_format::json:
+        return "json";
+    case output_format::csv:
+        return "csv";
+    }
+    return "table";
+}
+
+std::string format_seed_number(double x)
+{
+    std::string text = python_general(x, seed_precision);
+    if (text.size() < seed_width)
+        text.insert(0, seed_width - text.size(), ' ');
+    return text;
+}
+
+std::string render_table(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                         double elapsed_seconds)
+{
+    std::string out;
+    for (const auto& outcome : outcomes)
+    {
+        if (!outcome.ok())
+            continue;
+        out += "1 ";
+        out += outcome.base.view();
+        out += " = ";
+        bool first = true;
+        for (const auto& symbol : symbols)
+        {
+            if (!first)
+                out += ", ";
+            first = false;
+            auto rate = rate_of(outcome, symbol);
+            out += rate ? format_seed_number(*rate) : std::string(missing_number);
+            out += ' ';
+            out += symbol.view();
+        }
+        out += '\n';
+    }
+    // Python's "{:.2f}": correctly rounded, ties to even, as to_chars does.
+    char buffer[64];
+    auto end =
+        std::to_chars(buffer, buffer + sizeof buffer, elapsed_seconds, std::chars_format::fixed, 2).ptr;
+    out += "\ntime elapsed: ";
+    out.append(buffer, end);
+    out += "s\n";
+    return out;
+}
+
+std::string render_json(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                        double elapsed_seconds)
+{
+    // Duplicate keys are legal JSON but read differently by different parsers: keep the first.
+    std::vector<currency_code> keys;
+    for (const auto& symbol : symbols)
+        if (std::find(keys.begin(), keys.end(), symbol) == keys.end())
+            keys.push_back(symbol);
+
+    std::string out = "{\"results\":[";
+    bool first_result = true;
+    for (const auto& outcome : outcomes)
+    {
+        if (!first_result)
+            out += ',';
+        first_result = false;
+        out += "{\"base\":";
+        append_json_string(out, outcome.base.view());
+        if (outcome.ok())
+        {
+            out += ",\"date\":";
+            append_json_string(out, to_iso_string(outcome.value.date));
+            out += ",\"rates\":{";
+            bool first_rate = true;
+            for (const auto& key : keys)
+            {
+                auto rate = rate_of(outcome, key);
+                if (!rate)
+                    continue;
+                if (!first_rate)
+                    out += ',';
+                first_rate = false;
+                append_json_string(out, key.view());
+                out += ':';
+                append_json_number(out, *rate);
+            }
+            out += "}}";
+        }
+        else
+        {
+            out += ",\"error\":{\"category\":";
+            append_json_string(out, outcome.error.category().name());
+            out += ",\"value\":" + std::to_string(outcome.error.value());
+            out += ",\"message\":";
+            append_json_string(out, outcome.error.message());
+            out += ",\"client_message\":";
+            append_json_string(out, outcome.diag.client_message());
+            out += ",\"server_message\":";
+            append_json_string(out, outcome.diag.server_message());
+            out += "}}";
+        }
+    }
+    out += "],\"elapsed_seconds\":";
+    append_json_number(out, elapsed_seconds);
+    out += "}\n";
+    return out;
+}
+
+std::string render_csv(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
+                       double /* elapsed_seconds: not data, so not a column */)
+{
+    std::string out = "base,date";
+    for (const auto& symbol : symbols)
+    {
+        out += ',';
+        out += symbol.view();
+    }
+    out += ",error\n";
+    for (const auto& outcome : outcomes)
+    {
+        out += outcome.base.view();
+        out += ',';
+        if (outcome.ok())
+            out += to_iso_string(outcome.value.date);
+        for (const auto& symbol : symbols)
+        {
+            out += ',';
+            if (!outcome.ok())
+                continue;
+            if (auto rate = rate_of(outcome, symbol))
+                out += shortest_number(*rate);
+        }
+        out += ',';
+        if (!outcome.ok())
+            out += csv_cell(failure_text(outcome));
+        out += '\n';
+    }
+    return out;
+}
+
+std::string render(output_format format, std::span<const rates_outcome> outcomes,
+                   std::span<const currency_code> symbols, double elapsed_seconds)
+{
+    switch (format)
+    {
+    case output_format::json:
+        return render_json(outcomes, symbols, elapsed_seconds);
+    case output_format::csv:
+        return render_csv(outcomes, symbols, elapsed_seconds);
+    case output_format::table:
+        break;
+    }
+    return render_table(outcomes, symbols, elapsed_seconds);
+}
+
+std::string describe_failure(const rates_outcome& outcome)
+{
+    return std::string(outcome.base.view()) + ": " + failure_text(outcome);
+}
+
+} // namespace fxrates
