@@ -35,7 +35,7 @@ std::string python_general(double x, int precision)
     char buffer[64];
     auto end =
         std::to_chars(buffer, buffer + sizeof buffer, x, std::chars_format::scientific, precision - 1).ptr;
-    std::string_view text(buffer, static_cast<std::size_t>(end - buffer)); // [-]d.dde±XX
+    std::string_view text(buffer, static_cast<std::size_t>(end - buffer)); // [-]d.dde[+-]XX
     std::string result;
     if (text.front() == '-')
     {

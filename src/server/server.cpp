@@ -169,6 +169,7 @@ public:
     std::uint16_t port() const noexcept { return port_; }
     const std::string& certificate_pem() const noexcept { return certificate_pem_; }
     std::uint64_t requests_served() const noexcept { return requests_served_; }
+    std::size_t open_connections() const noexcept { return open_connections_; }
     const asio::any_io_executor& executor() const noexcept { return executor_; }
 
 private:
@@ -191,8 +192,13 @@ private:
         registration(impl& owner, connection& conn) : owner_(owner)
         {
             it_ = owner_.connections_.insert(owner_.connections_.end(), &conn);
+            ++owner_.open_connections_;
         }
-        ~registration() { owner_.connections_.erase(it_); }
+        ~registration()
+        {
+            owner_.connections_.erase(it_);
+            --owner_.open_connections_;
+        }
         registration(const registration&) = delete;
         registration& operator=(const registration&) = delete;
 
@@ -353,6 +359,7 @@ private:
     bool stopped_ = false;
     std::atomic<std::uint16_t> port_{0};
     std::atomic<std::uint64_t> requests_served_{0};
+    std::atomic<std::size_t> open_connections_{0};
 };
 
 server::server(asio::any_io_executor executor, server_params params)
@@ -372,6 +379,7 @@ void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
 const std::string& server::certificate_pem() const noexcept { return impl_->certificate_pem(); }
 std::uint64_t server::requests_served() const noexcept { return impl_->requests_served(); }
+std::size_t server::open_connections() const noexcept { return impl_->open_connections(); }
 asio::any_io_executor server::get_executor() const noexcept { return impl_->executor(); }
 
 class local_server::impl
@@ -413,6 +421,7 @@ std::uint16_t local_server::port() const noexcept { return impl_->server_.port()
 std::string local_server::base_url() const { return "https://127.0.0.1:" + std::to_string(port()); }
 const std::string& local_server::certificate_pem() const noexcept { return impl_->server_.certificate_pem(); }
 std::uint64_t local_server::requests_served() const noexcept { return impl_->server_.requests_served(); }
+std::size_t local_server::open_connections() const noexcept { return impl_->server_.open_connections(); }
 void local_server::stop() { impl_->stop(); }
 
 } // namespace fxrates

@@ -2,6 +2,7 @@
 
 #include <fxrates/server/server_params.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ public:
     const std::string& certificate_pem() const noexcept;
 
     std::uint64_t requests_served() const noexcept;
+
+    /// Client connections open now (accepted and not yet closed).
+    std::size_t open_connections() const noexcept;
 
     /// Stops the server and joins its thread; the destructor does this too.
     void stop();

@@ -4,6 +4,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -45,6 +46,9 @@ public:
 
     /// Requests answered so far (counted when the answer is ready to send), all statuses.
     std::uint64_t requests_served() const noexcept;
+
+    /// Client connections open now (accepted and not yet closed).
+    std::size_t open_connections() const noexcept;
 
     boost::asio::any_io_executor get_executor() const noexcept;
 

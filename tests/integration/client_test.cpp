@@ -1,0 +1,265 @@
+// The async client against the in-process look-alike server over real TLS on loopback.
+
+#include <fxrates/client.hpp>
+#include <fxrates/server/local_server.hpp>
+
+#include "server/tls_identity.hpp"
+#include "support/run_until.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace asio = boost::asio;
+using fxrates::client;
+using fxrates::client_params;
+using fxrates::currency_code;
+using fxrates::local_server;
+using fxrates::rates_outcome;
+using fxrates::server_params;
+using fxrates::test::run_until_complete;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> all_codes = {"EUR", "USD", "JPY", "BGN", "CZK", "DKK", "GBP", "HUF", "PLN",
+                                            "RON", "SEK", "CHF", "ISK", "NOK", "HRK", "RUB", "TRY", "AUD",
+                                            "BRL", "CAD", "CNY", "HKD", "IDR", "ILS", "INR", "KRW", "MXN",
+                                            "MYR", "NZD", "PHP", "SGD", "THB", "ZAR"};
+
+std::vector<currency_code> codes(const std::vector<std::string>& texts)
+{
+    std::vector<currency_code> result;
+    for (const auto& text : texts)
+        result.emplace_back(text);
+    return result;
+}
+
+client_params trusting(const local_server& server)
+{
+    client_params params;
+    params.api_url = server.base_url();
+    params.ca_pem = server.certificate_pem();
+    params.use_system_trust = false;
+    return params;
+}
+
+struct rates_result
+{
+    fxrates::error_code error;
+    fxrates::diagnostics diag;
+    fxrates::rates value;
+};
+
+asio::awaitable<rates_result> get_rates(client& api, std::string base, fxrates::rates_query query = {})
+{
+    rates_result result;
+    auto [ec, value] = co_await api.async_get_rates(currency_code(base), std::move(query), result.diag,
+                                                   asio::as_tuple(asio::use_awaitable));
+    result.error = ec;
+    result.value = std::move(value);
+    co_return result;
+}
+
+asio::awaitable<std::vector<rates_outcome>> get_batch(client& api, std::vector<currency_code> bases,
+                                                      fxrates::rates_query query = {})
+{
+    // The default token: `co_await` works with no token at all.
+    co_return co_await api.async_get_rates_batch(std::move(bases), std::move(query));
+}
+
+server_params fixed_day()
+{
+    server_params params;
+    params.today = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22};
+    return params;
+}
+
+} // namespace
+
+TEST_CASE("one base is fetched and decoded, with symbols and a date")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    fxrates::rates_query query{codes({"EUR", "JPY", "CZK"}), std::chrono::year{2019} / 4 / 9};
+    auto result = run_until_complete(context, get_rates(api, "USD", query));
+    REQUIRE_FALSE(result.error);
+    CHECK(result.value.base == currency_code("USD"));
+    CHECK(result.value.date == std::chrono::year_month_day{std::chrono::year{2019} / 4 / 9});
+    CHECK(result.value.values.size() == 3);
+    CHECK(result.value.values.at(currency_code("EUR")) == 0.886761);
+    CHECK(result.value.values.at(currency_code("JPY")) == 111.297331);
+}
+
+TEST_CASE("all 33 bases in one batch come back in input order")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto bases = codes(all_codes);
+    std::reverse(bases.begin(), bases.end()); // an order the server would not produce by itself
+    fxrates::rates_query query{{}, std::chrono::year{2019} / 4 / 9};
+    auto outcomes = run_until_complete(context, get_batch(api, bases, query));
+    REQUIRE(outcomes.size() == bases.size());
+    for (std::size_t i = 0; i < bases.size(); ++i)
+    {
+        CAPTURE(bases[i].str());
+        CHECK(outcomes[i].base == bases[i]);
+        CHECK(outcomes[i].ok());
+        CHECK(outcomes[i].value.base == bases[i]);
+        CHECK(outcomes[i].value.values.size() == 33);
+    }
+}
+
+TEST_CASE("one failing base is reported and the others are kept")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto outcomes = run_until_complete(context, get_batch(api, codes({"USD", "XXX", "NOK"})));
+    REQUIRE(outcomes.size() == 3);
+    CHECK(outcomes[0].ok());
+    CHECK(outcomes[2].ok());
+    CHECK(outcomes[1].error == fxrates::make_http_error(400));
+    CHECK(outcomes[1].diag.server_message() == "Base currency 'XXX' is not supported.");
+}
+
+TEST_CASE("20 bases with 200 ms of server latency finish in well under twice the latency")
+{
+    auto params = fixed_day();
+    params.latency = 200ms;
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+    std::vector<currency_code> bases = codes(std::vector<std::string>(all_codes.begin(), all_codes.begin() + 20));
+    // A check that requests really overlap, deliberately generous; speed is measured in bench/.
+    fxrates::rates_query query{{}, std::chrono::year{2019} / 4 / 9}; // a day all 33 have a value
+    auto start = std::chrono::steady_clock::now();
+    auto outcomes = run_until_complete(context, get_batch(api, bases, query));
+    auto elapsed = std::chrono::steady_clock::now() - start;
+    for (const auto& outcome : outcomes)
+        CHECK(outcome.ok());
+    CHECK(elapsed < 400ms);
+}
+
+TEST_CASE("an untrusted certificate is rejected with a clear message, and --insecure accepts it")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client_params params;
+    params.api_url = server.base_url();
+    params.use_system_trust = true; // the system does not know our self-signed certificate
+    client strict(context, params);
+    auto rejected = run_until_complete(context, get_rates(strict, "USD"));
+    CHECK(rejected.error);
+    CHECK(rejected.diag.client_message().find("was rejected") != std::string::npos);
+    CHECK(rejected.diag.client_message().find("self-signed") != std::string::npos);
+
+    params.insecure = true;
+    client lenient(context, params);
+    auto accepted = run_until_complete(context, get_rates(lenient, "USD"));
+    CHECK_FALSE(accepted.error);
+}
+
+TEST_CASE("a certificate for another host name is rejected with a clear message")
+{
+    fxrates::detail::tls_identity_params names;
+    names.dns_names = {"rates.example.com"};
+    names.ip_addresses = {};
+    auto identity = fxrates::detail::make_self_signed_identity(names);
+    auto dir = std::filesystem::temp_directory_path() / ("fxrates-client-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "cert.pem") << identity.certificate_pem;
+    std::ofstream(dir / "key.pem") << identity.private_key_pem;
+
+    auto params = fixed_day();
+    params.certificate_file = (dir / "cert.pem").string();
+    params.private_key_file = (dir / "key.pem").string();
+    local_server server(params);
+    std::filesystem::remove_all(dir);
+
+    asio::io_context context;
+    client api(context, trusting(server)); // trusts the certificate, but it names another host
+    auto result = run_until_complete(context, get_rates(api, "USD"));
+    CHECK(result.error);
+    CHECK(result.diag.client_message().find("mismatch") != std::string::npos);
+}
+
+TEST_CASE("a keep-alive connection the server closed is replaced transparently")
+{
+    auto params = fixed_day();
+    params.request_timeout = 100ms; // the server drops idle keep-alive connections after this
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+
+    auto first = run_until_complete(context, get_rates(api, "USD"));
+    REQUIRE_FALSE(first.error);
+    // Wait for the event itself, the server closing the idle connection, under a hard deadline.
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (server.open_connections() != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    REQUIRE(server.open_connections() == 0);
+
+    auto second = run_until_complete(context, get_rates(api, "EUR"));
+    CHECK_FALSE(second.error);
+    CHECK(server.requests_served() == 2);
+}
+
+TEST_CASE("a body over the limit is refused")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    auto params = trusting(server);
+    params.body_limit = 100; // a full rates answer is about 700 bytes
+    client api(context, params);
+    auto result = run_until_complete(context, get_rates(api, "USD"));
+    CHECK(result.error == boost::beast::http::error::body_limit);
+    CHECK(result.diag.client_message().find("larger than the limit") != std::string::npos);
+}
+
+TEST_CASE("a server that never answers makes the request time out")
+{
+    asio::io_context context;
+    // Accepts connections and never says a word: not even the TLS handshake.
+    asio::ip::tcp::acceptor silent(context, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket held(context);
+    silent.async_accept(held, [](boost::system::error_code) {});
+
+    client_params params;
+    params.api_url = "https://127.0.0.1:" + std::to_string(silent.local_endpoint().port());
+    params.handshake_timeout = 200ms;
+    client api(context, params);
+    auto result = run_until_complete(context, get_rates(api, "USD"), 10s);
+    CHECK(result.error == fxrates::condition::timeout);
+}
+
+TEST_CASE("the currencies list is fetched")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto list = run_until_complete(context, [&]() -> asio::awaitable<fxrates::currency_list> {
+        co_return co_await api.async_get_currencies();
+    }());
+    CHECK(list.size() == 33);
+}
+
+TEST_CASE("a bad API URL is refused when the client is made")
+{
+    asio::io_context context;
+    client_params params;
+    params.api_url = "http://api.vatcomply.com";
+    CHECK_THROWS_AS(client(context, params), std::invalid_argument);
+    params.api_url = "not a url";
+    CHECK_THROWS_AS(client(context, params), std::invalid_argument);
+}
