@@ -33,7 +33,9 @@ namespace fxrates {
 /// `io_context` run by one thread, or a strand). Handlers run on their own associated executor,
 /// never inside the initiating call.
 ///
-/// Thread safety: none; give a multi-threaded context a strand.
+/// Thread safety: the `async_*` functions may be called from any thread, since they only start a
+/// coroutine on the client's executor (so `use_future` from another thread works); `close` and
+/// destruction belong on the executor's thread. A multi-threaded context needs a strand.
 ///
 /// Lifetime: the client may be destroyed with operations pending; they complete with
 /// `errc::client_closed` or `operation_aborted`.

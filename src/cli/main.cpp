@@ -1,3 +1,4 @@
+#include "cli/rates_command.hpp"
 #include "cli/serve_command.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
@@ -14,6 +15,8 @@ int main(int argc, char** argv)
     app.require_subcommand(1);
     app.set_version_flag("--version", "fxrates 0.1.0");
 
+    fxrates::cli::rates_options rates_options;
+    auto* rates = fxrates::cli::add_rates_command(app, rates_options);
     fxrates::cli::serve_options serve_options;
     auto* serve = fxrates::cli::add_serve_command(app, serve_options);
 
@@ -29,6 +32,8 @@ int main(int argc, char** argv)
 
     try
     {
+        if (rates->parsed())
+            return fxrates::cli::run_rates(rates_options);
         if (serve->parsed())
             return fxrates::cli::run_serve(serve_options);
     }

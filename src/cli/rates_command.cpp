@@ -1,0 +1,182 @@
+#include "cli/rates_command.hpp"
+
+#include <fxrates/client.hpp>
+#include <fxrates/date.hpp>
+#include <fxrates/present.hpp>
+#include <fxrates/server/local_server.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <iostream>
+#include <optional>
+
+namespace fxrates::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Currency codes from the command line. Lower case is accepted and upper-cased, since the API
+// itself is case-sensitive and `usd` is clearly meant as USD; anything else that is not three
+// letters is a usage error naming the bad input.
+std::optional<std::vector<currency_code>> read_codes(const std::vector<std::string>& texts, const char* option)
+{
+    std::vector<currency_code> codes;
+    for (auto text : texts)
+    {
+        for (char& c : text)
+            if (c >= 'a' && c <= 'z')
+                c = static_cast<char>(c - 'a' + 'A');
+        auto code = currency_code::parse(text);
+        if (!code)
+        {
+            std::cerr << "fxrates rates: " << option << ": " << describe_invalid_currency(text) << '\n';
+            return std::nullopt;
+        }
+        codes.push_back(*code);
+    }
+    if (codes.empty())
+    {
+        std::cerr << "fxrates rates: " << option << " needs at least one currency code, e.g. USD,EUR\n";
+        return std::nullopt;
+    }
+    return codes;
+}
+
+// True when every base failed the same way before the API could answer (no DNS, no route, no
+// server): one line then says it all, instead of one identical line per base.
+bool all_failed_to_connect(const std::vector<rates_outcome>& outcomes)
+{
+    if (outcomes.empty())
+        return false;
+    for (const auto& outcome : outcomes)
+    {
+        if (outcome.ok() || outcome.error.category() == http_category() ||
+            outcome.error.category() == client_category() || outcome.error != outcomes.front().error)
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+CLI::App* add_rates_command(CLI::App& app, rates_options& options)
+{
+    auto* rates = app.add_subcommand("rates", "Fetch the rates of many base currencies at once and print the matrix");
+    rates->add_option("--base", options.bases, "Base currencies, comma-separated")
+        ->delimiter(',')
+        ->capture_default_str();
+    rates->add_option("--symbols", options.symbols, "Currencies to show for each base, comma-separated")
+        ->delimiter(',')
+        ->capture_default_str();
+    rates->add_option("--date", options.date, "Day of the rates, YYYY-MM-DD (default: the latest)");
+    auto* api = rates->add_option("--api", options.api, "Base URL of the rates API")->capture_default_str();
+    rates->add_flag("--local", options.local,
+                    "Start the built-in look-alike server in-process and use it (no network needed)")
+        ->excludes(api);
+    rates->add_option("--cacert", options.ca_file, "Also trust the certificate authorities in this PEM file")
+        ->check(CLI::ExistingFile);
+    rates->add_flag("--insecure", options.insecure,
+                    "Do not verify the server's certificate (only for servers you control)");
+    rates->add_option("--timeout", options.timeout_seconds, "Seconds the whole batch may take")
+        ->check(CLI::Range(0.001, 3600.0))
+        ->capture_default_str();
+    rates->add_option("--concurrency", options.concurrency, "Most connections open at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str();
+    rates->add_option("--format", options.format, "Output: table (the book's), json or csv")
+        ->check(CLI::IsMember({"table", "json", "csv"}))
+        ->capture_default_str();
+    return rates;
+}
+
+int run_rates(const rates_options& options)
+{
+    auto bases = read_codes(options.bases, "--base");
+    auto symbols = read_codes(options.symbols, "--symbols");
+    if (!bases || !symbols)
+        return 1;
+    rates_query query;
+    query.symbols = *symbols;
+    if (!options.date.empty())
+    {
+        query.date = parse_iso_date(options.date);
+        if (!query.date)
+        {
+            std::cerr << "fxrates rates: --date: '" << options.date
+                      << "' is not a calendar date in the form YYYY-MM-DD, e.g. 2019-04-09\n";
+            return 1;
+        }
+    }
+    auto format = parse_output_format(options.format).value_or(output_format::table);
+
+    auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options.timeout_seconds));
+    client_params params;
+    params.api_url = options.api;
+    params.ca_file = options.ca_file;
+    params.insecure = options.insecure;
+    params.batch_timeout = timeout;
+    params.request_timeout = std::min(params.request_timeout, timeout);
+    params.max_connections = options.concurrency;
+
+    std::optional<local_server> server;
+    if (options.local)
+    {
+        server.emplace();
+        params.api_url = server->base_url();
+        params.ca_pem = server->certificate_pem(); // verification stays on: we trust exactly this server
+    }
+
+    asio::io_context context(1);
+    std::optional<client> api;
+    try
+    {
+        api.emplace(context, params);
+    }
+    catch (const std::invalid_argument& e)
+    {
+        std::cerr << "fxrates rates: --api: " << e.what() << '\n';
+        return 1;
+    }
+
+    std::vector<rates_outcome> outcomes;
+    auto started = std::chrono::steady_clock::now();
+    api->async_get_rates_batch(*bases, query, [&](error_code, std::vector<rates_outcome> results) {
+        outcomes = std::move(results);
+    });
+    context.run();
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    std::size_t failed = 0;
+    for (const auto& outcome : outcomes)
+        failed += outcome.ok() ? 0 : 1;
+    // A table with no rows says nothing; JSON and CSV always print, for scripts.
+    if (format != output_format::table || failed < outcomes.size())
+        std::cout << render(format, outcomes, *symbols, elapsed) << std::flush;
+    if (all_failed_to_connect(outcomes))
+    {
+        const auto& first = outcomes.front();
+        std::cerr << "fxrates: cannot reach " << params.api_url << ": "
+                  << (first.diag.client_message().empty() ? first.error.message() : first.diag.client_message());
+        if (!options.local)
+            std::cerr << ". Without network, try --local (the built-in look-alike server)";
+        std::cerr << '\n';
+    }
+    else
+    {
+        for (const auto& outcome : outcomes)
+            if (!outcome.ok())
+                std::cerr << "fxrates: " << describe_failure(outcome) << '\n';
+    }
+    if (failed == 0)
+        return 0;
+    return failed == outcomes.size() ? 1 : 2;
+}
+
+} // namespace fxrates::cli

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <CLI/App.hpp>
+
+#include <string>
+#include <vector>
+
+namespace fxrates::cli {
+
+/// Options of `fxrates rates`, as typed; validated by `run_rates`.
+struct rates_options
+{
+    std::vector<std::string> bases{"USD", "EUR", "PLN", "NOK", "CZK"};
+    std::vector<std::string> symbols{"USD", "EUR", "PLN", "NOK", "CZK"};
+    std::string date;
+    std::string api = "https://api.vatcomply.com";
+    bool local = false;
+    std::string ca_file;
+    bool insecure = false;
+    double timeout_seconds = 30;
+    std::size_t concurrency = 100;
+    std::string format = "table";
+};
+
+/// Adds the `rates` subcommand to `app`; its options are written into `options`.
+CLI::App* add_rates_command(CLI::App& app, rates_options& options);
+
+/// Fetches the rates and prints them. Returns the exit code: 0 all bases succeeded, 2 some
+/// failed (the others printed), 1 all failed or the input was wrong.
+int run_rates(const rates_options& options);
+
+} // namespace fxrates::cli

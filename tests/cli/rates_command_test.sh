@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# `fxrates rates` as a user runs it: the book's table byte for byte, JSON and CSV for scripts,
+# exit codes 0 / 2 / 1, and clear messages for bad input and for no network.
+# Usage: rates_command_test.sh PATH/TO/fxrates
+set -uo pipefail
+fxrates=$1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+out=$(mktemp "$PWD/rates_out.XXXXXX")
+err=$(mktemp "$PWD/rates_err.XXXXXX")
+main_shell=$BASHPID
+trap '[ "$BASHPID" = "$main_shell" ] && rm -f "$out" "$err"' EXIT
+
+run() { "$fxrates" "$@" >"$out" 2>"$err"; code=$?; }
+
+# The seed's matrix for 2019-04-09, checked against Python's format(x, "7.03") on the same rates.
+expected='1 USD =     1.0 USD,   0.887 EUR,     3.8 PLN,    8.53 NOK,    22.7 CZK
+1 EUR =    1.13 USD,     1.0 EUR,    4.29 PLN,    9.62 NOK,    25.6 CZK
+1 PLN =   0.263 USD,   0.233 EUR,     1.0 PLN,    2.24 NOK,    5.98 CZK
+1 NOK =   0.117 USD,   0.104 EUR,   0.446 PLN,     1.0 NOK,    2.66 CZK
+1 CZK =   0.044 USD,   0.039 EUR,   0.167 PLN,   0.375 NOK,     1.0 CZK'
+run rates --local --date 2019-04-09
+[ "$code" = 0 ] || fail "table: exit code $code: $(cat "$err")"
+[ "$(head -5 "$out")" = "$expected" ] && [ -z "$(sed -n 6p "$out")" ] || fail "table: not the book's matrix:
+$(cat "$out")"
+grep -Eq '^time elapsed: [0-9]+\.[0-9]{2}s$' "$out" || fail "table: no 'time elapsed: N.NNs' line"
+
+run rates --local --base NOK,usd --date 2019-04-09
+[ "$code" = 0 ] || fail "lower-case base: exit code $code: $(cat "$err")"
+[ "$(sed -n 2p "$out")" = "1 USD =     1.0 USD,   0.887 EUR,     3.8 PLN,    8.53 NOK,    22.7 CZK" ] ||
+    fail "--base order not kept or usd not upper-cased: $(cat "$out")"
+
+run rates --local --format json --date 2019-04-09
+[ "$code" = 0 ] || fail "json: exit code $code"
+grep -q '^{"results":\[{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761,' "$out" ||
+    fail "json: unexpected document: $(head -c 200 "$out")"
+
+run rates --local --format csv --base USD --date 2019-04-09
+[ "$(cat "$out")" = 'base,date,USD,EUR,PLN,NOK,CZK,error
+USD,2019-04-09,1.0,0.886761,3.801543,8.529751,22.717035,' ] || fail "csv: unexpected: $(cat "$out")"
+
+run rates --local --base USD,XXX --date 2019-04-09
+[ "$code" = 2 ] || fail "partial failure: exit code $code, expected 2"
+grep -q '^1 USD = ' "$out" || fail "partial failure: the USD row is missing"
+grep -q "XXX: HTTP 400" "$err" || fail "partial failure: XXX not explained on stderr: $(cat "$err")"
+grep -q "Base currency 'XXX' is not supported" "$err" || fail "partial failure: the API's text is missing"
+
+run rates --local --base XXX,QQQ
+[ "$code" = 1 ] || fail "all failed: exit code $code, expected 1"
+
+run rates --local --base US
+[ "$code" = 1 ] || fail "--base US: exit code $code, expected 1"
+grep -q "'US' is not a currency code" "$err" || fail "--base US: message does not name the input: $(cat "$err")"
+
+run rates --local --date 2024-02-30
+[ "$code" = 1 ] || fail "--date 2024-02-30: exit code $code, expected 1"
+grep -q "2024-02-30" "$err" || fail "--date: message does not name the input"
+
+run rates --local --api https://example.com
+[ "$code" = 1 ] || fail "--local with --api: exit code $code, expected 1"
+
+run rates --api http://api.vatcomply.com
+[ "$code" = 1 ] || fail "http:// API: exit code $code, expected 1"
+grep -q "https://" "$err" || fail "http:// API: message does not say to use https://: $(cat "$err")"
+
+# No network here (and .invalid never resolves anywhere): one line naming the host, suggesting --local.
+run rates --api https://rates.fxrates.invalid --timeout 10
+[ "$code" = 1 ] || fail "no network: exit code $code, expected 1"
+[ "$(wc -l <"$err")" -eq 1 ] || fail "no network: expected one line, got: $(cat "$err")"
+grep -q "rates.fxrates.invalid" "$err" || fail "no network: the host is not named"
+grep -q -- "--local" "$err" || fail "no network: --local is not suggested"
+
+if [ "$failures" -eq 0 ]; then echo "rates command: all checks passed"; fi
+exit "$failures"
