@@ -120,6 +120,7 @@ int run_rates(const rates_options& options)
     client_params params;
     params.api_url = options.api;
     params.ca_file = options.ca_file;
+    params.use_system_trust = options.ca_file.empty(); // --cacert replaces the system store, as in curl
     params.insecure = options.insecure;
     params.batch_timeout = timeout;
     params.request_timeout = std::min(params.request_timeout, timeout);
@@ -131,6 +132,7 @@ int run_rates(const rates_options& options)
         server.emplace();
         params.api_url = server->base_url();
         params.ca_pem = server->certificate_pem(); // verification stays on: we trust exactly this server
+        params.use_system_trust = false;
     }
 
     asio::io_context context(1);

@@ -76,6 +76,9 @@ public:
     static asio::awaitable<rates_outcome> fetch_rates(std::shared_ptr<impl> self, currency_code base,
                                                       rates_query query)
     {
+        // Cancellation is reported through error codes; an exception here would skip the pool's
+        // bookkeeping. The setting holds for everything this coroutine awaits.
+        co_await asio::this_coro::throw_if_cancelled(false);
         rates_outcome outcome;
         outcome.base = base;
         detail::http_answer answer;
@@ -97,6 +100,7 @@ public:
 
     static asio::awaitable<currencies_outcome> fetch_currencies(std::shared_ptr<impl> self)
     {
+        co_await asio::this_coro::throw_if_cancelled(false);
         currencies_outcome outcome;
         detail::http_answer answer;
         outcome.error = co_await self->transport_.get(detail::currencies_target(self->transport_.endpoint()), answer,
@@ -114,85 +118,100 @@ public:
         std::vector<rates_outcome> outcomes;
     };
 
-    // One coroutine per base, all at once; the pool bounds how many are on the wire. Each result
-    // lands at its base's index, so the order is the input's whatever the completion order.
+    // The batch: as many workers as connections may be open, each taking the next base until none
+    // is left. So N bases cost C coroutines, not N, and nothing queues inside the pool. Each result
+    // lands at its base's index: the order is the input's, whatever the completion order.
+    struct batch_state
+    {
+        const std::vector<currency_code>& bases;
+        const rates_query& query;
+        std::vector<rates_outcome>& outcomes;
+        std::vector<bool> finished;
+        std::size_t next = 0;
+        bool stopping = false;
+    };
+
+    static asio::awaitable<void> batch_worker(std::shared_ptr<impl> self, batch_state& batch)
+    {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        while (!batch.stopping && batch.next < batch.bases.size())
+        {
+            std::size_t index = batch.next++;
+            auto outcome = co_await fetch_rates(self, batch.bases[index], batch.query);
+            if (batch.stopping)
+                break; // stopped meanwhile: the caller marks this base
+            batch.outcomes[index] = std::move(outcome);
+            batch.finished[index] = true;
+        }
+    }
+
     static asio::awaitable<batch_outcome> fetch_batch(std::shared_ptr<impl> self, std::vector<currency_code> bases,
                                                       rates_query query)
     {
         co_await asio::this_coro::throw_if_cancelled(false);
-        batch_outcome batch;
+        batch_outcome result;
         const std::size_t count = bases.size();
-        batch.outcomes.resize(count);
-        if (count == 0)
-            co_return batch;
-
-        std::vector<asio::cancellation_signal> stop(count);
-        std::vector<bool> finished(count, false);
-        std::size_t remaining = count;
-        asio::steady_timer wake(self->executor_, clock_type::now() + self->params_.batch_timeout);
-
+        result.outcomes.resize(count);
         for (std::size_t i = 0; i < count; ++i)
+            result.outcomes[i].base = bases[i];
+        if (count == 0)
+            co_return result;
+
+        batch_state batch{bases, query, result.outcomes, std::vector<bool>(count, false)};
+        const std::size_t workers = std::min(count, std::max<std::size_t>(1, self->params_.max_connections));
+        std::vector<asio::cancellation_signal> stop(workers);
+        std::size_t running = workers;
+        asio::steady_timer wake(self->executor_, clock_type::now() + self->params_.batch_timeout);
+        for (std::size_t w = 0; w < workers; ++w)
         {
-            batch.outcomes[i].base = bases[i];
-            auto on_done = [&, i](std::exception_ptr failure, rates_outcome outcome) {
-                if (failure)
-                    outcome.error = asio::error::operation_aborted;
-                outcome.base = bases[i];
-                batch.outcomes[i] = std::move(outcome);
-                finished[i] = true;
-                if (--remaining == 0)
+            auto on_exit = [&](std::exception_ptr) {
+                if (--running == 0)
                     wake.cancel();
             };
-            asio::co_spawn(self->executor_, fetch_rates(self, bases[i], query),
-                           asio::bind_cancellation_slot(stop[i].slot(), std::move(on_done)));
+            asio::co_spawn(self->executor_, batch_worker(self, batch),
+                           asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
         }
         co_await wake.async_wait(use_tuple);
+        if (running == 0)
+            co_return result;
 
-        if (remaining > 0)
+        // The batch deadline passed, or the caller cancelled the batch: stop the workers, wait for
+        // them (every step honours cancellation promptly), then account for every unfinished base.
+        bool cancelled = (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
+        if (cancelled)
         {
-            // Either the batch deadline passed or the caller cancelled the batch: stop what is
-            // pending, and wait for it to finish (every step honours cancellation promptly).
-            auto state = co_await asio::this_coro::cancellation_state;
-            bool cancelled = state.cancelled() != asio::cancellation_type::none;
+            result.error = asio::error::operation_aborted;
+            co_await asio::this_coro::reset_cancellation_state();
+        }
+        batch.stopping = true;
+        for (auto& signal : stop)
+            signal.emit(asio::cancellation_type::terminal);
+        while (running > 0)
+        {
+            wake.expires_at(clock_type::time_point::max());
+            co_await wake.async_wait(use_tuple);
+        }
+        auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(self->params_.batch_timeout);
+        for (std::size_t i = 0; i < count; ++i)
+        {
+            if (batch.finished[i])
+                continue;
+            auto& outcome = result.outcomes[i];
+            outcome.value = {};
+            outcome.diag = {};
             if (cancelled)
             {
-                batch.error = asio::error::operation_aborted;
-                co_await asio::this_coro::reset_cancellation_state();
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("cancelled before the answer came");
             }
-            std::vector<bool> was_pending(count);
-            for (std::size_t i = 0; i < count; ++i)
+            else
             {
-                was_pending[i] = !finished[i];
-                if (!finished[i])
-                    stop[i].emit(asio::cancellation_type::terminal);
-            }
-            while (remaining > 0)
-            {
-                wake.expires_at(clock_type::time_point::max());
-                co_await wake.async_wait(use_tuple);
-            }
-            for (std::size_t i = 0; i < count; ++i)
-            {
-                if (!was_pending[i])
-                    continue;
-                auto& outcome = batch.outcomes[i];
-                outcome.value = {};
-                outcome.diag = {};
-                if (cancelled)
-                {
-                    outcome.error = asio::error::operation_aborted;
-                    outcome.diag.set_client_message("cancelled before the answer came");
-                }
-                else
-                {
-                    outcome.error = errc::batch_deadline;
-                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(self->params_.batch_timeout);
-                    outcome.diag.set_client_message("no answer within the batch time limit of " +
-                                                    std::to_string(ms.count()) + " ms");
-                }
+                outcome.error = errc::batch_deadline;
+                outcome.diag.set_client_message("no answer within the batch time limit of " +
+                                                std::to_string(limit.count()) + " ms");
             }
         }
-        co_return batch;
+        co_return result;
     }
 
     asio::any_io_executor executor_;

@@ -153,8 +153,11 @@ public:
         idle_.clear();
         for (auto* conn : busy_)
             beast::get_lowest_layer(conn->stream).close();
-        for (auto* waiter : waiters_)
-            waiter->cancel();
+        for (auto* waiting : waiters_)
+        {
+            waiting->woken = true;
+            waiting->timer.cancel();
+        }
         waiters_.clear();
     }
 
@@ -184,15 +187,13 @@ private:
                 ++open_;
                 co_return error_code{};
             }
-            asio::steady_timer waiter(executor_, deadline);
-            waiters_.push_back(&waiter);
-            auto [ec] = co_await waiter.async_wait(use_tuple);
-            auto it = std::find(waiters_.begin(), waiters_.end(), &waiter);
-            bool woken = it == waiters_.end(); // release() or close() took it off the queue
-            if (!woken)
-                waiters_.erase(it);
-            if (woken)
-                continue;
+            waiter self_in_queue{asio::steady_timer(executor_, deadline)};
+            waiters_.push_back(&self_in_queue);
+            auto [ec] = co_await self_in_queue.timer.async_wait(use_tuple);
+            if (self_in_queue.woken)
+                continue; // release() or close() took it off the queue
+            // Timed out or cancelled: leave the queue (the rare path, so a linear search is fine).
+            waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self_in_queue));
             if (!ec)
             {
                 diag.set_client_message("no connection to " + endpoint_.host_header() + " became free within the "
@@ -219,9 +220,10 @@ private:
         }
         if (!waiters_.empty())
         {
-            auto* waiter = waiters_.front();
+            auto* next = waiters_.front();
             waiters_.pop_front();
-            waiter->cancel();
+            next->woken = true;
+            next->timer.cancel();
         }
     }
 
@@ -388,7 +390,14 @@ private:
     std::shared_ptr<resolution> resolving_;
     std::vector<std::unique_ptr<connection>> idle_;
     std::unordered_set<connection*> busy_;
-    std::deque<asio::steady_timer*> waiters_;
+    // A request waiting for a free connection: its timer is the wake-up (cancelled by release) and
+    // the deadline at once.
+    struct waiter
+    {
+        asio::steady_timer timer;
+        bool woken = false;
+    };
+    std::deque<waiter*> waiters_;
     std::size_t open_ = 0;
     bool closed_ = false;
 };

@@ -21,15 +21,18 @@ error_code fail(diagnostics& diag, std::string message)
     return errc::bad_response;
 }
 
-// Parses into a value backed by `resource`; JSON syntax errors become bad_response with the reason.
-error_code parse_document(std::string_view body, json::value& out, json::monotonic_resource& resource,
-                          diagnostics& diag)
+// Parses with every allocation in `resource`. (Assigning the result to an existing value would
+// deep-copy it into that value's heap storage: the document must be constructed from it.)
+json::value parse_document(std::string_view body, json::monotonic_resource& resource, error_code& ec,
+                           diagnostics& diag)
 {
-    error_code ec;
-    out = json::parse(body, ec, &resource);
+    json::value document = json::parse(body, ec, &resource);
     if (ec)
-        return fail(diag, "the body is not JSON (" + ec.message() + ")");
-    return {};
+    {
+        fail(diag, "the body is not JSON (" + ec.message() + ")");
+        ec = errc::bad_response;
+    }
+    return document;
 }
 
 std::optional<double> positive_number(const json::value& value)
@@ -86,8 +89,9 @@ error_code decode_rates(std::string_view body, rates& out, diagnostics& diag)
     diag.clear();
     unsigned char buffer[4096];
     json::monotonic_resource resource(buffer, sizeof buffer);
-    json::value document;
-    if (auto ec = parse_document(body, document, resource, diag))
+    error_code ec;
+    json::value document = parse_document(body, resource, ec, diag);
+    if (ec)
         return ec;
     if (!document.is_object())
         return fail(diag, "the body is not a JSON object");
@@ -133,8 +137,9 @@ error_code decode_currencies(std::string_view body, currency_list& out, diagnost
 {
     diag.clear();
     json::monotonic_resource resource;
-    json::value document;
-    if (auto ec = parse_document(body, document, resource, diag))
+    error_code ec;
+    json::value document = parse_document(body, resource, ec, diag);
+    if (ec)
         return ec;
     if (!document.is_object())
         return fail(diag, "the body is not a JSON object");

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The client under load against one out-of-process `fxrates serve`, side by side with wrk (the
+# ceiling) and, where Debian's python3-aiohttp is installed, the book's aiohttp program (the peer).
+#
+# Usage: bench/client_bench.sh LATENCY_MS N C [RUNS]
+#   bench/client_bench.sh 100 1000 100     # issue 3's first target: wall <= 1.10 s, <= 0.1 ms CPU/request
+#   bench/client_bench.sh 0 20000 64       # the second: at least 70% of wrk's requests/s
+# Set PEERS to the folder of the book's Python programs (default ../shared/peers, if present).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+latency=$1 count=$2 connections=$3 runs=${4:-5}
+build=${BUILD:-build/release}
+peers=${PEERS:-../shared/peers}
+work=$(mktemp -d)
+main_shell=$BASHPID
+trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+
+coproc server { exec "$build/fxrates" serve --port 0 --latency "$latency" --cert-out "$work/ca.pem" 2>&1; }
+server_pid=$server_PID
+IFS= read -r -t 30 line <&"${server[0]}"
+port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
+url="https://localhost:$port"
+echo "server: $line (latency $latency ms)"
+
+for run in $(seq "$runs"); do
+    "$build/bench/fxrates_bench_client_load" "$url" "$work/ca.pem" "$count" "$connections"
+done
+
+if command -v wrk >/dev/null; then
+    echo "wrk -t1 -c64 -d10s $url/rates?base=USD (the ceiling):"
+    wrk -t1 -c64 -d10s "$url/rates?base=USD" | grep -E "Requests/sec|Latency"
+fi
+
+if /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && [ -f "$peers/seed/async_aiohttp.py" ]; then
+    for run in $(seq "$runs"); do
+        /usr/bin/time -f "python aiohttp (peer): N=$count wall=%e s  CPU %U+%S s  peak RSS %M KiB" \
+            env FX_API="$url" FX_CA="$work/ca.pem" FX_N="$count" /usr/bin/python3 "$peers/seed/async_aiohttp.py" \
+            2>&1 >/dev/null | tail -1
+    done
+fi
