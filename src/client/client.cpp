@@ -1,14 +1,13 @@
 #include <fxrates/client.hpp>
 
 #include "client/api_url.hpp"
+#include "client/batch.hpp"
 #include "client/transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -17,11 +16,9 @@
 namespace fxrates {
 
 namespace asio = boost::asio;
-using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 detail::api_endpoint endpoint_or_throw(const std::string& url)
 {
@@ -112,106 +109,13 @@ public:
         co_return outcome;
     }
 
-    struct batch_outcome
+    static asio::awaitable<detail::batch_result> fetch_batch(std::shared_ptr<impl> self,
+                                                             std::vector<currency_code> bases, rates_query query)
     {
-        error_code error;
-        std::vector<rates_outcome> outcomes;
-    };
-
-    // The batch: as many workers as connections may be open, each taking the next base until none
-    // is left. So N bases cost C coroutines, not N, and nothing queues inside the pool. Each result
-    // lands at its base's index: the order is the input's, whatever the completion order.
-    struct batch_state
-    {
-        const std::vector<currency_code>& bases;
-        const rates_query& query;
-        std::vector<rates_outcome>& outcomes;
-        std::vector<bool> finished;
-        std::size_t next = 0;
-        bool stopping = false;
-    };
-
-    static asio::awaitable<void> batch_worker(std::shared_ptr<impl> self, batch_state& batch)
-    {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        while (!batch.stopping && batch.next < batch.bases.size())
-        {
-            std::size_t index = batch.next++;
-            auto outcome = co_await fetch_rates(self, batch.bases[index], batch.query);
-            if (batch.stopping)
-                break; // stopped meanwhile: the caller marks this base
-            batch.outcomes[index] = std::move(outcome);
-            batch.finished[index] = true;
-        }
-    }
-
-    static asio::awaitable<batch_outcome> fetch_batch(std::shared_ptr<impl> self, std::vector<currency_code> bases,
-                                                      rates_query query)
-    {
-        co_await asio::this_coro::throw_if_cancelled(false);
-        batch_outcome result;
-        const std::size_t count = bases.size();
-        result.outcomes.resize(count);
-        for (std::size_t i = 0; i < count; ++i)
-            result.outcomes[i].base = bases[i];
-        if (count == 0)
-            co_return result;
-
-        batch_state batch{bases, query, result.outcomes, std::vector<bool>(count, false)};
-        const std::size_t workers = std::min(count, std::max<std::size_t>(1, self->params_.max_connections));
-        std::vector<asio::cancellation_signal> stop(workers);
-        std::size_t running = workers;
-        asio::steady_timer wake(self->executor_, clock_type::now() + self->params_.batch_timeout);
-        for (std::size_t w = 0; w < workers; ++w)
-        {
-            auto on_exit = [&](std::exception_ptr) {
-                if (--running == 0)
-                    wake.cancel();
-            };
-            asio::co_spawn(self->executor_, batch_worker(self, batch),
-                           asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
-        }
-        co_await wake.async_wait(use_tuple);
-        if (running == 0)
-            co_return result;
-
-        // The batch deadline passed, or the caller cancelled the batch: stop the workers, wait for
-        // them (every step honours cancellation promptly), then account for every unfinished base.
-        bool cancelled = (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
-        if (cancelled)
-        {
-            result.error = asio::error::operation_aborted;
-            co_await asio::this_coro::reset_cancellation_state();
-        }
-        batch.stopping = true;
-        for (auto& signal : stop)
-            signal.emit(asio::cancellation_type::terminal);
-        while (running > 0)
-        {
-            wake.expires_at(clock_type::time_point::max());
-            co_await wake.async_wait(use_tuple);
-        }
-        auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(self->params_.batch_timeout);
-        for (std::size_t i = 0; i < count; ++i)
-        {
-            if (batch.finished[i])
-                continue;
-            auto& outcome = result.outcomes[i];
-            outcome.value = {};
-            outcome.diag = {};
-            if (cancelled)
-            {
-                outcome.error = asio::error::operation_aborted;
-                outcome.diag.set_client_message("cancelled before the answer came");
-            }
-            else
-            {
-                outcome.error = errc::batch_deadline;
-                outcome.diag.set_client_message("no answer within the batch time limit of " +
-                                                std::to_string(limit.count()) + " ms");
-            }
-        }
-        co_return result;
+        // As many workers as connections may be open: more would only queue inside the pool.
+        auto fetch = [self, query = std::move(query)](currency_code base) { return fetch_rates(self, base, query); };
+        co_return co_await detail::run_batch(std::move(bases), self->params_.max_connections,
+                                             self->params_.batch_timeout, std::move(fetch));
     }
 
     asio::any_io_executor executor_;
@@ -270,7 +174,7 @@ void client::async_get_rates_batch_impl(
     asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler)
 {
     spawn(impl_->executor(), impl::fetch_batch(impl_, std::move(bases), std::move(query)), std::move(handler),
-          [](auto handler, std::exception_ptr failure, impl::batch_outcome batch) {
+          [](auto handler, std::exception_ptr failure, detail::batch_result batch) {
               if (failure)
                   batch.error = asio::error::operation_aborted;
               std::move(handler)(batch.error, std::move(batch.outcomes));

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <fxrates/currency.hpp>
+#include <fxrates/error.hpp>
+#include <fxrates/rates_outcome.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <functional>
+#include <vector>
+
+namespace fxrates::detail {
+
+/// Fetches one base; never throws, reports failures in the outcome.
+using fetch_function = std::function<boost::asio::awaitable<rates_outcome>(currency_code)>;
+
+struct batch_result
+{
+    /// Set only when the batch itself was cancelled.
+    error_code error;
+    /// One per base, in input order.
+    std::vector<rates_outcome> outcomes;
+};
+
+/// Runs `fetch` for every base with at most `workers` at once, and gathers the outcomes in input
+/// order whatever the order they finish in. Bases not finished within `time_limit` get
+/// `errc::batch_deadline`; if the awaiting coroutine is cancelled, they get `operation_aborted`.
+/// Independent of any transport, so that it is tested on its own.
+boost::asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::size_t workers,
+                                               std::chrono::steady_clock::duration time_limit, fetch_function fetch);
+
+} // namespace fxrates::detail

@@ -1,0 +1,180 @@
+// The batch runner over a fake fetch: no sockets, no wall clock. Each fake request waits on a gate
+// that the test opens, so the test decides the order in which requests finish.
+
+#include "client/batch.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <optional>
+
+namespace asio = boost::asio;
+using fxrates::currency_code;
+using fxrates::rates_outcome;
+using fxrates::detail::batch_result;
+using fxrates::detail::run_batch;
+
+namespace {
+
+struct gate
+{
+    explicit gate(asio::io_context& context) : timer(context, std::chrono::steady_clock::time_point::max()) {}
+    asio::steady_timer timer; // never expires by itself: only the test opens it
+    bool opened = false;
+};
+
+struct fake_api
+{
+    explicit fake_api(asio::io_context& io) : context(io) {}
+
+    asio::io_context& context;
+    std::map<std::string, std::unique_ptr<gate>> gates;
+    int in_flight = 0;
+    int most_in_flight = 0;
+
+    static asio::awaitable<rates_outcome> fetch(fake_api* api, currency_code base)
+    {
+        auto& entry = api->gates[base.str()];
+        entry = std::make_unique<gate>(api->context);
+        gate* waiting = entry.get();
+        api->most_in_flight = std::max(api->most_in_flight, ++api->in_flight);
+        co_await waiting->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        --api->in_flight;
+        rates_outcome outcome;
+        if (waiting->opened)
+            outcome.value.values[currency_code("EUR")] = static_cast<double>(base.view()[0]);
+        else
+            outcome.error = asio::error::operation_aborted;
+        co_return outcome;
+    }
+
+    fxrates::detail::fetch_function function()
+    {
+        return [this](currency_code base) { return fetch(this, base); };
+    }
+
+    void open(const std::string& code)
+    {
+        REQUIRE(gates.count(code) == 1);
+        gates[code]->opened = true;
+        gates[code]->timer.cancel();
+        context.poll();
+    }
+};
+
+std::vector<currency_code> codes(std::initializer_list<const char*> texts)
+{
+    std::vector<currency_code> result;
+    for (auto text : texts)
+        result.emplace_back(text);
+    return result;
+}
+
+constexpr auto no_deadline = std::chrono::hours(24 * 365);
+
+} // namespace
+
+TEST_CASE("outcomes come back in input order whatever order the requests finish in")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR", "PLN", "NOK"}), 10, no_deadline, api.function()),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.poll();
+    REQUIRE(api.in_flight == 4);
+    for (const char* code : {"NOK", "USD", "PLN", "EUR"}) // an order unlike the input's
+        api.open(code);
+    REQUIRE(result);
+    CHECK_FALSE(result->error);
+    REQUIRE(result->outcomes.size() == 4);
+    const char* expected[] = {"USD", "EUR", "PLN", "NOK"};
+    for (std::size_t i = 0; i < 4; ++i)
+    {
+        CHECK(result->outcomes[i].base == currency_code(expected[i]));
+        CHECK(result->outcomes[i].ok());
+        CHECK(result->outcomes[i].value.values.at(currency_code("EUR")) == static_cast<double>(expected[i][0]));
+    }
+}
+
+TEST_CASE("no more requests run at once than there are workers")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR", "PLN", "NOK", "CZK"}), 2, no_deadline, api.function()),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.poll();
+    CHECK(api.in_flight == 2);
+    CHECK(api.gates.size() == 2);
+    api.open("USD");
+    CHECK(api.gates.count("PLN") == 1); // the freed worker took the next base
+    for (const char* code : {"EUR", "PLN", "NOK", "CZK"})
+        api.open(code);
+    REQUIRE(result);
+    CHECK(api.most_in_flight == 2);
+    for (const auto& outcome : result->outcomes)
+        CHECK(outcome.ok());
+}
+
+TEST_CASE("a zero time limit stops the batch and marks every unfinished base")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR"}), 2, std::chrono::seconds(0), api.function()),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.run(); // the deadline has passed at once: nothing is left waiting
+    REQUIRE(result);
+    CHECK_FALSE(result->error);
+    for (const auto& outcome : result->outcomes)
+    {
+        CHECK(outcome.error == fxrates::errc::batch_deadline);
+        CHECK(outcome.error == fxrates::condition::timeout);
+        CHECK(outcome.diag.client_message().find("time limit") != std::string::npos);
+    }
+}
+
+TEST_CASE("cancelling the batch keeps finished results and aborts the rest")
+{
+    asio::io_context context;
+    fake_api api{context};
+    asio::cancellation_signal cancel;
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR", "PLN"}), 3, no_deadline, api.function()),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr, batch_result r) {
+                       result = std::move(r);
+                   }));
+    context.poll();
+    api.open("EUR");
+    CHECK_FALSE(result);
+    cancel.emit(asio::cancellation_type::terminal);
+    context.run();
+    REQUIRE(result);
+    CHECK(result->error == asio::error::operation_aborted);
+    CHECK(result->outcomes[0].error == asio::error::operation_aborted);
+    CHECK(result->outcomes[1].ok());
+    CHECK(result->outcomes[2].error == asio::error::operation_aborted);
+    CHECK(result->outcomes[2].base == currency_code("PLN"));
+}
+
+TEST_CASE("an empty batch completes at once with no outcomes")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch({}, 4, no_deadline, api.function()),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.run();
+    REQUIRE(result);
+    CHECK(result->outcomes.empty());
+}
