@@ -24,6 +24,9 @@ enum class errc
 
     /// The client was closed while the operation was pending.
     client_closed,
+
+    /// A function run by `async_offload` threw an exception that was not a `system_error`.
+    offload_exception,
 };
 
 /// The category of `errc`.

@@ -1,0 +1,184 @@
+// The async throttle on virtual time: a manual clock, timers that expire when the test moves it.
+
+#include "client/throttle_impl.hpp"
+
+#include "support/manual_clock.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <vector>
+
+namespace asio = boost::asio;
+using fxrates::test::manual_clock;
+using fxrates::test::manual_wait_traits;
+using namespace std::chrono_literals;
+
+template class fxrates::basic_throttle<manual_clock, manual_wait_traits>;
+using virtual_throttle = fxrates::basic_throttle<manual_clock, manual_wait_traits>;
+
+namespace {
+
+struct grant
+{
+    int id;
+    manual_clock::duration at;
+    fxrates::error_code ec;
+};
+
+struct fixture
+{
+    fixture() { manual_clock::reset(); }
+
+    // Moves virtual time forward in steps, running whatever became due at each.
+    void advance(manual_clock::duration total, manual_clock::duration step = 10ms)
+    {
+        for (manual_clock::duration done{}; done < total; done += step)
+        {
+            manual_clock::advance(step);
+            context.poll();
+        }
+    }
+
+    auto recorder(int id)
+    {
+        return [this, id](fxrates::error_code ec) {
+            grants.push_back({id, manual_clock::now().time_since_epoch(), ec});
+        };
+    }
+
+    asio::io_context context;
+    std::vector<grant> grants;
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "at 10 per second, 50 waiters are served in order at 0.1, 0.2, ... 5.0 s, one wake-up each")
+{
+    virtual_throttle throttle(context.get_executor(), 10);
+    for (int i = 0; i < 50; ++i)
+        throttle.async_acquire(1, recorder(i));
+    context.poll();
+    CHECK(grants.empty());
+    advance(5s);
+    REQUIRE(grants.size() == 50);
+    for (int i = 0; i < 50; ++i)
+    {
+        CAPTURE(i);
+        CHECK(grants[i].id == i);
+        CHECK_FALSE(grants[i].ec);
+        CHECK(grants[i].at == 100ms * (i + 1));
+    }
+    CHECK(throttle.wakeups() == 50);
+}
+
+TEST_CASE_FIXTURE(fixture, "a token that is there is granted, but never inside async_acquire")
+{
+    virtual_throttle throttle(context.get_executor(), 10);
+    manual_clock::advance(1s);
+    throttle.async_acquire(1, recorder(0));
+    CHECK(grants.empty()); // posted, not called inline
+    context.poll();
+    REQUIRE(grants.size() == 1);
+    CHECK_FALSE(grants[0].ec);
+    CHECK(throttle.wakeups() == 0); // no timer needed
+}
+
+TEST_CASE_FIXTURE(fixture, "a cancelled waiter takes no token and leaves the queue")
+{
+    virtual_throttle throttle(context.get_executor(), 10);
+    asio::cancellation_signal cancel;
+    throttle.async_acquire(1, recorder(0));
+    throttle.async_acquire(1, asio::bind_cancellation_slot(cancel.slot(), recorder(1)));
+    throttle.async_acquire(1, recorder(2));
+    context.poll();
+    CHECK(throttle.waiting() == 3);
+
+    cancel.emit(asio::cancellation_type::terminal);
+    context.poll();
+    REQUIRE(grants.size() == 1);
+    CHECK(grants[0].id == 1);
+    CHECK(grants[0].ec == asio::error::operation_aborted);
+    CHECK(throttle.waiting() == 2);
+
+    advance(200ms);
+    REQUIRE(grants.size() == 3);
+    CHECK(grants[1].id == 0);
+    CHECK(grants[1].at == 100ms);
+    CHECK(grants[2].id == 2);
+    CHECK(grants[2].at == 200ms); // the token the cancelled waiter would have taken
+}
+
+TEST_CASE_FIXTURE(fixture, "cancelling the head of the queue lets the next waiter take its place")
+{
+    virtual_throttle throttle(context.get_executor(), 10, 10);
+    asio::cancellation_signal cancel;
+    throttle.async_acquire(1, asio::bind_cancellation_slot(cancel.slot(), recorder(0)));
+    throttle.async_acquire(1, recorder(1));
+    context.poll();
+    advance(50ms);
+    cancel.emit(asio::cancellation_type::partial);
+    advance(50ms);
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].ec == asio::error::operation_aborted);
+    CHECK(grants[1].id == 1);
+    CHECK_FALSE(grants[1].ec);
+    CHECK(grants[1].at == 100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "a Retry-After pause holds every waiter together, then serves them in order")
+{
+    virtual_throttle throttle(context.get_executor(), 10, 10);
+    for (int i = 0; i < 3; ++i)
+        throttle.async_acquire(1, recorder(i));
+    context.poll();
+    throttle.pause_until(manual_clock::now() + 2s);
+    advance(1990ms);
+    CHECK(grants.empty());
+    advance(210ms);
+    REQUIRE(grants.size() == 3);
+    CHECK(grants[0].at == 2000ms);
+    CHECK(grants[1].at == 2100ms);
+    CHECK(grants[2].at == 2200ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "closing completes pending waiters with operation_aborted, and later ones too")
+{
+    std::optional<virtual_throttle> throttle(std::in_place, context.get_executor(), 1.0);
+    throttle->async_acquire(1, recorder(0));
+    throttle->async_acquire(1, recorder(1));
+    context.poll();
+    throttle->close();
+    throttle->async_acquire(1, recorder(2));
+    context.poll();
+    REQUIRE(grants.size() == 3);
+    for (const auto& g : grants)
+        CHECK(g.ec == asio::error::operation_aborted);
+    throttle.reset();
+    context.poll();
+}
+
+TEST_CASE_FIXTURE(fixture, "a request for more tokens than the burst fails instead of waiting for ever")
+{
+    virtual_throttle throttle(context.get_executor(), 10, 2);
+    throttle.async_acquire(3, recorder(0));
+    context.poll();
+    REQUIRE(grants.size() == 1);
+    CHECK(grants[0].ec == asio::error::invalid_argument);
+}
+
+TEST_CASE_FIXTURE(fixture, "n tokens at a time are granted when all n are there")
+{
+    virtual_throttle throttle(context.get_executor(), 10, 10);
+    throttle.async_acquire(5, recorder(0));
+    throttle.async_acquire(1, recorder(1));
+    context.poll();
+    advance(600ms);
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].at == 500ms);
+    CHECK(grants[1].at == 600ms);
+}
