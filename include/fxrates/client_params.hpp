@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -52,6 +54,24 @@ struct client_params
 
     /// The User-Agent header.
     std::string user_agent = "fxrates/0.1";
+
+    /// Requests per second at most, shared by every request of the client (a token bucket that
+    /// starts empty, waiters served in order); 0 means no limit. A 429 answer with Retry-After
+    /// pauses it, so that every queued request waits together.
+    double rate = 0;
+
+    /// Requests the throttle lets through at once after an idle spell; 0 means `rate` (one
+    /// second's worth).
+    double burst = 0;
+
+    /// An executor to decode large answers on (e.g. an `asio::thread_pool`'s), so that the event
+    /// loop never spends long on one; empty means decode on the loop. The library never creates
+    /// threads itself.
+    boost::asio::any_io_executor decode_executor;
+
+    /// Answers at least this large are decoded on `decode_executor`. A rates answer is about 1 KB
+    /// and decodes in microseconds, less than the round trip to a pool costs: only big bodies pay.
+    std::size_t offload_decode_above = 256 * 1024;
 };
 
 } // namespace fxrates

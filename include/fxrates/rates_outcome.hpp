@@ -4,6 +4,7 @@
 #include <fxrates/diagnostics.hpp>
 #include <fxrates/error.hpp>
 #include <fxrates/rates.hpp>
+#include <fxrates/request_timing.hpp>
 
 namespace fxrates {
 
@@ -21,6 +22,9 @@ struct rates_outcome
 
     /// The rates, when `error` is empty.
     rates value;
+
+    /// When each phase of the request happened.
+    request_timing timing;
 
     bool ok() const noexcept { return !error; }
 };

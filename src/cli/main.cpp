@@ -2,6 +2,7 @@
 #include "cli/serve_command.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
+#include <fxrates/strategy.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv)
     auto* rates = fxrates::cli::add_rates_command(app, rates_options);
     fxrates::cli::serve_options serve_options;
     auto* serve = fxrates::cli::add_serve_command(app, serve_options);
+    // The process-pool strategy's worker: started by fxrates itself, not by people.
+    auto* worker = app.add_subcommand("worker", "")->group("");
 
     try
     {
@@ -34,6 +37,8 @@ int main(int argc, char** argv)
     {
         if (rates->parsed())
             return fxrates::cli::run_rates(rates_options);
+        if (worker->parsed())
+            return fxrates::run_process_pool_worker();
         if (serve->parsed())
             return fxrates::cli::run_serve(serve_options);
     }

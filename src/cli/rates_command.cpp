@@ -4,6 +4,7 @@
 #include <fxrates/date.hpp>
 #include <fxrates/present.hpp>
 #include <fxrates/server/local_server.hpp>
+#include <fxrates/strategy.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -92,6 +93,35 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     rates->add_option("--format", options.format, "Output: table (the book's), json or csv")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
+    std::vector<std::string> strategy_names;
+    for (auto kind : all_strategies())
+        strategy_names.emplace_back(to_string(kind));
+    rates->add_option("--strategy", options.strategy, "How to make the requests")
+        ->check(CLI::IsMember(strategy_names))
+        ->capture_default_str();
+    auto positive = CLI::Validator(
+        [](const std::string& text) -> std::string {
+            try
+            {
+                std::size_t used = 0;
+                double value = std::stod(text, &used);
+                if (used == text.size() && value > 0 && value <= 1e6)
+                    return {};
+            }
+            catch (const std::exception&)
+            {
+            }
+            return "'" + text + "' is not a positive number of requests per second (at most 1000000)";
+        },
+        "POSITIVE");
+    rates->add_option("--rate", options.rate,
+                      "Requests per second at most (token bucket, starts empty); with async and thread-pool")
+        ->check(positive);
+    rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
+        ->check(CLI::Range(1.0, 1e6));
+    rates->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+        ->capture_default_str();
     return rates;
 }
 
@@ -114,6 +144,21 @@ int run_rates(const rates_options& options)
         }
     }
     auto format = parse_output_format(options.format).value_or(output_format::table);
+    auto kind = parse_strategy(options.strategy).value_or(strategy::async);
+    if (options.rate > 0)
+    {
+        // --rate turns the throttle on where there is one; elsewhere it would silently do nothing.
+        if (kind == strategy::async)
+            kind = strategy::async_throttled;
+        else if (kind == strategy::thread_pool)
+            kind = strategy::thread_pool_throttled;
+        else if (kind != strategy::async_throttled && kind != strategy::thread_pool_throttled)
+        {
+            std::cerr << "fxrates rates: --rate applies to the async and thread-pool strategies, not to "
+                      << options.strategy << '\n';
+            return 1;
+        }
+    }
 
     auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options.timeout_seconds));
@@ -135,25 +180,31 @@ int run_rates(const rates_options& options)
         params.use_system_trust = false;
     }
 
-    asio::io_context context(1);
-    std::optional<client> api;
-    try
+    strategy_params run;
+    run.client = params;
+    run.bases = *bases;
+    run.query = query;
+    run.workers = options.threads;
+    if (options.rate > 0)
+        run.rate = options.rate;
+    run.burst = options.burst;
     {
-        api.emplace(context, params);
-    }
-    catch (const std::invalid_argument& e)
-    {
-        std::cerr << "fxrates rates: --api: " << e.what() << '\n';
-        return 1;
+        // Refuse a bad --api before any strategy starts threads or processes with it.
+        asio::io_context probe;
+        try
+        {
+            client check(probe, params);
+        }
+        catch (const std::invalid_argument& e)
+        {
+            std::cerr << "fxrates rates: --api: " << e.what() << '\n';
+            return 1;
+        }
     }
 
-    std::vector<rates_outcome> outcomes;
-    auto started = std::chrono::steady_clock::now();
-    api->async_get_rates_batch(*bases, query, [&](error_code, std::vector<rates_outcome> results) {
-        outcomes = std::move(results);
-    });
-    context.run();
-    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    auto report = run_strategy(kind, run);
+    auto& outcomes = report.outcomes;
+    double elapsed = report.wall_seconds;
 
     std::size_t failed = 0;
     for (const auto& outcome : outcomes)

@@ -20,6 +20,10 @@ struct rates_options
     double timeout_seconds = 30;
     std::size_t concurrency = 100;
     std::string format = "table";
+    std::string strategy = "async";
+    double rate = 0;
+    double burst = 0;
+    std::size_t threads = 4;
 };
 
 /// Adds the `rates` subcommand to `app`; its options are written into `options`.

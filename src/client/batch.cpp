@@ -27,6 +27,7 @@ struct batch_state
     std::vector<bool> finished;
     std::size_t next = 0;
     bool stopping = false;
+    clock_type::time_point queued = clock_type::now();
 };
 
 // Takes the next base until none is left: N bases cost as many coroutines as workers, not N.
@@ -38,6 +39,7 @@ asio::awaitable<void> worker(batch_state& batch)
     {
         std::size_t index = batch.next++;
         auto outcome = co_await batch.fetch(batch.bases[index]);
+        outcome.timing.queued = batch.queued; // every base of a batch is queued when it starts
         if (batch.stopping)
             break; // stopped meanwhile: run_batch accounts for this base
         outcome.base = batch.bases[index];

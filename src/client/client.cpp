@@ -1,9 +1,12 @@
 #include <fxrates/client.hpp>
+#include <fxrates/offload.hpp>
+#include <fxrates/throttle.hpp>
 
 #include "client/api_url.hpp"
 #include "client/batch.hpp"
 #include "client/transport.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -11,7 +14,11 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <optional>
 #include <stdexcept>
+#include <thread>
+
+#include <unistd.h>
 
 namespace fxrates {
 
@@ -27,6 +34,12 @@ detail::api_endpoint endpoint_or_throw(const std::string& url)
     if (!endpoint)
         throw std::invalid_argument("bad API URL: " + why);
     return *endpoint;
+}
+
+// A small number per thread, stable for the thread's life, for timelines.
+std::uint64_t current_thread_number()
+{
+    return static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
 }
 
 // Turns an HTTP answer into an error code: 2xx is success; otherwise the status, with the API's
@@ -66,6 +79,42 @@ public:
         : executor_(std::move(executor)), params_(std::move(params)),
           transport_(executor_, endpoint_or_throw(params_.api_url), params_)
     {
+        if (params_.rate != 0)
+            throttle_.emplace(executor_, params_.rate, params_.burst);
+    }
+
+    void close()
+    {
+        transport_.close();
+        if (throttle_)
+            throttle_->close();
+    }
+
+    struct decoded_rates
+    {
+        error_code error;
+        diagnostics diag;
+        rates value;
+    };
+
+    // Decodes on the loop, or on the decode executor for a body big enough to be worth the trip.
+    static asio::awaitable<void> decode(std::shared_ptr<impl> self, std::string body, rates_outcome& outcome)
+    {
+        if (!self->params_.decode_executor || body.size() < self->params_.offload_decode_above)
+        {
+            outcome.error = decode_rates(body, outcome.value, outcome.diag);
+            co_return;
+        }
+        auto job = [body = std::move(body)] {
+            decoded_rates decoded;
+            decoded.error = decode_rates(body, decoded.value, decoded.diag);
+            return decoded;
+        };
+        auto [ec, decoded] =
+            co_await async_offload(self->params_.decode_executor, std::move(job), asio::as_tuple(asio::use_awaitable));
+        outcome.error = ec ? ec : decoded.error;
+        outcome.diag = std::move(decoded.diag);
+        outcome.value = std::move(decoded.value);
     }
 
     const asio::any_io_executor& executor() const noexcept { return executor_; }
@@ -78,13 +127,35 @@ public:
         co_await asio::this_coro::throw_if_cancelled(false);
         rates_outcome outcome;
         outcome.base = base;
+        auto& timing = outcome.timing;
+        timing.queued = std::chrono::steady_clock::now();
+        timing.thread_id = current_thread_number();
+        timing.process_id = static_cast<int>(::getpid());
+        if (self->throttle_)
+        {
+            auto [ec] = co_await self->throttle_->async_acquire(1, asio::as_tuple(asio::use_awaitable));
+            if (ec)
+            {
+                outcome.error = ec;
+                outcome.diag.set_client_message("stopped while waiting for the rate limit");
+                timing.done = std::chrono::steady_clock::now();
+                co_return outcome;
+            }
+        }
+        timing.granted = std::chrono::steady_clock::now();
         detail::http_answer answer;
         auto target = detail::rates_target(self->transport_.endpoint(), base, query);
-        outcome.error = co_await self->transport_.get(std::move(target), answer, outcome.diag);
+        outcome.error = co_await self->transport_.get(std::move(target), answer, outcome.diag, timing);
+        if (!outcome.error && answer.status == 429 && answer.retry_after && self->throttle_)
+        {
+            // One pause for everyone queued behind the throttle, not one sleep per request.
+            self->throttle_->pause_until(std::chrono::steady_clock::now() + *answer.retry_after);
+        }
         if (!outcome.error)
             outcome.error = check_status(answer, outcome.diag);
         if (!outcome.error)
-            outcome.error = decode_rates(answer.body, outcome.value, outcome.diag);
+            co_await decode(self, std::move(answer.body), outcome);
+        timing.done = std::chrono::steady_clock::now();
         co_return outcome;
     }
 
@@ -100,8 +171,9 @@ public:
         co_await asio::this_coro::throw_if_cancelled(false);
         currencies_outcome outcome;
         detail::http_answer answer;
+        request_timing timing;
         outcome.error = co_await self->transport_.get(detail::currencies_target(self->transport_.endpoint()), answer,
-                                                      outcome.diag);
+                                                      outcome.diag, timing);
         if (!outcome.error)
             outcome.error = check_status(answer, outcome.diag);
         if (!outcome.error)
@@ -121,6 +193,7 @@ public:
     asio::any_io_executor executor_;
     client_params params_;
     detail::https_transport transport_;
+    std::optional<throttle> throttle_;
 };
 
 client::client(asio::any_io_executor executor, client_params params)
@@ -131,7 +204,7 @@ client::client(asio::any_io_executor executor, client_params params)
 client::~client()
 {
     if (impl_)
-        impl_->transport_.close();
+        impl_->close();
 }
 
 client::client(client&&) noexcept = default;
@@ -140,7 +213,7 @@ client& client::operator=(client&& other) noexcept
     if (this != &other)
     {
         if (impl_)
-            impl_->transport_.close();
+            impl_->close();
         impl_ = std::move(other.impl_);
     }
     return *this;
@@ -153,7 +226,7 @@ asio::any_io_executor client::get_executor() const noexcept
 
 void client::close()
 {
-    impl_->transport_.close();
+    impl_->close();
 }
 
 void client::async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,

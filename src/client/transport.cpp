@@ -52,6 +52,21 @@ bool is_stale_connection(const error_code& ec)
            ec == asio::error::connection_aborted;
 }
 
+// Retry-After as delta-seconds (RFC 9110); a date or anything else is ignored here.
+std::optional<std::chrono::seconds> parse_retry_after(beast::string_view value)
+{
+    if (value.empty() || value.size() > 9)
+        return std::nullopt;
+    long seconds = 0;
+    for (char c : value)
+    {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        seconds = seconds * 10 + (c - '0');
+    }
+    return std::chrono::seconds(seconds);
+}
+
 struct connection
 {
     connection(const asio::any_io_executor& executor, ssl::context& tls) : stream(executor, tls) {}
@@ -105,31 +120,36 @@ public:
 
     const api_endpoint& endpoint() const noexcept { return endpoint_; }
 
-    asio::awaitable<error_code> get(std::string target, http_answer& out, diagnostics& diag)
+    asio::awaitable<error_code> get(std::string target, http_answer& out, diagnostics& diag, request_timing& timing)
     {
         auto self = shared_from_this(); // outlive the client if it is destroyed meanwhile
-        auto deadline = clock_type::now() + params_.request_timeout;
+        timing.started = clock_type::now();
+        auto deadline = timing.started + params_.request_timeout;
         for (int attempt = 0;; ++attempt)
         {
             std::unique_ptr<connection> conn;
             if (auto ec = co_await acquire(conn, deadline, diag))
                 co_return ec;
             bool reused = conn != nullptr;
+            timing.reused_connection = reused;
             if (!conn)
             {
                 conn = std::make_unique<connection>(executor_, tls_);
                 busy_.insert(conn.get());
-                if (auto ec = co_await connect(*conn, deadline, diag))
+                if (auto ec = co_await connect(*conn, deadline, diag, timing))
                 {
                     release(std::move(conn), false);
                     co_return ec;
                 }
             }
             else
+            {
                 busy_.insert(conn.get());
+                timing.connected = timing.tls_done = clock_type::now();
+            }
 
             bool got_response_bytes = false, keep_alive = false;
-            auto ec = co_await exchange(*conn, target, deadline, out, got_response_bytes, keep_alive);
+            auto ec = co_await exchange(*conn, target, deadline, out, got_response_bytes, keep_alive, timing);
             if (!ec)
             {
                 release(std::move(conn), keep_alive);
@@ -279,7 +299,8 @@ private:
         state->finished.cancel();
     }
 
-    asio::awaitable<error_code> connect(connection& conn, clock_type::time_point deadline, diagnostics& diag)
+    asio::awaitable<error_code> connect(connection& conn, clock_type::time_point deadline, diagnostics& diag,
+                                        request_timing& timing)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         auto connect_deadline = std::min(clock_type::now() + params_.connect_timeout, deadline);
@@ -297,6 +318,7 @@ private:
             co_return explain(ec, "connecting", diag);
         }
         tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+        timing.connected = clock_type::now();
 
         SSL* native = conn.stream.native_handle();
         // SNI carries host names only, never IP addresses (RFC 6066).
@@ -327,11 +349,13 @@ private:
             }
             co_return explain(ec, "in the TLS handshake", diag);
         }
+        timing.tls_done = clock_type::now();
         co_return error_code{};
     }
 
     asio::awaitable<error_code> exchange(connection& conn, const std::string& target, clock_type::time_point deadline,
-                                         http_answer& out, bool& got_response_bytes, bool& keep_alive)
+                                         http_answer& out, bool& got_response_bytes, bool& keep_alive,
+                                         request_timing& timing)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         tcp_layer.expires_at(deadline);
@@ -351,6 +375,7 @@ private:
         got_response_bytes = parser.got_some();
         if (ec)
             co_return ec;
+        timing.first_byte = clock_type::now();
         std::tie(ec, read) = co_await http::async_read(conn.stream, conn.buffer, parser, use_tuple);
         if (ec)
             co_return ec;
@@ -359,6 +384,7 @@ private:
         auto& response = parser.get();
         out.status = response.result_int();
         out.body = std::move(response.body());
+        out.retry_after = parse_retry_after(response[http::field::retry_after]);
         keep_alive = response.keep_alive();
         co_return error_code{};
     }
@@ -412,10 +438,11 @@ https_transport::~https_transport()
     impl_->close();
 }
 
-asio::awaitable<error_code> https_transport::get(std::string target, http_answer& out, diagnostics& diag)
+asio::awaitable<error_code> https_transport::get(std::string target, http_answer& out, diagnostics& diag,
+                                                 request_timing& timing)
 {
     auto self = impl_;
-    co_return co_await self->get(std::move(target), out, diag);
+    co_return co_await self->get(std::move(target), out, diag, timing);
 }
 
 void https_transport::close()

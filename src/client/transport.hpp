@@ -3,13 +3,16 @@
 #include <fxrates/client_params.hpp>
 #include <fxrates/diagnostics.hpp>
 #include <fxrates/error.hpp>
+#include <fxrates/request_timing.hpp>
 
 #include "client/api_url.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fxrates::detail {
@@ -19,6 +22,8 @@ struct http_answer
 {
     unsigned status = 0;
     std::string body;
+    /// The Retry-After header in seconds, when it has one.
+    std::optional<std::chrono::seconds> retry_after;
 };
 
 /// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind
@@ -39,8 +44,9 @@ public:
 
     /// GETs `target`. A non-2xx status is not an error here: it is in `out.status`. Transport
     /// errors are returned, with an explanation in `diag`.
+    /// Phases are stamped into `timing` as they happen.
     boost::asio::awaitable<error_code, boost::asio::any_io_executor> get(std::string target, http_answer& out,
-                                                                         diagnostics& diag);
+                                                                         diagnostics& diag, request_timing& timing);
 
     /// Closes idle connections; requests waiting for a connection fail with `errc::client_closed`.
     void close();

@@ -27,6 +27,8 @@ public:
             return "The batch did not finish in time; raise the time limit (--timeout) or lower the load.";
         case errc::client_closed:
             return "The client was closed before the request finished.";
+        case errc::worker_failed:
+            return "A worker process failed before it answered; see the details.";
         case errc::offload_exception:
             return "The offloaded function threw an exception; catch it inside the function to report more.";
         }

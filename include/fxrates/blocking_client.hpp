@@ -1,0 +1,39 @@
+#pragma once
+
+#include <fxrates/client_params.hpp>
+#include <fxrates/currency.hpp>
+#include <fxrates/rates_outcome.hpp>
+#include <fxrates/rates_query.hpp>
+
+#include <memory>
+
+namespace fxrates {
+
+/// A blocking rates client, the counterpart of Python's `requests`: `get_rates` returns when the
+/// answer is there, blocking the calling thread. For threads, processes and the offload bridge.
+///
+/// It keeps its own keep-alive connection between calls, and every phase has the time limits of
+/// `client_params` (it runs the asynchronous client on a private event loop, so verification,
+/// timeouts and errors are the same as `client`'s).
+///
+/// Thread safety: none; give each thread its own.
+class blocking_client
+{
+public:
+    /// Throws as `client::client` does.
+    explicit blocking_client(client_params params);
+    ~blocking_client();
+
+    blocking_client(blocking_client&&) noexcept;
+    blocking_client& operator=(blocking_client&&) noexcept;
+
+    /// Fetches the rates of one base; never throws for network or API errors (they are in the
+    /// outcome).
+    rates_outcome get_rates(currency_code base, const rates_query& query = {});
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace fxrates

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <fxrates/client_params.hpp>
+#include <fxrates/currency.hpp>
+#include <fxrates/rates_outcome.hpp>
+#include <fxrates/rates_query.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fxrates {
+
+/// How a batch of bases is fetched: the same job, done the ways the book's chapter does it. The
+/// strategy is a value; everything else (transport, decoding, presentation) is shared.
+enum class strategy
+{
+    sequential,            ///< one request after another, on the calling thread
+    thread_per_item,       ///< a thread per base, all joined
+    thread_pool,           ///< N worker threads, a work queue and a results queue
+    thread_pool_throttled, ///< the same, sharing a blocking token bucket
+    process_pool,          ///< N worker processes (fresh `fxrates` processes), JSON over pipes
+    async,                 ///< coroutines on one event loop, all requests concurrent
+    async_throttled,       ///< the same, behind the asynchronous token bucket
+    offload,               ///< coroutines awaiting a blocking client on a thread pool
+};
+
+/// Every strategy, in the order the book introduces them.
+std::span<const strategy> all_strategies() noexcept;
+
+/// The command-line name, e.g. `thread-pool`.
+std::string_view to_string(strategy kind) noexcept;
+
+/// Parses a command-line name; empty if unknown.
+std::optional<strategy> parse_strategy(std::string_view name) noexcept;
+
+/// What to fetch, and how.
+struct strategy_params
+{
+    client_params client;
+    std::vector<currency_code> bases;
+    rates_query query;
+
+    /// Workers of the pools (threads, processes, or the offload pool). The book uses 4.
+    std::size_t workers = 4;
+
+    /// Requests per second for the throttled strategies (the book uses 10), and their burst
+    /// (0: one second's worth).
+    double rate = 10;
+    double burst = 0;
+
+    /// The `fxrates` program, for the process pool's workers.
+    std::string worker_program;
+};
+
+/// What a run did and what it cost.
+struct run_report
+{
+    strategy kind{};
+    /// One per base, in input order, with its timing.
+    std::vector<rates_outcome> outcomes;
+    std::chrono::steady_clock::time_point started{};
+    double wall_seconds = 0;
+    /// CPU of this process (and of child processes, for the process pool), user + system.
+    double cpu_seconds = 0;
+    /// Most threads (of this process and its workers) alive at once during the run.
+    std::size_t peak_threads = 0;
+    /// Peak resident memory of the process in KiB (and the largest worker's, for the process pool).
+    long peak_rss_kib = 0;
+};
+
+/// Runs `kind` on `params`; never throws for network or API errors (they are in the outcomes).
+run_report run_strategy(strategy kind, const strategy_params& params);
+
+/// The body of a process-pool worker (`fxrates worker`): reads its settings and then one job per
+/// line from standard input, answers one outcome per line on standard output, and returns 0 at
+/// the end of input (1 if the settings are malformed).
+int run_process_pool_worker();
+
+} // namespace fxrates

@@ -1,0 +1,106 @@
+// The asynchronous strategies: every request concurrent on one event loop, optionally behind the
+// asynchronous throttle; and the offload bridge awaiting a blocking client on a thread pool.
+
+#include <fxrates/blocking_client.hpp>
+#include <fxrates/client.hpp>
+#include <fxrates/offload.hpp>
+
+#include "strategy/measure.hpp"
+#include "strategy/strategies.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <mutex>
+#include <vector>
+
+namespace fxrates::detail {
+
+namespace asio = boost::asio;
+
+void run_async(const strategy_params& params, bool throttled, run_report& report)
+{
+    asio::io_context context(1);
+    auto client_settings = params.client;
+    client_settings.rate = throttled ? params.rate : 0;
+    client_settings.burst = params.burst;
+    client api(context, client_settings);
+    api.async_get_rates_batch(params.bases, params.query, [&](error_code, std::vector<rates_outcome> outcomes) {
+        report.outcomes = std::move(outcomes);
+    });
+    context.run();
+    report.peak_threads = std::max(report.peak_threads, thread_count());
+}
+
+namespace {
+
+// Blocking clients for the pool's threads: each job borrows one, so a connection is kept alive
+// per thread, as `requests.Session` per thread would.
+class client_shelf
+{
+public:
+    explicit client_shelf(const client_params& params) : params_(params) {}
+
+    blocking_client take()
+    {
+        std::lock_guard lock(mutex_);
+        if (shelf_.empty())
+            return blocking_client(params_);
+        auto api = std::move(shelf_.back());
+        shelf_.pop_back();
+        return api;
+    }
+
+    void give_back(blocking_client api)
+    {
+        std::lock_guard lock(mutex_);
+        shelf_.push_back(std::move(api));
+    }
+
+private:
+    const client_params& params_;
+    std::mutex mutex_;
+    std::vector<blocking_client> shelf_;
+};
+
+asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf,
+                                      const strategy_params& params, std::size_t index, run_report& report)
+{
+    auto queued = std::chrono::steady_clock::now();
+    auto base = params.bases[index];
+    auto job = [&shelf, &params, base] {
+        auto api = shelf.take();
+        auto outcome = api.get_rates(base, params.query);
+        shelf.give_back(std::move(api));
+        return outcome;
+    };
+    auto [ec, outcome] = co_await async_offload(pool, std::move(job), asio::as_tuple(asio::use_awaitable));
+    if (ec)
+    {
+        outcome.base = base;
+        outcome.error = ec;
+    }
+    outcome.timing.queued = queued;
+    report.outcomes[index] = std::move(outcome);
+}
+
+} // namespace
+
+void run_offload(const strategy_params& params, run_report& report)
+{
+    asio::io_context context(1);
+    asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
+    client_shelf shelf(params.client);
+    report.outcomes.resize(params.bases.size());
+    for (std::size_t i = 0; i < params.bases.size(); ++i)
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, i, report), asio::detached);
+    report.peak_threads = std::max(report.peak_threads, thread_count());
+    context.run(); // the bridge's work guards keep it running until every result is back
+    pool.join();
+}
+
+} // namespace fxrates::detail

@@ -1,0 +1,312 @@
+// The process pool: worker processes started fresh from the fxrates program (posix_spawn, never
+// a bare fork of this threaded process), fed one base at a time over a pipe, answering one JSON
+// line each. One thread here watches them all with poll(): a worker that dies is noticed at once
+// and its base reported as failed, so nothing ever hangs.
+
+#include <fxrates/blocking_client.hpp>
+
+#include "strategy/measure.hpp"
+#include "strategy/strategies.hpp"
+#include "strategy/wire.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+extern char** environ;
+
+namespace fxrates::detail {
+
+namespace {
+
+struct worker_process
+{
+    pid_t pid = -1;
+    int to_worker = -1;
+    int from_worker = -1;
+    std::string received;
+    std::optional<std::size_t> job;
+    bool alive = false;
+};
+
+bool write_all(int fd, const std::string& text)
+{
+    std::size_t done = 0;
+    while (done < text.size())
+    {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+std::size_t threads_of(pid_t pid)
+{
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Threads:", 0) == 0)
+            return static_cast<std::size_t>(std::stoul(line.substr(8)));
+    return 0;
+}
+
+std::string describe_exit(int status)
+{
+    if (WIFSIGNALED(status))
+        return std::string("was killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+               ::strsignal(WTERMSIG(status)) + ")";
+    if (WIFEXITED(status))
+        return "exited with status " + std::to_string(WEXITSTATUS(status));
+    return "stopped";
+}
+
+// Starts `program worker` with pipes on its standard input and output.
+std::optional<worker_process> spawn_worker(const std::string& program, std::string& why)
+{
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0)
+    {
+        why = std::strerror(errno);
+        return std::nullopt;
+    }
+    if (::pipe2(out, O_CLOEXEC) != 0)
+    {
+        why = std::strerror(errno);
+        ::close(in[0]);
+        ::close(in[1]);
+        return std::nullopt;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO); // dup2 clears close-on-exec
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    std::string name = program;
+    std::string mode = "worker";
+    char* argv[] = {name.data(), mode.data(), nullptr};
+    worker_process worker;
+    int failed = ::posix_spawn(&worker.pid, program.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
+    ::close(out[1]);
+    if (failed != 0)
+    {
+        why = "cannot start " + program + ": " + std::strerror(failed);
+        ::close(in[1]);
+        ::close(out[0]);
+        return std::nullopt;
+    }
+    worker.to_worker = in[1];
+    worker.from_worker = out[0];
+    worker.alive = true;
+    return worker;
+}
+
+rates_outcome failed_outcome(currency_code base, const std::string& why)
+{
+    rates_outcome outcome;
+    outcome.base = base;
+    outcome.error = errc::worker_failed;
+    outcome.diag.set_client_message(why);
+    outcome.timing.done = std::chrono::steady_clock::now();
+    return outcome;
+}
+
+} // namespace
+
+void run_process_pool(const strategy_params& params, run_report& report)
+{
+    const std::size_t count = params.bases.size();
+    report.outcomes.resize(count);
+    for (std::size_t i = 0; i < count; ++i)
+        report.outcomes[i].base = params.bases[i];
+    if (count == 0)
+        return;
+
+    // A worker that dies while we write to it must not kill us with SIGPIPE.
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+
+    std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
+    std::vector<worker_process> workers;
+    std::string why;
+    std::size_t wanted = std::max<std::size_t>(1, std::min(params.workers, count));
+    for (std::size_t w = 0; w < wanted; ++w)
+        if (auto worker = spawn_worker(program, why))
+            workers.push_back(std::move(*worker));
+    if (workers.empty())
+    {
+        for (std::size_t i = 0; i < count; ++i)
+            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process could be started: " + why);
+        return;
+    }
+
+    auto queued = std::chrono::steady_clock::now();
+    std::vector<bool> answered(count, false);
+    std::size_t next = 0, remaining = count;
+    const std::string settings = encode_settings(params);
+
+    auto retire = [&](worker_process& worker) {
+        worker.alive = false;
+        ::close(worker.to_worker);
+        ::close(worker.from_worker);
+        int status = 0;
+        ::waitpid(worker.pid, &status, 0);
+        if (worker.job && !answered[*worker.job])
+        {
+            report.outcomes[*worker.job] = failed_outcome(
+                params.bases[*worker.job], "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
+            answered[*worker.job] = true;
+            --remaining;
+        }
+        worker.job.reset();
+    };
+    // Gives the worker the next base, or tells it there is no more work.
+    auto assign = [&](worker_process& worker) {
+        worker.job.reset();
+        if (next >= count)
+        {
+            ::close(worker.to_worker);
+            worker.to_worker = -1;
+            return;
+        }
+        worker.job = next++;
+        if (!write_all(worker.to_worker, encode_job(*worker.job, params.bases[*worker.job])))
+            retire(worker);
+    };
+
+    for (auto& worker : workers)
+        if (!write_all(worker.to_worker, settings))
+            retire(worker);
+        else
+            assign(worker);
+
+    std::size_t children_threads = 0;
+    for (const auto& worker : workers)
+        children_threads += worker.alive ? threads_of(worker.pid) : 0;
+    report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
+
+    auto deadline = std::chrono::steady_clock::now() + params.client.batch_timeout;
+    while (remaining > 0)
+    {
+        std::vector<pollfd> watched;
+        std::vector<worker_process*> owners;
+        for (auto& worker : workers)
+            if (worker.alive)
+            {
+                watched.push_back({worker.from_worker, POLLIN, 0});
+                owners.push_back(&worker);
+            }
+        if (watched.empty())
+            break;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            break;
+        int ready = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        for (std::size_t k = 0; k < watched.size(); ++k)
+        {
+            if (watched[k].revents == 0)
+                continue;
+            auto& worker = *owners[k];
+            char chunk[16384];
+            ssize_t n = ::read(worker.from_worker, chunk, sizeof chunk);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+            {
+                retire(worker);
+                continue;
+            }
+            worker.received.append(chunk, static_cast<std::size_t>(n));
+            std::size_t newline;
+            while ((newline = worker.received.find('\n')) != std::string::npos)
+            {
+                auto line = worker.received.substr(0, newline);
+                worker.received.erase(0, newline + 1);
+                auto answer = decode_outcome(line);
+                if (!answer || answer->first >= count || answered[answer->first])
+                    continue; // not a well-formed answer to an open job: ignored, the job stays open
+                answer->second.timing.queued = queued;
+                report.outcomes[answer->first] = std::move(answer->second);
+                answered[answer->first] = true;
+                --remaining;
+                if (worker.alive && worker.job == answer->first)
+                    assign(worker);
+            }
+        }
+    }
+
+    // Whatever is still open: the deadline passed or every worker died.
+    for (std::size_t i = 0; i < count; ++i)
+        if (!answered[i])
+            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process answered in time");
+    for (auto& worker : workers)
+    {
+        if (!worker.alive)
+            continue;
+        if (worker.to_worker >= 0)
+            ::close(worker.to_worker);
+        ::kill(worker.pid, remaining > 0 ? SIGKILL : 0);
+        worker.to_worker = -1;
+        ::close(worker.from_worker);
+        int status = 0;
+        ::waitpid(worker.pid, &status, 0); // reaped, so that their CPU and memory are counted
+        worker.alive = false;
+    }
+}
+
+int run_process_pool_worker()
+{
+    std::ios::sync_with_stdio(false);
+    std::string line;
+    if (!std::getline(std::cin, line))
+        return 0;
+    strategy_params params;
+    try
+    {
+        params = decode_settings(line);
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "fxrates worker: " << e.what() << '\n';
+        return 1;
+    }
+    std::optional<blocking_client> api;
+    while (std::getline(std::cin, line))
+    {
+        auto job = decode_job(line);
+        if (!job)
+            continue;
+        if (!api)
+            api.emplace(params.client);
+        auto outcome = api->get_rates(job->second, params.query);
+        std::cout << encode_outcome(job->first, outcome) << std::flush;
+    }
+    return 0;
+}
+
+} // namespace fxrates::detail
+
+namespace fxrates {
+
+int run_process_pool_worker()
+{
+    return detail::run_process_pool_worker();
+}
+
+} // namespace fxrates

@@ -1,0 +1,79 @@
+#include <fxrates/strategy.hpp>
+
+#include "strategy/measure.hpp"
+#include "strategy/strategies.hpp"
+
+#include <array>
+#include <utility>
+
+namespace fxrates {
+
+namespace {
+
+constexpr std::array<std::pair<strategy, std::string_view>, 8> names{{
+    {strategy::sequential, "sequential"},
+    {strategy::thread_per_item, "thread-per-item"},
+    {strategy::thread_pool, "thread-pool"},
+    {strategy::thread_pool_throttled, "thread-pool-throttled"},
+    {strategy::process_pool, "process-pool"},
+    {strategy::async, "async"},
+    {strategy::async_throttled, "async-throttled"},
+    {strategy::offload, "offload"},
+}};
+
+constexpr std::array<strategy, 8> every_strategy{strategy::sequential,      strategy::thread_per_item,
+                                                 strategy::thread_pool,     strategy::thread_pool_throttled,
+                                                 strategy::process_pool,    strategy::async,
+                                                 strategy::async_throttled, strategy::offload};
+
+} // namespace
+
+std::span<const strategy> all_strategies() noexcept
+{
+    return every_strategy;
+}
+
+std::string_view to_string(strategy kind) noexcept
+{
+    for (const auto& [value, name] : names)
+        if (value == kind)
+            return name;
+    return "unknown";
+}
+
+std::optional<strategy> parse_strategy(std::string_view name) noexcept
+{
+    for (const auto& [value, known] : names)
+        if (known == name)
+            return value;
+    return std::nullopt;
+}
+
+run_report run_strategy(strategy kind, const strategy_params& params)
+{
+    run_report report;
+    report.kind = kind;
+    bool children = kind == strategy::process_pool;
+    double cpu_before = detail::cpu_seconds(children);
+    report.started = std::chrono::steady_clock::now();
+    report.peak_threads = detail::thread_count();
+
+    switch (kind)
+    {
+    case strategy::sequential: detail::run_sequential(params, report); break;
+    case strategy::thread_per_item: detail::run_thread_per_item(params, report); break;
+    case strategy::thread_pool: detail::run_thread_pool(params, false, report); break;
+    case strategy::thread_pool_throttled: detail::run_thread_pool(params, true, report); break;
+    case strategy::process_pool: detail::run_process_pool(params, report); break;
+    case strategy::async: detail::run_async(params, false, report); break;
+    case strategy::async_throttled: detail::run_async(params, true, report); break;
+    case strategy::offload: detail::run_offload(params, report); break;
+    }
+
+    report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - report.started).count();
+    report.cpu_seconds = detail::cpu_seconds(children) - cpu_before;
+    report.peak_rss_kib = detail::peak_rss_kib(children);
+    return report;
+}
+
+} // namespace fxrates

@@ -1,0 +1,182 @@
+// The book's threaded programs, without their flaws: only the calling thread gathers results,
+// in input order; a worker's failure becomes that base's error and never hangs the pool; the
+// throttle blocks for exactly as long as needed instead of polling.
+
+#include <fxrates/blocking_client.hpp>
+#include <fxrates/blocking_throttle.hpp>
+
+#include "strategy/measure.hpp"
+#include "strategy/strategies.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace fxrates::detail {
+
+namespace {
+
+// A queue between threads; `pop` blocks until an item or the end.
+template <class T>
+class blocking_queue
+{
+public:
+    void push(T item)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            items_.push_back(std::move(item));
+        }
+        ready_.notify_one();
+    }
+
+    /// Ends the queue: `pop` returns empty once it is drained.
+    void close()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        ready_.notify_all();
+    }
+
+    std::optional<T> pop()
+    {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
+        if (items_.empty())
+            return std::nullopt;
+        T item = std::move(items_.front());
+        items_.pop_front();
+        return item;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<T> items_;
+    bool closed_ = false;
+};
+
+// Fetches one base, turning anything thrown into that base's error.
+rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base)
+{
+    try
+    {
+        if (!api)
+            api.emplace(params.client);
+        return api->get_rates(base, params.query);
+    }
+    catch (const std::exception& e)
+    {
+        rates_outcome failed;
+        failed.base = base;
+        failed.error = errc::bad_response;
+        failed.diag.set_client_message(std::string("the worker failed: ") + e.what());
+        failed.timing.done = std::chrono::steady_clock::now();
+        return failed;
+    }
+}
+
+} // namespace
+
+void run_sequential(const strategy_params& params, run_report& report)
+{
+    std::optional<blocking_client> api;
+    report.outcomes.reserve(params.bases.size());
+    for (auto base : params.bases)
+    {
+        auto queued = std::chrono::steady_clock::now();
+        auto outcome = fetch_guarded(api, params, base);
+        outcome.timing.queued = queued;
+        report.outcomes.push_back(std::move(outcome));
+    }
+}
+
+void run_thread_per_item(const strategy_params& params, run_report& report)
+{
+    report.outcomes.resize(params.bases.size());
+    std::vector<std::thread> threads;
+    threads.reserve(params.bases.size());
+    auto queued = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < params.bases.size(); ++i)
+    {
+        // Each thread writes only its own slot; the calling thread reads them after join.
+        threads.emplace_back([&, i] {
+            std::optional<blocking_client> api;
+            report.outcomes[i] = fetch_guarded(api, params, params.bases[i]);
+            report.outcomes[i].timing.queued = queued;
+        });
+    }
+    report.peak_threads = std::max(report.peak_threads, thread_count());
+    for (auto& thread : threads)
+        thread.join();
+}
+
+void run_thread_pool(const strategy_params& params, bool throttled, run_report& report)
+{
+    struct work
+    {
+        std::size_t index;
+        std::chrono::steady_clock::time_point queued;
+    };
+    struct result
+    {
+        std::size_t index;
+        rates_outcome outcome;
+    };
+    blocking_queue<work> work_queue;
+    blocking_queue<result> results;
+    std::optional<blocking_throttle> throttle;
+    if (throttled)
+        throttle.emplace(params.rate, params.burst);
+
+    auto worker = [&] {
+        std::optional<blocking_client> api;
+        while (auto item = work_queue.pop())
+        {
+            auto base = params.bases[item->index];
+            rates_outcome outcome;
+            auto granted = std::chrono::steady_clock::now();
+            if (throttle && !throttle->acquire())
+            {
+                outcome.base = base;
+                outcome.error = boost::asio::error::operation_aborted;
+            }
+            else
+            {
+                granted = std::chrono::steady_clock::now();
+                outcome = fetch_guarded(api, params, base);
+            }
+            outcome.timing.queued = item->queued;
+            outcome.timing.granted = granted;
+            results.push({item->index, std::move(outcome)});
+        }
+    };
+
+    std::size_t count = params.bases.size();
+    std::size_t workers = std::max<std::size_t>(1, std::min(params.workers, std::max<std::size_t>(count, 1)));
+    std::vector<std::thread> threads;
+    for (std::size_t w = 0; w < workers; ++w)
+        threads.emplace_back(worker);
+    auto queued = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < count; ++i)
+        work_queue.push({i, queued});
+    work_queue.close(); // workers end once the queue is drained
+    report.peak_threads = std::max(report.peak_threads, thread_count());
+
+    // Only this thread gathers: every base yields exactly one result, so this cannot hang.
+    report.outcomes.resize(count);
+    for (std::size_t received = 0; received < count; ++received)
+    {
+        auto item = results.pop();
+        report.outcomes[item->index] = std::move(item->outcome);
+    }
+    for (auto& thread : threads)
+        thread.join();
+}
+
+} // namespace fxrates::detail

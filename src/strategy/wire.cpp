@@ -1,0 +1,191 @@
+#include "strategy/wire.hpp"
+
+#include <fxrates/date.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/json.hpp>
+
+#include <stdexcept>
+
+namespace fxrates::detail {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t ticks(std::chrono::steady_clock::time_point t)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::steady_clock::time_point from_ticks(const json::value& v)
+{
+    return std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(v.to_number<std::int64_t>())));
+}
+
+// Categories a worker's error can be rebuilt in; the rest travel as text.
+const boost::system::error_category* category_named(std::string_view name)
+{
+    const boost::system::error_category* known[] = {
+        &client_category(),
+        &http_category(),
+        &boost::system::system_category(),
+        &boost::system::generic_category(),
+        &boost::asio::error::get_netdb_category(),
+        &boost::asio::error::get_addrinfo_category(),
+        &boost::asio::error::get_misc_category(),
+    };
+    for (auto* category : known)
+        if (name == category->name())
+            return category;
+    return nullptr;
+}
+
+} // namespace
+
+std::string encode_settings(const strategy_params& params)
+{
+    json::object settings;
+    settings["api_url"] = params.client.api_url;
+    settings["use_system_trust"] = params.client.use_system_trust;
+    settings["ca_file"] = params.client.ca_file;
+    settings["ca_pem"] = params.client.ca_pem;
+    settings["insecure"] = params.client.insecure;
+    settings["request_timeout_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(params.client.request_timeout).count();
+    json::array symbols;
+    for (auto code : params.query.symbols)
+        symbols.emplace_back(code.view());
+    settings["symbols"] = std::move(symbols);
+    if (params.query.date)
+        settings["date"] = to_iso_string(*params.query.date);
+    return json::serialize(settings) + "\n";
+}
+
+strategy_params decode_settings(std::string_view line)
+{
+    try
+    {
+        auto settings = json::parse(line).as_object();
+        strategy_params params;
+        params.client.api_url = settings.at("api_url").as_string();
+        params.client.use_system_trust = settings.at("use_system_trust").as_bool();
+        params.client.ca_file = settings.at("ca_file").as_string();
+        params.client.ca_pem = settings.at("ca_pem").as_string();
+        params.client.insecure = settings.at("insecure").as_bool();
+        params.client.request_timeout = std::chrono::milliseconds(settings.at("request_timeout_ms").to_number<long>());
+        for (const auto& symbol : settings.at("symbols").as_array())
+            params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
+        if (auto it = settings.find("date"); it != settings.end())
+            params.query.date = parse_iso_date(it->value().as_string());
+        return params;
+    }
+    catch (const std::exception& e)
+    {
+        throw std::invalid_argument(std::string("bad worker settings: ") + e.what());
+    }
+}
+
+std::string encode_job(std::size_t index, currency_code base)
+{
+    json::object job{{"index", index}, {"base", base.view()}};
+    return json::serialize(job) + "\n";
+}
+
+std::optional<std::pair<std::size_t, currency_code>> decode_job(std::string_view line)
+{
+    error_code ec;
+    auto value = json::parse(line, ec);
+    if (ec || !value.is_object())
+        return std::nullopt;
+    const auto& job = value.get_object();
+    auto index = job.if_contains("index");
+    auto base = job.if_contains("base");
+    if (!index || !base || !index->is_number() || !base->is_string())
+        return std::nullopt;
+    auto code = currency_code::parse(base->get_string());
+    if (!code)
+        return std::nullopt;
+    return std::pair{static_cast<std::size_t>(index->to_number<std::uint64_t>()), *code};
+}
+
+std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
+{
+    json::object line;
+    line["index"] = index;
+    line["base"] = outcome.base.view();
+    if (outcome.error)
+    {
+        line["error"] = json::object{{"category", outcome.error.category().name()},
+                                     {"value", outcome.error.value()},
+                                     {"message", outcome.error.message()}};
+    }
+    line["client_message"] = outcome.diag.client_message();
+    line["server_message"] = outcome.diag.server_message();
+    line["date"] = to_iso_string(outcome.value.date);
+    line["value_base"] = outcome.value.base.view();
+    json::object values;
+    for (const auto& [code, rate] : outcome.value.values)
+        values[code.view()] = rate;
+    line["rates"] = std::move(values);
+    const auto& t = outcome.timing;
+    line["timing"] = json::array{ticks(t.queued),     ticks(t.granted), ticks(t.started), ticks(t.connected),
+                                 ticks(t.tls_done),   ticks(t.first_byte), ticks(t.done)};
+    line["reused"] = t.reused_connection;
+    line["thread"] = t.thread_id;
+    line["process"] = t.process_id;
+    return json::serialize(line) + "\n";
+}
+
+std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_view line)
+{
+    try
+    {
+        auto value = json::parse(line);
+        const auto& message = value.as_object();
+        rates_outcome outcome;
+        std::size_t index = message.at("index").to_number<std::size_t>();
+        outcome.base = currency_code(std::string_view(message.at("base").as_string()));
+        outcome.diag.set_client_message(std::string(message.at("client_message").as_string()));
+        outcome.diag.set_server_message(std::string(message.at("server_message").as_string()));
+        if (auto error = message.if_contains("error"))
+        {
+            const auto& fields = error->as_object();
+            auto* category = category_named(fields.at("category").as_string());
+            if (category)
+                outcome.error = error_code(fields.at("value").to_number<int>(), *category);
+            else
+            {
+                outcome.error = errc::worker_failed;
+                outcome.diag.set_client_message(std::string(fields.at("message").as_string()) +
+                                                (outcome.diag.client_message().empty() ? "" : "; ") +
+                                                outcome.diag.client_message());
+            }
+        }
+        if (auto date = parse_iso_date(message.at("date").as_string()))
+            outcome.value.date = *date;
+        outcome.value.base = currency_code(std::string_view(message.at("value_base").as_string()));
+        for (const auto& [code, rate] : message.at("rates").as_object())
+            outcome.value.values[currency_code(std::string_view(code))] = rate.to_number<double>();
+        const auto& t = message.at("timing").as_array();
+        auto& timing = outcome.timing;
+        timing.queued = from_ticks(t.at(0));
+        timing.granted = from_ticks(t.at(1));
+        timing.started = from_ticks(t.at(2));
+        timing.connected = from_ticks(t.at(3));
+        timing.tls_done = from_ticks(t.at(4));
+        timing.first_byte = from_ticks(t.at(5));
+        timing.done = from_ticks(t.at(6));
+        timing.reused_connection = message.at("reused").as_bool();
+        timing.thread_id = message.at("thread").to_number<std::uint64_t>();
+        timing.process_id = message.at("process").to_number<int>();
+        return std::pair{index, std::move(outcome)};
+    }
+    catch (const std::exception&)
+    {
+        return std::nullopt;
+    }
+}
+
+} // namespace fxrates::detail
