@@ -15,6 +15,7 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/execution_context.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -135,6 +136,16 @@ public:
 
     /// Closes idle connections and fails pending operations with `errc::client_closed`.
     void close();
+
+    /// Counters, for benchmarks and monitoring.
+    struct stats_type
+    {
+        /// Times the throttle's timer woke its queue (about one per throttled request).
+        std::uint64_t throttle_wakeups = 0;
+    };
+
+    /// The counters so far; call on the executor's thread.
+    stats_type stats() const;
 
 private:
     void async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,

@@ -229,6 +229,14 @@ void client::close()
     impl_->close();
 }
 
+client::stats_type client::stats() const
+{
+    stats_type counters;
+    if (impl_->throttle_)
+        counters.throttle_wakeups = impl_->throttle_->wakeups();
+    return counters;
+}
+
 void client::async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,
                                   asio::any_completion_handler<void(error_code, rates)> handler)
 {
