@@ -22,9 +22,10 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
 {
     rates_outcome outcome;
     outcome.base = base;
-    impl_->api.async_get_rates(base, query, outcome.diag, [&outcome](error_code ec, rates value) {
-        outcome.error = ec;
-        outcome.value = std::move(value);
+    // A batch of one, because it yields the whole outcome, timing included.
+    impl_->api.async_get_rates_batch({base}, query, [&outcome](error_code, std::vector<rates_outcome> outcomes) {
+        if (!outcomes.empty())
+            outcome = std::move(outcomes.front());
     });
     // Blocks this thread until the request is done, within the client's time limits.
     impl_->context.restart();

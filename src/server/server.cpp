@@ -305,6 +305,10 @@ private:
             if (!decision.allowed)
                 return rate_limited(decision.retry_after, request);
         }
+        if (params_.inject_status)
+            if (auto status = params_.inject_status(request.target()))
+                return make_response({*status, detail::detail_body("Injected failure."), {}}, request.version(),
+                                     request.keep_alive());
         auto api = service_.handle(request.method_string(), request.target(),
                                    params_.today ? *params_.today : utc_today());
         auto response = make_response(std::move(api), request.version(), request.keep_alive());

@@ -263,3 +263,42 @@ TEST_CASE("a bad API URL is refused when the client is made")
     params.api_url = "not a url";
     CHECK_THROWS_AS(client(context, params), std::invalid_argument);
 }
+
+TEST_CASE("a throttled batch stays within the server's rate limit")
+{
+    auto server_settings = fixed_day();
+    server_settings.rate_limit = 40;
+    server_settings.burst = 40;
+    local_server server(server_settings);
+    asio::io_context context;
+    auto params = trusting(server);
+    params.rate = 40; // starts empty: one request per 25 ms, never a burst the server would refuse
+    client api(context, params);
+    std::vector<currency_code> bases(30, currency_code("USD"));
+    auto outcomes = run_until_complete(context, get_batch(api, bases));
+    for (const auto& outcome : outcomes)
+        CHECK(outcome.ok());
+    CHECK(api.stats().throttle_wakeups >= 29);
+}
+
+TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued request")
+{
+    auto server_settings = fixed_day();
+    server_settings.rate_limit = 1; // one request a second
+    server_settings.burst = 1;
+    local_server server(server_settings);
+    asio::io_context context;
+    auto params = trusting(server);
+    params.rate = 50; // far faster than the server allows...
+    params.burst = 1;
+    params.max_connections = 1;
+    client api(context, params);
+    auto outcomes = run_until_complete(context, get_batch(api, codes({"USD", "EUR", "PLN"})));
+    REQUIRE(outcomes.size() == 3);
+    CHECK(outcomes[0].ok());
+    CHECK(outcomes[1].error == fxrates::make_http_error(429));
+    CHECK(outcomes[1].error == fxrates::condition::rate_limited);
+    // ...but after the 429 the throttle waited out the Retry-After: PLN was not refused too.
+    CHECK(outcomes[2].ok());
+    CHECK(outcomes[2].timing.granted - outcomes[1].timing.done >= 900ms);
+}

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace fxrates {
 
@@ -55,6 +57,10 @@ struct server_params
 
     /// Connections served at once; more are accepted and closed at once.
     std::size_t max_connections = 10000;
+
+    /// For tests: called with each request's target; a status it returns is answered instead of
+    /// the API's (with a JSON `detail`), e.g. a 500 for one base. Runs on the server's thread.
+    std::function<std::optional<unsigned>(std::string_view target)> inject_status;
 };
 
 } // namespace fxrates

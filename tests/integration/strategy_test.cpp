@@ -1,0 +1,139 @@
+// Every strategy against the in-process server: the same matrix, failures reported per base, and
+// no hang whatever a server or a worker process does. Each run has a hard deadline.
+
+#include <fxrates/server/local_server.hpp>
+#include <fxrates/strategy.hpp>
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+using fxrates::currency_code;
+using fxrates::local_server;
+using fxrates::run_report;
+using fxrates::strategy;
+using fxrates::strategy_params;
+using namespace std::chrono_literals;
+
+namespace {
+
+strategy_params params_for(const local_server& server, std::vector<std::string> bases)
+{
+    strategy_params params;
+    params.client.api_url = server.base_url();
+    params.client.ca_pem = server.certificate_pem();
+    params.client.use_system_trust = false;
+    for (const auto& base : bases)
+        params.bases.emplace_back(base);
+    for (const char* symbol : {"USD", "EUR", "PLN", "NOK", "CZK"})
+        params.query.symbols.emplace_back(symbol);
+    params.query.date = std::chrono::year{2019} / 4 / 9;
+    params.rate = 200; // the throttled strategies, fast enough for a test
+    params.worker_program = FXRATES_CLI_PATH;
+    return params;
+}
+
+// Runs a strategy on another thread; a run that does not end within the limit fails the test.
+run_report run_within(strategy kind, const strategy_params& params, std::chrono::seconds limit = 60s)
+{
+    auto running = std::async(std::launch::async, [&] { return fxrates::run_strategy(kind, params); });
+    if (running.wait_for(limit) != std::future_status::ready)
+    {
+        FAIL("the strategy " << to_string(kind) << " did not finish within " << limit.count() << " s");
+        std::abort(); // unreachable: FAIL throws; the hung thread could not be joined anyway
+    }
+    return running.get();
+}
+
+} // namespace
+
+TEST_CASE("every strategy gives the same rate matrix, in input order")
+{
+    local_server server;
+    auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY"});
+    auto reference = run_within(strategy::sequential, params);
+    for (const auto& outcome : reference.outcomes)
+        REQUIRE(outcome.ok());
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        auto report = run_within(kind, params);
+        REQUIRE(report.outcomes.size() == reference.outcomes.size());
+        for (std::size_t i = 0; i < report.outcomes.size(); ++i)
+        {
+            CHECK(report.outcomes[i].ok());
+            CHECK(report.outcomes[i].base == params.bases[i]);
+            CHECK(report.outcomes[i].value == reference.outcomes[i].value);
+            const auto& timing = report.outcomes[i].timing;
+            CHECK(timing.queued <= timing.done);
+            CHECK(timing.process_id != 0);
+        }
+        CHECK(report.wall_seconds > 0);
+        CHECK(report.peak_threads >= 1);
+    }
+}
+
+TEST_CASE("a server 500 for one base is that base's error under every strategy, and nothing hangs")
+{
+    fxrates::server_params server_settings;
+    server_settings.inject_status = [](std::string_view target) -> std::optional<unsigned> {
+        if (target.find("base=PLN") != std::string_view::npos)
+            return 500;
+        return std::nullopt;
+    };
+    local_server server(server_settings);
+    auto params = params_for(server, {"USD", "PLN", "NOK", "EUR", "CZK"});
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        auto report = run_within(kind, params);
+        REQUIRE(report.outcomes.size() == 5);
+        CHECK(report.outcomes[1].error == fxrates::make_http_error(500));
+        CHECK(report.outcomes[1].base == currency_code("PLN"));
+        for (std::size_t i : {0u, 2u, 3u, 4u})
+            CHECK(report.outcomes[i].ok());
+    }
+}
+
+TEST_CASE("a process-pool worker that is killed gives errors for its bases, not a hang")
+{
+    local_server server;
+    auto dir = std::filesystem::temp_directory_path() / ("fxrates-strategy-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto crashing = dir / "crashing-worker";
+    std::ofstream(crashing) << "#!/bin/sh\nread settings\nread job\nkill -9 $$\n";
+    std::filesystem::permissions(crashing, std::filesystem::perms::owner_all);
+
+    auto params = params_for(server, {"USD", "EUR", "PLN"});
+    params.worker_program = crashing.string();
+    params.workers = 2;
+    auto report = run_within(strategy::process_pool, params);
+    std::filesystem::remove_all(dir);
+    REQUIRE(report.outcomes.size() == 3);
+    for (const auto& outcome : report.outcomes)
+    {
+        CHECK(outcome.error == fxrates::errc::worker_failed);
+        CHECK_FALSE(outcome.diag.client_message().empty());
+    }
+    bool named_the_signal = false;
+    for (const auto& outcome : report.outcomes)
+        named_the_signal = named_the_signal || outcome.diag.client_message().find("signal 9") != std::string::npos;
+    CHECK(named_the_signal);
+}
+
+TEST_CASE("a process-pool worker program that cannot start is reported for every base")
+{
+    local_server server;
+    auto params = params_for(server, {"USD", "EUR"});
+    params.worker_program = "/nonexistent/fxrates";
+    auto report = run_within(strategy::process_pool, params);
+    for (const auto& outcome : report.outcomes)
+    {
+        CHECK(outcome.error == fxrates::errc::worker_failed);
+        CHECK(outcome.diag.client_message().find("cannot start") != std::string::npos);
+    }
+}
