@@ -76,6 +76,15 @@ struct run_report
 /// Runs `kind` on `params`; never throws for network or API errors (they are in the outcomes).
 run_report run_strategy(strategy kind, const strategy_params& params);
 
+/// Runs `kind` in a fresh process of `params.worker_program` (the `fxrates` program), so that its
+/// figures are its own: CPU, peak memory and threads of that process (and its workers) alone.
+/// Never throws; a process that fails yields outcomes with `errc::worker_failed`.
+run_report run_strategy_in_process(strategy kind, const strategy_params& params);
+
+/// The body of `fxrates strategy-worker`: reads a strategy and its settings as one JSON line on
+/// standard input, runs it, and writes the report on standard output. Returns the exit code.
+int run_strategy_worker();
+
 /// The body of a process-pool worker (`fxrates worker`): reads its settings and then one job per
 /// line from standard input, answers one outcome per line on standard output, and returns 0 at
 /// the end of input (1 if the settings are malformed).

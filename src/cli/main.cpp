@@ -1,3 +1,4 @@
+#include "cli/compare_command.hpp"
 #include "cli/rates_command.hpp"
 #include "cli/serve_command.hpp"
 
@@ -18,10 +19,14 @@ int main(int argc, char** argv)
 
     fxrates::cli::rates_options rates_options;
     auto* rates = fxrates::cli::add_rates_command(app, rates_options);
+    fxrates::cli::compare_options compare_options;
+    auto* compare = fxrates::cli::add_compare_command(app, compare_options);
     fxrates::cli::serve_options serve_options;
     auto* serve = fxrates::cli::add_serve_command(app, serve_options);
     // The process-pool strategy's worker: started by fxrates itself, not by people.
     auto* worker = app.add_subcommand("worker", "")->group("");
+    // `fxrates compare` runs each strategy in a fresh process of this program.
+    auto* strategy_worker = app.add_subcommand("strategy-worker", "")->group("");
 
     try
     {
@@ -39,6 +44,10 @@ int main(int argc, char** argv)
             return fxrates::cli::run_rates(rates_options);
         if (worker->parsed())
             return fxrates::run_process_pool_worker();
+        if (strategy_worker->parsed())
+            return fxrates::run_strategy_worker();
+        if (compare->parsed())
+            return fxrates::cli::run_compare(compare_options);
         if (serve->parsed())
             return fxrates::cli::run_serve(serve_options);
     }

@@ -1,5 +1,7 @@
 #include "cli/rates_command.hpp"
 
+#include "cli/currency_options.hpp"
+
 #include <fxrates/client.hpp>
 #include <fxrates/date.hpp>
 #include <fxrates/present.hpp>
@@ -21,33 +23,6 @@ namespace fxrates::cli {
 namespace asio = boost::asio;
 
 namespace {
-
-// Currency codes from the command line. Lower case is accepted and upper-cased, since the API
-// itself is case-sensitive and `usd` is clearly meant as USD; anything else that is not three
-// letters is a usage error naming the bad input.
-std::optional<std::vector<currency_code>> read_codes(const std::vector<std::string>& texts, const char* option)
-{
-    std::vector<currency_code> codes;
-    for (auto text : texts)
-    {
-        for (char& c : text)
-            if (c >= 'a' && c <= 'z')
-                c = static_cast<char>(c - 'a' + 'A');
-        auto code = currency_code::parse(text);
-        if (!code)
-        {
-            std::cerr << "fxrates rates: " << option << ": " << describe_invalid_currency(text) << '\n';
-            return std::nullopt;
-        }
-        codes.push_back(*code);
-    }
-    if (codes.empty())
-    {
-        std::cerr << "fxrates rates: " << option << " needs at least one currency code, e.g. USD,EUR\n";
-        return std::nullopt;
-    }
-    return codes;
-}
 
 // True when every base failed the same way before the API could answer (no DNS, no route, no
 // server): one line then says it all, instead of one identical line per base.
@@ -127,8 +102,8 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
 
 int run_rates(const rates_options& options)
 {
-    auto bases = read_codes(options.bases, "--base");
-    auto symbols = read_codes(options.symbols, "--symbols");
+    auto bases = read_currency_codes(options.bases, "rates", "--base");
+    auto symbols = read_currency_codes(options.symbols, "rates", "--symbols");
     if (!bases || !symbols)
         return 1;
     rates_query query;

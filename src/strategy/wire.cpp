@@ -60,6 +60,17 @@ std::string encode_settings(const strategy_params& params)
     settings["symbols"] = std::move(symbols);
     if (params.query.date)
         settings["date"] = to_iso_string(*params.query.date);
+    json::array bases;
+    for (auto code : params.bases)
+        bases.emplace_back(code.view());
+    settings["bases"] = std::move(bases);
+    settings["workers"] = params.workers;
+    settings["rate"] = params.rate;
+    settings["burst"] = params.burst;
+    settings["max_connections"] = params.client.max_connections;
+    settings["batch_timeout_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(params.client.batch_timeout).count();
+    settings["worker_program"] = params.worker_program;
     return json::serialize(settings) + "\n";
 }
 
@@ -79,6 +90,14 @@ strategy_params decode_settings(std::string_view line)
             params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
         if (auto it = settings.find("date"); it != settings.end())
             params.query.date = parse_iso_date(it->value().as_string());
+        for (const auto& base : settings.at("bases").as_array())
+            params.bases.emplace_back(std::string_view(base.as_string()));
+        params.workers = settings.at("workers").to_number<std::size_t>();
+        params.rate = settings.at("rate").to_number<double>();
+        params.burst = settings.at("burst").to_number<double>();
+        params.client.max_connections = settings.at("max_connections").to_number<std::size_t>();
+        params.client.batch_timeout = std::chrono::milliseconds(settings.at("batch_timeout_ms").to_number<long>());
+        params.worker_program = settings.at("worker_program").as_string();
         return params;
     }
     catch (const std::exception& e)
@@ -181,6 +200,59 @@ std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_
         timing.thread_id = message.at("thread").to_number<std::uint64_t>();
         timing.process_id = message.at("process").to_number<int>();
         return std::pair{index, std::move(outcome)};
+    }
+    catch (const std::exception&)
+    {
+        return std::nullopt;
+    }
+}
+
+std::string encode_report(const run_report& report)
+{
+    json::object head{{"strategy", to_string(report.kind)},
+                      {"started", ticks(report.started)},
+                      {"wall_seconds", report.wall_seconds},
+                      {"cpu_seconds", report.cpu_seconds},
+                      {"peak_threads", report.peak_threads},
+                      {"peak_rss_kib", report.peak_rss_kib},
+                      {"outcomes", report.outcomes.size()}};
+    std::string text = json::serialize(head) + "\n";
+    for (std::size_t i = 0; i < report.outcomes.size(); ++i)
+        text += encode_outcome(i, report.outcomes[i]);
+    return text;
+}
+
+std::optional<run_report> decode_report(std::string_view text)
+{
+    try
+    {
+        auto newline = text.find('\n');
+        auto head = json::parse(text.substr(0, newline)).as_object();
+        run_report report;
+        auto kind = parse_strategy(head.at("strategy").as_string());
+        if (!kind)
+            return std::nullopt;
+        report.kind = *kind;
+        report.started = from_ticks(head.at("started"));
+        report.wall_seconds = head.at("wall_seconds").to_number<double>();
+        report.cpu_seconds = head.at("cpu_seconds").to_number<double>();
+        report.peak_threads = head.at("peak_threads").to_number<std::size_t>();
+        report.peak_rss_kib = head.at("peak_rss_kib").to_number<long>();
+        report.outcomes.resize(head.at("outcomes").to_number<std::size_t>());
+        std::size_t filled = 0;
+        while (newline != std::string_view::npos && newline + 1 < text.size())
+        {
+            auto start = newline + 1;
+            newline = text.find('\n', start);
+            auto outcome = decode_outcome(text.substr(start, newline == std::string_view::npos ? newline : newline - start));
+            if (!outcome || outcome->first >= report.outcomes.size())
+                return std::nullopt;
+            report.outcomes[outcome->first] = std::move(outcome->second);
+            ++filled;
+        }
+        if (filled != report.outcomes.size())
+            return std::nullopt;
+        return report;
     }
     catch (const std::exception&)
     {

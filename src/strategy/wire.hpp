@@ -26,4 +26,9 @@ std::string encode_outcome(std::size_t index, const rates_outcome& outcome);
 /// `errc::worker_failed` with the original message kept in the diagnostics.
 std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_view line);
 
+/// A whole run report: a line with the run's figures, then one outcome line per base.
+std::string encode_report(const run_report& report);
+/// Empty if the text is not a report.
+std::optional<run_report> decode_report(std::string_view text);
+
 } // namespace fxrates::detail

@@ -70,5 +70,20 @@ run rates --api https://rates.fxrates.invalid --timeout 10
 grep -q "rates.fxrates.invalid" "$err" || fail "no network: the host is not named"
 grep -q -- "--local" "$err" || fail "no network: --local is not suggested"
 
+for bad in 0 -1 abc; do
+    run rates --local --rate "$bad"
+    [ "$code" = 1 ] || fail "--rate $bad: exit code $code, expected 1"
+    grep -q "positive number of requests per second" "$err" || fail "--rate $bad: unclear message: $(cat "$err")"
+done
+
+run rates --local --strategy sequential --rate 5
+[ "$code" = 1 ] || fail "--rate with the sequential strategy: exit code $code, expected 1"
+
+for strategy in sequential thread-per-item thread-pool process-pool async offload; do
+    run rates --local --strategy "$strategy" --date 2019-04-09
+    [ "$code" = 0 ] || fail "--strategy $strategy: exit code $code: $(cat "$err")"
+    [ "$(head -5 "$out")" = "$expected" ] || fail "--strategy $strategy: not the same matrix"
+done
+
 if [ "$failures" -eq 0 ]; then echo "rates command: all checks passed"; fi
 exit "$failures"

@@ -1,0 +1,216 @@
+#include "cli/compare_command.hpp"
+
+#include "cli/currency_options.hpp"
+
+#include <fxrates/date.hpp>
+#include <fxrates/present.hpp>
+#include <fxrates/server/local_server.hpp>
+#include <fxrates/strategy.hpp>
+#include <fxrates/timeline.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+namespace fxrates::cli {
+
+namespace {
+
+
+bool write_file(const std::string& path, const std::string& text, const char* what)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush())
+    {
+        std::cerr << "fxrates compare: cannot write the " << what << " to " << path << '\n';
+        return false;
+    }
+    return true;
+}
+
+std::string mib(long kib)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(kib) / 1024.0);
+    return text;
+}
+
+} // namespace
+
+CLI::App* add_compare_command(CLI::App& app, compare_options& options)
+{
+    auto* compare = app.add_subcommand(
+        "compare", "Run the same job with every concurrency strategy and compare their time, CPU and memory");
+    std::vector<std::string> names;
+    for (auto kind : all_strategies())
+        names.emplace_back(to_string(kind));
+    compare->add_option("--strategies", options.strategies, "Strategies to run, comma-separated (default: all)")
+        ->delimiter(',')
+        ->check(CLI::IsMember(names));
+    compare->add_option("--base", options.bases, "Base currencies")->delimiter(',')->capture_default_str();
+    compare->add_option("--symbols", options.symbols, "Currencies shown for each base")
+        ->delimiter(',')
+        ->capture_default_str();
+    compare->add_option("--repeat", options.repeat, "Repeat the bases K times (5K requests for the book's five)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str();
+    compare->add_option("--date", options.date, "Day of the rates, YYYY-MM-DD (default: the latest)");
+    auto* api = compare->add_option("--api", options.api, "Use this API instead of the built-in local server");
+    compare->add_option("--cacert", options.ca_file, "Trust the CAs in this PEM file (with --api)")
+        ->check(CLI::ExistingFile)
+        ->needs(api);
+    compare->add_flag("--insecure", options.insecure, "Do not verify the server's certificate (with --api)")
+        ->needs(api);
+    compare->add_flag("--local", options.local, "Use the built-in look-alike server (the default)")->excludes(api);
+    compare->add_option("--latency", options.latency_ms, "The local server's delay per response, ms")
+        ->check(CLI::Range(0.0, 60000.0))
+        ->excludes(api)
+        ->capture_default_str();
+    compare->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+        ->capture_default_str();
+    compare->add_option("--rate", options.rate, "Requests per second of the throttled strategies")
+        ->check(CLI::Range(0.001, 1e6))
+        ->capture_default_str();
+    compare->add_option("--concurrency", options.concurrency, "Most connections at once (async strategies)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str();
+    compare->add_option("--timeout", options.timeout_seconds, "Seconds each strategy may take")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file");
+    compare->add_option("--trace", options.trace_file, "Write a Chrome trace (Perfetto) to this JSON file");
+    return compare;
+}
+
+int run_compare(const compare_options& options)
+{
+    auto bases = read_currency_codes(options.bases, "compare", "--base");
+    auto symbols = read_currency_codes(options.symbols, "compare", "--symbols");
+    if (!bases || !symbols)
+        return 1;
+    std::vector<strategy> kinds;
+    for (const auto& name : options.strategies)
+        kinds.push_back(*parse_strategy(name));
+    if (kinds.empty())
+        kinds.assign(all_strategies().begin(), all_strategies().end());
+
+    strategy_params params;
+    for (std::size_t k = 0; k < options.repeat; ++k)
+        params.bases.insert(params.bases.end(), bases->begin(), bases->end());
+    params.query.symbols = *symbols;
+    if (!options.date.empty())
+    {
+        params.query.date = parse_iso_date(options.date);
+        if (!params.query.date)
+        {
+            std::cerr << "fxrates compare: --date: '" << options.date << "' is not a date in the form YYYY-MM-DD\n";
+            return 1;
+        }
+    }
+    params.workers = options.threads;
+    params.rate = options.rate;
+    params.client.max_connections = options.concurrency;
+    params.client.batch_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options.timeout_seconds));
+    params.client.request_timeout = std::min(params.client.request_timeout, params.client.batch_timeout);
+    params.worker_program = "/proc/self/exe";
+
+    std::optional<local_server> server;
+    std::string where;
+    if (options.api.empty())
+    {
+        server_params settings;
+        settings.latency = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double, std::milli>(options.latency_ms));
+        server.emplace(settings);
+        params.client.api_url = server->base_url();
+        params.client.ca_pem = server->certificate_pem();
+        params.client.use_system_trust = false;
+        char text[96];
+        std::snprintf(text, sizeof text, "the built-in server, %g ms latency", options.latency_ms);
+        where = text;
+    }
+    else
+    {
+        params.client.api_url = options.api;
+        params.client.ca_file = options.ca_file;
+        params.client.use_system_trust = options.ca_file.empty();
+        params.client.insecure = options.insecure;
+        where = options.api;
+    }
+
+    std::vector<run_report> reports;
+    for (auto kind : kinds)
+    {
+        std::cerr << "fxrates compare: running " << to_string(kind) << "...\n";
+        reports.push_back(run_strategy_in_process(kind, params));
+    }
+
+    // The matrix once: every strategy fetched the same rates (checked below).
+    const run_report* reference = &reports.front();
+    for (const auto& report : reports)
+        if (report.kind == strategy::sequential)
+            reference = &report;
+    std::vector<rates_outcome> first_rows(reference->outcomes.begin(),
+                                          reference->outcomes.begin() +
+                                              static_cast<std::ptrdiff_t>(std::min(bases->size(), reference->outcomes.size())));
+    std::string matrix = render_table(first_rows, *symbols, reference->wall_seconds);
+    std::cout << matrix.substr(0, matrix.rfind("\ntime elapsed")) << "\n";
+
+    std::size_t failures = 0;
+    for (const auto& report : reports)
+    {
+        for (std::size_t i = 0; i < report.outcomes.size(); ++i)
+        {
+            const auto& outcome = report.outcomes[i];
+            if (!outcome.ok())
+            {
+                if (++failures <= 10)
+                    std::cerr << "fxrates: " << to_string(report.kind) << ": " << describe_failure(outcome) << '\n';
+            }
+            else if (i < reference->outcomes.size() && reference->outcomes[i].ok() &&
+                     outcome.value != reference->outcomes[i].value)
+                std::cerr << "fxrates: " << to_string(report.kind) << " fetched different rates for "
+                          << outcome.base.str() << " than " << to_string(reference->kind) << '\n';
+        }
+    }
+    if (failures > 10)
+        std::cerr << "fxrates: ... and " << failures - 10 << " more failures\n";
+
+    double sequential_wall = 0;
+    for (const auto& report : reports)
+        if (report.kind == strategy::sequential)
+            sequential_wall = report.wall_seconds;
+
+    std::printf("%zu requests per strategy against %s\n\n", params.bases.size(), where.c_str());
+    std::printf("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
+    for (const auto& report : reports)
+    {
+        char speed_up[16] = "-";
+        if (sequential_wall > 0 && report.wall_seconds > 0)
+            std::snprintf(speed_up, sizeof speed_up, "%.1fx", sequential_wall / report.wall_seconds);
+        std::size_t ok = 0;
+        for (const auto& outcome : report.outcomes)
+            ok += outcome.ok() ? 1 : 0;
+        std::printf("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", std::string(to_string(report.kind)).c_str(),
+                    report.wall_seconds, report.cpu_seconds, report.peak_threads, mib(report.peak_rss_kib).c_str(),
+                    speed_up, ok == report.outcomes.size() ? "" : "  (some requests failed)");
+    }
+    std::fflush(stdout);
+
+    bool written = true;
+    if (!options.timeline_file.empty())
+        written = write_file(options.timeline_file, render_timeline_svg(reports), "timeline") && written;
+    if (!options.trace_file.empty())
+        written = write_file(options.trace_file, render_chrome_trace(reports), "trace") && written;
+    if (!written)
+        return 1;
+    return failures == 0 ? 0 : 2;
+}
+
+} // namespace fxrates::cli

@@ -1,0 +1,152 @@
+// A strategy run in a fresh process, for comparisons that are fair: each strategy's CPU, memory
+// and threads are measured on a process that ran nothing else.
+
+#include <fxrates/strategy.hpp>
+
+#include "strategy/wire.hpp"
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <iterator>
+#include <string>
+
+extern char** environ;
+
+namespace fxrates {
+
+namespace {
+
+run_report failed_run(strategy kind, const strategy_params& params, const std::string& why)
+{
+    run_report report;
+    report.kind = kind;
+    report.started = std::chrono::steady_clock::now();
+    for (auto base : params.bases)
+    {
+        rates_outcome outcome;
+        outcome.base = base;
+        outcome.error = errc::worker_failed;
+        outcome.diag.set_client_message(why);
+        outcome.timing.queued = outcome.timing.done = report.started;
+        report.outcomes.push_back(std::move(outcome));
+    }
+    return report;
+}
+
+} // namespace
+
+run_report run_strategy_in_process(strategy kind, const strategy_params& params)
+{
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+
+    std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+        return failed_run(kind, params, std::string("cannot make a pipe: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    std::string name = program, mode = "strategy-worker";
+    char* argv[] = {name.data(), mode.data(), nullptr};
+    pid_t pid = -1;
+    int failed = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
+    ::close(out[1]);
+    if (failed != 0)
+    {
+        ::close(in[1]);
+        ::close(out[0]);
+        return failed_run(kind, params, "cannot start " + program + ": " + std::strerror(failed));
+    }
+
+    boost::json::object line = boost::json::parse(detail::encode_settings(params)).as_object();
+    line["strategy"] = to_string(kind);
+    std::string request = boost::json::serialize(line) + "\n";
+    bool sent = ::write(in[1], request.data(), request.size()) == static_cast<ssize_t>(request.size());
+    ::close(in[1]);
+
+    // Read the report, within the batch time limit plus a margin for the process itself.
+    std::string text;
+    auto deadline = std::chrono::steady_clock::now() + params.client.batch_timeout + std::chrono::seconds(10);
+    bool timed_out = false;
+    for (;;)
+    {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+        {
+            timed_out = true;
+            break;
+        }
+        pollfd watched{out[0], POLLIN, 0};
+        int ready = ::poll(&watched, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0)
+            continue;
+        char chunk[65536];
+        ssize_t n = ::read(out[0], chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        text.append(chunk, static_cast<std::size_t>(n));
+    }
+    ::close(out[0]);
+    if (timed_out)
+        ::kill(pid, SIGKILL);
+    int status = 0;
+    rusage usage{};
+    ::wait4(pid, &status, 0, &usage);
+
+    auto report = sent ? detail::decode_report(text) : std::nullopt;
+    if (!report)
+        return failed_run(kind, params,
+                          timed_out ? "the strategy's process did not finish in time"
+                                    : "the strategy's process ended without a report (status " +
+                                          std::to_string(status) + ")");
+    // Whole-process figures of the child (and of its own workers, which it waited for).
+    report->cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    report->peak_rss_kib = usage.ru_maxrss;
+    return *report;
+}
+
+int run_strategy_worker()
+{
+    std::string line;
+    if (!std::getline(std::cin, line))
+        return 1;
+    try
+    {
+        auto request = boost::json::parse(line).as_object();
+        auto kind = parse_strategy(request.at("strategy").as_string());
+        if (!kind)
+            throw std::invalid_argument("unknown strategy");
+        auto params = detail::decode_settings(line);
+        auto report = run_strategy(*kind, params);
+        std::cout << detail::encode_report(report) << std::flush;
+        return 0;
+    }
+    catch (const std::exception& e)
+    {
+        std::cerr << "fxrates strategy-worker: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+} // namespace fxrates
