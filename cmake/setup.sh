@@ -37,6 +37,10 @@ if [ "$mode" = test ]; then
     exec ctest --preset release
 fi
 
-# The demo: the rates matrix of the book's five currencies, fetched concurrently over HTTPS from the
-# look-alike server started in-process (no network needed; certificate verification stays on).
-exec build/release/fxrates rates --local
+# The demo: the book's job (five base currencies) done by every concurrency strategy, each in a
+# fresh process, against the look-alike server started in-process with 100 ms of latency (no
+# network needed; certificate verification stays on). It prints the rate matrix and the
+# comparison table, and draws the requests of every strategy to timeline.svg.
+build/release/fxrates compare --local --timeline timeline.svg --trace trace.json
+echo
+echo "The timeline: $(pwd)/timeline.svg (open it in a browser); the trace for Perfetto: $(pwd)/trace.json"

@@ -94,8 +94,10 @@ std::string sanitize_text(std::string_view text)
                 valid = (next & 0xC0) == 0x80;
                 code_point = (code_point << 6) | (next & 0x3F);
             }
-            valid = valid && code_point >= min_code_point[length] && code_point <= 0x10FFFF &&
-                    (code_point < 0xD800 || code_point > 0xDFFF) && code_point != 0xFFFE && code_point != 0xFFFF;
+            bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
+            bool non_character = code_point == 0xFFFE || code_point == 0xFFFF;
+            valid = valid && code_point >= min_code_point[length] && code_point <= 0x10FFFF && !surrogate &&
+                    !non_character;
         }
         if (!valid)
         {
@@ -162,9 +164,9 @@ std::string seconds_text(double seconds)
 std::string wall_text(double seconds)
 {
     char buffer[64];
-    auto end = seconds >= 100
-                   ? std::to_chars(buffer, buffer + sizeof buffer, seconds, std::chars_format::fixed, 0).ptr
-                   : std::to_chars(buffer, buffer + sizeof buffer, seconds, std::chars_format::general, 3).ptr;
+    char* last = buffer + sizeof buffer;
+    auto end = seconds >= 100 ? std::to_chars(buffer, last, seconds, std::chars_format::fixed, 0).ptr
+                              : std::to_chars(buffer, last, seconds, std::chars_format::general, 3).ptr;
     return std::string(buffer, end) + " s";
 }
 
@@ -289,6 +291,7 @@ void append_legend(std::string& out)
 {
     out += "<g class=\"legend\">\n";
     double x = 12;
+    // SVG 1.1 cannot measure text, so entries are spaced by an average glyph width of 12 px sans-serif.
     auto advance = [&](std::string_view label) { x += 20 + static_cast<double>(label.size()) * 6.7 + 22; };
     for (const auto& phase : phases)
     {
@@ -308,7 +311,8 @@ void append_legend(std::string& out)
 
 std::string request_tooltip(const rates_outcome& outcome, const boundaries& b)
 {
-    std::string text = outcome.base.str() + ": " + seconds_text(b.front()) + " \u2192 " + seconds_text(b.back());
+    std::string text =
+        outcome.base.str() + ": " + seconds_text(b.front()) + " \u2192 " + seconds_text(b.back());
     for (std::size_t i = 0; i < phases.size(); ++i)
     {
         text += i == 0 ? "\n" : ", ";
@@ -379,9 +383,12 @@ void append_request(std::string& out, const rates_outcome& outcome, const bounda
         double cx = bar_left + bar_width + 6;
         double cy = row_top + bar_height / 2;
         double arm = std::max(2.5, bar_height / 2);
-        out += "<path class=\"failure-marker\" d=\"M" + number(cx - arm) + " " + number(cy - arm) + "L" +
-               number(cx + arm) + " " + number(cy + arm) + "M" + number(cx - arm) + " " + number(cy + arm) + "L" +
-               number(cx + arm) + " " + number(cy - arm) + "\" stroke=\"" + colour +
+        std::string left = number(cx - arm);
+        std::string right = number(cx + arm);
+        std::string top = number(cy - arm);
+        std::string bottom = number(cy + arm);
+        out += "<path class=\"failure-marker\" d=\"M" + left + " " + top + "L" + right + " " + bottom + "M" +
+               left + " " + bottom + "L" + right + " " + top + "\" stroke=\"" + colour +
                "\" stroke-width=\"1.5\" fill=\"none\"/>";
     }
     out += "</g>\n";
@@ -456,8 +463,8 @@ json::object complete_event(std::string_view name, std::string_view category, st
     event["ph"] = "X";
     event["pid"] = pid;
     event["tid"] = tid;
-    event["ts"] = static_cast<double>(start_us);
-    event["dur"] = static_cast<double>(end_us - start_us);
+    event["ts"] = start_us; // whole microseconds: viewers nest phases exactly, and no exponent form
+    event["dur"] = end_us - start_us;
     return event;
 }
 
@@ -468,7 +475,8 @@ std::string render_timeline_svg(std::span<const run_report> runs)
     double span = time_span(runs);
     double scale = (plot_right - plot_left) / span;
     auto lanes = lay_out_lanes(runs);
-    double lanes_bottom = lanes.empty() ? lanes_top + min_lane_height : lanes.back().top + lanes.back().height;
+    double lanes_bottom =
+        lanes.empty() ? lanes_top + min_lane_height : lanes.back().top + lanes.back().height;
     double page_height = lanes_bottom + 56;
     double step = tick_step(span);
     int decimals = tick_decimals(step);
@@ -484,8 +492,8 @@ std::string render_timeline_svg(std::span<const run_report> runs)
     out += "<rect class=\"background\" x=\"0\" y=\"0\" width=\"" + number(page_width) + "\" height=\"" +
            number(page_height) + "\" fill=\"#ffffff\"/>\n";
     out += "<text x=\"12\" y=\"22\"><tspan font-size=\"15\" font-weight=\"bold\">Requests over time, by "
-           "strategy</tspan><tspan dx=\"14\" fill=\"#555555\">one row per request, in input order; time since "
-           "each run started</tspan></text>\n";
+           "strategy</tspan><tspan dx=\"14\" fill=\"#555555\">one row per request, in input order; "
+           "time since each run started</tspan></text>\n";
     append_legend(out);
 
     // Alternate lane shades help the eye follow a lane; they go under the gridlines.
@@ -539,8 +547,8 @@ std::string render_chrome_trace(std::span<const run_report> runs)
         bool by_process = run.kind == strategy::process_pool;
         events.push_back(metadata("process_name", pid, std::nullopt, {{"name", to_string(run.kind)}}));
         // Keeps the processes in the order the runs were given, not sorted by pid or name.
-        events.push_back(
-            metadata("process_sort_index", pid, std::nullopt, {{"sort_index", static_cast<std::int64_t>(r)}}));
+        json::object sort_index{{"sort_index", static_cast<std::int64_t>(r)}};
+        events.push_back(metadata("process_sort_index", pid, std::nullopt, std::move(sort_index)));
 
         // Whole microseconds: rounding is monotonic, so phases stay inside their request exactly, and the
         // viewers' own rounding of fractions cannot push a phase's end past its request's.
@@ -569,8 +577,8 @@ std::string render_chrome_trace(std::span<const run_report> runs)
         {
             const auto& outcome = run.outcomes[index];
             const auto& us = micros[index];
-            std::pair<int, std::uint64_t> key{by_process ? outcome.timing.process_id : 0, outcome.timing.thread_id};
-            auto [entry, inserted] = threads.try_emplace(key);
+            auto [entry, inserted] =
+                threads.try_emplace({by_process ? outcome.timing.process_id : 0, outcome.timing.thread_id});
             auto& thread = entry->second;
             if (inserted)
                 thread.number = static_cast<int>(threads.size());
@@ -598,8 +606,8 @@ std::string render_chrome_trace(std::span<const run_report> runs)
             if (!outcome.ok())
             {
                 args["error"] = sanitize_text(outcome.error.message());
-                args["error_code"] =
-                    std::string(outcome.error.category().name()) + ":" + std::to_string(outcome.error.value());
+                std::string code = outcome.error.category().name();
+                args["error_code"] = code + ":" + std::to_string(outcome.error.value());
                 if (!outcome.diag.client_message().empty())
                     args["client_message"] = sanitize_text(outcome.diag.client_message());
                 if (!outcome.diag.server_message().empty())
@@ -610,7 +618,8 @@ std::string render_chrome_trace(std::span<const run_report> runs)
 
             for (std::size_t i = 0; i < phases.size(); ++i)
                 if (us[i + 1] > us[i])
-                    events.push_back(complete_event(phases[i].trace_name, "phase", pid, tid, us[i], us[i + 1]));
+                    events.push_back(
+                        complete_event(phases[i].trace_name, "phase", pid, tid, us[i], us[i + 1]));
         }
     }
 

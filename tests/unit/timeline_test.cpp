@@ -188,8 +188,9 @@ private:
                 bool hex = entity[1] == 'x';
                 std::string_view digits = entity.substr(hex ? 2 : 1);
                 unsigned code = 0;
-                auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10);
-                if (ec != std::errc() || end != digits.data() + digits.size() || code == 0 || code > 0x7F)
+                const char* last = digits.data() + digits.size();
+                auto [end, ec] = std::from_chars(digits.data(), last, code, hex ? 16 : 10);
+                if (ec != std::errc() || end != last || code == 0 || code > 0x7F)
                 {
                     fail("an unsupported character reference");
                     return out;
@@ -602,7 +603,8 @@ TEST_CASE("each lane holds one request group per outcome, in input order, with a
     }
 
     // The second sequential request was queued at 0.1 s and done at 0.2 s.
-    const auto* title = child_named(doc, *descendants(doc, index_of(doc, lanes[0]), "g", "request")[1], "title");
+    auto sequential = descendants(doc, index_of(doc, lanes[0]), "g", "request");
+    const auto* title = child_named(doc, *sequential.at(1), "title");
     CHECK(title->text.rfind("EUR: 0.100 s \u2192 0.200 s", 0) == 0);
 }
 
@@ -660,7 +662,8 @@ TEST_CASE("xml special characters in an error message are escaped")
     auto runs = sequential_and_async();
     std::string svg = fxrates::render_timeline_svg(runs);
     CHECK(svg.find("<script>") == std::string::npos);
-    CHECK(svg.find("&lt;script&gt;alert(&quot;x&quot;) &amp; &apos;y&apos;&lt;/script&gt;") != std::string::npos);
+    auto expected = "&lt;script&gt;alert(&quot;x&quot;) &amp; &apos;y&apos;&lt;/script&gt;";
+    CHECK(svg.find(expected) != std::string::npos);
 
     auto doc = read_xml(svg);
     REQUIRE_MESSAGE(doc.error.empty(), doc.error);
@@ -807,7 +810,8 @@ TEST_CASE("the chrome trace has one request event per outcome, from the run's st
     for (const auto& request : requests_of(events, 2))
         CHECK(request.ts == doctest::Approx(1000));
     auto sequential = requests_of(events, 1);
-    auto eur = std::find_if(sequential.begin(), sequential.end(), [](const auto& e) { return e.name == "EUR"; });
+    auto is_eur = [](const trace_event& e) { return e.name == "EUR"; };
+    auto eur = std::find_if(sequential.begin(), sequential.end(), is_eur);
     REQUIRE(eur != sequential.end());
     CHECK(eur->ts == doctest::Approx(100'000));
     CHECK(eur->dur == doctest::Approx(100'000));
@@ -915,8 +919,9 @@ TEST_CASE("workers of the process pool are told apart by process id")
     for (std::size_t i = 0; i < five_bases.size(); ++i)
     {
         phase_lengths lengths{milliseconds(0), milliseconds(30), milliseconds(50), milliseconds(20)};
-        auto& outcome = run.outcomes.emplace_back(
-            request_at(five_bases[i], base_time + milliseconds(100) * (i / 2), lengths, 7)); // 7 in every worker
+        // Thread 7 in every worker: only the process id tells them apart.
+        auto queued = base_time + milliseconds(100) * (i / 2);
+        auto& outcome = run.outcomes.emplace_back(request_at(five_bases[i], queued, lengths, 7));
         outcome.timing.process_id = i % 2 == 0 ? 100 : 200;
     }
     std::vector<run_report> runs{run};
