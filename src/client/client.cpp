@@ -42,6 +42,13 @@ std::uint64_t current_thread_number()
     return static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
 }
 
+// Read once: getpid is a system call, and a process-pool worker is a fresh process anyway.
+int current_process_id()
+{
+    static const int id = static_cast<int>(::getpid());
+    return id;
+}
+
 // Turns an HTTP answer into an error code: 2xx is success; otherwise the status, with the API's
 // own text (from any of the error shapes the contract lists) as the untrusted server message.
 error_code check_status(const detail::http_answer& answer, diagnostics& diag)
@@ -130,7 +137,7 @@ public:
         auto& timing = outcome.timing;
         timing.queued = std::chrono::steady_clock::now();
         timing.thread_id = current_thread_number();
-        timing.process_id = static_cast<int>(::getpid());
+        timing.process_id = current_process_id();
         if (self->throttle_)
         {
             auto [ec] = co_await self->throttle_->async_acquire(1, asio::as_tuple(asio::use_awaitable));
