@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,12 @@ struct strategy_params
 
     /// The `fxrates` program, for the process pool's workers.
     std::string worker_program;
+
+    /// Stops the run early (e.g. on Ctrl-C): bases not finished complete with
+    /// `operation_aborted`, finished ones are kept. The asynchronous strategies abort requests in
+    /// flight at once; the others stop taking new bases, and their requests in flight end within
+    /// the client's time limits.
+    std::stop_token stop;
 };
 
 /// What a run did and what it cost.

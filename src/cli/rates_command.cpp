@@ -1,6 +1,7 @@
 #include "cli/rates_command.hpp"
 
 #include "cli/currency_options.hpp"
+#include "cli/interrupt_watch.hpp"
 
 #include <fxrates/client.hpp>
 #include <fxrates/date.hpp>
@@ -177,9 +178,29 @@ int run_rates(const rates_options& options)
         }
     }
 
+    // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
+    // is 130 as for any command a signal interrupted.
+    interrupt_watch interrupts;
+    run.stop = interrupts.token();
     auto report = run_strategy(kind, run);
     auto& outcomes = report.outcomes;
     double elapsed = report.wall_seconds;
+    if (interrupts.signal() != 0)
+    {
+        std::vector<rates_outcome> finished;
+        std::string unfinished;
+        for (auto& outcome : outcomes)
+        {
+            if (outcome.ok())
+                finished.push_back(std::move(outcome));
+            else
+                unfinished += (unfinished.empty() ? "" : ", ") + outcome.base.str();
+        }
+        if (!finished.empty() || format != output_format::table)
+            std::cout << render(format, finished, *symbols, elapsed) << std::flush;
+        std::cerr << "fxrates: interrupted" << (unfinished.empty() ? "" : "; not finished: " + unfinished) << '\n';
+        return 128 + interrupts.signal();
+    }
 
     std::size_t failed = 0;
     for (const auto& outcome : outcomes)

@@ -9,6 +9,9 @@
 #include "strategy/strategies.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -29,8 +32,14 @@ void run_async(const strategy_params& params, bool throttled, run_report& report
     client_settings.rate = throttled ? params.rate : 0;
     client_settings.burst = params.burst;
     client api(context, client_settings);
-    api.async_get_rates_batch(params.bases, params.query, [&](error_code, std::vector<rates_outcome> outcomes) {
-        report.outcomes = std::move(outcomes);
+    asio::cancellation_signal cancel;
+    api.async_get_rates_batch(params.bases, params.query,
+                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
+                                  report.outcomes = std::move(outcomes);
+                              }));
+    // A stop request comes from another thread: hand it to the loop, which owns the signal.
+    std::stop_callback on_stop(params.stop, [&] {
+        asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); });
     });
     context.run();
     report.peak_threads = std::max(report.peak_threads, thread_count());
@@ -73,6 +82,14 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     auto queued = std::chrono::steady_clock::now();
     auto base = params.bases[index];
     auto job = [&shelf, &params, base] {
+        if (params.stop.stop_requested())
+        {
+            rates_outcome skipped;
+            skipped.base = base;
+            skipped.error = asio::error::operation_aborted;
+            skipped.diag.set_client_message("stopped before it started");
+            return skipped;
+        }
         auto api = shelf.take();
         auto outcome = api.get_rates(base, params.query);
         shelf.give_back(std::move(api));
@@ -83,6 +100,8 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     {
         outcome.base = base;
         outcome.error = ec;
+        if (ec == asio::error::operation_aborted)
+            outcome.diag.set_client_message("stopped before the answer came");
     }
     outcome.timing.queued = queued;
     report.outcomes[index] = std::move(outcome);
@@ -96,8 +115,17 @@ void run_offload(const strategy_params& params, run_report& report)
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
     client_shelf shelf(params.client);
     report.outcomes.resize(params.bases.size());
+    std::vector<asio::cancellation_signal> cancel(params.bases.size());
     for (std::size_t i = 0; i < params.bases.size(); ++i)
-        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, i, report), asio::detached);
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, i, report),
+                       asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
+    // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
+    std::stop_callback on_stop(params.stop, [&] {
+        asio::post(context, [&] {
+            for (auto& signal : cancel)
+                signal.emit(asio::cancellation_type::terminal);
+        });
+    });
     report.peak_threads = std::max(report.peak_threads, thread_count());
     context.run(); // the bridge's work guards keep it running until every result is back
     pool.join();

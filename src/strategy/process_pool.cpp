@@ -9,6 +9,8 @@
 #include "strategy/strategies.hpp"
 #include "strategy/wire.hpp"
 
+#include <boost/asio/error.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -24,9 +27,11 @@
 
 extern char** environ;
 
-namespace fxrates::detail {
+namespace fxrates::detail
+{
 
-namespace {
+namespace
+{
 
 struct worker_process
 {
@@ -96,8 +101,17 @@ std::optional<worker_process> spawn_worker(const std::string& program, std::stri
     std::string name = program;
     std::string mode = "worker";
     char* argv[] = {name.data(), mode.data(), nullptr};
+    // The worker starts with no signal blocked, whatever this process blocks (e.g. Ctrl-C for its
+    // own handling): a Ctrl-C then reaches the worker as usual.
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     worker_process worker;
-    int failed = ::posix_spawn(&worker.pid, program.c_str(), &actions, nullptr, argv, environ);
+    int failed = ::posix_spawn(&worker.pid, program.c_str(), &actions, &attributes, argv, environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in[0]);
     ::close(out[1]);
@@ -136,7 +150,9 @@ void run_process_pool(const strategy_params& params, run_report& report)
         return;
 
     // A worker that dies while we write to it must not kill us with SIGPIPE.
-    struct sigaction ignore{};
+    struct sigaction ignore
+    {
+    };
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ignore, nullptr);
 
@@ -150,7 +166,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
     if (workers.empty())
     {
         for (std::size_t i = 0; i < count; ++i)
-            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process could be started: " + why);
+            report.outcomes[i] =
+                failed_outcome(params.bases[i], "no worker process could be started: " + why);
         return;
     }
 
@@ -159,7 +176,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
     std::size_t next = 0, remaining = count;
     const std::string settings = encode_settings(params);
 
-    auto retire = [&](worker_process& worker) {
+    auto retire = [&](worker_process& worker)
+    {
         worker.alive = false;
         ::close(worker.to_worker);
         ::close(worker.from_worker);
@@ -167,15 +185,17 @@ void run_process_pool(const strategy_params& params, run_report& report)
         ::waitpid(worker.pid, &status, 0);
         if (worker.job && !answered[*worker.job])
         {
-            report.outcomes[*worker.job] = failed_outcome(
-                params.bases[*worker.job], "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
+            report.outcomes[*worker.job] =
+                failed_outcome(params.bases[*worker.job],
+                               "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
             answered[*worker.job] = true;
             --remaining;
         }
         worker.job.reset();
     };
     // Gives the worker the next base, or tells it there is no more work.
-    auto assign = [&](worker_process& worker) {
+    auto assign = [&](worker_process& worker)
+    {
         worker.job.reset();
         if (next >= count)
         {
@@ -199,62 +219,97 @@ void run_process_pool(const strategy_params& params, run_report& report)
         children_threads += worker.alive ? threads_of(worker.pid) : 0;
     report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
 
+    // A stop request must wake poll() at once: it writes to a pipe that poll() watches too.
+    int wake[2] = {-1, -1};
+    bool can_wake = ::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0;
     auto deadline = std::chrono::steady_clock::now() + params.client.batch_timeout;
-    while (remaining > 0)
     {
-        std::vector<pollfd> watched;
-        std::vector<worker_process*> owners;
-        for (auto& worker : workers)
-            if (worker.alive)
-            {
-                watched.push_back({worker.from_worker, POLLIN, 0});
-                owners.push_back(&worker);
-            }
-        if (watched.empty())
-            break;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            break;
-        int ready = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
-        if (ready < 0 && errno == EINTR)
-            continue;
-        for (std::size_t k = 0; k < watched.size(); ++k)
+        // Scoped so that the callback is gone before the pipe is closed.
+        std::stop_callback on_stop(params.stop,
+                                   [&]
+                                   {
+                                       if (can_wake)
+                                       {
+                                           char byte = 1;
+                                           [[maybe_unused]] auto written = ::write(wake[1], &byte, 1);
+                                       }
+                                   });
+        while (remaining > 0 && !params.stop.stop_requested())
         {
-            if (watched[k].revents == 0)
-                continue;
-            auto& worker = *owners[k];
-            char chunk[16384];
-            ssize_t n = ::read(worker.from_worker, chunk, sizeof chunk);
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
+            std::vector<pollfd> watched;
+            std::vector<worker_process*> owners;
+            if (can_wake)
             {
-                retire(worker);
-                continue;
+                watched.push_back({wake[0], POLLIN, 0});
+                owners.push_back(nullptr);
             }
-            worker.received.append(chunk, static_cast<std::size_t>(n));
-            std::size_t newline;
-            while ((newline = worker.received.find('\n')) != std::string::npos)
+            for (auto& worker : workers)
+                if (worker.alive)
+                {
+                    watched.push_back({worker.from_worker, POLLIN, 0});
+                    owners.push_back(&worker);
+                }
+            if (std::none_of(workers.begin(), workers.end(), [](const auto& w) { return w.alive; }))
+                break; // no worker left to answer
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0)
+                break;
+            int ready = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
+            if (ready < 0 && errno == EINTR)
+                continue;
+            for (std::size_t k = 0; k < watched.size(); ++k)
             {
-                auto line = worker.received.substr(0, newline);
-                worker.received.erase(0, newline + 1);
-                auto answer = decode_outcome(line);
-                if (!answer || answer->first >= count || answered[answer->first])
-                    continue; // not a well-formed answer to an open job: ignored, the job stays open
-                answer->second.timing.queued = queued;
-                report.outcomes[answer->first] = std::move(answer->second);
-                answered[answer->first] = true;
-                --remaining;
-                if (worker.alive && worker.job == answer->first)
-                    assign(worker);
+                if (watched[k].revents == 0 || owners[k] == nullptr)
+                    continue;
+                auto& worker = *owners[k];
+                char chunk[16384];
+                ssize_t n = ::read(worker.from_worker, chunk, sizeof chunk);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                {
+                    retire(worker);
+                    continue;
+                }
+                worker.received.append(chunk, static_cast<std::size_t>(n));
+                std::size_t newline;
+                while ((newline = worker.received.find('\n')) != std::string::npos)
+                {
+                    auto line = worker.received.substr(0, newline);
+                    worker.received.erase(0, newline + 1);
+                    auto answer = decode_outcome(line);
+                    if (!answer || answer->first >= count || answered[answer->first])
+                        continue; // not a well-formed answer to an open job: ignored, the job stays open
+                    answer->second.timing.queued = queued;
+                    report.outcomes[answer->first] = std::move(answer->second);
+                    answered[answer->first] = true;
+                    --remaining;
+                    if (worker.alive && worker.job == answer->first)
+                        assign(worker);
+                }
             }
         }
     }
+    if (can_wake)
+    {
+        ::close(wake[0]);
+        ::close(wake[1]);
+    }
 
-    // Whatever is still open: the deadline passed or every worker died.
+    // Whatever is still open: stopped, the deadline passed, or every worker died.
     for (std::size_t i = 0; i < count; ++i)
-        if (!answered[i])
+    {
+        if (answered[i])
+            continue;
+        if (params.stop.stop_requested())
+        {
+            report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came");
+            report.outcomes[i].error = boost::asio::error::operation_aborted;
+        }
+        else
             report.outcomes[i] = failed_outcome(params.bases[i], "no worker process answered in time");
+    }
     for (auto& worker : workers)
     {
         if (!worker.alive)
@@ -302,7 +357,8 @@ int run_process_pool_worker()
 
 } // namespace fxrates::detail
 
-namespace fxrates {
+namespace fxrates
+{
 
 int run_process_pool_worker()
 {

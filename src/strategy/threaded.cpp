@@ -64,6 +64,15 @@ private:
 // Fetches one base, turning anything thrown into that base's error.
 rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base)
 {
+    if (params.stop.stop_requested())
+    {
+        rates_outcome skipped;
+        skipped.base = base;
+        skipped.error = boost::asio::error::operation_aborted;
+        skipped.diag.set_client_message("stopped before it started");
+        skipped.timing.done = std::chrono::steady_clock::now();
+        return skipped;
+    }
     try
     {
         if (!api)
@@ -133,6 +142,11 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     std::optional<blocking_throttle> throttle;
     if (throttled)
         throttle.emplace(params.rate, params.burst);
+    // A stop wakes workers waiting for the throttle; they then skip what is left.
+    std::stop_callback on_stop(params.stop, [&] {
+        if (throttle)
+            throttle->close();
+    });
 
     auto worker = [&] {
         std::optional<blocking_client> api;
@@ -145,6 +159,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
             {
                 outcome.base = base;
                 outcome.error = boost::asio::error::operation_aborted;
+                outcome.diag.set_client_message("stopped while waiting for the rate limit");
             }
             else
             {
