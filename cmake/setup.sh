@@ -2,7 +2,8 @@
 # Sets fxrates up on a Debian 12 machine and runs the demo or the whole test suite:
 #
 #   cmake/setup.sh demo    install what is missing, build, run the demo on the embedded local server
-#   cmake/setup.sh test    install what is missing, build, run every test (what CI runs)
+#   cmake/setup.sh test    install what is missing, build, run every test, in the optimised build and
+#                          again under AddressSanitizer + UndefinedBehaviorSanitizer (what CI runs)
 #
 # Packages are installed only when missing, so a machine that has everything starts building at once.
 set -euo pipefail
@@ -34,7 +35,11 @@ cmake --preset release >/dev/null
 cmake --build --preset release
 
 if [ "$mode" = test ]; then
-    exec ctest --preset release
+    ctest --preset release
+    # The same suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+    cmake --preset asan >/dev/null
+    cmake --build --preset asan
+    exec ctest --preset asan
 fi
 
 # The demo: the book's job (five base currencies) done by every concurrency strategy, each in a
