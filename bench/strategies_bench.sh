@@ -46,12 +46,18 @@ strategies=("$@")
 if [ ${#strategies[@]} -eq 0 ]; then
     strategies=(sequential thread-per-item thread-pool thread-pool-throttled process-pool async async-throttled offload)
 fi
+# NAME:N sets the workers of a pool, or for the async strategies the connection limit (default 100).
 for entry in "${strategies[@]}"; do
     name=${entry%%:*}
-    workers=4
-    [[ $entry == *:* ]] && workers=${entry##*:}
-    measure "fxrates $name (workers $workers)" "$build/fxrates" rates --api "$url" --cacert "$work/ca.pem" \
-        --base "$bases" --strategy "$name" --threads "$workers" --timeout 600
+    workers=4 connections=100
+    if [[ $entry == *:* ]]; then
+        workers=${entry##*:}
+        [[ $name == async* ]] && connections=$workers
+    fi
+    label="fxrates $name (workers $workers)"
+    [[ $name == async* ]] && label="fxrates $name (connections $connections)"
+    measure "$label" "$build/fxrates" rates --api "$url" --cacert "$work/ca.pem" \
+        --base "$bases" --strategy "$name" --threads "$workers" --concurrency "$connections" --timeout 600
 done
 
 if /usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null && [ -d "$peers/seed" ]; then
