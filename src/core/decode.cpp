@@ -120,6 +120,7 @@ error_code decode_rates(std::string_view body, rates& out, diagnostics& diag)
     out.date = *date;
     out.base = *base;
     out.values.clear();
+    out.values.reserve(rates_it->value().get_object().size());
     for (const auto& entry : rates_it->value().get_object())
     {
         auto code = currency_code::parse(entry.key());
