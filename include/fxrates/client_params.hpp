@@ -1,5 +1,7 @@
 #pragma once
 
+#include <fxrates/retry_policy.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
@@ -68,6 +70,11 @@ struct client_params
     /// loop never spends long on one; empty means decode on the loop. The library never creates
     /// threads itself.
     boost::asio::any_io_executor decode_executor;
+
+    /// Retries of failed requests: connection errors, timeouts, 429, 502, 503 and 504 are tried
+    /// again (3 attempts in all by default) after a jittered backoff or the server's Retry-After,
+    /// within a budget of 20% extra requests per batch. `retry.max_attempts = 1` turns it off.
+    retry_params retry;
 
     /// Answers at least this large are decoded on `decode_executor`. A rates answer is about 1 KB
     /// and decodes in microseconds, less than the round trip to a pool costs: only big bodies pay.

@@ -23,8 +23,11 @@ struct rates_outcome
     /// The rates, when `error` is empty.
     rates value;
 
-    /// When each phase of the request happened.
+    /// When each phase of the request happened (of the last attempt).
     request_timing timing;
+
+    /// Requests sent for this base: 1, or more after retries (0 if it never got that far).
+    unsigned attempts = 0;
 
     bool ok() const noexcept { return !error; }
 };

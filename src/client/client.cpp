@@ -1,5 +1,6 @@
 #include <fxrates/client.hpp>
 #include <fxrates/offload.hpp>
+#include <fxrates/retry_policy.hpp>
 #include <fxrates/throttle.hpp>
 
 #include "client/api_url.hpp"
@@ -11,10 +12,12 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -84,7 +87,8 @@ class client::impl : public std::enable_shared_from_this<impl>
 public:
     impl(asio::any_io_executor executor, client_params params)
         : executor_(std::move(executor)), params_(std::move(params)),
-          transport_(executor_, endpoint_or_throw(params_.api_url), params_)
+          transport_(executor_, endpoint_or_throw(params_.api_url), params_), retry_(params_.retry),
+          random_(std::random_device{}())
     {
         if (params_.rate != 0)
             throttle_.emplace(executor_, params_.rate, params_.burst);
@@ -127,15 +131,53 @@ public:
     const asio::any_io_executor& executor() const noexcept { return executor_; }
 
     static asio::awaitable<rates_outcome> fetch_rates(std::shared_ptr<impl> self, currency_code base,
-                                                      rates_query query)
+                                                      rates_query query, std::shared_ptr<retry_budget> budget)
     {
         // Cancellation is reported through error codes; an exception here would skip the pool's
         // bookkeeping. The setting holds for everything this coroutine awaits.
         co_await asio::this_coro::throw_if_cancelled(false);
         rates_outcome outcome;
         outcome.base = base;
+        auto queued = std::chrono::steady_clock::now();
+        auto target = detail::rates_target(self->transport_.endpoint(), base, query);
+        for (unsigned attempt = 1;; ++attempt)
+        {
+            outcome.diag.clear();
+            outcome.timing = {};
+            outcome.timing.queued = queued;
+            auto retry_after = co_await attempt_once(self, target, outcome);
+            outcome.attempts = attempt;
+            if (!outcome.error)
+                break;
+            double unit = std::uniform_real_distribution<double>(0.0, 1.0)(self->random_);
+            auto decision = self->retry_.after_failure(attempt, outcome.error, retry_after, unit);
+            if (!decision.retry)
+                break;
+            if (budget && !budget->try_spend())
+            {
+                outcome.diag.set_client_message(outcome.diag.client_message() +
+                                                (outcome.diag.client_message().empty() ? "" : "; ") +
+                                                "not retried: the batch's retry budget is spent");
+                break;
+            }
+            asio::steady_timer backoff(self->executor_, decision.delay);
+            auto [ec] = co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec)
+            {
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("stopped while waiting to retry");
+                break;
+            }
+        }
+        outcome.timing.done = std::chrono::steady_clock::now();
+        co_return outcome;
+    }
+
+    // One request: throttle, transport, status, decoding. Returns the server's Retry-After.
+    static asio::awaitable<std::optional<std::chrono::steady_clock::duration>>
+    attempt_once(std::shared_ptr<impl> self, const std::string& target, rates_outcome& outcome)
+    {
         auto& timing = outcome.timing;
-        timing.queued = std::chrono::steady_clock::now();
         timing.thread_id = current_thread_number();
         timing.process_id = current_process_id();
         if (self->throttle_)
@@ -145,25 +187,25 @@ public:
             {
                 outcome.error = ec;
                 outcome.diag.set_client_message("stopped while waiting for the rate limit");
-                timing.done = std::chrono::steady_clock::now();
-                co_return outcome;
+                co_return std::nullopt;
             }
         }
         timing.granted = std::chrono::steady_clock::now();
         detail::http_answer answer;
-        auto target = detail::rates_target(self->transport_.endpoint(), base, query);
-        outcome.error = co_await self->transport_.get(std::move(target), answer, outcome.diag, timing);
-        if (!outcome.error && answer.status == 429 && answer.retry_after && self->throttle_)
+        outcome.error = co_await self->transport_.get(target, answer, outcome.diag, timing);
+        std::optional<std::chrono::steady_clock::duration> retry_after;
+        if (!outcome.error && answer.retry_after)
+            retry_after = *answer.retry_after;
+        if (!outcome.error && answer.status == 429 && retry_after && self->throttle_)
         {
             // One pause for everyone queued behind the throttle, not one sleep per request.
-            self->throttle_->pause_until(std::chrono::steady_clock::now() + *answer.retry_after);
+            self->throttle_->pause_until(std::chrono::steady_clock::now() + *retry_after);
         }
         if (!outcome.error)
             outcome.error = check_status(answer, outcome.diag);
         if (!outcome.error)
             co_await decode(self, std::move(answer.body), outcome);
-        timing.done = std::chrono::steady_clock::now();
-        co_return outcome;
+        co_return retry_after;
     }
 
     struct currencies_outcome
@@ -192,7 +234,10 @@ public:
                                                              std::vector<currency_code> bases, rates_query query)
     {
         // As many workers as connections may be open: more would only queue inside the pool.
-        auto fetch = [self, query = std::move(query)](currency_code base) { return fetch_rates(self, base, query); };
+        auto budget = std::make_shared<retry_budget>(self->params_.retry.budget_ratio, bases.size());
+        auto fetch = [self, query = std::move(query), budget](currency_code base) {
+            return fetch_rates(self, base, query, budget);
+        };
         co_return co_await detail::run_batch(std::move(bases), self->params_.max_connections,
                                              self->params_.batch_timeout, std::move(fetch));
     }
@@ -201,6 +246,8 @@ public:
     client_params params_;
     detail::https_transport transport_;
     std::optional<throttle> throttle_;
+    retry_policy retry_;
+    std::minstd_rand random_; // the backoff's jitter
 };
 
 client::client(asio::any_io_executor executor, client_params params)
@@ -247,7 +294,7 @@ client::stats_type client::stats() const
 void client::async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,
                                   asio::any_completion_handler<void(error_code, rates)> handler)
 {
-    spawn(impl_->executor(), impl::fetch_rates(impl_, base, std::move(query)), std::move(handler),
+    spawn(impl_->executor(), impl::fetch_rates(impl_, base, std::move(query), nullptr), std::move(handler),
           [diag](auto handler, std::exception_ptr failure, rates_outcome outcome) {
               if (failure)
                   outcome.error = asio::error::operation_aborted;

@@ -48,6 +48,9 @@ constexpr std::size_t request_body_limit = 64 * 1024;
 // Peers often skip close_notify; do not let a silent one hold the connection open.
 constexpr auto tls_shutdown_timeout = std::chrono::seconds(1);
 
+// How long the 4xx answer to a malformed request may take before the connection is just closed.
+constexpr auto malformed_answer_timeout = std::chrono::seconds(1);
+
 std::string read_pem_file(const std::string& path, const char* what)
 {
     std::ifstream file(path, std::ios::binary);
@@ -244,6 +247,7 @@ private:
 
         beast::flat_buffer buffer;
         bool keep_alive = true;
+        bool malformed = false;
         while (keep_alive && !self->stopped_)
         {
             http::request_parser<http::string_body> parser;
@@ -267,6 +271,7 @@ private:
                      {}},
                     11, false);
                 keep_alive = false;
+                malformed = true;
             }
             else
             {
@@ -283,9 +288,15 @@ private:
             }
 
             ++self->requests_served_;
-            tcp_layer.expires_after(self->params_.write_timeout);
+            // A client that sent garbage may still be sending, and not reading: a short deadline
+            // for the error answer, then a plain close, so that both sides cannot block on a
+            // write each (a 1 MB header line would otherwise hold the connection for the whole
+            // write timeout).
+            tcp_layer.expires_after(malformed ? std::min<std::chrono::steady_clock::duration>(
+                                                    self->params_.write_timeout, malformed_answer_timeout)
+                                              : self->params_.write_timeout);
             std::tie(ec, bytes) = co_await http::async_write(conn.stream, response, use_tuple);
-            if (ec)
+            if (ec || malformed)
                 co_return;
         }
 

@@ -15,6 +15,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 
@@ -292,6 +293,7 @@ TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued re
     params.rate = 50; // far faster than the server allows...
     params.burst = 1;
     params.max_connections = 1;
+    params.retry.max_attempts = 1; // this test is about the throttle alone
     client api(context, params);
     auto outcomes = run_until_complete(context, get_batch(api, codes({"USD", "EUR", "PLN"})));
     REQUIRE(outcomes.size() == 3);
@@ -301,4 +303,45 @@ TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued re
     // ...but after the 429 the throttle waited out the Retry-After: PLN was not refused too.
     CHECK(outcomes[2].ok());
     CHECK(outcomes[2].timing.granted - outcomes[1].timing.done >= 900ms);
+}
+
+TEST_CASE("a 503 is retried with backoff and the base succeeds; a 400 is not retried")
+{
+    auto server_settings = fixed_day();
+    auto refusals = std::make_shared<std::atomic<int>>(0);
+    server_settings.inject_status = [refusals](std::string_view target) -> std::optional<unsigned> {
+        if (target.find("base=NOK") != std::string_view::npos && (*refusals)++ < 2)
+            return 503;
+        return std::nullopt;
+    };
+    local_server server(server_settings);
+    asio::io_context context;
+    auto params = trusting(server);
+    params.retry.base_delay = 10ms;
+    client api(context, params);
+    auto outcomes = run_until_complete(context, get_batch(api, codes({"NOK", "XXX", "USD"})));
+    REQUIRE(outcomes.size() == 3);
+    CHECK(outcomes[0].ok());
+    CHECK(outcomes[0].attempts == 3);
+    CHECK(outcomes[1].error == fxrates::make_http_error(400));
+    CHECK(outcomes[1].attempts == 1);
+    CHECK(outcomes[2].attempts == 1);
+}
+
+TEST_CASE("retries stay within the batch's budget during an outage")
+{
+    auto server_settings = fixed_day();
+    server_settings.inject_status = [](std::string_view) -> std::optional<unsigned> { return 503; };
+    local_server server(server_settings);
+    asio::io_context context;
+    auto params = trusting(server);
+    params.retry.base_delay = 1ms;
+    params.retry.max_attempts = 5;
+    client api(context, params);
+    std::vector<currency_code> bases(10, currency_code("USD"));
+    auto outcomes = run_until_complete(context, get_batch(api, bases));
+    for (const auto& outcome : outcomes)
+        CHECK(outcome.error == fxrates::condition::transient);
+    // 10 requests, and at most 20% more: 2 retries in all, not 40.
+    CHECK(server.requests_served() == 12);
 }

@@ -6,6 +6,7 @@
 
 #include "support/https_probe.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <doctest/doctest.h>
@@ -194,17 +195,21 @@ TEST_CASE("a 1 MB header line gets 431 or a closed connection, and other clients
     tls_connection vandal(server.port(), server.certificate_pem());
 
     std::string huge = "GET /rates HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(1 << 20, 'a') + "\r\n\r\n";
+    // Either answer is right: a 431 and then a close, or a reset while we are still writing or
+    // reading (the server closed with our unread bytes pending, so the kernel sends RST).
     try
     {
         vandal.write_raw(huge);
         auto reply = vandal.read_reply();
         CHECK(reply.status == 431);
+        CHECK(vandal.wait_until_closed_by_server());
     }
-    catch (const boost::system::system_error&)
+    catch (const boost::system::system_error& e)
     {
-        // The server may close before it has read all we send; that is an acceptable answer too.
+        CAPTURE(e.code().message());
+        CHECK((e.code() == boost::asio::error::connection_reset || e.code() == boost::asio::error::broken_pipe ||
+               e.code() == boost::asio::error::eof));
     }
-    CHECK(vandal.wait_until_closed_by_server());
     CHECK(bystander.request("GET", "/rates?base=USD").status == 200);
 }
 

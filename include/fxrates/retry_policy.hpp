@@ -1,0 +1,105 @@
+#pragma once
+
+#include <fxrates/error.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <optional>
+
+namespace fxrates {
+
+/// When and how a failed GET is tried again. All our requests are idempotent GETs.
+struct retry_params
+{
+    /// Attempts in all, the first included; 1 means never retry.
+    unsigned max_attempts = 3;
+
+    /// The backoff before attempt k+1 is a random duration in [0, min(max_delay, base_delay * 2^(k-1))]
+    /// ("full jitter"), so that many clients retrying at once spread out.
+    std::chrono::steady_clock::duration base_delay = std::chrono::milliseconds(200);
+    std::chrono::steady_clock::duration max_delay = std::chrono::seconds(5);
+
+    /// A server's Retry-After is honoured up to this; a longer one is not waited for (the request
+    /// fails with the 429 or 503 instead).
+    std::chrono::steady_clock::duration max_retry_after = std::chrono::seconds(30);
+
+    /// Retries a batch may add, as a share of its requests (0.2: at most 20% extra, at least 1), so
+    /// that retries never turn an outage into a flood.
+    double budget_ratio = 0.2;
+};
+
+/// The retry decisions, sans-io: no clock, no randomness of its own (the caller passes a number
+/// in [0, 1)), so that tests are exact.
+class retry_policy
+{
+public:
+    using duration = std::chrono::steady_clock::duration;
+
+    explicit retry_policy(retry_params params = {}) : params_(params) {}
+
+    /// Worth another attempt: connection failures, timeouts, 429, 502, 503 and 504. Never other
+    /// 4xx answers (the request itself is wrong), a bad answer (it would be bad again), or a
+    /// cancellation.
+    static bool is_retryable(const error_code& error) noexcept;
+
+    struct decision
+    {
+        bool retry;
+        duration delay;
+    };
+
+    /// After attempt `attempt` (1-based) failed with `error`: retry, and after how long?
+    /// `retry_after` is the server's Retry-After, if it sent one; `random_unit` is in [0, 1).
+    decision after_failure(unsigned attempt, const error_code& error, std::optional<duration> retry_after,
+                           double random_unit) const noexcept
+    {
+        if (attempt >= params_.max_attempts || !is_retryable(error))
+            return {false, {}};
+        if (retry_after)
+        {
+            if (*retry_after > params_.max_retry_after)
+                return {false, {}};
+            return {true, *retry_after};
+        }
+        double cap = std::min(std::chrono::duration<double>(params_.max_delay).count(),
+                              std::chrono::duration<double>(params_.base_delay).count() *
+                                  std::ldexp(1.0, static_cast<int>(std::min(attempt, 30u)) - 1));
+        double unit = std::clamp(random_unit, 0.0, 1.0);
+        return {true, std::chrono::duration_cast<duration>(std::chrono::duration<double>(cap * unit))};
+    }
+
+    const retry_params& params() const noexcept { return params_; }
+
+private:
+    retry_params params_;
+};
+
+/// The retries a batch may still make: `ratio` of its requests, at least one.
+class retry_budget
+{
+public:
+    retry_budget(double ratio, std::size_t requests)
+        : left_(std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(ratio * static_cast<double>(requests)))))
+    {
+        if (ratio <= 0)
+            left_ = 0;
+    }
+
+    /// Takes one retry from the budget; false when it is spent.
+    bool try_spend() noexcept
+    {
+        if (left_ == 0)
+            return false;
+        --left_;
+        return true;
+    }
+
+    std::size_t left() const noexcept { return left_; }
+
+private:
+    std::size_t left_;
+};
+
+} // namespace fxrates

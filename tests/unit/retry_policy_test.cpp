@@ -1,0 +1,80 @@
+#include <fxrates/retry_policy.hpp>
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <doctest/doctest.h>
+
+using fxrates::make_http_error;
+using fxrates::retry_policy;
+using namespace std::chrono_literals;
+
+TEST_CASE("connection failures, timeouts, 429 and 502-504 are retried; other answers are not")
+{
+    namespace asio = boost::asio;
+    for (auto error : {make_http_error(429), make_http_error(502), make_http_error(503), make_http_error(504),
+                       fxrates::error_code(asio::error::connection_refused),
+                       fxrates::error_code(asio::error::connection_reset),
+                       fxrates::error_code(boost::beast::error::timeout),
+                       fxrates::error_code(asio::ssl::error::stream_truncated)})
+    {
+        CAPTURE(error.message());
+        CHECK(retry_policy::is_retryable(error));
+    }
+    for (auto error : {make_http_error(400), make_http_error(404), make_http_error(500),
+                       fxrates::error_code(fxrates::errc::bad_response),
+                       fxrates::error_code(fxrates::errc::batch_deadline),
+                       fxrates::error_code(asio::error::operation_aborted), fxrates::error_code{}})
+    {
+        CAPTURE(error.message());
+        CHECK_FALSE(retry_policy::is_retryable(error));
+    }
+}
+
+TEST_CASE("full jitter: the delay is a random share of an exponentially growing cap")
+{
+    fxrates::retry_params params;
+    params.max_attempts = 10;
+    params.base_delay = 100ms;
+    params.max_delay = 1s;
+    retry_policy policy(params);
+    auto transient = make_http_error(503);
+    CHECK(policy.after_failure(1, transient, std::nullopt, 0.5).delay == 50ms);
+    CHECK(policy.after_failure(2, transient, std::nullopt, 0.5).delay == 100ms);
+    CHECK(policy.after_failure(3, transient, std::nullopt, 0.5).delay == 200ms);
+    CHECK(policy.after_failure(3, transient, std::nullopt, 0.0).delay == 0ms);
+    CHECK(policy.after_failure(9, transient, std::nullopt, 0.5).delay == 500ms); // capped at 1 s
+    CHECK(policy.after_failure(9, transient, std::nullopt, 0.5).retry);
+}
+
+TEST_CASE("attempts stop at the maximum, and a non-retryable error stops at once")
+{
+    retry_policy policy({.max_attempts = 3});
+    CHECK(policy.after_failure(2, make_http_error(503), std::nullopt, 0.5).retry);
+    CHECK_FALSE(policy.after_failure(3, make_http_error(503), std::nullopt, 0.5).retry);
+    CHECK_FALSE(policy.after_failure(1, make_http_error(400), std::nullopt, 0.5).retry);
+}
+
+TEST_CASE("a Retry-After is honoured up to the cap, and a longer one is not waited for")
+{
+    fxrates::retry_params params;
+    params.max_retry_after = 10s;
+    retry_policy policy(params);
+    auto honoured = policy.after_failure(1, make_http_error(429), std::chrono::seconds(3), 0.9);
+    CHECK(honoured.retry);
+    CHECK(honoured.delay == 3s);
+    CHECK_FALSE(policy.after_failure(1, make_http_error(429), std::chrono::seconds(60), 0.9).retry);
+}
+
+TEST_CASE("the retry budget is a share of the batch, at least one, and none when the share is zero")
+{
+    fxrates::retry_budget budget(0.2, 10);
+    CHECK(budget.try_spend());
+    CHECK(budget.try_spend());
+    CHECK_FALSE(budget.try_spend());
+    fxrates::retry_budget small(0.2, 3);
+    CHECK(small.left() == 1);
+    fxrates::retry_budget none(0, 100);
+    CHECK_FALSE(none.try_spend());
+}
