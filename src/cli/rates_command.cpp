@@ -95,6 +95,10 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->check(positive);
     rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
         ->check(CLI::Range(1.0, 1e6));
+    rates->add_option("--retries", options.retries,
+                      "Retries of a request after a connection error, timeout, 429, 502, 503 or 504")
+        ->check(CLI::Range(0u, 10u))
+        ->capture_default_str();
     rates->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
@@ -146,6 +150,7 @@ int run_rates(const rates_options& options)
     params.batch_timeout = timeout;
     params.request_timeout = std::min(params.request_timeout, timeout);
     params.max_connections = options.concurrency;
+    params.retry.max_attempts = options.retries + 1;
 
     std::optional<local_server> server;
     if (options.local)

@@ -24,6 +24,7 @@ struct rates_options
     double rate = 0;
     double burst = 0;
     std::size_t threads = 4;
+    unsigned retries = 2;
 };
 
 /// Adds the `rates` subcommand to `app`; its options are written into `options`.

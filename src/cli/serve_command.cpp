@@ -53,6 +53,14 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
         ->capture_default_str();
     serve->add_option("--burst", params.burst, "Requests at once within the rate limit (default: the rate)")
         ->check(CLI::Range(1u, 1000000u));
+    std::string kinds;
+    for (auto kind : all_faults())
+        kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(kind));
+    serve->add_option("--fault", options.faults,
+                      "Misbehave on purpose: KIND:P injects KIND in a share P of the answers (repeatable). KIND: " +
+                          kinds);
+    serve->add_option("--seed", options.seed, "Seed of the fault draws, so that a run can be repeated")
+        ->capture_default_str();
     serve->add_option("--data", options.history_file,
                       "An ECB eurofxref-hist.csv to serve instead of the one built in")
         ->check(CLI::ExistingFile);
@@ -69,6 +77,17 @@ int run_serve(serve_options& options)
         std::cerr << "fxrates serve: give --cert and --key together, or neither for a self-signed certificate\n";
         return 1;
     }
+    try
+    {
+        for (const auto& spec : options.faults)
+            params.faults.add(spec);
+    }
+    catch (const std::invalid_argument& e)
+    {
+        std::cerr << "fxrates serve: " << e.what() << '\n';
+        return 1;
+    }
+    params.faults.seed(options.seed);
     if (!options.history_file.empty())
         params.history = std::make_shared<const ecb_history>(ecb_history::load_file(options.history_file));
 
@@ -104,6 +123,8 @@ int run_serve(serve_options& options)
     });
 
     std::cout << "fxrates: serving https://" << params.address << ':' << rates_server.port();
+    if (!options.faults.empty())
+        std::cout << " with faults";
     if (!options.certificate_out.empty())
         std::cout << " (certificate in " << options.certificate_out << ')';
     std::cout << "; Ctrl-C stops" << std::endl;

@@ -4,7 +4,9 @@
 
 #include <CLI/App.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fxrates::cli {
 
@@ -15,6 +17,8 @@ struct serve_options
     double latency_ms = 0;
     std::string certificate_out;
     std::string history_file;
+    std::vector<std::string> faults;
+    std::uint64_t seed = 1;
 };
 
 /// Adds the `serve` subcommand to `app`; its options are written into `options`.

@@ -19,6 +19,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <ctime>
 #include <deque>
 #include <unordered_set>
 #include <vector>
@@ -52,19 +53,30 @@ bool is_stale_connection(const error_code& ec)
            ec == asio::error::connection_aborted;
 }
 
-// Retry-After as delta-seconds (RFC 9110); a date or anything else is ignored here.
+// Retry-After (RFC 9110): delta-seconds, or an HTTP date, turned into seconds from now (a date
+// in the past means now). Anything else is ignored.
 std::optional<std::chrono::seconds> parse_retry_after(beast::string_view value)
 {
-    if (value.empty() || value.size() > 9)
+    if (value.empty() || value.size() > 64)
         return std::nullopt;
+    bool digits = true;
     long seconds = 0;
     for (char c : value)
     {
-        if (c < '0' || c > '9')
-            return std::nullopt;
-        seconds = seconds * 10 + (c - '0');
+        digits = digits && c >= '0' && c <= '9';
+        if (digits)
+            seconds = seconds * 10 + (c - '0');
     }
-    return std::chrono::seconds(seconds);
+    if (digits)
+        return value.size() <= 9 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
+    std::string text(value);
+    std::tm parts{};
+    const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    if (!end || *end != '\0')
+        return std::nullopt;
+    auto at = std::chrono::system_clock::from_time_t(::timegm(&parts));
+    auto wait = std::chrono::ceil<std::chrono::seconds>(at - std::chrono::system_clock::now());
+    return std::max(wait, std::chrono::seconds(0));
 }
 
 struct connection

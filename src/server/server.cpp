@@ -6,6 +6,7 @@
 #include "server/tls_identity.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -71,16 +72,21 @@ std::chrono::sys_days utc_today()
 class http_date
 {
 public:
+    static std::string at(std::time_t seconds)
+    {
+        std::tm parts{};
+        gmtime_r(&seconds, &parts);
+        char text[64];
+        std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
+        return text;
+    }
+
     const std::string& now()
     {
         std::time_t seconds = std::time(nullptr);
         if (seconds != formatted_at_)
         {
-            std::tm parts{};
-            gmtime_r(&seconds, &parts);
-            char text[64];
-            std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
-            value_ = text;
+            value_ = at(seconds);
             formatted_at_ = seconds;
         }
         return value_;
@@ -142,6 +148,7 @@ public:
 
         if (params_.rate_limit < 0 || !std::isfinite(params_.rate_limit))
             throw std::invalid_argument("the rate limit must be a positive number of requests per second, or 0");
+        faults_ = params_.faults;
         if (params_.rate_limit > 0)
         {
             burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(params_.rate_limit));
@@ -285,6 +292,13 @@ private:
                     if (ec || self->stopped_)
                         co_return;
                 }
+                if (auto injected = self->next_fault(request.target()))
+                {
+                    ++self->requests_served_;
+                    if (!co_await self->misbehave(conn, *injected, response))
+                        co_return; // the fault ended the connection
+                    continue;
+                }
             }
 
             ++self->requests_served_;
@@ -305,6 +319,112 @@ private:
             tcp_layer.expires_after(tls_shutdown_timeout);
             std::tie(ec) = co_await conn.stream.async_shutdown(use_tuple);
         }
+    }
+
+    std::optional<fault> next_fault(beast::string_view target)
+    {
+        if (params_.inject_fault)
+            if (auto chosen = params_.inject_fault(std::string_view(target.data(), target.size())))
+                return chosen;
+        return faults_.draw();
+    }
+
+    // Answers with fault `kind` instead of `response` (the right answer). Returns whether the
+    // connection may go on serving requests.
+    asio::awaitable<bool> misbehave(connection& conn, fault kind, http::response<http::string_body>& response)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        auto reset = [&] {
+            beast::error_code ignored;
+            tcp_layer.socket().set_option(asio::socket_base::linger(true, 0), ignored); // RST, not FIN
+            tcp_layer.close();
+        };
+        auto serialized = [&] {
+            std::ostringstream text;
+            text << response;
+            return std::move(text).str();
+        };
+        auto write_bytes = [&](std::string_view bytes) -> asio::awaitable<bool> {
+            tcp_layer.expires_after(params_.write_timeout);
+            auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(bytes), use_tuple);
+            co_return !ec;
+        };
+        auto replace = [&](unsigned status, std::string body, const char* content_type = "application/json") {
+            response = make_response({status, std::move(body), {}}, response.version(), response.keep_alive());
+            response.set(http::field::content_type, content_type);
+        };
+        std::string date_body = "{\"date\":\"2019-04-09\",\"base\":\"USD\"";
+
+        switch (kind)
+        {
+        case fault::http_500: replace(500, detail::detail_body("Internal Server Error")); break;
+        case fault::http_503:
+            replace(503, detail::detail_body("Service Unavailable"));
+            response.set(http::field::retry_after, "1");
+            break;
+        case fault::http_429:
+        case fault::http_429_date:
+        case fault::http_429_bare:
+            replace(429, "{\"detail\":\"Rate limit exceeded. Try again in 1 seconds.\",\"retry_after\":1}");
+            if (kind == fault::http_429)
+                response.set(http::field::retry_after, "1");
+            else if (kind == fault::http_429_date)
+                response.set(http::field::retry_after, http_date::at(std::time(nullptr) + 2));
+            break;
+        case fault::bad_json: replace(200, date_body + ",\"rates\":{\"EUR\":0.88"); break;
+        case fault::missing_rates: replace(200, date_body + "}"); break;
+        case fault::rates_string: replace(200, date_body + ",\"rates\":\"none\"}"); break;
+        case fault::huge_body: replace(200, std::string(50u << 20, ' ') + date_body + ",\"rates\":{}}"); break;
+        case fault::html_page:
+            replace(502, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+                    "text/html");
+            break;
+        case fault::reset: reset(); co_return false;
+        case fault::reset_mid_body:
+        {
+            auto text = serialized();
+            co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
+            reset();
+            co_return false;
+        }
+        case fault::short_body:
+        {
+            auto text = serialized();
+            co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
+            tcp_layer.close(); // a FIN inside a TLS stream: the client sees the body cut short
+            co_return false;
+        }
+        case fault::stall:
+        {
+            // Hold the connection without a word until the client gives up or the server stops.
+            conn.delay.expires_after(params_.request_timeout);
+            co_await conn.delay.async_wait(use_tuple);
+            co_return false;
+        }
+        case fault::drip:
+        {
+            auto text = serialized();
+            for (char byte : text)
+            {
+                if (!co_await write_bytes(std::string_view(&byte, 1)) || stopped_)
+                    co_return false;
+                conn.delay.expires_after(std::chrono::milliseconds(100));
+                auto [ec] = co_await conn.delay.async_wait(use_tuple);
+                if (ec)
+                    co_return false;
+            }
+            co_return response.keep_alive();
+        }
+        case fault::tls_truncate:
+        {
+            co_await write_bytes(serialized());
+            tcp_layer.close(); // no close_notify
+            co_return false;
+        }
+        }
+        tcp_layer.expires_after(params_.write_timeout);
+        auto [ec, written] = co_await http::async_write(conn.stream, response, use_tuple);
+        co_return !ec && response.keep_alive();
     }
 
     http::response<http::string_body> answer(const http::request<http::string_body>& request,
@@ -368,6 +488,7 @@ private:
     ssl::context tls_;
     std::string certificate_pem_;
     std::optional<detail::rate_limiter> limiter_;
+    fault_plan faults_;
     unsigned burst_ = 0;
     std::list<connection*> connections_;
     http_date date_;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <fxrates/server/ecb_history.hpp>
+#include <fxrates/server/fault.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -57,6 +58,13 @@ struct server_params
 
     /// Connections served at once; more are accepted and closed at once.
     std::size_t max_connections = 10000;
+
+    /// Faults to inject at random (`fxrates serve --fault KIND:P --seed N`); empty by default.
+    fault_plan faults;
+
+    /// For tests: called with each request's target; a fault it returns is injected for that
+    /// request (before `faults` is consulted). Runs on the server's thread.
+    std::function<std::optional<fault>(std::string_view target)> inject_fault;
 
     /// For tests: called with each request's target; a status it returns is answered instead of
     /// the API's (with a JSON `detail`), e.g. a 500 for one base. Runs on the server's thread.
