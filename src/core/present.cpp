@@ -1,6 +1,8 @@
 #include <fxrates/date.hpp>
 #include <fxrates/present.hpp>
 
+#include "core/utf8.hpp"
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
@@ -14,6 +16,9 @@
 namespace fxrates {
 
 namespace {
+
+using detail::utf8_sequence;
+using detail::valid_utf8;
 
 // The book's `format(x, "7.03")`.
 constexpr std::size_t seed_width = 7;
@@ -108,41 +113,6 @@ std::optional<double> rate_of(const rates_outcome& outcome, const currency_code&
     return it->second;
 }
 
-// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates, nothing
-// above U+10FFFF) at the start of `text`, or 0 if there is none. Sets `code_point`.
-std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept
-{
-    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-    unsigned char lead = byte(0);
-    if (lead < 0x80)
-    {
-        code_point = lead;
-        return 1;
-    }
-    std::size_t length = 0;
-    if (lead >= 0xC2 && lead <= 0xDF)
-        length = 2;
-    else if (lead >= 0xE0 && lead <= 0xEF)
-        length = 3;
-    else if (lead >= 0xF0 && lead <= 0xF4)
-        length = 4;
-    else
-        return 0;
-    // The second byte's range is narrower after four leads: it excludes overlong forms (E0, F0),
-    // UTF-16 surrogates (ED) and values above U+10FFFF (F4).
-    unsigned char low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
-    unsigned char high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
-    if (text.size() < length || byte(1) < low || byte(1) > high)
-        return 0;
-    for (std::size_t i = 2; i < length; ++i)
-        if (byte(i) < 0x80 || byte(i) > 0xBF)
-            return 0;
-    code_point = lead & (0x7F >> length);
-    for (std::size_t i = 1; i < length; ++i)
-        code_point = (code_point << 6) | (byte(i) & 0x3F);
-    return length;
-}
-
 // Code points that change how a terminal or viewer shows the rest of the line although they
 // print nothing: C1 controls (U+009B is CSI on some terminals), Unicode line and paragraph
 // separators, and the bidi marks, embeddings, overrides and isolates ("Trojan Source").
@@ -192,24 +162,6 @@ std::string escape_untrusted(std::string_view text)
     return out;
 }
 
-// Boost.JSON writes string bytes as they are, so invalid UTF-8 (from a server, or a proxy's error
-// page) would make the whole document unreadable to strict parsers, Boost.JSON's own included.
-std::string valid_utf8(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    while (!text.empty())
-    {
-        char32_t c = 0;
-        std::size_t length = utf8_sequence(text, c);
-        if (length == 0)
-            out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
-        else
-            out.append(text.substr(0, length));
-        text.remove_prefix(length == 0 ? 1 : length);
-    }
-    return out;
-}
 
 // Ends `text` as a sentence, so that the next part of a failure line reads as a new one. Messages
 // from Asio or the OS ("Connection refused") have no full stop; ours do.

@@ -2,6 +2,8 @@
 
 #include "server/catalogue.hpp"
 
+#include "core/utf8.hpp"
+
 #include <fxrates/date.hpp>
 #include <fxrates/rebase.hpp>
 
@@ -57,45 +59,10 @@ std::string_view path_of(std::string_view target)
     return target.substr(0, target.find('?'));
 }
 
-// Query values are echoed in error texts; bytes that are not UTF-8 become U+FFFD, as the real
-// service's decoder does, so that every answer stays valid JSON.
-std::string valid_utf8(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    std::size_t i = 0;
-    while (i < text.size())
-    {
-        auto byte = static_cast<unsigned char>(text[i]);
-        std::size_t length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
-        bool valid = length > 0 && i + length <= text.size();
-        for (std::size_t k = 1; valid && k < length; ++k)
-            valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-        if (valid && length > 1)
-        {
-            // Reject overlong forms, surrogates and code points past U+10FFFF.
-            unsigned code = byte & (0x7F >> length);
-            for (std::size_t k = 1; k < length; ++k)
-                code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-            constexpr unsigned smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-            valid = code >= smallest[length] && code <= 0x10FFFF && (code < 0xD800 || code > 0xDFFF);
-        }
-        if (valid)
-        {
-            out.append(text.substr(i, length));
-            i += length;
-        }
-        else
-        {
-            out += "\xEF\xBF\xBD";
-            ++i;
-        }
-    }
-    return out;
-}
-
 } // namespace
 
+// Query values are echoed in error texts; bytes that are not UTF-8 become U+FFFD, as the real
+// service's decoder does, so that every answer stays valid JSON.
 std::string detail_body(std::string_view text)
 {
     return "{\"detail\":" + boost::json::serialize(boost::json::string(valid_utf8(text))) + "}";

@@ -1,5 +1,7 @@
 #include <fxrates/timeline.hpp>
 
+#include "core/utf8.hpp"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -70,43 +72,19 @@ constexpr double min_bar_height = 1;    // and so does a row thinner than a pixe
 std::string sanitize_text(std::string_view text)
 {
     constexpr std::string_view replacement = "\xEF\xBF\xBD";
-    constexpr std::array<char32_t, 5> min_code_point{0, 0, 0x80, 0x800, 0x10000}; // rejects overlong forms
     std::string out;
     out.reserve(text.size());
-    std::size_t i = 0;
-    while (i < text.size())
+    while (!text.empty())
     {
-        auto lead = static_cast<unsigned char>(text[i]);
-        std::size_t length = lead < 0x80            ? 1
-                             : (lead >> 5) == 0x06 ? 2
-                             : (lead >> 4) == 0x0E ? 3
-                             : (lead >> 3) == 0x1E ? 4
-                                                   : 0;
-        bool valid = length != 0 && i + length <= text.size();
-        if (valid && length == 1)
-            valid = lead >= 0x20 || lead == '\t' || lead == '\n' || lead == '\r';
-        if (valid && length > 1)
-        {
-            char32_t code_point = lead & (0x7F >> length);
-            for (std::size_t k = 1; k < length && valid; ++k)
-            {
-                auto next = static_cast<unsigned char>(text[i + k]);
-                valid = (next & 0xC0) == 0x80;
-                code_point = (code_point << 6) | (next & 0x3F);
-            }
-            bool surrogate = code_point >= 0xD800 && code_point <= 0xDFFF;
-            bool non_character = code_point == 0xFFFE || code_point == 0xFFFF;
-            valid = valid && code_point >= min_code_point[length] && code_point <= 0x10FFFF && !surrogate &&
-                    !non_character;
-        }
-        if (!valid)
-        {
+        char32_t c = 0;
+        std::size_t length = detail::utf8_sequence(text, c);
+        bool allowed = length != 0 && (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != 0xFFFE &&
+                       c != 0xFFFF;
+        if (allowed)
+            out.append(text.substr(0, length));
+        else
             out += replacement;
-            ++i;
-            continue;
-        }
-        out.append(text.substr(i, length));
-        i += length;
+        text.remove_prefix(length == 0 ? 1 : length);
     }
     return out;
 }
