@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <optional>
+#include <string_view>
 
 namespace fxrates {
 
@@ -75,6 +76,10 @@ public:
 private:
     retry_params params_;
 };
+
+/// Reads a Retry-After header (RFC 9110): delta-seconds, or an HTTP date turned into seconds from
+/// `now` (a date already past means 0). Empty for anything else.
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
 /// The retries a batch may still make: `ratio` of its requests, at least one.
 class retry_budget

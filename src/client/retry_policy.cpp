@@ -5,7 +5,33 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <ctime>
+#include <string>
+
 namespace fxrates {
+
+std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now)
+{
+    if (value.empty() || value.size() > 64)
+        return std::nullopt;
+    bool digits = true;
+    long long seconds = 0;
+    for (char c : value)
+    {
+        digits = digits && c >= '0' && c <= '9';
+        if (digits)
+            seconds = seconds * 10 + (c - '0');
+    }
+    if (digits)
+        return value.size() <= 9 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
+    std::string text(value);
+    std::tm parts{};
+    const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
+    if (!end || *end != '\0')
+        return std::nullopt;
+    auto at = std::chrono::system_clock::from_time_t(::timegm(&parts));
+    return std::max(std::chrono::ceil<std::chrono::seconds>(at - now), std::chrono::seconds(0));
+}
 
 bool retry_policy::is_retryable(const error_code& error) noexcept
 {

@@ -1,5 +1,7 @@
 #include "client/transport.hpp"
 
+#include <fxrates/retry_policy.hpp>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -51,32 +53,6 @@ bool is_stale_connection(const error_code& ec)
     return ec == asio::error::eof || ec == http::error::end_of_stream || ec == ssl::error::stream_truncated ||
            ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
            ec == asio::error::connection_aborted;
-}
-
-// Retry-After (RFC 9110): delta-seconds, or an HTTP date, turned into seconds from now (a date
-// in the past means now). Anything else is ignored.
-std::optional<std::chrono::seconds> parse_retry_after(beast::string_view value)
-{
-    if (value.empty() || value.size() > 64)
-        return std::nullopt;
-    bool digits = true;
-    long seconds = 0;
-    for (char c : value)
-    {
-        digits = digits && c >= '0' && c <= '9';
-        if (digits)
-            seconds = seconds * 10 + (c - '0');
-    }
-    if (digits)
-        return value.size() <= 9 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
-    std::string text(value);
-    std::tm parts{};
-    const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
-    if (!end || *end != '\0')
-        return std::nullopt;
-    auto at = std::chrono::system_clock::from_time_t(::timegm(&parts));
-    auto wait = std::chrono::ceil<std::chrono::seconds>(at - std::chrono::system_clock::now());
-    return std::max(wait, std::chrono::seconds(0));
 }
 
 struct connection
@@ -398,7 +374,9 @@ private:
         auto& response = parser.get();
         out.status = response.result_int();
         out.body = std::move(response.body());
-        out.retry_after = parse_retry_after(response[http::field::retry_after]);
+        auto retry_after = response[http::field::retry_after];
+        out.retry_after = parse_retry_after(std::string_view(retry_after.data(), retry_after.size()),
+                                            std::chrono::system_clock::now());
         keep_alive = response.keep_alive();
         co_return error_code{};
     }

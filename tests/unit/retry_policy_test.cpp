@@ -78,3 +78,18 @@ TEST_CASE("the retry budget is a share of the batch, at least one, and none when
     fxrates::retry_budget none(0, 100);
     CHECK_FALSE(none.try_spend());
 }
+
+TEST_CASE("Retry-After is read as seconds or as an HTTP date, and anything else is ignored")
+{
+    using std::chrono::seconds;
+    auto now = std::chrono::system_clock::from_time_t(1795000000); // 2026-11-18 11:06:40 UTC
+    CHECK(fxrates::parse_retry_after("3", now) == seconds(3));
+    CHECK(fxrates::parse_retry_after("0", now) == seconds(0));
+    CHECK(fxrates::parse_retry_after("Wed, 18 Nov 2026 11:06:45 GMT", now) == seconds(5));
+    CHECK(fxrates::parse_retry_after("Wed, 18 Nov 2026 07:00:00 GMT", now) == seconds(0)); // already past
+    CHECK_FALSE(fxrates::parse_retry_after("", now));
+    CHECK_FALSE(fxrates::parse_retry_after("-1", now));
+    CHECK_FALSE(fxrates::parse_retry_after("soon", now));
+    CHECK_FALSE(fxrates::parse_retry_after("9999999999", now));
+    CHECK_FALSE(fxrates::parse_retry_after("Wed, 18 Nov 2026 11:06:45 GMT trailing", now));
+}
