@@ -152,6 +152,10 @@ int run_rates(const rates_options& options)
     params.max_connections = options.concurrency;
     params.retry.max_attempts = options.retries + 1;
 
+    // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
+    // is 130 as for any command a signal interrupted. Made before any thread (the local server's
+    // included), so that every thread has the signals blocked and only the watch receives them.
+    interrupt_watch interrupts;
     std::optional<local_server> server;
     if (options.local)
     {
@@ -183,9 +187,6 @@ int run_rates(const rates_options& options)
         }
     }
 
-    // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
-    // is 130 as for any command a signal interrupted.
-    interrupt_watch interrupts;
     run.stop = interrupts.token();
     auto report = run_strategy(kind, run);
     auto& outcomes = report.outcomes;

@@ -71,6 +71,8 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
     asio::steady_timer wake(executor, clock_type::now() + time_limit);
     for (std::size_t w = 0; w < workers; ++w)
     {
+        // A worker ends by itself, or by an exception (it then leaves its base unfinished, and
+        // that base is reported below like any other unfinished one).
         auto on_exit = [&](std::exception_ptr) {
             if (--running == 0)
                 wake.cancel();
@@ -78,24 +80,25 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
         asio::co_spawn(executor, worker(batch), asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
     }
     co_await wake.async_wait(use_tuple);
-    if (running == 0)
-        co_return result;
-
-    // The deadline passed, or the caller cancelled: stop the workers and wait for them (every
-    // step honours cancellation promptly), then account for every unfinished base.
-    bool cancelled = (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
-    if (cancelled)
+    bool cancelled = false;
+    if (running > 0)
     {
-        result.error = asio::error::operation_aborted;
-        co_await asio::this_coro::reset_cancellation_state();
-    }
-    batch.stopping = true;
-    for (auto& signal : stop)
-        signal.emit(asio::cancellation_type::terminal);
-    while (running > 0)
-    {
-        wake.expires_at(clock_type::time_point::max());
-        co_await wake.async_wait(use_tuple);
+        // The deadline passed, or the caller cancelled: stop the workers and wait for them
+        // (every step honours cancellation promptly), then account for every unfinished base.
+        cancelled = (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
+        if (cancelled)
+        {
+            result.error = asio::error::operation_aborted;
+            co_await asio::this_coro::reset_cancellation_state();
+        }
+        batch.stopping = true;
+        for (auto& signal : stop)
+            signal.emit(asio::cancellation_type::terminal);
+        while (running > 0)
+        {
+            wake.expires_at(clock_type::time_point::max());
+            co_await wake.async_wait(use_tuple);
+        }
     }
     auto limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(time_limit).count();
     for (std::size_t i = 0; i < count; ++i)
@@ -109,6 +112,11 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
         {
             outcome.error = asio::error::operation_aborted;
             outcome.diag.set_client_message("cancelled before the answer came");
+        }
+        else if (!batch.stopping)
+        {
+            outcome.error = errc::worker_failed;
+            outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
         }
         else
         {

@@ -45,6 +45,14 @@ std::uint64_t current_thread_number()
     return static_cast<std::uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id()));
 }
 
+// With throw_if_cancelled(false) a cancellation that lands between two operations only marks
+// the coroutine's state: look at it before starting the next step.
+asio::awaitable<bool> cancelled()
+{
+    auto state = co_await asio::this_coro::cancellation_state;
+    co_return state.cancelled() != asio::cancellation_type::none;
+}
+
 // Read once: getpid is a system call, and a process-pool worker is a fresh process anyway.
 int current_process_id()
 {
@@ -142,6 +150,12 @@ public:
         auto target = detail::rates_target(self->transport_.endpoint(), base, query);
         for (unsigned attempt = 1;; ++attempt)
         {
+            if (co_await cancelled())
+            {
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("stopped before the request was sent");
+                break;
+            }
             outcome.diag.clear();
             outcome.timing = {};
             outcome.timing.queued = queued;
@@ -196,9 +210,11 @@ public:
         std::optional<std::chrono::steady_clock::duration> retry_after;
         if (!outcome.error && answer.retry_after)
             retry_after = *answer.retry_after;
-        if (!outcome.error && answer.status == 429 && retry_after && self->throttle_)
+        if (!outcome.error && answer.status == 429 && retry_after && self->throttle_ &&
+            *retry_after <= self->retry_.params().max_retry_after)
         {
-            // One pause for everyone queued behind the throttle, not one sleep per request.
+            // One pause for everyone queued behind the throttle, not one sleep per request. A
+            // longer Retry-After than we would wait for is not obeyed: those requests fail instead.
             self->throttle_->pause_until(std::chrono::steady_clock::now() + *retry_after);
         }
         if (!outcome.error)

@@ -14,23 +14,29 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
 {
     if (value.empty() || value.size() > 64)
         return std::nullopt;
+    // Values are capped at a day: enough for any real server, and far from any overflow.
+    constexpr auto longest = std::chrono::seconds(24 * 60 * 60);
     bool digits = true;
-    long long seconds = 0;
     for (char c : value)
-    {
         digits = digits && c >= '0' && c <= '9';
-        if (digits)
-            seconds = seconds * 10 + (c - '0');
-    }
     if (digits)
-        return value.size() <= 9 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
+    {
+        if (value.size() > 9)
+            return std::nullopt;
+        long long seconds = 0;
+        for (char c : value)
+            seconds = seconds * 10 + (c - '0');
+        return std::min(std::chrono::seconds(seconds), longest);
+    }
     std::string text(value);
     std::tm parts{};
     const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
     if (!end || *end != '\0')
         return std::nullopt;
     auto at = std::chrono::system_clock::from_time_t(::timegm(&parts));
-    return std::max(std::chrono::ceil<std::chrono::seconds>(at - now), std::chrono::seconds(0));
+    auto until = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()) -
+                 std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+    return std::clamp(until, std::chrono::seconds(0), longest);
 }
 
 bool retry_policy::is_retryable(const error_code& error) noexcept

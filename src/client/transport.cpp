@@ -69,9 +69,7 @@ struct connection
 // waiters abandon it on timeout and it finishes in the background.
 struct resolution
 {
-    explicit resolution(const asio::any_io_executor& executor) : finished(executor) {}
-
-    asio::steady_timer finished; // cancelled when done: a timer used as a broadcast signal
+    std::vector<asio::steady_timer*> waiters; // woken (cancelled) when the answer comes
     bool done = false;
     error_code ec;
     tcp::resolver::results_type results;
@@ -120,13 +118,23 @@ public:
             std::unique_ptr<connection> conn;
             if (auto ec = co_await acquire(conn, deadline, diag))
                 co_return ec;
+            if (co_await stopping())
+            {
+                // Cancelled, or the client closed, while the connection was being found.
+                bool idle_one = conn != nullptr; // an idle connection goes back; a bare slot is freed
+                release(std::move(conn), idle_one);
+                co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+            }
             bool reused = conn != nullptr;
             timing.reused_connection = reused;
             if (!conn)
             {
                 conn = std::make_unique<connection>(executor_, tls_);
                 busy_.insert(conn.get());
-                if (auto ec = co_await connect(*conn, deadline, diag, timing))
+                auto ec = co_await connect(*conn, deadline, diag, timing);
+                if (!ec && co_await stopping())
+                    ec = closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+                if (ec)
                 {
                     release(std::move(conn), false);
                     co_return ec;
@@ -152,6 +160,13 @@ public:
                 continue;
             co_return explain(ec, "waiting for the answer", diag);
         }
+    }
+
+    // Cancelled (the coroutine's state says so) or closed: do not start another step.
+    asio::awaitable<bool> stopping()
+    {
+        auto state = co_await asio::this_coro::cancellation_state;
+        co_return closed_ || state.cancelled() != asio::cancellation_type::none;
     }
 
     void close()
@@ -197,7 +212,7 @@ private:
                 ++open_;
                 co_return error_code{};
             }
-            waiter self_in_queue{asio::steady_timer(executor_, deadline)};
+            waiter self_in_queue(asio::steady_timer(executor_, deadline), waiters_);
             waiters_.push_back(&self_in_queue);
             auto [ec] = co_await self_in_queue.timer.async_wait(use_tuple);
             if (self_in_queue.woken)
@@ -241,23 +256,19 @@ private:
     {
         if (!resolving_)
         {
-            resolving_ = std::make_shared<resolution>(executor_);
-            resolving_->finished.expires_at(clock_type::time_point::max());
+            resolving_ = std::make_shared<resolution>();
             asio::co_spawn(executor_, resolve_in_background(resolving_, endpoint_.host, std::to_string(endpoint_.port)),
                            asio::detached);
         }
         auto pending = resolving_;
         if (!pending->done)
         {
-            asio::steady_timer timeout(executor_, deadline);
-            // Wait for whichever comes first: the answer (which cancels `finished`) or the deadline.
-            auto waiting = pending;
-            timeout.async_wait([waiting](error_code ec) {
-                if (!ec)
-                    waiting->finished.cancel_one();
-            });
-            co_await pending->finished.async_wait(use_tuple);
-            timeout.cancel();
+            // Each waiter's own timer is both its deadline and its wake-up (cancelled when the
+            // answer comes), so one waiter's deadline never wakes another.
+            asio::steady_timer wake(executor_, deadline);
+            pending->waiters.push_back(&wake);
+            co_await wake.async_wait(use_tuple);
+            std::erase(pending->waiters, &wake);
             if (!pending->done)
             {
                 if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
@@ -286,7 +297,8 @@ private:
         state->ec = ec;
         state->results = std::move(results);
         state->done = true;
-        state->finished.cancel();
+        for (auto* waiter : state->waiters)
+            waiter->cancel();
     }
 
     asio::awaitable<error_code> connect(connection& conn, clock_type::time_point deadline, diagnostics& diag,
@@ -412,7 +424,15 @@ private:
     // the deadline at once.
     struct waiter
     {
+        waiter(asio::steady_timer t, std::deque<waiter*>& q) : timer(std::move(t)), queue(q) {}
+        waiter(const waiter&) = delete;
+        waiter& operator=(const waiter&) = delete;
+        // A coroutine frame destroyed without resuming (its io_context gone) must not leave a
+        // dangling pointer in the queue.
+        ~waiter() { std::erase(queue, this); }
+
         asio::steady_timer timer;
+        std::deque<waiter*>& queue;
         bool woken = false;
     };
     std::deque<waiter*> waiters_;

@@ -245,6 +245,8 @@ private:
         connection conn{beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), self->tls_),
                         asio::steady_timer(self->executor_)};
         registration registered(*self, conn);
+        if (self->stopped_)
+            co_return; // accepted just before stop(), started just after it
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
 
         tcp_layer.expires_after(self->params_.handshake_timeout);

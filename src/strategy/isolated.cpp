@@ -53,9 +53,20 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     ::sigaction(SIGPIPE, &ignore, nullptr);
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
+    // Everything that can throw happens before the child exists.
+    boost::json::object line = boost::json::parse(detail::encode_settings(params)).as_object();
+    line["strategy"] = to_string(kind);
+    std::string request = boost::json::serialize(line) + "\n";
+
     int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0)
+    if (::pipe2(in, O_CLOEXEC) != 0)
         return failed_run(kind, params, std::string("cannot make a pipe: ") + std::strerror(errno));
+    if (::pipe2(out, O_CLOEXEC) != 0)
+    {
+        ::close(in[0]);
+        ::close(in[1]);
+        return failed_run(kind, params, std::string("cannot make a pipe: ") + std::strerror(errno));
+    }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
@@ -74,9 +85,6 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
         return failed_run(kind, params, "cannot start " + program + ": " + std::strerror(failed));
     }
 
-    boost::json::object line = boost::json::parse(detail::encode_settings(params)).as_object();
-    line["strategy"] = to_string(kind);
-    std::string request = boost::json::serialize(line) + "\n";
     bool sent = ::write(in[1], request.data(), request.size()) == static_cast<ssize_t>(request.size());
     ::close(in[1]);
 

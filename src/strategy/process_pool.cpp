@@ -258,6 +258,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
             int ready = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
             if (ready < 0 && errno == EINTR)
                 continue;
+            if (ready < 0)
+                break; // poll itself failed: what is open is reported below
             for (std::size_t k = 0; k < watched.size(); ++k)
             {
                 if (watched[k].revents == 0 || owners[k] == nullptr)

@@ -13,6 +13,7 @@
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 namespace fxrates::detail {
@@ -113,12 +114,22 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
     auto queued = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < params.bases.size(); ++i)
     {
-        // Each thread writes only its own slot; the calling thread reads them after join.
-        threads.emplace_back([&, i] {
-            std::optional<blocking_client> api;
-            report.outcomes[i] = fetch_guarded(api, params, params.bases[i]);
-            report.outcomes[i].timing.queued = queued;
-        });
+        try
+        {
+            // Each thread writes only its own slot; the calling thread reads them after join.
+            threads.emplace_back([&, i] {
+                std::optional<blocking_client> api;
+                report.outcomes[i] = fetch_guarded(api, params, params.bases[i]);
+                report.outcomes[i].timing.queued = queued;
+            });
+        }
+        catch (const std::system_error& e)
+        {
+            // Out of threads: this base fails, and the ones started still finish.
+            report.outcomes[i].base = params.bases[i];
+            report.outcomes[i].error = errc::worker_failed;
+            report.outcomes[i].diag.set_client_message(std::string("cannot start a thread: ") + e.what());
+        }
     }
     report.peak_threads = std::max(report.peak_threads, thread_count());
     for (auto& thread : threads)
@@ -175,8 +186,15 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     std::size_t count = params.bases.size();
     std::size_t workers = std::max<std::size_t>(1, std::min(params.workers, std::max<std::size_t>(count, 1)));
     std::vector<std::thread> threads;
-    for (std::size_t w = 0; w < workers; ++w)
-        threads.emplace_back(worker);
+    try
+    {
+        for (std::size_t w = 0; w < workers; ++w)
+            threads.emplace_back(worker);
+    }
+    catch (const std::system_error&)
+    {
+        // Fewer workers than asked for; with none at all, every base fails below.
+    }
     auto queued = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < count; ++i)
         work_queue.push({i, queued});
@@ -185,6 +203,16 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
 
     // Only this thread gathers: every base yields exactly one result, so this cannot hang.
     report.outcomes.resize(count);
+    if (threads.empty())
+    {
+        for (std::size_t i = 0; i < count; ++i)
+        {
+            report.outcomes[i].base = params.bases[i];
+            report.outcomes[i].error = errc::worker_failed;
+            report.outcomes[i].diag.set_client_message("cannot start any worker thread");
+        }
+        return;
+    }
     for (std::size_t received = 0; received < count; ++received)
     {
         auto item = results.pop();
