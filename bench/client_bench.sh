@@ -9,18 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 latency=$1 count=$2 connections=$3 runs=${4:-5}
-build=${BUILD:-build/release}
-peers=${PEERS:-../shared/peers}
-work=$(mktemp -d)
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+. bench/server.sh
 
-coproc server { exec "$build/fxrates" serve --port 0 --latency "$latency" --cert-out "$work/ca.pem" 2>&1; }
-server_pid=$server_PID
-IFS= read -r -t 30 line <&"${server[0]}"
-port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
-url="https://localhost:$port"
-echo "server: $line (latency $latency ms)"
+start_server "$latency"
+echo "server: $server_line (latency $latency ms)"
 
 for run in $(seq "$runs"); do
     "$build/bench/fxrates_bench_client_load" "$url" "$work/ca.pem" "$count" "$connections"

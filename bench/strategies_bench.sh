@@ -11,17 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 latency=$1 count=$2 runs=${3:-5}
 shift $(( $# >= 3 ? 3 : $# ))
-build=${BUILD:-build/release}
-peers=${PEERS:-../shared/peers}
-work=$(mktemp -d)
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+. bench/server.sh
 
-coproc server { exec "$build/fxrates" serve --port 0 --latency "$latency" --cert-out "$work/ca.pem" 2>&1; }
-server_pid=$server_PID
-IFS= read -r -t 30 line <&"${server[0]}"
-port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
-url="https://localhost:$port"
+start_server "$latency"
 
 seed=(USD EUR PLN NOK CZK)
 bases=$(for ((i = 0; i < count; i++)); do printf '%s,' "${seed[i % 5]}"; done)

@@ -7,17 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-build=${BUILD:-build/release}
-peers=${PEERS:-../shared/peers}
-work=$(mktemp -d)
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+. bench/server.sh
 
-coproc server { exec "$build/fxrates" serve --port 0 --cert-out "$work/ca.pem" 2>&1; }
-server_pid=$server_PID
-IFS= read -r -t 30 line <&"${server[0]}"
-port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
-url="https://localhost:$port"
+start_server 0
 
 for run in $(seq "$runs"); do
     "$build/bench/fxrates_bench_throttle_load" "$url" "$work/ca.pem" 50 10
