@@ -3,7 +3,7 @@
 #
 #   cmake/setup.sh demo    install what is missing, build, run the demo on the embedded local server
 #   cmake/setup.sh test    install what is missing, build, run every test, in the optimised build and
-#                          again under AddressSanitizer + UndefinedBehaviorSanitizer (what CI runs)
+#                          again under ASan + UBSan and under TSan (what CI runs)
 #
 # Packages are installed only when missing, so a machine that has everything starts building at once.
 set -euo pipefail
@@ -38,10 +38,13 @@ cmake --build --preset release
 
 if [ "$mode" = test ]; then
     ctest --preset release
-    # The same suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+    # The same suite again under AddressSanitizer + UndefinedBehaviorSanitizer, then ThreadSanitizer.
     cmake --preset asan >/dev/null
     cmake --build --preset asan
-    exec ctest --preset asan
+    ctest --preset asan
+    cmake --preset tsan >/dev/null
+    cmake --build --preset tsan
+    exec ctest --preset tsan
 fi
 
 # The demo: the book's job (five base currencies) done by every concurrency strategy, each in a
