@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace fxrates {
 
@@ -80,5 +81,9 @@ struct client_params
     /// and decodes in microseconds, less than the round trip to a pool costs: only big bodies pay.
     std::size_t offload_decode_above = 256 * 1024;
 };
+
+/// Why `url` cannot be a `client_params::api_url` (not an `https://host[:port][/path]` URL), or
+/// an empty string if it can. Cheap: for checking user input before anything is set up.
+std::string describe_bad_api_url(std::string_view url);
 
 } // namespace fxrates

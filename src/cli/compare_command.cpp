@@ -2,6 +2,7 @@
 
 #include "cli/currency_options.hpp"
 
+#include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
 #include <fxrates/present.hpp>
 #include <fxrates/server/local_server.hpp>
@@ -137,6 +138,11 @@ int run_compare(const compare_options& options)
     }
     else
     {
+        if (auto why = describe_bad_api_url(options.api); !why.empty())
+        {
+            std::cerr << "fxrates compare: --api: bad API URL: " << why << '\n';
+            return 1;
+        }
         params.client.api_url = options.api;
         params.client.ca_file = options.ca_file;
         params.client.use_system_trust = options.ca_file.empty();

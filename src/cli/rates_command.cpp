@@ -3,15 +3,11 @@
 #include "cli/currency_options.hpp"
 #include "cli/interrupt_watch.hpp"
 
-#include <fxrates/client.hpp>
+#include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
 #include <fxrates/present.hpp>
 #include <fxrates/server/local_server.hpp>
 #include <fxrates/strategy.hpp>
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -20,8 +16,6 @@
 #include <optional>
 
 namespace fxrates::cli {
-
-namespace asio = boost::asio;
 
 namespace {
 
@@ -173,18 +167,11 @@ int run_rates(const rates_options& options)
     if (options.rate > 0)
         run.rate = options.rate;
     run.burst = options.burst;
+    // Refuse a bad --api before any strategy starts threads or processes with it.
+    if (auto why = describe_bad_api_url(params.api_url); !why.empty())
     {
-        // Refuse a bad --api before any strategy starts threads or processes with it.
-        asio::io_context probe;
-        try
-        {
-            client check(probe, params);
-        }
-        catch (const std::invalid_argument& e)
-        {
-            std::cerr << "fxrates rates: --api: " << e.what() << '\n';
-            return 1;
-        }
+        std::cerr << "fxrates rates: --api: bad API URL: " << why << '\n';
+        return 1;
     }
 
     run.stop = interrupts.token();

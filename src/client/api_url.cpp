@@ -1,5 +1,6 @@
 #include "client/api_url.hpp"
 
+#include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
 
 #include <boost/url/ipv6_address.hpp>
@@ -110,3 +111,15 @@ std::string currencies_target(const api_endpoint& endpoint)
 }
 
 } // namespace fxrates::detail
+
+namespace fxrates {
+
+std::string describe_bad_api_url(std::string_view url)
+{
+    std::string why;
+    if (detail::parse_api_url(url, why))
+        return {};
+    return why;
+}
+
+} // namespace fxrates
