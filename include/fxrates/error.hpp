@@ -50,6 +50,10 @@ enum class condition
     transient,
     /// The server's answer could not be understood.
     bad_response,
+    /// TLS failed: the certificate was refused, or the handshake or a record failed.
+    tls,
+    /// The operation was cancelled (by its caller, Ctrl-C, or closing the client).
+    cancelled,
 };
 
 /// The category of `condition` (`fxrates.condition`).

@@ -1,6 +1,7 @@
 #include <fxrates/error.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 
 #include <string>
@@ -75,6 +76,9 @@ public:
         case condition::rate_limited: return "The server asked us to slow down.";
         case condition::transient: return "A temporary failure; try again later.";
         case condition::bad_response: return "The server's answer could not be understood.";
+        case condition::tls:
+            return "The TLS connection failed; check the server's certificate (--cacert) and the API URL.";
+        case condition::cancelled: return "The operation was cancelled.";
         }
         return "Unknown fxrates condition " + std::to_string(value) + ".";
     }
@@ -93,6 +97,11 @@ public:
                    code == make_http_error(504);
         case condition::bad_response:
             return code == errc::bad_response;
+        case condition::tls:
+            return code.category() == boost::asio::error::get_ssl_category() ||
+                   code == boost::asio::ssl::error::stream_truncated;
+        case condition::cancelled:
+            return code == boost::asio::error::operation_aborted || code == errc::client_closed;
         }
         return false;
     }

@@ -1,8 +1,12 @@
 #include <fxrates/error.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/system/error_code.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <doctest/doctest.h>
 
@@ -188,4 +192,17 @@ TEST_CASE("a condition converts implicitly to an error condition of the conditio
     boost::system::error_condition cond = fxrates::condition::transient;
     CHECK(cond.category() == fxrates::condition_category());
     CHECK(cond.value() == static_cast<int>(fxrates::condition::transient));
+}
+
+TEST_CASE("TLS failures match condition::tls and cancellations match condition::cancelled")
+{
+    namespace asio = boost::asio;
+    fxrates::error_code refused(static_cast<int>(ERR_PACK(ERR_LIB_SSL, 0, SSL_R_CERTIFICATE_VERIFY_FAILED)),
+                                asio::error::get_ssl_category());
+    CHECK(refused == fxrates::condition::tls);
+    CHECK(fxrates::error_code(asio::ssl::error::stream_truncated) == fxrates::condition::tls);
+    CHECK(fxrates::error_code(asio::error::connection_refused) != fxrates::condition::tls);
+    CHECK(fxrates::error_code(asio::error::operation_aborted) == fxrates::condition::cancelled);
+    CHECK(fxrates::error_code(fxrates::errc::client_closed) == fxrates::condition::cancelled);
+    CHECK(fxrates::make_http_error(499) != fxrates::condition::cancelled);
 }
