@@ -93,7 +93,7 @@ void set_random_serial(X509* cert)
     check(BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) != nullptr, "setting the serial number");
 }
 
-void set_validity(X509* cert, std::chrono::hours validity)
+void set_validity(X509* cert, std::chrono::hours validity, std::chrono::hours issued_ago)
 {
     if (validity <= std::chrono::hours::zero())
     {
@@ -107,7 +107,7 @@ void set_validity(X509* cert, std::chrono::hours validity)
         throw std::runtime_error("make_self_signed_identity: validity is too long");
     }
     // Both bounds derive from one reading of the clock so the span is exactly `validity` + 1 hour.
-    std::time_t now = std::time(nullptr);
+    std::time_t now = std::time(nullptr) - static_cast<std::time_t>(issued_ago.count()) * 3600;
     // Backdating absorbs modest clock skew between this host and the clients verifying it.
     check(X509_time_adj_ex(X509_getm_notBefore(cert), 0, -3600, &now) != nullptr, "setting notBefore");
     check(X509_time_adj_ex(X509_getm_notAfter(cert), static_cast<int>(days), static_cast<long>(extra_seconds),
@@ -228,7 +228,7 @@ tls_identity make_self_signed_identity(const tls_identity_params& params)
     check(cert != nullptr, "allocating the certificate");
     check(X509_set_version(cert.get(), X509_VERSION_3) == 1, "setting version 3");
     set_random_serial(cert.get());
-    set_validity(cert.get(), params.validity);
+    set_validity(cert.get(), params.validity, params.issued_ago);
     set_self_signed_name(cert.get(), params.common_name);
     check(X509_set_pubkey(cert.get(), key.get()) == 1, "setting the public key");
     add_extensions(cert.get(), params);

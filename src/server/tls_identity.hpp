@@ -21,6 +21,8 @@ struct tls_identity_params
     std::vector<std::string> ip_addresses{"127.0.0.1", "::1"};
     std::string common_name{"fxrates local server"};
     std::chrono::hours validity{24 * 30};
+    /// How long ago the certificate was issued; with more than `validity`, it has expired (for tests).
+    std::chrono::hours issued_ago{0};
 };
 
 /// Generates a fresh ECDSA P-256 key and a self-signed X.509 v3 certificate for it, usable both

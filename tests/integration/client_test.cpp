@@ -201,6 +201,29 @@ TEST_CASE("a certificate for another host name is rejected with a clear message"
     CHECK(result.diag.client_message().find("mismatch") != std::string::npos);
 }
 
+TEST_CASE("an expired certificate is rejected with a clear message")
+{
+    fxrates::detail::tls_identity_params names;
+    names.validity = std::chrono::hours(24);
+    names.issued_ago = std::chrono::hours(48); // expired a day ago
+    auto identity = fxrates::detail::make_self_signed_identity(names);
+    auto dir = std::filesystem::temp_directory_path() / ("fxrates-expired-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "cert.pem") << identity.certificate_pem;
+    std::ofstream(dir / "key.pem") << identity.private_key_pem;
+    auto params = fixed_day();
+    params.certificate_file = (dir / "cert.pem").string();
+    params.private_key_file = (dir / "key.pem").string();
+    local_server server(params);
+    std::filesystem::remove_all(dir);
+
+    asio::io_context context;
+    client api(context, trusting(server)); // trusted, but out of date
+    auto result = run_until_complete(context, get_rates(api, "USD"));
+    CHECK(result.error == fxrates::condition::tls);
+    CHECK(result.diag.client_message().find("certificate has expired") != std::string::npos);
+}
+
 TEST_CASE("a keep-alive connection the server closed is replaced transparently")
 {
     auto params = fixed_day();
@@ -285,7 +308,10 @@ TEST_CASE("a throttled batch stays within the server's rate limit")
     auto outcomes = run_until_complete(context, get_batch(api, bases));
     for (const auto& outcome : outcomes)
         CHECK(outcome.ok());
-    CHECK(api.stats().throttle_wakeups >= 29);
+    // One timer wake-up per grant at most (a polling throttle would wake far more often); a late
+    // timer may serve several grants at once, so there can be fewer.
+    CHECK(api.stats().throttle_wakeups >= 1);
+    CHECK(api.stats().throttle_wakeups <= 30);
 }
 
 TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued request")
