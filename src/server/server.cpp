@@ -124,7 +124,12 @@ public:
         std::string key_pem;
         if (params_.certificate_file.empty() != params_.private_key_file.empty())
             throw std::runtime_error("give both a certificate file and a private key file, or neither");
-        if (params_.certificate_file.empty())
+        if (params_.certificate_file.empty() && !params_.certificate_pem.empty())
+        {
+            certificate_pem_ = params_.certificate_pem;
+            key_pem = params_.private_key_pem;
+        }
+        else if (params_.certificate_file.empty())
         {
             auto identity = detail::make_self_signed_identity();
             certificate_pem_ = std::move(identity.certificate_pem);

@@ -16,8 +16,6 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
-#include <filesystem>
-#include <fstream>
 
 namespace asio = boost::asio;
 using fxrates::client;
@@ -81,6 +79,15 @@ server_params fixed_day()
 {
     server_params params;
     params.today = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22};
+    return params;
+}
+
+// A server with the given certificate and key instead of its usual one.
+server_params serving(const fxrates::detail::tls_identity& identity)
+{
+    auto params = fixed_day();
+    params.certificate_pem = identity.certificate_pem;
+    params.private_key_pem = identity.private_key_pem;
     return params;
 }
 
@@ -182,17 +189,7 @@ TEST_CASE("a certificate for another host name is rejected with a clear message"
     fxrates::detail::tls_identity_params names;
     names.dns_names = {"rates.example.com"};
     names.ip_addresses = {};
-    auto identity = fxrates::detail::make_self_signed_identity(names);
-    auto dir = std::filesystem::temp_directory_path() / ("fxrates-client-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "cert.pem") << identity.certificate_pem;
-    std::ofstream(dir / "key.pem") << identity.private_key_pem;
-
-    auto params = fixed_day();
-    params.certificate_file = (dir / "cert.pem").string();
-    params.private_key_file = (dir / "key.pem").string();
-    local_server server(params);
-    std::filesystem::remove_all(dir);
+    local_server server(serving(fxrates::detail::make_self_signed_identity(names)));
 
     asio::io_context context;
     client api(context, trusting(server)); // trusts the certificate, but it names another host
@@ -206,16 +203,7 @@ TEST_CASE("an expired certificate is rejected with a clear message")
     fxrates::detail::tls_identity_params names;
     names.validity = std::chrono::hours(24);
     names.issued_ago = std::chrono::hours(48); // expired a day ago
-    auto identity = fxrates::detail::make_self_signed_identity(names);
-    auto dir = std::filesystem::temp_directory_path() / ("fxrates-expired-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    std::ofstream(dir / "cert.pem") << identity.certificate_pem;
-    std::ofstream(dir / "key.pem") << identity.private_key_pem;
-    auto params = fixed_day();
-    params.certificate_file = (dir / "cert.pem").string();
-    params.private_key_file = (dir / "key.pem").string();
-    local_server server(params);
-    std::filesystem::remove_all(dir);
+    local_server server(serving(fxrates::detail::make_self_signed_identity(names)));
 
     asio::io_context context;
     client api(context, trusting(server)); // trusted, but out of date

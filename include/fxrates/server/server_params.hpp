@@ -28,6 +28,10 @@ struct server_params
     std::string certificate_file;
     std::string private_key_file;
 
+    /// The same as PEM text, for an identity made in memory (tests); used when the files are empty.
+    std::string certificate_pem;
+    std::string private_key_pem;
+
     /// The rates history to serve; null means the ECB history shipped inside fxrates.
     std::shared_ptr<const ecb_history> history;
 
