@@ -67,13 +67,18 @@ int main(int argc, char** argv)
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double cpu = cpu_seconds() - cpu_before;
 
-    std::size_t ok = 0;
+    std::size_t ok = 0, opened = 0, resumed = 0;
     for (const auto& outcome : outcomes)
+    {
         ok += outcome.ok() && outcome.value.values.size() > 5 ? 1 : 0;
+        opened += outcome.timing.reused_connection ? 0 : 1;
+        resumed += outcome.timing.resumed_tls_session ? 1 : 0;
+    }
     std::printf("fxrates client: N=%zu C=%zu ok=%zu wall=%.3f s  %.0f req/s  CPU %.3f s = %.1f us/request  "
-                "peak RSS %.1f MiB\n",
+                "peak RSS %.1f MiB  connections %zu (%zu TLS resumed)\n",
                 count, params.max_connections, ok, wall, static_cast<double>(count) / wall, cpu,
-                cpu * 1e6 / static_cast<double>(count), static_cast<double>(peak_rss_kib()) / 1024.0);
+                cpu * 1e6 / static_cast<double>(count), static_cast<double>(peak_rss_kib()) / 1024.0, opened,
+                resumed);
     if (ok != count)
     {
         for (const auto& outcome : outcomes)

@@ -32,6 +32,13 @@ struct client_params
     /// Accept any certificate and any host name. Off by default; only for servers you control.
     bool insecure = false;
 
+    /// Resume TLS sessions: new connections reuse a session ticket the server gave an earlier one,
+    /// which skips the certificate exchange (most of a handshake's CPU on both sides). When many
+    /// connections open at once, the first does a full handshake and the others wait for its
+    /// ticket, a round trip or so, and give up waiting if none comes. Off only to keep connections
+    /// unlinkable.
+    bool resume_tls_sessions = true;
+
     /// Longest time to resolve the host and open a TCP connection.
     std::chrono::steady_clock::duration connect_timeout = std::chrono::seconds(10);
 

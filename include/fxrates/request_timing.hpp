@@ -20,6 +20,7 @@ struct request_timing
     time_point done{};       ///< the answer was read and decoded, or the request failed
 
     bool reused_connection = false;
+    bool resumed_tls_session = false; ///< a new connection whose TLS handshake resumed an earlier session
     std::uint64_t thread_id = 0; ///< a number for the thread that ran the request
     int process_id = 0;          ///< the process that ran it
 };

@@ -1,5 +1,7 @@
 #include "client/transport.hpp"
 
+#include "client/tls_session_cache.hpp"
+
 #include <fxrates/retry_policy.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -82,12 +84,14 @@ class https_transport::impl : public std::enable_shared_from_this<impl>
 public:
     impl(asio::any_io_executor executor, api_endpoint endpoint, const client_params& params)
         : executor_(std::move(executor)), endpoint_(std::move(endpoint)), params_(params),
-          tls_(ssl::context::tls_client)
+          sessions_(executor_), tls_(ssl::context::tls_client)
     {
         tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
         // Idle keep-alive connections then hold no 16 KiB record buffers: many connections, less memory.
         SSL_CTX_set_mode(tls_.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+        if (params_.resume_tls_sessions)
+            sessions_.attach(tls_.native_handle());
         if (params_.insecure)
             tls_.set_verify_mode(ssl::verify_none);
         else
@@ -172,6 +176,7 @@ public:
     void close()
     {
         closed_ = true;
+        sessions_.close();
         for (auto& conn : idle_)
             beast::get_lowest_layer(conn->stream).close();
         open_ -= idle_.size();
@@ -336,8 +341,22 @@ private:
             else
                 X509_VERIFY_PARAM_set1_host(verify, endpoint_.host.c_str(), endpoint_.host.size());
         }
-        tcp_layer.expires_at(std::min(clock_type::now() + params_.handshake_timeout, deadline));
+        auto handshake_deadline = std::min(clock_type::now() + params_.handshake_timeout, deadline);
+        bool pioneer = false;
+        if (params_.resume_tls_sessions)
+        {
+            pioneer = co_await sessions_.prepare(native, handshake_deadline);
+            if (co_await stopping())
+            {
+                sessions_.handshake_finished(pioneer, false, {});
+                co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+            }
+        }
+        tcp_layer.expires_at(handshake_deadline);
+        auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(ssl::stream_base::client, use_tuple);
+        sessions_.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started);
+        timing.resumed_tls_session = !ec && SSL_session_reused(native) == 1;
         if (ec)
         {
             long verify_result = SSL_get_verify_result(native);
@@ -415,6 +434,7 @@ private:
     asio::any_io_executor executor_;
     api_endpoint endpoint_;
     client_params params_;
+    tls_session_cache sessions_; // before tls_: OpenSSL calls into it until the context is gone
     ssl::context tls_;
     std::vector<tcp::endpoint> endpoints_;
     std::shared_ptr<resolution> resolving_;

@@ -165,6 +165,63 @@ TEST_CASE("20 bases with 200 ms of server latency finish in well under twice the
     CHECK(elapsed < 400ms);
 }
 
+namespace {
+
+struct connection_counts
+{
+    std::size_t opened = 0;  // requests that opened a new connection
+    std::size_t resumed = 0; // of those, handshakes that resumed a TLS session
+};
+
+connection_counts count_connections(const std::vector<rates_outcome>& outcomes)
+{
+    connection_counts counts;
+    for (const auto& outcome : outcomes)
+    {
+        CHECK(outcome.ok());
+        counts.opened += outcome.timing.reused_connection ? 0 : 1;
+        counts.resumed += outcome.timing.resumed_tls_session ? 1 : 0;
+    }
+    return counts;
+}
+
+} // namespace
+
+TEST_CASE("new connections resume the TLS session of an earlier one, unless told not to")
+{
+    auto server_settings = fixed_day();
+    server_settings.latency = 50ms; // the batch's three requests overlap, so two open new connections
+    local_server server(server_settings);
+    for (bool resume : {true, false})
+    {
+        CAPTURE(resume);
+        asio::io_context context;
+        auto params = trusting(server);
+        params.resume_tls_sessions = resume;
+        client api(context, params);
+        auto first = run_until_complete(context, get_batch(api, codes({"USD"})));
+        REQUIRE(first.size() == 1);
+        CHECK_FALSE(first[0].timing.resumed_tls_session); // nothing to resume yet: a full handshake
+
+        auto later = count_connections(run_until_complete(context, get_batch(api, codes({"EUR", "PLN", "NOK"}))));
+        CHECK(later.opened == 2); // the third reuses the idle connection
+        CHECK(later.resumed == (resume ? 2 : 0));
+    }
+}
+
+TEST_CASE("connections opened at once wait for the first one's session and resume it")
+{
+    auto server_settings = fixed_day();
+    server_settings.latency = 50ms;
+    local_server server(server_settings);
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto bases = codes({"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY", "CHF"});
+    auto counts = count_connections(run_until_complete(context, get_batch(api, bases)));
+    CHECK(counts.opened == 8);
+    CHECK(counts.resumed == 7); // all but the pioneer
+}
+
 TEST_CASE("an untrusted certificate is rejected with a clear message, and --insecure accepts it")
 {
     local_server server(fixed_day());
