@@ -1,0 +1,256 @@
+#pragma once
+
+// A TLS client stream over a `beast::tcp_stream`, for the client's connections.
+//
+// Why not asio::ssl::stream: it moves every byte through a BIO pair and holds four 17 KiB buffers
+// per connection (two of them zero-filled when the stream is made), about 70 KiB before a byte is
+// sent; at 100 connections that is most of the client's memory, and each byte is copied once more
+// than needed. Here OpenSSL reads from and writes to two buffers of ours through a small BIO, and
+// they grow only as far as the traffic needs (a few KiB for rates answers).
+//
+// It is half-duplex, which is all an HTTP/1.1 client needs: one operation at a time (write the
+// request, then read the answer). Errors are those of asio::ssl::stream: the TCP layer's own,
+// `ssl::error::stream_truncated` when the peer closes without close_notify, `asio::error::eof`
+// after close_notify, and OpenSSL's error codes in Asio's SSL category. Timeouts and cancellation
+// come from the TCP layer (`expires_at`, the handler's cancellation slot).
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/compose.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/assert.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <string>
+
+namespace fxrates::detail {
+
+class tls_stream
+{
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using next_layer_type = boost::beast::tcp_stream;
+    using error_code = boost::system::error_code;
+
+    /// A client connection with `context`'s settings (verification, trust, session cache). Throws
+    /// `boost::system::system_error` if OpenSSL cannot make one.
+    tls_stream(const executor_type& executor, SSL_CTX* context);
+    ~tls_stream();
+    // OpenSSL's BIO points at this object: it stays where it was made.
+    tls_stream(const tls_stream&) = delete;
+    tls_stream& operator=(const tls_stream&) = delete;
+
+    SSL* native_handle() noexcept { return ssl_; }
+    next_layer_type& next_layer() noexcept { return next_; }
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+
+    /// Completes with `void(error_code)`.
+    template <class Token>
+    auto async_handshake(Token&& token)
+    {
+        auto step = [](SSL* ssl) { return SSL_do_handshake(ssl); };
+        return boost::asio::async_compose<Token, void(error_code)>(io_op<decltype(step), false>(*this, step, false),
+                                                                   token, next_);
+    }
+
+    /// Completes with `void(error_code, std::size_t)`: some plaintext read into `buffers`.
+    template <class MutableBufferSequence, class Token>
+    auto async_read_some(const MutableBufferSequence& buffers, Token&& token)
+    {
+        boost::asio::mutable_buffer target = first_nonempty(buffers);
+        auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
+        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
+            io_op<decltype(step), true>(*this, step, target.size() == 0), token, next_);
+    }
+
+    /// Completes with `void(error_code, std::size_t)`: some of `buffers` encrypted and sent.
+    template <class ConstBufferSequence, class Token>
+    auto async_write_some(const ConstBufferSequence& buffers, Token&& token)
+    {
+        // Beast hands over a request as many small buffers: one TLS record for them all, not one
+        // record each.
+        boost::asio::const_buffer source = gather(buffers);
+        auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
+        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
+            io_op<decltype(step), true>(*this, step, source.size() == 0), token, next_);
+    }
+
+private:
+    template <class Step, bool Transfers>
+    class io_op;
+
+    template <class Buffers>
+    static boost::asio::mutable_buffer first_nonempty(const Buffers& buffers)
+    {
+        for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
+            if (boost::asio::mutable_buffer b(*it); b.size() != 0)
+                return b;
+        return {};
+    }
+
+    template <class Buffers>
+    boost::asio::const_buffer gather(const Buffers& buffers)
+    {
+        auto begin = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
+        if (begin != end && std::next(begin) == end)
+            return boost::asio::const_buffer(*begin);
+        gathered_.clear();
+        for (auto it = begin; it != end && gathered_.size() < max_record; ++it)
+        {
+            boost::asio::const_buffer b(*it);
+            gathered_.append(static_cast<const char*>(b.data()), std::min(b.size(), max_record - gathered_.size()));
+        }
+        return boost::asio::buffer(gathered_);
+    }
+
+    static int clamp(std::size_t size) noexcept { return static_cast<int>(std::min<std::size_t>(size, max_record)); }
+
+    // The error of a failed OpenSSL call, as asio::ssl::stream reports it.
+    error_code failure(int ssl_error) const;
+
+    // The BIO's side: OpenSSL takes ciphertext from `incoming_` and puts it into `outgoing_`.
+    static int bio_read(BIO* bio, char* data, int size);
+    static int bio_write(BIO* bio, const char* data, int size);
+    static long bio_ctrl(BIO* bio, int command, long number, void* pointer);
+    static BIO_METHOD* bio_method();
+
+    static constexpr std::size_t max_record = 16 * 1024;
+    static constexpr std::size_t read_chunk = 8 * 1024;
+
+    next_layer_type next_;
+    SSL* ssl_ = nullptr;
+    boost::beast::flat_buffer incoming_; // received from the peer, not yet taken by OpenSSL
+    boost::beast::flat_buffer outgoing_; // made by OpenSSL, not yet sent
+    std::string gathered_;               // a write's buffers made contiguous
+    bool peer_closed_ = false;           // TCP end of stream: OpenSSL is told so once `incoming_` is empty
+    bool busy_ = false;                  // an operation is under way (half-duplex)
+};
+
+// One handshake, read or write: run the OpenSSL call; send what it produced; if it wants more
+// input, read from the socket and run it again.
+template <class Step, bool Transfers>
+class tls_stream::io_op
+{
+public:
+    io_op(tls_stream& stream, Step step, bool nothing_to_do) : stream_(stream), step_(std::move(step))
+    {
+        if (nothing_to_do)
+            state_ = state::finishing;
+    }
+
+    template <class Self>
+    void operator()(Self& self, error_code ec = {}, std::size_t transferred = 0)
+    {
+        switch (state_)
+        {
+        case state::starting:
+            BOOST_ASSERT(!stream_.busy_); // one operation at a time
+            stream_.busy_ = true;
+            break;
+        case state::finishing:
+            // Completes the operation that finished without waiting: never inline in the initiator.
+            if (!async_)
+            {
+                async_ = true;
+                return boost::asio::post(stream_.next_.get_executor(), std::move(self));
+            }
+            stream_.busy_ = false;
+            if constexpr (Transfers)
+                self.complete(ec_, result_);
+            else
+                self.complete(ec_);
+            return;
+        case state::sending:
+            if (ec)
+            {
+                // A failure's alert not sent is no matter; the failure is what the caller needs.
+                if (!ec_)
+                    ec_ = ec;
+                stream_.outgoing_.clear();
+                state_ = state::finishing;
+                return (*this)(self);
+            }
+            stream_.outgoing_.consume(transferred);
+            if (done_)
+            {
+                state_ = state::finishing;
+                return (*this)(self);
+            }
+            return receive(self);
+        case state::receiving:
+            if (ec == boost::asio::error::eof)
+                stream_.peer_closed_ = true; // OpenSSL decides: close_notify seen, or truncation
+            else if (ec)
+            {
+                ec_ = ec;
+                state_ = state::finishing;
+                return (*this)(self);
+            }
+            else
+                stream_.incoming_.commit(transferred);
+            break;
+        }
+
+        ERR_clear_error();
+        int result = step_(stream_.ssl_);
+        int error = result > 0 ? SSL_ERROR_NONE : SSL_get_error(stream_.ssl_, result);
+        if (error == SSL_ERROR_WANT_READ && !stream_.peer_closed_)
+        {
+            done_ = false;
+            return stream_.outgoing_.size() != 0 ? send(self) : receive(self);
+        }
+        done_ = true;
+        if (error == SSL_ERROR_NONE)
+            result_ = static_cast<std::size_t>(result);
+        else if (error == SSL_ERROR_ZERO_RETURN)
+            ec_ = boost::asio::error::eof;
+        else
+            ec_ = stream_.failure(error);
+        if (stream_.outgoing_.size() != 0)
+            return send(self); // the request, the last handshake message, or an alert
+        state_ = state::finishing;
+        (*this)(self);
+    }
+
+private:
+    enum class state
+    {
+        starting,
+        sending,
+        receiving,
+        finishing,
+    };
+
+    template <class Self>
+    void send(Self& self)
+    {
+        state_ = state::sending;
+        async_ = true;
+        boost::asio::async_write(stream_.next_, stream_.outgoing_.data(), std::move(self));
+    }
+
+    template <class Self>
+    void receive(Self& self)
+    {
+        state_ = state::receiving;
+        async_ = true;
+        stream_.next_.async_read_some(stream_.incoming_.prepare(read_chunk), std::move(self));
+    }
+
+    tls_stream& stream_;
+    Step step_;
+    state state_ = state::starting;
+    bool async_ = false; // some step has waited: completing now is not inline
+    bool done_ = false;  // the OpenSSL call finished; only its output remains to be sent
+    error_code ec_;
+    std::size_t result_ = 0;
+};
+
+} // namespace fxrates::detail
