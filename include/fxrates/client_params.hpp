@@ -45,9 +45,24 @@ struct client_params
     /// Longest TLS handshake.
     std::chrono::steady_clock::duration handshake_timeout = std::chrono::seconds(10);
 
-    /// Longest time one request may take in all: waiting for a connection, connecting, sending
-    /// and receiving the whole answer.
+    /// Longest wait before a request is on its way: for the throttle (`rate`) and for a free
+    /// connection (`max_connections`).
+    std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
+
+    /// Longest time from sending a request to the end of the answer's header: the server's
+    /// thinking time.
+    std::chrono::steady_clock::duration first_byte_timeout = std::chrono::seconds(20);
+
+    /// Longest silence while an answer's body is read: a stalled transfer fails early.
+    std::chrono::steady_clock::duration read_idle_timeout = std::chrono::seconds(10);
+
+    /// Longest time one attempt may take in all: waiting for a connection, connecting, sending
+    /// and receiving the whole answer (so it also bounds an answer that trickles in).
     std::chrono::steady_clock::duration request_timeout = std::chrono::seconds(30);
+
+    /// Longest time one base may take, every attempt and the backoff between them included: no
+    /// retry starts that could not finish by then.
+    std::chrono::steady_clock::duration total_timeout = std::chrono::seconds(60);
 
     /// Longest time a whole batch (`async_get_rates_batch`) may take; bases not done by then
     /// complete with `errc::batch_deadline`.

@@ -16,7 +16,7 @@ struct request_timing
     time_point started{};    ///< work on it began: a connection was sought
     time_point connected{};  ///< TCP connected (a reused connection: same as `started`)
     time_point tls_done{};   ///< TLS handshake done (a reused connection: same as `started`)
-    time_point first_byte{}; ///< the answer's header arrived
+    time_point first_byte{}; ///< the answer's first bytes arrived
     time_point done{};       ///< the answer was read and decoded, or the request failed
 
     bool reused_connection = false;

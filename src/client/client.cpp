@@ -8,10 +8,10 @@
 #include "client/transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -147,6 +147,7 @@ public:
         rates_outcome outcome;
         outcome.base = base;
         auto queued = std::chrono::steady_clock::now();
+        auto total_deadline = queued + self->params_.total_timeout;
         auto target = detail::rates_target(self->transport_.endpoint(), base, query);
         for (unsigned attempt = 1;; ++attempt)
         {
@@ -159,7 +160,7 @@ public:
             outcome.diag.clear();
             outcome.timing = {};
             outcome.timing.queued = queued;
-            auto retry_after = co_await attempt_once(self, target, outcome);
+            auto retry_after = co_await attempt_once(self, target, outcome, total_deadline);
             outcome.attempts = attempt;
             if (!outcome.error)
                 break;
@@ -167,11 +168,15 @@ public:
             auto decision = self->retry_.after_failure(attempt, outcome.error, retry_after, unit);
             if (!decision.retry)
                 break;
+            if (std::chrono::steady_clock::now() + decision.delay >= total_deadline)
+            {
+                add_note(outcome.diag, "not retried: the total timeout (" +
+                                           detail::seconds_text(self->params_.total_timeout) + ") would pass first");
+                break;
+            }
             if (budget && !budget->try_spend())
             {
-                outcome.diag.set_client_message(outcome.diag.client_message() +
-                                                (outcome.diag.client_message().empty() ? "" : "; ") +
-                                                "not retried: the batch's retry budget is spent");
+                add_note(outcome.diag, "not retried: the batch's retry budget is spent");
                 break;
             }
             asio::steady_timer backoff(self->executor_, decision.delay);
@@ -187,26 +192,42 @@ public:
         co_return outcome;
     }
 
+    static void add_note(diagnostics& diag, const std::string& note)
+    {
+        diag.set_client_message(diag.client_message() + (diag.client_message().empty() ? "" : "; ") + note);
+    }
+
+    // The deadlines of an attempt starting now, within the base's total deadline.
+    detail::request_deadlines deadlines_from_now(std::chrono::steady_clock::time_point total_deadline) const
+    {
+        auto now = std::chrono::steady_clock::now();
+        detail::request_deadlines deadlines;
+        deadlines.request = now + params_.request_timeout;
+        deadlines.request_limit = "the request timeout (" + detail::seconds_text(params_.request_timeout) + ")";
+        if (total_deadline < deadlines.request)
+        {
+            deadlines.request = total_deadline;
+            deadlines.request_limit = "the total timeout (" + detail::seconds_text(params_.total_timeout) + ")";
+        }
+        deadlines.queue = std::min(now + params_.queue_timeout, deadlines.request);
+        return deadlines;
+    }
+
     // One request: throttle, transport, status, decoding. Returns the server's Retry-After.
     static asio::awaitable<std::optional<std::chrono::steady_clock::duration>>
-    attempt_once(std::shared_ptr<impl> self, const std::string& target, rates_outcome& outcome)
+    attempt_once(std::shared_ptr<impl> self, const std::string& target, rates_outcome& outcome,
+                 std::chrono::steady_clock::time_point total_deadline)
     {
         auto& timing = outcome.timing;
         timing.thread_id = current_thread_number();
         timing.process_id = current_process_id();
+        auto deadlines = self->deadlines_from_now(total_deadline);
         if (self->throttle_)
-        {
-            auto [ec] = co_await self->throttle_->async_acquire(1, asio::as_tuple(asio::use_awaitable));
-            if (ec)
-            {
-                outcome.error = ec;
-                outcome.diag.set_client_message("stopped while waiting for the rate limit");
+            if (!co_await wait_for_throttle(self, deadlines, outcome))
                 co_return std::nullopt;
-            }
-        }
         timing.granted = std::chrono::steady_clock::now();
         detail::http_answer answer;
-        outcome.error = co_await self->transport_.get(target, answer, outcome.diag, timing);
+        outcome.error = co_await self->transport_.get(target, answer, outcome.diag, timing, deadlines);
         std::optional<std::chrono::steady_clock::duration> retry_after;
         if (!outcome.error && answer.retry_after)
             retry_after = *answer.retry_after;
@@ -224,6 +245,34 @@ public:
         co_return retry_after;
     }
 
+    // Waits for the throttle's grant until the queue deadline. False, with the outcome's error
+    // set, if it did not come.
+    static asio::awaitable<bool> wait_for_throttle(std::shared_ptr<impl> self,
+                                                   const detail::request_deadlines& deadlines, rates_outcome& outcome)
+    {
+        using namespace asio::experimental::awaitable_operators;
+        asio::steady_timer queue_limit(self->executor_, deadlines.queue);
+        // Whichever finishes first cancels the other; a cancelled throttle wait takes no token.
+        auto first = co_await (self->throttle_->async_acquire(1, asio::as_tuple(asio::use_awaitable)) ||
+                               queue_limit.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (first.index() == 0 && !std::get<0>(std::get<0>(first)))
+            co_return true;
+        if (first.index() == 1 && !co_await cancelled())
+        {
+            outcome.error = asio::error::timed_out;
+            bool queue_bound = deadlines.queue < deadlines.request;
+            outcome.diag.set_client_message(
+                "the rate limit held the request past " +
+                (queue_bound ? "the queue timeout (" + detail::seconds_text(self->params_.queue_timeout) + ")"
+                             : deadlines.request_limit) +
+                "; raise the rate (--rate) or the timeout, or ask for fewer bases");
+            co_return false;
+        }
+        outcome.error = first.index() == 0 ? std::get<0>(std::get<0>(first)) : asio::error::operation_aborted;
+        outcome.diag.set_client_message("stopped while waiting for the rate limit");
+        co_return false;
+    }
+
     struct currencies_outcome
     {
         error_code error;
@@ -237,8 +286,9 @@ public:
         currencies_outcome outcome;
         detail::http_answer answer;
         request_timing timing;
+        auto deadlines = self->deadlines_from_now(std::chrono::steady_clock::now() + self->params_.total_timeout);
         outcome.error = co_await self->transport_.get(detail::currencies_target(self->transport_.endpoint()), answer,
-                                                      outcome.diag, timing);
+                                                      outcome.diag, timing, deadlines);
         if (!outcome.error)
             outcome.error = check_status(answer, outcome.diag);
         if (!outcome.error)

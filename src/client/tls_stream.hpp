@@ -26,8 +26,10 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <iterator>
+#include <optional>
 #include <string>
 
 namespace fxrates::detail {
@@ -47,6 +49,24 @@ public:
     tls_stream(const tls_stream&) = delete;
     tls_stream& operator=(const tls_stream&) = delete;
 
+    using time_point = std::chrono::steady_clock::time_point;
+    using duration = std::chrono::steady_clock::duration;
+
+    /// Bounds the socket reads of the answer to come: until its first plaintext arrives they may
+    /// last until `first_byte`; after that each may wait `idle` at most; none goes past `deadline`.
+    /// A read that passes its limit fails with `beast::error::timeout`.
+    void limit_answer(time_point first_byte, duration idle, time_point deadline)
+    {
+        limits_ = answer_limits{first_byte, idle, deadline};
+        answer_started_ = {};
+    }
+
+    /// Ends `limit_answer`; the TCP layer's own expiry applies again.
+    void clear_answer_limits() noexcept { limits_.reset(); }
+
+    /// When the answer's first plaintext arrived since `limit_answer`, or a default time point.
+    time_point answer_started() const noexcept { return answer_started_; }
+
     SSL* native_handle() noexcept { return ssl_; }
     next_layer_type& next_layer() noexcept { return next_; }
     executor_type get_executor() noexcept { return next_.get_executor(); }
@@ -56,8 +76,8 @@ public:
     auto async_handshake(Token&& token)
     {
         auto step = [](SSL* ssl) { return SSL_do_handshake(ssl); };
-        return boost::asio::async_compose<Token, void(error_code)>(io_op<decltype(step), false>(*this, step, false),
-                                                                   token, next_);
+        return boost::asio::async_compose<Token, void(error_code)>(
+            io_op<decltype(step), false>(*this, step, false, false), token, next_);
     }
 
     /// Completes with `void(error_code, std::size_t)`: some plaintext read into `buffers`.
@@ -67,7 +87,7 @@ public:
         boost::asio::mutable_buffer target = first_nonempty(buffers);
         auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, target.size() == 0), token, next_);
+            io_op<decltype(step), true>(*this, step, target.size() == 0, true), token, next_);
     }
 
     /// Completes with `void(error_code, std::size_t)`: some of `buffers` encrypted and sent.
@@ -79,7 +99,7 @@ public:
         boost::asio::const_buffer source = gather(buffers);
         auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, source.size() == 0), token, next_);
+            io_op<decltype(step), true>(*this, step, source.size() == 0, false), token, next_);
     }
 
 private:
@@ -121,6 +141,21 @@ private:
     static long bio_ctrl(BIO* bio, int command, long number, void* pointer);
     static BIO_METHOD* bio_method();
 
+    struct answer_limits
+    {
+        time_point first_byte;
+        duration idle;
+        time_point deadline;
+    };
+
+    // The expiry of the next socket read under `limits_`.
+    time_point read_expiry() const
+    {
+        auto phase_end = answer_started_ == time_point{} ? limits_->first_byte
+                                                         : std::chrono::steady_clock::now() + limits_->idle;
+        return std::min(phase_end, limits_->deadline);
+    }
+
     static constexpr std::size_t max_record = 16 * 1024;
     static constexpr std::size_t read_chunk = 8 * 1024;
 
@@ -131,6 +166,8 @@ private:
     std::string gathered_;               // a write's buffers made contiguous
     bool peer_closed_ = false;           // TCP end of stream: OpenSSL is told so once `incoming_` is empty
     bool busy_ = false;                  // an operation is under way (half-duplex)
+    std::optional<answer_limits> limits_;
+    time_point answer_started_{};
 };
 
 // One handshake, read or write: run the OpenSSL call; send what it produced; if it wants more
@@ -139,7 +176,8 @@ template <class Step, bool Transfers>
 class tls_stream::io_op
 {
 public:
-    io_op(tls_stream& stream, Step step, bool nothing_to_do) : stream_(stream), step_(std::move(step))
+    io_op(tls_stream& stream, Step step, bool nothing_to_do, bool reads)
+        : stream_(stream), step_(std::move(step)), reads_(reads)
     {
         if (nothing_to_do)
             state_ = state::finishing;
@@ -208,7 +246,11 @@ public:
         }
         done_ = true;
         if (error == SSL_ERROR_NONE)
+        {
             result_ = static_cast<std::size_t>(result);
+            if (reads_ && stream_.answer_started_ == time_point{})
+                stream_.answer_started_ = std::chrono::steady_clock::now();
+        }
         else if (error == SSL_ERROR_ZERO_RETURN)
             ec_ = boost::asio::error::eof;
         else
@@ -241,11 +283,14 @@ private:
     {
         state_ = state::receiving;
         async_ = true;
+        if (stream_.limits_)
+            stream_.next_.expires_at(stream_.read_expiry());
         stream_.next_.async_read_some(stream_.incoming_.prepare(read_chunk), std::move(self));
     }
 
     tls_stream& stream_;
     Step step_;
+    bool reads_; // plaintext comes in: the answer has started
     state state_ = state::starting;
     bool async_ = false; // some step has waited: completing now is not inline
     bool done_ = false;  // the OpenSSL call finished; only its output remains to be sent

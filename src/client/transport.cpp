@@ -38,17 +38,40 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-std::string seconds_text(clock_type::duration duration)
+std::string seconds_text(std::chrono::steady_clock::duration duration)
 {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
     char text[32];
     std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(ms) / 1000.0);
     return text;
 }
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The end of a phase that may last `length` within a request that must end by `deadlines.request`,
+// and which limit it is, for the message if it passes.
+struct phase_limit
+{
+    phase_limit(const char* limit_name, clock_type::duration length, const request_deadlines& deadlines)
+    {
+        auto phase_end = clock_type::now() + length;
+        if (phase_end < deadlines.request)
+        {
+            at = phase_end;
+            text = std::string("the ") + limit_name + " (" + seconds_text(length) + ")";
+        }
+        else
+        {
+            at = deadlines.request;
+            text = deadlines.request_limit;
+        }
+    }
+
+    clock_type::time_point at;
+    std::string text; // e.g. "the connect timeout (10 s)"
+};
 
 // Errors that mean a reused keep-alive connection had been closed by the server while idle.
 bool is_stale_connection(const error_code& ec)
@@ -111,15 +134,15 @@ public:
 
     const api_endpoint& endpoint() const noexcept { return endpoint_; }
 
-    asio::awaitable<error_code> get(std::string target, http_answer& out, diagnostics& diag, request_timing& timing)
+    asio::awaitable<error_code> get(std::string target, http_answer& out, diagnostics& diag, request_timing& timing,
+                                    request_deadlines deadlines)
     {
         auto self = shared_from_this(); // outlive the client if it is destroyed meanwhile
         timing.started = clock_type::now();
-        auto deadline = timing.started + params_.request_timeout;
         for (int attempt = 0;; ++attempt)
         {
             std::unique_ptr<connection> conn;
-            if (auto ec = co_await acquire(conn, deadline, diag))
+            if (auto ec = co_await acquire(conn, std::min(deadlines.queue, deadlines.request), diag))
                 co_return ec;
             if (co_await stopping())
             {
@@ -134,7 +157,7 @@ public:
             {
                 conn = std::make_unique<connection>(executor_, tls_);
                 busy_.insert(conn.get());
-                auto ec = co_await connect(*conn, deadline, diag, timing);
+                auto ec = co_await connect(*conn, deadlines, diag, timing);
                 if (!ec && co_await stopping())
                     ec = closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
                 if (ec)
@@ -150,7 +173,7 @@ public:
             }
 
             bool got_response_bytes = false, keep_alive = false;
-            auto ec = co_await exchange(*conn, target, deadline, out, got_response_bytes, keep_alive, timing);
+            auto ec = co_await exchange(*conn, target, deadlines, out, got_response_bytes, keep_alive, timing, diag);
             if (!ec)
             {
                 release(std::move(conn), keep_alive);
@@ -225,9 +248,10 @@ private:
             waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self_in_queue));
             if (!ec)
             {
-                diag.set_client_message("no connection to " + endpoint_.host_header() + " became free within the "
-                                        "request timeout (" + seconds_text(params_.request_timeout) +
-                                        "); raise the connection limit or the timeout");
+                diag.set_client_message("no connection to " + endpoint_.host_header() + " became free in time (" +
+                                        seconds_text(params_.queue_timeout) + " queue timeout, " +
+                                        seconds_text(params_.request_timeout) +
+                                        " request timeout); raise the connection limit or the timeouts");
                 co_return beast::error::timeout;
             }
             co_return ec;
@@ -256,7 +280,7 @@ private:
         }
     }
 
-    asio::awaitable<error_code> resolve(clock_type::time_point deadline, diagnostics& diag)
+    asio::awaitable<error_code> resolve(const phase_limit& limit, diagnostics& diag)
     {
         if (!resolving_)
         {
@@ -269,7 +293,7 @@ private:
         {
             // Each waiter's own timer is both its deadline and its wake-up (cancelled when the
             // answer comes), so one waiter's deadline never wakes another.
-            asio::steady_timer wake(executor_, deadline);
+            asio::steady_timer wake(executor_, limit.at);
             pending->waiters.push_back(&wake);
             co_await wake.async_wait(use_tuple);
             std::erase(pending->waiters, &wake);
@@ -277,8 +301,7 @@ private:
             {
                 if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
                     co_return asio::error::operation_aborted;
-                diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within the connect timeout (" +
-                                        seconds_text(params_.connect_timeout) + ")");
+                diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within " + limit.text);
                 co_return beast::error::timeout;
             }
         }
@@ -305,23 +328,23 @@ private:
             waiter->cancel();
     }
 
-    asio::awaitable<error_code> connect(connection& conn, clock_type::time_point deadline, diagnostics& diag,
+    asio::awaitable<error_code> connect(connection& conn, const request_deadlines& deadlines, diagnostics& diag,
                                         request_timing& timing)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
-        auto connect_deadline = std::min(clock_type::now() + params_.connect_timeout, deadline);
+        phase_limit connect_limit("connect timeout", params_.connect_timeout, deadlines);
         if (endpoints_.empty())
-            if (auto ec = co_await resolve(connect_deadline, diag))
+            if (auto ec = co_await resolve(connect_limit, diag))
                 co_return ec;
 
-        tcp_layer.expires_at(connect_deadline);
+        tcp_layer.expires_at(connect_limit.at);
         auto [ec, connected] = co_await tcp_layer.async_connect(endpoints_, use_tuple);
         if (ec)
         {
             // Look the host up again next time: its address may have changed.
             if (!endpoint_.host_is_ip)
                 endpoints_.clear();
-            co_return explain(ec, "connecting", diag);
+            co_return explain(ec, "connecting", connect_limit, diag);
         }
         tcp_layer.socket().set_option(tcp::no_delay(true), ec);
         timing.connected = clock_type::now();
@@ -340,18 +363,18 @@ private:
             else
                 X509_VERIFY_PARAM_set1_host(verify, endpoint_.host.c_str(), endpoint_.host.size());
         }
-        auto handshake_deadline = std::min(clock_type::now() + params_.handshake_timeout, deadline);
+        phase_limit handshake_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
         bool pioneer = false;
         if (params_.resume_tls_sessions)
         {
-            pioneer = co_await sessions_.prepare(native, handshake_deadline);
+            pioneer = co_await sessions_.prepare(native, handshake_limit.at);
             if (co_await stopping())
             {
                 sessions_.handshake_finished(pioneer, false, {});
                 co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
             }
         }
-        tcp_layer.expires_at(handshake_deadline);
+        tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
         sessions_.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started);
@@ -367,18 +390,21 @@ private:
                                         "for a server you control (--insecure)");
                 co_return ec;
             }
-            co_return explain(ec, "in the TLS handshake", diag);
+            co_return explain(ec, "in the TLS handshake", handshake_limit, diag);
         }
         timing.tls_done = clock_type::now();
         co_return error_code{};
     }
 
-    asio::awaitable<error_code> exchange(connection& conn, const std::string& target, clock_type::time_point deadline,
+    asio::awaitable<error_code> exchange(connection& conn, const std::string& target, const request_deadlines& deadlines,
                                          http_answer& out, bool& got_response_bytes, bool& keep_alive,
-                                         request_timing& timing)
+                                         request_timing& timing, diagnostics& diag)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
-        tcp_layer.expires_at(deadline);
+        // Sending the request and waiting for the answer's first bytes: the server's thinking time.
+        // Then the answer may pause for the idle timeout at most between reads.
+        phase_limit first_byte_limit("first-byte timeout", params_.first_byte_timeout, deadlines);
+        tcp_layer.expires_at(first_byte_limit.at);
 
         http::request<http::empty_body> request{http::verb::get, target, 11};
         request.set(http::field::host, endpoint_.host_header());
@@ -386,17 +412,30 @@ private:
         request.set(http::field::accept, "application/json");
         auto [ec, written] = co_await http::async_write(conn.stream, request, use_tuple);
         if (ec)
-            co_return ec;
+            co_return explain_timeout(ec, "no answer from " + endpoint_.host_header(), first_byte_limit, diag);
 
         http::response_parser<http::string_body> parser;
         parser.body_limit(params_.body_limit);
+        conn.stream.limit_answer(first_byte_limit.at, params_.read_idle_timeout, deadlines.request);
         std::size_t read = 0;
-        std::tie(ec, read) = co_await http::async_read_header(conn.stream, conn.buffer, parser, use_tuple);
-        got_response_bytes = parser.got_some();
-        if (ec)
-            co_return ec;
-        timing.first_byte = clock_type::now();
         std::tie(ec, read) = co_await http::async_read(conn.stream, conn.buffer, parser, use_tuple);
+        conn.stream.clear_answer_limits();
+        got_response_bytes = parser.got_some();
+        if (conn.stream.answer_started() != clock_type::time_point{})
+            timing.first_byte = conn.stream.answer_started();
+        if (ec == beast::error::timeout && diag.client_message().empty())
+        {
+            std::string host = endpoint_.host_header();
+            if (conn.stream.answer_started() == clock_type::time_point{})
+                explain_timeout(ec, "no answer from " + host, first_byte_limit, diag);
+            else if (clock_type::now() < deadlines.request)
+                diag.set_client_message("the answer from " + host + " stalled: nothing arrived within the read idle "
+                                        "timeout (" + seconds_text(params_.read_idle_timeout) +
+                                        "); the server or the network may be overloaded");
+            else
+                diag.set_client_message("the answer from " + host + " did not finish within " +
+                                        deadlines.request_limit + "; it came too slowly");
+        }
         if (ec)
             co_return ec;
 
@@ -409,6 +448,23 @@ private:
                                             std::chrono::system_clock::now());
         keep_alive = response.keep_alive();
         co_return error_code{};
+    }
+
+    // A timeout's message names the limit that passed; other errors are explained by the caller.
+    error_code explain_timeout(const error_code& ec, const std::string& what, const phase_limit& limit,
+                               diagnostics& diag) const
+    {
+        if (ec == beast::error::timeout && diag.client_message().empty())
+            diag.set_client_message(what + " within " + limit.text + "; the server may be down or overloaded");
+        return ec;
+    }
+
+    error_code explain(const error_code& ec, const char* phase, const phase_limit& limit, diagnostics& diag) const
+    {
+        if (ec == beast::error::timeout && diag.client_message().empty())
+            diag.set_client_message("no progress " + std::string(phase) + " with " + endpoint_.host_header() +
+                                    " within " + limit.text + "; the server may be down or overloaded");
+        return explain(ec, phase, diag);
     }
 
     error_code explain(const error_code& ec, const char* phase, diagnostics& diag) const
@@ -470,10 +526,10 @@ https_transport::~https_transport()
 }
 
 asio::awaitable<error_code> https_transport::get(std::string target, http_answer& out, diagnostics& diag,
-                                                 request_timing& timing)
+                                                 request_timing& timing, request_deadlines deadlines)
 {
     auto self = impl_;
-    co_return co_await self->get(std::move(target), out, diag, timing);
+    co_return co_await self->get(std::move(target), out, diag, timing, deadlines);
 }
 
 void https_transport::close()

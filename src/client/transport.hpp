@@ -26,10 +26,22 @@ struct http_answer
     std::optional<std::chrono::seconds> retry_after;
 };
 
+/// A duration for messages: "0.25 s", "30 s".
+std::string seconds_text(std::chrono::steady_clock::duration duration);
+
+/// When one attempt must have reached each point.
+struct request_deadlines
+{
+    std::chrono::steady_clock::time_point queue;   ///< a connection is had (idle, or a slot for a new one)
+    std::chrono::steady_clock::time_point request; ///< the whole answer is read
+    std::string request_limit;                     ///< what sets `request`, for messages: "the request timeout (30 s)"
+};
+
 /// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind
 /// this interface, in one translation unit.
 ///
-/// Every request is bounded by `request_timeout` in all, and each phase by its own timeout. A
+/// Every request is bounded by its deadlines, and each phase by its own timeout (connect, TLS,
+/// first byte, read idle). A
 /// reused connection that the server had closed is retried once on a fresh one (GET is idempotent).
 /// Runs on one executor; not thread-safe.
 class https_transport
@@ -46,7 +58,8 @@ public:
     /// errors are returned, with an explanation in `diag`.
     /// Phases are stamped into `timing` as they happen.
     boost::asio::awaitable<error_code, boost::asio::any_io_executor> get(std::string target, http_answer& out,
-                                                                         diagnostics& diag, request_timing& timing);
+                                                                         diagnostics& diag, request_timing& timing,
+                                                                         request_deadlines deadlines);
 
     /// Closes idle connections; requests waiting for a connection fail with `errc::client_closed`.
     void close();

@@ -3,6 +3,8 @@
 #include <fxrates/client.hpp>
 #include <fxrates/server/local_server.hpp>
 
+#include <fxrates/server/fault.hpp>
+
 #include "server/tls_identity.hpp"
 #include "support/run_until.hpp"
 
@@ -421,4 +423,107 @@ TEST_CASE("retries stay within the batch's budget during an outage")
         CHECK(outcome.error == fxrates::condition::transient);
     // 10 requests, and at most 20% more: 2 retries in all, not 40.
     CHECK(server.requests_served() == 12);
+}
+
+namespace {
+
+// One base against a server that answers every request with `kind`, under `params`, no retries.
+rates_outcome one_faulty_base(fxrates::fault kind, client_params params)
+{
+    auto server_settings = fixed_day();
+    server_settings.inject_fault = [kind](std::string_view) -> std::optional<fxrates::fault> { return kind; };
+    local_server server(server_settings);
+    asio::io_context context;
+    auto settings = trusting(server);
+    settings.retry.max_attempts = 1;
+    settings.first_byte_timeout = params.first_byte_timeout;
+    settings.read_idle_timeout = params.read_idle_timeout;
+    settings.request_timeout = params.request_timeout;
+    client api(context, settings);
+    auto outcomes = run_until_complete(context, get_batch(api, codes({"USD"})), 10s);
+    REQUIRE(outcomes.size() == 1);
+    return outcomes.front();
+}
+
+bool says(const rates_outcome& outcome, std::string_view text)
+{
+    return outcome.diag.client_message().find(text) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("each phase of a request has its own deadline, and the failure names it")
+{
+    client_params params;
+    params.request_timeout = 30s;
+    SUBCASE("no answer at all: the first-byte timeout")
+    {
+        params.first_byte_timeout = 200ms;
+        auto outcome = one_faulty_base(fxrates::fault::stall, params);
+        CAPTURE(outcome.diag.client_message());
+        CHECK(outcome.error == fxrates::condition::timeout);
+        CHECK(says(outcome, "no answer from"));
+        CHECK(says(outcome, "first-byte timeout (0.2 s)"));
+    }
+    SUBCASE("an answer that pauses between bytes: the read idle timeout")
+    {
+        params.read_idle_timeout = 40ms; // the server sends a byte every 100 ms
+        auto outcome = one_faulty_base(fxrates::fault::drip, params);
+        CAPTURE(outcome.diag.client_message());
+        CHECK(outcome.error == fxrates::condition::timeout);
+        CHECK(says(outcome, "stalled"));
+        CHECK(says(outcome, "read idle timeout (0.04 s)"));
+        CHECK(outcome.timing.first_byte != rates_outcome{}.timing.first_byte);
+    }
+    SUBCASE("an answer that keeps trickling in: the request timeout")
+    {
+        params.request_timeout = 500ms;
+        auto outcome = one_faulty_base(fxrates::fault::drip, params);
+        CAPTURE(outcome.diag.client_message());
+        CHECK(outcome.error == fxrates::condition::timeout);
+        CHECK(says(outcome, "did not finish within the request timeout (0.5 s)"));
+    }
+}
+
+TEST_CASE("a request held by the throttle past the queue timeout fails without being sent")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    auto params = trusting(server);
+    params.rate = 2; // the bucket starts empty: grants at 0.5 s and 1.0 s
+    params.burst = 1;
+    params.queue_timeout = 750ms;
+    params.retry.max_attempts = 1;
+    client api(context, params);
+    auto outcomes = run_until_complete(context, get_batch(api, codes({"USD", "EUR"})));
+    REQUIRE(outcomes.size() == 2);
+    CHECK(outcomes[0].ok());
+    CAPTURE(outcomes[1].diag.client_message());
+    CHECK(outcomes[1].error == fxrates::condition::timeout);
+    CHECK(says(outcomes[1], "queue timeout (0.75 s)"));
+    CHECK(server.requests_served() == 1);
+}
+
+TEST_CASE("the total timeout spans retries: no retry starts that could not finish in time")
+{
+    auto server_settings = fixed_day();
+    server_settings.inject_status = [](std::string_view) -> std::optional<unsigned> { return 503; };
+    local_server server(server_settings);
+    asio::io_context context;
+    auto params = trusting(server);
+    params.retry.max_attempts = 1000; // never the limit here
+    params.retry.base_delay = 100ms;
+    params.retry.max_delay = 100ms;
+    params.total_timeout = 400ms;
+    client api(context, params);
+    auto started = std::chrono::steady_clock::now();
+    // One base on its own: no batch, so no retry budget; only the total stops the retries.
+    auto result = run_until_complete(context, get_rates(api, "USD"));
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    CAPTURE(result.diag.client_message());
+    CHECK(result.error == fxrates::make_http_error(503));
+    CHECK(result.diag.client_message().find("not retried: the total timeout (0.4 s) would pass first") !=
+          std::string::npos);
+    CHECK(server.requests_served() >= 2);
+    CHECK(elapsed < 400ms + 300ms); // the total, and slack for a loaded machine; not a benchmark
 }
