@@ -44,16 +44,62 @@ const boost::system::error_category* category_named(std::string_view name)
 
 } // namespace
 
+namespace {
+
+using duration = std::chrono::steady_clock::duration;
+
+// Every duration a worker's client needs, by its name on the wire (in milliseconds).
+constexpr std::pair<const char*, duration client_params::*> client_durations[] = {
+    {"connect_timeout_ms", &client_params::connect_timeout},
+    {"handshake_timeout_ms", &client_params::handshake_timeout},
+    {"queue_timeout_ms", &client_params::queue_timeout},
+    {"first_byte_timeout_ms", &client_params::first_byte_timeout},
+    {"read_idle_timeout_ms", &client_params::read_idle_timeout},
+    {"request_timeout_ms", &client_params::request_timeout},
+    {"total_timeout_ms", &client_params::total_timeout},
+    {"batch_timeout_ms", &client_params::batch_timeout},
+    {"idle_timeout_ms", &client_params::idle_timeout},
+};
+
+constexpr std::pair<const char*, duration retry_params::*> retry_durations[] = {
+    {"retry_base_delay_ms", &retry_params::base_delay},
+    {"retry_max_delay_ms", &retry_params::max_delay},
+    {"retry_max_retry_after_ms", &retry_params::max_retry_after},
+};
+
+std::int64_t milliseconds(duration d)
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+duration milliseconds_at(const json::object& settings, const char* name)
+{
+    return std::chrono::milliseconds(settings.at(name).to_number<std::int64_t>());
+}
+
+} // namespace
+
+// The worker's whole client configuration goes along, so that a process-pool run behaves as an
+// in-process one: the same timeouts, retries and limits.
 std::string encode_settings(const strategy_params& params)
 {
     json::object settings;
-    settings["api_url"] = params.client.api_url;
-    settings["use_system_trust"] = params.client.use_system_trust;
-    settings["ca_file"] = params.client.ca_file;
-    settings["ca_pem"] = params.client.ca_pem;
-    settings["insecure"] = params.client.insecure;
-    settings["request_timeout_ms"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(params.client.request_timeout).count();
+    const auto& client = params.client;
+    settings["api_url"] = client.api_url;
+    settings["use_system_trust"] = client.use_system_trust;
+    settings["ca_file"] = client.ca_file;
+    settings["ca_pem"] = client.ca_pem;
+    settings["insecure"] = client.insecure;
+    settings["resume_tls_sessions"] = client.resume_tls_sessions;
+    for (auto [name, member] : client_durations)
+        settings[name] = milliseconds(client.*member);
+    for (auto [name, member] : retry_durations)
+        settings[name] = milliseconds(client.retry.*member);
+    settings["retry_max_attempts"] = client.retry.max_attempts;
+    settings["retry_budget_ratio"] = client.retry.budget_ratio;
+    settings["body_limit"] = client.body_limit;
+    settings["user_agent"] = client.user_agent;
+    settings["max_connections"] = client.max_connections;
     json::array symbols;
     for (auto code : params.query.symbols)
         symbols.emplace_back(code.view());
@@ -67,9 +113,6 @@ std::string encode_settings(const strategy_params& params)
     settings["workers"] = params.workers;
     settings["rate"] = params.rate;
     settings["burst"] = params.burst;
-    settings["max_connections"] = params.client.max_connections;
-    settings["batch_timeout_ms"] =
-        std::chrono::duration_cast<std::chrono::milliseconds>(params.client.batch_timeout).count();
     settings["worker_program"] = params.worker_program;
     return json::serialize(settings) + "\n";
 }
@@ -80,12 +123,22 @@ strategy_params decode_settings(std::string_view line)
     {
         auto settings = json::parse(line).as_object();
         strategy_params params;
-        params.client.api_url = settings.at("api_url").as_string();
-        params.client.use_system_trust = settings.at("use_system_trust").as_bool();
-        params.client.ca_file = settings.at("ca_file").as_string();
-        params.client.ca_pem = settings.at("ca_pem").as_string();
-        params.client.insecure = settings.at("insecure").as_bool();
-        params.client.request_timeout = std::chrono::milliseconds(settings.at("request_timeout_ms").to_number<long>());
+        auto& client = params.client;
+        client.api_url = settings.at("api_url").as_string();
+        client.use_system_trust = settings.at("use_system_trust").as_bool();
+        client.ca_file = settings.at("ca_file").as_string();
+        client.ca_pem = settings.at("ca_pem").as_string();
+        client.insecure = settings.at("insecure").as_bool();
+        client.resume_tls_sessions = settings.at("resume_tls_sessions").as_bool();
+        for (auto [name, member] : client_durations)
+            client.*member = milliseconds_at(settings, name);
+        for (auto [name, member] : retry_durations)
+            client.retry.*member = milliseconds_at(settings, name);
+        client.retry.max_attempts = settings.at("retry_max_attempts").to_number<unsigned>();
+        client.retry.budget_ratio = settings.at("retry_budget_ratio").to_number<double>();
+        client.body_limit = settings.at("body_limit").to_number<std::size_t>();
+        client.user_agent = settings.at("user_agent").as_string();
+        client.max_connections = settings.at("max_connections").to_number<std::size_t>();
         for (const auto& symbol : settings.at("symbols").as_array())
             params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
         if (auto it = settings.find("date"); it != settings.end())
@@ -95,8 +148,6 @@ strategy_params decode_settings(std::string_view line)
         params.workers = settings.at("workers").to_number<std::size_t>();
         params.rate = settings.at("rate").to_number<double>();
         params.burst = settings.at("burst").to_number<double>();
-        params.client.max_connections = settings.at("max_connections").to_number<std::size_t>();
-        params.client.batch_timeout = std::chrono::milliseconds(settings.at("batch_timeout_ms").to_number<long>());
         params.worker_program = settings.at("worker_program").as_string();
         return params;
     }
