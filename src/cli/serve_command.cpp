@@ -61,6 +61,8 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                           kinds);
     serve->add_option("--seed", options.seed, "Seed of the fault draws, so that a run can be repeated")
         ->capture_default_str();
+    serve->add_flag("--log-requests", options.log_requests,
+                    "Print a line per request as it is answered: method, target, status or fault");
     serve->add_option("--data", options.history_file,
                       "An ECB eurofxref-hist.csv to serve instead of the one built in")
         ->check(CLI::ExistingFile);
@@ -88,6 +90,11 @@ int run_serve(serve_options& options)
         return 1;
     }
     params.faults.seed(options.seed);
+    if (options.log_requests)
+        params.log_request = [](std::string_view line) {
+            // Flushed at once: a script may be waiting for the line.
+            std::cout << line << std::endl;
+        };
     if (!options.history_file.empty())
         params.history = std::make_shared<const ecb_history>(ecb_history::load_file(options.history_file));
 

@@ -19,6 +19,7 @@ struct serve_options
     std::string history_file;
     std::vector<std::string> faults;
     std::uint64_t seed = 1;
+    bool log_requests = false;
 };
 
 /// Adds the `serve` subcommand to `app`; its options are written into `options`.

@@ -299,7 +299,16 @@ private:
                     if (ec || self->stopped_)
                         co_return;
                 }
-                if (auto injected = self->next_fault(request.target()))
+                auto injected = self->next_fault(request.target());
+                if (self->params_.log_request)
+                {
+                    std::string line(request.method_string());
+                    line.append(" ").append(request.target()).append(" -> ");
+                    line.append(injected ? "fault " + std::string(to_string(*injected))
+                                         : std::to_string(response.result_int()));
+                    self->params_.log_request(line);
+                }
+                if (injected)
                 {
                     ++self->requests_served_;
                     if (!co_await self->misbehave(conn, *injected, response))

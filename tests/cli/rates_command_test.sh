@@ -85,5 +85,39 @@ for strategy in sequential thread-per-item thread-pool process-pool async offloa
     [ "$(head -5 "$out")" = "$expected" ] || fail "--strategy $strategy: not the same matrix"
 done
 
+# Ctrl-C during a slow run: the finished rows are printed, the unfinished bases named, exit code
+# 130, at once (within 200 ms). Half the answers stall (the seed makes it repeatable).
+. "$(dirname "$0")/wait_for_exit.sh"
+ca=$(mktemp "$PWD/rates_ca.XXXXXX")
+coproc server { exec "$fxrates" serve --port 0 --fault stall:0.5 --seed 3 --log-requests --cert-out "$ca" 2>&1; }
+server_pid=$server_PID
+if IFS= read -r -t 20 line <&"${server[0]}"; then
+    port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
+    bases=(USD EUR PLN NOK CZK GBP JPY CHF)
+    "$fxrates" rates --api "https://localhost:$port" --cacert "$ca" --base "$(IFS=,; echo "${bases[*]}")" \
+        >"$out" 2>"$err" &
+    client=$!
+    # Wait for the event itself: the server has seen every request (answered or stalled).
+    seen=0
+    while [ "$seen" -lt "${#bases[@]}" ] && IFS= read -r -t 20 line <&"${server[0]}"; do seen=$((seen + 1)); done
+    [ "$seen" = "${#bases[@]}" ] || fail "Ctrl-C: the server saw $seen of ${#bases[@]} requests"
+    interrupted=$(date +%s%N)
+    kill -INT "$client"
+    wait_for_exit "$client" 5
+    elapsed_ms=$((($(date +%s%N) - interrupted) / 1000000))
+    [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
+    [ "$elapsed_ms" -lt 200 ] || fail "Ctrl-C: took $elapsed_ms ms to exit, expected under 200 ms"
+    grep -q "interrupted; not finished: " "$err" || fail "Ctrl-C: the unfinished bases are not listed: $(cat "$err")"
+    for base in "${bases[@]}"; do
+        grep -q "^1 $base = " "$out" || grep -Eq "not finished: (.*, )?$base(,|$)" "$err" ||
+            fail "Ctrl-C: $base is neither printed nor listed as unfinished"
+    done
+else
+    fail "Ctrl-C: the server did not start"
+fi
+kill "$server_pid" 2>/dev/null
+wait "$server_pid" 2>/dev/null
+rm -f "$ca"
+
 if [ "$failures" -eq 0 ]; then echo "rates command: all checks passed"; fi
 exit "$failures"

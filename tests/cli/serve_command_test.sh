@@ -11,19 +11,7 @@ trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# Waits for child $1 to exit, at most $2 seconds; sets exit_code (to "hung" past the deadline).
-# Not in a $(...) subshell: only the parent shell can wait for its child.
-wait_for_exit() {
-    local pid=$1 limit=$2
-    # The watchdog waits in the `wait` builtin, so that killing it takes effect at once.
-    ( sleep "$limit" >/dev/null 2>&1 & wait $!; kill -9 "$pid" 2>/dev/null ) &
-    local watchdog=$!
-    wait "$pid"
-    exit_code=$?
-    kill "$watchdog" 2>/dev/null
-    wait "$watchdog" 2>/dev/null
-    if [ "$exit_code" -eq 137 ]; then exit_code=hung; fi
-}
+. "$(dirname "$0")/wait_for_exit.sh"
 
 for signal in INT TERM; do
     coproc server { exec "$fxrates" serve --port 0 --cert-out "$work/ca.pem" 2>&1; }

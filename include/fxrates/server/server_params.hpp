@@ -70,6 +70,10 @@ struct server_params
     /// request (before `faults` is consulted). Runs on the server's thread.
     std::function<std::optional<fault>(std::string_view target)> inject_fault;
 
+    /// Called with a line for each request as it is answered, e.g. `GET /rates?base=USD -> 200` or
+    /// `... -> fault stall` (`fxrates serve --log-requests`). Runs on the server's thread.
+    std::function<void(std::string_view line)> log_request;
+
     /// For tests: called with each request's target; a status it returns is answered instead of
     /// the API's (with a JSON `detail`), e.g. a 500 for one base. Runs on the server's thread.
     std::function<std::optional<unsigned>(std::string_view target)> inject_status;
