@@ -203,11 +203,12 @@ public:
         auto now = std::chrono::steady_clock::now();
         detail::request_deadlines deadlines;
         deadlines.request = now + params_.request_timeout;
-        deadlines.request_limit = "the request timeout (" + detail::seconds_text(params_.request_timeout) + ")";
+        deadlines.request_limit_length = params_.request_timeout;
         if (total_deadline < deadlines.request)
         {
             deadlines.request = total_deadline;
-            deadlines.request_limit = "the total timeout (" + detail::seconds_text(params_.total_timeout) + ")";
+            deadlines.request_limit_name = "total timeout";
+            deadlines.request_limit_length = params_.total_timeout;
         }
         deadlines.queue = std::min(now + params_.queue_timeout, deadlines.request);
         return deadlines;
@@ -264,7 +265,7 @@ public:
             outcome.diag.set_client_message(
                 "the rate limit held the request past " +
                 (queue_bound ? "the queue timeout (" + detail::seconds_text(self->params_.queue_timeout) + ")"
-                             : deadlines.request_limit) +
+                             : deadlines.request_limit()) +
                 "; raise the rate (--rate) or the timeout, or ask for fewer bases");
             co_return false;
         }

@@ -14,18 +14,18 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <stdexcept>
 #include <unordered_set>
 #include <vector>
 
@@ -51,26 +51,27 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // The end of a phase that may last `length` within a request that must end by `deadlines.request`,
-// and which limit it is, for the message if it passes.
+// and which limit it is, for the message if it passes (made only then: most requests never need it).
 struct phase_limit
 {
     phase_limit(const char* limit_name, clock_type::duration length, const request_deadlines& deadlines)
+        : name(limit_name), length(length)
     {
         auto phase_end = clock_type::now() + length;
-        if (phase_end < deadlines.request)
+        at = std::min(phase_end, deadlines.request);
+        if (at == deadlines.request)
         {
-            at = phase_end;
-            text = std::string("the ") + limit_name + " (" + seconds_text(length) + ")";
-        }
-        else
-        {
-            at = deadlines.request;
-            text = deadlines.request_limit;
+            name = deadlines.request_limit_name;
+            this->length = deadlines.request_limit_length;
         }
     }
 
+    // "the connect timeout (10 s)"
+    std::string text() const { return std::string("the ") + name + " (" + seconds_text(length) + ")"; }
+
     clock_type::time_point at;
-    std::string text; // e.g. "the connect timeout (10 s)"
+    const char* name;
+    clock_type::duration length;
 };
 
 // Errors that mean a reused keep-alive connection had been closed by the server while idle.
@@ -126,6 +127,12 @@ public:
             if (!params_.ca_pem.empty())
                 tls_.add_certificate_authority(asio::buffer(params_.ca_pem));
         }
+        // Nothing of the embedder's may end a header line early (header injection).
+        if (std::any_of(params_.user_agent.begin(), params_.user_agent.end(),
+                        [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+            throw std::invalid_argument("client_params::user_agent must not contain control characters");
+        request_tail_ = " HTTP/1.1\r\nHost: " + endpoint_.host_header() + "\r\nUser-Agent: " + params_.user_agent +
+                        "\r\nAccept: application/json\r\n\r\n";
         if (endpoint_.host_is_ip)
         {
             endpoints_.push_back(tcp::endpoint(asio::ip::make_address(endpoint_.host), endpoint_.port));
@@ -301,7 +308,7 @@ private:
             {
                 if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
                     co_return asio::error::operation_aborted;
-                diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within " + limit.text);
+                diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within " + limit.text());
                 co_return beast::error::timeout;
             }
         }
@@ -406,11 +413,11 @@ private:
         phase_limit first_byte_limit("first-byte timeout", params_.first_byte_timeout, deadlines);
         tcp_layer.expires_at(first_byte_limit.at);
 
-        http::request<http::empty_body> request{http::verb::get, target, 11};
-        request.set(http::field::host, endpoint_.host_header());
-        request.set(http::field::user_agent, params_.user_agent);
-        request.set(http::field::accept, "application/json");
-        auto [ec, written] = co_await http::async_write(conn.stream, request, use_tuple);
+        // Every request differs only in its target, which `rates_target` percent-encoded.
+        std::string request;
+        request.reserve(4 + target.size() + request_tail_.size());
+        request.append("GET ").append(target).append(request_tail_);
+        auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(request), use_tuple);
         if (ec)
             co_return explain_timeout(ec, "no answer from " + endpoint_.host_header(), first_byte_limit, diag);
 
@@ -434,7 +441,7 @@ private:
                                         "); the server or the network may be overloaded");
             else
                 diag.set_client_message("the answer from " + host + " did not finish within " +
-                                        deadlines.request_limit + "; it came too slowly");
+                                        deadlines.request_limit() + "; it came too slowly");
         }
         if (ec)
             co_return ec;
@@ -455,7 +462,7 @@ private:
                                diagnostics& diag) const
     {
         if (ec == beast::error::timeout && diag.client_message().empty())
-            diag.set_client_message(what + " within " + limit.text + "; the server may be down or overloaded");
+            diag.set_client_message(what + " within " + limit.text() + "; the server may be down or overloaded");
         return ec;
     }
 
@@ -463,7 +470,7 @@ private:
     {
         if (ec == beast::error::timeout && diag.client_message().empty())
             diag.set_client_message("no progress " + std::string(phase) + " with " + endpoint_.host_header() +
-                                    " within " + limit.text + "; the server may be down or overloaded");
+                                    " within " + limit.text() + "; the server may be down or overloaded");
         return explain(ec, phase, diag);
     }
 
@@ -491,6 +498,7 @@ private:
     client_params params_;
     tls_session_cache sessions_; // before tls_: OpenSSL calls into it until the context is gone
     ssl::context tls_;
+    std::string request_tail_; // " HTTP/1.1\r\nHost: ...": everything of a request after its target
     std::vector<tcp::endpoint> endpoints_;
     std::shared_ptr<resolution> resolving_;
     std::vector<std::unique_ptr<connection>> idle_;

@@ -34,7 +34,15 @@ struct request_deadlines
 {
     std::chrono::steady_clock::time_point queue;   ///< a connection is had (idle, or a slot for a new one)
     std::chrono::steady_clock::time_point request; ///< the whole answer is read
-    std::string request_limit;                     ///< what sets `request`, for messages: "the request timeout (30 s)"
+    /// What sets `request`, for messages: its name and length, e.g. "request timeout", 30 s.
+    const char* request_limit_name = "request timeout";
+    std::chrono::steady_clock::duration request_limit_length{};
+
+    /// "the request timeout (30 s)": made only when a message needs it.
+    std::string request_limit() const
+    {
+        return std::string("the ") + request_limit_name + " (" + seconds_text(request_limit_length) + ")";
+    }
 };
 
 /// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind

@@ -341,6 +341,21 @@ TEST_CASE("a bad API URL is refused when the client is made")
     CHECK_THROWS_AS(client(context, params), std::invalid_argument);
 }
 
+TEST_CASE("a user agent that would end the header line early is refused, a plain one is sent")
+{
+    asio::io_context context;
+    client_params params;
+    params.user_agent = "fxrates\r\nX-Injected: 1";
+    CHECK_THROWS_WITH_AS(client(context, params), doctest::Contains("control characters"), std::invalid_argument);
+
+    local_server server(fixed_day());
+    auto trusted = trusting(server);
+    trusted.user_agent = "embedder/2.0 (fxrates)";
+    client api(context, trusted);
+    auto result = run_until_complete(context, get_rates(api, "USD"));
+    CHECK_FALSE(result.error);
+}
+
 TEST_CASE("a throttled batch stays within the server's rate limit")
 {
     auto server_settings = fixed_day();
