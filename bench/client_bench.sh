@@ -14,13 +14,21 @@ latency=$1 count=$2 connections=$3 runs=${4:-5}
 start_server "$latency"
 echo "server: $server_line (latency $latency ms)"
 
+# Each client run is followed by a wrk run of about the same length, so that both see the same
+# machine: on a shared VM the available CPU drifts by tens of percent within minutes.
+: >"$work/ratios"
 for run in $(seq "$runs"); do
-    "$build/bench/fxrates_bench_client_load" "$url" "$work/ca.pem" "$count" "$connections"
+    line=$("$build/bench/fxrates_bench_client_load" "$url" "$work/ca.pem" "$count" "$connections")
+    echo "$line"
+    if command -v wrk >/dev/null; then
+        ceiling=$(wrk -t1 -c64 -d2s "$url/rates?base=USD" | awk '/Requests\/sec/ { print $2 }')
+        ours=$(sed -E 's/.* ([0-9]+) req\/s.*/\1/' <<<"$line")
+        echo "  wrk -t1 -c64 -d2s right after (the ceiling): $ceiling req/s; ours is $(awk "BEGIN { printf \"%.0f\", 100 * $ours / $ceiling }")% of it"
+        awk "BEGIN { print 100 * $ours / $ceiling }" >>"$work/ratios"
+    fi
 done
-
-if command -v wrk >/dev/null; then
-    echo "wrk -t1 -c64 -d10s $url/rates?base=USD (the ceiling):"
-    wrk -t1 -c64 -d10s "$url/rates?base=USD" | grep -E "Requests/sec|Latency"
+if [ -s "$work/ratios" ]; then
+    echo "median share of wrk's req/s: $(sort -n "$work/ratios" | awk '{ v[NR] = $1 } END { printf "%.0f%%", v[int((NR + 1) / 2)] }')"
 fi
 
 if /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && [ -d "$peers" ]; then
