@@ -156,14 +156,34 @@ private:
         return std::min(phase_end, limits_->deadline);
     }
 
+    // Reads start small, as most answers are (a rates answer is one record of ~1.3 KiB), and
+    // double while they fill up, up to a whole record.
+    void note_read(std::size_t transferred) noexcept
+    {
+        if (transferred == read_size_ && read_size_ < max_read)
+            read_size_ *= 2;
+    }
+
+    // Between operations nothing is kept for the peer: an idle or waiting connection holds no
+    // buffers of ours (OpenSSL releases its own: SSL_MODE_RELEASE_BUFFERS).
+    void release_idle_buffers()
+    {
+        if (incoming_.size() == 0)
+            incoming_.shrink_to_fit();
+        if (outgoing_.size() == 0)
+            outgoing_.shrink_to_fit();
+    }
+
     static constexpr std::size_t max_record = 16 * 1024;
-    static constexpr std::size_t read_chunk = 8 * 1024;
+    static constexpr std::size_t first_read = 2 * 1024;
+    static constexpr std::size_t max_read = 32 * 1024;
 
     next_layer_type next_;
     SSL* ssl_ = nullptr;
     boost::beast::flat_buffer incoming_; // received from the peer, not yet taken by OpenSSL
     boost::beast::flat_buffer outgoing_; // made by OpenSSL, not yet sent
     std::string gathered_;               // a write's buffers made contiguous
+    std::size_t read_size_ = first_read; // the next socket read's size
     bool peer_closed_ = false;           // TCP end of stream: OpenSSL is told so once `incoming_` is empty
     bool busy_ = false;                  // an operation is under way (half-duplex)
     std::optional<answer_limits> limits_;
@@ -200,6 +220,7 @@ public:
                 return boost::asio::post(stream_.next_.get_executor(), std::move(self));
             }
             stream_.busy_ = false;
+            stream_.release_idle_buffers();
             if constexpr (Transfers)
                 self.complete(ec_, result_);
             else
@@ -232,7 +253,10 @@ public:
                 return (*this)(self);
             }
             else
+            {
                 stream_.incoming_.commit(transferred);
+                stream_.note_read(transferred);
+            }
             break;
         }
 
@@ -285,7 +309,7 @@ private:
         async_ = true;
         if (stream_.limits_)
             stream_.next_.expires_at(stream_.read_expiry());
-        stream_.next_.async_read_some(stream_.incoming_.prepare(read_chunk), std::move(self));
+        stream_.next_.async_read_some(stream_.incoming_.prepare(stream_.read_size_), std::move(self));
     }
 
     tls_stream& stream_;
