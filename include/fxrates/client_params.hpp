@@ -49,11 +49,12 @@ struct client_params
     /// connection (`max_connections`).
     std::chrono::steady_clock::duration queue_timeout = std::chrono::seconds(30);
 
-    /// Longest time from sending a request to the end of the answer's header: the server's
+    /// Longest time from sending a request to the first bytes of its answer: the server's
     /// thinking time.
     std::chrono::steady_clock::duration first_byte_timeout = std::chrono::seconds(20);
 
-    /// Longest silence while an answer's body is read: a stalled transfer fails early.
+    /// Longest silence between reads once an answer has begun (header and body): a stalled
+    /// transfer fails early.
     std::chrono::steady_clock::duration read_idle_timeout = std::chrono::seconds(10);
 
     /// Longest time one attempt may take in all: waiting for a connection, connecting, sending

@@ -1,5 +1,8 @@
 #include "client/api_url.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
 
@@ -62,6 +65,16 @@ std::optional<api_endpoint> parse_api_url(std::string_view text, std::string& wh
         break;
     case boost::urls::host_type::name:
         endpoint.host = url.host_name();
+        // Percent-decoded, a name could hide a NUL (which would cut the name that TLS checks
+        // short of the one resolved) or a line break (which would end the Host header early).
+        if (!std::all_of(endpoint.host.begin(), endpoint.host.end(), [](unsigned char c) {
+                return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+            }))
+        {
+            why = "the host name of '" + std::string(text) +
+                  "' has characters no host name has (only letters, digits, '-', '.' and '_')";
+            return std::nullopt;
+        }
         break;
     default:
         why = "the host of '" + std::string(text) + "' is not supported";

@@ -1,5 +1,7 @@
 #include "client/batch.hpp"
 
+#include "client/deadline.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -68,7 +70,7 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
     std::vector<asio::cancellation_signal> stop(workers);
     std::size_t running = workers;
     // Both the deadline and, cancelled by the last worker, the "all done" signal.
-    asio::steady_timer wake(executor, clock_type::now() + time_limit);
+    asio::steady_timer wake(executor, deadline_after(time_limit));
     for (std::size_t w = 0; w < workers; ++w)
     {
         // A worker ends by itself, or by an exception (it then leaves its base unfinished, and

@@ -5,13 +5,15 @@
 
 #include "client/api_url.hpp"
 #include "client/batch.hpp"
+#include "client/deadline.hpp"
 #include "client/transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -147,7 +149,7 @@ public:
         rates_outcome outcome;
         outcome.base = base;
         auto queued = std::chrono::steady_clock::now();
-        auto total_deadline = queued + self->params_.total_timeout;
+        auto total_deadline = detail::deadline_after(self->params_.total_timeout, queued);
         auto target = detail::rates_target(self->transport_.endpoint(), base, query);
         for (unsigned attempt = 1;; ++attempt)
         {
@@ -168,7 +170,7 @@ public:
             auto decision = self->retry_.after_failure(attempt, outcome.error, retry_after, unit);
             if (!decision.retry)
                 break;
-            if (std::chrono::steady_clock::now() + decision.delay >= total_deadline)
+            if (detail::deadline_after(decision.delay) >= total_deadline)
             {
                 add_note(outcome.diag, "not retried: the total timeout (" +
                                            detail::seconds_text(self->params_.total_timeout) + ") would pass first");
@@ -202,7 +204,7 @@ public:
     {
         auto now = std::chrono::steady_clock::now();
         detail::request_deadlines deadlines;
-        deadlines.request = now + params_.request_timeout;
+        deadlines.request = detail::deadline_after(params_.request_timeout, now);
         deadlines.request_limit_length = params_.request_timeout;
         if (total_deadline < deadlines.request)
         {
@@ -210,7 +212,7 @@ public:
             deadlines.request_limit_name = "total timeout";
             deadlines.request_limit_length = params_.total_timeout;
         }
-        deadlines.queue = std::min(now + params_.queue_timeout, deadlines.request);
+        deadlines.queue = std::min(detail::deadline_after(params_.queue_timeout, now), deadlines.request);
         return deadlines;
     }
 
@@ -237,7 +239,7 @@ public:
         {
             // One pause for everyone queued behind the throttle, not one sleep per request. A
             // longer Retry-After than we would wait for is not obeyed: those requests fail instead.
-            self->throttle_->pause_until(std::chrono::steady_clock::now() + *retry_after);
+            self->throttle_->pause_until(detail::deadline_after(*retry_after));
         }
         if (!outcome.error)
             outcome.error = check_status(answer, outcome.diag);
@@ -251,26 +253,30 @@ public:
     static asio::awaitable<bool> wait_for_throttle(std::shared_ptr<impl> self,
                                                    const detail::request_deadlines& deadlines, rates_outcome& outcome)
     {
-        using namespace asio::experimental::awaitable_operators;
         asio::steady_timer queue_limit(self->executor_, deadlines.queue);
-        // Whichever finishes first cancels the other; a cancelled throttle wait takes no token.
-        auto first = co_await (self->throttle_->async_acquire(1, asio::as_tuple(asio::use_awaitable)) ||
-                               queue_limit.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (first.index() == 0 && !std::get<0>(std::get<0>(first)))
+        // Whichever finishes first cancels the other; both results are looked at, since a grant
+        // may come in the same instant as the deadline (and then the token is taken: use it).
+        auto [order, grant_ec, limit_ec] =
+            co_await asio::experimental::make_parallel_group(
+                self->throttle_->async_acquire(1, asio::deferred), queue_limit.async_wait(asio::deferred))
+                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        if (!grant_ec)
             co_return true;
-        if (first.index() == 1 && !co_await cancelled())
+        bool deadline_passed = order[0] == 1 && !limit_ec;
+        if (!deadline_passed || co_await cancelled())
         {
-            outcome.error = asio::error::timed_out;
-            bool queue_bound = deadlines.queue < deadlines.request;
-            outcome.diag.set_client_message(
-                "the rate limit held the request past " +
-                (queue_bound ? "the queue timeout (" + detail::seconds_text(self->params_.queue_timeout) + ")"
-                             : deadlines.request_limit()) +
-                "; raise the rate (--rate) or the timeout, or ask for fewer bases");
+            // Cancelled, or the client closed (which closes its throttle).
+            outcome.error = grant_ec;
+            outcome.diag.set_client_message("stopped while waiting for the rate limit");
             co_return false;
         }
-        outcome.error = first.index() == 0 ? std::get<0>(std::get<0>(first)) : asio::error::operation_aborted;
-        outcome.diag.set_client_message("stopped while waiting for the rate limit");
+        outcome.error = asio::error::timed_out;
+        bool queue_bound = deadlines.queue < deadlines.request;
+        outcome.diag.set_client_message(
+            "the rate limit held the request past " +
+            (queue_bound ? "the queue timeout (" + detail::seconds_text(self->params_.queue_timeout) + ")"
+                         : deadlines.request_limit()) +
+            "; raise the rate (--rate) or the timeout, or ask for fewer bases");
         co_return false;
     }
 
@@ -287,7 +293,7 @@ public:
         currencies_outcome outcome;
         detail::http_answer answer;
         request_timing timing;
-        auto deadlines = self->deadlines_from_now(std::chrono::steady_clock::now() + self->params_.total_timeout);
+        auto deadlines = self->deadlines_from_now(detail::deadline_after(self->params_.total_timeout));
         outcome.error = co_await self->transport_.get(detail::currencies_target(self->transport_.endpoint()), answer,
                                                       outcome.diag, timing, deadlines);
         if (!outcome.error)

@@ -37,7 +37,7 @@ tls_stream::~tls_stream()
     SSL_free(ssl_);
 }
 
-tls_stream::error_code tls_stream::failure(int ssl_error) const
+tls_stream::error_code tls_stream::failure() const
 {
     if (unsigned long code = ERR_get_error(); code != 0)
     {
@@ -45,7 +45,8 @@ tls_stream::error_code tls_stream::failure(int ssl_error) const
             return ssl::error::stream_truncated;
         return error_code(static_cast<int>(code), boost::asio::error::get_ssl_category());
     }
-    if (peer_closed_ || ssl_error == SSL_ERROR_SYSCALL)
+    // Nothing queued: the peer closed without close_notify, or our BIO failed (out of memory).
+    if (peer_closed_)
         return ssl::error::stream_truncated;
     return ssl::error::unspecified_system_error;
 }

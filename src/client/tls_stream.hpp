@@ -14,6 +14,8 @@
 // after close_notify, and OpenSSL's error codes in Asio's SSL category. Timeouts and cancellation
 // come from the TCP layer (`expires_at`, the handler's cancellation slot).
 
+#include "client/deadline.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/compose.hpp>
 #include <boost/asio/post.hpp>
@@ -133,7 +135,7 @@ private:
     static int clamp(std::size_t size) noexcept { return static_cast<int>(std::min<std::size_t>(size, max_record)); }
 
     // The error of a failed OpenSSL call, as asio::ssl::stream reports it.
-    error_code failure(int ssl_error) const;
+    error_code failure() const;
 
     // The BIO's side: OpenSSL takes ciphertext from `incoming_` and puts it into `outgoing_`.
     static int bio_read(BIO* bio, char* data, int size);
@@ -152,7 +154,7 @@ private:
     time_point read_expiry() const
     {
         auto phase_end = answer_started_ == time_point{} ? limits_->first_byte
-                                                         : std::chrono::steady_clock::now() + limits_->idle;
+                                                         : deadline_after(limits_->idle);
         return std::min(phase_end, limits_->deadline);
     }
 
@@ -227,6 +229,8 @@ public:
                 self.complete(ec_);
             return;
         case state::sending:
+            if (!ec && self.cancelled() != boost::asio::cancellation_type::none)
+                ec = boost::asio::error::operation_aborted; // cancelled between two steps
             if (ec)
             {
                 // A failure's alert not sent is no matter; the failure is what the caller needs.
@@ -244,6 +248,8 @@ public:
             }
             return receive(self);
         case state::receiving:
+            if (!ec && self.cancelled() != boost::asio::cancellation_type::none)
+                ec = boost::asio::error::operation_aborted; // cancelled between two steps
             if (ec == boost::asio::error::eof)
                 stream_.peer_closed_ = true; // OpenSSL decides: close_notify seen, or truncation
             else if (ec)
@@ -278,7 +284,7 @@ public:
         else if (error == SSL_ERROR_ZERO_RETURN)
             ec_ = boost::asio::error::eof;
         else
-            ec_ = stream_.failure(error);
+            ec_ = stream_.failure();
         if (stream_.outgoing_.size() != 0)
             return send(self); // the request, the last handshake message, or an alert
         state_ = state::finishing;

@@ -1,6 +1,7 @@
 #include "client/transport.hpp"
 
 #include "client/tls_session_cache.hpp"
+#include "client/deadline.hpp"
 #include "client/tls_stream.hpp"
 
 #include <fxrates/retry_policy.hpp>
@@ -57,7 +58,7 @@ struct phase_limit
     phase_limit(const char* limit_name, clock_type::duration length, const request_deadlines& deadlines)
         : name(limit_name), length(length)
     {
-        auto phase_end = clock_type::now() + length;
+        auto phase_end = deadline_after(length);
         at = std::min(phase_end, deadlines.request);
         if (at == deadlines.request)
         {
@@ -343,6 +344,8 @@ private:
         if (endpoints_.empty())
             if (auto ec = co_await resolve(connect_limit, diag))
                 co_return ec;
+        if (co_await stopping())
+            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
 
         tcp_layer.expires_at(connect_limit.at);
         auto [ec, connected] = co_await tcp_layer.async_connect(endpoints_, use_tuple);
@@ -355,36 +358,55 @@ private:
         }
         tcp_layer.socket().set_option(tcp::no_delay(true), ec);
         timing.connected = clock_type::now();
+        if (co_await stopping())
+            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
 
         SSL* native = conn.stream.native_handle();
         // SNI carries host names only, never IP addresses (RFC 6066).
-        if (!endpoint_.host_is_ip)
-            SSL_set_tlsext_host_name(native, endpoint_.host.c_str());
+        bool named = endpoint_.host_is_ip || SSL_set_tlsext_host_name(native, endpoint_.host.c_str()) == 1;
         if (!params_.insecure)
         {
             // OpenSSL checks the name itself, so a mismatch is reported as such in the verify result.
             X509_VERIFY_PARAM* verify = SSL_get0_param(native);
             X509_VERIFY_PARAM_set_hostflags(verify, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            if (endpoint_.host_is_ip)
-                X509_VERIFY_PARAM_set1_ip_asc(verify, endpoint_.host.c_str());
-            else
-                X509_VERIFY_PARAM_set1_host(verify, endpoint_.host.c_str(), endpoint_.host.size());
+            named = named && (endpoint_.host_is_ip
+                                  ? X509_VERIFY_PARAM_set1_ip_asc(verify, endpoint_.host.c_str()) == 1
+                                  : X509_VERIFY_PARAM_set1_host(verify, endpoint_.host.c_str(),
+                                                                endpoint_.host.size()) == 1);
         }
-        phase_limit handshake_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
+        if (!named)
+        {
+            // Never fall back to a connection whose certificate name goes unchecked.
+            diag.set_client_message("cannot check certificates for the host '" + endpoint_.host + "'");
+            co_return error_code(ssl::error::unspecified_system_error);
+        }
         bool pioneer = false;
+        // Whatever ends this coroutine, a pioneer hands its role on.
+        struct pioneer_release
+        {
+            tls_session_cache& sessions;
+            bool& pioneer;
+            ~pioneer_release()
+            {
+                if (pioneer)
+                    sessions.handshake_finished(true, false, {});
+            }
+        } release_on_exit{sessions_, pioneer};
         if (params_.resume_tls_sessions)
         {
-            pioneer = co_await sessions_.prepare(native, handshake_limit.at);
-            if (co_await stopping())
-            {
-                sessions_.handshake_finished(pioneer, false, {});
-                co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
-            }
+            // Waiting for another connection's ticket may take a quarter of the handshake's own
+            // budget at most; the handshake's time starts after it.
+            auto wait_until = std::min(deadline_after(params_.handshake_timeout / 4), deadlines.request);
+            pioneer = co_await sessions_.prepare(native, wait_until);
         }
+        if (co_await stopping())
+            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+        phase_limit handshake_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
         sessions_.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started);
+        pioneer = false; // reported
         timing.resumed_tls_session = !ec && SSL_session_reused(native) == 1;
         if (ec)
         {
@@ -420,6 +442,8 @@ private:
         auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(request), use_tuple);
         if (ec)
             co_return explain_timeout(ec, "no answer from " + endpoint_.host_header(), first_byte_limit, diag);
+        if (co_await stopping())
+            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
 
         http::response_parser<http::string_body> parser;
         parser.body_limit(params_.body_limit);

@@ -60,6 +60,17 @@ TEST_CASE("URLs the client cannot use are refused with the reason")
     CHECK_FALSE(refusal("").empty());
 }
 
+TEST_CASE("a host name that decodes to a NUL, a line break or a space is refused")
+{
+    // A NUL would cut the name OpenSSL checks short of the one resolved; a line break would end
+    // the Host header early.
+    CHECK(refusal("https://api.example.com%00.evil.test/").find("characters no host name has") != std::string::npos);
+    CHECK(refusal("https://api.example.com%0d%0aX-Injected:1/").find("characters no host name has") !=
+          std::string::npos);
+    CHECK_FALSE(refusal("https://api%20example.com/").empty());
+    CHECK(parsed("https://rates-eu_1.example.com").host == "rates-eu_1.example.com");
+}
+
 TEST_CASE("the rates target carries base, symbols and date, percent-encoded where needed")
 {
     auto endpoint = parsed("https://example.com/v1");
