@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every strategy as a whole process (`fxrates rates --strategy NAME`, start-up included) against one
 # out-of-process `fxrates serve`, next to the book's Python programs doing the same job. Prints
-# the median of RUNS runs: wall, CPU (user + system) and peak RSS, from /usr/bin/time.
+# the median of RUNS runs: wall, CPU (user + system) and peak RSS, from /usr/bin/time. For the
+# process pool that RSS is the largest single process only; `fxrates compare` adds up the workers.
 #
 # Usage: bench/strategies_bench.sh LATENCY_MS REQUESTS [RUNS] [STRATEGY:WORKERS ...]
 #   bench/strategies_bench.sh 100 5                      # the seed scenario, every strategy

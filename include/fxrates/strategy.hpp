@@ -76,7 +76,8 @@ struct run_report
     double cpu_seconds = 0;
     /// Most threads (of this process and its workers) alive at once during the run.
     std::size_t peak_threads = 0;
-    /// Peak resident memory of the process in KiB (and the largest worker's, for the process pool).
+    /// Peak resident memory in KiB: of the process, plus each worker's peak for the process pool
+    /// (the workers run side by side, so their peaks add up).
     long peak_rss_kib = 0;
 };
 

@@ -42,18 +42,11 @@ std::size_t thread_count()
     return 1;
 }
 
-long peak_rss_kib(bool children)
+long peak_rss_kib()
 {
     rusage self{};
     getrusage(RUSAGE_SELF, &self);
-    long peak = self.ru_maxrss;
-    if (children)
-    {
-        rusage waited{};
-        getrusage(RUSAGE_CHILDREN, &waited);
-        peak = std::max(peak, waited.ru_maxrss);
-    }
-    return peak;
+    return self.ru_maxrss;
 }
 
 } // namespace fxrates::detail

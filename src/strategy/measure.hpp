@@ -13,7 +13,7 @@ double cpu_seconds(bool children = false);
 /// Threads of this process now (from /proc/self/status).
 std::size_t thread_count();
 
-/// Peak resident set of this process in KiB, and with `children` the largest waited-for child's.
-long peak_rss_kib(bool children = false);
+/// Peak resident set of this process in KiB.
+long peak_rss_kib();
 
 } // namespace fxrates::detail

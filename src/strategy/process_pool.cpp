@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -182,7 +183,9 @@ void run_process_pool(const strategy_params& params, run_report& report)
         ::close(worker.to_worker);
         ::close(worker.from_worker);
         int status = 0;
-        ::waitpid(worker.pid, &status, 0);
+        rusage usage{};
+        ::wait4(worker.pid, &status, 0, &usage);
+        report.peak_rss_kib += usage.ru_maxrss; // the workers run side by side: their peaks add up
         if (worker.job && !answered[*worker.job])
         {
             report.outcomes[*worker.job] =
@@ -322,7 +325,9 @@ void run_process_pool(const strategy_params& params, run_report& report)
         worker.to_worker = -1;
         ::close(worker.from_worker);
         int status = 0;
-        ::waitpid(worker.pid, &status, 0); // reaped, so that their CPU and memory are counted
+        rusage usage{};
+        ::wait4(worker.pid, &status, 0, &usage); // reaped, so that their CPU and memory are counted
+        report.peak_rss_kib += usage.ru_maxrss;
         worker.alive = false;
     }
 }

@@ -72,7 +72,8 @@ run_report run_strategy(strategy kind, const strategy_params& params)
 
     report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - report.started).count();
     report.cpu_seconds = detail::cpu_seconds(children) - cpu_before;
-    report.peak_rss_kib = detail::peak_rss_kib(children);
+    // The process pool has added its workers' peaks; everyone adds this process's own.
+    report.peak_rss_kib += detail::peak_rss_kib();
     return report;
 }
 

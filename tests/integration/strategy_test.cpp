@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -97,6 +98,19 @@ TEST_CASE("a server 500 for one base is that base's error under every strategy, 
         for (std::size_t i : {0u, 2u, 3u, 4u})
             CHECK(report.outcomes[i].ok());
     }
+}
+
+TEST_CASE("the process pool's peak memory counts its workers, which run side by side")
+{
+    local_server server;
+    auto params = params_for(server, {"USD", "EUR", "PLN", "NOK"});
+    params.workers = 3;
+    auto report = run_within(strategy::process_pool, params);
+    rusage self{};
+    getrusage(RUSAGE_SELF, &self);
+    // Three fresh fxrates processes add megabytes each to this process's own peak; the largest
+    // single process (what waiting for a child reports) would not.
+    CHECK(report.peak_rss_kib > self.ru_maxrss + 3 * 1024);
 }
 
 TEST_CASE("a process-pool worker that is killed gives errors for its bases, not a hang")
