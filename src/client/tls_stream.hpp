@@ -96,8 +96,8 @@ public:
     template <class ConstBufferSequence, class Token>
     auto async_write_some(const ConstBufferSequence& buffers, Token&& token)
     {
-        // Beast hands over a request as many small buffers: one TLS record for them all, not one
-        // record each.
+        // A sequence of small buffers (Beast's serializer gives one per header field) goes out as
+        // one TLS record, not one record each.
         boost::asio::const_buffer source = gather(buffers);
         auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(

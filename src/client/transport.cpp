@@ -27,7 +27,6 @@
 #include <ctime>
 #include <deque>
 #include <stdexcept>
-#include <unordered_set>
 #include <vector>
 
 namespace fxrates::detail {
@@ -152,22 +151,22 @@ public:
             std::unique_ptr<connection> conn;
             if (auto ec = co_await acquire(conn, std::min(deadlines.queue, deadlines.request), diag))
                 co_return ec;
-            if (co_await stopping())
+            if (auto stop = co_await stopped())
             {
                 // Cancelled, or the client closed, while the connection was being found.
                 bool idle_one = conn != nullptr; // an idle connection goes back; a bare slot is freed
                 release(std::move(conn), idle_one);
-                co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+                co_return stop;
             }
             bool reused = conn != nullptr;
             timing.reused_connection = reused;
             if (!conn)
             {
                 conn = std::make_unique<connection>(executor_, tls_);
-                busy_.insert(conn.get());
+                busy_.push_back(conn.get());
                 auto ec = co_await connect(*conn, deadlines, diag, timing);
-                if (!ec && co_await stopping())
-                    ec = closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+                if (!ec)
+                    ec = co_await stopped();
                 if (ec)
                 {
                     release(std::move(conn), false);
@@ -176,7 +175,7 @@ public:
             }
             else
             {
-                busy_.insert(conn.get());
+                busy_.push_back(conn.get());
                 timing.connected = timing.tls_done = clock_type::now();
             }
 
@@ -196,11 +195,15 @@ public:
         }
     }
 
-    // Cancelled (the coroutine's state says so) or closed: do not start another step.
-    asio::awaitable<bool> stopping()
+    // Why not to start another step: the client closed, or the coroutine was cancelled (its
+    // state says so); empty if neither.
+    asio::awaitable<error_code> stopped()
     {
+        if (closed_)
+            co_return errc::client_closed;
         auto state = co_await asio::this_coro::cancellation_state;
-        co_return closed_ || state.cancelled() != asio::cancellation_type::none;
+        co_return state.cancelled() != asio::cancellation_type::none ? error_code(asio::error::operation_aborted)
+                                                                     : error_code{};
     }
 
     void close()
@@ -268,7 +271,13 @@ private:
 
     void release(std::unique_ptr<connection> conn, bool reusable)
     {
-        busy_.erase(conn.get());
+        // Swap-and-pop: at most max_connections pointers, and no allocation per request.
+        auto busy = std::find(busy_.begin(), busy_.end(), conn.get());
+        if (busy != busy_.end())
+        {
+            *busy = busy_.back();
+            busy_.pop_back();
+        }
         if (reusable && !closed_)
         {
             conn->idle_since = clock_type::now();
@@ -344,8 +353,8 @@ private:
         if (endpoints_.empty())
             if (auto ec = co_await resolve(connect_limit, diag))
                 co_return ec;
-        if (co_await stopping())
-            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+        if (auto stop = co_await stopped())
+            co_return stop;
 
         tcp_layer.expires_at(connect_limit.at);
         auto [ec, connected] = co_await tcp_layer.async_connect(endpoints_, use_tuple);
@@ -358,8 +367,8 @@ private:
         }
         tcp_layer.socket().set_option(tcp::no_delay(true), ec);
         timing.connected = clock_type::now();
-        if (co_await stopping())
-            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+        if (auto stop = co_await stopped())
+            co_return stop;
 
         SSL* native = conn.stream.native_handle();
         // SNI carries host names only, never IP addresses (RFC 6066).
@@ -399,8 +408,8 @@ private:
             auto wait_until = std::min(deadline_after(params_.handshake_timeout / 4), deadlines.request);
             pioneer = co_await sessions_.prepare(native, wait_until);
         }
-        if (co_await stopping())
-            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+        if (auto stop = co_await stopped())
+            co_return stop;
         phase_limit handshake_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
@@ -442,8 +451,8 @@ private:
         auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(request), use_tuple);
         if (ec)
             co_return explain_timeout(ec, "no answer from " + endpoint_.host_header(), first_byte_limit, diag);
-        if (co_await stopping())
-            co_return closed_ ? error_code(errc::client_closed) : error_code(asio::error::operation_aborted);
+        if (auto stop = co_await stopped())
+            co_return stop;
 
         http::response_parser<http::string_body> parser;
         parser.body_limit(params_.body_limit);
@@ -492,9 +501,8 @@ private:
 
     error_code explain(const error_code& ec, const char* phase, const phase_limit& limit, diagnostics& diag) const
     {
-        if (ec == beast::error::timeout && diag.client_message().empty())
-            diag.set_client_message("no progress " + std::string(phase) + " with " + endpoint_.host_header() +
-                                    " within " + limit.text() + "; the server may be down or overloaded");
+        if (ec == beast::error::timeout)
+            explain_timeout(ec, "no progress " + std::string(phase) + " with " + endpoint_.host_header(), limit, diag);
         return explain(ec, phase, diag);
     }
 
@@ -526,7 +534,7 @@ private:
     std::vector<tcp::endpoint> endpoints_;
     std::shared_ptr<resolution> resolving_;
     std::vector<std::unique_ptr<connection>> idle_;
-    std::unordered_set<connection*> busy_;
+    std::vector<connection*> busy_; // in use by a request: closed by close()
     // A request waiting for a free connection: its timer is the wake-up (cancelled by release) and
     // the deadline at once.
     struct waiter

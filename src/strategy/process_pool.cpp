@@ -139,6 +139,18 @@ rates_outcome failed_outcome(currency_code base, const std::string& why)
     return outcome;
 }
 
+// Waits for a worker that is ending and returns its wait status. Reaping counts its CPU in this
+// process's children; its peak memory is added to the pool's, since the workers run side by side.
+int reap(worker_process& worker, run_report& report)
+{
+    int status = 0;
+    rusage usage{};
+    ::wait4(worker.pid, &status, 0, &usage);
+    report.peak_rss_kib += usage.ru_maxrss;
+    worker.alive = false;
+    return status;
+}
+
 } // namespace
 
 void run_process_pool(const strategy_params& params, run_report& report)
@@ -182,10 +194,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
         worker.alive = false;
         ::close(worker.to_worker);
         ::close(worker.from_worker);
-        int status = 0;
-        rusage usage{};
-        ::wait4(worker.pid, &status, 0, &usage);
-        report.peak_rss_kib += usage.ru_maxrss; // the workers run side by side: their peaks add up
+        int status = reap(worker, report);
         if (worker.job && !answered[*worker.job])
         {
             report.outcomes[*worker.job] =
@@ -324,11 +333,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
         ::kill(worker.pid, remaining > 0 ? SIGKILL : 0);
         worker.to_worker = -1;
         ::close(worker.from_worker);
-        int status = 0;
-        rusage usage{};
-        ::wait4(worker.pid, &status, 0, &usage); // reaped, so that their CPU and memory are counted
-        report.peak_rss_kib += usage.ru_maxrss;
-        worker.alive = false;
+        reap(worker, report);
     }
 }
 
