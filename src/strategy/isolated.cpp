@@ -3,6 +3,7 @@
 
 #include <fxrates/strategy.hpp>
 
+#include "strategy/child_process.hpp"
 #include "strategy/wire.hpp"
 
 #include <boost/json.hpp>
@@ -10,7 +11,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +21,6 @@
 #include <iterator>
 #include <string>
 
-extern char** environ;
 
 namespace fxrates {
 
@@ -48,9 +47,7 @@ run_report failed_run(strategy kind, const strategy_params& params, const std::s
 
 run_report run_strategy_in_process(strategy kind, const strategy_params& params)
 {
-    struct sigaction ignore{};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, nullptr);
+    detail::ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     // Everything that can throw happens before the child exists.
@@ -58,35 +55,14 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     line["strategy"] = to_string(kind);
     std::string request = boost::json::serialize(line) + "\n";
 
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0)
-        return failed_run(kind, params, std::string("cannot make a pipe: ") + std::strerror(errno));
-    if (::pipe2(out, O_CLOEXEC) != 0)
-    {
-        ::close(in[0]);
-        ::close(in[1]);
-        return failed_run(kind, params, std::string("cannot make a pipe: ") + std::strerror(errno));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    std::string name = program, mode = "strategy-worker";
-    char* argv[] = {name.data(), mode.data(), nullptr};
-    pid_t pid = -1;
-    int failed = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    if (failed != 0)
-    {
-        ::close(in[1]);
-        ::close(out[0]);
-        return failed_run(kind, params, "cannot start " + program + ": " + std::strerror(failed));
-    }
-
-    bool sent = ::write(in[1], request.data(), request.size()) == static_cast<ssize_t>(request.size());
-    ::close(in[1]);
+    // The child keeps this process's signal mask: what is blocked here stays blocked there.
+    std::string why;
+    auto child = detail::spawn_child(program, "strategy-worker", detail::child_signals::inherited, why);
+    if (!child)
+        return failed_run(kind, params, why);
+    pid_t pid = child->pid;
+    bool sent = detail::write_all(child->to_child, request);
+    ::close(child->to_child);
 
     // Read the report, within the batch time limit plus a margin for the process itself.
     std::string text;
@@ -100,21 +76,21 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
             timed_out = true;
             break;
         }
-        pollfd watched{out[0], POLLIN, 0};
+        pollfd watched{child->from_child, POLLIN, 0};
         int ready = ::poll(&watched, 1, static_cast<int>(left.count()));
         if (ready < 0 && errno == EINTR)
             continue;
         if (ready <= 0)
             continue;
         char chunk[65536];
-        ssize_t n = ::read(out[0], chunk, sizeof chunk);
+        ssize_t n = ::read(child->from_child, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
         text.append(chunk, static_cast<std::size_t>(n));
     }
-    ::close(out[0]);
+    ::close(child->from_child);
     if (timed_out)
         ::kill(pid, SIGKILL);
     int status = 0;

@@ -5,6 +5,7 @@
 
 #include <fxrates/blocking_client.hpp>
 
+#include "strategy/child_process.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
 #include "strategy/wire.hpp"
@@ -14,7 +15,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,7 +26,6 @@
 #include <iostream>
 #include <string>
 
-extern char** environ;
 
 namespace fxrates::detail
 {
@@ -43,21 +42,6 @@ struct worker_process
     std::optional<std::size_t> job;
     bool alive = false;
 };
-
-bool write_all(int fd, const std::string& text)
-{
-    std::size_t done = 0;
-    while (done < text.size())
-    {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
 
 std::size_t threads_of(pid_t pid)
 {
@@ -79,52 +63,17 @@ std::string describe_exit(int status)
     return "stopped";
 }
 
-// Starts `program worker` with pipes on its standard input and output.
+// Starts `program worker`. The worker starts with no signal blocked, whatever this process blocks
+// (e.g. Ctrl-C for its own handling): a Ctrl-C then reaches the worker as usual.
 std::optional<worker_process> spawn_worker(const std::string& program, std::string& why)
 {
-    int in[2], out[2];
-    if (::pipe2(in, O_CLOEXEC) != 0)
-    {
-        why = std::strerror(errno);
+    auto child = spawn_child(program, "worker", child_signals::unblocked, why);
+    if (!child)
         return std::nullopt;
-    }
-    if (::pipe2(out, O_CLOEXEC) != 0)
-    {
-        why = std::strerror(errno);
-        ::close(in[0]);
-        ::close(in[1]);
-        return std::nullopt;
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO); // dup2 clears close-on-exec
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    std::string name = program;
-    std::string mode = "worker";
-    char* argv[] = {name.data(), mode.data(), nullptr};
-    // The worker starts with no signal blocked, whatever this process blocks (e.g. Ctrl-C for its
-    // own handling): a Ctrl-C then reaches the worker as usual.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     worker_process worker;
-    int failed = ::posix_spawn(&worker.pid, program.c_str(), &actions, &attributes, argv, environ);
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(in[0]);
-    ::close(out[1]);
-    if (failed != 0)
-    {
-        why = "cannot start " + program + ": " + std::strerror(failed);
-        ::close(in[1]);
-        ::close(out[0]);
-        return std::nullopt;
-    }
-    worker.to_worker = in[1];
-    worker.from_worker = out[0];
+    worker.pid = child->pid;
+    worker.to_worker = child->to_child;
+    worker.from_worker = child->from_child;
     worker.alive = true;
     return worker;
 }
@@ -162,12 +111,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
     if (count == 0)
         return;
 
-    // A worker that dies while we write to it must not kill us with SIGPIPE.
-    struct sigaction ignore
-    {
-    };
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, nullptr);
+    ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     std::vector<worker_process> workers;

@@ -1,0 +1,88 @@
+#include "strategy/child_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace fxrates::detail {
+
+std::optional<child_process> spawn_child(const std::string& program, const char* mode, child_signals signals,
+                                         std::string& why)
+{
+    int in[2], out[2];
+    if (::pipe2(in, O_CLOEXEC) != 0)
+    {
+        why = std::string("cannot make a pipe: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    if (::pipe2(out, O_CLOEXEC) != 0)
+    {
+        why = std::string("cannot make a pipe: ") + std::strerror(errno);
+        ::close(in[0]);
+        ::close(in[1]);
+        return std::nullopt;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO); // dup2 clears close-on-exec
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    if (signals == child_signals::unblocked)
+    {
+        sigset_t none;
+        sigemptyset(&none);
+        posix_spawnattr_setsigmask(&attributes, &none);
+        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+    }
+    std::string name = program, mode_text = mode;
+    char* argv[] = {name.data(), mode_text.data(), nullptr};
+    child_process child;
+    int failed = ::posix_spawn(&child.pid, program.c_str(), &actions, &attributes, argv, environ);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in[0]);
+    ::close(out[1]);
+    if (failed != 0)
+    {
+        why = "cannot start " + program + ": " + std::strerror(failed);
+        ::close(in[1]);
+        ::close(out[0]);
+        return std::nullopt;
+    }
+    child.to_child = in[1];
+    child.from_child = out[0];
+    return child;
+}
+
+bool write_all(int fd, std::string_view text)
+{
+    std::size_t done = 0;
+    while (done < text.size())
+    {
+        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void ignore_sigpipe()
+{
+    struct sigaction ignore
+    {
+    };
+    ignore.sa_handler = SIG_IGN;
+    ::sigaction(SIGPIPE, &ignore, nullptr);
+}
+
+} // namespace fxrates::detail

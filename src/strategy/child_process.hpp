@@ -1,0 +1,42 @@
+#pragma once
+
+// Fresh processes of the fxrates program with pipes on their standard input and output: the
+// process pool's workers and `compare`'s one-strategy runs. posix_spawn, never a bare fork of a
+// threaded process.
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fxrates::detail {
+
+/// A started child: its pid, and our ends of its standard input and output (close-on-exec).
+struct child_process
+{
+    pid_t pid = -1;
+    int to_child = -1;
+    int from_child = -1;
+};
+
+/// What the child starts with blocked: nothing (so that Ctrl-C reaches it as usual), or this
+/// process's own mask (so that the parent alone handles Ctrl-C and stops it by closing its input).
+enum class child_signals
+{
+    unblocked,
+    inherited,
+};
+
+/// Starts `program mode`. On failure, says why in `why` ("cannot make a pipe: ...", "cannot start
+/// PROGRAM: ...").
+std::optional<child_process> spawn_child(const std::string& program, const char* mode, child_signals signals,
+                                         std::string& why);
+
+/// Writes all of `text`, retrying after interruptions; false if the reader is gone.
+bool write_all(int fd, std::string_view text);
+
+/// A child that dies while we write to it must not kill this process with SIGPIPE.
+void ignore_sigpipe();
+
+} // namespace fxrates::detail
