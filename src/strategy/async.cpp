@@ -83,13 +83,7 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     auto base = params.bases[index];
     auto job = [&shelf, &params, base] {
         if (params.stop.stop_requested())
-        {
-            rates_outcome skipped;
-            skipped.base = base;
-            skipped.error = asio::error::operation_aborted;
-            skipped.diag.set_client_message("stopped before it started");
-            return skipped;
-        }
+            return failed_outcome(base, "stopped before it started", asio::error::operation_aborted);
         auto api = shelf.take();
         auto outcome = api.get_rates(base, params.query);
         shelf.give_back(std::move(api));

@@ -4,6 +4,7 @@
 #include <fxrates/strategy.hpp>
 
 #include "strategy/child_process.hpp"
+#include "strategy/strategies.hpp"
 #include "strategy/wire.hpp"
 
 #include <boost/json.hpp>
@@ -33,12 +34,8 @@ run_report failed_run(strategy kind, const strategy_params& params, const std::s
     report.started = std::chrono::steady_clock::now();
     for (auto base : params.bases)
     {
-        rates_outcome outcome;
-        outcome.base = base;
-        outcome.error = errc::worker_failed;
-        outcome.diag.set_client_message(why);
-        outcome.timing.queued = outcome.timing.done = report.started;
-        report.outcomes.push_back(std::move(outcome));
+        report.outcomes.push_back(detail::failed_outcome(base, why));
+        report.outcomes.back().timing.queued = report.outcomes.back().timing.done = report.started;
     }
     return report;
 }

@@ -78,16 +78,6 @@ std::optional<worker_process> spawn_worker(const std::string& program, std::stri
     return worker;
 }
 
-rates_outcome failed_outcome(currency_code base, const std::string& why)
-{
-    rates_outcome outcome;
-    outcome.base = base;
-    outcome.error = errc::worker_failed;
-    outcome.diag.set_client_message(why);
-    outcome.timing.done = std::chrono::steady_clock::now();
-    return outcome;
-}
-
 // Waits for a worker that is ending and returns its wait status. Reaping counts its CPU in this
 // process's children; its peak memory is added to the pool's, since the workers run side by side.
 int reap(worker_process& worker, run_report& report)

@@ -78,3 +78,17 @@ run_report run_strategy(strategy kind, const strategy_params& params)
 }
 
 } // namespace fxrates
+
+namespace fxrates::detail {
+
+rates_outcome failed_outcome(currency_code base, std::string why, error_code error)
+{
+    rates_outcome outcome;
+    outcome.base = base;
+    outcome.error = error;
+    outcome.diag.set_client_message(std::move(why));
+    outcome.timing.done = std::chrono::steady_clock::now();
+    return outcome;
+}
+
+} // namespace fxrates::detail

@@ -66,14 +66,7 @@ private:
 rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base)
 {
     if (params.stop.stop_requested())
-    {
-        rates_outcome skipped;
-        skipped.base = base;
-        skipped.error = boost::asio::error::operation_aborted;
-        skipped.diag.set_client_message("stopped before it started");
-        skipped.timing.done = std::chrono::steady_clock::now();
-        return skipped;
-    }
+        return failed_outcome(base, "stopped before it started", boost::asio::error::operation_aborted);
     try
     {
         if (!api)
@@ -82,12 +75,7 @@ rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_
     }
     catch (const std::exception& e)
     {
-        rates_outcome failed;
-        failed.base = base;
-        failed.error = errc::bad_response;
-        failed.diag.set_client_message(std::string("the worker failed: ") + e.what());
-        failed.timing.done = std::chrono::steady_clock::now();
-        return failed;
+        return failed_outcome(base, std::string("the worker failed: ") + e.what(), errc::bad_response);
     }
 }
 
@@ -126,9 +114,7 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
         catch (const std::system_error& e)
         {
             // Out of threads: this base fails, and the ones started still finish.
-            report.outcomes[i].base = params.bases[i];
-            report.outcomes[i].error = errc::worker_failed;
-            report.outcomes[i].diag.set_client_message(std::string("cannot start a thread: ") + e.what());
+            report.outcomes[i] = failed_outcome(params.bases[i], std::string("cannot start a thread: ") + e.what());
         }
     }
     report.peak_threads = std::max(report.peak_threads, thread_count());
@@ -206,11 +192,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     if (threads.empty())
     {
         for (std::size_t i = 0; i < count; ++i)
-        {
-            report.outcomes[i].base = params.bases[i];
-            report.outcomes[i].error = errc::worker_failed;
-            report.outcomes[i].diag.set_client_message("cannot start any worker thread");
-        }
+            report.outcomes[i] = failed_outcome(params.bases[i], "cannot start any worker thread");
         return;
     }
     for (std::size_t received = 0; received < count; ++received)
