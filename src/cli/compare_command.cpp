@@ -188,10 +188,8 @@ int run_compare(const compare_options& options)
     if (failures > 10)
         std::cerr << "fxrates: ... and " << failures - 10 << " more failures\n";
 
-    double sequential_wall = 0;
-    for (const auto& report : reports)
-        if (report.kind == strategy::sequential)
-            sequential_wall = report.wall_seconds;
+    // The reference is the sequential run when there is one: the speed-ups are against it.
+    double sequential_wall = reference->kind == strategy::sequential ? reference->wall_seconds : 0;
 
     std::printf("%zu requests per strategy against %s\n\n", params.bases.size(), where.c_str());
     std::printf("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");

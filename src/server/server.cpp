@@ -153,7 +153,6 @@ public:
 
         if (params_.rate_limit < 0 || !std::isfinite(params_.rate_limit))
             throw std::invalid_argument("the rate limit must be a positive number of requests per second, or 0");
-        faults_ = params_.faults;
         if (params_.rate_limit > 0)
         {
             burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(params_.rate_limit));
@@ -342,7 +341,7 @@ private:
         if (params_.inject_fault)
             if (auto chosen = params_.inject_fault(std::string_view(target.data(), target.size())))
                 return chosen;
-        return faults_.draw();
+        return params_.faults.draw();
     }
 
     // Answers with fault `kind` instead of `response` (the right answer). Returns whether the
@@ -504,7 +503,6 @@ private:
     ssl::context tls_;
     std::string certificate_pem_;
     std::optional<detail::rate_limiter> limiter_;
-    fault_plan faults_;
     unsigned burst_ = 0;
     std::list<connection*> connections_;
     http_date date_;
