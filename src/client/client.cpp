@@ -172,8 +172,8 @@ public:
                 break;
             if (detail::deadline_after(decision.delay) >= total_deadline)
             {
-                add_note(outcome.diag, "not retried: the total timeout (" +
-                                           detail::seconds_text(self->params_.total_timeout) + ") would pass first");
+                add_note(outcome.diag, "not retried: " + detail::limit_text("total timeout", self->params_.total_timeout) +
+                                           " would pass first");
                 break;
             }
             if (budget && !budget->try_spend())
@@ -274,8 +274,7 @@ public:
         bool queue_bound = deadlines.queue < deadlines.request;
         outcome.diag.set_client_message(
             "the rate limit held the request past " +
-            (queue_bound ? "the queue timeout (" + detail::seconds_text(self->params_.queue_timeout) + ")"
-                         : deadlines.request_limit()) +
+            (queue_bound ? detail::limit_text("queue timeout", self->params_.queue_timeout) : deadlines.request_limit()) +
             "; raise the rate (--rate) or the timeout, or ask for fewer bases");
         co_return false;
     }

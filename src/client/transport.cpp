@@ -67,7 +67,7 @@ struct phase_limit
     }
 
     // "the connect timeout (10 s)"
-    std::string text() const { return std::string("the ") + name + " (" + seconds_text(length) + ")"; }
+    std::string text() const { return limit_text(name, length); }
 
     clock_type::time_point at;
     const char* name;

@@ -29,6 +29,12 @@ struct http_answer
 /// A duration for messages: "0.25 s", "30 s".
 std::string seconds_text(std::chrono::steady_clock::duration duration);
 
+/// A limit for messages: "the request timeout (30 s)".
+inline std::string limit_text(const char* name, std::chrono::steady_clock::duration length)
+{
+    return std::string("the ") + name + " (" + seconds_text(length) + ")";
+}
+
 /// When one attempt must have reached each point.
 struct request_deadlines
 {
@@ -39,10 +45,7 @@ struct request_deadlines
     std::chrono::steady_clock::duration request_limit_length{};
 
     /// "the request timeout (30 s)": made only when a message needs it.
-    std::string request_limit() const
-    {
-        return std::string("the ") + request_limit_name + " (" + seconds_text(request_limit_length) + ")";
-    }
+    std::string request_limit() const { return limit_text(request_limit_name, request_limit_length); }
 };
 
 /// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind
