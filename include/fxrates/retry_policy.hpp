@@ -60,7 +60,7 @@ public:
             return {false, {}};
         if (retry_after)
         {
-            if (*retry_after > params_.max_retry_after)
+            if (!honours(*retry_after))
                 return {false, {}};
             return {true, *retry_after};
         }
@@ -70,6 +70,9 @@ public:
         double unit = std::clamp(random_unit, 0.0, 1.0);
         return {true, std::chrono::duration_cast<duration>(std::chrono::duration<double>(cap * unit))};
     }
+
+    /// A server's Retry-After that is waited for: at most `max_retry_after`.
+    bool honours(duration retry_after) const noexcept { return retry_after <= params_.max_retry_after; }
 
     const retry_params& params() const noexcept { return params_; }
 

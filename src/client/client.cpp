@@ -235,7 +235,7 @@ public:
         if (!outcome.error && answer.retry_after)
             retry_after = *answer.retry_after;
         if (!outcome.error && answer.status == 429 && retry_after && self->throttle_ &&
-            *retry_after <= self->retry_.params().max_retry_after)
+            self->retry_.honours(*retry_after))
         {
             // One pause for everyone queued behind the throttle, not one sleep per request. A
             // longer Retry-After than we would wait for is not obeyed: those requests fail instead.
