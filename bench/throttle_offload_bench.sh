@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 4's figures in one run: the throttle (R=10, 50 requests) against an out-of-process
 # `fxrates serve`, next to the book's throttled program; and the offload round trip next to
-# Python's loop.run_in_executor. Set PEERS to the book's programs (default ../shared/peers).
+# Python's loop.run_in_executor, with the machine's own hand-off floors (see offload_roundtrip.cpp). Set PEERS to the book's programs (default ../shared/peers).
 #
 # Usage: bench/throttle_offload_bench.sh [RUNS]
 set -euo pipefail
@@ -25,6 +25,12 @@ fi
 for run in $(seq "$runs"); do
     "$build/bench/fxrates_bench_offload_roundtrip"
 done
+# Pinned to one core, a hand-off is a context switch rather than a wake-up of another (virtual) CPU.
+if command -v taskset >/dev/null; then
+    for run in $(seq "$runs"); do
+        taskset -c 0 "$build/bench/fxrates_bench_offload_roundtrip" 20000 4 sleeping | sed 's/^/one core: /'
+    done
+fi
 if [ -f "$peers/offload_roundtrip.py" ]; then
     for run in $(seq "$runs"); do
         /usr/bin/python3 "$peers/offload_roundtrip.py" | sed 's/^/python (peer): /'
