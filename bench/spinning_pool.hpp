@@ -19,6 +19,7 @@ class spinning_pool
 {
 public:
     spinning_pool() : worker_([this] { run(); }) {}
+    // Stops the thread after the job it is running; jobs still queued are destroyed, not run.
     ~spinning_pool()
     {
         stopping_.store(true, std::memory_order_relaxed);
