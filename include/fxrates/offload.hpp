@@ -42,12 +42,15 @@ using offload_signature_t = typename offload_signature<Result>::type;
 /// deferred operation whose signature is `void(std::exception_ptr, T)`.
 ///
 /// Executor: the handler runs on its associated executor (a coroutine's, for `co_await`), never on
-/// a pool thread; give a plain callback one with `asio::bind_executor`. Work guards keep both the
-/// caller's executor and the pool busy until the handler has run. The loop never blocks.
+/// a pool thread; give a plain callback one with `asio::bind_executor`. Work guards keep the
+/// caller's executor busy until the handler has run, and the pool until the function starts. The
+/// loop never blocks. If the pool is shut down before the function runs, the handler completes
+/// with `operation_aborted` when the pool destroys the job; until then the caller's executor stays
+/// busy, as for any operation still pending.
 ///
-/// Cancellation (terminal, partial, total): abandons the wait: the handler completes at once with
+/// Cancellation (terminal, partial): abandons the wait: the handler completes at once with
 /// `operation_aborted`. **The function still runs to its end on the pool, and its result is
-/// discarded.**
+/// discarded.** Total cancellation is not supported (it would promise that nothing happened).
 ///
 /// Thread safety: may be called from any thread.
 template <class PoolExecutor, class Function, class Result = std::invoke_result_t<std::decay_t<Function>&>,
@@ -61,23 +64,15 @@ auto async_offload(const PoolExecutor& pool, Function&& function, CompletionToke
         auto state = std::make_shared<state_type>(std::move(handler), pool);
         auto slot = boost::asio::get_associated_cancellation_slot(state->handler());
         if (slot.is_connected())
-            slot.assign([weak = std::weak_ptr<state_type>(state)](boost::asio::cancellation_type) {
+            slot.assign([weak = std::weak_ptr<state_type>(state)](boost::asio::cancellation_type type) {
+                // Not for `total` alone: that promises no side effects, and the job's still happen.
+                using boost::asio::cancellation_type;
+                if ((type & (cancellation_type::terminal | cancellation_type::partial)) == cancellation_type::none)
+                    return;
                 if (auto self = weak.lock())
                     state_type::abandon(self);
             });
-        boost::asio::post(pool, [state, job = std::move(job)]() mutable {
-            if constexpr (std::is_void_v<Result>)
-            {
-                error_code failure = detail::run_catching([&] { std::invoke(job); });
-                state_type::deliver(state, failure);
-            }
-            else
-            {
-                Result value{};
-                error_code failure = detail::run_catching([&] { value = std::invoke(job); });
-                state_type::deliver(state, failure, std::move(value));
-            }
-        });
+        boost::asio::post(pool, detail::offload_job<state_type, std::decay_t<Function>>(state, std::move(job)));
     };
     return boost::asio::async_initiate<CompletionToken, offload_signature_t<Result>>(
         initiation, token, pool, std::forward<Function>(function));

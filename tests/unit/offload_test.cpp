@@ -14,7 +14,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -128,6 +130,78 @@ TEST_CASE("cancelling abandons the wait at once; the job still runs and its resu
     context.run();
     CHECK(job_done);
     CHECK(completions == 1); // the late result was dropped
+}
+
+TEST_CASE("total cancellation alone is not honoured: the job's side effects happen, so its result arrives")
+{
+    asio::io_context context;
+    asio::thread_pool pool(1);
+    std::promise<void> release_job;
+    auto job_may_finish = release_job.get_future();
+    int completions = 0, value = 0;
+    fxrates::error_code outcome;
+    asio::cancellation_signal cancel;
+
+    async_offload(pool.get_executor(),
+                  [&] {
+                      job_may_finish.wait();
+                      return 7;
+                  },
+                  asio::bind_cancellation_slot(cancel.slot(), asio::bind_executor(context, [&](fxrates::error_code e, int v) {
+                                                   ++completions;
+                                                   outcome = e;
+                                                   value = v;
+                                               })));
+    cancel.emit(asio::cancellation_type::total);
+    context.poll();
+    CHECK(completions == 0);
+    release_job.set_value();
+    context.restart();
+    context.run(); // returns once the completion has run: the caller's work guard ends there
+    CHECK(completions == 1);
+    CHECK_FALSE(outcome);
+    CHECK(value == 7);
+}
+
+TEST_CASE("the pool can be joined once the job has run, even while the caller's loop is not running")
+{
+    asio::io_context context;
+    asio::thread_pool pool(1);
+    int completions = 0;
+    async_offload(pool.get_executor(), [] { return 1; },
+                  asio::bind_executor(context, [&](fxrates::error_code, int) { ++completions; }));
+    auto joined = std::async(std::launch::async, [&] { pool.join(); });
+    // The event is the join returning; the deadline only turns a hang into a failure.
+    bool joined_in_time = joined.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    CHECK(joined_in_time);
+    context.run(); // the completion, which an old-style pool guard would have waited for
+    joined.wait();
+    CHECK(completions == 1);
+}
+
+TEST_CASE("a job that the pool destroys without running ends the wait with operation_aborted")
+{
+    asio::io_context context;
+    std::optional<asio::thread_pool> pool(std::in_place, 1);
+    pool->stop();
+    pool->join(); // no thread left to run what is posted next
+    int completions = 0;
+    bool job_ran = false;
+    fxrates::error_code outcome;
+    async_offload(pool->get_executor(),
+                  [&] {
+                      job_ran = true;
+                      return 1;
+                  },
+                  asio::bind_executor(context, [&](fxrates::error_code e, int) {
+                      ++completions;
+                      outcome = e;
+                  }));
+    pool.reset(); // destroys the queued job
+    context.run();
+    CHECK_FALSE(job_ran);
+    CHECK(completions == 1);
+    CHECK(outcome == asio::error::operation_aborted);
 }
 
 TEST_CASE("10,000 concurrent offloads all complete, each on the loop's thread")

@@ -16,6 +16,8 @@
 
 #include <atomic>
 #include <exception>
+#include <functional>
+#include <memory>
 #include <system_error>
 #include <optional>
 #include <utility>
@@ -57,14 +59,33 @@ public:
     {
     }
 
-    /// From the pool thread: the job's value (or exception) goes to the caller, unless the wait
-    /// was abandoned first.
-    template <class... Value>
-    static void deliver(const std::shared_ptr<offload_state>& self, error_code failure, Value&&... value)
+    /// On the pool thread: runs the job, and hands its value (or exception) to the caller, unless
+    /// the wait was abandoned first.
+    template <class Job>
+    static void run(const std::shared_ptr<offload_state>& self, Job& job)
     {
-        if (self->claimed_.exchange(true))
-            return; // abandoned: the result is dropped
-        post_completion(self, failure, std::forward<Value>(value)...);
+        // The job is running, which keeps the pool busy by itself; releasing the guard here, and
+        // not when the handler runs, lets the pool be joined even if the caller's loop has stopped.
+        self->pool_work_.reset();
+        if constexpr (std::is_void_v<Result>)
+        {
+            error_code failure = run_catching([&] { std::invoke(job); });
+            deliver(self, failure);
+        }
+        else
+        {
+            Result value{};
+            error_code failure = run_catching([&] { value = std::invoke(job); });
+            deliver(self, failure, std::move(value));
+        }
+    }
+
+    /// The job was destroyed without running (the pool was shut down first): the wait ends with
+    /// operation_aborted rather than never.
+    static void dropped(const std::shared_ptr<offload_state>& self)
+    {
+        self->pool_work_.reset();
+        abandon(self);
     }
 
     /// From a cancellation slot: complete now with operation_aborted; the job's result will be dropped.
@@ -82,6 +103,14 @@ public:
     Handler& handler() { return *handler_; }
 
 private:
+    template <class... Value>
+    static void deliver(const std::shared_ptr<offload_state>& self, error_code failure, Value&&... value)
+    {
+        if (self->claimed_.exchange(true))
+            return; // abandoned: the result is dropped
+        post_completion(self, failure, std::forward<Value>(value)...);
+    }
+
     // Back on the caller's executor, with the handler's allocator; never on a pool thread.
     template <class... Value>
     static void post_completion(const std::shared_ptr<offload_state>& self, error_code failure,
@@ -94,7 +123,6 @@ private:
             Handler handler = std::move(*self->handler_);
             self->handler_.reset();
             boost::asio::get_associated_cancellation_slot(handler).clear();
-            self->pool_work_.reset();
             auto caller_work = std::move(self->caller_work_);
             std::move(handler)(failure, std::move(value)...);
         }));
@@ -103,8 +131,35 @@ private:
     std::optional<Handler> handler_;
     handler_executor executor_;
     boost::asio::executor_work_guard<handler_executor> caller_work_; // the caller's loop must not run dry
-    boost::asio::executor_work_guard<PoolExecutor> pool_work_;
+    boost::asio::executor_work_guard<PoolExecutor> pool_work_; // touched on the pool's side only
     std::atomic<bool> claimed_{false};
+};
+
+/// The job as posted to the pool. Run, it hands its value to the state; destroyed without running
+/// (the pool was shut down first), it ends the wait with operation_aborted, so that no caller
+/// waits for a job that will never run.
+template <class State, class Job>
+class offload_job
+{
+public:
+    offload_job(std::shared_ptr<State> state, Job job) : state_(std::move(state)), job_(std::move(job)) {}
+    offload_job(offload_job&&) noexcept = default; // leaves the source without a state
+    offload_job& operator=(offload_job&&) = delete;
+    ~offload_job()
+    {
+        if (state_)
+            State::dropped(state_);
+    }
+
+    void operator()()
+    {
+        auto state = std::move(state_);
+        State::run(state, job_);
+    }
+
+private:
+    std::shared_ptr<State> state_;
+    Job job_;
 };
 
 } // namespace fxrates::detail
