@@ -2,6 +2,7 @@
 
 #include <fxrates/token_bucket.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,7 +40,9 @@ public:
             auto decision = bucket_.try_acquire(n, Clock::now());
             if (decision.granted)
                 break;
-            turn_.wait_for(lock, decision.wait);
+            // Capped so that the standard library's `now() + wait` cannot overflow (a pause can
+            // last for ever); a wait that long just looks at the bucket again after an hour.
+            turn_.wait_for(lock, std::min<typename Clock::duration>(decision.wait, std::chrono::hours(1)));
         }
         ++now_serving_;
         turn_.notify_all(); // the next ticket's turn

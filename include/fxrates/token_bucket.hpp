@@ -43,6 +43,13 @@ public:
             capacity = std::max(1.0, rate);
         if (!(capacity >= 1) || !std::isfinite(capacity))
             throw std::invalid_argument("the capacity must be at least one token");
+        // Spans beyond a century are refused: converting them, or adding them to a time point,
+        // could overflow the clock's integer arithmetic.
+        constexpr double longest = std::chrono::duration<double>(std::chrono::hours(24 * 365 * 100)).count();
+        if (1.0 / rate > longest)
+            throw std::invalid_argument("the rate is too low: one token would take more than a century");
+        if (capacity / rate > longest)
+            throw std::invalid_argument("the capacity is too large: filling it would take more than a century");
         interval_ = std::chrono::duration_cast<duration>(std::chrono::duration<double>(1.0 / rate));
         if (interval_ <= duration::zero())
             interval_ = duration(1);
@@ -63,23 +70,34 @@ public:
             empty_at_ = ready;
             return {true, duration::zero()};
         }
+        if (ready == time_point::max())
+            return {false, duration::max()}; // paused for ever
         return {false, ready - now};
     }
 
     /// False if `n` is more tokens than the bucket ever holds.
-    bool can_ever_grant(unsigned n) const noexcept { return interval_ * static_cast<long long>(n) <= capacity_; }
+    bool can_ever_grant(unsigned n) const noexcept
+    {
+        return static_cast<typename duration::rep>(n) <= capacity_.count() / interval_.count();
+    }
 
-    /// When `n` tokens will be there, if nobody else takes any.
+    /// When `n` tokens will be there, if nobody else takes any; `time_point::max()` for never.
     time_point ready_at(unsigned n, time_point now) const
     {
+        if (!can_ever_grant(n))
+            return time_point::max();
         // A bucket idle for long is full, not fuller: that is the clamp to `now - capacity`.
-        time_point base = std::max(empty_at_, now - capacity_);
-        return base + interval_ * static_cast<long long>(n);
+        time_point full_since = now < time_point::min() + capacity_ ? time_point::min() : now - capacity_;
+        time_point base = std::max(empty_at_, full_since);
+        duration needed = interval_ * static_cast<typename duration::rep>(n); // at most the capacity
+        return base > time_point::max() - needed ? time_point::max() : base + needed;
     }
 
     /// No tokens before `until`, and the first one then (e.g. the server said Retry-After).
     void pause_until(time_point until)
     {
+        if (until < time_point::min() + interval_)
+            return; // ended before any time the clock can tell
         empty_at_ = std::max(empty_at_, until - interval_);
     }
 

@@ -5,6 +5,7 @@
 
 #include <boost/asio/basic_waitable_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 
 namespace fxrates::test {
@@ -17,11 +18,12 @@ struct manual_clock
     using time_point = std::chrono::time_point<manual_clock>;
     static constexpr bool is_steady = true;
 
-    static time_point now() noexcept { return current; }
-    static void advance(duration by) noexcept { current += by; }
-    static void reset() noexcept { current = time_point{}; }
+    static time_point now() noexcept { return time_point(duration(ticks.load())); }
+    static void advance(duration by) noexcept { ticks.fetch_add(by.count()); }
+    static void reset() noexcept { ticks.store(0); }
 
-    inline static time_point current{};
+    // Atomic, so that threads may read it while the test moves it (the blocking throttle's tests).
+    inline static std::atomic<rep> ticks{0};
 };
 
 struct manual_wait_traits

@@ -1,19 +1,54 @@
-// The blocking throttle with real threads: what is checked is order and counts, never durations.
+// The blocking throttle with real threads on virtual time: threads sleep on the throttle's real
+// condition variable, but the bucket reads a manual clock that only the test moves, so which grants
+// are due at each moment is exact. What is checked is order and counts; nothing waits on the wall
+// clock except the hard deadlines that turn a hang into a failure.
 
 #include <fxrates/blocking_throttle.hpp>
+
+#include "support/manual_clock.hpp"
 
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 #include <vector>
 
-TEST_CASE("threads are served in the order they arrived, each exactly once")
+using fxrates::test::manual_clock;
+using virtual_blocking_throttle = fxrates::basic_blocking_throttle<manual_clock>;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Waits for other threads to make `condition` true; false if they have not within 10 s.
+template <class Condition>
+bool eventually(Condition condition)
 {
-    fxrates::blocking_throttle throttle(2000, 1);
-    // Hold everyone back until all have arrived, so that arrival order is known.
-    throttle.pause_until(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition())
+    {
+        if (std::chrono::steady_clock::now() > deadline)
+            return false;
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+// Moves virtual time on and wakes the waiters so that they look at the clock again. (A pause that
+// ended before the test began changes nothing but the wake-up.)
+void move_time(virtual_blocking_throttle& throttle, manual_clock::duration by)
+{
+    manual_clock::advance(by);
+    throttle.pause_until(manual_clock::time_point{});
+}
+
+} // namespace
+
+TEST_CASE("threads are served in the order they arrived, one per token")
+{
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(10, 1); // a token every 100 ms, none stored at start
 
     std::mutex order_mutex;
     std::vector<int> order;
@@ -25,13 +60,18 @@ TEST_CASE("threads are served in the order they arrived, each exactly once")
             std::lock_guard lock(order_mutex);
             order.push_back(i);
         });
-        // Wait for the event: this thread holds its ticket before the next one starts.
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (throttle.waiting() != static_cast<std::size_t>(i + 1) && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::yield();
-        REQUIRE(throttle.waiting() == static_cast<std::size_t>(i + 1));
+        // This thread holds its ticket before the next one starts: arrival order is known.
+        REQUIRE(eventually([&] { return throttle.waiting() == static_cast<std::size_t>(i + 1); }));
     }
-    throttle.resume();
+    auto recorded = [&] {
+        std::lock_guard lock(order_mutex);
+        return order.size();
+    };
+    for (std::size_t k = 1; k <= 8; ++k)
+    {
+        move_time(throttle, 100ms); // one more token
+        REQUIRE(eventually([&] { return recorded() == k; }));
+    }
     for (auto& thread : threads)
         thread.join();
     REQUIRE(order.size() == 8);
@@ -39,27 +79,57 @@ TEST_CASE("threads are served in the order they arrived, each exactly once")
         CHECK(order[i] == i);
 }
 
-TEST_CASE("many threads share the bucket: every acquire is granted once, none twice")
+TEST_CASE("many threads share the bucket: each token is granted once, and never early")
 {
-    fxrates::blocking_throttle throttle(50000, 50);
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(10, 1);
+    constexpr int count = 40;
     std::atomic<int> granted{0};
     std::vector<std::thread> threads;
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < count; ++i)
         threads.emplace_back([&] {
-            for (int k = 0; k < 50; ++k)
-                if (throttle.acquire())
-                    ++granted;
+            if (throttle.acquire())
+                ++granted;
         });
+    // The bucket starts empty: nobody is served until time moves.
+    REQUIRE(eventually([&] { return throttle.waiting() == static_cast<std::size_t>(count); }));
+    CHECK(granted == 0);
+    for (int k = 1; k <= count; ++k)
+    {
+        CAPTURE(k);
+        move_time(throttle, 100ms);
+        // Exactly one more grant per token: a second one would leave `waiting` one lower for good.
+        REQUIRE(eventually([&] {
+            return granted == k && throttle.waiting() == static_cast<std::size_t>(count - k);
+        }));
+    }
     for (auto& thread : threads)
         thread.join();
-    CHECK(granted == 400);
+    CHECK(granted == count);
     CHECK(throttle.waiting() == 0);
+}
+
+TEST_CASE("a burst is served at once after idle time, and no more than the burst")
+{
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(10, 5);
+    manual_clock::advance(10s); // idle long: the bucket is full, with 5 tokens, not 100
+    for (int i = 0; i < 5; ++i)
+        CHECK(throttle.acquire()); // there already: no wait
+    std::atomic<bool> sixth{false};
+    std::thread late([&] { sixth = throttle.acquire(); });
+    REQUIRE(eventually([&] { return throttle.waiting() == 1; }));
+    CHECK_FALSE(sixth);
+    move_time(throttle, 100ms);
+    late.join();
+    CHECK(sixth);
 }
 
 TEST_CASE("closing wakes every waiting thread, and acquire reports it")
 {
-    fxrates::blocking_throttle throttle(1, 1);
-    throttle.pause_until(std::chrono::steady_clock::now() + std::chrono::hours(1));
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(1, 1);
+    throttle.pause_until(manual_clock::time_point::max()); // held for ever, but for the close
     std::atomic<int> refused{0};
     std::vector<std::thread> threads;
     for (int i = 0; i < 4; ++i)
@@ -67,9 +137,7 @@ TEST_CASE("closing wakes every waiting thread, and acquire reports it")
             if (!throttle.acquire())
                 ++refused;
         });
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (throttle.waiting() != 4 && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::yield();
+    REQUIRE(eventually([&] { return throttle.waiting() == 4; }));
     throttle.close();
     for (auto& thread : threads)
         thread.join();

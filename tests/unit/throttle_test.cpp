@@ -130,6 +130,23 @@ TEST_CASE_FIXTURE(fixture, "cancelling the head of the queue lets the next waite
     CHECK(grants[1].at == 100ms);
 }
 
+TEST_CASE_FIXTURE(fixture, "cancelling a head that waits for many tokens re-arms the timer for the next waiter")
+{
+    virtual_throttle throttle(context.get_executor(), 10, 10);
+    asio::cancellation_signal cancel;
+    throttle.async_acquire(5, asio::bind_cancellation_slot(cancel.slot(), recorder(0))); // due at 500 ms
+    throttle.async_acquire(1, recorder(1));                                               // due at 100 ms alone
+    context.poll();
+    advance(50ms);
+    cancel.emit(asio::cancellation_type::terminal);
+    advance(60ms);
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].ec == asio::error::operation_aborted);
+    CHECK(grants[1].id == 1);
+    CHECK_FALSE(grants[1].ec);
+    CHECK(grants[1].at == 100ms); // not 500 ms, when the cancelled head's timer would have fired
+}
+
 TEST_CASE_FIXTURE(fixture, "a Retry-After pause holds every waiter together, then serves them in order")
 {
     virtual_throttle throttle(context.get_executor(), 10, 10);

@@ -142,4 +142,35 @@ TEST_CASE("rates and capacities out of range are refused")
     CHECK_THROWS_AS(bucket_type(0, 1, now), std::invalid_argument);
     CHECK_THROWS_AS(bucket_type(-1, 1, now), std::invalid_argument);
     CHECK_THROWS_AS(bucket_type(10, 0.5, now), std::invalid_argument);
+    // Beyond what the clock's integers can hold, refused rather than wrapped round.
+    CHECK_THROWS_AS(bucket_type(1e-11, 1, now), std::invalid_argument);
+    CHECK_THROWS_AS(bucket_type(1, 1e10, now), std::invalid_argument);
+    CHECK_THROWS_AS(bucket_type(1, 1e300, now), std::invalid_argument);
+}
+
+TEST_CASE("a huge request at a slow rate is refused, not granted by an overflow")
+{
+    manual_clock::time_point now{};
+    bucket_type bucket(0.1, 1, now); // one token every 10 s, at most one kept
+    CHECK_FALSE(bucket.can_ever_grant(1'000'000'000));
+    CHECK_THROWS_AS(bucket.try_acquire(1'000'000'000, now), std::invalid_argument);
+    CHECK(bucket.ready_at(1'000'000'000, now) == manual_clock::time_point::max());
+}
+
+TEST_CASE("a pause until the end of time holds every request and overflows nothing")
+{
+    manual_clock::time_point now{};
+    bucket_type bucket(10, 10, now);
+    now += 5s;
+    bucket.pause_until(manual_clock::time_point::max());
+    for (unsigned n : {1u, 2u, 10u})
+    {
+        CAPTURE(n);
+        auto decision = bucket.try_acquire(n, now);
+        CHECK_FALSE(decision.granted);
+        CHECK(decision.wait > std::chrono::hours(24 * 365));
+    }
+    bucket.resume(now);
+    now += 1s;
+    CHECK(bucket.try_acquire(10, now).granted);
 }
