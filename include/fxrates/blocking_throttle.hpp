@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 
 namespace fxrates {
 
@@ -28,25 +30,26 @@ public:
 
     /// Blocks until `n` tokens are taken (true) or the throttle is closed (false). Throws
     /// `std::invalid_argument` if `n` is more than the burst.
-    bool acquire(unsigned n = 1)
+    bool acquire(unsigned n = 1) { return acquire_until(time_point::max(), n) == acquire_result::granted; }
+
+    enum class acquire_result
+    {
+        granted,
+        closed,
+        timed_out, // no tokens taken; the thread's place in the queue went to the next one
+    };
+
+    /// As `acquire`, but gives up at `deadline`.
+    acquire_result acquire_until(time_point deadline, unsigned n = 1)
     {
         std::unique_lock lock(mutex_);
         if (!bucket_.can_ever_grant(n))
             throw std::invalid_argument("a request for more tokens than the burst can never be granted");
         const std::uint64_t ticket = next_ticket_++;
-        turn_.wait(lock, [&] { return closed_ || now_serving_ == ticket; });
-        while (!closed_)
-        {
-            auto decision = bucket_.try_acquire(n, Clock::now());
-            if (decision.granted)
-                break;
-            // Capped so that the standard library's `now() + wait` cannot overflow (a pause can
-            // last for ever); a wait that long just looks at the bucket again after an hour.
-            turn_.wait_for(lock, std::min<typename Clock::duration>(decision.wait, std::chrono::hours(1)));
-        }
-        ++now_serving_;
-        turn_.notify_all(); // the next ticket's turn
-        return !closed_;
+        ++waiting_;
+        auto result = serve(lock, ticket, deadline, n);
+        --waiting_;
+        return result;
     }
 
     /// No grants before `until`; the next one is at `until`.
@@ -69,7 +72,7 @@ public:
     std::size_t waiting() const
     {
         std::lock_guard lock(mutex_);
-        return static_cast<std::size_t>(next_ticket_ - now_serving_);
+        return waiting_;
     }
 
     /// Wakes every waiter; `acquire` returns false from now on.
@@ -81,11 +84,69 @@ public:
     }
 
 private:
+    using duration = typename Clock::duration;
+
+    acquire_result serve(std::unique_lock<std::mutex>& lock, std::uint64_t ticket, time_point deadline, unsigned n)
+    {
+        // Tickets are served in order; a thread that gives up before its turn leaves its ticket
+        // behind, to be skipped.
+        while (now_serving_ != ticket)
+        {
+            if (closed_ || Clock::now() >= deadline)
+            {
+                left_queue_.insert(ticket);
+                return closed_ ? acquire_result::closed : acquire_result::timed_out;
+            }
+            sleep(lock, duration::max(), deadline);
+        }
+        auto result = acquire_result::timed_out;
+        for (;;)
+        {
+            if (closed_)
+            {
+                result = acquire_result::closed;
+                break;
+            }
+            auto now = Clock::now();
+            auto decision = bucket_.try_acquire(n, now);
+            if (decision.granted)
+            {
+                result = acquire_result::granted;
+                break;
+            }
+            if (now >= deadline)
+                break;
+            sleep(lock, decision.wait, deadline);
+        }
+        pass_turn(); // taken or not, the next ticket's turn
+        return result;
+    }
+
+    void pass_turn()
+    {
+        ++now_serving_;
+        while (left_queue_.erase(now_serving_) != 0)
+            ++now_serving_;
+        turn_.notify_all();
+    }
+
+    // Waits for a notification, or for `wait` or until `deadline` if sooner; never longer than an
+    // hour at a time, so that the library's `now() + wait` cannot overflow (a pause can last for
+    // ever): a wait that long just looks again.
+    void sleep(std::unique_lock<std::mutex>& lock, duration wait, time_point deadline)
+    {
+        auto now = Clock::now();
+        duration until_deadline = deadline == time_point::max() ? duration::max() : deadline - now;
+        turn_.wait_for(lock, std::min({wait, until_deadline, duration(std::chrono::hours(1))}));
+    }
+
     mutable std::mutex mutex_;
     std::condition_variable turn_;
     token_bucket<Clock> bucket_;
     std::uint64_t next_ticket_ = 0;
     std::uint64_t now_serving_ = 0;
+    std::set<std::uint64_t> left_queue_; // tickets whose threads gave up before their turn
+    std::size_t waiting_ = 0;
     bool closed_ = false;
 };
 

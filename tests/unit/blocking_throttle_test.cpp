@@ -125,6 +125,58 @@ TEST_CASE("a burst is served at once after idle time, and no more than the burst
     CHECK(sixth);
 }
 
+TEST_CASE("a thread that gives up at its deadline takes nothing, and the next one takes the token")
+{
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(10, 1);
+    using result = virtual_blocking_throttle::acquire_result;
+    std::atomic<int> first{-1}, second{-1}, third{-1};
+    // The first waits at the head of the queue; the second gives up before its turn comes; the
+    // third is behind both.
+    std::thread head([&] { first = static_cast<int>(throttle.acquire_until(manual_clock::time_point(150ms))); });
+    REQUIRE(eventually([&] { return throttle.waiting() == 1; }));
+    std::thread middle([&] { second = static_cast<int>(throttle.acquire_until(manual_clock::time_point(50ms))); });
+    REQUIRE(eventually([&] { return throttle.waiting() == 2; }));
+    std::thread tail([&] { third = throttle.acquire() ? 1 : 0; });
+    REQUIRE(eventually([&] { return throttle.waiting() == 3; }));
+
+    move_time(throttle, 60ms); // past the middle one's deadline, before any token
+    REQUIRE(eventually([&] { return second != -1 && throttle.waiting() == 2; }));
+    CHECK(second == static_cast<int>(result::timed_out));
+    move_time(throttle, 40ms); // 100 ms: the head's token
+    REQUIRE(eventually([&] { return first != -1 && throttle.waiting() == 1; }));
+    CHECK(first == static_cast<int>(result::granted));
+    CHECK(third == -1);
+    move_time(throttle, 100ms); // 200 ms: the next token goes to the tail, skipping the ticket left behind
+    REQUIRE(eventually([&] { return third != -1; }));
+    CHECK(third == 1);
+    head.join();
+    middle.join();
+    tail.join();
+    CHECK(throttle.waiting() == 0);
+}
+
+TEST_CASE("a head that gives up at its deadline leaves the token for the one behind it")
+{
+    manual_clock::reset();
+    virtual_blocking_throttle throttle(10, 1);
+    using result = virtual_blocking_throttle::acquire_result;
+    std::atomic<int> first{-1}, second{-1};
+    std::thread head([&] { first = static_cast<int>(throttle.acquire_until(manual_clock::time_point(50ms))); });
+    REQUIRE(eventually([&] { return throttle.waiting() == 1; }));
+    std::thread behind([&] { second = throttle.acquire() ? 1 : 0; });
+    REQUIRE(eventually([&] { return throttle.waiting() == 2; }));
+    move_time(throttle, 60ms);
+    REQUIRE(eventually([&] { return first != -1; }));
+    CHECK(first == static_cast<int>(result::timed_out));
+    CHECK(second == -1);
+    move_time(throttle, 40ms); // 100 ms: the first token, untouched by the one that gave up
+    REQUIRE(eventually([&] { return second != -1; }));
+    CHECK(second == 1);
+    head.join();
+    behind.join();
+}
+
 TEST_CASE("closing wakes every waiting thread, and acquire reports it")
 {
     manual_clock::reset();
