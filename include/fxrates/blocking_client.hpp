@@ -5,6 +5,7 @@
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/rates_query.hpp>
 
+#include <chrono>
 #include <memory>
 
 namespace fxrates {
@@ -30,6 +31,11 @@ public:
     /// Fetches the rates of one base; never throws for network or API errors (they are in the
     /// outcome).
     rates_outcome get_rates(currency_code base, const rates_query& query = {});
+
+    /// As above, but no later than `deadline` (e.g. a batch's): a request still under way then is
+    /// abandoned, and the outcome is `errc::batch_deadline`.
+    rates_outcome get_rates(currency_code base, const rates_query& query,
+                            std::chrono::steady_clock::time_point deadline);
 
 private:
     struct impl;

@@ -102,7 +102,6 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
             co_await wake.async_wait(use_tuple);
         }
     }
-    auto limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(time_limit).count();
     for (std::size_t i = 0; i < count; ++i)
     {
         if (batch.finished[i])
@@ -123,11 +122,17 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
         else
         {
             outcome.error = errc::batch_deadline;
-            outcome.diag.set_client_message("no answer within the batch time limit of " + std::to_string(limit_ms) +
-                                            " ms");
+            outcome.diag.set_client_message(batch_deadline_message(true, time_limit));
         }
     }
     co_return result;
+}
+
+std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit)
+{
+    auto limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(time_limit).count();
+    return std::string(started ? "no answer" : "not started") + " within the batch time limit of " +
+           std::to_string(limit_ms) + " ms";
 }
 
 } // namespace fxrates::detail

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace fxrates::detail {
@@ -23,6 +24,10 @@ struct batch_result
     /// One per base, in input order.
     std::vector<rates_outcome> outcomes;
 };
+
+/// Why a base failed at the batch's time limit: "no answer within the batch time limit of 30000 ms",
+/// or "not started within ..." when its request had not begun.
+std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit);
 
 /// Runs `fetch` for every base with at most `workers` at once, and gathers the outcomes in input
 /// order whatever the order they finish in. Bases not finished within `time_limit` get

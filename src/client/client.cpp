@@ -272,10 +272,8 @@ public:
         }
         outcome.error = asio::error::timed_out;
         bool queue_bound = deadlines.queue < deadlines.request;
-        outcome.diag.set_client_message(
-            "the rate limit held the request past " +
-            (queue_bound ? detail::limit_text("queue timeout", self->params_.queue_timeout) : deadlines.request_limit()) +
-            "; raise the rate (--rate) or the timeout, or ask for fewer bases");
+        outcome.diag.set_client_message(detail::rate_limit_held_message(
+            queue_bound ? detail::limit_text("queue timeout", self->params_.queue_timeout) : deadlines.request_limit()));
         co_return false;
     }
 

@@ -35,6 +35,13 @@ inline std::string limit_text(const char* name, std::chrono::steady_clock::durat
     return std::string("the ") + name + " (" + seconds_text(length) + ")";
 }
 
+/// Why a request that the rate limit held past `limit` (a `limit_text`) failed, and what to do.
+inline std::string rate_limit_held_message(const std::string& limit)
+{
+    return "the rate limit held the request past " + limit +
+           "; raise the rate (--rate) or the timeout, or ask for fewer bases";
+}
+
 /// When one attempt must have reached each point.
 struct request_deadlines
 {

@@ -5,6 +5,8 @@
 #include <fxrates/client.hpp>
 #include <fxrates/offload.hpp>
 
+#include "client/batch.hpp"
+#include "client/deadline.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
 
@@ -77,16 +79,22 @@ private:
 };
 
 asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf,
-                                      const strategy_params& params, std::size_t index, run_report& report)
+                                      const strategy_params& params, std::chrono::steady_clock::time_point deadline,
+                                      std::size_t index, run_report& report)
 {
     auto queued = std::chrono::steady_clock::now();
     auto base = params.bases[index];
-    auto job = [&shelf, &params, base] {
+    auto job = [&shelf, &params, base, deadline] {
         if (params.stop.stop_requested())
             return failed_outcome(base, "stopped before it started", asio::error::operation_aborted);
+        if (std::chrono::steady_clock::now() >= deadline)
+            return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout),
+                                  errc::batch_deadline);
         auto api = shelf.take();
-        auto outcome = api.get_rates(base, params.query);
+        auto outcome = api.get_rates(base, params.query, deadline);
         shelf.give_back(std::move(api));
+        if (outcome.error == errc::batch_deadline)
+            outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
         return outcome;
     };
     auto [ec, outcome] = co_await async_offload(pool, std::move(job), asio::as_tuple(asio::use_awaitable));
@@ -110,8 +118,10 @@ void run_offload(const strategy_params& params, run_report& report)
     client_shelf shelf(params.client);
     report.outcomes.resize(params.bases.size());
     std::vector<asio::cancellation_signal> cancel(params.bases.size());
+    // Jobs not started by the batch's deadline skip their request; those under way end there.
+    auto deadline = deadline_after(params.client.batch_timeout);
     for (std::size_t i = 0; i < params.bases.size(); ++i)
-        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, i, report),
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, deadline, i, report),
                        asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
     // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
     std::stop_callback on_stop(params.stop, [&] {

@@ -5,6 +5,8 @@
 
 #include <fxrates/blocking_client.hpp>
 
+#include "client/batch.hpp"
+#include "client/deadline.hpp"
 #include "strategy/child_process.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
@@ -168,7 +170,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
     // A stop request must wake poll() at once: it writes to a pipe that poll() watches too.
     int wake[2] = {-1, -1};
     bool can_wake = ::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0;
-    auto deadline = std::chrono::steady_clock::now() + params.client.batch_timeout;
+    auto deadline = deadline_after(params.client.batch_timeout);
     {
         // Scoped so that the callback is gone before the pipe is closed.
         std::stop_callback on_stop(params.stop,
@@ -246,17 +248,21 @@ void run_process_pool(const strategy_params& params, run_report& report)
     }
 
     // Whatever is still open: stopped, the deadline passed, or every worker died.
+    bool too_late = std::chrono::steady_clock::now() >= deadline;
     for (std::size_t i = 0; i < count; ++i)
     {
         if (answered[i])
             continue;
+        bool started = std::any_of(workers.begin(), workers.end(), [i](const auto& w) { return w.alive && w.job == i; });
         if (params.stop.stop_requested())
-        {
-            report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came");
-            report.outcomes[i].error = boost::asio::error::operation_aborted;
-        }
+            report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came",
+                                                boost::asio::error::operation_aborted);
+        else if (too_late)
+            report.outcomes[i] = failed_outcome(params.bases[i],
+                                                batch_deadline_message(started, params.client.batch_timeout),
+                                                errc::batch_deadline);
         else
-            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process answered in time");
+            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process was left to answer");
     }
     for (auto& worker : workers)
     {

@@ -5,6 +5,9 @@
 #include <fxrates/blocking_client.hpp>
 #include <fxrates/blocking_throttle.hpp>
 
+#include "client/batch.hpp"
+#include "client/deadline.hpp"
+#include "client/transport.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
 
@@ -62,16 +65,22 @@ private:
     bool closed_ = false;
 };
 
-// Fetches one base, turning anything thrown into that base's error.
-rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base)
+// Fetches one base by `deadline` (the batch's), turning anything thrown into that base's error.
+rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base,
+                            std::chrono::steady_clock::time_point deadline)
 {
     if (params.stop.stop_requested())
         return failed_outcome(base, "stopped before it started", boost::asio::error::operation_aborted);
+    if (std::chrono::steady_clock::now() >= deadline)
+        return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout), errc::batch_deadline);
     try
     {
         if (!api)
             api.emplace(params.client);
-        return api->get_rates(base, params.query);
+        auto outcome = api->get_rates(base, params.query, deadline);
+        if (outcome.error == errc::batch_deadline)
+            outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
+        return outcome;
     }
     catch (const std::exception& e)
     {
@@ -79,16 +88,23 @@ rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_
     }
 }
 
+// When the whole batch must be done: `client_params::batch_timeout` from now.
+std::chrono::steady_clock::time_point batch_deadline(const strategy_params& params)
+{
+    return deadline_after(params.client.batch_timeout);
+}
+
 } // namespace
 
 void run_sequential(const strategy_params& params, run_report& report)
 {
     std::optional<blocking_client> api;
+    auto deadline = batch_deadline(params);
     report.outcomes.reserve(params.bases.size());
     for (auto base : params.bases)
     {
         auto queued = std::chrono::steady_clock::now();
-        auto outcome = fetch_guarded(api, params, base);
+        auto outcome = fetch_guarded(api, params, base, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
     }
@@ -100,6 +116,7 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
     std::vector<std::thread> threads;
     threads.reserve(params.bases.size());
     auto queued = std::chrono::steady_clock::now();
+    auto deadline = batch_deadline(params);
     for (std::size_t i = 0; i < params.bases.size(); ++i)
     {
         try
@@ -107,7 +124,7 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
             // Each thread writes only its own slot; the calling thread reads them after join.
             threads.emplace_back([&, i] {
                 std::optional<blocking_client> api;
-                report.outcomes[i] = fetch_guarded(api, params, params.bases[i]);
+                report.outcomes[i] = fetch_guarded(api, params, params.bases[i], deadline);
                 report.outcomes[i].timing.queued = queued;
             });
         }
@@ -145,6 +162,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
             throttle->close();
     });
 
+    auto deadline = batch_deadline(params);
     auto worker = [&] {
         std::optional<blocking_client> api;
         while (auto item = work_queue.pop())
@@ -152,17 +170,23 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
             auto base = params.bases[item->index];
             rates_outcome outcome;
             auto granted = std::chrono::steady_clock::now();
-            if (throttle && !throttle->acquire())
-            {
-                outcome.base = base;
-                outcome.error = boost::asio::error::operation_aborted;
-                outcome.diag.set_client_message("stopped while waiting for the rate limit");
-            }
-            else
+            auto wait = throttle ? throttle->acquire_until(std::min(deadline, deadline_after(params.client.queue_timeout)))
+                                 : blocking_throttle::acquire_result::granted;
+            if (wait == blocking_throttle::acquire_result::granted)
             {
                 granted = std::chrono::steady_clock::now();
-                outcome = fetch_guarded(api, params, base);
+                outcome = fetch_guarded(api, params, base, deadline);
             }
+            else if (wait == blocking_throttle::acquire_result::closed)
+                outcome = failed_outcome(base, "stopped while waiting for the rate limit",
+                                         boost::asio::error::operation_aborted);
+            else if (std::chrono::steady_clock::now() >= deadline)
+                outcome = failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout),
+                                         errc::batch_deadline);
+            else
+                outcome = failed_outcome(
+                    base, rate_limit_held_message(limit_text("queue timeout", params.client.queue_timeout)),
+                    boost::asio::error::timed_out);
             outcome.timing.queued = item->queued;
             outcome.timing.granted = granted;
             results.push({item->index, std::move(outcome)});

@@ -100,6 +100,40 @@ TEST_CASE("a server 500 for one base is that base's error under every strategy, 
     }
 }
 
+TEST_CASE("every strategy stops at the batch's time limit, and keeps the answers it had")
+{
+    fxrates::server_params server_settings;
+    server_settings.latency = 300ms;
+    local_server server(server_settings);
+    auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY", "CHF"});
+    params.client.batch_timeout = 800ms; // one after another, eight answers would take 2.4 s
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        auto report = run_within(kind, params);
+        REQUIRE(report.outcomes.size() == 8);
+        int answered = 0, too_late = 0;
+        for (std::size_t i = 0; i < 8; ++i)
+        {
+            const auto& outcome = report.outcomes[i];
+            CAPTURE(outcome.diag.client_message());
+            CHECK(outcome.base == params.bases[i]);
+            if (outcome.ok())
+                ++answered;
+            else
+            {
+                CHECK(outcome.error == fxrates::errc::batch_deadline);
+                ++too_late;
+            }
+        }
+        CHECK(answered >= 1); // the first answer comes at about 0.3 s
+        if (kind == strategy::sequential)
+            CHECK(too_late >= 5); // at most three of the eight fit in 0.8 s
+        // Ended at the limit, not after every request: the margin is for slow (sanitized) builds.
+        CHECK(report.wall_seconds < 1.6);
+    }
+}
+
 TEST_CASE("the process pool's peak memory counts its workers, which run side by side")
 {
     local_server server;
