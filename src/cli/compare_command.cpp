@@ -1,6 +1,7 @@
 #include "cli/compare_command.hpp"
 
 #include "cli/currency_options.hpp"
+#include "cli/interrupt_watch.hpp"
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
@@ -11,6 +12,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/asio/error.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -121,6 +125,13 @@ int run_compare(const compare_options& options)
     params.client.request_timeout = std::min(params.client.request_timeout, params.client.batch_timeout);
     params.worker_program = "/proc/self/exe";
 
+    // Ctrl-C stops the comparison: the strategies that finished are shown, the one under way
+    // stops early and keeps what it had, and the exit code is 130. Made before any thread (the
+    // local server's included), so that only the watch receives the signals; each strategy's
+    // process inherits the mask and is stopped by the ending of its input.
+    interrupt_watch interrupts;
+    params.stop = interrupts.token();
+
     std::optional<local_server> server;
     std::string where;
     if (options.api.empty())
@@ -151,20 +162,41 @@ int run_compare(const compare_options& options)
     }
 
     std::vector<run_report> reports;
+    std::string not_run;
     for (auto kind : kinds)
     {
+        if (interrupts.signal() != 0)
+        {
+            not_run += (not_run.empty() ? "" : ", ") + std::string(to_string(kind));
+            continue;
+        }
         std::cerr << "fxrates compare: running " << to_string(kind) << "...\n";
         reports.push_back(run_strategy_in_process(kind, params));
     }
+    bool interrupted = interrupts.signal() != 0;
+    if (reports.empty())
+    {
+        std::cerr << "fxrates compare: interrupted before any strategy ran\n";
+        return 128 + interrupts.signal();
+    }
 
-    // The matrix once: every strategy fetched the same rates (checked below).
+    // The matrix once: every strategy fetched the same rates (checked below). Each row comes from
+    // the sequential run when it has it, else from any strategy that has it.
     const run_report* reference = &reports.front();
     for (const auto& report : reports)
         if (report.kind == strategy::sequential)
             reference = &report;
-    std::vector<rates_outcome> first_rows(reference->outcomes.begin(),
-                                          reference->outcomes.begin() +
-                                              static_cast<std::ptrdiff_t>(std::min(bases->size(), reference->outcomes.size())));
+    std::vector<rates_outcome> first_rows;
+    for (std::size_t i = 0; i < bases->size(); ++i)
+    {
+        const rates_outcome* row =
+            i < reference->outcomes.size() && reference->outcomes[i].ok() ? &reference->outcomes[i] : nullptr;
+        for (const auto& report : reports)
+            if (!row && i < report.outcomes.size() && report.outcomes[i].ok())
+                row = &report.outcomes[i];
+        if (row)
+            first_rows.push_back(*row);
+    }
     std::string matrix = render_table(first_rows, *symbols, reference->wall_seconds);
     std::cout << matrix.substr(0, matrix.rfind("\ntime elapsed")) << "\n";
 
@@ -174,6 +206,8 @@ int run_compare(const compare_options& options)
         for (std::size_t i = 0; i < report.outcomes.size(); ++i)
         {
             const auto& outcome = report.outcomes[i];
+            if (!outcome.ok() && interrupted && outcome.error == boost::asio::error::operation_aborted)
+                continue; // listed once below, as the interruption
             if (!outcome.ok())
             {
                 if (++failures <= 10)
@@ -212,6 +246,17 @@ int run_compare(const compare_options& options)
         written = write_file(options.timeline_file, render_timeline_svg(reports), "timeline") && written;
     if (!options.trace_file.empty())
         written = write_file(options.trace_file, render_chrome_trace(reports), "trace") && written;
+    if (interrupted)
+    {
+        const auto& last = reports.back().outcomes;
+        bool cut_short = std::any_of(last.begin(), last.end(), [](const rates_outcome& outcome) {
+            return outcome.error == boost::asio::error::operation_aborted;
+        });
+        std::cerr << "fxrates compare: interrupted"
+                  << (cut_short ? "; " + std::string(to_string(reports.back().kind)) + " was stopped early" : "")
+                  << (not_run.empty() ? "" : "; not run: " + not_run) << '\n';
+        return 128 + interrupts.signal();
+    }
     if (!written)
         return 1;
     return failures == 0 ? 0 : 2;

@@ -6,6 +6,8 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -32,6 +34,9 @@ std::optional<child_process> spawn_child(const std::string& program, const char*
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO); // dup2 clears close-on-exec
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    // Only 0, 1 and 2 go to the child: a listening socket of the local server, say, must not
+    // stay open (and bound) in a process that never uses it.
+    posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     if (signals == child_signals::unblocked)
@@ -74,6 +79,41 @@ bool write_all(int fd, std::string_view text)
         done += static_cast<std::size_t>(n);
     }
     return true;
+}
+
+void stop_wakeup::notify::operator()() const noexcept
+{
+    char byte = 1;
+    [[maybe_unused]] auto written = ::write(fd, &byte, 1);
+}
+
+stop_wakeup::stop_wakeup(std::stop_token stop)
+{
+    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0)
+    {
+        fds_[0] = fds_[1] = -1;
+        return;
+    }
+    on_stop_.emplace(std::move(stop), notify{fds_[1]});
+}
+
+stop_wakeup::~stop_wakeup()
+{
+    on_stop_.reset(); // the callback is gone (or has finished) before the pipe closes
+    if (fds_[0] >= 0)
+    {
+        ::close(fds_[0]);
+        ::close(fds_[1]);
+    }
+}
+
+int wait_for_child(pid_t pid, rusage* usage)
+{
+    int status = 0;
+    while (::wait4(pid, &status, 0, usage) < 0 && errno == EINTR)
+    {
+    }
+    return status;
 }
 
 void ignore_sigpipe()

@@ -3,6 +3,7 @@
 
 #include <fxrates/strategy.hpp>
 
+#include "client/deadline.hpp"
 #include "strategy/child_process.hpp"
 #include "strategy/strategies.hpp"
 #include "strategy/wire.hpp"
@@ -16,7 +17,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <thread>
 #include <cstring>
 #include <iostream>
 #include <iterator>
@@ -44,6 +51,8 @@ run_report failed_run(strategy kind, const strategy_params& params, const std::s
 
 run_report run_strategy_in_process(strategy kind, const strategy_params& params)
 {
+    using namespace std::chrono_literals;
+    using clock_type = std::chrono::steady_clock;
     detail::ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
@@ -51,55 +60,94 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     boost::json::object line = boost::json::parse(detail::encode_settings(params)).as_object();
     line["strategy"] = to_string(kind);
     std::string request = boost::json::serialize(line) + "\n";
+    // A report is a JSON line per base of a few KiB at most; more than this is not a report.
+    const std::size_t max_report = (params.bases.size() + 16) * 64 * 1024;
 
-    // The child keeps this process's signal mask: what is blocked here stays blocked there.
+    // The child keeps this process's signal mask: what is blocked here stays blocked there, so
+    // that Ctrl-C reaches this process alone, which asks the child to stop by ending its input.
     std::string why;
     auto child = detail::spawn_child(program, "strategy-worker", detail::child_signals::inherited, why);
     if (!child)
         return failed_run(kind, params, why);
     pid_t pid = child->pid;
-    bool sent = detail::write_all(child->to_child, request);
-    ::close(child->to_child);
+    int to_child = child->to_child;
+    auto ask_to_stop = [&] {
+        if (to_child >= 0)
+            ::close(to_child);
+        to_child = -1;
+    };
+    bool sent = detail::write_all(to_child, request);
+    if (!sent)
+        ask_to_stop();
 
-    // Read the report, within the batch time limit plus a margin for the process itself.
-    std::string text;
-    auto deadline = std::chrono::steady_clock::now() + params.client.batch_timeout + std::chrono::seconds(10);
-    bool timed_out = false;
+    // The child keeps the batch's time limit by itself; this process steps in only if it does not:
+    // a few seconds later it asks it to stop (a partial report still comes), and a few more
+    // seconds later it kills it.
+    detail::stop_wakeup wake(params.stop);
+    auto stop_at = detail::deadline_after(params.client.batch_timeout + 5s);
+    std::optional<clock_type::time_point> kill_at;
+    std::string text, failure;
+    bool interrupted = false;
     for (;;)
     {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
+        auto now = clock_type::now();
+        if (to_child >= 0 && (params.stop.stop_requested() || now >= stop_at))
         {
-            timed_out = true;
+            interrupted = params.stop.stop_requested();
+            ask_to_stop();
+            kill_at = detail::deadline_after(5s);
+        }
+        if (kill_at && now >= *kill_at)
+        {
+            failure = "the strategy's process did not stop when asked; it was killed";
             break;
         }
-        pollfd watched{child->from_child, POLLIN, 0};
-        int ready = ::poll(&watched, 1, static_cast<int>(left.count()));
+        auto until = kill_at ? *kill_at : stop_at;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
+        pollfd watched[2] = {{child->from_child, POLLIN, 0}, {wake.fd(), POLLIN, 0}};
+        // Once the child is asked to stop, the stop pipe (readable for good) is no longer watched.
+        nfds_t count = to_child >= 0 && wake.fd() >= 0 ? 2 : 1;
+        int ready = ::poll(watched, count, static_cast<int>(std::clamp<long long>(left, 0, 60'000)));
         if (ready < 0 && errno == EINTR)
             continue;
-        if (ready <= 0)
+        if (ready < 0)
+        {
+            failure = std::string("cannot wait for the strategy's process: ") + std::strerror(errno);
+            break;
+        }
+        if (watched[0].revents == 0)
             continue;
         char chunk[65536];
         ssize_t n = ::read(child->from_child, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;
+            break; // the report is complete
         text.append(chunk, static_cast<std::size_t>(n));
+        if (text.size() > max_report)
+        {
+            failure = "the strategy's process wrote more than a report";
+            break;
+        }
     }
+    ask_to_stop();
     ::close(child->from_child);
-    if (timed_out)
+    if (!failure.empty())
         ::kill(pid, SIGKILL);
-    int status = 0;
     rusage usage{};
-    ::wait4(pid, &status, 0, &usage);
+    int status = detail::wait_for_child(pid, &usage);
 
-    auto report = sent ? detail::decode_report(text) : std::nullopt;
+    auto report = sent && failure.empty() ? detail::decode_report(text) : std::nullopt;
     if (!report)
-        return failed_run(kind, params,
-                          timed_out ? "the strategy's process did not finish in time"
-                                    : "the strategy's process ended without a report (status " +
-                                          std::to_string(status) + ")");
+    {
+        if (failure.empty())
+            failure = "the strategy's process ended without a report (status " + std::to_string(status) + ")";
+        auto failed = failed_run(kind, params, failure);
+        if (interrupted)
+            for (auto& outcome : failed.outcomes)
+                outcome.error = boost::asio::error::operation_aborted;
+        return failed;
+    }
     // Whole-process figures of the child (and of its own workers, which it waited for).
     report->cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
@@ -121,7 +169,26 @@ int run_strategy_worker()
         if (!kind)
             throw std::invalid_argument("unknown strategy");
         auto params = detail::decode_settings(line);
+        // The parent asks for a stop by ending this process's input (Ctrl-C, or its own time
+        // limit): a thread waits for that end. It is the parent's, not the strategy's, so it is
+        // left out of the thread count.
+        auto stop = std::make_shared<std::stop_source>();
+        params.stop = stop->get_token();
+        std::thread([stop] {
+            char byte;
+            for (;;)
+            {
+                ssize_t n = ::read(STDIN_FILENO, &byte, 1);
+                if (n < 0 && errno == EINTR)
+                    continue;
+                if (n <= 0)
+                    break;
+            }
+            stop->request_stop();
+        }).detach();
         auto report = run_strategy(*kind, params);
+        if (report.peak_threads > 1)
+            --report.peak_threads;
         std::cout << detail::encode_report(report) << std::flush;
         return 0;
     }

@@ -35,6 +35,10 @@ namespace fxrates::detail
 namespace
 {
 
+// One answer is a JSON line of one base's outcome: a few KiB. A worker that sends a megabyte with
+// no end of line is not answering.
+constexpr std::size_t max_answer_line = 1024 * 1024;
+
 struct worker_process
 {
     pid_t pid = -1;
@@ -84,9 +88,8 @@ std::optional<worker_process> spawn_worker(const std::string& program, std::stri
 // process's children; its peak memory is added to the pool's, since the workers run side by side.
 int reap(worker_process& worker, run_report& report)
 {
-    int status = 0;
     rusage usage{};
-    ::wait4(worker.pid, &status, 0, &usage);
+    int status = wait_for_child(worker.pid, &usage);
     report.peak_rss_kib += usage.ru_maxrss;
     worker.alive = false;
     return status;
@@ -167,28 +170,17 @@ void run_process_pool(const strategy_params& params, run_report& report)
         children_threads += worker.alive ? threads_of(worker.pid) : 0;
     report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
 
-    // A stop request must wake poll() at once: it writes to a pipe that poll() watches too.
-    int wake[2] = {-1, -1};
-    bool can_wake = ::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0;
     auto deadline = deadline_after(params.client.batch_timeout);
     {
-        // Scoped so that the callback is gone before the pipe is closed.
-        std::stop_callback on_stop(params.stop,
-                                   [&]
-                                   {
-                                       if (can_wake)
-                                       {
-                                           char byte = 1;
-                                           [[maybe_unused]] auto written = ::write(wake[1], &byte, 1);
-                                       }
-                                   });
+        // A stop request must wake poll() at once: it makes a pipe that poll() watches readable.
+        stop_wakeup wake(params.stop);
         while (remaining > 0 && !params.stop.stop_requested())
         {
             std::vector<pollfd> watched;
             std::vector<worker_process*> owners;
-            if (can_wake)
+            if (wake.fd() >= 0)
             {
-                watched.push_back({wake[0], POLLIN, 0});
+                watched.push_back({wake.fd(), POLLIN, 0});
                 owners.push_back(nullptr);
             }
             for (auto& worker : workers)
@@ -223,6 +215,13 @@ void run_process_pool(const strategy_params& params, run_report& report)
                     continue;
                 }
                 worker.received.append(chunk, static_cast<std::size_t>(n));
+                if (worker.received.size() > max_answer_line && worker.received.find('\n') == std::string::npos)
+                {
+                    // Not an answer of ours: stop listening to it rather than fill memory.
+                    ::kill(worker.pid, SIGKILL);
+                    retire(worker);
+                    continue;
+                }
                 std::size_t newline;
                 while ((newline = worker.received.find('\n')) != std::string::npos)
                 {
@@ -241,12 +240,6 @@ void run_process_pool(const strategy_params& params, run_report& report)
             }
         }
     }
-    if (can_wake)
-    {
-        ::close(wake[0]);
-        ::close(wake[1]);
-    }
-
     // Whatever is still open: stopped, the deadline passed, or every worker died.
     bool too_late = std::chrono::steady_clock::now() >= deadline;
     for (std::size_t i = 0; i < count; ++i)

@@ -27,5 +27,41 @@ done
 "$fxrates" compare --local --strategies async,nonsense >"$work/out" 2>"$work/err"
 [ $? = 1 ] || fail "an unknown strategy is not a usage error"
 
+# Ctrl-C while the second strategy runs: the first one's row and the matrix are printed, the one
+# under way stops early, the rest are named as not run, exit code 130, soon (within 2 s: a
+# blocking strategy finishes the request it is in, 300 ms here).
+. "$(dirname "$0")/wait_for_exit.sh"
+mkfifo "$work/stderr"
+"$fxrates" compare --local --strategies async,sequential,thread-pool --latency 300 --repeat 4 \
+    >"$work/out" 2>"$work/stderr" &
+compare_pid=$!
+exec {stderr_fd}<"$work/stderr"
+: >"$work/err"
+started=no
+# Wait for the event itself: compare says it starts the second strategy.
+while IFS= read -r -t 30 line <&"$stderr_fd"; do
+    echo "$line" >>"$work/err"
+    if [ "$line" = "fxrates compare: running sequential..." ]; then started=yes; break; fi
+done
+cat <&"$stderr_fd" >>"$work/err" &
+rest_of_stderr=$!
+if [ "$started" = yes ]; then
+    interrupted=$(date +%s%N)
+    kill -INT "$compare_pid"
+    wait_for_exit "$compare_pid" 10
+    elapsed_ms=$((($(date +%s%N) - interrupted) / 1000000))
+    wait "$rest_of_stderr"
+    [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$work/err")"
+    [ "$elapsed_ms" -lt 2000 ] || fail "Ctrl-C: took $elapsed_ms ms to exit"
+    [ "$(grep -c '^1 [A-Z][A-Z][A-Z] = ' "$work/out")" = 5 ] || fail "Ctrl-C: the finished matrix is lost: $(cat "$work/out")"
+    grep -Eq "^async +[0-9.]+ s" "$work/out" || fail "Ctrl-C: the finished strategy's row is lost: $(cat "$work/out")"
+    grep -q "interrupted; .*not run: thread-pool" "$work/err" || fail "Ctrl-C: what did not run is not said: $(cat "$work/err")"
+else
+    fail "Ctrl-C: compare never started its second strategy: $(cat "$work/err")"
+    kill "$compare_pid" 2>/dev/null
+    wait "$rest_of_stderr"
+fi
+exec {stderr_fd}<&-
+
 if [ "$failures" -eq 0 ]; then echo "compare command: all checks passed"; fi
 exit "$failures"
