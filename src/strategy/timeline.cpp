@@ -112,15 +112,24 @@ std::string escaped(std::string_view text)
     return out;
 }
 
-// Fixed notation without trailing zeros; to_chars, unlike printf, ignores the C locale, whose decimal
-// comma would break SVG coordinates.
+// `value` in `format`; to_chars, unlike printf, ignores the C locale, whose decimal comma would
+// break SVG coordinates. The buffer holds any double in fixed notation (309 digits at most), so
+// that even an absurd value from a report made by hand prints, rather than garbage.
+std::string format_double(double value, std::chars_format format, int precision)
+{
+    char buffer[512];
+    auto [end, error] = std::to_chars(buffer, buffer + sizeof buffer, value, format, precision);
+    if (error != std::errc{})
+        return "0";
+    return std::string(buffer, end);
+}
+
+// Fixed notation without trailing zeros.
 std::string number(double value, int decimals = 2)
 {
     if (!std::isfinite(value) || std::abs(value) < 0.5 * std::pow(10.0, -decimals))
         value = 0; // no "-0"
-    char buffer[64];
-    auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals).ptr;
-    std::string text(buffer, end);
+    std::string text = format_double(value, std::chars_format::fixed, decimals);
     if (text.find('.') != std::string::npos)
     {
         text.erase(text.find_last_not_of('0') + 1);
@@ -133,19 +142,15 @@ std::string number(double value, int decimals = 2)
 // "0.012 s": milliseconds are what tell strategies apart.
 std::string seconds_text(double seconds)
 {
-    char buffer[64];
-    auto end = std::to_chars(buffer, buffer + sizeof buffer, seconds, std::chars_format::fixed, 3).ptr;
-    return std::string(buffer, end) + " s";
+    return format_double(seconds, std::chars_format::fixed, 3) + " s";
 }
 
 // Three significant digits, as a person reads a total: "0.11 s", "2.5 s", "123 s".
 std::string wall_text(double seconds)
 {
-    char buffer[64];
-    char* last = buffer + sizeof buffer;
-    auto end = seconds >= 100 ? std::to_chars(buffer, last, seconds, std::chars_format::fixed, 0).ptr
-                              : std::to_chars(buffer, last, seconds, std::chars_format::general, 3).ptr;
-    return std::string(buffer, end) + " s";
+    return (seconds >= 100 ? format_double(seconds, std::chars_format::fixed, 0)
+                           : format_double(seconds, std::chars_format::general, 3)) +
+           " s";
 }
 
 time_point earliest_event(const run_report& run)

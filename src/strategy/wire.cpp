@@ -291,13 +291,16 @@ std::optional<run_report> decode_report(std::string_view text)
         report.peak_rss_kib = head.at("peak_rss_kib").to_number<long>();
         report.outcomes.resize(head.at("outcomes").to_number<std::size_t>());
         std::size_t filled = 0;
+        std::vector<bool> seen(report.outcomes.size(), false);
         while (newline != std::string_view::npos && newline + 1 < text.size())
         {
             auto start = newline + 1;
             newline = text.find('\n', start);
             auto outcome = decode_outcome(text.substr(start, newline == std::string_view::npos ? newline : newline - start));
-            if (!outcome || outcome->first >= report.outcomes.size())
+            // Every base once: a repeated one would leave another's outcome unset.
+            if (!outcome || outcome->first >= report.outcomes.size() || seen[outcome->first])
                 return std::nullopt;
+            seen[outcome->first] = true;
             report.outcomes[outcome->first] = std::move(outcome->second);
             ++filled;
         }

@@ -13,6 +13,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -685,6 +687,22 @@ TEST_CASE("text that is not utf-8 or holds control characters does not break the
     // Boost.JSON's parser rejects invalid UTF-8, so this parses only if the trace was cleaned too.
     auto events = read_trace(fxrates::render_chrome_trace(runs));
     CHECK_FALSE(events.empty());
+}
+
+TEST_CASE("absurd figures in a report made by hand still give well-formed documents")
+{
+    auto runs = sequential_and_async();
+    runs[0].wall_seconds = 1e70;
+    runs[1].wall_seconds = std::numeric_limits<double>::quiet_NaN();
+    std::string svg = fxrates::render_timeline_svg(runs);
+    auto doc = read_xml(svg);
+    CHECK_MESSAGE(doc.error.empty(), doc.error);
+    bool only_text = std::all_of(svg.begin(), svg.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 || c == '\n' || c == '\t';
+    });
+    CHECK(only_text);
+    CHECK(svg.find("1e+70") == std::string::npos); // printed in full, as any other wall time
+    CHECK_FALSE(read_trace(fxrates::render_chrome_trace(runs)).empty());
 }
 
 TEST_CASE("unset and out-of-order time points never give a negative width")

@@ -95,3 +95,35 @@ TEST_CASE("jobs go to workers and come back by index")
     CHECK_FALSE(fxrates::detail::decode_job("{\"index\": \"x\"}"));
     CHECK_FALSE(fxrates::detail::decode_job("garbage"));
 }
+
+TEST_CASE("a report comes back whole, and one with a base twice (another one missing) is refused")
+{
+    fxrates::run_report report;
+    report.kind = fxrates::strategy::async;
+    report.started = std::chrono::steady_clock::now();
+    for (const char* code : {"USD", "EUR", "PLN"})
+    {
+        fxrates::rates_outcome outcome;
+        outcome.base = currency_code(code);
+        outcome.error = fxrates::errc::batch_deadline;
+        report.outcomes.push_back(outcome);
+    }
+    std::string text = fxrates::detail::encode_report(report);
+    auto back = fxrates::detail::decode_report(text);
+    REQUIRE(back);
+    REQUIRE(back->outcomes.size() == 3);
+    CHECK(back->outcomes[2].base == currency_code("PLN"));
+
+    // The line of the first base written again in place of the second's.
+    std::vector<std::string> lines;
+    for (std::size_t start = 0, end; start < text.size(); start = end + 1)
+    {
+        end = text.find('\n', start);
+        if (end == std::string::npos)
+            end = text.size();
+        lines.push_back(text.substr(start, end - start));
+    }
+    REQUIRE(lines.size() == 4);
+    std::string twice = lines[0] + "\n" + lines[1] + "\n" + lines[1] + "\n" + lines[3] + "\n";
+    CHECK_FALSE(fxrates::detail::decode_report(twice));
+}
