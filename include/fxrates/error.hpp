@@ -28,7 +28,7 @@ enum class errc
     /// A function run by `async_offload` threw an exception that was not a `system_error`.
     offload_exception,
 
-    /// A worker process failed or stopped before it answered.
+    /// A worker (a strategy's thread or process) failed or stopped before it answered.
     worker_failed,
 };
 

@@ -1,6 +1,7 @@
 #include "cli/rates_command.hpp"
 
 #include "cli/currency_options.hpp"
+#include "cli/client_check.hpp"
 #include "cli/interrupt_watch.hpp"
 
 #include <fxrates/client_params.hpp>
@@ -171,6 +172,12 @@ int run_rates(const rates_options& options)
     if (auto why = describe_bad_api_url(params.api_url); !why.empty())
     {
         std::cerr << "fxrates rates: --api: bad API URL: " << why << '\n';
+        return 1;
+    }
+    if (auto why = describe_bad_client_setup(params); !why.empty())
+    {
+        std::cerr << "fxrates rates: --cacert " << params.ca_file << ": " << why
+                  << "; give a PEM file that holds the certificate of the server's CA\n";
         return 1;
     }
 

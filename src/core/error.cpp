@@ -29,7 +29,7 @@ public:
         case errc::client_closed:
             return "The client was closed before the request finished.";
         case errc::worker_failed:
-            return "A worker process failed before it answered; see the details.";
+            return "The worker (a thread or a process) failed before it answered; see the details.";
         case errc::offload_exception:
             return "The offloaded function threw an exception; catch it inside the function to report more.";
         }

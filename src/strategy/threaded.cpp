@@ -84,7 +84,9 @@ rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_
     }
     catch (const std::exception& e)
     {
-        return failed_outcome(base, std::string("the worker failed: ") + e.what(), errc::bad_response);
+        // Not the server's doing: the client could not be set up (a CA file that holds no
+        // certificate, say), or the thread ran out of memory.
+        return failed_outcome(base, std::string("the worker failed: ") + e.what(), errc::worker_failed);
     }
 }
 

@@ -85,6 +85,17 @@ for strategy in sequential thread-per-item thread-pool process-pool async offloa
     [ "$(head -5 "$out")" = "$expected" ] || fail "--strategy $strategy: not the same matrix"
 done
 
+# A CA file that holds no certificate fails every request: said once, before anything is sent,
+# whatever the strategy, not once per base and thread.
+echo "not a certificate" >"$out.pem"
+for strategy in async thread-pool process-pool; do
+    run rates --api https://localhost:1 --cacert "$out.pem" --strategy "$strategy" --base USD,EUR
+    [ "$code" = 1 ] || fail "--cacert garbage ($strategy): exit code $code, expected 1"
+    [ "$(wc -l <"$err")" = 1 ] && grep -q "^fxrates rates: --cacert .*: .*; give a PEM file" "$err" ||
+        fail "--cacert garbage ($strategy): not one clear line: $(cat "$err")"
+done
+rm -f "$out.pem"
+
 # Ctrl-C during a slow run: the finished rows are printed, the unfinished bases named, exit code
 # 130, at once (within 200 ms). Half the answers stall (the seed makes it repeatable).
 . "$(dirname "$0")/wait_for_exit.sh"
