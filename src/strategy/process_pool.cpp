@@ -110,6 +110,26 @@ void run_process_pool(const strategy_params& params, run_report& report)
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     std::vector<worker_process> workers;
+    // Whatever ends this function, an exception included, no worker is left running or unreaped
+    // and no pipe left open.
+    struct workers_guard
+    {
+        std::vector<worker_process>& workers;
+        ~workers_guard()
+        {
+            for (auto& worker : workers)
+            {
+                if (!worker.alive)
+                    continue;
+                ::kill(worker.pid, SIGKILL);
+                if (worker.to_worker >= 0)
+                    ::close(worker.to_worker);
+                ::close(worker.from_worker);
+                wait_for_child(worker.pid);
+                worker.alive = false;
+            }
+        }
+    } cleanup{workers};
     std::string why;
     std::size_t wanted = std::max<std::size_t>(1, std::min(params.workers, count));
     for (std::size_t w = 0; w < wanted; ++w)
@@ -126,7 +146,13 @@ void run_process_pool(const strategy_params& params, run_report& report)
     auto queued = std::chrono::steady_clock::now();
     std::vector<bool> answered(count, false);
     std::size_t next = 0, remaining = count;
-    const std::string settings = encode_settings(params);
+    // The workers get their bases one job at a time, not in the settings, which stay small (a
+    // pipe's buffer holds them, so writing them cannot block on a worker that is slow to read).
+    const std::string settings = [&] {
+        strategy_params without_bases = params;
+        without_bases.bases.clear();
+        return encode_settings(without_bases);
+    }();
 
     auto retire = [&](worker_process& worker)
     {
