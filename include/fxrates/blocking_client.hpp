@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stop_token>
 
 namespace fxrates {
 
@@ -33,9 +34,14 @@ public:
     rates_outcome get_rates(currency_code base, const rates_query& query = {});
 
     /// As above, but no later than `deadline` (e.g. a batch's): a request still under way then is
-    /// abandoned, and the outcome is `errc::batch_deadline`.
+    /// abandoned, and the outcome is `errc::batch_deadline`. A request under way when `stop` is
+    /// requested (from any thread) is abandoned at once: `operation_aborted`.
+    ///
+    /// One thing can outlast both: a DNS lookup, which no resolver can cancel. The call returns on
+    /// time, but the client's destructor waits for the lookup to end (Asio joins its resolver
+    /// thread).
     rates_outcome get_rates(currency_code base, const rates_query& query,
-                            std::chrono::steady_clock::time_point deadline);
+                            std::chrono::steady_clock::time_point deadline, std::stop_token stop = {});
 
 private:
     struct impl;

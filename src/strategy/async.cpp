@@ -91,7 +91,7 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
             return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout),
                                   errc::batch_deadline);
         auto api = shelf.take();
-        auto outcome = api.get_rates(base, params.query, deadline);
+        auto outcome = api.get_rates(base, params.query, deadline, params.stop);
         shelf.give_back(std::move(api));
         if (outcome.error == errc::batch_deadline)
             outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));

@@ -14,8 +14,7 @@ extern char** environ;
 
 namespace fxrates::detail {
 
-std::optional<child_process> spawn_child(const std::string& program, const char* mode, child_signals signals,
-                                         std::string& why)
+std::optional<child_process> spawn_child(const std::string& program, const char* mode, std::string& why)
 {
     int in[2], out[2];
     if (::pipe2(in, O_CLOEXEC) != 0)
@@ -39,13 +38,6 @@ std::optional<child_process> spawn_child(const std::string& program, const char*
     posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
-    if (signals == child_signals::unblocked)
-    {
-        sigset_t none;
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attributes, &none);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-    }
     std::string name = program, mode_text = mode;
     char* argv[] = {name.data(), mode_text.data(), nullptr};
     child_process child;

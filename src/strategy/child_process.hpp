@@ -22,19 +22,13 @@ struct child_process
     int from_child = -1;
 };
 
-/// What the child starts with blocked: nothing (so that Ctrl-C reaches it as usual), or this
-/// process's own mask (so that the parent alone handles Ctrl-C and stops it by closing its input).
-enum class child_signals
-{
-    unblocked,
-    inherited,
-};
-
 /// Starts `program mode`, with the pipes as its standard input and output and no other descriptor
-/// of ours (not even ones without close-on-exec, as Asio's sockets are). On failure, says why in `why` ("cannot make a pipe: ...", "cannot start
-/// PROGRAM: ...").
-std::optional<child_process> spawn_child(const std::string& program, const char* mode, child_signals signals,
-                                         std::string& why);
+/// of ours (not even ones without close-on-exec, as Asio's sockets are). The child keeps this
+/// thread's signal mask: when the program has Ctrl-C blocked for its own handling (the CLI does),
+/// its children do too, so that the signal reaches the parent alone and the parent stops them (by
+/// ending their input, or by killing them), rather than each dying on its own in the middle of a
+/// job. On failure, says why in `why` ("cannot make a pipe: ...", "cannot start PROGRAM: ...").
+std::optional<child_process> spawn_child(const std::string& program, const char* mode, std::string& why);
 
 /// Writes all of `text`, retrying after interruptions; false if the reader is gone.
 bool write_all(int fd, std::string_view text);

@@ -63,29 +63,31 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     // A report is a JSON line per base of a few KiB at most; more than this is not a report.
     const std::size_t max_report = (params.bases.size() + 16) * 64 * 1024;
 
-    // The child keeps this process's signal mask: what is blocked here stays blocked there, so
-    // that Ctrl-C reaches this process alone, which asks the child to stop by ending its input.
+    // The child keeps this process's signal mask (see spawn_child): Ctrl-C reaches this process
+    // alone, which asks the child to stop by ending its input.
     std::string why;
-    auto child = detail::spawn_child(program, "strategy-worker", detail::child_signals::inherited, why);
+    auto child = detail::spawn_child(program, "strategy-worker", why);
     if (!child)
         return failed_run(kind, params, why);
     pid_t pid = child->pid;
+    // The child keeps the batch's time limit by itself; this process steps in only if it does not:
+    // a few seconds later it asks it to stop (a partial report still comes), and a few more
+    // seconds later it kills it.
     int to_child = child->to_child;
+    std::optional<clock_type::time_point> kill_at;
     auto ask_to_stop = [&] {
-        if (to_child >= 0)
-            ::close(to_child);
+        if (to_child < 0)
+            return;
+        ::close(to_child);
         to_child = -1;
+        kill_at = detail::deadline_after(5s);
     };
     bool sent = detail::write_all(to_child, request);
     if (!sent)
         ask_to_stop();
 
-    // The child keeps the batch's time limit by itself; this process steps in only if it does not:
-    // a few seconds later it asks it to stop (a partial report still comes), and a few more
-    // seconds later it kills it.
     detail::stop_wakeup wake(params.stop);
-    auto stop_at = detail::deadline_after(params.client.batch_timeout + 5s);
-    std::optional<clock_type::time_point> kill_at;
+    auto stop_at = detail::deadline_after(5s, detail::deadline_after(params.client.batch_timeout));
     std::string text, failure;
     bool interrupted = false;
     for (;;)
@@ -95,7 +97,6 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
         {
             interrupted = params.stop.stop_requested();
             ask_to_stop();
-            kill_at = detail::deadline_after(5s);
         }
         if (kill_at && now >= *kill_at)
         {
@@ -185,6 +186,10 @@ int run_strategy_worker()
                     break;
             }
             stop->request_stop();
+            // Stays until the process ends, so that every thread count the strategy takes holds
+            // it, and the one subtracted below is always there to subtract.
+            for (;;)
+                ::pause();
         }).detach();
         auto report = run_strategy(*kind, params);
         if (report.peak_threads > 1)

@@ -69,11 +69,11 @@ std::string describe_exit(int status)
     return "stopped";
 }
 
-// Starts `program worker`. The worker starts with no signal blocked, whatever this process blocks
-// (e.g. Ctrl-C for its own handling): a Ctrl-C then reaches the worker as usual.
+// Starts `program worker`, with this process's signal mask (see spawn_child): on a stop, the pool
+// ends its workers itself.
 std::optional<worker_process> spawn_worker(const std::string& program, std::string& why)
 {
-    auto child = spawn_child(program, "worker", child_signals::unblocked, why);
+    auto child = spawn_child(program, "worker", why);
     if (!child)
         return std::nullopt;
     worker_process worker;
@@ -197,6 +197,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
     report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
 
     auto deadline = deadline_after(params.client.batch_timeout);
+    std::string wait_failure;
     {
         // A stop request must wake poll() at once: it makes a pipe that poll() watches readable.
         stop_wakeup wake(params.stop);
@@ -225,7 +226,10 @@ void run_process_pool(const strategy_params& params, run_report& report)
             if (ready < 0 && errno == EINTR)
                 continue;
             if (ready < 0)
-                break; // poll itself failed: what is open is reported below
+            {
+                wait_failure = std::string("cannot wait for the worker processes: ") + std::strerror(errno);
+                break; // what is open is reported below
+            }
             for (std::size_t k = 0; k < watched.size(); ++k)
             {
                 if (watched[k].revents == 0 || owners[k] == nullptr)
@@ -281,7 +285,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
                                                 batch_deadline_message(started, params.client.batch_timeout),
                                                 errc::batch_deadline);
         else
-            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process was left to answer");
+            report.outcomes[i] = failed_outcome(
+                params.bases[i], wait_failure.empty() ? "no worker process was left to answer" : wait_failure);
     }
     for (auto& worker : workers)
     {

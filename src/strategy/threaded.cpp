@@ -77,7 +77,7 @@ rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_
     {
         if (!api)
             api.emplace(params.client);
-        auto outcome = api->get_rates(base, params.query, deadline);
+        auto outcome = api->get_rates(base, params.query, deadline, params.stop);
         if (outcome.error == errc::batch_deadline)
             outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
         return outcome;

@@ -28,11 +28,12 @@ done
 [ $? = 1 ] || fail "an unknown strategy is not a usage error"
 
 # Ctrl-C while the second strategy runs: the first one's row and the matrix are printed, the one
-# under way stops early, the rest are named as not run, exit code 130, soon (within 2 s: a
-# blocking strategy finishes the request it is in, 300 ms here).
+# under way stops early, the rest are named as not run, exit code 130, soon. The signal goes to
+# the whole process group, as a terminal sends it: the strategy's own processes (the process
+# pool's workers) must be stopped by their parent, not die of it.
 . "$(dirname "$0")/wait_for_exit.sh"
 mkfifo "$work/stderr"
-"$fxrates" compare --local --strategies async,sequential,thread-pool --latency 300 --repeat 4 \
+setsid "$fxrates" compare --local --strategies async,process-pool,sequential --latency 300 --repeat 4 \
     >"$work/out" 2>"$work/stderr" &
 compare_pid=$!
 exec {stderr_fd}<"$work/stderr"
@@ -41,13 +42,21 @@ started=no
 # Wait for the event itself: compare says it starts the second strategy.
 while IFS= read -r -t 30 line <&"$stderr_fd"; do
     echo "$line" >>"$work/err"
-    if [ "$line" = "fxrates compare: running sequential..." ]; then started=yes; break; fi
+    if [ "$line" = "fxrates compare: running process-pool..." ]; then started=yes; break; fi
 done
 cat <&"$stderr_fd" >>"$work/err" &
 rest_of_stderr=$!
 if [ "$started" = yes ]; then
+    # The event: the pool's four workers exist, so that the signal finds them (looked for every
+    # 20 ms, for 10 s at most).
+    for ((tries = 0; tries < 500; tries++)); do
+        strategy_pid=$(pgrep -P "$compare_pid" | head -1)
+        [ -n "$strategy_pid" ] && [ "$(pgrep -P "$strategy_pid" | wc -l)" -ge 4 ] && break
+        sleep 0.02
+    done
+    [ "$tries" -lt 500 ] || fail "Ctrl-C: the process pool's workers never started"
     interrupted=$(date +%s%N)
-    kill -INT "$compare_pid"
+    kill -INT -- "-$compare_pid" 2>/dev/null || kill -INT "$compare_pid"
     wait_for_exit "$compare_pid" 10
     elapsed_ms=$((($(date +%s%N) - interrupted) / 1000000))
     wait "$rest_of_stderr"
@@ -55,7 +64,8 @@ if [ "$started" = yes ]; then
     [ "$elapsed_ms" -lt 2000 ] || fail "Ctrl-C: took $elapsed_ms ms to exit"
     [ "$(grep -c '^1 [A-Z][A-Z][A-Z] = ' "$work/out")" = 5 ] || fail "Ctrl-C: the finished matrix is lost: $(cat "$work/out")"
     grep -Eq "^async +[0-9.]+ s" "$work/out" || fail "Ctrl-C: the finished strategy's row is lost: $(cat "$work/out")"
-    grep -q "interrupted; .*not run: thread-pool" "$work/err" || fail "Ctrl-C: what did not run is not said: $(cat "$work/err")"
+    grep -q "interrupted; .*not run: sequential" "$work/err" || fail "Ctrl-C: what did not run is not said: $(cat "$work/err")"
+    ! grep -q "killed by signal" "$work/err" || fail "Ctrl-C: workers died of the signal: $(cat "$work/err")"
 else
     fail "Ctrl-C: compare never started its second strategy: $(cat "$work/err")"
     kill "$compare_pid" 2>/dev/null
