@@ -57,9 +57,7 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     // Everything that can throw happens before the child exists.
-    boost::json::object line = boost::json::parse(detail::encode_settings(params)).as_object();
-    line["strategy"] = to_string(kind);
-    std::string request = boost::json::serialize(line) + "\n";
+    std::string request = detail::encode_settings(params, to_string(kind));
     // A report is a JSON line per base of a few KiB at most; more than this is not a report.
     const std::size_t max_report = (params.bases.size() + 16) * 64 * 1024;
 

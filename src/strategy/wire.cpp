@@ -81,9 +81,11 @@ duration milliseconds_at(const json::object& settings, const char* name)
 
 // The worker's whole client configuration goes along, so that a process-pool run behaves as an
 // in-process one: the same timeouts, retries and limits.
-std::string encode_settings(const strategy_params& params)
+std::string encode_settings(const strategy_params& params, std::string_view strategy)
 {
     json::object settings;
+    if (!strategy.empty())
+        settings["strategy"] = strategy;
     const auto& client = params.client;
     settings["api_url"] = client.api_url;
     settings["use_system_trust"] = client.use_system_trust;

@@ -127,3 +127,15 @@ TEST_CASE("a report comes back whole, and one with a base twice (another one mis
     std::string twice = lines[0] + "\n" + lines[1] + "\n" + lines[1] + "\n" + lines[3] + "\n";
     CHECK_FALSE(fxrates::detail::decode_report(twice));
 }
+
+TEST_CASE("settings for a strategy-worker name the strategy, and read back the same")
+{
+    fxrates::strategy_params sent;
+    sent.bases = {currency_code("USD"), currency_code("EUR")};
+    auto line = fxrates::detail::encode_settings(sent, "thread-pool");
+    CHECK(line.find("\"strategy\":\"thread-pool\"") != std::string::npos);
+    CHECK(line.back() == '\n');
+    auto got = fxrates::detail::decode_settings(line);
+    CHECK(got.bases == sent.bases);
+    CHECK(fxrates::detail::encode_settings(sent).find("\"strategy\"") == std::string::npos);
+}
