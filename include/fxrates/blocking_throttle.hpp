@@ -46,10 +46,7 @@ public:
         if (!bucket_.can_ever_grant(n))
             throw std::invalid_argument("a request for more tokens than the burst can never be granted");
         const std::uint64_t ticket = next_ticket_++;
-        ++waiting_;
-        auto result = serve(lock, ticket, deadline, n);
-        --waiting_;
-        return result;
+        return serve(lock, ticket, deadline, n);
     }
 
     /// No grants before `until`; the next one is at `until`.
@@ -72,7 +69,8 @@ public:
     std::size_t waiting() const
     {
         std::lock_guard lock(mutex_);
-        return waiting_;
+        // Every ticket not yet served belongs to a waiting thread, or to one that gave up.
+        return static_cast<std::size_t>(next_ticket_ - now_serving_) - left_queue_.size();
     }
 
     /// Wakes every waiter; `acquire` returns false from now on.
@@ -146,7 +144,6 @@ private:
     std::uint64_t next_ticket_ = 0;
     std::uint64_t now_serving_ = 0;
     std::set<std::uint64_t> left_queue_; // tickets whose threads gave up before their turn
-    std::size_t waiting_ = 0;
     bool closed_ = false;
 };
 

@@ -159,10 +159,9 @@ int run_compare(const compare_options& options)
         params.client.ca_file = options.ca_file;
         params.client.use_system_trust = options.ca_file.empty();
         params.client.insecure = options.insecure;
-        if (auto why = describe_bad_client_setup(params.client); !why.empty())
+        if (auto why = describe_bad_ca_file(params.client); !why.empty())
         {
-            std::cerr << "fxrates compare: --cacert " << params.client.ca_file << ": " << why
-                      << "; give a PEM file that holds the certificate of the server's CA\n";
+            std::cerr << "fxrates compare: " << why << '\n';
             return 1;
         }
         where = options.api;

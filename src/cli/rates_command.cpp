@@ -174,10 +174,9 @@ int run_rates(const rates_options& options)
         std::cerr << "fxrates rates: --api: bad API URL: " << why << '\n';
         return 1;
     }
-    if (auto why = describe_bad_client_setup(params); !why.empty())
+    if (auto why = describe_bad_ca_file(params); !why.empty())
     {
-        std::cerr << "fxrates rates: --cacert " << params.ca_file << ": " << why
-                  << "; give a PEM file that holds the certificate of the server's CA\n";
+        std::cerr << "fxrates rates: " << why << '\n';
         return 1;
     }
 

@@ -5,6 +5,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <stop_token>
@@ -59,26 +60,27 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
     // From the thread that requests the stop: the signal is emitted on the client's own loop.
     std::stop_callback on_stop(stop, [&context, abandon] { asio::post(context, abandon); });
 
-    // Blocks this thread until the request is done, within the client's time limits and `deadline`.
-    // Once abandoned, it waits only for the completion, not for all work to end (a DNS lookup
-    // cannot be cancelled, and would hold the loop).
-    const bool bounded = deadline != std::chrono::steady_clock::time_point::max();
+    // The deadline abandons the request as a stop does, through the client's own cancellation.
     bool too_late = false;
-    context.restart();
-    while (!state->done)
-    {
-        if (bounded && !too_late && std::chrono::steady_clock::now() >= deadline)
+    asio::steady_timer limit(context, deadline);
+    limit.async_wait([&too_late, state, abandon](error_code ec) {
+        if (!ec && !state->done) // a request that has just finished keeps its answer
         {
             too_late = true;
             abandon();
-            continue;
         }
-        std::size_t ran = bounded && !too_late ? context.run_one_until(deadline) : context.run_one();
-        if (ran == 0 && context.stopped())
-            break; // out of work without a completion: cannot happen, but must not spin
+    });
+
+    // Blocks this thread until the request is done, within the client's time limits and `deadline`.
+    // It waits for the completion only, not for all work to end: a DNS lookup, which cannot be
+    // cancelled, would hold the loop.
+    context.restart();
+    while (!state->done && context.run_one() != 0)
+    {
     }
-    if (!context.stopped())
-        context.poll(); // what the completion left ready (a connection going back to the pool)
+    limit.cancel();
+    context.restart();
+    context.poll(); // the timer's end, and what the completion left ready (a connection going back to the pool)
     if (too_late)
     {
         outcome.error = errc::batch_deadline;

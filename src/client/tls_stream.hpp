@@ -30,9 +30,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <iterator>
 #include <optional>
-#include <string>
 
 namespace fxrates::detail {
 
@@ -86,7 +84,7 @@ public:
     template <class MutableBufferSequence, class Token>
     auto async_read_some(const MutableBufferSequence& buffers, Token&& token)
     {
-        boost::asio::mutable_buffer target = first_nonempty(buffers);
+        auto target = first_nonempty<boost::asio::mutable_buffer>(buffers);
         auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
             io_op<decltype(step), true>(*this, step, target.size() == 0, true), token, next_);
@@ -96,9 +94,8 @@ public:
     template <class ConstBufferSequence, class Token>
     auto async_write_some(const ConstBufferSequence& buffers, Token&& token)
     {
-        // A sequence of small buffers (Beast's serializer gives one per header field) goes out as
-        // one TLS record, not one record each.
-        boost::asio::const_buffer source = gather(buffers);
+        // The client writes each request as one buffer, so one buffer at a time is one record.
+        auto source = first_nonempty<boost::asio::const_buffer>(buffers);
         auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
             io_op<decltype(step), true>(*this, step, source.size() == 0, false), token, next_);
@@ -108,28 +105,14 @@ private:
     template <class Step, bool Transfers>
     class io_op;
 
-    template <class Buffers>
-    static boost::asio::mutable_buffer first_nonempty(const Buffers& buffers)
+    // The first buffer of a sequence that is not empty (an operation works on one at a time).
+    template <class Buffer, class Buffers>
+    static Buffer first_nonempty(const Buffers& buffers)
     {
         for (auto it = boost::asio::buffer_sequence_begin(buffers); it != boost::asio::buffer_sequence_end(buffers); ++it)
-            if (boost::asio::mutable_buffer b(*it); b.size() != 0)
+            if (Buffer b(*it); b.size() != 0)
                 return b;
         return {};
-    }
-
-    template <class Buffers>
-    boost::asio::const_buffer gather(const Buffers& buffers)
-    {
-        auto begin = boost::asio::buffer_sequence_begin(buffers), end = boost::asio::buffer_sequence_end(buffers);
-        if (begin != end && std::next(begin) == end)
-            return boost::asio::const_buffer(*begin);
-        gathered_.clear();
-        for (auto it = begin; it != end && gathered_.size() < max_record; ++it)
-        {
-            boost::asio::const_buffer b(*it);
-            gathered_.append(static_cast<const char*>(b.data()), std::min(b.size(), max_record - gathered_.size()));
-        }
-        return boost::asio::buffer(gathered_);
     }
 
     static int clamp(std::size_t size) noexcept { return static_cast<int>(std::min<std::size_t>(size, max_record)); }
@@ -184,7 +167,6 @@ private:
     SSL* ssl_ = nullptr;
     boost::beast::flat_buffer incoming_; // received from the peer, not yet taken by OpenSSL
     boost::beast::flat_buffer outgoing_; // made by OpenSSL, not yet sent
-    std::string gathered_;               // a write's buffers made contiguous
     std::size_t read_size_ = first_read; // the next socket read's size
     bool peer_closed_ = false;           // TCP end of stream: OpenSSL is told so once `incoming_` is empty
     bool busy_ = false;                  // an operation is under way (half-duplex)

@@ -510,11 +510,9 @@ private:
     {
         if (!diag.client_message().empty())
             return ec;
+        // Timeouts have their message already: each names the limit that passed (explain_timeout).
         std::string where = endpoint_.host_header();
-        if (ec == beast::error::timeout)
-            diag.set_client_message("no progress " + std::string(phase) + " with " + where +
-                                    " before the time limit; the server may be down or overloaded");
-        else if (ec == http::error::body_limit)
+        if (ec == http::error::body_limit)
             diag.set_client_message("the answer from " + where + " is larger than the limit of " +
                                     std::to_string(params_.body_limit) + " bytes");
         else if (ec == asio::error::operation_aborted)

@@ -5,8 +5,6 @@
 #include <fxrates/client.hpp>
 #include <fxrates/offload.hpp>
 
-#include "client/batch.hpp"
-#include "client/deadline.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
 
@@ -85,16 +83,11 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     auto queued = std::chrono::steady_clock::now();
     auto base = params.bases[index];
     auto job = [&shelf, &params, base, deadline] {
-        if (params.stop.stop_requested())
-            return failed_outcome(base, "stopped before it started", asio::error::operation_aborted);
-        if (std::chrono::steady_clock::now() >= deadline)
-            return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout),
-                                  errc::batch_deadline);
+        if (auto refused = refuse_start(params, base, deadline))
+            return std::move(*refused);
         auto api = shelf.take();
-        auto outcome = api.get_rates(base, params.query, deadline, params.stop);
+        auto outcome = fetch_by_deadline(api, params, base, deadline);
         shelf.give_back(std::move(api));
-        if (outcome.error == errc::batch_deadline)
-            outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
         return outcome;
     };
     auto [ec, outcome] = co_await async_offload(pool, std::move(job), asio::as_tuple(asio::use_awaitable));
@@ -119,7 +112,7 @@ void run_offload(const strategy_params& params, run_report& report)
     report.outcomes.resize(params.bases.size());
     std::vector<asio::cancellation_signal> cancel(params.bases.size());
     // Jobs not started by the batch's deadline skip their request; those under way end there.
-    auto deadline = deadline_after(params.client.batch_timeout);
+    auto deadline = batch_deadline(params);
     for (std::size_t i = 0; i < params.bases.size(); ++i)
         asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, deadline, i, report),
                        asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));

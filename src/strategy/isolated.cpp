@@ -8,13 +8,11 @@
 #include "strategy/strategies.hpp"
 #include "strategy/wire.hpp"
 
-#include <boost/json.hpp>
+#include <boost/asio/error.hpp>
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,7 +24,6 @@
 #include <thread>
 #include <cstring>
 #include <iostream>
-#include <iterator>
 #include <string>
 
 
@@ -34,14 +31,15 @@ namespace fxrates {
 
 namespace {
 
-run_report failed_run(strategy kind, const strategy_params& params, const std::string& why)
+run_report failed_run(strategy kind, const strategy_params& params, const std::string& why,
+                      error_code error = errc::worker_failed)
 {
     run_report report;
     report.kind = kind;
     report.started = std::chrono::steady_clock::now();
     for (auto base : params.bases)
     {
-        report.outcomes.push_back(detail::failed_outcome(base, why));
+        report.outcomes.push_back(detail::failed_outcome(base, why, error));
         report.outcomes.back().timing.queued = report.outcomes.back().timing.done = report.started;
     }
     return report;
@@ -141,11 +139,8 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     {
         if (failure.empty())
             failure = "the strategy's process ended without a report (status " + std::to_string(status) + ")";
-        auto failed = failed_run(kind, params, failure);
-        if (interrupted)
-            for (auto& outcome : failed.outcomes)
-                outcome.error = boost::asio::error::operation_aborted;
-        return failed;
+        return failed_run(kind, params, failure,
+                          interrupted ? error_code(boost::asio::error::operation_aborted) : errc::worker_failed);
     }
     // Whole-process figures of the child (and of its own workers, which it waited for).
     report->cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
@@ -163,11 +158,11 @@ int run_strategy_worker()
         return 1;
     try
     {
-        auto request = boost::json::parse(line).as_object();
-        auto kind = parse_strategy(request.at("strategy").as_string());
+        std::string name;
+        auto params = detail::decode_settings(line, &name);
+        auto kind = parse_strategy(name);
         if (!kind)
             throw std::invalid_argument("unknown strategy");
-        auto params = detail::decode_settings(line);
         // The parent asks for a stop by ending this process's input (Ctrl-C, or its own time
         // limit): a thread waits for that end. It is the parent's, not the strategy's, so it is
         // left out of the thread count.

@@ -6,7 +6,6 @@
 #include <fxrates/blocking_client.hpp>
 
 #include "client/batch.hpp"
-#include "client/deadline.hpp"
 #include "strategy/child_process.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
@@ -14,7 +13,6 @@
 
 #include <boost/asio/error.hpp>
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -84,14 +82,27 @@ std::optional<worker_process> spawn_worker(const std::string& program, std::stri
     return worker;
 }
 
-// Waits for a worker that is ending and returns its wait status. Reaping counts its CPU in this
+// Ends a worker: sends it `signal` (none if 0), closes our ends of its pipes (so it sees the end of
+// its input) and waits for it. Returns its wait status; its resource use goes to `usage`.
+int end_worker(worker_process& worker, int signal, rusage* usage = nullptr)
+{
+    if (signal != 0)
+        ::kill(worker.pid, signal);
+    if (worker.to_worker >= 0)
+        ::close(worker.to_worker);
+    worker.to_worker = -1;
+    ::close(worker.from_worker);
+    worker.alive = false;
+    return wait_for_child(worker.pid, usage);
+}
+
+// Ends a worker as end_worker does, counting it in the report: reaping counts its CPU in this
 // process's children; its peak memory is added to the pool's, since the workers run side by side.
-int reap(worker_process& worker, run_report& report)
+int reap(worker_process& worker, int signal, run_report& report)
 {
     rusage usage{};
-    int status = wait_for_child(worker.pid, &usage);
+    int status = end_worker(worker, signal, &usage);
     report.peak_rss_kib += usage.ru_maxrss;
-    worker.alive = false;
     return status;
 }
 
@@ -118,16 +129,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
         ~workers_guard()
         {
             for (auto& worker : workers)
-            {
-                if (!worker.alive)
-                    continue;
-                ::kill(worker.pid, SIGKILL);
-                if (worker.to_worker >= 0)
-                    ::close(worker.to_worker);
-                ::close(worker.from_worker);
-                wait_for_child(worker.pid);
-                worker.alive = false;
-            }
+                if (worker.alive)
+                    end_worker(worker, SIGKILL);
         }
     } cleanup{workers};
     std::string why;
@@ -156,10 +159,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
 
     auto retire = [&](worker_process& worker)
     {
-        worker.alive = false;
-        ::close(worker.to_worker);
-        ::close(worker.from_worker);
-        int status = reap(worker, report);
+        int status = reap(worker, 0, report);
         if (worker.job && !answered[*worker.job])
         {
             report.outcomes[*worker.job] =
@@ -196,7 +196,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
         children_threads += worker.alive ? threads_of(worker.pid) : 0;
     report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
 
-    auto deadline = deadline_after(params.client.batch_timeout);
+    auto deadline = batch_deadline(params);
     std::string wait_failure;
     {
         // A stop request must wake poll() at once: it makes a pipe that poll() watches readable.
@@ -290,14 +290,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
     }
     for (auto& worker : workers)
     {
-        if (!worker.alive)
-            continue;
-        if (worker.to_worker >= 0)
-            ::close(worker.to_worker);
-        ::kill(worker.pid, remaining > 0 ? SIGKILL : 0);
-        worker.to_worker = -1;
-        ::close(worker.from_worker);
-        reap(worker, report);
+        if (worker.alive)
+            reap(worker, remaining > 0 ? SIGKILL : 0, report);
     }
 }
 

@@ -1,7 +1,11 @@
 #include <fxrates/strategy.hpp>
 
+#include "client/batch.hpp"
+#include "client/deadline.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
+
+#include <boost/asio/error.hpp>
 
 #include <array>
 #include <utility>
@@ -88,6 +92,30 @@ rates_outcome failed_outcome(currency_code base, std::string why, error_code err
     outcome.error = error;
     outcome.diag.set_client_message(std::move(why));
     outcome.timing.done = std::chrono::steady_clock::now();
+    return outcome;
+}
+
+std::chrono::steady_clock::time_point batch_deadline(const strategy_params& params)
+{
+    return deadline_after(params.client.batch_timeout);
+}
+
+std::optional<rates_outcome> refuse_start(const strategy_params& params, currency_code base,
+                                          std::chrono::steady_clock::time_point deadline)
+{
+    if (params.stop.stop_requested())
+        return failed_outcome(base, "stopped before it started", boost::asio::error::operation_aborted);
+    if (std::chrono::steady_clock::now() >= deadline)
+        return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout), errc::batch_deadline);
+    return std::nullopt;
+}
+
+rates_outcome fetch_by_deadline(blocking_client& api, const strategy_params& params, currency_code base,
+                                std::chrono::steady_clock::time_point deadline)
+{
+    auto outcome = api.get_rates(base, params.query, deadline, params.stop);
+    if (outcome.error == errc::batch_deadline)
+        outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
     return outcome;
 }
 

@@ -69,18 +69,13 @@ private:
 rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base,
                             std::chrono::steady_clock::time_point deadline)
 {
-    if (params.stop.stop_requested())
-        return failed_outcome(base, "stopped before it started", boost::asio::error::operation_aborted);
-    if (std::chrono::steady_clock::now() >= deadline)
-        return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout), errc::batch_deadline);
+    if (auto refused = refuse_start(params, base, deadline))
+        return std::move(*refused);
     try
     {
         if (!api)
             api.emplace(params.client);
-        auto outcome = api->get_rates(base, params.query, deadline, params.stop);
-        if (outcome.error == errc::batch_deadline)
-            outcome.diag.set_client_message(batch_deadline_message(true, params.client.batch_timeout));
-        return outcome;
+        return fetch_by_deadline(*api, params, base, deadline);
     }
     catch (const std::exception& e)
     {
@@ -88,12 +83,6 @@ rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_
         // certificate, say), or the thread ran out of memory.
         return failed_outcome(base, std::string("the worker failed: ") + e.what(), errc::worker_failed);
     }
-}
-
-// When the whole batch must be done: `client_params::batch_timeout` from now.
-std::chrono::steady_clock::time_point batch_deadline(const strategy_params& params)
-{
-    return deadline_after(params.client.batch_timeout);
 }
 
 } // namespace

@@ -119,11 +119,16 @@ std::string encode_settings(const strategy_params& params, std::string_view stra
     return json::serialize(settings) + "\n";
 }
 
-strategy_params decode_settings(std::string_view line)
+strategy_params decode_settings(std::string_view line, std::string* strategy)
 {
     try
     {
         auto settings = json::parse(line).as_object();
+        if (strategy)
+        {
+            const auto* named = settings.if_contains("strategy");
+            *strategy = named ? std::string(named->as_string()) : std::string();
+        }
         strategy_params params;
         auto& client = params.client;
         client.api_url = settings.at("api_url").as_string();

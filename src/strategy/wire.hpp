@@ -14,8 +14,9 @@ namespace fxrates::detail {
 /// The first line to a worker: what every job shares; with `strategy`, also which strategy to run
 /// (for a `strategy-worker`, which reads it with `parse_strategy`).
 std::string encode_settings(const strategy_params& params, std::string_view strategy = {});
-/// Throws `std::invalid_argument` on a malformed line.
-strategy_params decode_settings(std::string_view line);
+/// Throws `std::invalid_argument` on a malformed line. With `strategy`, also gives the strategy
+/// named in the line (empty if none).
+strategy_params decode_settings(std::string_view line, std::string* strategy = nullptr);
 
 /// A job: which base, at which index.
 std::string encode_job(std::size_t index, currency_code base);
