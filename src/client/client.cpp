@@ -202,17 +202,15 @@ public:
     // The deadlines of an attempt starting now, within the base's total deadline.
     detail::request_deadlines deadlines_from_now(std::chrono::steady_clock::time_point total_deadline) const
     {
+        using detail::named_deadline;
         auto now = std::chrono::steady_clock::now();
         detail::request_deadlines deadlines;
-        deadlines.request = detail::deadline_after(params_.request_timeout, now);
-        deadlines.request_limit_length = params_.request_timeout;
-        if (total_deadline < deadlines.request)
-        {
-            deadlines.request = total_deadline;
-            deadlines.request_limit_name = "total timeout";
-            deadlines.request_limit_length = params_.total_timeout;
-        }
-        deadlines.queue = std::min(detail::deadline_after(params_.queue_timeout, now), deadlines.request);
+        deadlines.request = named_deadline::earlier(
+            {total_deadline, "total timeout", params_.total_timeout},
+            {detail::deadline_after(params_.request_timeout, now), "request timeout", params_.request_timeout});
+        deadlines.queue = named_deadline::earlier(
+            {detail::deadline_after(params_.queue_timeout, now), "queue timeout", params_.queue_timeout},
+            deadlines.request);
         return deadlines;
     }
 
@@ -253,7 +251,7 @@ public:
     static asio::awaitable<bool> wait_for_throttle(std::shared_ptr<impl> self,
                                                    const detail::request_deadlines& deadlines, rates_outcome& outcome)
     {
-        asio::steady_timer queue_limit(self->executor_, deadlines.queue);
+        asio::steady_timer queue_limit(self->executor_, deadlines.queue.at);
         // Whichever finishes first cancels the other; both results are looked at, since a grant
         // may come in the same instant as the deadline (and then the token is taken: use it).
         auto [order, grant_ec, limit_ec] =
@@ -271,9 +269,7 @@ public:
             co_return false;
         }
         outcome.error = asio::error::timed_out;
-        bool queue_bound = deadlines.queue < deadlines.request;
-        outcome.diag.set_client_message(detail::rate_limit_held_message(
-            queue_bound ? detail::limit_text("queue timeout", self->params_.queue_timeout) : deadlines.request_limit()));
+        outcome.diag.set_client_message(detail::rate_limit_held_message(deadlines.queue.text()));
         co_return false;
     }
 

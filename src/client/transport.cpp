@@ -51,28 +51,11 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // The end of a phase that may last `length` within a request that must end by `deadlines.request`,
-// and which limit it is, for the message if it passes (made only then: most requests never need it).
-struct phase_limit
+// and which limit it is, for the message if it passes.
+named_deadline phase_limit(const char* name, clock_type::duration length, const request_deadlines& deadlines)
 {
-    phase_limit(const char* limit_name, clock_type::duration length, const request_deadlines& deadlines)
-        : name(limit_name), length(length)
-    {
-        auto phase_end = deadline_after(length);
-        at = std::min(phase_end, deadlines.request);
-        if (at == deadlines.request)
-        {
-            name = deadlines.request_limit_name;
-            this->length = deadlines.request_limit_length;
-        }
-    }
-
-    // "the connect timeout (10 s)"
-    std::string text() const { return limit_text(name, length); }
-
-    clock_type::time_point at;
-    const char* name;
-    clock_type::duration length;
-};
+    return named_deadline::earlier({deadline_after(length), name, length}, deadlines.request);
+}
 
 // Errors that mean a reused keep-alive connection had been closed by the server while idle.
 bool is_stale_connection(const error_code& ec)
@@ -149,7 +132,7 @@ public:
         for (int attempt = 0;; ++attempt)
         {
             std::unique_ptr<connection> conn;
-            if (auto ec = co_await acquire(conn, std::min(deadlines.queue, deadlines.request), diag))
+            if (auto ec = co_await acquire(conn, deadlines.queue.at, diag))
                 co_return ec;
             if (auto stop = co_await stopped())
             {
@@ -297,7 +280,7 @@ private:
         }
     }
 
-    asio::awaitable<error_code> resolve(const phase_limit& limit, diagnostics& diag)
+    asio::awaitable<error_code> resolve(const named_deadline& limit, diagnostics& diag)
     {
         if (!resolving_)
         {
@@ -349,7 +332,7 @@ private:
                                         request_timing& timing)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
-        phase_limit connect_limit("connect timeout", params_.connect_timeout, deadlines);
+        auto connect_limit = phase_limit("connect timeout", params_.connect_timeout, deadlines);
         if (endpoints_.empty())
             if (auto ec = co_await resolve(connect_limit, diag))
                 co_return ec;
@@ -405,12 +388,12 @@ private:
         {
             // Waiting for another connection's ticket may take a quarter of the handshake's own
             // budget at most; the handshake's time starts after it.
-            auto wait_until = std::min(deadline_after(params_.handshake_timeout / 4), deadlines.request);
+            auto wait_until = std::min(deadline_after(params_.handshake_timeout / 4), deadlines.request.at);
             pioneer = co_await sessions_.prepare(native, wait_until);
         }
         if (auto stop = co_await stopped())
             co_return stop;
-        phase_limit handshake_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
+        auto handshake_limit = phase_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
@@ -441,7 +424,7 @@ private:
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         // Sending the request and waiting for the answer's first bytes: the server's thinking time.
         // Then the answer may pause for the idle timeout at most between reads.
-        phase_limit first_byte_limit("first-byte timeout", params_.first_byte_timeout, deadlines);
+        auto first_byte_limit = phase_limit("first-byte timeout", params_.first_byte_timeout, deadlines);
         tcp_layer.expires_at(first_byte_limit.at);
 
         // Every request differs only in its target, which `rates_target` percent-encoded.
@@ -456,7 +439,7 @@ private:
 
         http::response_parser<http::string_body> parser;
         parser.body_limit(params_.body_limit);
-        conn.stream.limit_answer(first_byte_limit.at, params_.read_idle_timeout, deadlines.request);
+        conn.stream.limit_answer(first_byte_limit.at, params_.read_idle_timeout, deadlines.request.at);
         std::size_t read = 0;
         std::tie(ec, read) = co_await http::async_read(conn.stream, conn.buffer, parser, use_tuple);
         conn.stream.clear_answer_limits();
@@ -468,13 +451,13 @@ private:
             std::string host = endpoint_.host_header();
             if (conn.stream.answer_started() == clock_type::time_point{})
                 explain_timeout(ec, "no answer from " + host, first_byte_limit, diag);
-            else if (clock_type::now() < deadlines.request)
+            else if (clock_type::now() < deadlines.request.at)
                 diag.set_client_message("the answer from " + host + " stalled: nothing arrived within the read idle "
                                         "timeout (" + seconds_text(params_.read_idle_timeout) +
                                         "); the server or the network may be overloaded");
             else
                 diag.set_client_message("the answer from " + host + " did not finish within " +
-                                        deadlines.request_limit() + "; it came too slowly");
+                                        deadlines.request.text() + "; it came too slowly");
         }
         if (ec)
             co_return ec;
@@ -491,7 +474,7 @@ private:
     }
 
     // A timeout's message names the limit that passed; other errors are explained by the caller.
-    error_code explain_timeout(const error_code& ec, const std::string& what, const phase_limit& limit,
+    error_code explain_timeout(const error_code& ec, const std::string& what, const named_deadline& limit,
                                diagnostics& diag) const
     {
         if (ec == beast::error::timeout && diag.client_message().empty())
@@ -499,7 +482,7 @@ private:
         return ec;
     }
 
-    error_code explain(const error_code& ec, const char* phase, const phase_limit& limit, diagnostics& diag) const
+    error_code explain(const error_code& ec, const char* phase, const named_deadline& limit, diagnostics& diag) const
     {
         if (ec == beast::error::timeout)
             explain_timeout(ec, "no progress " + std::string(phase) + " with " + endpoint_.host_header(), limit, diag);

@@ -42,17 +42,28 @@ inline std::string rate_limit_held_message(const std::string& limit)
            "; raise the rate (--rate) or the timeout, or ask for fewer bases";
 }
 
+/// A deadline and the limit that sets it, for the message if it passes.
+struct named_deadline
+{
+    std::chrono::steady_clock::time_point at;
+    const char* name = "request timeout";         ///< e.g. "connect timeout"
+    std::chrono::steady_clock::duration length{}; ///< the limit's own length, e.g. 10 s
+
+    /// "the connect timeout (10 s)": made only when a message needs it.
+    std::string text() const { return limit_text(name, length); }
+
+    /// The deadline that comes first; on a tie, `outer` (the one that bounds the other).
+    static named_deadline earlier(const named_deadline& inner, const named_deadline& outer)
+    {
+        return inner.at < outer.at ? inner : outer;
+    }
+};
+
 /// When one attempt must have reached each point.
 struct request_deadlines
 {
-    std::chrono::steady_clock::time_point queue;   ///< a connection is had (idle, or a slot for a new one)
-    std::chrono::steady_clock::time_point request; ///< the whole answer is read
-    /// What sets `request`, for messages: its name and length, e.g. "request timeout", 30 s.
-    const char* request_limit_name = "request timeout";
-    std::chrono::steady_clock::duration request_limit_length{};
-
-    /// "the request timeout (30 s)": made only when a message needs it.
-    std::string request_limit() const { return limit_text(request_limit_name, request_limit_length); }
+    named_deadline queue;   ///< a connection is had (idle, or a slot for a new one); never after `request`
+    named_deadline request; ///< the whole answer is read
 };
 
 /// HTTPS GETs to one origin over a pool of keep-alive connections. Beast and OpenSSL stay behind
