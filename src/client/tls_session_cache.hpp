@@ -14,11 +14,10 @@
 // Included by the transport only (Asio's SSL and OpenSSL stay in that one translation unit). Like the
 // transport, it runs on one executor and is not thread-safe.
 
+#include "client/wait_queue.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include <openssl/ssl.h>
 
@@ -26,7 +25,6 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
-#include <vector>
 
 namespace fxrates::detail {
 
@@ -83,10 +81,7 @@ public:
                 }
                 co_return false;
             }
-            waiter self_in_queue(boost::asio::steady_timer(executor_, until), waiters_);
-            co_await self_in_queue.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
-            auto cancellation = co_await boost::asio::this_coro::cancellation_state;
-            if (cancellation.cancelled() != boost::asio::cancellation_type::none)
+            if (co_await waiters_.wait(executor_, until) == wait_queue::wake_reason::cancelled)
                 co_return false;
         }
     }
@@ -132,21 +127,6 @@ private:
         void operator()(SSL_SESSION* session) const noexcept { SSL_SESSION_free(session); }
     };
 
-    // A connection waiting for the pioneer: its timer is its deadline and its wake-up at once.
-    struct waiter
-    {
-        waiter(boost::asio::steady_timer t, std::vector<waiter*>& q) : timer(std::move(t)), queue(q)
-        {
-            queue.push_back(this);
-        }
-        waiter(const waiter&) = delete;
-        waiter& operator=(const waiter&) = delete;
-        ~waiter() { std::erase(queue, this); }
-
-        boost::asio::steady_timer timer;
-        std::vector<waiter*>& queue;
-    };
-
     static int owner_index()
     {
         static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -176,11 +156,7 @@ private:
             session_.reset();
     }
 
-    void wake_all()
-    {
-        for (auto* waiting : waiters_)
-            waiting->timer.cancel();
-    }
+    void wake_all() { waiters_.notify_all(); }
 
     boost::asio::any_io_executor executor_;
     std::unique_ptr<SSL_SESSION, session_free> session_;
@@ -188,7 +164,7 @@ private:
     clock_type::time_point ticket_deadline_{};
     bool gave_up_ = false;
     bool closed_ = false;
-    std::vector<waiter*> waiters_;
+    wait_queue waiters_; // connections waiting for the pioneer
 };
 
 } // namespace fxrates::detail

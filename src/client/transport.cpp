@@ -3,6 +3,7 @@
 #include "client/tls_session_cache.hpp"
 #include "client/deadline.hpp"
 #include "client/tls_stream.hpp"
+#include "client/wait_queue.hpp"
 
 #include <fxrates/retry_policy.hpp>
 
@@ -79,7 +80,7 @@ struct connection
 // waiters abandon it on timeout and it finishes in the background.
 struct resolution
 {
-    std::vector<asio::steady_timer*> waiters; // woken (cancelled) when the answer comes
+    wait_queue waiters; // woken when the answer comes
     bool done = false;
     error_code ec;
     tcp::resolver::results_type results;
@@ -199,12 +200,8 @@ public:
         idle_.clear();
         for (auto* conn : busy_)
             beast::get_lowest_layer(conn->stream).close();
-        for (auto* waiting : waiters_)
-        {
-            waiting->woken = true;
-            waiting->timer.cancel();
-        }
-        waiters_.clear();
+        slot_waiters_.notify_all();
+        handshake_waiters_.notify_all();
     }
 
 private:
@@ -233,14 +230,10 @@ private:
                 ++open_;
                 co_return error_code{};
             }
-            waiter self_in_queue(asio::steady_timer(executor_, deadline), waiters_);
-            waiters_.push_back(&self_in_queue);
-            auto [ec] = co_await self_in_queue.timer.async_wait(use_tuple);
-            if (self_in_queue.woken)
-                continue; // release() or close() took it off the queue
-            // Timed out or cancelled: leave the queue (the rare path, so a linear search is fine).
-            waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self_in_queue));
-            if (!ec)
+            auto woke = co_await slot_waiters_.wait(executor_, deadline);
+            if (woke == wait_queue::wake_reason::notified)
+                continue; // by release() or close(): look again
+            if (woke == wait_queue::wake_reason::timed_out)
             {
                 diag.set_client_message("no connection to " + endpoint_.host_header() + " became free in time (" +
                                         seconds_text(params_.queue_timeout) + " queue timeout, " +
@@ -248,7 +241,7 @@ private:
                                         " request timeout); raise the connection limit or the timeouts");
                 co_return beast::error::timeout;
             }
-            co_return ec;
+            co_return asio::error::operation_aborted;
         }
     }
 
@@ -271,13 +264,7 @@ private:
             conn.reset();
             --open_;
         }
-        if (!waiters_.empty())
-        {
-            auto* next = waiters_.front();
-            waiters_.pop_front();
-            next->woken = true;
-            next->timer.cancel();
-        }
+        slot_waiters_.notify_one();
     }
 
     asio::awaitable<error_code> resolve(const named_deadline& limit, diagnostics& diag)
@@ -291,15 +278,10 @@ private:
         auto pending = resolving_;
         if (!pending->done)
         {
-            // Each waiter's own timer is both its deadline and its wake-up (cancelled when the
-            // answer comes), so one waiter's deadline never wakes another.
-            asio::steady_timer wake(executor_, limit.at);
-            pending->waiters.push_back(&wake);
-            co_await wake.async_wait(use_tuple);
-            std::erase(pending->waiters, &wake);
+            auto woke = co_await pending->waiters.wait(executor_, limit.at);
             if (!pending->done)
             {
-                if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+                if (woke == wait_queue::wake_reason::cancelled)
                     co_return asio::error::operation_aborted;
                 diag.set_client_message("cannot resolve the host '" + endpoint_.host + "' within " + limit.text());
                 co_return beast::error::timeout;
@@ -324,8 +306,7 @@ private:
         state->ec = ec;
         state->results = std::move(results);
         state->done = true;
-        for (auto* waiter : state->waiters)
-            waiter->cancel();
+        state->waiters.notify_all();
     }
 
     asio::awaitable<error_code> connect(connection& conn, const request_deadlines& deadlines, diagnostics& diag,
@@ -394,6 +375,27 @@ private:
         if (auto stop = co_await stopped())
             co_return stop;
         auto handshake_limit = phase_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
+        // Waiting for a handshake slot counts against the handshake's own limit.
+        while (handshakes_ >= std::max<std::size_t>(1, params_.max_handshakes) && !closed_)
+        {
+            auto woke = co_await handshake_waiters_.wait(executor_, handshake_limit.at);
+            if (woke == wait_queue::wake_reason::timed_out)
+                co_return explain(beast::error::timeout, "waiting to start the TLS handshake", handshake_limit, diag);
+            if (woke == wait_queue::wake_reason::cancelled)
+                co_return asio::error::operation_aborted;
+        }
+        if (auto stop = co_await stopped())
+            co_return stop;
+        ++handshakes_;
+        struct handshake_slot
+        {
+            impl& self;
+            ~handshake_slot()
+            {
+                --self.handshakes_;
+                self.handshake_waiters_.notify_one();
+            }
+        } slot{*this};
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
@@ -516,23 +518,10 @@ private:
     std::shared_ptr<resolution> resolving_;
     std::vector<std::unique_ptr<connection>> idle_;
     std::vector<connection*> busy_; // in use by a request: closed by close()
-    // A request waiting for a free connection: its timer is the wake-up (cancelled by release) and
-    // the deadline at once.
-    struct waiter
-    {
-        waiter(asio::steady_timer t, std::deque<waiter*>& q) : timer(std::move(t)), queue(q) {}
-        waiter(const waiter&) = delete;
-        waiter& operator=(const waiter&) = delete;
-        // A coroutine frame destroyed without resuming (its io_context gone) must not leave a
-        // dangling pointer in the queue.
-        ~waiter() { std::erase(queue, this); }
-
-        asio::steady_timer timer;
-        std::deque<waiter*>& queue;
-        bool woken = false;
-    };
-    std::deque<waiter*> waiters_;
+    wait_queue slot_waiters_; // requests waiting for a free connection, in order
     std::size_t open_ = 0;
+    wait_queue handshake_waiters_; // new connections waiting to start their handshake, in order
+    std::size_t handshakes_ = 0;   // TLS handshakes under way
     bool closed_ = false;
 };
 

@@ -102,6 +102,7 @@ std::string encode_settings(const strategy_params& params, std::string_view stra
     settings["body_limit"] = client.body_limit;
     settings["user_agent"] = client.user_agent;
     settings["max_connections"] = client.max_connections;
+    settings["max_handshakes"] = client.max_handshakes;
     json::array symbols;
     for (auto code : params.query.symbols)
         symbols.emplace_back(code.view());
@@ -146,6 +147,7 @@ strategy_params decode_settings(std::string_view line, std::string* strategy)
         client.body_limit = settings.at("body_limit").to_number<std::size_t>();
         client.user_agent = settings.at("user_agent").as_string();
         client.max_connections = settings.at("max_connections").to_number<std::size_t>();
+        client.max_handshakes = settings.at("max_handshakes").to_number<std::size_t>();
         for (const auto& symbol : settings.at("symbols").as_array())
             params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
         if (auto it = settings.find("date"); it != settings.end())

@@ -10,6 +10,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -17,7 +18,10 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <atomic>
+#include <deque>
+#include <memory>
 
 namespace asio = boost::asio;
 using fxrates::client;
@@ -222,6 +226,92 @@ TEST_CASE("connections opened at once wait for the first one's session and resum
     auto counts = count_connections(run_until_complete(context, get_batch(api, bases)));
     CHECK(counts.opened == 8);
     CHECK(counts.resumed == 7); // all but the pioneer
+}
+
+// A TLS server that reads each connection's ClientHello and never answers it: a handshake ends
+// only when this server closes its connection, which it does one at a time, oldest first, once
+// every connection has been opened, so that the handshakes under way can be counted.
+struct handshake_counter
+{
+    explicit handshake_counter(asio::io_context& context, std::size_t expected)
+        : listener(context, {asio::ip::make_address("127.0.0.1"), 0}), expected(expected)
+    {
+    }
+
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(listener.local_endpoint().port()); }
+
+    // Once every connection is open: ends the oldest handshake under way, or all of them once
+    // every connection has sent its ClientHello.
+    void end_handshakes()
+    {
+        if (accepted < expected)
+            return;
+        do
+        {
+            if (greeted.empty())
+                return;
+            greeted.front()->close();
+            greeted.pop_front();
+        } while (hellos == expected);
+    }
+
+    asio::ip::tcp::acceptor listener;
+    std::size_t expected;
+    std::size_t accepted = 0;
+    std::size_t hellos = 0;
+    std::size_t most_under_way = 0;
+    std::deque<std::shared_ptr<asio::ip::tcp::socket>> greeted; // ClientHello read, not answered
+};
+
+asio::awaitable<void> read_client_hello(handshake_counter& server, std::shared_ptr<asio::ip::tcp::socket> socket)
+{
+    std::array<char, 4096> bytes;
+    auto [ec, n] = co_await socket->async_read_some(asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+    if (ec)
+        co_return;
+    ++server.hellos;
+    server.greeted.push_back(socket);
+    server.most_under_way = std::max(server.most_under_way, server.greeted.size());
+    server.end_handshakes();
+}
+
+asio::awaitable<void> accept_connections(handshake_counter& server)
+{
+    for (;;)
+    {
+        auto socket = std::make_shared<asio::ip::tcp::socket>(server.listener.get_executor());
+        auto [ec] = co_await server.listener.async_accept(*socket, asio::as_tuple(asio::use_awaitable));
+        if (ec)
+            co_return;
+        ++server.accepted;
+        asio::co_spawn(server.listener.get_executor(), read_client_hello(server, socket), asio::detached);
+        server.end_handshakes();
+    }
+}
+
+TEST_CASE("at most max_handshakes TLS handshakes are under way at once; the other connections wait their turn")
+{
+    asio::io_context context;
+    handshake_counter server(context, 6);
+    asio::co_spawn(context, accept_connections(server), asio::detached);
+
+    client_params params;
+    params.api_url = server.url();
+    params.insecure = true;              // the handshakes fail anyway: nothing answers them
+    params.resume_tls_sessions = false;  // no pioneer: every connection handshakes as soon as it may
+    params.retry.max_attempts = 1;
+    params.max_connections = 6;
+    params.max_handshakes = 2;
+    client api(context, params);
+    auto outcomes = run_until_complete(
+        context, get_batch(api, codes({"USD", "EUR", "PLN", "NOK", "CZK", "GBP"})), 20s);
+
+    CHECK(server.accepted == 6); // every connection was opened at once...
+    CHECK(server.hellos == 6);   // ...and each had its handshake in turn...
+    CHECK(server.most_under_way == 2); // ...never more than two at a time
+    for (const auto& outcome : outcomes)
+        CHECK(outcome.error);
+    server.listener.close();
 }
 
 TEST_CASE("an untrusted certificate is rejected with a clear message, and --insecure accepts it")

@@ -34,6 +34,7 @@ TEST_CASE("worker settings carry the whole client configuration")
     client.body_limit = 4096;
     client.user_agent = "agent \"quoted\"";
     client.max_connections = 3;
+    client.max_handshakes = 5;
     sent.bases = {currency_code("USD"), currency_code("NOK")};
     sent.query.symbols = {currency_code("EUR")};
     sent.query.date = std::chrono::year{2020} / 2 / 29;
@@ -70,6 +71,7 @@ TEST_CASE("worker settings carry the whole client configuration")
     CHECK(c.body_limit == 4096);
     CHECK(c.user_agent == client.user_agent);
     CHECK(c.max_connections == 3);
+    CHECK(c.max_handshakes == 5);
     CHECK(got.bases == sent.bases);
     CHECK(got.query.symbols == sent.query.symbols);
     CHECK(got.query.date == sent.query.date);

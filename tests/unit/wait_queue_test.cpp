@@ -1,0 +1,171 @@
+// The async wait queue behind the transport's connection and handshake slots, its shared host
+// lookup and its session cache. Deadlines here are either long past or an hour away, so nothing
+// depends on how fast the machine is: a test only polls the io_context.
+
+#include "client/wait_queue.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <vector>
+
+namespace asio = boost::asio;
+using fxrates::detail::wait_queue;
+using reason = wait_queue::wake_reason;
+using namespace std::chrono_literals;
+
+namespace {
+
+const auto never = wait_queue::clock_type::now() + 1h;
+const auto long_ago = wait_queue::clock_type::now() - 1h;
+
+struct woken
+{
+    int id;
+    reason why;
+};
+
+asio::awaitable<void> wait_and_record(wait_queue& queue, wait_queue::clock_type::time_point deadline, int id,
+                                      std::vector<woken>& log)
+{
+    auto why = co_await queue.wait(co_await asio::this_coro::executor, deadline);
+    log.push_back({id, why});
+}
+
+} // namespace
+
+TEST_CASE("notify_one wakes the waiters one at a time, longest waiting first")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    for (int id = 0; id < 3; ++id)
+        asio::co_spawn(context, wait_and_record(queue, never, id, log), asio::detached);
+    context.poll();
+    REQUIRE(queue.size() == 3);
+    CHECK(log.empty());
+
+    queue.notify_one();
+    context.poll();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].id == 0);
+    CHECK(log[0].why == reason::notified);
+    CHECK(queue.size() == 2);
+
+    queue.notify_one();
+    queue.notify_one();
+    context.poll();
+    REQUIRE(log.size() == 3);
+    CHECK(log[1].id == 1);
+    CHECK(log[2].id == 2);
+    CHECK(log[2].why == reason::notified);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("notify_all wakes every waiter; a notification with nobody waiting is not kept")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    queue.notify_one(); // stores nothing: like a condition variable
+    queue.notify_all();
+    for (int id = 0; id < 4; ++id)
+        asio::co_spawn(context, wait_and_record(queue, never, id, log), asio::detached);
+    context.poll();
+    CHECK(log.empty());
+    queue.notify_all();
+    context.poll();
+    REQUIRE(log.size() == 4);
+    for (const auto& w : log)
+        CHECK(w.why == reason::notified);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    asio::co_spawn(context, wait_and_record(queue, never, 0, log), asio::detached);
+    asio::co_spawn(context, wait_and_record(queue, long_ago, 1, log), asio::detached);
+    asio::co_spawn(context, wait_and_record(queue, never, 2, log), asio::detached);
+    context.poll();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].id == 1);
+    CHECK(log[0].why == reason::timed_out);
+    CHECK(queue.size() == 2);
+
+    queue.notify_one();
+    context.poll();
+    REQUIRE(log.size() == 2);
+    CHECK(log[1].id == 0);
+    queue.notify_one();
+    context.poll();
+    REQUIRE(log.size() == 3);
+    CHECK(log[2].id == 2);
+}
+
+TEST_CASE("a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    asio::cancellation_signal cancel_first;
+    asio::co_spawn(context, wait_and_record(queue, never, 0, log),
+                   asio::bind_cancellation_slot(cancel_first.slot(), asio::detached));
+    asio::co_spawn(context, wait_and_record(queue, never, 1, log), asio::detached);
+    context.poll();
+    REQUIRE(queue.size() == 2);
+
+    cancel_first.emit(asio::cancellation_type::terminal);
+    context.poll();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].id == 0);
+    CHECK(log[0].why == reason::cancelled);
+    CHECK(queue.size() == 1);
+
+    queue.notify_one();
+    context.poll();
+    REQUIRE(log.size() == 2);
+    CHECK(log[1].id == 1);
+    CHECK(log[1].why == reason::notified);
+}
+
+TEST_CASE("a notification that meets an expired deadline is not lost: the waiter reports it")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    asio::co_spawn(context, wait_and_record(queue, long_ago, 0, log), asio::detached);
+    // Run the coroutine up to its wait, but not the timer's completion.
+    while (queue.empty())
+        context.run_one();
+    CHECK(log.empty());
+    queue.notify_one(); // the notifier counted on this waiter: it must see the notification
+    context.poll();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].why == reason::notified);
+    CHECK(queue.empty());
+}
+
+TEST_CASE("a waiter whose io_context is destroyed leaves no dangling entry in the queue")
+{
+    wait_queue queue; // outlives the io_context, as the transport's queues outlive a stopped loop's frames
+    std::vector<woken> log;
+    {
+        asio::io_context context;
+        asio::co_spawn(context, wait_and_record(queue, never, 0, log), asio::detached);
+        asio::co_spawn(context, wait_and_record(queue, never, 1, log), asio::detached);
+        context.poll();
+        REQUIRE(queue.size() == 2);
+    }
+    CHECK(queue.empty());
+    CHECK(log.empty());
+    queue.notify_all(); // touches nothing freed (ASan would say)
+}
