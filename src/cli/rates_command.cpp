@@ -61,6 +61,10 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     rates->add_option("--concurrency", options.concurrency, "Most connections open at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
+    rates->add_option("--max-handshakes", options.max_handshakes,
+                      "Most TLS handshakes under way at once (each holds ~40 KiB until it ends)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->capture_default_str();
     rates->add_option("--format", options.format, "Output: table (the book's), json or csv")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
@@ -145,6 +149,7 @@ int run_rates(const rates_options& options)
     params.batch_timeout = timeout;
     params.request_timeout = std::min(params.request_timeout, timeout);
     params.max_connections = options.concurrency;
+    params.max_handshakes = options.max_handshakes;
     params.retry.max_attempts = options.retries + 1;
 
     // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <fxrates/client_params.hpp>
+
 #include <CLI/App.hpp>
 
 #include <string>
@@ -19,6 +21,7 @@ struct rates_options
     bool insecure = false;
     double timeout_seconds = 30;
     std::size_t concurrency = 100;
+    std::size_t max_handshakes = fxrates::client_params{}.max_handshakes;
     std::string format = "table";
     std::string strategy = "async";
     double rate = 0;

@@ -86,6 +86,15 @@ public:
         }
     }
 
+    /// Right before a handshake that `prepare` readied: gives `connection` the newest session, as
+    /// a session that has already been resumed may no longer be accepted.
+    void refresh(SSL* connection)
+    {
+        drop_expired_session();
+        if (session_)
+            SSL_set_session(connection, session_.get());
+    }
+
     /// The pioneer's handshake ended (`succeeded` or not) after taking `duration`.
     void handshake_finished(bool pioneer, bool succeeded, clock_type::duration duration)
     {

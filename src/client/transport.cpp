@@ -375,27 +375,30 @@ private:
         if (auto stop = co_await stopped())
             co_return stop;
         auto handshake_limit = phase_limit("TLS handshake timeout", params_.handshake_timeout, deadlines);
-        // Waiting for a handshake slot counts against the handshake's own limit.
-        while (handshakes_ >= std::max<std::size_t>(1, params_.max_handshakes) && !closed_)
+        // Waiting for a handshake slot counts against the handshake's own limit. A slot freed
+        // while others wait is handed to the longest waiter, so newcomers never overtake them.
+        if (handshakes_ < std::max<std::size_t>(1, params_.max_handshakes) && handshake_waiters_.empty())
+            ++handshakes_;
+        else
         {
             auto woke = co_await handshake_waiters_.wait(executor_, handshake_limit.at);
+            if (closed_)
+                co_return errc::client_closed; // close() wakes every waiter but hands no slot over
             if (woke == wait_queue::wake_reason::timed_out)
                 co_return explain(beast::error::timeout, "waiting to start the TLS handshake", handshake_limit, diag);
             if (woke == wait_queue::wake_reason::cancelled)
                 co_return asio::error::operation_aborted;
         }
-        if (auto stop = co_await stopped())
-            co_return stop;
-        ++handshakes_;
+        // Held from here on whatever happens, so that a stop below still passes the slot on.
         struct handshake_slot
         {
             impl& self;
-            ~handshake_slot()
-            {
-                --self.handshakes_;
-                self.handshake_waiters_.notify_one();
-            }
+            ~handshake_slot() { self.end_handshake(); }
         } slot{*this};
+        if (auto stop = co_await stopped())
+            co_return stop;
+        if (params_.resume_tls_sessions && !pioneer)
+            sessions_.refresh(native);
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
@@ -417,6 +420,15 @@ private:
         }
         timing.tls_done = clock_type::now();
         co_return error_code{};
+    }
+
+    // A handshake ended: its slot goes to the longest waiter, or is freed if nobody waits.
+    void end_handshake()
+    {
+        if (!handshake_waiters_.empty() && !closed_)
+            handshake_waiters_.notify_one();
+        else
+            --handshakes_;
     }
 
     asio::awaitable<error_code> exchange(connection& conn, const std::string& target, const request_deadlines& deadlines,

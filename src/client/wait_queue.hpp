@@ -12,6 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -38,14 +39,21 @@ public:
 
     /// Waits at the back of the queue until notified or `deadline`, whichever comes first. A
     /// deadline already past still yields to the executor once, then reports `timed_out` (unless
-    /// a notification came in between).
+    /// a notification came in between). A coroutine already cancelled does not wait; one
+    /// cancelled while it waits reports `cancelled` unless it was notified first: a notified
+    /// waiter must pass on whatever the notification gave it.
     boost::asio::awaitable<wake_reason> wait(boost::asio::any_io_executor executor, clock_type::time_point deadline)
     {
+        auto cancellation = co_await boost::asio::this_coro::cancellation_state;
+        if (cancellation.cancelled() != boost::asio::cancellation_type::none)
+            co_return wake_reason::cancelled;
         waiter self(boost::asio::steady_timer(std::move(executor), deadline), waiters_);
-        auto [ec] = co_await self.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        co_await self.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
         if (self.notified)
             co_return wake_reason::notified;
-        co_return ec ? wake_reason::cancelled : wake_reason::timed_out;
+        // The timer's own result misses a cancellation that came after it expired.
+        co_return cancellation.cancelled() != boost::asio::cancellation_type::none ? wake_reason::cancelled
+                                                                                   : wake_reason::timed_out;
     }
 
     /// Wakes the longest waiter, if any.

@@ -9,6 +9,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <doctest/doctest.h>
 
@@ -34,6 +36,7 @@ struct woken
 asio::awaitable<void> wait_and_record(wait_queue& queue, wait_queue::clock_type::time_point deadline, int id,
                                       std::vector<woken>& log)
 {
+    co_await asio::this_coro::throw_if_cancelled(false); // as the client's coroutines do
     auto why = co_await queue.wait(co_await asio::this_coro::executor, deadline);
     log.push_back({id, why});
 }
@@ -137,20 +140,42 @@ TEST_CASE("a cancelled waiter reports it and leaves the queue; the next notifica
     CHECK(log[1].why == reason::notified);
 }
 
+asio::awaitable<void> notify_at(wait_queue& queue, wait_queue::clock_type::time_point when)
+{
+    asio::steady_timer timer(co_await asio::this_coro::executor, when);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    queue.notify_one();
+}
+
 TEST_CASE("a notification that meets an expired deadline is not lost: the waiter reports it")
 {
     asio::io_context context;
     wait_queue queue;
     std::vector<woken> log;
     asio::co_spawn(context, wait_and_record(queue, long_ago, 0, log), asio::detached);
-    // Run the coroutine up to its wait, but not the timer's completion.
-    while (queue.empty())
-        context.run_one();
-    CHECK(log.empty());
-    queue.notify_one(); // the notifier counted on this waiter: it must see the notification
+    // The notifier's timer expired even earlier: both complete in the same turn of the loop, the
+    // notifier's first, while the waiter's own expiry is already queued.
+    asio::co_spawn(context, notify_at(queue, long_ago - 1s), asio::detached);
     context.poll();
     REQUIRE(log.size() == 1);
-    CHECK(log[0].why == reason::notified);
+    CHECK(log[0].why == reason::notified); // the notifier counted on this waiter
+    CHECK(queue.empty());
+}
+
+TEST_CASE("a coroutine already cancelled does not wait")
+{
+    asio::io_context context;
+    wait_queue queue;
+    std::vector<woken> log;
+    asio::cancellation_signal cancel;
+    cancel.emit(asio::cancellation_type::terminal); // nothing attached yet: no effect
+    asio::co_spawn(context, wait_and_record(queue, never, 0, log),
+                   asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    // Cancel before the coroutine has run at all.
+    cancel.emit(asio::cancellation_type::terminal);
+    context.poll();
+    REQUIRE(log.size() == 1);
+    CHECK(log[0].why == reason::cancelled);
     CHECK(queue.empty());
 }
 
