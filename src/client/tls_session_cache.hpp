@@ -11,6 +11,11 @@
 // wait that long (20 ms at least) and no longer: a server that gives no tickets costs one
 // such wait per client, after which nobody waits again.
 //
+// A TLS 1.3 ticket is offered once (RFC 8446, C.4): OpenSSL marks a session spent when a handshake
+// that resumed it ends, though connections that started with it before then still resume. Each
+// resumed connection gets a new ticket, so the cache keeps the newest few unspent sessions, and a
+// connection that finds only spent ones waits briefly for the next ticket.
+//
 // Included by the transport only (Asio's SSL and OpenSSL stay in that one translation unit). Like the
 // transport, it runs on one executor and is not thread-safe.
 
@@ -25,6 +30,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <vector>
 
 namespace fxrates::detail {
 
@@ -56,10 +62,9 @@ public:
     {
         for (;;)
         {
-            drop_expired_session();
-            if (session_)
+            if (auto* session = usable_session())
             {
-                SSL_set_session(connection, session_.get());
+                SSL_set_session(connection, session);
                 co_return false;
             }
             if (closed_ || gave_up_)
@@ -86,21 +91,42 @@ public:
         }
     }
 
-    /// Right before a handshake that `prepare` readied: gives `connection` the newest session, as
-    /// a session that has already been resumed may no longer be accepted.
-    void refresh(SSL* connection)
+    /// Right before the handshake of a connection that `prepare` readied, and that may have waited
+    /// for a handshake slot since: gives it the newest session OpenSSL will still offer. A TLS 1.3
+    /// ticket is offered once (RFC 8446, C.4): a handshake that resumes a session spends it, and
+    /// the server sends that connection a new ticket right after. So if the newest session is
+    /// spent, this waits (at most about two handshakes' time, and until `deadline`) for that
+    /// ticket rather than pay for a full handshake; if none comes, nobody waits for one again.
+    boost::asio::awaitable<void> refresh(SSL* connection, clock_type::time_point deadline)
     {
-        drop_expired_session();
-        if (session_)
-            SSL_set_session(connection, session_.get());
+        auto until = std::min(deadline, clock_type::now() + ticket_wait());
+        for (;;)
+        {
+            if (auto* session = usable_session())
+            {
+                SSL_set_session(connection, session);
+                co_return;
+            }
+            if (!had_sessions_ || closed_ || no_ticket_after_resumption_)
+                co_return;
+            if (clock_type::now() >= until)
+            {
+                no_ticket_after_resumption_ = deadline > until; // our own limit passed, not the caller's
+                co_return;
+            }
+            if (co_await waiters_.wait(executor_, until) == wait_queue::wake_reason::cancelled)
+                co_return;
+        }
     }
 
     /// The pioneer's handshake ended (`succeeded` or not) after taking `duration`.
     void handshake_finished(bool pioneer, bool succeeded, clock_type::duration duration)
     {
+        if (succeeded)
+            last_handshake_ = duration;
         if (!pioneer || state_ != pioneer_state::handshaking)
             return;
-        if (!succeeded || session_)
+        if (!succeeded || usable_session())
         {
             // A failed pioneer frees the role: the next waiter to wake takes it.
             state_ = pioneer_state::none;
@@ -110,8 +136,7 @@ public:
             // TLS 1.3: the ticket follows the handshake. Allow it about a round trip (the handshake
             // took one, plus its CPU), and 20 ms at least for a busy machine.
             state_ = pioneer_state::awaiting_ticket;
-            ticket_deadline_ = clock_type::now() +
-                               std::max<clock_type::duration>(2 * duration, std::chrono::milliseconds(20));
+            ticket_deadline_ = clock_type::now() + ticket_wait();
         }
         wake_all();
     }
@@ -149,29 +174,56 @@ private:
             static_cast<tls_session_cache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(connection), owner_index()));
         if (self == nullptr || !SSL_SESSION_is_resumable(session))
             return 0;
-        self->session_.reset(session);
-        if (self->state_ != pioneer_state::none)
-        {
-            self->state_ = pioneer_state::none;
-            self->wake_all();
-        }
+        self->keep(session);
+        self->state_ = pioneer_state::none;
+        self->wake_all(); // those waiting for the pioneer's ticket, or for a fresh one
         return 1;
     }
 
-    void drop_expired_session()
+    // Keeps a new session, newest last; the oldest go beyond `max_kept`.
+    void keep(SSL_SESSION* session)
     {
-        if (session_ && SSL_SESSION_get_time(session_.get()) + SSL_SESSION_get_timeout(session_.get()) <=
-                            std::time(nullptr))
-            session_.reset();
+        kept_.emplace_back(session);
+        had_sessions_ = true;
+        if (kept_.size() > max_kept)
+            kept_.erase(kept_.begin());
+    }
+
+    // The newest session OpenSSL will still offer, dropping those it will not: expired, or spent
+    // (a TLS 1.3 ticket is offered once, so a resumed handshake spends its session).
+    SSL_SESSION* usable_session()
+    {
+        while (!kept_.empty())
+        {
+            SSL_SESSION* newest = kept_.back().get();
+            bool expired = SSL_SESSION_get_time(newest) + SSL_SESSION_get_timeout(newest) <= std::time(nullptr);
+            if (!expired && SSL_SESSION_is_resumable(newest) == 1)
+                return newest;
+            kept_.pop_back();
+        }
+        return nullptr;
     }
 
     void wake_all() { waiters_.notify_all(); }
 
+    // How long a ticket may take to follow a handshake: about a round trip (a handshake takes one,
+    // plus its CPU), and 20 ms at least for a busy machine.
+    clock_type::duration ticket_wait() const
+    {
+        return std::max<clock_type::duration>(2 * last_handshake_, std::chrono::milliseconds(20));
+    }
+
     boost::asio::any_io_executor executor_;
-    std::unique_ptr<SSL_SESSION, session_free> session_;
+    // Unspent sessions, newest last. Every handshake brings one or two new tickets, so a few are
+    // enough for connections that start one after another to find one unspent.
+    static constexpr std::size_t max_kept = 8;
+    std::vector<std::unique_ptr<SSL_SESSION, session_free>> kept_;
+    bool had_sessions_ = false; // a ticket came once: a spent session means another should follow
     pioneer_state state_ = pioneer_state::none;
     clock_type::time_point ticket_deadline_{};
     bool gave_up_ = false;
+    bool no_ticket_after_resumption_ = false; // a spent session was not followed by a new ticket
+    clock_type::duration last_handshake_{};
     bool closed_ = false;
     wait_queue waiters_; // connections waiting for the pioneer
 };

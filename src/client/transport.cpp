@@ -398,7 +398,11 @@ private:
         if (auto stop = co_await stopped())
             co_return stop;
         if (params_.resume_tls_sessions && !pioneer)
-            sessions_.refresh(native);
+        {
+            co_await sessions_.refresh(native, handshake_limit.at);
+            if (auto stop = co_await stopped())
+                co_return stop;
+        }
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
