@@ -2,7 +2,7 @@
 // connections at once, every answer decoded, against a running `fxrates serve` or any API.
 // Prints wall time, requests per second, CPU per request and peak RSS of this process.
 //
-// Usage: fxrates_bench_client_load URL CA_FILE N C
+// Usage: fxrates_bench_client_load URL CA_FILE N C [MAX_HANDSHAKES]
 // bench/client_bench.sh runs it next to wrk and the Python peer against one server.
 
 #include <fxrates/client.hpp>
@@ -36,9 +36,9 @@ long peak_rss_kib()
 
 int main(int argc, char** argv)
 {
-    if (argc != 5)
+    if (argc != 5 && argc != 6)
     {
-        std::fprintf(stderr, "usage: %s URL CA_FILE N C\n", argv[0]);
+        std::fprintf(stderr, "usage: %s URL CA_FILE N C [MAX_HANDSHAKES]\n", argv[0]);
         return 1;
     }
     fxrates::client_params params;
@@ -47,6 +47,8 @@ int main(int argc, char** argv)
     params.use_system_trust = false; // as the Python peer: ssl.create_default_context(cafile=...)
     std::size_t count = std::stoul(argv[3]);
     params.max_connections = std::stoul(argv[4]);
+    if (argc == 6)
+        params.max_handshakes = std::stoul(argv[5]);
     params.batch_timeout = std::chrono::minutes(10);
     params.request_timeout = std::chrono::minutes(10);
 
