@@ -98,6 +98,7 @@ void run_sequential(const strategy_params& params, run_report& report)
         auto outcome = fetch_guarded(api, params, base, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
+        sample_threads(report.peak_threads, report.outcomes.size(), params.bases.size());
     }
 }
 
@@ -126,8 +127,11 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
         }
     }
     report.peak_threads = std::max(report.peak_threads, thread_count());
-    for (auto& thread : threads)
-        thread.join();
+    for (std::size_t joined = 0; joined < threads.size(); ++joined)
+    {
+        threads[joined].join();
+        sample_threads(report.peak_threads, joined + 1, threads.size());
+    }
 }
 
 void run_thread_pool(const strategy_params& params, bool throttled, run_report& report)
@@ -214,6 +218,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     {
         auto item = results.pop();
         report.outcomes[item->index] = std::move(item->outcome);
+        sample_threads(report.peak_threads, received + 1, count);
     }
     for (auto& thread : threads)
         thread.join();

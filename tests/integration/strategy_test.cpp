@@ -55,6 +55,16 @@ run_report run_within(strategy kind, const strategy_params& params, std::chrono:
     return running.get();
 }
 
+std::size_t threads_now()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.rfind("Threads:", 0) == 0)
+            return std::stoul(line.substr(8));
+    return 0;
+}
+
 } // namespace
 
 TEST_CASE("every strategy gives the same rate matrix, in input order")
@@ -81,6 +91,22 @@ TEST_CASE("every strategy gives the same rate matrix, in input order")
         CHECK(report.wall_seconds > 0);
         CHECK(report.peak_threads >= 1);
     }
+}
+
+TEST_CASE("the thread pool's peak threads count the threads its clients start late")
+{
+    local_server server;
+    auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP"});
+    // A host name to look up: Asio gives each blocking client's loop a resolver thread at its
+    // first lookup, after the workers have started.
+    params.client.api_url = "https://localhost:" + std::to_string(server.port());
+    params.workers = 3;
+    auto before = threads_now(); // this one and the server's
+    auto report = run_within(strategy::thread_pool, params);
+    for (const auto& outcome : report.outcomes)
+        REQUIRE(outcome.ok());
+    // run_within's thread, three workers, and their three resolvers
+    CHECK(report.peak_threads >= before + 1 + 3 + 3);
 }
 
 TEST_CASE("a server 500 for one base is that base's error under every strategy, and nothing hangs")
