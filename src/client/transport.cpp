@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <ctime>
 #include <deque>
+#include <exception>
 #include <stdexcept>
 #include <vector>
 
@@ -135,11 +136,12 @@ public:
             std::unique_ptr<connection> conn;
             if (auto ec = co_await acquire(conn, deadlines.queue.at, diag))
                 co_return ec;
+            held_connection held{*this, conn};
             if (auto stop = co_await stopped())
             {
                 // Cancelled, or the client closed, while the connection was being found.
                 bool idle_one = conn != nullptr; // an idle connection goes back; a bare slot is freed
-                release(std::move(conn), idle_one);
+                held.release(idle_one);
                 co_return stop;
             }
             bool reused = conn != nullptr;
@@ -153,7 +155,7 @@ public:
                     ec = co_await stopped();
                 if (ec)
                 {
-                    release(std::move(conn), false);
+                    held.release(false);
                     co_return ec;
                 }
             }
@@ -167,10 +169,10 @@ public:
             auto ec = co_await exchange(*conn, target, deadlines, out, got_response_bytes, keep_alive, timing, diag);
             if (!ec)
             {
-                release(std::move(conn), keep_alive);
+                held.release(keep_alive);
                 co_return ec;
             }
-            release(std::move(conn), false);
+            held.release(false);
             // The server may close an idle keep-alive connection just as we reuse it: nothing was
             // answered, so the GET is safely sent again, once, on a fresh connection.
             if (reused && !got_response_bytes && attempt == 0 && is_stale_connection(ec))
@@ -205,6 +207,29 @@ public:
     }
 
 private:
+    // A connection, or a slot for one, that an attempt holds. An exception that leaves the attempt
+    // gives it back, so that the slot is not lost and close() finds no freed connection in busy_.
+    // A coroutine frame destroyed unresumed (its io_context gone) gives nothing back: the loop that
+    // would serve the waiters is gone too.
+    struct held_connection
+    {
+        impl& self;
+        std::unique_ptr<connection>& conn;
+        bool held = true;
+        int exceptions = std::uncaught_exceptions();
+
+        void release(bool reusable)
+        {
+            held = false;
+            self.release(std::move(conn), reusable);
+        }
+        ~held_connection()
+        {
+            if (held && std::uncaught_exceptions() > exceptions)
+                self.release(std::move(conn), false);
+        }
+    };
+
     // Takes an idle connection into `conn`, or leaves it null with a slot reserved for a new one.
     asio::awaitable<error_code> acquire(std::unique_ptr<connection>& conn, clock_type::time_point deadline,
                                         diagnostics& diag)
