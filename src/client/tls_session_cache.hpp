@@ -39,7 +39,10 @@ class tls_session_cache
 public:
     using clock_type = std::chrono::steady_clock;
 
-    explicit tls_session_cache(boost::asio::any_io_executor executor) : executor_(std::move(executor)) {}
+    explicit tls_session_cache(boost::asio::any_io_executor executor) : executor_(std::move(executor))
+    {
+        kept_.reserve(max_kept + 1); // OpenSSL's callback keeps sessions: no allocation may throw there
+    }
     tls_session_cache(const tls_session_cache&) = delete;
     tls_session_cache& operator=(const tls_session_cache&) = delete;
     ~tls_session_cache() { close(); }
@@ -92,14 +95,18 @@ public:
     }
 
     /// Right before the handshake of a connection that `prepare` readied, and that may have waited
-    /// for a handshake slot since: gives it the newest session OpenSSL will still offer. A TLS 1.3
-    /// ticket is offered once (RFC 8446, C.4): a handshake that resumes a session spends it, and
-    /// the server sends that connection a new ticket right after. So if the newest session is
-    /// spent, this waits (at most about two handshakes' time, and until `deadline`) for that
-    /// ticket rather than pay for a full handshake; if none comes, nobody waits for one again.
+    /// for a handshake slot since: gives it the newest session OpenSSL will still offer (a pioneer
+    /// too, if one came meanwhile). A TLS 1.3 ticket is offered once (RFC 8446, C.4): a handshake
+    /// that resumes a session spends it, and the server sends that connection a new ticket right
+    /// after. So if every kept session is spent, this waits for such a ticket rather than pay for a
+    /// full handshake: about two handshakes' time, a second at most, and only if that leaves most
+    /// of the time until `deadline` for the handshake itself. If none comes, nobody waits again
+    /// until a resumed connection brings one.
     boost::asio::awaitable<void> refresh(SSL* connection, clock_type::time_point deadline)
     {
-        auto until = std::min(deadline, clock_type::now() + ticket_wait());
+        auto wait = std::min<clock_type::duration>(ticket_wait(), std::chrono::seconds(1));
+        auto until = clock_type::now() + wait;
+        bool may_wait = deadline - clock_type::now() > 2 * wait;
         for (;;)
         {
             if (auto* session = usable_session())
@@ -107,11 +114,11 @@ public:
                 SSL_set_session(connection, session);
                 co_return;
             }
-            if (!had_sessions_ || closed_ || no_ticket_after_resumption_)
+            if (!may_wait || !had_sessions_ || closed_ || no_ticket_after_resumption_)
                 co_return;
             if (clock_type::now() >= until)
             {
-                no_ticket_after_resumption_ = deadline > until; // our own limit passed, not the caller's
+                no_ticket_after_resumption_ = true;
                 co_return;
             }
             if (co_await waiters_.wait(executor_, until) == wait_queue::wake_reason::cancelled)
@@ -175,6 +182,8 @@ private:
         if (self == nullptr || !SSL_SESSION_is_resumable(session))
             return 0;
         self->keep(session);
+        if (SSL_session_reused(connection) == 1)
+            self->no_ticket_after_resumption_ = false; // resumed connections do get tickets
         self->state_ = pioneer_state::none;
         self->wake_all(); // those waiting for the pioneer's ticket, or for a fresh one
         return 1;
@@ -222,7 +231,7 @@ private:
     pioneer_state state_ = pioneer_state::none;
     clock_type::time_point ticket_deadline_{};
     bool gave_up_ = false;
-    bool no_ticket_after_resumption_ = false; // a spent session was not followed by a new ticket
+    bool no_ticket_after_resumption_ = false; // a wait for a fresh ticket after a resumption failed
     clock_type::duration last_handshake_{};
     bool closed_ = false;
     wait_queue waiters_; // connections waiting for the pioneer

@@ -422,9 +422,10 @@ private:
         } slot{*this};
         if (auto stop = co_await stopped())
             co_return stop;
-        if (params_.resume_tls_sessions && !pioneer)
+        if (params_.resume_tls_sessions)
         {
-            co_await sessions_.refresh(native, handshake_limit.at);
+            // A pioneer takes a session that came while it waited for its slot, but waits for none.
+            co_await sessions_.refresh(native, pioneer ? clock_type::now() : handshake_limit.at);
             if (auto stop = co_await stopped())
                 co_return stop;
         }

@@ -2,8 +2,7 @@
 
 // What a strategy run costs, read from the operating system.
 
-#include <algorithm>
-#include <bit>
+#include <atomic>
 #include <cstddef>
 
 namespace fxrates::detail {
@@ -15,14 +14,28 @@ double cpu_seconds(bool children = false);
 /// Threads of this process now (from /proc/self/status).
 std::size_t thread_count();
 
-/// Raises `peak` to the threads alive now when `done` of `total` steps are over, at steps 1, 2, 4,
-/// 8, ... and the last: often enough to see threads that start late (Asio starts a client's
-/// resolver thread at its first lookup), seldom enough to cost nothing (a reading is ~20 us).
-inline void sample_threads(std::size_t& peak, std::size_t done, std::size_t total)
+/// The most threads seen alive at once, sampled from any thread. A worker samples once its own
+/// threads have started (after its first request: Asio starts a client's resolver thread at its
+/// first lookup), while the others are still running; a reading costs ~20 us.
+class thread_peak
 {
-    if (std::has_single_bit(done) || done == total)
-        peak = std::max(peak, thread_count());
-}
+public:
+    explicit thread_peak(std::size_t start = 0) : most_(start) {}
+
+    void sample()
+    {
+        auto now = thread_count();
+        auto seen = most_.load(std::memory_order_relaxed);
+        while (now > seen && !most_.compare_exchange_weak(seen, now, std::memory_order_relaxed))
+        {
+        }
+    }
+
+    std::size_t most() const { return most_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::size_t> most_;
+};
 
 /// Peak resident set of this process in KiB.
 long peak_rss_kib();

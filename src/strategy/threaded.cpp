@@ -18,6 +18,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <utility>
 
 namespace fxrates::detail {
 
@@ -98,7 +99,8 @@ void run_sequential(const strategy_params& params, run_report& report)
         auto outcome = fetch_guarded(api, params, base, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
-        sample_threads(report.peak_threads, report.outcomes.size(), params.bases.size());
+        if (report.outcomes.size() == 1)
+            report.peak_threads = std::max(report.peak_threads, thread_count()); // the client's own, now started
     }
 }
 
@@ -109,6 +111,7 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
     threads.reserve(params.bases.size());
     auto queued = std::chrono::steady_clock::now();
     auto deadline = batch_deadline(params);
+    thread_peak peak(report.peak_threads);
     for (std::size_t i = 0; i < params.bases.size(); ++i)
     {
         try
@@ -118,6 +121,7 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
                 std::optional<blocking_client> api;
                 report.outcomes[i] = fetch_guarded(api, params, params.bases[i], deadline);
                 report.outcomes[i].timing.queued = queued;
+                peak.sample();
             });
         }
         catch (const std::system_error& e)
@@ -126,12 +130,10 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
             report.outcomes[i] = failed_outcome(params.bases[i], std::string("cannot start a thread: ") + e.what());
         }
     }
-    report.peak_threads = std::max(report.peak_threads, thread_count());
-    for (std::size_t joined = 0; joined < threads.size(); ++joined)
-    {
-        threads[joined].join();
-        sample_threads(report.peak_threads, joined + 1, threads.size());
-    }
+    peak.sample();
+    for (auto& thread : threads)
+        thread.join();
+    report.peak_threads = peak.most();
 }
 
 void run_thread_pool(const strategy_params& params, bool throttled, run_report& report)
@@ -158,8 +160,10 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     });
 
     auto deadline = batch_deadline(params);
+    thread_peak peak(report.peak_threads);
     auto worker = [&] {
         std::optional<blocking_client> api;
+        bool sampled = false;
         while (auto item = work_queue.pop())
         {
             auto base = params.bases[item->index];
@@ -171,6 +175,8 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
             {
                 granted = std::chrono::steady_clock::now();
                 outcome = fetch_guarded(api, params, base, deadline);
+                if (!std::exchange(sampled, true))
+                    peak.sample();
             }
             else if (wait == blocking_throttle::acquire_result::closed)
                 outcome = failed_outcome(base, "stopped while waiting for the rate limit",
@@ -204,7 +210,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     for (std::size_t i = 0; i < count; ++i)
         work_queue.push({i, queued});
     work_queue.close(); // workers end once the queue is drained
-    report.peak_threads = std::max(report.peak_threads, thread_count());
+    peak.sample();
 
     // Only this thread gathers: every base yields exactly one result, so this cannot hang.
     report.outcomes.resize(count);
@@ -212,16 +218,17 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     {
         for (std::size_t i = 0; i < count; ++i)
             report.outcomes[i] = failed_outcome(params.bases[i], "cannot start any worker thread");
+        report.peak_threads = peak.most();
         return;
     }
     for (std::size_t received = 0; received < count; ++received)
     {
         auto item = results.pop();
         report.outcomes[item->index] = std::move(item->outcome);
-        sample_threads(report.peak_threads, received + 1, count);
     }
     for (auto& thread : threads)
         thread.join();
+    report.peak_threads = peak.most();
 }
 
 } // namespace fxrates::detail
