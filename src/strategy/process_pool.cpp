@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -191,10 +192,15 @@ void run_process_pool(const strategy_params& params, run_report& report)
         else
             assign(worker);
 
-    std::size_t children_threads = 0;
-    for (const auto& worker : workers)
-        children_threads += worker.alive ? threads_of(worker.pid) : 0;
-    report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
+    // Threads of this process and its workers; read again as answers come, at 1, 2, 4, 8, ...,
+    // as a worker's client starts its resolver thread at its first lookup.
+    auto sample_threads = [&] {
+        std::size_t children_threads = 0;
+        for (const auto& worker : workers)
+            children_threads += worker.alive ? threads_of(worker.pid) : 0;
+        report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
+    };
+    sample_threads();
 
     auto deadline = batch_deadline(params);
     std::string wait_failure;
@@ -264,6 +270,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
                     report.outcomes[answer->first] = std::move(answer->second);
                     answered[answer->first] = true;
                     --remaining;
+                    if (std::has_single_bit(count - remaining))
+                        sample_threads();
                     if (worker.alive && worker.job == answer->first)
                         assign(worker);
                 }

@@ -93,7 +93,7 @@ TEST_CASE("every strategy gives the same rate matrix, in input order")
     }
 }
 
-TEST_CASE("the thread pool's peak threads count the threads its clients start late")
+TEST_CASE("the pools' peak threads count the threads their clients start late")
 {
     local_server server;
     auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP"});
@@ -107,6 +107,13 @@ TEST_CASE("the thread pool's peak threads count the threads its clients start la
         REQUIRE(outcome.ok());
     // run_within's thread, three workers, and their three resolvers
     CHECK(report.peak_threads >= before + 1 + 3 + 3);
+
+    // The process pool's workers are processes of two threads each: theirs and its resolver's.
+    params.workers = 2;
+    report = run_within(strategy::process_pool, params);
+    for (const auto& outcome : report.outcomes)
+        REQUIRE(outcome.ok());
+    CHECK(report.peak_threads >= before + 1 + 2 * 2);
 }
 
 TEST_CASE("a server 500 for one base is that base's error under every strategy, and nothing hangs")
