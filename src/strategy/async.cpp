@@ -123,8 +123,10 @@ void run_offload(const strategy_params& params, run_report& report)
                 signal.emit(asio::cancellation_type::terminal);
         });
     });
-    report.peak_threads = std::max(report.peak_threads, thread_count());
     context.run(); // the bridge's work guards keep it running until every result is back
+    // The pool's threads and the shelf's clients (each with the resolver thread Asio started at
+    // its first lookup) are all still there.
+    report.peak_threads = std::max(report.peak_threads, thread_count());
     pool.join();
 }
 

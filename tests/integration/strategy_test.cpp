@@ -108,6 +108,11 @@ TEST_CASE("the pools' peak threads count the threads their clients start late")
     // run_within's thread, three workers, and their three resolvers
     CHECK(report.peak_threads >= before + 1 + 3 + 3);
 
+    report = run_within(strategy::offload, params); // the bridge's pool, its clients' resolvers
+    for (const auto& outcome : report.outcomes)
+        REQUIRE(outcome.ok());
+    CHECK(report.peak_threads >= before + 1 + 3 + 3);
+
     // The process pool's workers are processes of two threads each: theirs and its resolver's.
     params.workers = 2;
     report = run_within(strategy::process_pool, params);
