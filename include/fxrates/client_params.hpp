@@ -75,11 +75,12 @@ struct client_params
     /// Most connections open to the API at once; further requests wait for one, in order.
     std::size_t max_connections = 100;
 
-    /// Most TLS handshakes under way at once; further new connections wait, within the handshake
-    /// timeout, for one to end. Until its handshake ends a connection holds about 40 KiB of
-    /// OpenSSL state (its handshake buffers, besides the connection's own), so a burst of new
-    /// connections costs at most this many times that. Up to this many new connections never wait;
-    /// beyond it, each further group of this many starts about one handshake later.
+    /// Most TLS handshakes under way at once (0 counts as 1); further new connections wait, in
+    /// order and within the handshake timeout, for one to end. Until its handshake ends a
+    /// connection holds about 40 KiB of OpenSSL state (its handshake buffers, besides the
+    /// connection's own), so a burst of new connections costs at most this many times that. Up
+    /// to this many new connections never wait for a slot; beyond it, each starts its handshake
+    /// when an earlier one ends, so the connections past this many start a handshake or so later.
     std::size_t max_handshakes = 32;
 
     /// Largest answer body accepted; a larger one fails with `boost::beast::http::error::body_limit`.

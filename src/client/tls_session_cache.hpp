@@ -8,13 +8,13 @@
 // does a full handshake while the others, already connected over TCP, wait for its session. In TLS
 // 1.3 the server sends its tickets just after the handshake and the client reads them with the first
 // answer bytes, so the pioneer's ticket arrives about one round trip after its handshake; the others
-// wait that long (20 ms at least) and no longer: a server that gives no tickets costs one
-// such wait per client, after which nobody waits again.
+// wait about that long (20 ms at least) and no longer: a server that gives no tickets costs one
+// such wait, after which nobody waits again until a ticket does come.
 //
 // A TLS 1.3 ticket is offered once (RFC 8446, C.4): OpenSSL marks a session spent when a handshake
 // that resumed it ends, though connections that started with it before then still resume. Each
-// resumed connection gets a new ticket, so the cache keeps the newest few unspent sessions, and a
-// connection that finds only spent ones waits briefly for the next ticket.
+// resumed connection gets a new ticket, so the cache keeps the newest few sessions, and a
+// connection that finds only spent ones waits briefly for a ticket still on its way.
 //
 // Included by the transport only (Asio's SSL and OpenSSL stay in that one translation unit). Like the
 // transport, it runs on one executor and is not thread-safe.
@@ -114,8 +114,8 @@ public:
                 SSL_set_session(connection, session);
                 co_return;
             }
-            if (!may_wait || !had_sessions_ || closed_ || no_ticket_after_resumption_)
-                co_return;
+            if (!may_wait || tickets_owed_ == 0 || closed_ || no_ticket_after_resumption_)
+                co_return; // no ticket is on its way
             if (clock_type::now() >= until)
             {
                 no_ticket_after_resumption_ = true;
@@ -126,11 +126,14 @@ public:
         }
     }
 
-    /// The pioneer's handshake ended (`succeeded` or not) after taking `duration`.
-    void handshake_finished(bool pioneer, bool succeeded, clock_type::duration duration)
+    /// A handshake ended (`succeeded` or not, `resumed` a session or not) after taking `duration`;
+    /// `pioneer` if `prepare` made it the pioneer.
+    void handshake_finished(bool pioneer, bool succeeded, clock_type::duration duration, bool resumed)
     {
         if (succeeded)
             last_handshake_ = duration;
+        if (succeeded && resumed)
+            ++tickets_owed_; // the server sends a resumed connection a new ticket
         if (!pioneer || state_ != pioneer_state::handshaking)
             return;
         if (!succeeded || usable_session())
@@ -140,8 +143,7 @@ public:
         }
         else
         {
-            // TLS 1.3: the ticket follows the handshake. Allow it about a round trip (the handshake
-            // took one, plus its CPU), and 20 ms at least for a busy machine.
+            // TLS 1.3: the ticket follows the handshake.
             state_ = pioneer_state::awaiting_ticket;
             ticket_deadline_ = clock_type::now() + ticket_wait();
         }
@@ -182,32 +184,46 @@ private:
         if (self == nullptr || !SSL_SESSION_is_resumable(session))
             return 0;
         self->keep(session);
+        self->gave_up_ = false; // the server does give tickets
         if (SSL_session_reused(connection) == 1)
+        {
             self->no_ticket_after_resumption_ = false; // resumed connections do get tickets
-        self->state_ = pioneer_state::none;
+            self->tickets_owed_ -= self->tickets_owed_ > 0 ? 1 : 0;
+        }
+        // The pioneer's ticket, or another: nobody waits for the pioneer's any longer. A pioneer
+        // still at its handshake keeps its role, so that no second one is chosen meanwhile.
+        if (self->state_ == pioneer_state::awaiting_ticket)
+            self->state_ = pioneer_state::none;
         self->wake_all(); // those waiting for the pioneer's ticket, or for a fresh one
         return 1;
     }
 
-    // Keeps a new session, newest last; the oldest go beyond `max_kept`.
+    // Keeps a new session, newest last. Beyond `max_kept`, spent and expired ones go first, then
+    // the oldest.
     void keep(SSL_SESSION* session)
     {
         kept_.emplace_back(session);
-        had_sessions_ = true;
+        if (kept_.size() > max_kept)
+            std::erase_if(kept_, [](const auto& kept) { return !offerable(kept.get()); });
         if (kept_.size() > max_kept)
             kept_.erase(kept_.begin());
     }
 
-    // The newest session OpenSSL will still offer, dropping those it will not: expired, or spent
-    // (a TLS 1.3 ticket is offered once, so a resumed handshake spends its session).
+    // Whether OpenSSL will still offer `session`: not expired, and not spent (a TLS 1.3 ticket is
+    // offered once, so a resumed handshake spends its session).
+    static bool offerable(SSL_SESSION* session)
+    {
+        bool expired = SSL_SESSION_get_time(session) + SSL_SESSION_get_timeout(session) <= std::time(nullptr);
+        return !expired && SSL_SESSION_is_resumable(session) == 1;
+    }
+
+    // The newest session OpenSSL will still offer, dropping newer ones it will not.
     SSL_SESSION* usable_session()
     {
         while (!kept_.empty())
         {
-            SSL_SESSION* newest = kept_.back().get();
-            bool expired = SSL_SESSION_get_time(newest) + SSL_SESSION_get_timeout(newest) <= std::time(nullptr);
-            if (!expired && SSL_SESSION_is_resumable(newest) == 1)
-                return newest;
+            if (offerable(kept_.back().get()))
+                return kept_.back().get();
             kept_.pop_back();
         }
         return nullptr;
@@ -215,19 +231,20 @@ private:
 
     void wake_all() { waiters_.notify_all(); }
 
-    // How long a ticket may take to follow a handshake: about a round trip (a handshake takes one,
-    // plus its CPU), and 20 ms at least for a busy machine.
+    // How long a ticket may take to follow a handshake: twice the last handshake (which took a
+    // round trip plus its CPU), and 20 ms at least for a busy machine.
     clock_type::duration ticket_wait() const
     {
         return std::max<clock_type::duration>(2 * last_handshake_, std::chrono::milliseconds(20));
     }
 
     boost::asio::any_io_executor executor_;
-    // Unspent sessions, newest last. Every handshake brings one or two new tickets, so a few are
-    // enough for connections that start one after another to find one unspent.
+    // Sessions, newest last; the spent and expired are dropped as they are met. Every handshake
+    // brings one or two new tickets, so a few are enough for connections that start one after
+    // another to find one unspent.
     static constexpr std::size_t max_kept = 8;
     std::vector<std::unique_ptr<SSL_SESSION, session_free>> kept_;
-    bool had_sessions_ = false; // a ticket came once: a spent session means another should follow
+    std::size_t tickets_owed_ = 0; // resumed handshakes whose new ticket has not come yet
     pioneer_state state_ = pioneer_state::none;
     clock_type::time_point ticket_deadline_{};
     bool gave_up_ = false;

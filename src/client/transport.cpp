@@ -387,7 +387,7 @@ private:
             ~pioneer_release()
             {
                 if (pioneer)
-                    sessions.handshake_finished(true, false, {});
+                    sessions.handshake_finished(true, false, {}, false);
             }
         } release_on_exit{sessions_, pioneer};
         if (params_.resume_tls_sessions)
@@ -432,9 +432,9 @@ private:
         tcp_layer.expires_at(handshake_limit.at);
         auto handshake_started = clock_type::now();
         std::tie(ec) = co_await conn.stream.async_handshake(use_tuple);
-        sessions_.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started);
-        pioneer = false; // reported
         timing.resumed_tls_session = !ec && SSL_session_reused(native) == 1;
+        sessions_.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started, timing.resumed_tls_session);
+        pioneer = false; // reported
         if (ec)
         {
             long verify_result = SSL_get_verify_result(native);

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 
 
 namespace fxrates::detail
@@ -46,6 +46,7 @@ struct worker_process
     std::string received;
     std::optional<std::size_t> job;
     bool alive = false;
+    bool answered = false; // once at least: its client and resolver thread have started
 };
 
 std::size_t threads_of(pid_t pid)
@@ -192,8 +193,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
         else
             assign(worker);
 
-    // Threads of this process and its workers; read again as answers come, at 1, 2, 4, 8, ...,
-    // as a worker's client starts its resolver thread at its first lookup.
+    // Threads of this process and its workers; read again at each worker's first answer, as its
+    // client starts its resolver thread at its first lookup.
     auto sample_threads = [&] {
         std::size_t children_threads = 0;
         for (const auto& worker : workers)
@@ -270,7 +271,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
                     report.outcomes[answer->first] = std::move(answer->second);
                     answered[answer->first] = true;
                     --remaining;
-                    if (std::has_single_bit(count - remaining))
+                    if (!std::exchange(worker.answered, true))
                         sample_threads();
                     if (worker.alive && worker.job == answer->first)
                         assign(worker);

@@ -95,7 +95,9 @@ TEST_CASE("every strategy gives the same rate matrix, in input order")
 
 TEST_CASE("the pools' peak threads count the threads their clients start late")
 {
-    local_server server;
+    fxrates::server_params slow;
+    slow.latency = 50ms; // every worker gets a request before the first is answered
+    local_server server(slow);
     auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP"});
     // A host name to look up: Asio gives each blocking client's loop a resolver thread at its
     // first lookup, after the workers have started.
