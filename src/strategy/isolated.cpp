@@ -145,9 +145,8 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     // Whole-process figures of the child (and of its own workers, which it waited for).
     report->cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
                           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-    // The child's report has its own peak plus its workers' (summed); wait4 gives the largest one
-    // process only.
-    report->peak_rss_kib = std::max(report->peak_rss_kib, static_cast<long>(usage.ru_maxrss));
+    // Its peak memory is in its report (its own, plus its workers' summed): wait4's figure would
+    // count ours too (see peak_rss_kib).
     return *report;
 }
 

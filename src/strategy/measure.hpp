@@ -2,6 +2,8 @@
 
 // What a strategy run costs, read from the operating system.
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstddef>
 
@@ -13,6 +15,9 @@ double cpu_seconds(bool children = false);
 
 /// Threads of this process now (from /proc/self/status).
 std::size_t thread_count();
+
+/// Threads of process `pid` now; 0 if it has ended.
+std::size_t thread_count_of(pid_t pid);
 
 /// The most threads seen alive at once, sampled from any thread. A worker samples once its own
 /// threads have started (after its first request: Asio starts a client's resolver thread at its
@@ -37,7 +42,13 @@ private:
     std::atomic<std::size_t> most_;
 };
 
-/// Peak resident set of this process in KiB.
+/// Peak resident set of this process in KiB, since it was started: /proc's VmHWM, not
+/// getrusage's ru_maxrss, which a process started by posix_spawn inherits from its parent (the
+/// kernel keeps the larger of the old and new images' peaks across exec, and the old image of a
+/// vfork-style spawn is the parent's), so that every child would seem at least as big as it.
 long peak_rss_kib();
+
+/// The same for process `pid`, while it runs; 0 if it has ended.
+long peak_rss_kib_of(pid_t pid);
 
 } // namespace fxrates::detail

@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -48,16 +47,6 @@ struct worker_process
     bool alive = false;
     bool answered = false; // once at least: its client and resolver thread have started
 };
-
-std::size_t threads_of(pid_t pid)
-{
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.rfind("Threads:", 0) == 0)
-            return static_cast<std::size_t>(std::stoul(line.substr(8)));
-    return 0;
-}
 
 std::string describe_exit(int status)
 {
@@ -102,9 +91,12 @@ int end_worker(worker_process& worker, int signal, rusage* usage = nullptr)
 // process's children; its peak memory is added to the pool's, since the workers run side by side.
 int reap(worker_process& worker, int signal, run_report& report)
 {
+    // Read while it runs: once it has ended only getrusage's figure is left, which counts this
+    // process's own peak too (see peak_rss_kib).
+    long peak = worker.alive ? peak_rss_kib_of(worker.pid) : 0;
     rusage usage{};
     int status = end_worker(worker, signal, &usage);
-    report.peak_rss_kib += usage.ru_maxrss;
+    report.peak_rss_kib += peak != 0 ? peak : usage.ru_maxrss;
     return status;
 }
 
@@ -198,7 +190,7 @@ void run_process_pool(const strategy_params& params, run_report& report)
     auto sample_threads = [&] {
         std::size_t children_threads = 0;
         for (const auto& worker : workers)
-            children_threads += worker.alive ? threads_of(worker.pid) : 0;
+            children_threads += worker.alive ? thread_count_of(worker.pid) : 0;
         report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
     };
     sample_threads();

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <future>
 #include <stop_token>
+#include <vector>
 
 using fxrates::currency_code;
 using fxrates::local_server;
@@ -121,6 +122,29 @@ TEST_CASE("the pools' peak threads count the threads their clients start late")
     for (const auto& outcome : report.outcomes)
         REQUIRE(outcome.ok());
     CHECK(report.peak_threads >= before + 1 + 2 * 2);
+}
+
+TEST_CASE("a strategy run in its own process reports its own peak memory, not its parent's")
+{
+    local_server server;
+    auto params = params_for(server, {"USD", "EUR"});
+    // Make this process large: a child started by posix_spawn inherits its parent's peak in
+    // getrusage's figure, which would make every strategy in `compare` look at least this big.
+    std::vector<char> ballast(96 * 1024 * 1024);
+    for (std::size_t i = 0; i < ballast.size(); i += 4096)
+        ballast[i] = 1;
+    for (auto kind : {strategy::sequential, strategy::process_pool})
+    {
+        CAPTURE(to_string(kind));
+        params.workers = 2;
+        auto report = fxrates::run_strategy_in_process(kind, params);
+        for (const auto& outcome : report.outcomes)
+            REQUIRE(outcome.ok());
+        // A fresh fxrates process needs some 10 MiB; the process pool is three of them.
+        CHECK(report.peak_rss_kib > 4 * 1024);
+        CHECK(report.peak_rss_kib < 64 * 1024);
+    }
+    CHECK(ballast[4096] == 1); // kept until here
 }
 
 TEST_CASE("a server 500 for one base is that base's error under every strategy, and nothing hangs")
