@@ -7,7 +7,6 @@
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/post.hpp>
 
-#include <functional>
 #include <memory>
 #include <type_traits>
 

@@ -65,11 +65,8 @@ public:
     {
         for (;;)
         {
-            if (auto* session = usable_session())
-            {
-                SSL_set_session(connection, session);
+            if (offer(connection))
                 co_return false;
-            }
             if (closed_ || gave_up_)
                 co_return false;
             if (state_ == pioneer_state::none)
@@ -94,9 +91,18 @@ public:
         }
     }
 
-    /// Right before the handshake of a connection that `prepare` readied, and that may have waited
-    /// for a handshake slot since: gives it the newest session OpenSSL will still offer (a pioneer
-    /// too, if one came meanwhile). A TLS 1.3 ticket is offered once (RFC 8446, C.4): a handshake
+    /// Gives `connection` the newest session OpenSSL will still offer, if there is one (a pioneer
+    /// takes one that came while it waited for its handshake slot). Never waits.
+    bool offer(SSL* connection)
+    {
+        auto* session = usable_session();
+        if (session)
+            SSL_set_session(connection, session);
+        return session != nullptr;
+    }
+
+    /// Right before the handshake of a connection that `prepare` readied (not the pioneer), and
+    /// that may have waited for a handshake slot since: `offer`s it a session. A TLS 1.3 ticket is offered once (RFC 8446, C.4): a handshake
     /// that resumes a session spends it, and the server sends that connection a new ticket right
     /// after. So if every kept session is spent, this waits for such a ticket rather than pay for a
     /// full handshake: about two handshakes' time, a second at most, and only if that leaves most
@@ -109,11 +115,8 @@ public:
         bool may_wait = deadline - clock_type::now() > 2 * wait;
         for (;;)
         {
-            if (auto* session = usable_session())
-            {
-                SSL_set_session(connection, session);
+            if (offer(connection))
                 co_return;
-            }
             if (!may_wait || tickets_owed_ == 0 || closed_ || no_ticket_after_resumption_)
                 co_return; // no ticket is on its way
             if (clock_type::now() >= until)

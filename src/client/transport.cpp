@@ -13,7 +13,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -26,7 +25,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <deque>
 #include <exception>
 #include <stdexcept>
 #include <vector>
@@ -424,8 +422,10 @@ private:
             co_return stop;
         if (params_.resume_tls_sessions)
         {
-            // A pioneer takes a session that came while it waited for its slot, but waits for none.
-            co_await sessions_.refresh(native, pioneer ? clock_type::now() : handshake_limit.at);
+            if (pioneer)
+                sessions_.offer(native); // one that came while it waited for its slot, if any
+            else
+                co_await sessions_.refresh(native, handshake_limit.at);
             if (auto stop = co_await stopped())
                 co_return stop;
         }

@@ -83,7 +83,7 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
         ask_to_stop();
 
     detail::stop_wakeup wake(params.stop);
-    auto stop_at = detail::deadline_after(5s, detail::deadline_after(params.client.batch_timeout));
+    auto stop_at = detail::deadline_after(5s, detail::batch_deadline(params));
     std::string text, failure;
     bool interrupted = false;
     for (;;)

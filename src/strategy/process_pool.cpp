@@ -46,6 +46,7 @@ struct worker_process
     std::optional<std::size_t> job;
     bool alive = false;
     bool answered = false; // once at least: its client and resolver thread have started
+    std::size_t threads = 0; // as last read
 };
 
 std::string describe_exit(int status)
@@ -93,7 +94,7 @@ int reap(worker_process& worker, int signal, run_report& report)
 {
     // Read while it runs: once it has ended only getrusage's figure is left, which counts this
     // process's own peak too (see peak_rss_kib).
-    long peak = worker.alive ? peak_rss_kib_of(worker.pid) : 0;
+    long peak = peak_rss_kib_of(worker.pid); // 0 if it has already ended
     rusage usage{};
     int status = end_worker(worker, signal, &usage);
     report.peak_rss_kib += peak != 0 ? peak : usage.ru_maxrss;
@@ -185,14 +186,16 @@ void run_process_pool(const strategy_params& params, run_report& report)
         else
             assign(worker);
 
-    // Threads of this process and its workers; read again at each worker's first answer, as its
-    // client starts its resolver thread at its first lookup.
+    // Threads of this process and its workers. Each worker's count is read at its start and again
+    // at its first answer, as its client starts its resolver thread at its first lookup.
     auto sample_threads = [&] {
         std::size_t children_threads = 0;
         for (const auto& worker : workers)
-            children_threads += worker.alive ? thread_count_of(worker.pid) : 0;
+            children_threads += worker.alive ? worker.threads : 0;
         report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
     };
+    for (auto& worker : workers)
+        worker.threads = worker.alive ? thread_count_of(worker.pid) : 0;
     sample_threads();
 
     auto deadline = batch_deadline(params);
@@ -263,10 +266,14 @@ void run_process_pool(const strategy_params& params, run_report& report)
                     report.outcomes[answer->first] = std::move(answer->second);
                     answered[answer->first] = true;
                     --remaining;
-                    if (!std::exchange(worker.answered, true))
-                        sample_threads();
+                    bool first_answer = !std::exchange(worker.answered, true);
                     if (worker.alive && worker.job == answer->first)
                         assign(worker);
+                    if (first_answer && worker.alive)
+                    {
+                        worker.threads = thread_count_of(worker.pid);
+                        sample_threads();
+                    }
                 }
             }
         }

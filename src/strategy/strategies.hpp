@@ -3,13 +3,16 @@
 // The strategies' bodies: each fills `report.outcomes` (input order) and `report.peak_threads`.
 // run_strategy measures wall time, CPU and memory around them.
 
-#include <fxrates/blocking_client.hpp>
 #include <fxrates/error.hpp>
 #include <fxrates/strategy.hpp>
 
 #include <chrono>
 #include <optional>
 #include <string>
+
+namespace fxrates {
+class blocking_client;
+}
 
 namespace fxrates::detail {
 

@@ -1,5 +1,7 @@
 #include <fxrates/strategy.hpp>
 
+#include <fxrates/blocking_client.hpp>
+
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
 #include "strategy/measure.hpp"

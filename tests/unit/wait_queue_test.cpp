@@ -41,21 +41,38 @@ asio::awaitable<void> wait_and_record(wait_queue& queue, wait_queue::clock_type:
     log.push_back({id, why});
 }
 
-} // namespace
-
-TEST_CASE("notify_one wakes the waiters one at a time, longest waiting first")
+// A loop, a queue and the log of who woke, in what order and why.
+struct fixture
 {
+    // Starts waiter `id`, to be woken by a notification, its deadline or `slot`'s cancellation.
+    void start(wait_queue::clock_type::time_point deadline, int id, asio::cancellation_slot slot = {})
+    {
+        asio::co_spawn(context, wait_and_record(queue, deadline, id, log),
+                       asio::bind_cancellation_slot(slot, asio::detached));
+    }
+
+    void notify_one_and_run()
+    {
+        queue.notify_one();
+        context.poll();
+    }
+
     asio::io_context context;
     wait_queue queue;
     std::vector<woken> log;
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "notify_one wakes the waiters one at a time, longest waiting first")
+{
     for (int id = 0; id < 3; ++id)
-        asio::co_spawn(context, wait_and_record(queue, never, id, log), asio::detached);
+        start(never, id);
     context.poll();
     REQUIRE(queue.size() == 3);
     CHECK(log.empty());
 
-    queue.notify_one();
-    context.poll();
+    notify_one_and_run();
     REQUIRE(log.size() == 1);
     CHECK(log[0].id == 0);
     CHECK(log[0].why == reason::notified);
@@ -71,15 +88,12 @@ TEST_CASE("notify_one wakes the waiters one at a time, longest waiting first")
     CHECK(queue.empty());
 }
 
-TEST_CASE("notify_all wakes every waiter; a notification with nobody waiting is not kept")
+TEST_CASE_FIXTURE(fixture, "notify_all wakes every waiter; a notification with nobody waiting is not kept")
 {
-    asio::io_context context;
-    wait_queue queue;
-    std::vector<woken> log;
     queue.notify_one(); // stores nothing: like a condition variable
     queue.notify_all();
     for (int id = 0; id < 4; ++id)
-        asio::co_spawn(context, wait_and_record(queue, never, id, log), asio::detached);
+        start(never, id);
     context.poll();
     CHECK(log.empty());
     queue.notify_all();
@@ -90,39 +104,30 @@ TEST_CASE("notify_all wakes every waiter; a notification with nobody waiting is 
     CHECK(queue.empty());
 }
 
-TEST_CASE("a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
+TEST_CASE_FIXTURE(fixture, "a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
 {
-    asio::io_context context;
-    wait_queue queue;
-    std::vector<woken> log;
-    asio::co_spawn(context, wait_and_record(queue, never, 0, log), asio::detached);
-    asio::co_spawn(context, wait_and_record(queue, long_ago, 1, log), asio::detached);
-    asio::co_spawn(context, wait_and_record(queue, never, 2, log), asio::detached);
+    start(never, 0);
+    start(long_ago, 1);
+    start(never, 2);
     context.poll();
     REQUIRE(log.size() == 1);
     CHECK(log[0].id == 1);
     CHECK(log[0].why == reason::timed_out);
     CHECK(queue.size() == 2);
 
-    queue.notify_one();
-    context.poll();
+    notify_one_and_run();
     REQUIRE(log.size() == 2);
     CHECK(log[1].id == 0);
-    queue.notify_one();
-    context.poll();
+    notify_one_and_run();
     REQUIRE(log.size() == 3);
     CHECK(log[2].id == 2);
 }
 
-TEST_CASE("a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
+TEST_CASE_FIXTURE(fixture, "a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
 {
-    asio::io_context context;
-    wait_queue queue;
-    std::vector<woken> log;
     asio::cancellation_signal cancel_first;
-    asio::co_spawn(context, wait_and_record(queue, never, 0, log),
-                   asio::bind_cancellation_slot(cancel_first.slot(), asio::detached));
-    asio::co_spawn(context, wait_and_record(queue, never, 1, log), asio::detached);
+    start(never, 0, cancel_first.slot());
+    start(never, 1);
     context.poll();
     REQUIRE(queue.size() == 2);
 
@@ -133,8 +138,7 @@ TEST_CASE("a cancelled waiter reports it and leaves the queue; the next notifica
     CHECK(log[0].why == reason::cancelled);
     CHECK(queue.size() == 1);
 
-    queue.notify_one();
-    context.poll();
+    notify_one_and_run();
     REQUIRE(log.size() == 2);
     CHECK(log[1].id == 1);
     CHECK(log[1].why == reason::notified);
@@ -147,12 +151,9 @@ asio::awaitable<void> notify_at(wait_queue& queue, wait_queue::clock_type::time_
     queue.notify_one();
 }
 
-TEST_CASE("a notification that meets an expired deadline is not lost: the waiter reports it")
+TEST_CASE_FIXTURE(fixture, "a notification that meets an expired deadline is not lost: the waiter reports it")
 {
-    asio::io_context context;
-    wait_queue queue;
-    std::vector<woken> log;
-    asio::co_spawn(context, wait_and_record(queue, long_ago, 0, log), asio::detached);
+    start(long_ago, 0);
     // The notifier's timer expired even earlier: both complete in the same turn of the loop, the
     // notifier's first, while the waiter's own expiry is already queued.
     asio::co_spawn(context, notify_at(queue, long_ago - 1s), asio::detached);
@@ -162,15 +163,11 @@ TEST_CASE("a notification that meets an expired deadline is not lost: the waiter
     CHECK(queue.empty());
 }
 
-TEST_CASE("a coroutine already cancelled does not wait")
+TEST_CASE_FIXTURE(fixture, "a coroutine already cancelled does not wait")
 {
-    asio::io_context context;
-    wait_queue queue;
-    std::vector<woken> log;
     asio::cancellation_signal cancel;
     cancel.emit(asio::cancellation_type::terminal); // nothing attached yet: no effect
-    asio::co_spawn(context, wait_and_record(queue, never, 0, log),
-                   asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    start(never, 0, cancel.slot());
     // Cancel before the coroutine has run at all.
     cancel.emit(asio::cancellation_type::terminal);
     context.poll();
