@@ -140,8 +140,12 @@ public:
     /// Counters, for benchmarks and monitoring.
     struct stats_type
     {
-        /// Times the throttle's timer woke its queue (about one per throttled request).
+        /// Times the throttles' timers woke their queues (about one per throttled request).
         std::uint64_t throttle_wakeups = 0;
+
+        /// 429 answers met. After the first, the client paces the origin at the limit the server
+        /// announced (`X-RateLimit-Limit`) or, without one, at what the answers suggest.
+        std::uint64_t rate_limited_answers = 0;
     };
 
     /// The counters so far; call on the executor's thread.

@@ -72,8 +72,11 @@ struct client_params
     /// Idle keep-alive connections older than this are not reused.
     std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(30);
 
-    /// Most connections open to the API at once; further requests wait for one, in order.
+    /// Most connections open at once, every origin together; further requests wait for one.
     std::size_t max_connections = 100;
+
+    /// Most connections open to any one origin (scheme, host, port) at once.
+    std::size_t max_connections_per_origin = 100;
 
     /// Most TLS handshakes under way at once (0 counts as 1); further new connections wait, in
     /// order and within the handshake timeout, for one to end. Until its handshake ends a
@@ -83,8 +86,24 @@ struct client_params
     /// when an earlier one ends, so the connections past this many start a handshake or so later.
     std::size_t max_handshakes = 32;
 
-    /// Largest answer body accepted; a larger one fails with `boost::beast::http::error::body_limit`.
+    /// Largest answer body accepted, counted after decompression, so that a small compressed
+    /// "bomb" fails as soon as its output passes the limit; a larger body fails with `errc::body_limit`.
     std::size_t body_limit = 1024 * 1024;
+
+    /// Largest header block of an answer (status line and fields; chunk extensions and trailers
+    /// count against it too, so nothing a server sends grows memory past the limits); a larger one
+    /// fails with `errc::header_limit`.
+    std::size_t header_limit = 64 * 1024;
+
+    /// Redirects (301, 302, 303, 307, 308) followed per request at most; 0 returns the redirect
+    /// answer itself. Each hop goes to its own origin's connections and certificate check; a
+    /// redirect from https to http is refused (`errc::insecure_redirect`), a loop fails
+    /// (`errc::redirect_loop`), naming the chain.
+    unsigned max_redirects = 10;
+
+    /// Send `Accept-Encoding: gzip, deflate`, so that servers may compress answers (decoded as they
+    /// arrive). A compressed answer that was not asked for is decoded all the same.
+    bool accept_compression = true;
 
     /// The User-Agent header.
     std::string user_agent = "fxrates/0.1";

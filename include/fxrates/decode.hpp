@@ -4,6 +4,7 @@
 #include <fxrates/diagnostics.hpp>
 #include <fxrates/error.hpp>
 #include <fxrates/rates.hpp>
+#include <fxrates/rates_query.hpp>
 
 #include <string>
 #include <string_view>
@@ -17,6 +18,12 @@ namespace fxrates {
 /// with exponents, unknown keys ignored. Never throws on bad input: returns `errc::bad_response`
 /// and explains what was wrong in `diag.client_message()`. `out` is unspecified on failure.
 error_code decode_rates(std::string_view body, rates& out, diagnostics& diag);
+
+/// Checks that decoded rates answer the question asked: the `base` is the one asked for, the
+/// `date` is no later than the day asked for (when one was), and with `symbols` asked only those
+/// codes appear. A server or cache that ignores the query string fails here instead of printing
+/// another base's numbers: `errc::bad_response`, explained in `diag`.
+error_code check_rates_answer(const rates& answer, currency_code base, const rates_query& query, diagnostics& diag);
 
 /// One entry of `GET /currencies`.
 struct currency_info

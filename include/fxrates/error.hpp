@@ -30,6 +30,40 @@ enum class errc
 
     /// A worker (a strategy's thread or process) failed or stopped before it answered.
     worker_failed,
+
+    /// The server's answer is not HTTP/1.x as RFC 9112 allows it (diagnostics say what was wrong).
+    bad_http,
+
+    /// The server speaks only HTTP/2; fxrates speaks HTTP/1.1.
+    http2_only,
+
+    /// The answer's header block (or its chunk extensions and trailers) is larger than
+    /// `client_params::header_limit`.
+    header_limit,
+
+    /// The answer's body, once decoded, is larger than `client_params::body_limit`.
+    body_limit,
+
+    /// The connection closed before the answer was complete (a body shorter than its length).
+    truncated_answer,
+
+    /// The body is compressed with a coding fxrates cannot decode, or its compressed data is corrupt.
+    bad_content_encoding,
+
+    /// More redirects than `client_params::max_redirects`, or any when it is 0.
+    too_many_redirects,
+
+    /// A redirect leads back to a URL already visited.
+    redirect_loop,
+
+    /// A redirect from https to http (refused: it would drop the transport's security).
+    insecure_redirect,
+
+    /// A redirect without a usable Location.
+    bad_redirect,
+
+    /// An unexpected exception inside fxrates (a bug); its text is in the diagnostics.
+    internal,
 };
 
 /// The category of `errc`.
@@ -54,6 +88,9 @@ enum class condition
     tls,
     /// The operation was cancelled (by its caller, Ctrl-C, or closing the client).
     cancelled,
+    /// The connection failed or was closed before an answer came: refused, reset, closed early,
+    /// host unreachable. A fresh connection may succeed.
+    connection,
 };
 
 /// The category of `condition` (`fxrates.condition`).

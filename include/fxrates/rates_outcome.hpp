@@ -6,6 +6,8 @@
 #include <fxrates/rates.hpp>
 #include <fxrates/request_timing.hpp>
 
+#include <string>
+
 namespace fxrates {
 
 /// What became of one base currency in a batch: its rates, or the error that stopped it.
@@ -26,8 +28,21 @@ struct rates_outcome
     /// When each phase of the request happened (of the last attempt).
     request_timing timing;
 
-    /// Requests sent for this base: 1, or more after retries (0 if it never got that far).
+    /// Requests sent for this base: 1, or more after retries, 429s and redirects (0 if it never
+    /// got that far).
     unsigned attempts = 0;
+
+    /// 429 answers met on the way (each waited for its Retry-After, and cost no retry).
+    unsigned rate_limited = 0;
+
+    /// Redirects followed on the way.
+    unsigned redirects = 0;
+
+    /// The server answered something (so a failure is not "cannot reach").
+    bool server_answered = false;
+
+    /// The URL that gave the final answer, after redirects (empty if none came).
+    std::string final_url;
 
     bool ok() const noexcept { return !error; }
 };

@@ -84,12 +84,17 @@ private:
 /// `now` (a date already past means 0). Empty for anything else.
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
-/// The retries a batch may still make: `ratio` of its requests, at least one.
+/// The retries a batch may still make: `ratio` of its requests, and never fewer than one request
+/// may make on its own (`per_request`, i.e. `max_attempts - 1`), so that a small batch retries as
+/// often as asked. A ratio of 0 turns retries off. 429 answers are not retries: they wait for the
+/// server's Retry-After and do not spend the budget.
 class retry_budget
 {
 public:
-    retry_budget(double ratio, std::size_t requests)
-        : left_(std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(ratio * static_cast<double>(requests)))))
+    retry_budget(double ratio, std::size_t requests, std::size_t per_request = 1)
+        : left_(std::max<std::size_t>(
+              std::max<std::size_t>(1, per_request),
+              static_cast<std::size_t>(std::floor(ratio * static_cast<double>(requests)))))
     {
         if (ratio <= 0)
             left_ = 0;

@@ -62,6 +62,10 @@ public:
     /// by every waiter: they all wait together instead of each sleeping on its own.
     void pause_until(time_point until);
 
+    /// Changes the rate and burst, e.g. to the limit a server announced; the bucket starts empty
+    /// again, and waiters keep their places. Throws `std::invalid_argument` as the constructor does.
+    void set_rate(double rate, double burst = 0);
+
     /// Completes every pending wait with `operation_aborted`; later waits fail the same way.
     void close();
 

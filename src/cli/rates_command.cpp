@@ -12,6 +12,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/asio/error.hpp>
+
 #include <cmath>
 #include <iostream>
 #include <optional>
@@ -22,16 +24,27 @@ namespace {
 
 // True when every base failed the same way before the API could answer (no DNS, no route, no
 // server): one line then says it all, instead of one identical line per base.
+// No answer came at all: the host could not be resolved or connected, or every connection failed
+// before a byte of an answer. A refused certificate or a bad answer means the server was reached.
+bool unreachable(const rates_outcome& outcome)
+{
+    namespace error = boost::asio::error;
+    if (outcome.ok() || outcome.server_answered)
+        return false;
+    const auto& ec = outcome.error;
+    bool lookup_failed = ec.category() == error::get_netdb_category() || ec.category() == error::get_addrinfo_category();
+    bool connect_timed_out = ec == condition::timeout && (outcome.diag.client_message().starts_with("cannot connect") ||
+                                                          outcome.diag.client_message().starts_with("cannot resolve"));
+    return lookup_failed || connect_timed_out || ec == condition::connection;
+}
+
 bool all_failed_to_connect(const std::vector<rates_outcome>& outcomes)
 {
     if (outcomes.empty())
         return false;
     for (const auto& outcome : outcomes)
-    {
-        if (outcome.ok() || outcome.error.category() == http_category() ||
-            outcome.error.category() == client_category() || outcome.error != outcomes.front().error)
+        if (!unreachable(outcome) || outcome.error != outcomes.front().error)
             return false;
-    }
     return true;
 }
 
@@ -224,9 +237,24 @@ int run_rates(const rates_options& options)
     else
     {
         for (const auto& outcome : outcomes)
-            if (!outcome.ok())
-                std::cerr << "fxrates: " << describe_failure(outcome) << '\n';
+        {
+            if (outcome.ok())
+                continue;
+            std::cerr << "fxrates: " << describe_failure(outcome);
+            // The library names settings; the command line has flags for them.
+            if (outcome.error == condition::tls &&
+                outcome.diag.client_message().find("was rejected") != std::string::npos)
+                std::cerr << " (--cacert FILE trusts a CA; --insecure skips verification)";
+            std::cerr << '\n';
+        }
     }
+    unsigned rate_limited = 0;
+    for (const auto& outcome : outcomes)
+        rate_limited += outcome.rate_limited;
+    if (rate_limited > 0)
+        std::cerr << "fxrates: the server's rate limit answered 429 " << rate_limited
+                  << (rate_limited == 1 ? " time" : " times")
+                  << "; those requests waited as it asked and were sent again, at the pace it announced\n";
     if (failed == 0)
         return 0;
     return failed == outcomes.size() ? 1 : 2;

@@ -61,6 +61,9 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                           kinds);
     serve->add_option("--seed", options.seed, "Seed of the fault draws, so that a run can be repeated")
         ->capture_default_str();
+    serve->add_flag("--gzip", params.gzip,
+                    "Compress answers (Content-Encoding: gzip) when the request's Accept-Encoding accepts "
+                    "gzip, as the real API's front end does");
     serve->add_flag("--log-requests", options.log_requests,
                     "Print a line per request as it is answered: method, target, status or fault");
     serve->add_option("--data", options.history_file,

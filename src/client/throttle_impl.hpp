@@ -119,6 +119,13 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
             arm();
     }
 
+    void set_rate(double rate, double burst)
+    {
+        bucket = token_bucket<Clock>(rate, burst, Clock::now());
+        if (!queue.empty())
+            arm();
+    }
+
     void close()
     {
         closed = true;
@@ -173,6 +180,12 @@ template <class Clock, class WaitTraits>
 void basic_throttle<Clock, WaitTraits>::pause_until(time_point until)
 {
     impl_->pause_until(until);
+}
+
+template <class Clock, class WaitTraits>
+void basic_throttle<Clock, WaitTraits>::set_rate(double rate, double burst)
+{
+    impl_->set_rate(rate, burst);
 }
 
 template <class Clock, class WaitTraits>

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fxrates {
@@ -131,6 +132,22 @@ error_code decode_rates(std::string_view body, rates& out, diagnostics& diag)
             return fail(diag, "the rate for " + code->str() + " is not a positive number");
         out.values.insert_or_assign(*code, *rate);
     }
+    return {};
+}
+
+error_code check_rates_answer(const rates& answer, currency_code base, const rates_query& query, diagnostics& diag)
+{
+    if (answer.base != base)
+        return fail(diag, "the answer is for base " + answer.base.str() + ", not " + base.str() +
+                              " (a server or cache that ignores the query?)");
+    if (query.date && std::chrono::sys_days(answer.date) > std::chrono::sys_days(*query.date))
+        return fail(diag, "the answer is for " + to_iso_string(answer.date) + ", later than the day asked for, " +
+                              to_iso_string(*query.date) + " (a server or cache that ignores the query?)");
+    if (!query.symbols.empty())
+        for (const auto& [code, value] : answer.values)
+            if (std::find(query.symbols.begin(), query.symbols.end(), code) == query.symbols.end())
+                return fail(diag, "the answer has a rate for " + code.str() +
+                                      ", which was not asked for (a server or cache that ignores the query?)");
     return {};
 }
 

@@ -32,6 +32,28 @@ public:
             return "The worker (a thread or a process) failed before it answered; see the details.";
         case errc::offload_exception:
             return "The offloaded function threw an exception; catch it inside the function to report more.";
+        case errc::bad_http:
+            return "The server's answer is not valid HTTP/1.1; check that the URL points at an HTTP server.";
+        case errc::http2_only:
+            return "The server speaks only HTTP/2; fxrates speaks HTTP/1.1.";
+        case errc::header_limit:
+            return "The answer's header is larger than the limit; raise the header limit if the server is trusted.";
+        case errc::body_limit:
+            return "The answer's body is larger than the limit; raise the body limit if the server is trusted.";
+        case errc::truncated_answer:
+            return "The connection closed before the whole answer arrived.";
+        case errc::bad_content_encoding:
+            return "The answer's compressed body cannot be decoded.";
+        case errc::too_many_redirects:
+            return "The server redirected more times than allowed.";
+        case errc::redirect_loop:
+            return "The server's redirects lead in a circle.";
+        case errc::insecure_redirect:
+            return "The server redirected from https to http; fxrates refuses to drop encryption.";
+        case errc::bad_redirect:
+            return "The server sent a redirect without a usable Location.";
+        case errc::internal:
+            return "An unexpected error inside fxrates (a bug); please report it with the details.";
         }
         return "Unknown fxrates error " + std::to_string(value) + ".";
     }
@@ -79,6 +101,7 @@ public:
         case condition::tls:
             return "The TLS connection failed; check the server's certificate (--cacert) and the API URL.";
         case condition::cancelled: return "The operation was cancelled.";
+        case condition::connection: return "The connection failed or closed before an answer came.";
         }
         return "Unknown fxrates condition " + std::to_string(value) + ".";
     }
@@ -100,6 +123,13 @@ public:
         case condition::tls:
             return code.category() == boost::asio::error::get_ssl_category() ||
                    code == boost::asio::ssl::error::stream_truncated;
+        case condition::connection:
+            namespace error = boost::asio::error;
+            return code == error::connection_refused || code == error::connection_reset ||
+                   code == error::connection_aborted || code == error::broken_pipe || code == error::eof ||
+                   code == error::host_unreachable || code == error::network_unreachable ||
+                   code == error::network_down || code == error::host_not_found_try_again ||
+                   code == boost::asio::ssl::error::stream_truncated || code == errc::truncated_answer;
         case condition::cancelled:
             return code == boost::asio::error::operation_aborted || code == errc::client_closed;
         }

@@ -1,6 +1,7 @@
 #include <fxrates/server/local_server.hpp>
 #include <fxrates/server/server.hpp>
 
+#include "server/gzip.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/rates_service.hpp"
 #include "server/tls_identity.hpp"
@@ -21,11 +22,16 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <list>
 #include <sstream>
@@ -42,6 +48,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using request_type = http::request<http::string_body>;
+using response_type = http::response<http::string_body>;
 
 // A request body is never needed by the API; a small limit keeps a POST flood cheap.
 constexpr std::size_t request_body_limit = 64 * 1024;
@@ -102,6 +111,105 @@ std::string format_rate(double rate)
     std::ostringstream text;
     text << rate;
     return text.str();
+}
+
+// Where the redirect faults send clients: any path under it is served as the path without it, so
+// that following a redirect gets the right answer (and so does a chain of them, each adding it).
+constexpr std::string_view redirect_prefix = "/redirected";
+
+std::string_view without_redirect_prefix(std::string_view target)
+{
+    while (target.starts_with(redirect_prefix) && target.substr(redirect_prefix.size()).starts_with('/'))
+        target.remove_prefix(redirect_prefix.size());
+    return target;
+}
+
+// The target with its `base` parameter (every one of them) set to USD, as a cache keyed on the
+// path alone would answer; a target that does not parse is left alone.
+std::string with_base_usd(std::string_view target)
+{
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed)
+        return std::string(target);
+    boost::urls::url rewritten(*parsed);
+    rewritten.params().set("base", "USD");
+    return std::string(rewritten.buffer());
+}
+
+std::string status_line(const response_type& response)
+{
+    return "HTTP/" + std::to_string(response.version() / 10) + '.' + std::to_string(response.version() % 10) +
+           ' ' + std::to_string(response.result_int()) + ' ' + std::string(response.reason());
+}
+
+// The status line and fields of `response` written by hand, for the faults that Beast's serializer
+// cannot produce: each line ended by `eol`, the fields in `skip` left out, and no blank line yet.
+std::string raw_head(const response_type& response, std::string_view first_line, std::string_view eol,
+                     std::initializer_list<http::field> skip = {})
+{
+    std::string text(first_line);
+    text += eol;
+    for (const auto& field : response)
+    {
+        if (std::find(skip.begin(), skip.end(), field.name()) != skip.end())
+            continue;
+        text.append(field.name_string()).append(": ").append(field.value()).append(eol);
+    }
+    return text;
+}
+
+// An HTTP/2 frame header (RFC 9113, 4.1) on stream 0: 24-bit length, type, no flags.
+void append_h2_frame_header(std::string& out, std::size_t length, std::uint8_t type)
+{
+    const char header[9] = {static_cast<char>(length >> 16), static_cast<char>(length >> 8),
+                            static_cast<char>(length), static_cast<char>(type), 0, 0, 0, 0, 0};
+    out.append(header, sizeof header);
+}
+
+void append_u32(std::string& out, std::uint32_t value)
+{
+    for (int shift = 24; shift >= 0; shift -= 8)
+        out.push_back(static_cast<char>((value >> shift) & 0xff));
+}
+
+// What a server that speaks only HTTP/2 sends to an HTTP/1.1 request: its SETTINGS (here
+// SETTINGS_MAX_CONCURRENT_STREAMS = 100), then GOAWAY with last stream 0 and PROTOCOL_ERROR (1).
+std::string http2_refusal()
+{
+    std::string bytes;
+    append_h2_frame_header(bytes, 6, 0x04);
+    bytes.push_back(0x00);
+    bytes.push_back(0x03);
+    append_u32(bytes, 100);
+    append_h2_frame_header(bytes, 8, 0x07);
+    append_u32(bytes, 0);
+    append_u32(bytes, 1);
+    return bytes;
+}
+
+// 64 MiB of zeros, gzipped to about 64 KiB: made at the first gzip-bomb, then shared (read only).
+const std::string& gzip_bomb_body()
+{
+    static const std::string body = detail::gzip_zeros(std::uint64_t{64} << 20);
+    return body;
+}
+
+// The body gzipped, as a front end or CDN does.
+void compress(response_type& response)
+{
+    response.body() = detail::gzip_compress(response.body());
+    response.set(http::field::content_encoding, "gzip");
+    response.prepare_payload();
+}
+
+// Answers keep their body until they are sent; a HEAD answer then announces its length only.
+void as_sent_for(const request_type& request, response_type& response)
+{
+    if (request.method() != http::verb::head || response.body().empty())
+        return;
+    auto length = response.body().size();
+    response.body().clear();
+    response.content_length(length);
 }
 
 bool is_disconnect(const beast::error_code& ec)
@@ -310,10 +418,14 @@ private:
                 if (injected)
                 {
                     ++self->requests_served_;
-                    if (!co_await self->misbehave(conn, *injected, response))
+                    auto next = co_await self->misbehave(conn, *injected, request, response);
+                    if (next == after_fault::drop)
                         co_return; // the fault ended the connection
+                    if (next == after_fault::close)
+                        break;
                     continue;
                 }
+                as_sent_for(request, response);
             }
 
             ++self->requests_served_;
@@ -344,9 +456,18 @@ private:
         return params_.faults.draw();
     }
 
-    // Answers with fault `kind` instead of `response` (the right answer). Returns whether the
-    // connection may go on serving requests.
-    asio::awaitable<bool> misbehave(connection& conn, fault kind, http::response<http::string_body>& response)
+    // What a fault leaves of the connection.
+    enum class after_fault
+    {
+        keep_going, // the answer was whole and the request asked for keep-alive
+        close,      // the answer was whole; end with a TLS close_notify
+        drop,       // the connection is gone, or must end without close_notify
+    };
+
+    // Answers with fault `kind` instead of `response` (the right answer, with its body even for
+    // HEAD) to `request`.
+    asio::awaitable<after_fault> misbehave(connection& conn, fault kind, const request_type& request,
+                                           response_type& response)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         auto reset = [&] {
@@ -355,6 +476,7 @@ private:
             tcp_layer.close();
         };
         auto serialized = [&] {
+            as_sent_for(request, response);
             std::ostringstream text;
             text << response;
             return std::move(text).str();
@@ -364,9 +486,25 @@ private:
             auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(bytes), use_tuple);
             co_return !ec;
         };
+        // After an answer that was sent whole (or not): what the request's keep-alive allows.
+        auto sent = [&](bool ok) {
+            if (!ok)
+                return after_fault::drop;
+            return response.keep_alive() ? after_fault::keep_going : after_fault::close;
+        };
         auto replace = [&](unsigned status, std::string body, const char* content_type = "application/json") {
             response = make_response({status, std::move(body), {}}, response.version(), response.keep_alive());
             response.set(http::field::content_type, content_type);
+        };
+        std::string target(request.target());
+        std::string relocated = std::string(redirect_prefix) + target;
+        auto host = [&] {
+            auto sent_host = request[http::field::host];
+            return sent_host.empty() ? "127.0.0.1:" + std::to_string(port_) : std::string(sent_host);
+        };
+        auto redirect = [&](unsigned status, const std::string& location) {
+            replace(status, detail::detail_body("Moved to " + location + "."));
+            response.set(http::field::location, location);
         };
         std::string date_body = "{\"date\":\"2019-04-09\",\"base\":\"USD\"";
 
@@ -394,27 +532,27 @@ private:
             replace(502, "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
                     "text/html");
             break;
-        case fault::reset: reset(); co_return false;
+        case fault::reset: reset(); co_return after_fault::drop;
         case fault::reset_mid_body:
         {
             auto text = serialized();
             co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
             reset();
-            co_return false;
+            co_return after_fault::drop;
         }
         case fault::short_body:
         {
             auto text = serialized();
             co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
             tcp_layer.close(); // a FIN inside a TLS stream: the client sees the body cut short
-            co_return false;
+            co_return after_fault::drop;
         }
         case fault::stall:
         {
             // Hold the connection without a word until the client gives up or the server stops.
             conn.delay.expires_after(params_.request_timeout);
             co_await conn.delay.async_wait(use_tuple);
-            co_return false;
+            co_return after_fault::drop;
         }
         case fault::drip:
         {
@@ -422,48 +560,161 @@ private:
             for (char byte : text)
             {
                 if (!co_await write_bytes(std::string_view(&byte, 1)) || stopped_)
-                    co_return false;
+                    co_return after_fault::drop;
                 conn.delay.expires_after(std::chrono::milliseconds(100));
                 auto [ec] = co_await conn.delay.async_wait(use_tuple);
                 if (ec)
-                    co_return false;
+                    co_return after_fault::drop;
             }
-            co_return response.keep_alive();
+            co_return sent(true);
         }
         case fault::tls_truncate:
         {
             co_await write_bytes(serialized());
             tcp_layer.close(); // no close_notify
-            co_return false;
+            co_return after_fault::drop;
         }
+        case fault::http_100_continue:
+            if (!co_await write_bytes("HTTP/1.1 100 Continue\r\n\r\n"))
+                co_return after_fault::drop;
+            break;
+        case fault::http_103_early_hints:
+            if (!co_await write_bytes("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"))
+                co_return after_fault::drop;
+            break;
+        case fault::redirect_301: redirect(301, relocated); break;
+        case fault::redirect_302: redirect(302, relocated); break;
+        case fault::redirect_303: redirect(303, relocated); break;
+        case fault::redirect_307: redirect(307, relocated); break;
+        case fault::redirect_308: redirect(308, relocated); break;
+        case fault::redirect_absolute: redirect(302, "https://" + host() + relocated); break;
+        case fault::redirect_loop: redirect(302, target); break;
+        case fault::redirect_http: redirect(302, "http://" + host() + relocated); break;
+        case fault::gzip:
+            // Under --gzip the right answer may be compressed already.
+            if (response.find(http::field::content_encoding) == response.end())
+                compress(response);
+            break;
+        case fault::gzip_bomb:
+            replace(200, gzip_bomb_body());
+            response.set(http::field::content_encoding, "gzip");
+            break;
+        case fault::big_header:
+            for (int i = 1; i <= 12; ++i)
+                response.set("X-Padding-" + std::to_string(i), std::string(1000, 'p'));
+            break;
+        case fault::ignore_query: response = api_answer(request, with_base_usd(target)); break;
+        case fault::http10_close:
+        {
+            as_sent_for(request, response);
+            auto first_line = "HTTP/1.0 " + std::to_string(response.result_int()) + ' ' +
+                              std::string(response.reason());
+            auto text = raw_head(response, first_line, "\r\n",
+                                 {http::field::content_length, http::field::connection,
+                                  http::field::keep_alive});
+            text.append("\r\n").append(response.body());
+            co_await write_bytes(text);
+            tcp_layer.close(); // the end of the body, as HTTP/1.0 allows; no close_notify
+            co_return after_fault::drop;
         }
+        case fault::lf_only:
+        {
+            as_sent_for(request, response);
+            auto text = raw_head(response, status_line(response), "\n");
+            text.append("\n").append(response.body());
+            co_return sent(co_await write_bytes(text));
+        }
+        case fault::no_reason:
+        {
+            as_sent_for(request, response);
+            auto text = raw_head(response, "HTTP/1.1 " + std::to_string(response.result_int()), "\r\n");
+            text.append("\r\n").append(response.body());
+            co_return sent(co_await write_bytes(text));
+        }
+        case fault::endless_trailers:
+        case fault::endless_chunk_ext: co_return co_await send_endless(conn, kind, request, response);
+        case fault::http2_only:
+            co_return co_await write_bytes(http2_refusal()) ? after_fault::close : after_fault::drop;
+        }
+        as_sent_for(request, response);
         tcp_layer.expires_after(params_.write_timeout);
         auto [ec, written] = co_await http::async_write(conn.stream, response, use_tuple);
-        co_return !ec && response.keep_alive();
+        co_return sent(!ec);
     }
 
-    http::response<http::string_body> answer(const http::request<http::string_body>& request,
-                                             const std::string& client)
+    // A chunked answer that never ends: after the body's chunk, the last chunk and then trailer
+    // fields forever, or a first chunk-size line whose extension goes on forever. It ends when the
+    // client closes, the server stops, or the request timeout passes, however fast the client
+    // reads; a piece of about 1 KiB is all it holds at a time.
+    asio::awaitable<after_fault> send_endless(connection& conn, fault kind, const request_type& request,
+                                              response_type& response)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        // The stream's expiry ends a write the client does not read, but not a stream of writes that
+        // each complete at once (its timer's handler can lose the race every time): check it too.
+        auto deadline = std::chrono::steady_clock::now() + params_.request_timeout;
+        tcp_layer.expires_at(deadline);
+        as_sent_for(request, response);
+        auto text = raw_head(response, status_line(response), "\r\n", {http::field::content_length});
+        text += "Transfer-Encoding: chunked\r\n\r\n";
+        if (kind == fault::endless_trailers)
+        {
+            if (!response.body().empty())
+            {
+                char size[20];
+                auto end = std::to_chars(size, size + sizeof size, response.body().size(), 16).ptr;
+                text.append(size, end).append("\r\n").append(response.body()).append("\r\n");
+            }
+            text += "0\r\n";
+        }
+        else
+            text += "1";
+        auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(text), use_tuple);
+        const std::string filler(1000, kind == fault::endless_trailers ? 't' : 'e');
+        for (std::uint64_t n = 1; !ec && !stopped_ && std::chrono::steady_clock::now() < deadline; ++n)
+        {
+            text = kind == fault::endless_trailers ? "X-Trailer-" + std::to_string(n) + ": " + filler + "\r\n"
+                                                   : ";x" + std::to_string(n) + "=" + filler;
+            std::tie(ec, written) = co_await asio::async_write(conn.stream, asio::buffer(text), use_tuple);
+        }
+        tcp_layer.close(); // no close_notify: the answer never ended
+        co_return after_fault::drop;
+    }
+
+    response_type answer(const request_type& request, const std::string& client)
     {
         if (limiter_)
         {
             auto decision = limiter_->check(client, std::chrono::steady_clock::now());
             if (!decision.allowed)
-                return rate_limited(decision.retry_after, request);
+                return encoded(request, rate_limited(decision.retry_after, request));
         }
         if (params_.inject_status)
             if (auto status = params_.inject_status(request.target()))
-                return make_response({*status, detail::detail_body("Injected failure."), {}}, request.version(),
-                                     request.keep_alive());
-        auto api = service_.handle(request.method_string(), request.target(),
+                return encoded(request, make_response({*status, detail::detail_body("Injected failure."), {}},
+                                                      request.version(), request.keep_alive()));
+        return api_answer(request, request.target());
+    }
+
+    // The API's answer to `request` as if its target were `target`, with its body even for HEAD.
+    response_type api_answer(const request_type& request, std::string_view target)
+    {
+        auto api = service_.handle(request.method_string(), without_redirect_prefix(target),
                                    params_.today ? *params_.today : utc_today());
-        auto response = make_response(std::move(api), request.version(), request.keep_alive());
-        if (request.method() == http::verb::head)
-        {
-            auto length = response.body().size();
-            response.body().clear();
-            response.content_length(length);
-        }
+        return encoded(request, make_response(std::move(api), request.version(), request.keep_alive()));
+    }
+
+    // Under `server_params::gzip`, the answer compressed if the request accepts gzip.
+    response_type encoded(const request_type& request, response_type response)
+    {
+        if (!params_.gzip)
+            return response;
+        response.set(http::field::vary, "Accept-Encoding");
+        std::string accepted;
+        for (auto [it, end] = request.equal_range(http::field::accept_encoding); it != end; ++it)
+            accepted.append(accepted.empty() ? "" : ",").append(it->value());
+        if (detail::accepts_gzip(accepted))
+            compress(response);
         return response;
     }
 

@@ -7,7 +7,7 @@
 
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
-#include "client/transport.hpp"
+#include "client/deadline.hpp"
 #include "strategy/measure.hpp"
 #include "strategy/strategies.hpp"
 

@@ -103,6 +103,11 @@ std::string encode_settings(const strategy_params& params, std::string_view stra
     settings["user_agent"] = client.user_agent;
     settings["max_connections"] = client.max_connections;
     settings["max_handshakes"] = client.max_handshakes;
+    settings["max_connections_per_origin"] = client.max_connections_per_origin;
+    settings["header_limit"] = client.header_limit;
+    settings["max_redirects"] = client.max_redirects;
+    settings["accept_compression"] = client.accept_compression;
+    settings["offload_decode_above"] = client.offload_decode_above;
     json::array symbols;
     for (auto code : params.query.symbols)
         symbols.emplace_back(code.view());
@@ -148,6 +153,11 @@ strategy_params decode_settings(std::string_view line, std::string* strategy)
         client.user_agent = settings.at("user_agent").as_string();
         client.max_connections = settings.at("max_connections").to_number<std::size_t>();
         client.max_handshakes = settings.at("max_handshakes").to_number<std::size_t>();
+        client.max_connections_per_origin = settings.at("max_connections_per_origin").to_number<std::size_t>();
+        client.header_limit = settings.at("header_limit").to_number<std::size_t>();
+        client.max_redirects = settings.at("max_redirects").to_number<unsigned>();
+        client.accept_compression = settings.at("accept_compression").as_bool();
+        client.offload_decode_above = settings.at("offload_decode_above").to_number<std::size_t>();
         for (const auto& symbol : settings.at("symbols").as_array())
             params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
         if (auto it = settings.find("date"); it != settings.end())
@@ -212,6 +222,11 @@ std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
     line["timing"] = json::array{ticks(t.queued),     ticks(t.granted), ticks(t.started), ticks(t.connected),
                                  ticks(t.tls_done),   ticks(t.first_byte), ticks(t.done)};
     line["reused"] = t.reused_connection;
+    line["attempts"] = outcome.attempts;
+    line["rate_limited"] = outcome.rate_limited;
+    line["redirects"] = outcome.redirects;
+    line["server_answered"] = outcome.server_answered;
+    line["final_url"] = outcome.final_url;
     line["thread"] = t.thread_id;
     line["process"] = t.process_id;
     return json::serialize(line) + "\n";
@@ -257,6 +272,11 @@ std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_
         timing.first_byte = from_ticks(t.at(5));
         timing.done = from_ticks(t.at(6));
         timing.reused_connection = message.at("reused").as_bool();
+        outcome.attempts = message.at("attempts").to_number<unsigned>();
+        outcome.rate_limited = message.at("rate_limited").to_number<unsigned>();
+        outcome.redirects = message.at("redirects").to_number<unsigned>();
+        outcome.server_answered = message.at("server_answered").as_bool();
+        outcome.final_url = message.at("final_url").as_string();
         timing.thread_id = message.at("thread").to_number<std::uint64_t>();
         timing.process_id = message.at("process").to_number<int>();
         return std::pair{index, std::move(outcome)};

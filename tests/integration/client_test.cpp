@@ -419,8 +419,8 @@ TEST_CASE("a body over the limit is refused")
     params.body_limit = 100; // a full rates answer is about 700 bytes
     client api(context, params);
     auto result = run_until_complete(context, get_rates(api, "USD"));
-    CHECK(result.error == boost::beast::http::error::body_limit);
-    CHECK(result.diag.client_message().find("larger than the limit") != std::string::npos);
+    CHECK(result.error == fxrates::errc::body_limit);
+    CHECK(result.diag.client_message().find("larger than the body limit") != std::string::npos);
 }
 
 TEST_CASE("a server that never answers makes the request time out")
@@ -495,7 +495,7 @@ TEST_CASE("a throttled batch stays within the server's rate limit")
     CHECK(api.stats().throttle_wakeups <= 30);
 }
 
-TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued request")
+TEST_CASE("a 429 with Retry-After pauses the origin for every queued request, and the request goes back in the queue")
 {
     auto server_settings = fixed_day();
     server_settings.rate_limit = 1; // one request a second
@@ -506,15 +506,19 @@ TEST_CASE("a 429 with Retry-After pauses the shared throttle for every queued re
     params.rate = 50; // far faster than the server allows...
     params.burst = 1;
     params.max_connections = 1;
-    params.retry.max_attempts = 1; // this test is about the throttle alone
+    params.retry.max_attempts = 1; // no retries: a 429 is not a failure that needs one
     client api(context, params);
     auto outcomes = run_until_complete(context, get_batch(api, codes({"USD", "EUR", "PLN"})));
     REQUIRE(outcomes.size() == 3);
-    CHECK(outcomes[0].ok());
-    CHECK(outcomes[1].error == fxrates::make_http_error(429));
-    CHECK(outcomes[1].error == fxrates::condition::rate_limited);
-    // ...but after the 429 the throttle waited out the Retry-After: PLN was not refused too.
-    CHECK(outcomes[2].ok());
+    for (const auto& outcome : outcomes)
+        CHECK(outcome.ok());
+    // EUR met the limit, waited out its Retry-After and was sent again; after that the client paced
+    // itself just under the server's announced rate. (A loaded machine may delay one request more
+    // than the 2% slack allows, so one more 429 may come; never one per request.)
+    CHECK(outcomes[0].rate_limited == 0);
+    CHECK(outcomes[1].rate_limited >= 1);
+    CHECK(outcomes[1].attempts == outcomes[1].rate_limited + 1);
+    CHECK(api.stats().rate_limited_answers <= 2);
     CHECK(outcomes[2].timing.granted - outcomes[1].timing.done >= 900ms);
 }
 
@@ -555,8 +559,9 @@ TEST_CASE("retries stay within the batch's budget during an outage")
     auto outcomes = run_until_complete(context, get_batch(api, bases));
     for (const auto& outcome : outcomes)
         CHECK(outcome.error == fxrates::condition::transient);
-    // 10 requests, and at most 20% more: 2 retries in all, not 40.
-    CHECK(server.requests_served() == 12);
+    // 10 requests, and retries within the budget: 20% of the batch (2), but never fewer than one
+    // request may make alone (4, with 5 attempts): 4 retries in all, not 40.
+    CHECK(server.requests_served() == 14);
 }
 
 namespace {

@@ -1,5 +1,6 @@
-// The look-alike server over real TLS on loopback: the API contract, keep-alive, the rate limit
-// and misbehaving clients. Each test starts its own server on port 0.
+// The look-alike server over real TLS on loopback: the API contract, keep-alive, the rate limit,
+// misbehaving clients, --gzip, and the exact bytes of the faults that mimic real servers. Each test
+// starts its own server on port 0.
 
 #include <fxrates/decode.hpp>
 #include <fxrates/server/local_server.hpp>
@@ -11,14 +12,20 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <future>
+#include <string>
 #include <thread>
 
+using fxrates::fault;
 using fxrates::local_server;
 using fxrates::server_params;
 using fxrates::test::http_reply;
 using fxrates::test::https_request;
+using fxrates::test::raw_answer;
+using fxrates::test::raw_end;
 using fxrates::test::tls_connection;
 using namespace std::chrono_literals;
 
@@ -39,6 +46,52 @@ fxrates::rates decoded(const http_reply& reply)
     INFO(diag.client_message());
     REQUIRE_FALSE(ec);
     return value;
+}
+
+// A small right answer, and the bytes it is.
+constexpr std::string_view usd_target = "/rates?base=USD&date=2019-04-09&symbols=EUR,JPY";
+constexpr std::string_view usd_body = R"({"date":"2019-04-09","base":"USD","rates":{"EUR":0.886761,"JPY":111.297331}})";
+
+// A server that answers every request with `kind`, except requests under /redirected/, which get
+// the right answer (so that a followed redirect is served right).
+server_params faulty(fault kind)
+{
+    auto params = test_params();
+    params.inject_fault = [kind](std::string_view target) -> std::optional<fault> {
+        if (target.starts_with("/redirected/"))
+            return std::nullopt;
+        return kind;
+    };
+    return params;
+}
+
+// An answer's head (through the blank line `blank`) and what follows it.
+struct split_answer
+{
+    std::string head;
+    std::string rest;
+};
+
+split_answer split(std::string_view bytes, std::string_view blank = "\r\n\r\n")
+{
+    auto end = bytes.find(blank);
+    REQUIRE(end != std::string_view::npos);
+    end += blank.size();
+    return {std::string(bytes.substr(0, end)), std::string(bytes.substr(end))};
+}
+
+std::string lower(std::string text)
+{
+    for (char& c : text)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+std::string hex(std::size_t value)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%zx", value);
+    return text;
 }
 
 } // namespace
@@ -270,4 +323,375 @@ TEST_CASE("the server's certificate verifies for localhost but not for another h
     CHECK_NOTHROW(tls_connection(server.port(), server.certificate_pem(), "localhost"));
     CHECK_THROWS_AS(tls_connection(server.port(), server.certificate_pem(), "example.com"),
                     boost::system::system_error);
+}
+
+TEST_CASE("every fault kind has a command-line name that --fault parses back")
+{
+    for (auto kind : fxrates::all_faults())
+    {
+        auto name = std::string(to_string(kind));
+        CAPTURE(name);
+        CHECK(name != "unknown");
+        fxrates::fault_plan plan;
+        plan.add(name + ":1");
+        CHECK(plan.draw() == kind);
+    }
+}
+
+TEST_CASE("paths under /redirected/ are served as the path without the prefix")
+{
+    local_server server(test_params());
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto plain = connection.request("GET", usd_target);
+    CHECK(plain.body == usd_body);
+
+    auto once = connection.request("GET", "/redirected" + std::string(usd_target));
+    CHECK(once.status == 200);
+    CHECK(once.body == usd_body);
+    auto twice = connection.request("GET", "/redirected/redirected" + std::string(usd_target));
+    CHECK(twice.body == usd_body);
+    CHECK(connection.request("GET", "/redirectedrates?base=USD").status == 404);
+    CHECK(connection.request("GET", "/redirected").status == 404);
+}
+
+TEST_CASE("fault 100 sends 100 Continue, then the right answer")
+{
+    local_server server(faulty(fault::http_100_continue));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, "Connection: close\r\n");
+    CHECK(answer.bytes.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"));
+    CHECK(split(answer.bytes.substr(25)).rest == usd_body);
+    CHECK(answer.end == raw_end::close_notify);
+
+    // A parser that knows 1xx reads two answers, and the connection goes on.
+    tls_connection keep(server.port(), server.certificate_pem());
+    keep.write_raw("GET " + std::string(usd_target) + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    CHECK(keep.read_reply().status == 100);
+    auto final_reply = keep.read_reply();
+    CHECK(final_reply.status == 200);
+    CHECK(final_reply.body == usd_body);
+    CHECK(final_reply.keep_alive);
+    CHECK(keep.request("GET", "/redirected" + std::string(usd_target)).body == usd_body);
+}
+
+TEST_CASE("fault 103 sends Early Hints with a Link field, then the right answer")
+{
+    local_server server(faulty(fault::http_103_early_hints));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, "Connection: close\r\n");
+    const std::string hints = "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n";
+    CHECK(answer.bytes.starts_with(hints + "HTTP/1.1 200 OK\r\n"));
+    CHECK(split(answer.bytes.substr(hints.size())).rest == usd_body);
+    CHECK(answer.end == raw_end::close_notify);
+}
+
+TEST_CASE("redirect faults answer their status with a relative Location under /redirected, on a kept-alive "
+          "connection that then serves the right answer there")
+{
+    const std::pair<fault, unsigned> kinds[] = {{fault::redirect_301, 301},
+                                                {fault::redirect_302, 302},
+                                                {fault::redirect_303, 303},
+                                                {fault::redirect_307, 307},
+                                                {fault::redirect_308, 308}};
+    for (auto [kind, status] : kinds)
+    {
+        CAPTURE(status);
+        local_server server(faulty(kind));
+        tls_connection connection(server.port(), server.certificate_pem());
+        auto moved = connection.request("GET", usd_target);
+        CHECK(moved.status == status);
+        CHECK(moved.header("location") == "/redirected" + std::string(usd_target));
+        CHECK(moved.keep_alive);
+        CHECK_FALSE(moved.body.empty());
+        CHECK(moved.body.size() < 512);
+
+        auto followed = connection.request("GET", moved.header("location"));
+        CHECK(followed.status == 200);
+        CHECK(followed.body == usd_body);
+    }
+}
+
+TEST_CASE("fault redirect-absolute sends 302 to https on the Host the client sent")
+{
+    local_server server(faulty(fault::redirect_absolute));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto host = "localhost:" + std::to_string(server.port());
+    connection.write_raw("GET " + std::string(usd_target) + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+    auto moved = connection.read_reply();
+    CHECK(moved.status == 302);
+    CHECK(moved.header("location") == "https://" + host + "/redirected" + std::string(usd_target));
+    CHECK(moved.keep_alive);
+    CHECK(connection.request("GET", "/redirected" + std::string(usd_target)).body == usd_body);
+}
+
+TEST_CASE("fault redirect-loop sends 302 to the very same target, again and again")
+{
+    local_server server(faulty(fault::redirect_loop));
+    tls_connection connection(server.port(), server.certificate_pem());
+    for (int i = 0; i < 3; ++i)
+    {
+        auto moved = connection.request("GET", usd_target);
+        CHECK(moved.status == 302);
+        CHECK(moved.header("location") == usd_target);
+        CHECK(moved.keep_alive);
+    }
+}
+
+TEST_CASE("fault redirect-http sends 302 to plain http on the Host the client sent")
+{
+    local_server server(faulty(fault::redirect_http));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto moved = connection.request("GET", usd_target);
+    CHECK(moved.status == 302);
+    CHECK(moved.header("location") == "http://localhost/redirected" + std::string(usd_target));
+}
+
+TEST_CASE("fault gzip compresses the right answer though the client did not ask, and only once under --gzip")
+{
+    local_server server(faulty(fault::gzip));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto reply = connection.request("GET", usd_target);
+    CHECK(reply.status == 200);
+    CHECK(reply.header("content-encoding") == "gzip");
+    CHECK(reply.header("content-length") == std::to_string(reply.body.size()));
+    CHECK(fxrates::test::gunzip(reply.body) == usd_body);
+    CHECK(reply.keep_alive);
+
+    auto params = faulty(fault::gzip);
+    params.gzip = true;
+    local_server both(params);
+    tls_connection asked(both.port(), both.certificate_pem());
+    auto compressed = asked.request("GET", usd_target, "Accept-Encoding: gzip\r\n");
+    CHECK(compressed.header("content-encoding") == "gzip");
+    CHECK(fxrates::test::gunzip(compressed.body) == usd_body);
+}
+
+TEST_CASE("fault gzip-bomb sends a small gzip body that inflates to 64 MiB of zeros")
+{
+    local_server server(faulty(fault::gzip_bomb));
+    tls_connection connection(server.port(), server.certificate_pem());
+    for (int i = 0; i < 2; ++i) // the second one from the cache
+    {
+        auto reply = connection.request("GET", usd_target);
+        CHECK(reply.status == 200);
+        CHECK(reply.header("content-encoding") == "gzip");
+        CHECK(reply.body.size() < 256 * 1024);
+        auto inflated = fxrates::test::gunzip_count(reply.body);
+        CHECK(inflated.complete);
+        CHECK(inflated.all_zero);
+        CHECK(inflated.bytes >= std::uint64_t{64} << 20);
+    }
+}
+
+TEST_CASE("fault http10-close answers HTTP/1.0 without Content-Length or Connection and ends the body with a "
+          "bare TCP close")
+{
+    local_server server(faulty(fault::http10_close));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target); // asking for keep-alive
+    auto [head, body] = split(answer.bytes);
+    CHECK(head.starts_with("HTTP/1.0 200 OK\r\n"));
+    CHECK(lower(head).find("\r\ncontent-length:") == std::string::npos);
+    CHECK(lower(head).find("\r\nconnection:") == std::string::npos);
+    CHECK(lower(head).find("\r\ncontent-type: application/json\r\n") != std::string::npos);
+    CHECK(body == usd_body);
+    CHECK(answer.end == raw_end::truncated);
+}
+
+TEST_CASE("fault big-header adds 12 KiB of header fields to the right answer")
+{
+    local_server server(faulty(fault::big_header));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, "Connection: close\r\n");
+    auto [head, body] = split(answer.bytes);
+    CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(head.size() > 12 * 1024);
+    for (int i = 1; i <= 12; ++i)
+        CHECK(head.find("\r\nX-Padding-" + std::to_string(i) + ": " + std::string(1000, 'p') + "\r\n") !=
+              std::string::npos);
+    CHECK(head.find("\r\nContent-Length: " + std::to_string(usd_body.size()) + "\r\n") != std::string::npos);
+    CHECK(body == usd_body);
+    CHECK(answer.end == raw_end::close_notify);
+}
+
+TEST_CASE("fault lf-only ends every line of the head with LF alone, with Content-Length")
+{
+    local_server server(faulty(fault::lf_only));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, "Connection: close\r\n");
+    CHECK(answer.bytes.find('\r') == std::string::npos);
+    auto [head, body] = split(answer.bytes, "\n\n");
+    CHECK(head.starts_with("HTTP/1.1 200 OK\n"));
+    CHECK(head.find("\nContent-Length: " + std::to_string(usd_body.size()) + "\n") != std::string::npos);
+    CHECK(head.find("\nContent-Type: application/json\n") != std::string::npos);
+    CHECK(head.find("\nConnection: close\n") != std::string::npos);
+    CHECK(body == usd_body);
+    CHECK(answer.end == raw_end::close_notify);
+}
+
+TEST_CASE("fault no-reason sends the status line HTTP/1.1 200 without a reason phrase")
+{
+    local_server server(faulty(fault::no_reason));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, "Connection: close\r\n");
+    CHECK(answer.bytes.starts_with("HTTP/1.1 200\r\n"));
+    auto [head, body] = split(answer.bytes);
+    CHECK(head.find("\r\nContent-Length: " + std::to_string(usd_body.size()) + "\r\n") != std::string::npos);
+    CHECK(body == usd_body);
+    CHECK(answer.end == raw_end::close_notify);
+}
+
+TEST_CASE("fault ignore-query answers for base USD whatever base was asked, with the same date and symbols")
+{
+    local_server server(faulty(fault::ignore_query));
+    tls_connection connection(server.port(), server.certificate_pem());
+    CHECK(connection.request("GET", "/rates?base=EUR&date=2019-04-09&symbols=EUR,JPY").body == usd_body);
+    CHECK(connection.request("GET", "/rates?date=2019-04-09&symbols=EUR,JPY").body == usd_body);
+    CHECK(connection.request("GET", "/rates?base=GBP&date=2019-04-09&base=NOK&symbols=EUR,JPY").body == usd_body);
+}
+
+TEST_CASE("fault endless-trailers sends the body, the last chunk, then trailer fields past 200 KiB")
+{
+    local_server server(faulty(fault::endless_trailers));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, {}, 300 * 1024);
+    CHECK(answer.end == raw_end::byte_limit);
+    auto [head, rest] = split(answer.bytes);
+    CHECK(head.starts_with("HTTP/1.1 200 OK\r\n"));
+    CHECK(head.find("\r\nTransfer-Encoding: chunked\r\n") != std::string::npos);
+    CHECK(lower(head).find("\r\ncontent-length:") == std::string::npos);
+    auto chunks = hex(usd_body.size()) + "\r\n" + std::string(usd_body) + "\r\n0\r\n";
+    REQUIRE(rest.starts_with(chunks));
+    std::string_view trailers = std::string_view(rest).substr(chunks.size());
+    CHECK(trailers.size() > 200 * 1024);
+    // Whole lines `X-Trailer-N: ttt...`, N counting up from 1, and never the blank line that ends them.
+    int n = 0;
+    for (auto eol = trailers.find("\r\n"); eol != std::string_view::npos; eol = trailers.find("\r\n"))
+    {
+        ++n;
+        auto line = trailers.substr(0, eol);
+        auto prefix = "X-Trailer-" + std::to_string(n) + ": ";
+        REQUIRE(line.starts_with(prefix));
+        CHECK(line.size() > 1000);
+        CHECK(line.substr(prefix.size()).find_first_not_of('t') == std::string_view::npos);
+        trailers.remove_prefix(eol + 2);
+    }
+    CHECK(n > 200);
+}
+
+TEST_CASE("fault endless-chunk-ext sends a first chunk-size line whose extension goes on past 200 KiB")
+{
+    local_server server(faulty(fault::endless_chunk_ext));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target, {}, 300 * 1024);
+    CHECK(answer.end == raw_end::byte_limit);
+    auto [head, rest] = split(answer.bytes);
+    CHECK(head.find("\r\nTransfer-Encoding: chunked\r\n") != std::string::npos);
+    CHECK(lower(head).find("\r\ncontent-length:") == std::string::npos);
+    REQUIRE(rest.starts_with("1;"));
+    CHECK(rest.size() > 200 * 1024);
+    CHECK(rest.find('\r') == std::string::npos); // the chunk-size line never ends
+    CHECK(rest.find('\n') == std::string::npos);
+}
+
+TEST_CASE("the endless faults end at the request timeout, however fast the client reads")
+{
+    for (auto kind : {fault::endless_trailers, fault::endless_chunk_ext})
+    {
+        CAPTURE(to_string(kind));
+        auto params = faulty(kind);
+        params.request_timeout = 300ms;
+        local_server server(params);
+        tls_connection connection(server.port(), server.certificate_pem(), "localhost", 10s);
+        auto started = std::chrono::steady_clock::now();
+        auto answer = connection.request_raw("GET", usd_target, {}, std::size_t{1} << 30);
+        CHECK(std::chrono::steady_clock::now() - started < 2s); // 300 ms, with room for a slow machine
+        CHECK(answer.bytes.size() > 1024);
+        CHECK((answer.end == raw_end::truncated || answer.end == raw_end::reset));
+    }
+}
+
+TEST_CASE("fault http2-only sends an HTTP/2 SETTINGS frame and a GOAWAY with PROTOCOL_ERROR, then closes")
+{
+    local_server server(faulty(fault::http2_only));
+    tls_connection connection(server.port(), server.certificate_pem());
+    auto answer = connection.request_raw("GET", usd_target);
+    const unsigned char expected[] = {
+        0x00, 0x00, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, // SETTINGS: length 6, stream 0
+        0x00, 0x03, 0x00, 0x00, 0x00, 0x64,                   // MAX_CONCURRENT_STREAMS = 100
+        0x00, 0x00, 0x08, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, // GOAWAY: length 8, stream 0
+        0x00, 0x00, 0x00, 0x00,                               // last stream 0
+        0x00, 0x00, 0x00, 0x01,                               // PROTOCOL_ERROR
+    };
+    CHECK(answer.bytes == std::string(reinterpret_cast<const char*>(expected), sizeof expected));
+    CHECK(answer.end == raw_end::close_notify);
+}
+
+TEST_CASE("with gzip on, answers are compressed exactly when Accept-Encoding accepts gzip, and vary on it")
+{
+    auto params = test_params();
+    params.gzip = true;
+    local_server server(params);
+    tls_connection connection(server.port(), server.certificate_pem());
+
+    struct row
+    {
+        const char* headers;
+        bool compressed;
+    };
+    const row rows[] = {
+        {"", false},
+        {"Accept-Encoding: gzip\r\n", true},
+        {"Accept-Encoding: gzip;q=0.5\r\n", true},
+        {"Accept-Encoding: deflate, gzip;q=0.001, br\r\n", true},
+        {"Accept-Encoding: GZIP ; Q=1.000\r\n", true},
+        {"Accept-Encoding: x-gzip\r\n", true},
+        {"Accept-Encoding: *\r\n", true},
+        {"Accept-Encoding: br\r\nAccept-Encoding: gzip\r\n", true},
+        {"Accept-Encoding: gzip;q=0\r\n", false},
+        {"Accept-Encoding: br, gzip;q=0.000\r\n", false},
+        {"Accept-Encoding: *, gzip;q=0\r\n", false},
+        {"Accept-Encoding: *;q=0\r\n", false},
+        {"Accept-Encoding: identity, deflate, br\r\n", false},
+        {"Accept-Encoding: gzipx, gzi\r\n", false},
+        {"Accept-Encoding: gzip;q=2\r\n", false}, // a malformed q-value: that entry is ignored
+        {"Accept-Encoding:\r\n", false},
+    };
+    for (const auto& expected : rows)
+    {
+        CAPTURE(expected.headers);
+        auto reply = connection.request("GET", usd_target, expected.headers);
+        CHECK(reply.status == 200);
+        CHECK(reply.header("vary") == "Accept-Encoding");
+        if (expected.compressed)
+        {
+            CHECK(reply.header("content-encoding") == "gzip");
+            CHECK(fxrates::test::gunzip(reply.body) == usd_body);
+        }
+        else
+        {
+            CHECK(reply.header("content-encoding").empty());
+            CHECK(reply.body == usd_body);
+        }
+    }
+
+    // HEAD announces the compressed length.
+    auto get = connection.request("GET", usd_target, "Accept-Encoding: gzip\r\n");
+    auto head = connection.request("HEAD", usd_target, "Accept-Encoding: gzip\r\n");
+    CHECK(head.header("content-encoding") == "gzip");
+    CHECK(head.header("content-length") == std::to_string(get.body.size()));
+    CHECK(head.body.empty());
+
+    // Errors are compressed too, as a front end does.
+    auto error = connection.request("GET", "/rates?base=XYZ", "Accept-Encoding: gzip\r\n");
+    CHECK(error.status == 400);
+    CHECK(fxrates::test::gunzip(error.body) == R"({"detail":"Base currency 'XYZ' is not supported."})");
+
+    // Off by default: asked or not, plain and without Vary.
+    local_server plain(test_params());
+    tls_connection asking(plain.port(), plain.certificate_pem());
+    auto asked = asking.request("GET", usd_target, "Accept-Encoding: gzip\r\n");
+    CHECK(asked.header("content-encoding").empty());
+    CHECK(asked.header("vary").empty());
+    CHECK(asked.body == usd_body);
 }

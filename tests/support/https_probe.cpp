@@ -18,7 +18,11 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cctype>
+#include <functional>
 #include <optional>
 
 namespace fxrates::test {
@@ -148,6 +152,52 @@ http_reply tls_connection::request(std::string_view method, std::string_view tar
     return read_reply(method == "HEAD");
 }
 
+raw_answer tls_connection::read_raw(std::size_t byte_limit)
+{
+    auto& s = *state_;
+    raw_answer answer;
+    auto buffered = std::min(s.buffer.size(), byte_limit);
+    answer.bytes.assign(static_cast<const char*>(s.buffer.data().data()), buffered);
+    s.buffer.consume(buffered);
+    if (answer.bytes.size() >= byte_limit)
+        return answer;
+
+    error_code ec;
+    bool done = false;
+    char scratch[16 * 1024];
+    std::function<void(error_code, std::size_t)> on_read = [&](error_code e, std::size_t n) {
+        answer.bytes.append(scratch, std::min(n, byte_limit - answer.bytes.size()));
+        if (!e && answer.bytes.size() < byte_limit)
+        {
+            s.stream->async_read_some(asio::buffer(scratch), on_read);
+            return;
+        }
+        ec = e;
+        done = true;
+    };
+    s.stream->async_read_some(asio::buffer(scratch), on_read);
+    run_until(s.context, done, s.deadline, "reading raw bytes");
+    if (answer.bytes.size() >= byte_limit)
+        answer.end = raw_end::byte_limit;
+    else if (ec == asio::error::eof)
+        answer.end = raw_end::close_notify;
+    else if (ec == ssl::error::stream_truncated)
+        answer.end = raw_end::truncated;
+    else if (ec == asio::error::connection_reset)
+        answer.end = raw_end::reset;
+    else
+        check(ec, "read raw bytes");
+    return answer;
+}
+
+raw_answer tls_connection::request_raw(std::string_view method, std::string_view target,
+                                       std::string_view extra_headers, std::size_t byte_limit)
+{
+    write_raw(std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n" +
+              std::string(extra_headers) + "\r\n");
+    return read_raw(byte_limit);
+}
+
 bool tls_connection::wait_until_closed_by_server()
 {
     auto& s = *state_;
@@ -173,6 +223,69 @@ bool tls_connection::wait_until_closed_by_server()
         return false;
     }
     return ec == asio::error::eof || ec == ssl::error::stream_truncated || ec == asio::error::connection_reset;
+}
+
+namespace {
+
+// Inflates one gzip member from `compressed`, handing each piece to `sink`; false from the sink
+// stops early. Returns whether the member ended (CRC and length checked by zlib) and how many
+// input bytes were left after it.
+std::pair<bool, std::size_t> inflate_gzip(std::string_view compressed,
+                                          const std::function<bool(std::string_view)>& sink)
+{
+    z_stream stream{};
+    if (inflateInit2(&stream, 15 + 16) != Z_OK) // gzip only, not zlib or raw deflate
+        throw std::runtime_error("inflateInit2 failed");
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+    stream.avail_in = static_cast<uInt>(compressed.size());
+    int result = Z_OK;
+    bool more = true;
+    while (more && result == Z_OK)
+    {
+        unsigned char piece[64 * 1024];
+        stream.next_out = piece;
+        stream.avail_out = sizeof piece;
+        result = inflate(&stream, Z_NO_FLUSH);
+        if (result != Z_OK && result != Z_STREAM_END)
+            break;
+        more = sink(std::string_view(reinterpret_cast<const char*>(piece), sizeof piece - stream.avail_out));
+        if (result == Z_OK && stream.avail_in == 0 && stream.avail_out != 0)
+            break; // the input ended before the member did
+    }
+    std::size_t left = stream.avail_in;
+    inflateEnd(&stream);
+    return {result == Z_STREAM_END, left};
+}
+
+} // namespace
+
+std::string gunzip(std::string_view compressed, std::size_t limit)
+{
+    std::string inflated;
+    bool too_big = false;
+    auto [complete, left] = inflate_gzip(compressed, [&](std::string_view piece) {
+        too_big = inflated.size() + piece.size() > limit;
+        if (!too_big)
+            inflated.append(piece);
+        return !too_big;
+    });
+    if (too_big)
+        throw std::runtime_error("the gzip body inflates to more than " + std::to_string(limit) + " bytes");
+    if (!complete || left != 0)
+        throw std::runtime_error("not exactly one whole gzip member");
+    return inflated;
+}
+
+inflated_count gunzip_count(std::string_view compressed)
+{
+    inflated_count count;
+    count.complete = inflate_gzip(compressed, [&](std::string_view piece) {
+                         count.bytes += piece.size();
+                         if (count.all_zero)
+                             count.all_zero = std::all_of(piece.begin(), piece.end(), [](char c) { return c == 0; });
+                         return true;
+                     }).first;
+    return count;
 }
 
 http_reply https_request(std::uint16_t port, const std::string& ca_pem, std::string_view target,

@@ -34,6 +34,22 @@ struct http_reply
     }
 };
 
+/// How a raw read ended.
+enum class raw_end
+{
+    byte_limit,   ///< the byte limit was reached; the connection may still be open
+    close_notify, ///< the server ended TLS with close_notify, then closed
+    truncated,    ///< the TCP connection closed without TLS close_notify
+    reset,        ///< the connection was reset
+};
+
+/// The bytes of an answer as they came, and how the reading ended.
+struct raw_answer
+{
+    std::string bytes;
+    raw_end end = raw_end::byte_limit;
+};
+
 /// One TLS connection to 127.0.0.1:port, verifying the server against `ca_pem` for `host_name`.
 class tls_connection
 {
@@ -51,6 +67,16 @@ public:
     /// Reads one response; throws on a transport error.
     http_reply read_reply(bool head_request = false);
 
+    /// Reads raw bytes (first any that an earlier read left buffered) until the server closes the
+    /// connection or `byte_limit` bytes have come (no more are returned); throws `deadline_exceeded`
+    /// at the deadline and `system_error` on another transport error.
+    raw_answer read_raw(std::size_t byte_limit = 1 << 20);
+
+    /// Sends `method target HTTP/1.1` with `Host: localhost` and `extra_headers` (each line ended by
+    /// CRLF), then reads as `read_raw`.
+    raw_answer request_raw(std::string_view method, std::string_view target, std::string_view extra_headers = {},
+                           std::size_t byte_limit = 1 << 20);
+
     /// True if the server closes the connection (after anything it still sends) within the deadline.
     bool wait_until_closed_by_server();
 
@@ -58,6 +84,21 @@ private:
     struct state;
     std::unique_ptr<state> state_;
 };
+
+/// What one whole gzip member inflates to; throws `std::runtime_error` if `compressed` is not
+/// exactly one valid gzip member, or inflates to more than `limit` bytes.
+std::string gunzip(std::string_view compressed, std::size_t limit = 16 << 20);
+
+/// What a gzip member inflates to, counted piece by piece without keeping it (for bombs).
+struct inflated_count
+{
+    std::uint64_t bytes = 0;
+    bool all_zero = true;
+    bool complete = false; ///< the member ended, with a correct CRC and length
+};
+
+/// Inflates `compressed` as far as it goes, counting.
+inflated_count gunzip_count(std::string_view compressed);
 
 /// `GET target` (or another method) on a fresh connection.
 http_reply https_request(std::uint16_t port, const std::string& ca_pem, std::string_view target,

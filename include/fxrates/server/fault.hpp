@@ -29,9 +29,42 @@ enum class fault
     huge_body,      ///< a 200 with a 50 MB body
     html_page,      ///< a 502 with an HTML page, as a proxy sends
     tls_truncate,   ///< the answer, then the TCP connection closed without TLS close_notify
+
+    // What real HTTP/1.1 servers, proxies and CDNs send, which a client must handle or refuse.
+
+    http_100_continue,    ///< `HTTP/1.1 100 Continue` as an interim answer, then the answer
+    http_103_early_hints, ///< `HTTP/1.1 103 Early Hints` with a `Link` field, then the answer
+    /// `301` with `Location: /redirected<target>`, a relative reference to the same answer (the
+    /// server serves any path under `/redirected/` as the path without that prefix); keep-alive
+    redirect_301,
+    redirect_302,      ///< as `redirect_301`, with `302 Found`
+    redirect_303,      ///< as `redirect_301`, with `303 See Other`
+    redirect_307,      ///< as `redirect_301`, with `307 Temporary Redirect`
+    redirect_308,      ///< as `redirect_301`, with `308 Permanent Redirect`
+    redirect_absolute, ///< `302` to `https://<the request's Host>/redirected<target>`
+    redirect_loop,     ///< `302` whose `Location` is the request's own target
+    redirect_http,     ///< `302` to `http://<the request's Host>/redirected<target>`: a client must refuse
+    gzip,              ///< the answer gzip-compressed (`Content-Encoding: gzip`) though not asked for
+    gzip_bomb,         ///< a `200` with `Content-Encoding: gzip` whose body inflates to 64 MiB of zeros
+    /// the answer as `HTTP/1.0` without Content-Length or Connection, its body ended by closing the
+    /// TCP connection without TLS close_notify
+    http10_close,
+    big_header,   ///< the answer with about 12 KiB of extra header fields (`X-Padding-1` to `-12`)
+    lf_only,      ///< the answer with every line of its head ended by LF alone
+    no_reason,    ///< the answer with a status line without reason phrase: `HTTP/1.1 200`
+    ignore_query, ///< the answer for `base=USD` (same date, symbols), as a cache that ignores the query
+    /// a chunked answer whose last chunk is followed by trailer fields forever, ~1 KiB at a time,
+    /// until the client closes or the request timeout passes
+    endless_trailers,
+    /// a chunked answer whose first chunk-size line is `1;` and then extension bytes forever, until
+    /// the client closes or the request timeout passes
+    endless_chunk_ext,
+    /// what an HTTP/2-only server sends: a SETTINGS frame, a GOAWAY frame (PROTOCOL_ERROR), and
+    /// TLS close_notify
+    http2_only,
 };
 
-/// The command-line name of a fault, e.g. `500`, `reset-mid-body`.
+/// The command-line name of a fault, e.g. `500`, `reset-mid-body`, `redirect-loop`.
 std::string_view to_string(fault kind) noexcept;
 
 /// Every fault, for help texts and tests.

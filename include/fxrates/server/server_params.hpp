@@ -63,6 +63,11 @@ struct server_params
     /// Connections served at once; more are accepted and closed at once.
     std::size_t max_connections = 10000;
 
+    /// Compress answers as the real API's front end does (`fxrates serve --gzip`): when a request's
+    /// `Accept-Encoding` accepts gzip (`gzip`, `gzip;q=0.5`, `*`; not `gzip;q=0`), its answer is
+    /// sent with `Content-Encoding: gzip`, and every answer carries `Vary: Accept-Encoding`.
+    bool gzip = false;
+
     /// Faults to inject at random (`fxrates serve --fault KIND:P --seed N`); empty by default.
     fault_plan faults;
 

@@ -12,9 +12,8 @@
 // request, then read the answer). Errors are those of asio::ssl::stream: the TCP layer's own,
 // `ssl::error::stream_truncated` when the peer closes without close_notify, `asio::error::eof`
 // after close_notify, and OpenSSL's error codes in Asio's SSL category. Timeouts and cancellation
-// come from the TCP layer (`expires_at`, the handler's cancellation slot).
-
-#include "client/deadline.hpp"
+// come from the TCP layer (`expires_at`, the handler's cancellation slot): the HTTP exchange above
+// sets the first-byte and idle deadlines there.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/compose.hpp>
@@ -30,7 +29,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <optional>
 
 namespace fxrates::detail {
 
@@ -49,24 +47,6 @@ public:
     tls_stream(const tls_stream&) = delete;
     tls_stream& operator=(const tls_stream&) = delete;
 
-    using time_point = std::chrono::steady_clock::time_point;
-    using duration = std::chrono::steady_clock::duration;
-
-    /// Bounds the socket reads of the answer to come: until its first plaintext arrives they may
-    /// last until `first_byte`; after that each may wait `idle` at most; none goes past `deadline`.
-    /// A read that passes its limit fails with `beast::error::timeout`.
-    void limit_answer(time_point first_byte, duration idle, time_point deadline)
-    {
-        limits_ = answer_limits{first_byte, idle, deadline};
-        answer_started_ = {};
-    }
-
-    /// Ends `limit_answer`; the TCP layer's own expiry applies again.
-    void clear_answer_limits() noexcept { limits_.reset(); }
-
-    /// When the answer's first plaintext arrived since `limit_answer`, or a default time point.
-    time_point answer_started() const noexcept { return answer_started_; }
-
     SSL* native_handle() noexcept { return ssl_; }
     next_layer_type& next_layer() noexcept { return next_; }
     executor_type get_executor() noexcept { return next_.get_executor(); }
@@ -77,7 +57,7 @@ public:
     {
         auto step = [](SSL* ssl) { return SSL_do_handshake(ssl); };
         return boost::asio::async_compose<Token, void(error_code)>(
-            io_op<decltype(step), false>(*this, step, false, false), token, next_);
+            io_op<decltype(step), false>(*this, step, false), token, next_);
     }
 
     /// Completes with `void(error_code, std::size_t)`: some plaintext read into `buffers`.
@@ -87,7 +67,7 @@ public:
         auto target = first_nonempty<boost::asio::mutable_buffer>(buffers);
         auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, target.size() == 0, true), token, next_);
+            io_op<decltype(step), true>(*this, step, target.size() == 0), token, next_);
     }
 
     /// Completes with `void(error_code, std::size_t)`: some of `buffers` encrypted and sent.
@@ -98,7 +78,7 @@ public:
         auto source = first_nonempty<boost::asio::const_buffer>(buffers);
         auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
         return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, source.size() == 0, false), token, next_);
+            io_op<decltype(step), true>(*this, step, source.size() == 0), token, next_);
     }
 
 private:
@@ -125,21 +105,6 @@ private:
     static int bio_write(BIO* bio, const char* data, int size);
     static long bio_ctrl(BIO* bio, int command, long number, void* pointer);
     static BIO_METHOD* bio_method();
-
-    struct answer_limits
-    {
-        time_point first_byte;
-        duration idle;
-        time_point deadline;
-    };
-
-    // The expiry of the next socket read under `limits_`.
-    time_point read_expiry() const
-    {
-        auto phase_end = answer_started_ == time_point{} ? limits_->first_byte
-                                                         : deadline_after(limits_->idle);
-        return std::min(phase_end, limits_->deadline);
-    }
 
     // Reads start small, as most answers are (a rates answer is one record of ~1.3 KiB), and
     // double while they fill up, up to a whole record.
@@ -170,8 +135,6 @@ private:
     std::size_t read_size_ = first_read; // the next socket read's size
     bool peer_closed_ = false;           // TCP end of stream: OpenSSL is told so once `incoming_` is empty
     bool busy_ = false;                  // an operation is under way (half-duplex)
-    std::optional<answer_limits> limits_;
-    time_point answer_started_{};
 };
 
 // One handshake, read or write: run the OpenSSL call; send what it produced; if it wants more
@@ -180,8 +143,7 @@ template <class Step, bool Transfers>
 class tls_stream::io_op
 {
 public:
-    io_op(tls_stream& stream, Step step, bool nothing_to_do, bool reads)
-        : stream_(stream), step_(std::move(step)), reads_(reads)
+    io_op(tls_stream& stream, Step step, bool nothing_to_do) : stream_(stream), step_(std::move(step))
     {
         if (nothing_to_do)
             state_ = state::finishing;
@@ -258,11 +220,7 @@ public:
         }
         done_ = true;
         if (error == SSL_ERROR_NONE)
-        {
             result_ = static_cast<std::size_t>(result);
-            if (reads_ && stream_.answer_started_ == time_point{})
-                stream_.answer_started_ = std::chrono::steady_clock::now();
-        }
         else if (error == SSL_ERROR_ZERO_RETURN)
             ec_ = boost::asio::error::eof;
         else
@@ -295,14 +253,11 @@ private:
     {
         state_ = state::receiving;
         async_ = true;
-        if (stream_.limits_)
-            stream_.next_.expires_at(stream_.read_expiry());
         stream_.next_.async_read_some(stream_.incoming_.prepare(stream_.read_size_), std::move(self));
     }
 
     tls_stream& stream_;
     Step step_;
-    bool reads_; // plaintext comes in: the answer has started
     state state_ = state::starting;
     bool async_ = false; // some step has waited: completing now is not inline
     bool done_ = false;  // the OpenSSL call finished; only its output remains to be sent

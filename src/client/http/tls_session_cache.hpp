@@ -16,8 +16,8 @@
 // resumed connection gets a new ticket, so the cache keeps the newest few sessions, and a
 // connection that finds only spent ones waits briefly for a ticket still on its way.
 //
-// Included by the transport only (Asio's SSL and OpenSSL stay in that one translation unit). Like the
-// transport, it runs on one executor and is not thread-safe.
+// Included by the TLS connector only (OpenSSL stays in the transport's few translation units). Like the
+// connector, it runs on one executor and is not thread-safe.
 
 #include "client/wait_queue.hpp"
 
@@ -47,14 +47,18 @@ public:
     tls_session_cache& operator=(const tls_session_cache&) = delete;
     ~tls_session_cache() { close(); }
 
-    /// Has OpenSSL hand every new resumable session of `context`'s connections to this cache. The
-    /// cache must outlive the context's connections.
-    void attach(SSL_CTX* context)
+    /// Has OpenSSL hand every new resumable session of `context`'s connections to the cache that
+    /// each connection was `bind`-ed to (one cache per origin: a session is only ever offered to the
+    /// origin that issued it).
+    static void install(SSL_CTX* context)
     {
-        SSL_CTX_set_ex_data(context, owner_index(), this);
         SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
         SSL_CTX_sess_set_new_cb(context, &on_new_session);
     }
+
+    /// Makes this cache the one that receives `connection`'s new sessions. The cache must outlive
+    /// the connection.
+    void bind(SSL* connection) { SSL_set_ex_data(connection, owner_index(), this); }
 
     /// Before a client handshake on `connection`: gives it the cached session if there is one, else
     /// waits (at most until `deadline`) while another connection's full handshake may yield one.
@@ -175,15 +179,14 @@ private:
 
     static int owner_index()
     {
-        static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+        static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
         return index;
     }
 
     // OpenSSL's new-session callback; returning 1 keeps the reference it hands over.
     static int on_new_session(SSL* connection, SSL_SESSION* session)
     {
-        auto* self =
-            static_cast<tls_session_cache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(connection), owner_index()));
+        auto* self = static_cast<tls_session_cache*>(SSL_get_ex_data(connection, owner_index()));
         if (self == nullptr || !SSL_SESSION_is_resumable(session))
             return 0;
         self->keep(session);

@@ -1,4 +1,4 @@
-#include "client/tls_stream.hpp"
+#include "client/http/tls_stream.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/system/system_error.hpp>

@@ -1,0 +1,384 @@
+#pragma once
+
+// One logical GET, above the transport seam: the origin's throttle, the transport, 429 answers
+// (the origin's pace is learned and paused until Retry-After, and the request goes back in the
+// queue without spending the retry budget), redirects (each hop to its own origin's pool and
+// certificate check), and retries of real failures with a jittered backoff within a budget.
+//
+// A template over the clock so that unit tests run it on virtual time over a fake transport; the
+// library uses `fetcher` (steady_clock), instantiated once in fetcher.cpp.
+
+#include <fxrates/client_params.hpp>
+#include <fxrates/diagnostics.hpp>
+#include <fxrates/error.hpp>
+#include <fxrates/request_timing.hpp>
+#include <fxrates/retry_policy.hpp>
+#include <fxrates/throttle.hpp>
+
+#include "client/deadline.hpp"
+#include "client/http/rate_learner.hpp"
+#include "client/http/redirect.hpp"
+#include "client/http/transport.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/wait_traits.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+
+namespace fxrates::detail {
+
+/// What to fetch.
+struct fetch_request
+{
+    http_location location;
+    bool head = false;
+    std::vector<request_field> extra_fields;
+    body_sink* sink = nullptr; ///< null: the body is returned in the response
+};
+
+/// What became of it: an error, or the final answer (any status: checking it is the caller's).
+struct fetch_outcome
+{
+    error_code error;
+    diagnostics diag;
+    http_response response;
+    std::string final_url;        ///< after redirects
+    unsigned attempts = 0;        ///< requests sent, 429s and redirects included
+    unsigned rate_limited = 0;    ///< 429 answers met
+    unsigned redirects = 0;       ///< hops followed
+    request_timing timing;        ///< granted, started ... first_byte of the last request; done
+};
+
+template <class Clock = std::chrono::steady_clock, class WaitTraits = boost::asio::wait_traits<Clock>>
+class basic_fetcher
+{
+public:
+    using clock_type = Clock;
+    using throttle_type = basic_throttle<Clock, WaitTraits>;
+
+    /// `through` and `params` must outlive the fetcher.
+    basic_fetcher(boost::asio::any_io_executor executor, transport& through, const client_params& params)
+        : executor_(std::move(executor)), transport_(through), params_(params), retry_(params.retry),
+          random_(std::random_device{}())
+    {
+    }
+
+    /// Fetches `request`. Retries spend `budget` when given (a batch's), else only the policy's
+    /// per-request attempts. Never throws for a failed request; reports it in the outcome.
+    boost::asio::awaitable<fetch_outcome> fetch(fetch_request request, retry_budget* budget)
+    {
+        namespace asio = boost::asio;
+        co_await asio::this_coro::throw_if_cancelled(false);
+        fetch_outcome outcome;
+        auto& timing = outcome.timing;
+        auto location = std::move(request.location);
+        redirect_chain chain(location.url());
+        auto total_deadline = after(params_.total_timeout, Clock::now());
+        unsigned failures = 0;
+        for (;;)
+        {
+            if (co_await cancelled())
+            {
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("stopped before the request was sent");
+                break;
+            }
+            outcome.diag.clear();
+            auto& state = state_of(location.origin);
+            auto attempt_start = Clock::now();
+            auto whole_deadline = std::min(total_deadline, after(params_.request_timeout, attempt_start));
+            const char* whole_name = whole_deadline == total_deadline ? "total timeout" : "request timeout";
+            auto whole_length = whole_deadline == total_deadline ? params_.total_timeout : params_.request_timeout;
+            auto queue_deadline = std::min(whole_deadline, after(params_.queue_timeout, attempt_start));
+            bool queue_is_whole = queue_deadline == whole_deadline;
+            time_limit queue_limit{{}, queue_is_whole ? whole_name : "queue timeout",
+                                   queue_is_whole ? whole_length : params_.queue_timeout};
+            if (state.throttle)
+            {
+                if (auto ec = co_await wait_for_throttle(*state.throttle, queue_deadline))
+                {
+                    outcome.error = ec;
+                    outcome.diag.set_client_message(
+                        ec == asio::error::timed_out
+                            ? rate_limit_held_message(limit_text(queue_limit.name, queue_limit.length))
+                            : "stopped while waiting for the rate limit");
+                    break;
+                }
+            }
+            auto granted = Clock::now();
+            timing.granted = std::chrono::steady_clock::now();
+
+            http_request sent;
+            sent.origin = location.origin;
+            sent.target = location.target;
+            sent.head = request.head;
+            sent.extra_fields = request.extra_fields;
+            sent.sink = request.sink;
+            sent.queue = queue_limit;
+            sent.queue.left = left_until(queue_deadline, granted);
+            sent.whole = {left_until(whole_deadline, granted), whole_name, whole_length};
+            auto [ec, response] = co_await async_send(transport_, std::move(sent),
+                                                      asio::as_tuple(asio::use_awaitable));
+            ++outcome.attempts;
+            auto now = Clock::now();
+            stamp(timing, response.timing);
+            unsigned status = ec ? 0 : response.status();
+
+            if (status == 429)
+            {
+                ++outcome.rate_limited;
+                ++rate_limited_;
+                auto retry_after = parse_retry_after(response.head.find("retry-after").value_or(""),
+                                                     std::chrono::system_clock::now());
+                if (auto pace = state.learner.on_rate_limited(response.head.find("x-ratelimit-limit"),
+                                                              response.head.find("x-ratelimit-burst"), granted, now))
+                    set_pace(state, *pace);
+                // Without Retry-After, one interval of the learned pace.
+                auto wait = retry_after ? std::chrono::duration_cast<typename Clock::duration>(*retry_after)
+                                        : std::chrono::duration_cast<typename Clock::duration>(
+                                              std::chrono::duration<double>(1.0 / state.learner.current()->rate));
+                if (retry_after && !retry_.honours(*retry_after))
+                {
+                    outcome.response = std::move(response);
+                    add_note(outcome.diag, "not retried: the server asked to wait " +
+                                               seconds_text(*retry_after) + ", longer than the longest wait allowed (" +
+                                               seconds_text(retry_.params().max_retry_after) + ")");
+                    break;
+                }
+                if (after(wait, now) >= total_deadline)
+                {
+                    outcome.response = std::move(response);
+                    add_note(outcome.diag, "not retried: the server's rate limit would hold it past " +
+                                               limit_text("total timeout", params_.total_timeout));
+                    break;
+                }
+                // One pause for everyone queued for this origin, not one sleep per request.
+                state.throttle->pause_until(after(wait, now));
+                continue; // back in the queue: a 429 is the server's pace, not a failure
+            }
+            if (!ec)
+                state.learner.on_answer(now);
+
+            if (!ec && is_followed_redirect(status) && params_.max_redirects > 0)
+            {
+                http_location next;
+                std::string why;
+                auto field = response.head.find("location");
+                error_code redirect_error =
+                    field ? resolve_redirect(location, *field, next, why) : error_code(errc::bad_redirect);
+                if (!field)
+                    why = "the " + std::to_string(status) + " answer from " + location.origin.host_header() +
+                          " has no Location";
+                else if (!redirect_error && chain.hops() >= params_.max_redirects)
+                {
+                    redirect_error = errc::too_many_redirects;
+                    why = "more than " + std::to_string(params_.max_redirects) +
+                          " redirects (the redirect limit): " + chain.text(next.url());
+                }
+                else if (!redirect_error && chain.contains(next.url()))
+                {
+                    redirect_error = errc::redirect_loop;
+                    why = "the redirects lead in a circle: " + chain.text(next.url());
+                }
+                if (redirect_error)
+                {
+                    outcome.error = redirect_error;
+                    outcome.diag.set_client_message(why);
+                    outcome.response = std::move(response);
+                    break;
+                }
+                chain.add(next.url());
+                ++outcome.redirects;
+                location = std::move(next);
+                continue; // redirects are not failures: no budget spent
+            }
+
+            error_code failure = ec;
+            if (!ec && (status == 502 || status == 503 || status == 504))
+                failure = make_http_error(status);
+            if (!failure)
+            {
+                outcome.response = std::move(response);
+                break;
+            }
+            // A real failure: the retry policy and the budget decide.
+            ++failures;
+            std::optional<std::chrono::steady_clock::duration> retry_after;
+            if (!ec)
+                if (auto seconds = parse_retry_after(response.head.find("retry-after").value_or(""),
+                                                     std::chrono::system_clock::now()))
+                    retry_after = *seconds;
+            outcome.error = ec;
+            outcome.diag = std::move(response.diag);
+            outcome.response = std::move(response);
+            double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+            auto decision = retry_.after_failure(failures, failure, retry_after, unit);
+            if (!decision.retry)
+                break;
+            if (after(decision.delay, Clock::now()) >= total_deadline)
+            {
+                add_note(outcome.diag,
+                         "not retried: " + limit_text("total timeout", params_.total_timeout) + " would pass first");
+                break;
+            }
+            if (budget && !budget->try_spend())
+            {
+                add_note(outcome.diag, "not retried: the batch's retry budget is spent");
+                break;
+            }
+            asio::basic_waitable_timer<Clock, WaitTraits> backoff(executor_);
+            backoff.expires_after(std::chrono::duration_cast<typename Clock::duration>(decision.delay));
+            auto [wait_ec] = co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (wait_ec || co_await cancelled())
+            {
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("stopped while waiting to retry");
+                break;
+            }
+        }
+        outcome.final_url = location.url();
+        timing.done = std::chrono::steady_clock::now();
+        co_return outcome;
+    }
+
+    /// Closes every origin's throttle (its waiters fail); the transport is closed by its owner.
+    void close()
+    {
+        closed_ = true;
+        for (auto& [where, state] : origins_)
+            if (state.throttle)
+                state.throttle->close();
+    }
+
+    /// 429 answers met so far, every origin together.
+    std::size_t rate_limited() const noexcept { return rate_limited_; }
+
+    /// Times the throttles' timers woke their queues.
+    std::uint64_t throttle_wakeups() const noexcept
+    {
+        std::uint64_t total = 0;
+        for (const auto& [where, state] : origins_)
+            total += state.throttle ? state.throttle->wakeups() : 0;
+        return total;
+    }
+
+private:
+    struct origin_state
+    {
+        std::unique_ptr<throttle_type> throttle;
+        rate_learner<Clock> learner;
+    };
+
+    origin_state& state_of(const origin& where)
+    {
+        auto [it, added] = origins_.try_emplace(where);
+        if (added && params_.rate > 0)
+            it->second.throttle = std::make_unique<throttle_type>(executor_, params_.rate, params_.burst);
+        if (added && closed_ && it->second.throttle)
+            it->second.throttle->close();
+        return it->second;
+    }
+
+    // Paces an origin as learned; a limit set up front (client_params::rate) is never raised.
+    void set_pace(origin_state& state, const typename rate_learner<Clock>::pace& pace)
+    {
+        double rate = params_.rate > 0 ? std::min(params_.rate, pace.rate) : pace.rate;
+        if (!state.throttle)
+        {
+            state.throttle = std::make_unique<throttle_type>(executor_, rate, pace.burst);
+            if (closed_)
+                state.throttle->close();
+        }
+        else
+            state.throttle->set_rate(rate, pace.burst);
+    }
+
+    // Waits for the throttle's grant until `deadline`: operation_aborted if cancelled or closed,
+    // timed_out if the deadline came first.
+    boost::asio::awaitable<error_code> wait_for_throttle(throttle_type& throttle, typename Clock::time_point deadline)
+    {
+        namespace asio = boost::asio;
+        asio::basic_waitable_timer<Clock, WaitTraits> limit(executor_, deadline);
+        // Whichever finishes first cancels the other; both results are looked at, since a grant
+        // may come in the same instant as the deadline (and then the token is taken: use it).
+        auto [order, grant_ec, limit_ec] =
+            co_await asio::experimental::make_parallel_group(throttle.async_acquire(1, asio::deferred),
+                                                             limit.async_wait(asio::deferred))
+                .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+        if (!grant_ec)
+            co_return error_code{};
+        bool deadline_passed = order[0] == 1 && !limit_ec;
+        if (!deadline_passed || co_await cancelled())
+            co_return grant_ec;
+        co_return asio::error::timed_out;
+    }
+
+    static boost::asio::awaitable<bool> cancelled()
+    {
+        auto state = co_await boost::asio::this_coro::cancellation_state;
+        co_return state.cancelled() != boost::asio::cancellation_type::none;
+    }
+
+    static void add_note(diagnostics& diag, const std::string& note)
+    {
+        diag.set_client_message(diag.client_message() + (diag.client_message().empty() ? "" : "; ") + note);
+    }
+
+    // `from + length` on this clock, saturating (durations may be "no limit").
+    static typename Clock::time_point after(std::chrono::steady_clock::duration length, typename Clock::time_point from)
+    {
+        auto step = std::chrono::duration_cast<typename Clock::duration>(length);
+        if (step <= Clock::duration::zero())
+            return from;
+        if (from.time_since_epoch() > Clock::duration::max() - step)
+            return Clock::time_point::max();
+        return from + step;
+    }
+
+    static std::chrono::steady_clock::duration left_until(typename Clock::time_point deadline,
+                                                          typename Clock::time_point now)
+    {
+        if (deadline == Clock::time_point::max())
+            return std::chrono::steady_clock::duration::max();
+        if (deadline <= now)
+            return std::chrono::steady_clock::duration::zero();
+        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(deadline - now);
+    }
+
+    static void stamp(request_timing& timing, const transport_timing& from)
+    {
+        timing.started = from.started;
+        timing.connected = from.connected;
+        timing.tls_done = from.tls_done;
+        timing.first_byte = from.first_byte;
+        timing.reused_connection = from.reused_connection;
+        timing.resumed_tls_session = from.resumed_tls_session;
+    }
+
+    boost::asio::any_io_executor executor_;
+    transport& transport_;
+    const client_params& params_;
+    retry_policy retry_;
+    std::minstd_rand random_; // the backoff's jitter
+    std::unordered_map<origin, origin_state, origin_hash> origins_;
+    std::size_t rate_limited_ = 0;
+    bool closed_ = false;
+};
+
+using fetcher = basic_fetcher<>;
+
+extern template class basic_fetcher<>;
+
+} // namespace fxrates::detail

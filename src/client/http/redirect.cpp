@@ -1,0 +1,132 @@
+#include "client/http/redirect.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace fxrates::detail {
+
+namespace urls = boost::urls;
+
+namespace {
+
+error_code from_url(const urls::url_view& url, http_location& out, std::string& why)
+{
+    if (url.scheme_id() != urls::scheme::https && url.scheme_id() != urls::scheme::http)
+    {
+        why = "the scheme '" + std::string(url.scheme()) + "' is not http or https";
+        return errc::bad_redirect;
+    }
+    if (!url.has_authority() || url.encoded_host().empty())
+    {
+        why = "'" + std::string(url.buffer()) + "' names no host";
+        return errc::bad_redirect;
+    }
+    http_location result;
+    result.origin.scheme = url.scheme_id() == urls::scheme::https ? "https" : "http";
+    result.origin.port = result.origin.default_port();
+    switch (url.host_type())
+    {
+    case urls::host_type::ipv4: result.origin.host = url.host_ipv4_address().to_string(); break;
+    case urls::host_type::ipv6: result.origin.host = url.host_ipv6_address().to_string(); break;
+    case urls::host_type::name:
+        result.origin.host = url.host_name();
+        // Decoded, a name could hide a NUL or a line break (header injection): refuse them.
+        if (!std::all_of(result.origin.host.begin(), result.origin.host.end(), [](unsigned char c) {
+                return std::isalnum(c) || c == '-' || c == '.' || c == '_';
+            }))
+        {
+            why = "the host of '" + std::string(url.buffer()) + "' has characters no host name has";
+            return errc::bad_redirect;
+        }
+        std::transform(result.origin.host.begin(), result.origin.host.end(), result.origin.host.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        break;
+    default:
+        why = "the host of '" + std::string(url.buffer()) + "' is not supported";
+        return errc::bad_redirect;
+    }
+    if (url.has_port())
+    {
+        if (url.port_number() == 0)
+        {
+            why = "the port of '" + std::string(url.buffer()) + "' is not a port number from 1 to 65535";
+            return errc::bad_redirect;
+        }
+        result.origin.port = url.port_number();
+    }
+    result.target = url.encoded_path().empty() ? "/" : std::string(url.encoded_path());
+    if (url.has_query())
+        result.target += "?" + std::string(url.encoded_query());
+    out = std::move(result);
+    return {};
+}
+
+} // namespace
+
+error_code parse_http_location(std::string_view text, http_location& out, std::string& why)
+{
+    auto parsed = urls::parse_absolute_uri(text);
+    if (!parsed)
+    {
+        why = "'" + std::string(text) + "' is not a URL (" + parsed.error().message() + ")";
+        return errc::bad_redirect;
+    }
+    return from_url(*parsed, out, why);
+}
+
+error_code resolve_redirect(const http_location& from, std::string_view field, http_location& to, std::string& why)
+{
+    auto reference = urls::parse_uri_reference(field);
+    if (field.empty() || !reference)
+    {
+        why = field.empty() ? "the Location is empty"
+                            : "the Location '" + std::string(field) + "' is not a URL (" +
+                                  reference.error().message() + ")";
+        return errc::bad_redirect;
+    }
+    auto base_text = from.url(); // the view below points into it
+    auto base = urls::parse_absolute_uri(base_text);
+    if (!base)
+    {
+        why = "the URL '" + base_text + "' cannot be resolved against";
+        return errc::bad_redirect;
+    }
+    urls::url resolved;
+    if (auto resolution = urls::resolve(*base, *reference, resolved); !resolution)
+    {
+        why = "the Location '" + std::string(field) + "' cannot be resolved: " + resolution.error().message();
+        return errc::bad_redirect;
+    }
+    resolved.remove_fragment();
+    http_location next;
+    if (auto ec = from_url(resolved, next, why))
+        return ec;
+    if (from.origin.secure() && !next.origin.secure())
+    {
+        why = "the server at " + from.origin.host_header() + " redirected to " + next.url() +
+              ", which is plain http: fxrates does not drop encryption on a redirect";
+        return errc::insecure_redirect;
+    }
+    to = std::move(next);
+    return {};
+}
+
+bool redirect_chain::contains(const std::string& url) const
+{
+    return std::find(urls_.begin(), urls_.end(), url) != urls_.end();
+}
+
+std::string redirect_chain::text(const std::string& next) const
+{
+    std::string chain;
+    for (const auto& url : urls_)
+        chain += (chain.empty() ? "" : " -> ") + url;
+    if (!next.empty())
+        chain += " -> " + next;
+    return chain;
+}
+
+} // namespace fxrates::detail

@@ -1,0 +1,318 @@
+#include "client/http/tls_connector.hpp"
+
+#include "client/http/tls_session_cache.hpp"
+#include "client/wait_queue.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+namespace fxrates::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// ALPN: we speak HTTP/1.1 only, and say so, so that a server that speaks only HTTP/2 can tell us
+// in the handshake instead of after our request.
+constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+// A lookup of a host shared by every connection that needs it: concurrent connects wait for one
+// resolution instead of each queueing its own on Asio's single resolver thread. It cannot be
+// cancelled (no resolver can), so waiters abandon it on timeout and it finishes in the background.
+struct resolution
+{
+    wait_queue waiters; // woken when the answer comes
+    bool done = false;
+    error_code ec;
+    tcp::resolver::results_type results;
+};
+
+asio::awaitable<void> resolve_in_background(std::shared_ptr<resolution> state, std::string host, std::string port)
+{
+    tcp::resolver resolver(co_await asio::this_coro::executor);
+    auto [ec, results] = co_await resolver.async_resolve(host, port, use_tuple);
+    state->ec = ec;
+    state->results = std::move(results);
+    state->done = true;
+    state->waiters.notify_all();
+}
+
+// Why not to start another step: the connector closed, or the coroutine was cancelled.
+asio::awaitable<error_code> stopped(bool closed)
+{
+    if (closed)
+        co_return errc::client_closed;
+    auto state = co_await asio::this_coro::cancellation_state;
+    co_return state.cancelled() != asio::cancellation_type::none ? error_code(asio::error::operation_aborted)
+                                                                 : error_code{};
+}
+
+bool refused_alpn(unsigned long openssl_error)
+{
+    return ERR_GET_LIB(openssl_error) == ERR_LIB_SSL &&
+           ERR_GET_REASON(openssl_error) == SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
+}
+
+} // namespace
+
+struct tls_connector::origin_state
+{
+    explicit origin_state(const asio::any_io_executor& executor, const origin& where) : sessions(executor)
+    {
+        error_code ec;
+        auto address = asio::ip::make_address(where.host, ec);
+        host_is_ip = !ec;
+        if (host_is_ip)
+            endpoints.emplace_back(address, where.port);
+    }
+
+    bool host_is_ip = false;
+    std::vector<tcp::endpoint> endpoints; // empty: look the host up (again)
+    std::shared_ptr<resolution> resolving;
+    tls_session_cache sessions;
+};
+
+tls_connector::tls_connector(asio::any_io_executor executor, const client_params& params)
+    : executor_(std::move(executor)), params_(params), tls_(ssl::context::tls_client)
+{
+    tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (params_.resume_tls_sessions)
+        tls_session_cache::install(tls_.native_handle());
+    SSL_CTX_set_alpn_protos(tls_.native_handle(), alpn_http11, sizeof alpn_http11);
+    if (params_.insecure)
+        tls_.set_verify_mode(ssl::verify_none);
+    else
+    {
+        tls_.set_verify_mode(ssl::verify_peer);
+        if (params_.use_system_trust)
+            tls_.set_default_verify_paths();
+        if (!params_.ca_file.empty())
+            tls_.load_verify_file(params_.ca_file);
+        if (!params_.ca_pem.empty())
+            tls_.add_certificate_authority(asio::buffer(params_.ca_pem));
+    }
+}
+
+tls_connector::~tls_connector()
+{
+    close();
+}
+
+void tls_connector::close()
+{
+    closed_ = true;
+    for (auto& [where, state] : origins_)
+    {
+        state->sessions.close();
+        if (state->resolving)
+            state->resolving->waiters.notify_all();
+    }
+}
+
+std::unique_ptr<connection> tls_connector::make_connection()
+{
+    return std::make_unique<connection>(executor_, tls_.native_handle());
+}
+
+tls_connector::origin_state& tls_connector::state_of(const origin& where)
+{
+    auto& state = origins_[where];
+    if (!state)
+        state = std::make_unique<origin_state>(executor_, where);
+    return *state;
+}
+
+asio::awaitable<error_code> tls_connector::connect(connection& conn, const origin& where, const named_deadline& limit,
+                                                   diagnostics& diag, transport_timing& timing)
+{
+    auto& state = state_of(where);
+    auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+    if (state.endpoints.empty())
+    {
+        if (!state.resolving)
+        {
+            state.resolving = std::make_shared<resolution>();
+            asio::co_spawn(executor_,
+                           resolve_in_background(state.resolving, where.host, std::to_string(where.port)),
+                           asio::detached);
+        }
+        auto pending = state.resolving;
+        if (!pending->done)
+        {
+            auto woke = co_await pending->waiters.wait(executor_, limit.at);
+            if (closed_)
+                co_return errc::client_closed;
+            if (!pending->done)
+            {
+                if (woke == wait_queue::wake_reason::cancelled)
+                    co_return asio::error::operation_aborted;
+                diag.set_client_message("cannot resolve the host '" + where.host + "' within " + limit.text());
+                co_return beast::error::timeout;
+            }
+        }
+        if (state.resolving == pending)
+            state.resolving.reset();
+        if (pending->ec)
+        {
+            diag.set_client_message("cannot resolve the host '" + where.host + "': " + pending->ec.message());
+            co_return pending->ec;
+        }
+        state.endpoints.assign(pending->results.begin(), pending->results.end());
+    }
+    if (auto stop = co_await stopped(closed_))
+        co_return stop;
+
+    tcp_layer.expires_at(limit.at);
+    auto [ec, connected] = co_await tcp_layer.async_connect(state.endpoints, use_tuple);
+    tcp_layer.expires_never();
+    if (ec)
+    {
+        // Look the host up again next time: its address may have changed.
+        if (!state.host_is_ip)
+            state.endpoints.clear();
+        if (ec == beast::error::timeout)
+            diag.set_client_message("cannot connect to " + where.host_header() + " within " + limit.text());
+        else if (ec == asio::error::operation_aborted)
+            diag.set_client_message("cancelled while connecting");
+        else
+            diag.set_client_message("cannot connect to " + where.host_header() + ": " + ec.message());
+        co_return ec;
+    }
+    tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+    timing.connected = clock_type::now();
+    co_return co_await stopped(closed_);
+}
+
+asio::awaitable<error_code> tls_connector::handshake(connection& conn, const origin& where,
+                                                     const named_deadline& whole, handshake_gate& admission,
+                                                     diagnostics& diag, transport_timing& timing)
+{
+    auto& state = state_of(where);
+    auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+    SSL* native = conn.stream.native_handle();
+    // SNI carries host names only, never IP addresses (RFC 6066).
+    bool named = state.host_is_ip || SSL_set_tlsext_host_name(native, where.host.c_str()) == 1;
+    if (!params_.insecure)
+    {
+        // OpenSSL checks the name itself, so a mismatch is reported as such in the verify result.
+        X509_VERIFY_PARAM* verify = SSL_get0_param(native);
+        X509_VERIFY_PARAM_set_hostflags(verify, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        named = named && (state.host_is_ip
+                              ? X509_VERIFY_PARAM_set1_ip_asc(verify, where.host.c_str()) == 1
+                              : X509_VERIFY_PARAM_set1_host(verify, where.host.c_str(), where.host.size()) == 1);
+    }
+    if (!named)
+    {
+        // Never fall back to a connection whose certificate name goes unchecked.
+        diag.set_client_message("cannot check certificates for the host '" + where.host + "'");
+        co_return error_code(ssl::error::unspecified_system_error);
+    }
+    auto& sessions = state.sessions;
+    bool pioneer = false;
+    // Whatever ends this coroutine, a pioneer hands its role on.
+    struct pioneer_release
+    {
+        tls_session_cache& sessions;
+        bool& pioneer;
+        ~pioneer_release()
+        {
+            if (pioneer)
+                sessions.handshake_finished(true, false, {}, false);
+        }
+    } release_on_exit{sessions, pioneer};
+    if (params_.resume_tls_sessions)
+    {
+        sessions.bind(native);
+        // Waiting for another connection's ticket may take a quarter of the handshake's own
+        // budget at most; the handshake's time starts after it.
+        auto wait_until = std::min(deadline_after(params_.handshake_timeout / 4), whole.at);
+        pioneer = co_await sessions.prepare(native, wait_until);
+    }
+    if (auto stop = co_await stopped(closed_))
+        co_return stop;
+    auto handshake_limit = phase_limit("TLS handshake timeout", params_.handshake_timeout, whole);
+    // Waiting for a handshake slot counts against the handshake's own limit.
+    if (auto ec = co_await admission.acquire(handshake_limit, diag))
+        co_return ec;
+    struct slot_release
+    {
+        handshake_gate& admission;
+        ~slot_release() { admission.release(); }
+    } slot{admission};
+    if (auto stop = co_await stopped(closed_))
+        co_return stop;
+    if (params_.resume_tls_sessions)
+    {
+        if (pioneer)
+            sessions.offer(native); // one that came while it waited for its slot, if any
+        else
+            co_await sessions.refresh(native, handshake_limit.at);
+        if (auto stop = co_await stopped(closed_))
+            co_return stop;
+    }
+    tcp_layer.expires_at(handshake_limit.at);
+    auto handshake_started = clock_type::now();
+    auto [ec] = co_await conn.stream.async_handshake(use_tuple);
+    tcp_layer.expires_never();
+    timing.resumed_tls_session = !ec && SSL_session_reused(native) == 1;
+    sessions.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started, timing.resumed_tls_session);
+    pioneer = false; // reported
+    if (ec)
+    {
+        long verify_result = SSL_get_verify_result(native);
+        if (verify_result != X509_V_OK)
+            diag.set_client_message("the certificate of " + where.host_header() + " was rejected: " +
+                                    X509_verify_cert_error_string(verify_result) +
+                                    "; trust its CA with a CA file, or skip verification for a server you "
+                                    "control");
+        else if (ec.category() == asio::error::get_ssl_category() && refused_alpn(static_cast<unsigned long>(ec.value())))
+            diag.set_client_message("the server at " + where.host_header() +
+                                    " refused HTTP/1.1 in the TLS handshake: it speaks only HTTP/2; fxrates "
+                                    "speaks HTTP/1.1");
+        else if (ec == beast::error::timeout)
+            diag.set_client_message("no progress in the TLS handshake with " + where.host_header() + " within " +
+                                    handshake_limit.text() + "; the server may be down or overloaded");
+        else if (ec == asio::error::operation_aborted)
+            diag.set_client_message("cancelled in the TLS handshake");
+        else
+            diag.set_client_message("the TLS handshake with " + where.host_header() + " failed: " + ec.message());
+        co_return ec;
+    }
+    // A server may only pick a protocol we offered; any other is a broken server.
+    const unsigned char* protocol = nullptr;
+    unsigned int protocol_length = 0;
+    SSL_get0_alpn_selected(native, &protocol, &protocol_length);
+    if (protocol_length != 0 &&
+        std::string_view(reinterpret_cast<const char*>(protocol), protocol_length) != "http/1.1")
+    {
+        diag.set_client_message("the server at " + where.host_header() + " chose the protocol '" +
+                                std::string(reinterpret_cast<const char*>(protocol), protocol_length) +
+                                "' in the TLS handshake; fxrates speaks HTTP/1.1");
+        co_return errc::http2_only;
+    }
+    timing.tls_done = clock_type::now();
+    co_return error_code{};
+}
+
+} // namespace fxrates::detail

@@ -1,0 +1,398 @@
+// The request logic above the transport seam, over a scripted fake transport on virtual time:
+// retries and their budget, 429 answers (pause, requeue, learning the pace), redirects.
+
+#include "client/http/fetcher.hpp"
+#include "client/throttle_impl.hpp"
+
+#include "support/fake_transport.hpp"
+#include "support/manual_clock.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+
+#include <optional>
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using fxrates::errc;
+using fxrates::detail::fetch_outcome;
+using fxrates::detail::fetch_request;
+using fxrates::detail::http_request;
+using fxrates::test::fake_reply;
+using fxrates::test::manual_clock;
+using fxrates::test::manual_wait_traits;
+
+using virtual_fetcher = fxrates::detail::basic_fetcher<manual_clock, manual_wait_traits>;
+
+namespace {
+
+struct fixture
+{
+    fixture()
+    {
+        manual_clock::reset();
+        params.retry.base_delay = 100ms;
+        params.retry.max_delay = 100ms;
+    }
+
+    static fetch_request get(std::string url)
+    {
+        fetch_request request;
+        std::string why;
+        REQUIRE_FALSE(fxrates::detail::parse_http_location(url, request.location, why));
+        return request;
+    }
+
+    // Runs one fetch to its end on virtual time, moving the clock in 10 ms steps while it waits.
+    fetch_outcome run(fetch_request request, fxrates::retry_budget* budget = nullptr)
+    {
+        virtual_fetcher fetcher(context.get_executor(), transport, params);
+        return run(fetcher, std::move(request), budget);
+    }
+
+    fetch_outcome run(virtual_fetcher& fetcher, fetch_request request, fxrates::retry_budget* budget = nullptr)
+    {
+        std::optional<fetch_outcome> result;
+        asio::co_spawn(context, fetcher.fetch(std::move(request), budget),
+                       [&](std::exception_ptr failure, fetch_outcome outcome) {
+                           REQUIRE_FALSE(failure);
+                           result = std::move(outcome);
+                       });
+        for (int step = 0; step < 100000 && !result; ++step)
+        {
+            context.restart();
+            context.poll();
+            if (!result)
+                manual_clock::advance(10ms);
+        }
+        REQUIRE(result);
+        return std::move(*result);
+    }
+
+    // Records when each request was sent, on virtual time.
+    void answer(std::function<fake_reply(const http_request&, std::size_t index)> script)
+    {
+        transport.respond = [this, script = std::move(script)](const http_request& request) {
+            sent_at.push_back(manual_clock::now());
+            return script(request, sent_at.size() - 1);
+        };
+    }
+
+    asio::io_context context;
+    fxrates::test::fake_transport transport{context.get_executor()};
+    fxrates::client_params params;
+    std::vector<manual_clock::time_point> sent_at;
+};
+
+const std::string usd = "https://api.example/rates?base=USD";
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture, "a 200 answer comes back as it is, after one request")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::ok("{\"base\":\"USD\"}"); });
+    auto outcome = run(get(usd));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.status() == 200);
+    CHECK(outcome.response.body == "{\"base\":\"USD\"}");
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.final_url == usd);
+    REQUIRE(transport.requests.size() == 1);
+    CHECK(transport.requests[0].origin.host == "api.example");
+    CHECK(transport.requests[0].target == "/rates?base=USD");
+}
+
+TEST_CASE_FIXTURE(fixture, "a 503 is retried after a backoff and spends one retry of the budget")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(503) : fake_reply::ok("fine");
+    });
+    fxrates::retry_budget budget(0.2, 10); // 2 retries
+    auto outcome = run(get(usd), &budget);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.body == "fine");
+    CHECK(outcome.attempts == 2);
+    CHECK(budget.left() == 1);
+    REQUIRE(sent_at.size() == 2);
+    CHECK(sent_at[1] - sent_at[0] <= 110ms); // full jitter within the 100 ms cap
+}
+
+TEST_CASE_FIXTURE(fixture, "a 503 with Retry-After waits that long before the retry")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(503, {{"Retry-After", "3"}}) : fake_reply::ok("fine");
+    });
+    auto outcome = run(get(usd));
+    CHECK_FALSE(outcome.error);
+    REQUIRE(sent_at.size() == 2);
+    CHECK(sent_at[1] - sent_at[0] >= 3s);
+    CHECK(sent_at[1] - sent_at[0] < 3100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "a failure is not retried once the batch's budget is spent, and the note says so")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(502); });
+    fxrates::retry_budget budget(0, 10); // none
+    auto outcome = run(get(usd), &budget);
+    CHECK_FALSE(outcome.error); // the answer is returned: checking its status is the caller's
+    CHECK(outcome.response.status() == 502);
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.diag.client_message().find("retry budget is spent") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a connection failure is retried up to max_attempts and keeps the transport's explanation")
+{
+    params.retry.max_attempts = 3;
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::failure(asio::error::connection_refused, "cannot connect to api.example: refused");
+    });
+    auto outcome = run(get(usd));
+    CHECK(outcome.error == asio::error::connection_refused);
+    CHECK(outcome.error == fxrates::condition::connection);
+    CHECK(outcome.attempts == 3);
+    CHECK(outcome.diag.client_message().find("cannot connect to api.example") != std::string::npos);
+    CHECK_FALSE(outcome.response.got_answer);
+}
+
+TEST_CASE_FIXTURE(fixture, "a bad answer (over a limit, bad HTTP) is never retried")
+{
+    for (auto error : {fxrates::error_code(errc::body_limit), fxrates::error_code(errc::bad_http),
+                       fxrates::error_code(errc::http2_only), fxrates::error_code(errc::bad_content_encoding)})
+    {
+        CAPTURE(error.message());
+        transport.requests.clear();
+        answer([error](const http_request&, std::size_t) { return fake_reply::failure(error, "what it was"); });
+        auto outcome = run(get(usd));
+        CHECK(outcome.error == error);
+        CHECK(transport.requests.size() == 1);
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "--retries N is honoured as written for a batch of one: the budget never goes below N")
+{
+    params.retry.max_attempts = 11;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(503); });
+    fxrates::retry_budget budget(0.2, 1, 10);
+    auto outcome = run(get(usd), &budget);
+    CHECK(outcome.attempts == 11);
+    CHECK(outcome.response.status() == 503);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 429 waits for Retry-After and goes back in the queue without spending the budget")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(429, {{"Retry-After", "2"}, {"X-RateLimit-Limit", "2"},
+                                                 {"X-RateLimit-Burst", "4"}})
+                      : fake_reply::ok("fine");
+    });
+    fxrates::retry_budget budget(0, 10); // no retries at all
+    auto outcome = run(get(usd), &budget);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.body == "fine");
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.rate_limited == 1);
+    REQUIRE(sent_at.size() == 2);
+    CHECK(sent_at[1] - sent_at[0] >= 2s);
+    CHECK(sent_at[1] - sent_at[0] < 2600ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "after a 429 with X-RateLimit-Limit the origin is paced at that rate, so no more 429s come")
+{
+    // A server at 2 requests/s that refuses anything faster, as the real API does.
+    std::optional<manual_clock::time_point> last_allowed;
+    answer([&](const http_request&, std::size_t i) {
+        auto now = manual_clock::now();
+        if (i == 0 || (last_allowed && now - *last_allowed >= 500ms))
+        {
+            last_allowed = now;
+            return fake_reply::ok("fine");
+        }
+        return fake_reply::answer(429, {{"Retry-After", "1"}, {"X-RateLimit-Limit", "2"}});
+    });
+    virtual_fetcher fetcher(context.get_executor(), transport, params);
+    std::vector<std::optional<fetch_outcome>> results(8);
+    for (std::size_t i = 0; i < results.size(); ++i)
+        asio::co_spawn(context, fetcher.fetch(get(usd), nullptr),
+                       [&results, i](std::exception_ptr, fetch_outcome outcome) { results[i] = std::move(outcome); });
+    for (int step = 0; step < 10000; ++step)
+    {
+        context.restart();
+        context.poll();
+        if (std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); }))
+            break;
+        manual_clock::advance(10ms);
+    }
+    std::size_t rate_limited = 0;
+    for (const auto& result : results)
+    {
+        REQUIRE(result);
+        CHECK_FALSE(result->error);
+        CHECK(result->response.status() == 200);
+        rate_limited += result->rate_limited;
+    }
+    // The first wave: 1 allowed, 7 refused at once. After that the client keeps the pace itself.
+    CHECK(rate_limited == 7);
+    CHECK(fetcher.rate_limited() == 7);
+    // 7 more requests at 2/s after a 1 s pause: done about 1 + 3 s after the start.
+    CHECK(manual_clock::now().time_since_epoch() <= 4500ms);
+}
+
+TEST_CASE("the pace is learned from the X-RateLimit fields, or from the answers before the first 429")
+{
+    using learner = fxrates::detail::rate_learner<manual_clock>;
+    CHECK(learner::parse_limit("2") == 2.0);
+    CHECK(learner::parse_limit(" 2.5 ") == 2.5);
+    CHECK(learner::parse_limit("100;w=60") == doctest::Approx(100.0 / 60));
+    CHECK_FALSE(learner::parse_limit("fast"));
+    CHECK_FALSE(learner::parse_limit("0"));
+    CHECK_FALSE(learner::parse_limit("-3"));
+
+    manual_clock::reset();
+    learner announced;
+    auto t0 = manual_clock::now();
+    auto pace = announced.on_rate_limited("2", "4", t0, t0 + 5ms);
+    REQUIRE(pace);
+    CHECK(pace->rate == doctest::Approx(2 / 1.02)); // a little under the limit
+    CHECK(pace->burst == 1);
+    // The same limit again, for a request sent before the pace was set: no change...
+    CHECK_FALSE(announced.on_rate_limited("2", "4", t0, t0 + 10ms));
+    // ...for one sent at that pace: a tenth slower.
+    auto slowed = announced.on_rate_limited("2", "4", t0 + 600ms, t0 + 610ms);
+    REQUIRE(slowed);
+    CHECK(slowed->rate == doctest::Approx(0.9 * 2 / 1.02));
+
+    learner guessed;
+    for (int i = 0; i < 3; ++i)
+        guessed.on_answer(t0 + i * 100ms);
+    auto first = guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 300ms, t0 + 300ms);
+    REQUIRE(first);
+    CHECK(first->rate == 3); // 3 answers in the second before it
+    // 429s of requests sent before the pace was set say nothing about it...
+    CHECK_FALSE(guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 200ms, t0 + 400ms));
+    // ...one sent at that pace halves it.
+    auto slower = guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 900ms, t0 + 1s);
+    REQUIRE(slower);
+    CHECK(slower->rate == 1.5);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 429 whose Retry-After is longer than allowed is returned, not waited for")
+{
+    params.retry.max_retry_after = 5s;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(429, {{"Retry-After", "60"}}); });
+    auto outcome = run(get(usd));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.status() == 429);
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.diag.client_message().find("longer than the longest wait allowed") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 429 that would wait past the total timeout is returned with a note")
+{
+    params.total_timeout = 3s;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(429, {{"Retry-After", "4"}}); });
+    auto outcome = run(get(usd));
+    CHECK(outcome.response.status() == 429);
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.diag.client_message().find("total timeout") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "each redirect status is followed to a relative Location, and the final URL is recorded")
+{
+    for (unsigned status : {301u, 302u, 303u, 307u, 308u})
+    {
+        CAPTURE(status);
+        transport.requests.clear();
+        answer([status](const http_request& request, std::size_t) {
+            return request.target.starts_with("/v2/") ? fake_reply::ok("moved here")
+                                                      : fake_reply::answer(status, {{"Location", "/v2/rates?base=USD"}});
+        });
+        auto outcome = run(get(usd));
+        CHECK_FALSE(outcome.error);
+        CAPTURE(outcome.diag.client_message());
+        CHECK(outcome.response.body == "moved here");
+        CHECK(outcome.redirects == 1);
+        CHECK(outcome.final_url == "https://api.example/v2/rates?base=USD");
+        REQUIRE(transport.requests.size() == 2);
+        CHECK(transport.requests[1].origin == transport.requests[0].origin);
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "a redirect to another origin goes to that origin, with its own port")
+{
+    answer([](const http_request& request, std::size_t) {
+        return request.origin.host == "mirror.example" ? fake_reply::ok("mirror")
+                                                       : fake_reply::answer(302, {{"Location", "https://Mirror.example:8443/r?x=1#frag"}});
+    });
+    auto outcome = run(get(usd));
+    CHECK(outcome.response.body == "mirror");
+    REQUIRE(transport.requests.size() == 2);
+    CHECK(transport.requests[1].origin.host == "mirror.example");
+    CHECK(transport.requests[1].origin.port == 8443);
+    CHECK(transport.requests[1].target == "/r?x=1");
+    CHECK(outcome.final_url == "https://mirror.example:8443/r?x=1");
+}
+
+TEST_CASE_FIXTURE(fixture, "a redirect from https to http is refused and says so")
+{
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(301, {{"Location", "http://api.example/rates?base=USD"}});
+    });
+    auto outcome = run(get(usd));
+    CHECK(outcome.error == errc::insecure_redirect);
+    CHECK(outcome.diag.client_message().find("plain http") != std::string::npos);
+    CHECK(transport.requests.size() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "a redirect loop fails naming the chain")
+{
+    answer([](const http_request& request, std::size_t) {
+        return fake_reply::answer(302, {{"Location", request.target == "/a" ? "/b" : "/a"}});
+    });
+    auto outcome = run(get("https://api.example/a"));
+    CHECK(outcome.error == errc::redirect_loop);
+    CHECK(outcome.diag.client_message().find("https://api.example/a -> https://api.example/b -> "
+                                             "https://api.example/a") != std::string::npos);
+    CHECK(transport.requests.size() == 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "more redirects than max_redirects fail; 0 returns the redirect itself")
+{
+    params.max_redirects = 2;
+    answer([](const http_request&, std::size_t i) {
+        return fake_reply::answer(302, {{"Location", "/hop" + std::to_string(i)}});
+    });
+    auto outcome = run(get(usd));
+    CHECK(outcome.error == errc::too_many_redirects);
+    CHECK(transport.requests.size() == 3);
+    CHECK(outcome.diag.client_message().find("more than 2 redirects") != std::string::npos);
+
+    params.max_redirects = 0;
+    transport.requests.clear();
+    auto unfollowed = run(get(usd));
+    CHECK_FALSE(unfollowed.error);
+    CHECK(unfollowed.response.status() == 302);
+    CHECK(transport.requests.size() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "a redirect without a Location is a clear error")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(301); });
+    auto outcome = run(get(usd));
+    CHECK(outcome.error == errc::bad_redirect);
+    CHECK(outcome.diag.client_message().find("has no Location") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a rate set up front paces requests from the start, on virtual time")
+{
+    params.rate = 10;
+    params.burst = 1;
+    answer([](const http_request&, std::size_t) { return fake_reply::ok("fine"); });
+    virtual_fetcher fetcher(context.get_executor(), transport, params);
+    for (int i = 0; i < 3; ++i)
+        CHECK_FALSE(run(fetcher, get(usd)).error);
+    REQUIRE(sent_at.size() == 3);
+    CHECK(sent_at[1] - sent_at[0] >= 100ms);
+    CHECK(sent_at[2] - sent_at[1] >= 100ms);
+}
