@@ -108,9 +108,15 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
         ->check(CLI::Range(1.0, 1e6));
     rates->add_option("--retries", options.retries,
-                      "Retries of a request after a connection error, timeout, 429, 502, 503 or 504")
+                      "Retries of a request after a connection error, timeout, 502, 503 or 504 (a 429 "
+                      "waits for its Retry-After and is no retry)")
         ->check(CLI::Range(0u, 10u))
         ->capture_default_str();
+    rates->add_option("--max-redirects", options.max_redirects, "Redirects followed per request at most (0: none)")
+        ->check(CLI::Range(0u, 50u))
+        ->capture_default_str();
+    rates->add_flag("--no-compression", options.no_compression,
+                    "Do not ask for compressed answers (a compressed answer is decoded all the same)");
     rates->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
@@ -161,9 +167,14 @@ int run_rates(const rates_options& options)
     params.insecure = options.insecure;
     params.batch_timeout = timeout;
     params.request_timeout = std::min(params.request_timeout, timeout);
+    // Nothing may plan past the batch: a Retry-After beyond it fails at once, with its reason.
+    params.total_timeout = std::min(params.total_timeout, timeout);
+    params.queue_timeout = std::min(params.queue_timeout, timeout);
     params.max_connections = options.concurrency;
     params.max_handshakes = options.max_handshakes;
     params.retry.max_attempts = options.retries + 1;
+    params.max_redirects = options.max_redirects;
+    params.accept_compression = !options.no_compression;
 
     // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
     // is 130 as for any command a signal interrupted. Made before any thread (the local server's

@@ -28,6 +28,8 @@ struct rates_options
     double burst = 0;
     std::size_t threads = 4;
     unsigned retries = 2;
+    unsigned max_redirects = fxrates::client_params{}.max_redirects;
+    bool no_compression = false;
 };
 
 /// Adds the `rates` subcommand to `app`; its options are written into `options`.

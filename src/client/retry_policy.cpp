@@ -19,7 +19,7 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
     if (digits)
     {
         if (value.size() > 9)
-            return std::nullopt;
+            return longest; // beyond any real wait: the cap, not "no Retry-After"
         long long seconds = 0;
         for (char c : value)
             seconds = seconds * 10 + (c - '0');
@@ -30,6 +30,9 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
     const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &parts);
     if (!end || *end != '\0')
         return std::nullopt;
+    // Years far from now would overflow the clock's nanoseconds: the cap says all there is to say.
+    if (parts.tm_year + 1900 < 1970 || parts.tm_year + 1900 > 2200)
+        return parts.tm_year + 1900 < 1970 ? std::chrono::seconds(0) : longest;
     auto at = std::chrono::system_clock::from_time_t(::timegm(&parts));
     auto until = std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()) -
                  std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());

@@ -25,7 +25,7 @@ public:
         case errc::bad_api_url:
             return "The API URL is not valid; expected https://host[:port][/path].";
         case errc::batch_deadline:
-            return "The batch did not finish in time; raise the time limit (--timeout) or lower the load.";
+            return "The batch did not finish in time; raise the batch time limit or lower the load.";
         case errc::client_closed:
             return "The client was closed before the request finished.";
         case errc::worker_failed:
@@ -99,7 +99,7 @@ public:
         case condition::transient: return "A temporary failure; try again later.";
         case condition::bad_response: return "The server's answer could not be understood.";
         case condition::tls:
-            return "The TLS connection failed; check the server's certificate (--cacert) and the API URL.";
+            return "The TLS connection failed; check the server's certificate, the trusted CAs and the API URL.";
         case condition::cancelled: return "The operation was cancelled.";
         case condition::connection: return "The connection failed or closed before an answer came.";
         }

@@ -790,6 +790,18 @@ TEST_CASE("the parser fails endless chunk extensions and endless trailers at the
         trailers += "X-Trailer-" + std::to_string(i) + ": value\r\n";
     check_fails(trailers, errc::header_limit, "chunk-size lines and trailers", feeding{.limits = small});
 
+    // Plain chunk-size lines come with body bytes, which the body limit bounds: a body of many
+    // 1-byte chunks far past the header allowance is accepted.
+    std::string tiny_chunks = head;
+    for (int i = 0; i < 2000; ++i)
+        tiny_chunks += "1\r\nx\r\n";
+    tiny_chunks += "0\r\n\r\n";
+    string_sink tiny_body;
+    response_parser tiny(small, tiny_body);
+    CHECK(tiny.feed(tiny_chunks) == tiny_chunks.size());
+    CHECK(tiny.done());
+    CHECK(tiny_body.body == std::string(2000, 'x'));
+
     // Chunk lines and trailers within the allowance are fine; the head's bytes do not count.
     std::string fine = head + "3;ext=1\r\nabc\r\n0\r\nX-Checksum: 1\r\n\r\n";
     each_split(fine, feeding{.limits = {.header_limit = 60, .body_limit = 100}},

@@ -90,6 +90,9 @@ TEST_CASE("Retry-After is read as seconds or as an HTTP date, and anything else 
     CHECK_FALSE(fxrates::parse_retry_after("", now));
     CHECK_FALSE(fxrates::parse_retry_after("-1", now));
     CHECK_FALSE(fxrates::parse_retry_after("soon", now));
-    CHECK_FALSE(fxrates::parse_retry_after("9999999999", now));
+    // Waits beyond any real one are the cap (a day), never "no Retry-After", and never overflow.
+    CHECK(fxrates::parse_retry_after("9999999999", now) == seconds(86400));
+    CHECK(fxrates::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == seconds(86400));
+    CHECK(fxrates::parse_retry_after("Mon, 01 Jan 1200 00:00:00 GMT", now) == seconds(0));
     CHECK_FALSE(fxrates::parse_retry_after("Wed, 18 Nov 2026 11:06:45 GMT trailing", now));
 }

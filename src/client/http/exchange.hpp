@@ -86,6 +86,16 @@ inline void explain_exchange_failure(const error_code& ec, const response_parser
                                 ec.message());
 }
 
+/// Whether `stream` holds bytes of the peer's that nobody has read (a TLS stream can tell).
+template <class Stream>
+bool has_unread_input(const Stream& stream)
+{
+    if constexpr (requires { stream.has_unread_input(); })
+        return stream.has_unread_input();
+    else
+        return false;
+}
+
 /// Writes `request` and reads one final answer into `parser`. The stream's lowest layer is a
 /// `beast::tcp_stream`, whose expiry carries the limits. `buffer` holds what was read past the
 /// answer: a connection with bytes left over is never reused, so that answers cannot go out of
@@ -162,9 +172,11 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, boost::beas
     }
     tcp.expires_never();
     result.got_answer = true;
-    result.reusable = parser.keep_alive() && buffer.size() == 0;
-    if (buffer.size() == 0)
-        buffer.shrink_to_fit(); // an idle connection holds no buffer of ours
+    result.reusable = parser.keep_alive() && buffer.size() == 0 && !has_unread_input(stream);
+    // An idle connection keeps a small read buffer (a few KiB: allocating it for every answer
+    // costs more than it saves), never a large one a big answer left behind.
+    if (buffer.size() == 0 && buffer.capacity() > 16 * 1024)
+        buffer.shrink_to_fit();
     co_return result;
 }
 

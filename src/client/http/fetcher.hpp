@@ -148,7 +148,8 @@ public:
                 // Without Retry-After, one interval of the learned pace.
                 auto wait = retry_after ? std::chrono::duration_cast<typename Clock::duration>(*retry_after)
                                         : std::chrono::duration_cast<typename Clock::duration>(
-                                              std::chrono::duration<double>(1.0 / state.learner.current()->rate));
+                                              std::chrono::duration<double>(1.0 / state.learner.current().value_or(
+                                                                                      typename rate_learner<Clock>::pace{1, 1}).rate));
                 if (retry_after && !retry_.honours(*retry_after))
                 {
                     outcome.response = std::move(response);
@@ -165,6 +166,8 @@ public:
                     break;
                 }
                 // One pause for everyone queued for this origin, not one sleep per request.
+                if (!state.throttle)
+                    set_pace(state, state.learner.current().value_or(typename rate_learner<Clock>::pace{1, 1}));
                 state.throttle->pause_until(after(wait, now));
                 continue; // back in the queue: a 429 is the server's pace, not a failure
             }

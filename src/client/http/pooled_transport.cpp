@@ -201,9 +201,20 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
         switch (found.status)
         {
         case acquire_status::reused:
+        {
+            // Bytes that came while the connection was idle (a stray answer, a 408 before a close)
+            // would be read as the next answer: such a connection is closed, never reused.
+            beast::error_code ec;
+            auto waiting = beast::get_lowest_layer(found.connection->stream).socket().available(ec);
+            if (ec || waiting != 0 || found.connection->stream.has_unread_input())
+            {
+                state.give_back(where, std::move(found.connection), false);
+                continue;
+            }
             held.hold(std::move(found.connection));
             reused = true;
             co_return error_code{};
+        }
         case acquire_status::open_new:
             held.hold_slot();
             held.conn = state.connector.make_connection();
@@ -311,8 +322,8 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
         if (!exchanged.error)
         {
             held.release(exchanged.reusable);
-            response.head = parser.head();
             response.interim_responses = parser.interim_responses();
+            response.head = parser.take_head();
             response.body = std::move(body.body);
             co_return std::pair{error_code{}, std::move(response)};
         }

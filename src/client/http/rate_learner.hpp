@@ -113,10 +113,13 @@ public:
 
 private:
     static constexpr double min_rate = 0.1; // one request per 10 s: slower helps no one
+    static constexpr double max_rate = 1000;  // faster is no limit worth pacing
     static constexpr double slack = 0.02;   // paced this much under an announced limit
 
     std::optional<pace> set(pace chosen, time_point now)
     {
+        // Whatever a server announces, a pace stays within what a token bucket can keep.
+        chosen.rate = std::clamp(chosen.rate, min_rate, max_rate);
         current_ = chosen;
         paced_since_ = now;
         return chosen;

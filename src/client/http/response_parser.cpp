@@ -653,10 +653,18 @@ std::size_t response_parser::feed(std::string_view data)
             p = end;
             break;
         case state::chunk_size:
+        {
+            auto before = meta_used_;
             if (!read_line(meta_used_))
                 return taken();
             on_chunk_size(line);
+            // A plain chunk-size line comes with at least one body byte, which the body limit
+            // bounds: only extensions (and trailers) need the header limit, so that a body sent
+            // in many small chunks is not refused.
+            if (state_ == state::chunk_data && line.find(';') == std::string_view::npos)
+                meta_used_ = before;
             break;
+        }
         case state::chunk_data_cr:
         case state::chunk_data_lf:
         {

@@ -189,6 +189,8 @@ public:
     const std::string& error_detail() const noexcept { return error_detail_; }
     /// The final answer's head once `head_done()`; before that, the head being parsed.
     const response_head& head() const noexcept { return head_; }
+    /// Moves the final answer's head out (once done); the parser is spent afterwards.
+    response_head take_head() noexcept { return std::move(head_); }
     /// 1xx answers skipped.
     unsigned interim_responses() const noexcept { return interim_; }
     /// After done(): the connection may carry another request (HTTP/1.1 without "Connection: close",

@@ -47,6 +47,10 @@ public:
     tls_stream(const tls_stream&) = delete;
     tls_stream& operator=(const tls_stream&) = delete;
 
+    /// Bytes from the peer not yet read: ciphertext not yet decrypted, or plaintext OpenSSL holds.
+    /// A connection with any after its answer is out of step and must not be reused.
+    bool has_unread_input() const noexcept { return incoming_.size() != 0 || SSL_pending(ssl_) > 0; }
+
     SSL* native_handle() noexcept { return ssl_; }
     next_layer_type& next_layer() noexcept { return next_; }
     executor_type get_executor() noexcept { return next_.get_executor(); }
