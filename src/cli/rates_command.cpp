@@ -265,7 +265,8 @@ int run_rates(const rates_options& options)
     if (rate_limited > 0)
         std::cerr << "fxrates: the server's rate limit answered 429 " << rate_limited
                   << (rate_limited == 1 ? " time" : " times")
-                  << "; those requests waited as it asked and were sent again, at the pace it announced\n";
+                  << "; those requests waited as it asked and went back in the queue, and fxrates paced that "
+                     "server to the limit it announced or showed\n";
     if (failed == 0)
         return 0;
     return failed == outcomes.size() ? 1 : 2;

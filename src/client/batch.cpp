@@ -43,7 +43,13 @@ asio::awaitable<void> worker(batch_state& batch)
         auto outcome = co_await batch.fetch(batch.bases[index]);
         outcome.timing.queued = batch.queued; // every base of a batch is queued when it starts
         if (batch.stopping)
-            break; // stopped meanwhile: run_batch accounts for this base
+        {
+            // Stopped meanwhile: run_batch accounts for this base, saying what had happened.
+            batch.outcomes[index].attempts = outcome.attempts;
+            batch.outcomes[index].rate_limited = outcome.rate_limited;
+            batch.outcomes[index].server_answered = outcome.server_answered || outcome.rate_limited > 0;
+            break;
+        }
         outcome.base = batch.bases[index];
         batch.outcomes[index] = std::move(outcome);
         batch.finished[index] = true;
@@ -122,17 +128,23 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
         else
         {
             outcome.error = errc::batch_deadline;
-            outcome.diag.set_client_message(batch_deadline_message(true, time_limit));
+            outcome.diag.set_client_message(batch_deadline_message(true, time_limit, outcome.rate_limited));
         }
     }
     co_return result;
 }
 
-std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit)
+std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit,
+                                   unsigned rate_limited)
 {
-    auto limit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(time_limit).count();
-    return std::string(started ? "no answer" : "not started") + " within the batch time limit of " +
-           std::to_string(limit_ms) + " ms";
+    auto limit = " within the batch time limit of " +
+                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(time_limit).count()) + " ms";
+    if (!started)
+        return "not started" + limit;
+    if (rate_limited > 0)
+        return "still held back by the server's rate limit" + limit + " (" + std::to_string(rate_limited) +
+               " answers 429 Too Many Requests)";
+    return "no answer" + limit;
 }
 
 } // namespace fxrates::detail

@@ -26,8 +26,10 @@ struct batch_result
 };
 
 /// Why a base failed at the batch's time limit: "no answer within the batch time limit of 30000 ms",
-/// or "not started within ..." when its request had not begun.
-std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit);
+/// "not started within ..." when its request had not begun, or "still held back by the server's
+/// rate limit within ..." when the server had answered it with `rate_limited` 429s.
+std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit,
+                                   unsigned rate_limited = 0);
 
 /// Runs `fetch` for every base with at most `workers` at once, and gathers the outcomes in input
 /// order whatever the order they finish in. Bases not finished within `time_limit` get

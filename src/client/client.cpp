@@ -72,7 +72,8 @@ error_code check_status(const detail::http_response& answer, diagnostics& diag)
     }
     diag.set_server_message(extract_error_message(answer.body));
     if (diag.server_message().empty() && !answer.body.empty())
-        note("the error answer is not the API's JSON (a proxy's page?)");
+        note("the error answer has no message in the API's form (JSON with 'detail', 'error' or 'message'): a "
+             "proxy's or a server's own page?");
     return make_http_error(status);
 }
 

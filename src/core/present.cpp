@@ -129,9 +129,11 @@ void append_hex_escape(std::string& out, const char* format, unsigned value)
     out += buffer;
 }
 
-// Makes untrusted text safe to print on one line of a terminal, and unambiguous inside double
-// quotes; printable text, including non-ASCII letters, stays as it is.
-std::string escape_untrusted(std::string_view text)
+// Makes untrusted text safe to print on one line of a terminal; printable text, including
+// non-ASCII letters, stays as it is. `inside_quotes` also escapes backslashes and double quotes,
+// for text shown between double quotes; our own messages, whose server bytes the library has
+// already escaped ('\x01'), are shown without it, so that nothing is escaped twice.
+std::string escape_untrusted(std::string_view text, bool inside_quotes = true)
 {
     std::string out;
     out.reserve(text.size());
@@ -141,9 +143,9 @@ std::string escape_untrusted(std::string_view text)
         std::size_t length = utf8_sequence(text, c);
         if (length == 0)
             append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
-        else if (c == '\\')
+        else if (c == '\\' && inside_quotes)
             out += "\\\\";
-        else if (c == '"')
+        else if (c == '"' && inside_quotes)
             out += "\\\"";
         else if (c == '\n')
             out += "\\n";
@@ -177,7 +179,7 @@ std::string failure_text(const rates_outcome& outcome)
 {
     std::string text = as_sentence(outcome.error.message());
     if (!outcome.diag.client_message().empty())
-        text += " Details: " + as_sentence(escape_untrusted(outcome.diag.client_message()));
+        text += " Details: " + as_sentence(escape_untrusted(outcome.diag.client_message(), false));
     if (!outcome.diag.server_message().empty())
         text += " Server says: \"" + escape_untrusted(outcome.diag.server_message()) + '"';
     return text;

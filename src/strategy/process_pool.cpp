@@ -21,8 +21,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -220,11 +222,13 @@ void run_process_pool(const strategy_params& params, run_report& report)
                 }
             if (std::none_of(workers.begin(), workers.end(), [](const auto& w) { return w.alive; }))
                 break; // no worker left to answer
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
+            // Rounded up: a truncated 0.9 ms would end the wait before the deadline, and what is
+            // open would be blamed on the workers instead of the time limit.
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0)
                 break;
-            int ready = ::poll(watched.data(), watched.size(), static_cast<int>(left.count()));
+            auto wait_ms = std::min<std::int64_t>(left.count(), std::numeric_limits<int>::max());
+            int ready = ::poll(watched.data(), watched.size(), static_cast<int>(wait_ms));
             if (ready < 0 && errno == EINTR)
                 continue;
             if (ready < 0)

@@ -68,7 +68,10 @@ public:
         response.got_answer = reply.error ? reply.got_answer : true;
         response.diag.set_client_message(reply.message);
         if (request.sink && !reply.error)
+        {
+            request.sink->begin(response.head.status);
             request.sink->write(reply.body);
+        }
         else
             response.body = std::move(reply.body);
         // Posted, never inline; the handler still runs on its own associated executor.

@@ -40,6 +40,7 @@ struct fake_api
     std::map<std::string, std::unique_ptr<gate>> gates;
     int in_flight = 0;
     int most_in_flight = 0;
+    unsigned rate_limited_when_stopped = 0; // 429s a stopped request had met
 
     static asio::awaitable<rates_outcome> fetch(fake_api* api, currency_code base)
     {
@@ -53,7 +54,10 @@ struct fake_api
         if (waiting->opened)
             outcome.value.values[currency_code("EUR")] = static_cast<double>(base.view()[0]);
         else
+        {
             outcome.error = asio::error::operation_aborted;
+            outcome.rate_limited = api->rate_limited_when_stopped;
+        }
         co_return outcome;
     }
 
@@ -142,6 +146,24 @@ TEST_CASE("a zero time limit stops the batch and marks every unfinished base")
         CHECK(outcome.error == fxrates::condition::timeout);
         CHECK(outcome.diag.client_message().find("time limit") != std::string::npos);
     }
+}
+
+TEST_CASE("a base still held back by 429s at the time limit says so, not that no answer came")
+{
+    asio::io_context context;
+    fake_api api{context};
+    api.rate_limited_when_stopped = 3;
+    std::optional<batch_result> result;
+    asio::co_spawn(context, run_batch(codes({"USD"}), 1, std::chrono::seconds(0), api.function()),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.run();
+    REQUIRE(result);
+    const auto& outcome = result->outcomes.at(0);
+    CHECK(outcome.error == fxrates::errc::batch_deadline);
+    CHECK(outcome.rate_limited == 3);
+    CHECK(outcome.server_answered);
+    CHECK(outcome.diag.client_message() ==
+          "still held back by the server's rate limit within the batch time limit of 0 ms (3 answers 429 Too Many Requests)");
 }
 
 TEST_CASE("cancelling the batch keeps finished results and aborts the rest")

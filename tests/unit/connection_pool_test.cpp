@@ -337,6 +337,40 @@ TEST_CASE("pool: releasing a connection as not reusable destroys it and frees it
     check_invariants(h.pool);
 }
 
+TEST_CASE("pool: drop_idle destroys one origin's idle connections, so the next request opens a fresh one")
+{
+    harness h(limits_of(10, 4));
+    auto a1 = h.open_new(a);
+    auto a2 = h.open_new(a);
+    auto b1 = h.open_new(b);
+    h.keep(a, std::move(a1));
+    h.keep(a, std::move(a2));
+    h.keep(b, std::move(b1));
+    auto stale = h.reuse(a); // found closed by the server
+    h.pool.release(a, std::move(stale), false, h.now);
+    CHECK(h.pool.drop_idle(a) == 1);
+    CHECK(h.closed == std::vector<int>{2, 1});
+    CHECK(h.pool.idle(a) == 0);
+    CHECK(h.pool.idle(b) == 1); // other origins keep theirs
+    CHECK(h.pool.drop_idle(c) == 0);
+    CHECK(h.status_of_try(a) == acquire_status::open_new);
+    check_invariants(h.pool);
+}
+
+TEST_CASE("pool: below_origin_limit tells whether an origin's own limit holds it")
+{
+    harness h(limits_of(10, 2));
+    CHECK(h.pool.below_origin_limit(a));
+    auto a1 = h.open_new(a);
+    CHECK(h.pool.below_origin_limit(a));
+    auto a2 = h.open_new(a);
+    CHECK_FALSE(h.pool.below_origin_limit(a));
+    CHECK(h.pool.below_origin_limit(b));
+    h.keep(a, std::move(a2)); // idle does not count against the limit on busy connections
+    CHECK(h.pool.below_origin_limit(a));
+    h.pool.release(a, std::move(a1), false, h.now);
+}
+
 TEST_CASE("pool: release_slot gives back a slot whose connection could not be made")
 {
     harness h(limits_of(1, 1));

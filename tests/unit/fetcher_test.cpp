@@ -396,3 +396,38 @@ TEST_CASE_FIXTURE(fixture, "a rate set up front paces requests from the start, o
     CHECK(sent_at[1] - sent_at[0] >= 100ms);
     CHECK(sent_at[2] - sent_at[1] >= 100ms);
 }
+
+TEST_CASE_FIXTURE(fixture, "a caller's sink gets only the final answer's body, never a redirect's, a 429's or a 503's")
+{
+    answer([](const http_request& request, std::size_t i) {
+        if (!request.target.starts_with("/v2/"))
+            return fake_reply::answer(302, {{"Location", "/v2/rates?base=USD"}}, "redirect page");
+        if (i == 1)
+            return fake_reply::answer(429, {{"Retry-After", "1"}}, "slow down");
+        if (i == 2)
+            return fake_reply::answer(503, {}, "try later");
+        return fake_reply::ok("the rates");
+    });
+    fxrates::detail::string_sink sink;
+    auto request = get(usd);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.attempts == 4);
+    CHECK(sink.body == "the rates");
+    CHECK(outcome.response.body.empty());
+}
+
+TEST_CASE_FIXTURE(fixture, "with redirects off, a redirect's body is the answer and reaches the caller's sink")
+{
+    params.max_redirects = 0;
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(301, {{"Location", "/elsewhere"}}, "moved");
+    });
+    fxrates::detail::string_sink sink;
+    auto request = get(usd);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK(outcome.response.status() == 301);
+    CHECK(sink.body == "moved");
+}

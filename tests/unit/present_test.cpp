@@ -493,6 +493,12 @@ TEST_CASE("describe_failure escapes control characters in our explanation, which
     CHECK(fxrates::describe_failure(outcome).find("'\\x1b[31m'.") != std::string::npos);
 }
 
+TEST_CASE("describe_failure does not escape twice what the library already escaped")
+{
+    auto outcome = failure("USD", fxrates::errc::bad_http, "the status line 'HTTP/1.1 2\\x01' is not \"HTTP\"");
+    CHECK(fxrates::describe_failure(outcome).find("'HTTP/1.1 2\\x01' is not \"HTTP\".") != std::string::npos);
+}
+
 TEST_CASE("describe_failure ends a message from the system as a sentence")
 {
     auto outcome = failure("USD", make_error_code(boost::system::errc::connection_refused));

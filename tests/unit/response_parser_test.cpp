@@ -959,6 +959,44 @@ TEST_CASE("the parser stops the answer at an error from the sink")
     CHECK(parser.feed("more") == 0);
 }
 
+TEST_CASE("the sink hears of the final answer once, with its status, after any interim answers and before its body")
+{
+    class recording_sink final : public body_sink
+    {
+    public:
+        std::vector<std::string> events;
+        error_code begin(unsigned status) override
+        {
+            events.push_back("begin " + std::to_string(status));
+            return {};
+        }
+        error_code write(std::string_view data) override
+        {
+            if (events.empty() || !events.back().starts_with("body "))
+                events.emplace_back("body ");
+            events.back().append(data);
+            return {};
+        }
+    };
+    recording_sink sink;
+    response_parser parser({}, sink);
+    parser.feed("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope");
+    CHECK(parser.done());
+    CHECK(sink.events == std::vector<std::string>{"begin 404", "body nope"});
+
+    class refusing_sink final : public body_sink
+    {
+    public:
+        error_code begin(unsigned) override { return make_error_code(errc::body_limit); }
+        error_code write(std::string_view) override { return {}; }
+    };
+    refusing_sink refusing;
+    response_parser refused({}, refusing);
+    refused.feed(typical_answer);
+    CHECK(refused.error() == errc::body_limit);
+    CHECK_FALSE(refused.done());
+}
+
 TEST_CASE("the parser's errors are sticky: later bytes and closes change nothing")
 {
     string_sink sink;

@@ -237,6 +237,28 @@ public:
     /// (it could not be made).
     void release_slot(const origin& o) noexcept { release(o, nullptr, false, {}); }
 
+    /// Destroys every idle connection of `o`; returns how many. When one of them turned out to
+    /// have been closed by the server, the others (idle as long or longer) are no likelier open:
+    /// the server restarted, or its keep-alive timeout passed for all of them.
+    std::size_t drop_idle(const origin& o) noexcept
+    {
+        auto it = states_.find(o);
+        if (it == states_.end())
+            return 0;
+        auto count = it->second.idle.size();
+        it->second.idle.clear();
+        idle_total_ -= count;
+        open_total_ -= count;
+        erase_if_unused(it);
+        return count;
+    }
+
+    /// Whether `o` is under its per-origin limit (the global limit aside).
+    bool below_origin_limit(const origin& o) const noexcept
+    {
+        return busy(o) < limits_.max_connections_per_origin;
+    }
+
     /// Destroys every idle connection, of every origin, that has expired at `now`; returns how many.
     std::size_t drop_expired(time_point now) noexcept
     {

@@ -61,6 +61,35 @@ struct fetch_outcome
     request_timing timing;        ///< granted, started ... first_byte of the last request; done
 };
 
+/// Answers the fetcher handles itself instead of handing them to its caller: gateway failures it
+/// retries (429s and followed redirects are the others).
+constexpr bool is_retried_status(unsigned status) noexcept
+{
+    return status == 502 || status == 503 || status == 504;
+}
+
+/// The caller's sink as one attempt sees it: the bodies of answers that the fetcher handles itself
+/// (redirects followed, 429s, retried gateway failures) are dropped, never mixed into the caller's.
+class final_answer_sink final : public body_sink
+{
+public:
+    final_answer_sink(body_sink& to, bool follows_redirects) : to_(to), follows_redirects_(follows_redirects) {}
+
+    error_code begin(unsigned status) override
+    {
+        passing_ = !(status == 429 || is_retried_status(status) ||
+                     (follows_redirects_ && is_followed_redirect(status)));
+        return passing_ ? to_.begin(status) : error_code{};
+    }
+
+    error_code write(std::string_view data) override { return passing_ ? to_.write(data) : error_code{}; }
+
+private:
+    body_sink& to_;
+    bool follows_redirects_;
+    bool passing_ = false;
+};
+
 template <class Clock = std::chrono::steady_clock, class WaitTraits = boost::asio::wait_traits<Clock>>
 class basic_fetcher
 {
@@ -87,6 +116,9 @@ public:
         redirect_chain chain(location.url());
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
+        std::optional<final_answer_sink> sink;
+        if (request.sink)
+            sink.emplace(*request.sink, params_.max_redirects > 0);
         for (;;)
         {
             if (co_await cancelled())
@@ -125,7 +157,7 @@ public:
             sent.target = location.target;
             sent.head = request.head;
             sent.extra_fields = request.extra_fields;
-            sent.sink = request.sink;
+            sent.sink = sink ? &*sink : nullptr;
             sent.queue = queue_limit;
             sent.queue.left = left_until(queue_deadline, granted);
             sent.whole = {left_until(whole_deadline, granted), whole_name, whole_length};
@@ -209,7 +241,7 @@ public:
             }
 
             error_code failure = ec;
-            if (!ec && (status == 502 || status == 503 || status == 504))
+            if (!ec && is_retried_status(status))
                 failure = make_http_error(status);
             if (!failure)
             {

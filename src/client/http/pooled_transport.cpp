@@ -104,7 +104,7 @@ struct shared_state final : handshake_gate
     }
 
     // A connection or a slot was given back: wake one waiter of that origin, or else of another
-    // (the global limit may have been what held it).
+    // origin that its own limit does not hold (the global limit may have been what held it).
     void wake_slot_waiter(const origin& where)
     {
         if (auto it = slot_waiters.find(where); it != slot_waiters.end() && !it->second->empty())
@@ -113,7 +113,7 @@ struct shared_state final : handshake_gate
             return;
         }
         for (auto& [other, queue] : slot_waiters)
-            if (!queue->empty())
+            if (!queue->empty() && pool.below_origin_limit(other))
             {
                 queue->notify_one();
                 return;
@@ -332,6 +332,8 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
         // answered, so the GET is safely sent again, once, on a fresh connection.
         if (reused && !exchanged.got_answer && attempt == 0 && exchanged.error == condition::connection)
         {
+            // The origin's other idle connections are older: do not spend the one retry on them.
+            state.pool.drop_idle(where);
             diag.clear();
             continue;
         }

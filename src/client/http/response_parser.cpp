@@ -421,6 +421,8 @@ void response_parser::on_head_end()
         return;
     }
     head_done_ = true;
+    if (error_code code = sink_->begin(status))
+        return fail(code, "the body's destination refused it: " + code.message());
 
     bool transfer_encoding = false;
     bool chunked = false;
