@@ -18,7 +18,7 @@ fi
 # libboost1.81-dev, not libboost-dev: Debian 12's default Boost is 1.74, too old for this code.
 # ccache and ninja make rebuilds fast.
 packages=(g++ cmake ninja-build ccache libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-          libssl-dev doctest-dev libcli11-dev)
+          libssl-dev zlib1g-dev doctest-dev libcli11-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

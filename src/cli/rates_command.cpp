@@ -117,6 +117,17 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->capture_default_str();
     rates->add_flag("--no-compression", options.no_compression,
                     "Do not ask for compressed answers (a compressed answer is decoded all the same)");
+    // Sizes as curl's --max-filesize takes them: 1048576, 1024K, 1M (K, M and G are 1024s).
+    rates->add_option("--max-body", options.max_body,
+                      "Largest answer body taken, after decompression (e.g. 4M); larger fails that base")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
+        ->capture_default_str();
+    rates->add_option("--max-header", options.max_header,
+                      "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 26))
+        ->capture_default_str();
     rates->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
@@ -175,6 +186,8 @@ int run_rates(const rates_options& options)
     params.retry.max_attempts = options.retries + 1;
     params.max_redirects = options.max_redirects;
     params.accept_compression = !options.no_compression;
+    params.body_limit = static_cast<std::size_t>(options.max_body);
+    params.header_limit = static_cast<std::size_t>(options.max_header);
 
     // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
     // is 130 as for any command a signal interrupted. Made before any thread (the local server's
@@ -256,6 +269,10 @@ int run_rates(const rates_options& options)
             if (outcome.error == condition::tls &&
                 outcome.diag.client_message().find("was rejected") != std::string::npos)
                 std::cerr << " (--cacert FILE trusts a CA; --insecure skips verification)";
+            else if (outcome.error == errc::body_limit)
+                std::cerr << " (--max-body SIZE raises it)";
+            else if (outcome.error == errc::header_limit)
+                std::cerr << " (--max-header SIZE raises it)";
             std::cerr << '\n';
         }
     }

@@ -4,6 +4,7 @@
 
 #include <CLI/App.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct rates_options
     unsigned retries = 2;
     unsigned max_redirects = fxrates::client_params{}.max_redirects;
     bool no_compression = false;
+    std::uint64_t max_body = fxrates::client_params{}.body_limit;
+    std::uint64_t max_header = fxrates::client_params{}.header_limit;
 };
 
 /// Adds the `rates` subcommand to `app`; its options are written into `options`.

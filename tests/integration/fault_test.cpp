@@ -143,13 +143,13 @@ TEST_CASE("HTTP as real servers speak it: each odd answer gives the right rates 
         {fault::big_header, {}},
         {fault::lf_only, {}},
         {fault::no_reason, {}},
-        {fault::redirect_loop, errc::redirect_loop, "lead in a circle"},
+        {fault::redirect_loop, errc::redirect_loop, "back to an address already visited"},
         {fault::redirect_http, errc::insecure_redirect, "plain http"},
         {fault::gzip_bomb, errc::body_limit, "larger than the body limit"},
         {fault::ignore_query, errc::bad_response, "the answer is for base USD, not EUR"},
         {fault::endless_trailers, errc::header_limit, "header limit"},
         {fault::endless_chunk_ext, errc::header_limit, "header limit"},
-        {fault::http2_only, errc::http2_only, "speaks only HTTP/2"},
+        {fault::http2_only, errc::http2_only, "answered with an HTTP/2 frame"},
     };
     const auto bases = std::vector<currency_code>{currency_code("USD"), currency_code("EUR"), currency_code("PLN"),
                                                   currency_code("NOK")};

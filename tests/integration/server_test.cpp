@@ -299,7 +299,11 @@ TEST_CASE("latency is added per response without holding up other connections")
 
 TEST_CASE("the server serves 1,000 concurrent keep-alive connections")
 {
-    local_server server(test_params());
+    auto params = test_params();
+    // 1,000 handshakes at once under ThreadSanitizer on two loaded cores outlast the default 10 s
+    // (36 of 2,000 requests failed so in a CI-like run); this test is about concurrency, not that limit.
+    params.handshake_timeout = 60s;
+    local_server server(params);
     auto ok = fxrates::test::concurrent_keep_alive_gets(server.port(), server.certificate_pem(), "/rates?base=USD",
                                                         1000, 2, 60s);
     CHECK(ok == 2000);

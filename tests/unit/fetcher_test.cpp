@@ -376,6 +376,19 @@ TEST_CASE_FIXTURE(fixture, "more redirects than max_redirects fail; 0 returns th
     CHECK(transport.requests.size() == 1);
 }
 
+TEST_CASE_FIXTURE(fixture, "a long redirect chain is named by its first and last hops, on one line")
+{
+    params.max_redirects = 10;
+    answer([](const http_request&, std::size_t i) {
+        return fake_reply::answer(302, {{"Location", "/hop" + std::to_string(i)}});
+    });
+    auto outcome = run(get("https://api.example/start"));
+    CHECK(outcome.error == errc::too_many_redirects);
+    CHECK(outcome.diag.client_message() ==
+          "more than 10 redirects (the redirect limit): https://api.example/start -> https://api.example/hop0 -> "
+          "(8 more) -> https://api.example/hop9 -> https://api.example/hop10");
+}
+
 TEST_CASE_FIXTURE(fixture, "a redirect without a Location is a clear error")
 {
     answer([](const http_request&, std::size_t) { return fake_reply::answer(301); });

@@ -54,7 +54,7 @@ inline void explain_exchange_failure(const error_code& ec, const response_parser
     using std::to_string;
     std::string detail = parser.error_detail().empty() ? "" : ": " + parser.error_detail();
     if (ec == errc::http2_only)
-        diag.set_client_message("the server at " + peer + " speaks only HTTP/2; fxrates speaks HTTP/1.1");
+        diag.set_client_message("the server at " + peer + " answered with an HTTP/2 frame");
     else if (ec == errc::bad_http)
         diag.set_client_message("the answer from " + peer + " is not valid HTTP/1.1" + detail);
     else if (ec == errc::header_limit)

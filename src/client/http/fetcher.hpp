@@ -225,7 +225,7 @@ public:
                 else if (!redirect_error && chain.contains(next.url()))
                 {
                     redirect_error = errc::redirect_loop;
-                    why = "the redirects lead in a circle: " + chain.text(next.url());
+                    why = "back to an address already visited: " + chain.text(next.url());
                 }
                 if (redirect_error)
                 {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace fxrates::detail {
 
@@ -121,11 +122,25 @@ bool redirect_chain::contains(const std::string& url) const
 
 std::string redirect_chain::text(const std::string& next) const
 {
-    std::string chain;
+    std::vector<const std::string*> all;
     for (const auto& url : urls_)
-        chain += (chain.empty() ? "" : " -> ") + url;
+        all.push_back(&url);
     if (!next.empty())
-        chain += " -> " + next;
+        all.push_back(&next);
+    // A long chain keeps its first two and last two hops, so that the message stays one line.
+    constexpr std::size_t shown_at_each_end = 2;
+    std::string chain;
+    for (std::size_t i = 0; i < all.size(); ++i)
+    {
+        if (all.size() > 2 * shown_at_each_end + 1 && i == shown_at_each_end)
+        {
+            std::size_t skipped = all.size() - 2 * shown_at_each_end;
+            chain += " -> (" + std::to_string(skipped) + " more)";
+            i = all.size() - shown_at_each_end - 1;
+            continue;
+        }
+        chain += (chain.empty() ? "" : " -> ") + *all[i];
+    }
     return chain;
 }
 

@@ -288,8 +288,7 @@ asio::awaitable<error_code> tls_connector::handshake(connection& conn, const ori
                                     "control");
         else if (ec.category() == asio::error::get_ssl_category() && refused_alpn(static_cast<unsigned long>(ec.value())))
             diag.set_client_message("the server at " + where.host_header() +
-                                    " refused HTTP/1.1 in the TLS handshake: it speaks only HTTP/2; fxrates "
-                                    "speaks HTTP/1.1");
+                                    " refused HTTP/1.1 in the TLS handshake (ALPN)");
         else if (ec == beast::error::timeout)
             diag.set_client_message("no progress in the TLS handshake with " + where.host_header() + " within " +
                                     handshake_limit.text() + "; the server may be down or overloaded");
