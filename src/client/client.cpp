@@ -165,7 +165,7 @@ public:
     {
         detail::fetch_request request;
         request.location = {origin_, std::move(target)};
-        request.extra_fields.push_back({"Accept", "application/json"});
+        request.extra_fields = accept_json_;
         return request;
     }
 
@@ -245,6 +245,9 @@ public:
     client_params params_;
     detail::api_endpoint endpoint_;
     detail::origin origin_;
+    // Made once, shared by every request.
+    detail::request_fields accept_json_ =
+        std::make_shared<const std::vector<detail::request_field>>(std::vector<detail::request_field>{{"Accept", "application/json"}});
     std::unique_ptr<detail::transport> transport_;
     detail::fetcher fetcher_;
 };

@@ -10,6 +10,7 @@
 #include <fxrates/error.hpp>
 
 #include "client/deadline.hpp"
+#include "client/http/origin.hpp"
 #include "client/http/response_parser.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -103,7 +104,7 @@ bool has_unread_input(const Stream& stream)
 template <class Stream>
 boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, boost::beast::flat_buffer& buffer,
                                                      std::string_view request, response_parser& parser,
-                                                     const exchange_limits& limits, const std::string& peer,
+                                                     const exchange_limits& limits, const origin& peer,
                                                      diagnostics& diag)
 {
     namespace asio = boost::asio;
@@ -116,7 +117,7 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, boost::beas
         tcp.expires_never();
         result.error = ec;
         result.got_answer = result.got_answer || parser.got_bytes();
-        explain_exchange_failure(ec, parser, peer, limits, result.got_answer, diag);
+        explain_exchange_failure(ec, parser, peer.host_header(), limits, result.got_answer, diag);
         return result;
     };
 

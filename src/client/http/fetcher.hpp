@@ -44,7 +44,7 @@ struct fetch_request
 {
     http_location location;
     bool head = false;
-    std::vector<request_field> extra_fields;
+    request_fields extra_fields; ///< may be null
     body_sink* sink = nullptr; ///< null: the body is returned in the response
 };
 
@@ -113,7 +113,7 @@ public:
         fetch_outcome outcome;
         auto& timing = outcome.timing;
         auto location = std::move(request.location);
-        redirect_chain chain(location.url());
+        std::optional<redirect_chain> chain; // made at the first redirect: most requests have none
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
         std::optional<final_answer_sink> sink;
@@ -216,16 +216,18 @@ public:
                 if (!field)
                     why = "the " + std::to_string(status) + " answer from " + location.origin.host_header() +
                           " has no Location";
-                else if (!redirect_error && chain.hops() >= params_.max_redirects)
+                else if (!redirect_error && chain && chain->hops() >= params_.max_redirects)
                 {
                     redirect_error = errc::too_many_redirects;
                     why = "more than " + std::to_string(params_.max_redirects) +
-                          " redirects (the redirect limit): " + chain.text(next.url());
+                          " redirects (the redirect limit): " + chain->text(next.url());
                 }
-                else if (!redirect_error && chain.contains(next.url()))
+                if (!chain)
+                    chain.emplace(location.url());
+                if (!redirect_error && chain->contains(next.url()))
                 {
                     redirect_error = errc::redirect_loop;
-                    why = "back to an address already visited: " + chain.text(next.url());
+                    why = "back to an address already visited: " + chain->text(next.url());
                 }
                 if (redirect_error)
                 {
@@ -234,7 +236,7 @@ public:
                     outcome.response = std::move(response);
                     break;
                 }
-                chain.add(next.url());
+                chain->add(next.url());
                 ++outcome.redirects;
                 location = std::move(next);
                 continue; // redirects are not failures: no budget spent

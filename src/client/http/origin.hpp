@@ -4,6 +4,7 @@
 // and throttled per origin; a redirect to another origin uses that origin's pool and its own
 // certificate check.
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -24,14 +25,38 @@ struct origin
     /// The Host header: the host, bracketed if IPv6, with the port unless it is the scheme's default.
     std::string host_header() const
     {
-        std::string text = host_is_ipv6() ? "[" + host + "]" : host;
-        if (port != default_port())
-            text += ":" + std::to_string(port);
+        std::string text;
+        append_host_header(text);
         return text;
     }
 
+    /// Appends the Host header to `out`, making no temporaries (it is written for every request).
+    void append_host_header(std::string& out) const
+    {
+        bool bracketed = host_is_ipv6();
+        if (bracketed)
+            out += '[';
+        out += host;
+        if (bracketed)
+            out += ']';
+        if (port != default_port())
+        {
+            char digits[8];
+            auto end = std::to_chars(digits, digits + sizeof digits, port).ptr;
+            out += ':';
+            out.append(digits, end);
+        }
+    }
+
     /// "https://host[:port]", for messages and for building absolute URLs.
-    std::string text() const { return scheme + "://" + host_header(); }
+    std::string text() const
+    {
+        std::string out;
+        out.reserve(scheme.size() + 3 + host.size() + 8);
+        out.append(scheme).append("://");
+        append_host_header(out);
+        return out;
+    }
 
     friend bool operator==(const origin&, const origin&) = default;
 };

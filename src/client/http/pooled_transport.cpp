@@ -249,9 +249,11 @@ std::string request_bytes(const shared_state& state, const http_request& request
     std::string bytes;
     bytes.reserve(64 + request.target.size() + state.fixed_fields.size());
     bytes.append(request.head ? "HEAD " : "GET ").append(request.target).append(" HTTP/1.1\r\nHost: ");
-    bytes.append(request.origin.host_header()).append(state.fixed_fields);
-    for (const auto& field : request.extra_fields)
-        bytes.append(field.name).append(": ").append(field.value).append("\r\n");
+    request.origin.append_host_header(bytes);
+    bytes.append(state.fixed_fields);
+    if (request.extra_fields)
+        for (const auto& field : *request.extra_fields)
+            bytes.append(field.name).append(": ").append(field.value).append("\r\n");
     bytes.append("\r\n");
     return bytes;
 }
@@ -275,8 +277,9 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
         co_return std::pair{error_code(asio::error::operation_not_supported), std::move(response)};
     }
     bool bad_field = has_control_characters(request.target) || request.target.find(' ') != std::string::npos;
-    for (const auto& field : request.extra_fields)
-        bad_field = bad_field || has_control_characters(field.name) || has_control_characters(field.value);
+    if (request.extra_fields)
+        for (const auto& field : *request.extra_fields)
+            bad_field = bad_field || has_control_characters(field.name) || has_control_characters(field.value);
     if (bad_field)
     {
         diag.set_client_message("the request has control characters in its target or fields");
@@ -315,8 +318,7 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
                                request.head);
         exchange_limits limits{phase_limit("first-byte timeout", state.params.first_byte_timeout, whole),
                                state.params.read_idle_timeout, whole};
-        auto exchanged = co_await run_exchange(conn.stream, conn.buffer, bytes, parser, limits, where.host_header(),
-                                               diag);
+        auto exchanged = co_await run_exchange(conn.stream, conn.buffer, bytes, parser, limits, where, diag);
         timing.first_byte = exchanged.first_byte;
         response.got_answer = exchanged.got_answer;
         if (!exchanged.error)

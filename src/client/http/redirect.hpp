@@ -19,7 +19,14 @@ struct http_location
     detail::origin origin;
     std::string target = "/"; ///< path and query, percent-encoded, no fragment
 
-    std::string url() const { return origin.text() + target; }
+    std::string url() const
+    {
+        std::string out;
+        out.reserve(origin.scheme.size() + 3 + origin.host.size() + 8 + target.size());
+        out.append(origin.scheme).append("://");
+        origin.append_host_header(out);
+        return out.append(target);
+    }
 };
 
 /// Whether `status` is a redirect that fxrates follows (301, 302, 303, 307, 308).

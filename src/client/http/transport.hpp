@@ -17,6 +17,7 @@
 #include <boost/asio/async_result.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,13 +46,18 @@ struct request_field
     std::string value;
 };
 
+/// Fields a request adds to the transport's own (Host, User-Agent, Accept-Encoding). Shared and
+/// immutable: a caller sends the same fields with every request, and retries and redirects resend
+/// them, so they are made once, not copied per request.
+using request_fields = std::shared_ptr<const std::vector<request_field>>;
+
 /// One GET (or HEAD) to send.
 struct http_request
 {
     detail::origin origin;
     std::string target = "/";                ///< origin-form: path and query, percent-encoded
     bool head = false;                       ///< HEAD instead of GET
-    std::vector<request_field> extra_fields; ///< sent after Host, User-Agent, Accept, Accept-Encoding
+    request_fields extra_fields;             ///< sent after Host, User-Agent, Accept-Encoding; may be null
     time_limit queue;                        ///< until a connection is had (never after `whole`)
     time_limit whole;                        ///< until the whole answer is read
     body_sink* sink = nullptr;               ///< where the body goes; null: `http_response::body`
