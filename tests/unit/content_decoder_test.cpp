@@ -1,5 +1,7 @@
 #include "client/http/content_decoder.hpp"
 
+#include "support/deflate.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -19,38 +21,10 @@ using fxrates::detail::string_sink;
 namespace
 {
 
-constexpr int gzip_bits = MAX_WBITS + 16;
-constexpr int zlib_bits = MAX_WBITS;
-constexpr int raw_bits = -MAX_WBITS;
-
-// Compresses `data` (or `zeros` zero bytes after it, without holding them) with zlib's deflate.
-std::string compress(std::string_view data, int window_bits, std::size_t zeros = 0)
-{
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 9, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out;
-    char buffer[64 * 1024];
-    const std::string zero_block(1024 * 1024, '\0');
-    auto pump = [&](std::string_view in, int flush)
-    {
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        z.avail_in = static_cast<uInt>(in.size());
-        do
-        {
-            z.next_out = reinterpret_cast<Bytef*>(buffer);
-            z.avail_out = sizeof buffer;
-            int rc = deflate(&z, flush);
-            REQUIRE(rc != Z_STREAM_ERROR);
-            out.append(buffer, sizeof buffer - z.avail_out);
-        } while (z.avail_out == 0 || z.avail_in != 0);
-    };
-    pump(data, Z_NO_FLUSH);
-    for (; zeros > 0; zeros -= std::min(zeros, zero_block.size()))
-        pump(std::string_view(zero_block).substr(0, std::min(zeros, zero_block.size())), Z_NO_FLUSH);
-    pump({}, Z_FINISH);
-    deflateEnd(&z);
-    return out;
-}
+using fxrates::test::compress;
+using fxrates::test::gzip_bits;
+using fxrates::test::raw_bits;
+using fxrates::test::zlib_bits;
 
 std::string sample_text()
 {

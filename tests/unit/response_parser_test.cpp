@@ -1,5 +1,7 @@
 #include "client/http/response_parser.hpp"
 
+#include "support/deflate.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -106,44 +108,12 @@ void check_fails(std::string_view answer, errc expected, std::string_view detail
 
 std::string gzip(std::string_view data, std::size_t zeros = 0)
 {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, MAX_WBITS + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out;
-    char buffer[64 * 1024];
-    const std::string zero_block(1024 * 1024, '\0');
-    auto pump = [&](std::string_view in, int flush)
-    {
-        z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-        z.avail_in = static_cast<uInt>(in.size());
-        do
-        {
-            z.next_out = reinterpret_cast<Bytef*>(buffer);
-            z.avail_out = sizeof buffer;
-            REQUIRE(deflate(&z, flush) != Z_STREAM_ERROR);
-            out.append(buffer, sizeof buffer - z.avail_out);
-        } while (z.avail_out == 0 || z.avail_in != 0);
-    };
-    pump(data, Z_NO_FLUSH);
-    for (; zeros > 0; zeros -= std::min(zeros, zero_block.size()))
-        pump(std::string_view(zero_block).substr(0, std::min(zeros, zero_block.size())), Z_NO_FLUSH);
-    pump({}, Z_FINISH);
-    deflateEnd(&z);
-    return out;
+    return fxrates::test::compress(data, fxrates::test::gzip_bits, zeros);
 }
 
 std::string raw_deflate(std::string_view data)
 {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
+    return fxrates::test::compress(data, fxrates::test::raw_bits);
 }
 
 const std::string typical_body = R"({"date":"2024-05-03","base":"EUR","rates":{"USD":1.0746,"JPY":164.21}})";

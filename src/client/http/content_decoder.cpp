@@ -1,5 +1,7 @@
 #include "client/http/content_decoder.hpp"
 
+#include "client/http/server_text.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -36,26 +38,9 @@ std::string_view trim(std::string_view text) noexcept
     return text;
 }
 
-// The header value is the server's text: keep diagnostics printable and short.
 std::string quoted(std::string_view text)
 {
-    constexpr std::size_t shown = 60;
-    std::string out = "'";
-    for (char c : text.substr(0, shown))
-    {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f)
-            out += c;
-        else
-        {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        }
-    }
-    out += text.size() > shown ? "...'" : "'";
-    return out;
+    return quoted_server_text(text, 60);
 }
 
 // RFC 1950: CM (low nibble of CMF) is 8, CINFO at most 7, and CMF*256 + FLG is a multiple of 31.

@@ -1,5 +1,7 @@
 #include "client/http/response_parser.hpp"
 
+#include "client/http/server_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cassert>
@@ -80,26 +82,9 @@ int hex_digit(char c) noexcept
     return -1;
 }
 
-// The server's bytes, for diagnostics: printable, escaped and short.
 std::string quoted(std::string_view text)
 {
-    constexpr std::size_t shown = 80;
-    std::string out = "'";
-    for (char c : text.substr(0, shown))
-    {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f)
-            out += c;
-        else
-        {
-            constexpr char hex[] = "0123456789abcdef";
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        }
-    }
-    out += text.size() > shown ? "...'" : "'";
-    return out;
+    return quoted_server_text(text, 80);
 }
 
 // Calls `each` with every non-empty element of a comma-separated list, trimmed (RFC 9110 5.6.1
