@@ -444,3 +444,15 @@ TEST_CASE_FIXTURE(fixture, "with redirects off, a redirect's body is the answer 
     CHECK(outcome.response.status() == 301);
     CHECK(sink.body == "moved");
 }
+
+TEST_CASE_FIXTURE(fixture, "a server that answers nothing but 429s is given up after 20 of them, even with no time limit")
+{
+    params.total_timeout = std::chrono::steady_clock::duration::max();
+    params.request_timeout = std::chrono::steady_clock::duration::max();
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(429, {{"Retry-After", "0"}}); });
+    auto outcome = run(get(usd));
+    CHECK(outcome.response.status() == 429);
+    CHECK(outcome.rate_limited == 20);
+    CHECK(transport.requests.size() == 20);
+    CHECK(outcome.diag.client_message().find("gave up after 20 answers 429") != std::string::npos);
+}

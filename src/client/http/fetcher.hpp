@@ -182,6 +182,14 @@ public:
                                         : std::chrono::duration_cast<typename Clock::duration>(
                                               std::chrono::duration<double>(1.0 / state.learner.current().value_or(
                                                                                       typename rate_learner<Clock>::pace{1, 1}).rate));
+                if (outcome.rate_limited >= max_rate_limited_answers)
+                {
+                    outcome.response = std::move(response);
+                    add_note(outcome.diag, "gave up after " + std::to_string(outcome.rate_limited) +
+                                               " answers 429 to this request: the server's limit never let it "
+                                               "through, though fxrates kept to the pace it showed");
+                    break;
+                }
                 if (retry_after && !retry_.honours(*retry_after))
                 {
                     outcome.response = std::move(response);
@@ -312,6 +320,10 @@ public:
     }
 
 private:
+    // Once paced, a request meets a 429 rarely; this many mean the server will not let it through
+    // (and bound the loop when no time limit does).
+    static constexpr unsigned max_rate_limited_answers = 20;
+
     struct origin_state
     {
         std::unique_ptr<throttle_type> throttle;
