@@ -19,11 +19,12 @@ namespace fxrates {
 /// and explains what was wrong in `diag.client_message()`. `out` is unspecified on failure.
 error_code decode_rates(std::string_view body, rates& out, diagnostics& diag);
 
-/// Checks that decoded rates answer the question asked: the `base` is the one asked for, the
-/// `date` is no later than the day asked for (when one was), and with `symbols` asked only those
-/// codes appear. A server or cache that ignores the query string fails here instead of printing
-/// another base's numbers: `errc::bad_response`, explained in `diag`.
-error_code check_rates_answer(const rates& answer, currency_code base, const rates_query& query, diagnostics& diag);
+/// Checks that decoded rates answer the question asked: the `base` is the one asked for and the
+/// `date` is no later than the day asked for (when one was). A server or cache that ignores the
+/// query string fails here instead of printing another base's numbers: `errc::bad_response`,
+/// explained in `diag`. With `symbols` asked, rates for other codes (a server that ignores only
+/// `symbols`: its numbers are still right) are dropped from `answer`.
+error_code check_rates_answer(rates& answer, currency_code base, const rates_query& query, diagnostics& diag);
 
 /// One entry of `GET /currencies`.
 struct currency_info

@@ -135,7 +135,7 @@ error_code decode_rates(std::string_view body, rates& out, diagnostics& diag)
     return {};
 }
 
-error_code check_rates_answer(const rates& answer, currency_code base, const rates_query& query, diagnostics& diag)
+error_code check_rates_answer(rates& answer, currency_code base, const rates_query& query, diagnostics& diag)
 {
     if (answer.base != base)
         return fail(diag, "the answer is for base " + answer.base.str() + ", not " + base.str() +
@@ -144,10 +144,12 @@ error_code check_rates_answer(const rates& answer, currency_code base, const rat
         return fail(diag, "the answer is for " + to_iso_string(answer.date) + ", later than the day asked for, " +
                               to_iso_string(*query.date) + " (a server or cache that ignores the query?)");
     if (!query.symbols.empty())
-        for (const auto& [code, value] : answer.values)
-            if (std::find(query.symbols.begin(), query.symbols.end(), code) == query.symbols.end())
-                return fail(diag, "the answer has a rate for " + code.str() +
-                                      ", which was not asked for (a server or cache that ignores the query?)");
+        answer.values.erase(std::remove_if(answer.values.begin(), answer.values.end(),
+                                           [&](const auto& entry) {
+                                               return std::find(query.symbols.begin(), query.symbols.end(),
+                                                                entry.first) == query.symbols.end();
+                                           }),
+                            answer.values.end());
     return {};
 }
 

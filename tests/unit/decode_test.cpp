@@ -2,6 +2,7 @@
 #include <fxrates/diagnostics.hpp>
 #include <fxrates/error.hpp>
 #include <fxrates/rates.hpp>
+#include <fxrates/rates_query.hpp>
 
 #include <doctest/doctest.h>
 
@@ -306,4 +307,36 @@ TEST_CASE("extract_error_message clips long text to 512 bytes")
     auto joined = fxrates::extract_error_message(list);
     CHECK(joined.size() == 512);
     CHECK(joined.rfind(std::string(100, 'y') + "; ", 0) == 0);
+}
+
+TEST_CASE("check_rates_answer refuses another base or a later day, and drops codes not asked for")
+{
+    using fxrates::currency_code;
+    fxrates::rates answer;
+    answer.base = currency_code("USD");
+    answer.date = std::chrono::year{2019} / 4 / 9;
+    answer.values = {{currency_code("EUR"), 0.886761}, {currency_code("GBP"), 0.76}, {currency_code("JPY"), 111.3}};
+    fxrates::rates_query query;
+    query.date = std::chrono::year{2019} / 4 / 9;
+    query.symbols = {currency_code("JPY"), currency_code("EUR")};
+    fxrates::diagnostics diag;
+
+    auto other_base = answer;
+    CHECK(fxrates::check_rates_answer(other_base, currency_code("EUR"), query, diag) == fxrates::errc::bad_response);
+    CHECK(diag.client_message() == "the answer is for base USD, not EUR (a server or cache that ignores the query?)");
+
+    auto later = answer;
+    later.date = std::chrono::year{2019} / 4 / 10;
+    CHECK(fxrates::check_rates_answer(later, currency_code("USD"), query, diag) == fxrates::errc::bad_response);
+    CHECK(diag.client_message().find("2019-04-10, later than the day asked for, 2019-04-09") != std::string::npos);
+
+    auto earlier = answer; // a weekend or holiday asked for: the business day before
+    earlier.date = std::chrono::year{2019} / 4 / 5;
+    CHECK_FALSE(fxrates::check_rates_answer(earlier, currency_code("USD"), query, diag));
+
+    CHECK_FALSE(fxrates::check_rates_answer(answer, currency_code("USD"), query, diag));
+    REQUIRE(answer.values.size() == 2);
+    CHECK(answer.values.at(currency_code("EUR")) == 0.886761);
+    CHECK(answer.values.at(currency_code("JPY")) == 111.3);
+    CHECK(answer.values.count(currency_code("GBP")) == 0);
 }
