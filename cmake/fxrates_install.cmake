@@ -1,7 +1,9 @@
-include(GNUInstallDirs)
+# Installs what a consumer uses: the libraries as fxrates::fxrates and fxrates::server (nothing
+# internal: the build options stay behind), the public headers, the CMake package with its version,
+# a pkg-config file, the program, the data it serves and the licence.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS fxrates fxrates_server fxrates_options
+install(TARGETS fxrates fxrates_server
     EXPORT fxrates-targets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -22,3 +24,14 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/fxratesConfigVersion.cmak
     COMPATIBILITY SameMajorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/fxratesConfig.cmake ${PROJECT_BINARY_DIR}/fxratesConfigVersion.cmake
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fxrates)
+
+# pkg-config, for builds that do not use CMake. The libraries are static by default, so their own
+# dependencies are listed too.
+set(FXRATES_PC_LIBS "-lfxrates")
+if(NOT BUILD_SHARED_LIBS)
+    string(APPEND FXRATES_PC_LIBS " -lboost_json -lboost_url -lssl -lcrypto -lz -pthread")
+endif()
+configure_file(${CMAKE_CURRENT_LIST_DIR}/fxrates.pc.in ${PROJECT_BINARY_DIR}/fxrates.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/fxrates.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/fxrates)
