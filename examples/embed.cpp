@@ -56,13 +56,15 @@ asio::awaitable<void> with_co_await(fxrates::client& api, std::atomic<int>& pend
 {
     try
     {
-        // No completion token: the default, asio::deferred, makes the call awaitable.
+        // No completion token: the default makes the call awaitable, and a failure throws
+        // error_with_diagnostics, which says why (and what the server said).
         fxrates::rates usd = co_await api.async_get_rates(fxrates::currency_code("USD"), euro_only());
         std::cout << "co_await:   " << describe(usd) << '\n';
     }
-    catch (const boost::system::system_error& e)
+    catch (const fxrates::error_with_diagnostics& e)
     {
-        std::cout << "co_await:   failed: " << e.what() << '\n';
+        std::cout << "co_await:   failed: " << e.what() << " (server: " << e.get_diagnostics().server_message()
+                  << ")\n";
         failures = 1;
     }
     --pending;

@@ -8,6 +8,7 @@
 #include <fxrates/rates.hpp>
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/rates_query.hpp>
+#include <fxrates/with_diagnostics.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -25,9 +26,11 @@ namespace fxrates {
 
 /// An asynchronous client of a rates API such as api.vatcomply.com, on the embedder's executor.
 ///
-/// Every operation takes any Asio completion token and defaults to `asio::deferred`, so inside a
-/// coroutine `co_await client.async_get_rates(base)` just works; callbacks, `use_future`,
-/// `as_tuple` and `redirect_error` work too. Requests go over HTTPS with keep-alive connections
+/// Every operation takes any Asio completion token. The single-request ones default to
+/// `with_diagnostics(asio::use_awaitable)`, so inside a coroutine `co_await client.async_get_rates(base)`
+/// just works and a failure throws `error_with_diagnostics`, which carries the explanation; the
+/// batch defaults to `asio::deferred` (its failures are in its outcomes). Callbacks, `use_future`,
+/// `as_tuple` and `redirect_error` work too, with the error_code signature. Requests go over HTTPS with keep-alive connections
 /// from a pool (at most `client_params::max_connections` at once; further requests wait in order).
 ///
 /// Executor: all work runs on `get_executor()`, which must not run handlers concurrently (an
@@ -69,7 +72,7 @@ public:
     /// explains them and holds the API's own error text, which is untrusted.
     ///
     /// Cancellation: terminal; the client stays usable (the connection in use is closed).
-    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = default_token_t>
     auto async_get_rates(currency_code base, rates_query query, diagnostics& diag,
                          CompletionToken&& token = CompletionToken{})
     {
@@ -81,14 +84,14 @@ public:
     }
 
     /// \copydoc async_get_rates
-    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = default_token_t>
     auto async_get_rates(currency_code base, rates_query query = {}, CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, rates)>(
-            [this](auto handler, currency_code base, rates_query query) {
-                async_get_rates_impl(base, std::move(query), nullptr, std::move(handler));
+            [this](auto handler, currency_code base, rates_query query, diagnostics* diag) {
+                async_get_rates_impl(base, std::move(query), diag, std::move(handler));
             },
-            token, base, std::move(query));
+            token, base, std::move(query), static_cast<diagnostics*>(nullptr));
     }
 
     /// Gets the rates of many base currencies at once, all requests concurrent.
@@ -116,8 +119,7 @@ public:
     /// Gets the list of currencies the API knows.
     ///
     /// Completion signature: `void(error_code, currency_list)`; errors as for `async_get_rates`.
-    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
     auto async_get_currencies(diagnostics& diag, CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
@@ -126,12 +128,12 @@ public:
     }
 
     /// \copydoc async_get_currencies
-    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken =
-                  boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
     auto async_get_currencies(CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
-            [this](auto handler) { async_get_currencies_impl(nullptr, std::move(handler)); }, token);
+            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); }, token,
+            static_cast<diagnostics*>(nullptr));
     }
 
     /// Closes idle connections and fails pending operations with `errc::client_closed`.

@@ -450,6 +450,46 @@ TEST_CASE("the currencies list is fetched")
     CHECK(list.size() == 33);
 }
 
+TEST_CASE("co_await with the default token throws error_with_diagnostics, which keeps the explanation")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto caught = run_until_complete(context, [&]() -> asio::awaitable<std::optional<fxrates::error_with_diagnostics>> {
+        try
+        {
+            co_await api.async_get_rates(currency_code("XXX"));
+        }
+        catch (const fxrates::error_with_diagnostics& e)
+        {
+            co_return e;
+        }
+        co_return std::nullopt;
+    }());
+    REQUIRE(caught);
+    CHECK(caught->code() == fxrates::make_http_error(400));
+    CHECK(caught->get_diagnostics().server_message().find("XXX") != std::string::npos);
+
+    // With the caller's own diagnostics, they are filled in too; other tokens keep the error code.
+    fxrates::diagnostics mine;
+    auto also = run_until_complete(context, [&]() -> asio::awaitable<std::string> {
+        try
+        {
+            co_await api.async_get_rates(currency_code("QQQ"), {}, mine);
+        }
+        catch (const fxrates::error_with_diagnostics& e)
+        {
+            co_return e.get_diagnostics().server_message();
+        }
+        co_return "";
+    }());
+    CHECK(also.find("QQQ") != std::string::npos);
+    CHECK(mine.server_message() == also);
+    auto [ec, value] = run_until_complete(context, api.async_get_rates(currency_code("XXX"), {},
+                                                                       asio::as_tuple(asio::use_awaitable)));
+    CHECK(ec == fxrates::make_http_error(400));
+}
+
 TEST_CASE("a bad API URL is refused when the client is made")
 {
     asio::io_context context;
