@@ -33,13 +33,14 @@ namespace fxrates {
 /// `as_tuple` and `redirect_error` work too, with the error_code signature. Requests go over HTTPS with keep-alive connections
 /// from a pool (at most `client_params::max_connections` at once; further requests wait in order).
 ///
-/// Executor: all work runs on `get_executor()`, which must not run handlers concurrently (an
-/// `io_context` run by one thread, or a strand). Handlers run on their own associated executor,
-/// never inside the initiating call.
+/// Executor: all work runs on `get_executor()`: the executor given if it is a strand, else a
+/// strand over it, so that an `io_context` run by several threads is safe (on one thread the
+/// strand costs little: see the README's benchmarks). Handlers run on their own associated
+/// executor, never inside the initiating call.
 ///
 /// Thread safety: the `async_*` functions may be called from any thread, since they only start a
-/// coroutine on the client's executor (so `use_future` from another thread works); `close` and
-/// destruction belong on the executor's thread. A multi-threaded context needs a strand.
+/// coroutine on the client's executor (so `use_future` from another thread works); `close`,
+/// `stats` and destruction belong on `get_executor()` (post them there from other threads).
 ///
 /// Lifetime: the client may be destroyed with operations pending; they complete with
 /// `errc::client_closed` or `operation_aborted`.

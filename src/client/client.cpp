@@ -12,6 +12,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -112,6 +114,20 @@ void spawn(const asio::any_io_executor& executor, asio::awaitable<Result> work,
 }
 
 } // namespace
+
+// The client's own work must never run concurrently: on an io_context run by several threads,
+// its handlers would race on the pool, the throttles and the parsers. Unless the executor given
+// is a strand already, the client serialises itself on one. A strand over the io_context's own
+// executor type is kept as that type (cheaper than a strand of the type-erased executor).
+asio::any_io_executor serialised(asio::any_io_executor executor)
+{
+    using context_executor = asio::io_context::executor_type;
+    if (executor.target<asio::strand<context_executor>>() || executor.target<asio::strand<asio::any_io_executor>>())
+        return executor;
+    if (const auto* plain = executor.target<context_executor>())
+        return asio::make_strand(*plain);
+    return asio::make_strand(executor);
+}
 
 class client::impl : public std::enable_shared_from_this<impl>
 {
@@ -253,7 +269,7 @@ public:
 };
 
 client::client(asio::any_io_executor executor, client_params params)
-    : impl_(std::make_shared<impl>(std::move(executor), std::move(params)))
+    : impl_(std::make_shared<impl>(serialised(std::move(executor)), std::move(params)))
 {
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/error.hpp>
 
@@ -23,6 +24,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <thread>
 
 namespace asio = boost::asio;
 using fxrates::client;
@@ -437,6 +439,54 @@ TEST_CASE("a server that never answers makes the request time out")
     client api(context, params);
     auto result = run_until_complete(context, get_rates(api, "USD"), 10s);
     CHECK(result.error == fxrates::condition::timeout);
+}
+
+TEST_CASE("an io_context run by four threads is safe: the client serialises itself on a strand")
+{
+    local_server server(fixed_day());
+    asio::io_context context(4);
+    client api(context, trusting(server));
+    CHECK(api.get_executor().target<asio::strand<asio::io_context::executor_type>>() != nullptr);
+    // Four batches at once, their completions on whichever thread; ThreadSanitizer (the tsan
+    // preset) reports any race inside the client.
+    std::array<std::vector<fxrates::rates_outcome>, 4> results;
+    std::atomic<int> done = 0;
+    std::atomic<bool> timed_out = false;
+    asio::steady_timer deadline(context, std::chrono::seconds(60)); // a hang becomes a failure
+    deadline.async_wait([&](fxrates::error_code ec) {
+        if (!ec)
+        {
+            timed_out = true;
+            context.stop();
+        }
+    });
+    fxrates::rates_query query;
+    query.date = std::chrono::year{2019} / 4 / 9; // a day on which all 33 were quoted
+    for (auto& slot : results)
+        api.async_get_rates_batch(codes(all_codes), query, [&, slot = &slot](fxrates::error_code, auto outcomes) {
+            *slot = std::move(outcomes);
+            if (++done == 4)
+                context.stop(); // idle connections and the deadline would keep run() going
+        });
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i)
+        threads.emplace_back([&] { context.run(); });
+    context.run();
+    for (auto& thread : threads)
+        thread.join();
+    CHECK_FALSE(timed_out);
+    REQUIRE(done == 4);
+    for (const auto& outcomes : results)
+    {
+        REQUIRE(outcomes.size() == all_codes.size());
+        for (const auto& outcome : outcomes)
+        {
+            CAPTURE(outcome.base.str());
+            CAPTURE(outcome.error.message());
+            CAPTURE(outcome.diag.client_message());
+            CHECK(outcome.ok());
+        }
+    }
 }
 
 TEST_CASE("the currencies list is fetched")
