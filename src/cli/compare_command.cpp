@@ -6,10 +6,10 @@
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
-#include <fxrates/present.hpp>
+#include "cli/present.hpp"
 #include <fxrates/server/local_server.hpp>
-#include <fxrates/strategy.hpp>
-#include <fxrates/timeline.hpp>
+#include "lab/strategy.hpp"
+#include "lab/timeline.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -3,7 +3,7 @@
 #include "cli/serve_command.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <CLI/CLI.hpp>
 

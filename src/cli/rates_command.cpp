@@ -6,9 +6,9 @@
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
-#include <fxrates/present.hpp>
+#include "cli/present.hpp"
 #include <fxrates/server/local_server.hpp>
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <CLI/CLI.hpp>
 

@@ -1,6 +1,6 @@
-#include "core/utf8.hpp"
+#include <fxrates/utf8.hpp>
 
-namespace fxrates::detail {
+namespace fxrates {
 
 std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept
 {
@@ -52,4 +52,4 @@ std::string valid_utf8(std::string_view text)
     return out;
 }
 
-} // namespace fxrates::detail
+} // namespace fxrates

@@ -2,10 +2,10 @@
 
 #include "server/catalogue.hpp"
 
-#include "core/utf8.hpp"
+#include <fxrates/utf8.hpp>
 
 #include <fxrates/date.hpp>
-#include <fxrates/rebase.hpp>
+#include <fxrates/server/rebase.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>

@@ -3,7 +3,7 @@
 
 #include <fxrates/blocking_client.hpp>
 #include <fxrates/server/local_server.hpp>
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <boost/asio/error.hpp>
 

@@ -1,5 +1,5 @@
-#include <fxrates/decimal.hpp>
-#include <fxrates/rebase.hpp>
+#include <fxrates/server/decimal.hpp>
+#include <fxrates/server/rebase.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 #include <fxrates/currency.hpp>
-#include <fxrates/decimal.hpp>
+#include <fxrates/server/decimal.hpp>
 #include <fxrates/server/ecb_history.hpp>
 
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-#include <fxrates/present.hpp>
+#include "cli/present.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>

@@ -3,7 +3,7 @@
 // structure rather than searching its text.
 
 #include <fxrates/error.hpp>
-#include <fxrates/timeline.hpp>
+#include "lab/timeline.hpp"
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>

@@ -1,6 +1,6 @@
 // The messages between the process pool and its worker processes: what goes in comes out.
 
-#include "strategy/wire.hpp"
+#include "lab/wire.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <fxrates/currency.hpp>
-#include <fxrates/decimal.hpp>
+#include <fxrates/server/decimal.hpp>
 
 #include <chrono>
 #include <cstddef>

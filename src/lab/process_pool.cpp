@@ -6,10 +6,10 @@
 #include <fxrates/blocking_client.hpp>
 
 #include "client/batch.hpp"
-#include "strategy/child_process.hpp"
-#include "strategy/measure.hpp"
-#include "strategy/strategies.hpp"
-#include "strategy/wire.hpp"
+#include "lab/child_process.hpp"
+#include "lab/measure.hpp"
+#include "lab/strategies.hpp"
+#include "lab/wire.hpp"
 
 #include <boost/asio/error.hpp>
 

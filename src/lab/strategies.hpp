@@ -4,7 +4,7 @@
 // run_strategy measures wall time, CPU and memory around them.
 
 #include <fxrates/error.hpp>
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <chrono>
 #include <optional>

@@ -1,6 +1,6 @@
-#include <fxrates/timeline.hpp>
+#include "lab/timeline.hpp"
 
-#include "core/utf8.hpp"
+#include <fxrates/utf8.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -77,7 +77,7 @@ std::string sanitize_text(std::string_view text)
     while (!text.empty())
     {
         char32_t c = 0;
-        std::size_t length = detail::utf8_sequence(text, c);
+        std::size_t length = utf8_sequence(text, c);
         bool allowed = length != 0 && (c >= 0x20 || c == '\t' || c == '\n' || c == '\r') && c != 0xFFFE &&
                        c != 0xFFFF;
         if (allowed)

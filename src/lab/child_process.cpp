@@ -1,4 +1,4 @@
-#include "strategy/child_process.hpp"
+#include "lab/child_process.hpp"
 
 #include <cerrno>
 #include <csignal>

@@ -1,11 +1,11 @@
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <fxrates/blocking_client.hpp>
 
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
-#include "strategy/measure.hpp"
-#include "strategy/strategies.hpp"
+#include "lab/measure.hpp"
+#include "lab/strategies.hpp"
 
 #include <boost/asio/error.hpp>
 

@@ -8,8 +8,8 @@
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
 #include "client/deadline.hpp"
-#include "strategy/measure.hpp"
-#include "strategy/strategies.hpp"
+#include "lab/measure.hpp"
+#include "lab/strategies.hpp"
 
 #include <condition_variable>
 #include <deque>

@@ -1,12 +1,12 @@
 // A strategy run in a fresh process, for comparisons that are fair: each strategy's CPU, memory
 // and threads are measured on a process that ran nothing else.
 
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include "client/deadline.hpp"
-#include "strategy/child_process.hpp"
-#include "strategy/strategies.hpp"
-#include "strategy/wire.hpp"
+#include "lab/child_process.hpp"
+#include "lab/strategies.hpp"
+#include "lab/wire.hpp"
 
 #include <boost/asio/error.hpp>
 

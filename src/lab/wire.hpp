@@ -3,7 +3,7 @@
 // The process pool's messages, one JSON object per line: the job settings, a job, an outcome.
 
 #include <fxrates/rates_outcome.hpp>
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <optional>
 #include <string>

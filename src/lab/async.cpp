@@ -5,8 +5,8 @@
 #include <fxrates/client.hpp>
 #include <fxrates/offload.hpp>
 
-#include "strategy/measure.hpp"
-#include "strategy/strategies.hpp"
+#include "lab/measure.hpp"
+#include "lab/strategies.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>

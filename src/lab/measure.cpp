@@ -1,4 +1,4 @@
-#include "strategy/measure.hpp"
+#include "lab/measure.hpp"
 
 #include <sys/resource.h>
 

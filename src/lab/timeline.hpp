@@ -1,6 +1,6 @@
 #pragma once
 
-#include <fxrates/strategy.hpp>
+#include "lab/strategy.hpp"
 
 #include <span>
 #include <string>

@@ -1,4 +1,4 @@
-#include <fxrates/decimal.hpp>
+#include <fxrates/server/decimal.hpp>
 
 #include <cassert>
 #include <charconv>

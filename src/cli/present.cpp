@@ -1,7 +1,7 @@
-#include <fxrates/date.hpp>
-#include <fxrates/present.hpp>
+#include "cli/present.hpp"
 
-#include "core/utf8.hpp"
+#include <fxrates/date.hpp>
+#include <fxrates/utf8.hpp>
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
@@ -16,9 +16,6 @@
 namespace fxrates {
 
 namespace {
-
-using detail::utf8_sequence;
-using detail::valid_utf8;
 
 // The book's `format(x, "7.03")`.
 constexpr std::size_t seed_width = 7;

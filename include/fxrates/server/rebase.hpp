@@ -1,6 +1,6 @@
 #pragma once
 
-#include <fxrates/decimal.hpp>
+#include <fxrates/server/decimal.hpp>
 
 namespace fxrates {
 

@@ -1,4 +1,4 @@
-#include "strategy/wire.hpp"
+#include "lab/wire.hpp"
 
 #include <fxrates/date.hpp>
 
