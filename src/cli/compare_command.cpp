@@ -119,7 +119,7 @@ int run_compare(const compare_options& options)
         }
     }
     params.workers = options.threads;
-    params.rate = options.rate;
+    params.throttle_rate = options.rate;
     params.client.max_connections = options.concurrency;
     params.client.batch_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(options.timeout_seconds));

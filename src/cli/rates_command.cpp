@@ -208,8 +208,8 @@ int run_rates(const rates_options& options)
     run.query = query;
     run.workers = options.threads;
     if (options.rate > 0)
-        run.rate = options.rate;
-    run.burst = options.burst;
+        run.throttle_rate = options.rate;
+    run.throttle_burst = options.burst;
     // Refuse a bad --api before any strategy starts threads or processes with it.
     if (auto why = describe_bad_api_url(params.api_url); !why.empty())
     {

@@ -29,8 +29,11 @@ void run_async(const strategy_params& params, bool throttled, run_report& report
 {
     asio::io_context context(1);
     auto client_settings = params.client;
-    client_settings.rate = throttled ? params.rate : 0;
-    client_settings.burst = params.burst;
+    if (throttled)
+    {
+        client_settings.rate = params.throttle_rate;
+        client_settings.burst = params.throttle_burst;
+    }
     client api(context, client_settings);
     asio::cancellation_signal cancel;
     api.async_get_rates_batch(params.bases, params.query,

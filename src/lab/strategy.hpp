@@ -49,10 +49,11 @@ struct strategy_params
     /// Workers of the pools (threads, processes, or the offload pool). The book uses 4.
     std::size_t workers = 4;
 
-    /// Requests per second for the throttled strategies (the book uses 10), and their burst
-    /// (0: one second's worth).
-    double rate = 10;
-    double burst = 0;
+    /// The throttle of the throttled strategies: requests per second (the book uses 10) and the
+    /// burst (0: one second's worth). Their own, beside the client's per-origin limit
+    /// (`client.rate`), which every strategy that uses the asynchronous client keeps.
+    double throttle_rate = 10;
+    double throttle_burst = 0;
 
     /// The `fxrates` program, for the process pool's workers.
     std::string worker_program;

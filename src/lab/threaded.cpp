@@ -152,7 +152,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     blocking_queue<result> results;
     std::optional<blocking_throttle> throttle;
     if (throttled)
-        throttle.emplace(params.rate, params.burst);
+        throttle.emplace(params.throttle_rate, params.throttle_burst);
     // A stop wakes workers waiting for the throttle; they then skip what is left.
     std::stop_callback on_stop(params.stop, [&] {
         if (throttle)

@@ -1,5 +1,7 @@
 #include "lab/wire.hpp"
 
+#include "lab/described_settings.hpp"
+
 #include <fxrates/date.hpp>
 
 #include <boost/asio/error.hpp>
@@ -46,128 +48,145 @@ const boost::system::error_category* category_named(std::string_view name)
 
 namespace {
 
+// The settings codec: one overload per kind of field, and the described structs field by field
+// (lab/described_settings.hpp). A field of a type without an overload here does not compile.
 using duration = std::chrono::steady_clock::duration;
 
-// Every duration a worker's client needs, by its name on the wire (in milliseconds).
-constexpr std::pair<const char*, duration client_params::*> client_durations[] = {
-    {"connect_timeout_ms", &client_params::connect_timeout},
-    {"handshake_timeout_ms", &client_params::handshake_timeout},
-    {"queue_timeout_ms", &client_params::queue_timeout},
-    {"first_byte_timeout_ms", &client_params::first_byte_timeout},
-    {"read_idle_timeout_ms", &client_params::read_idle_timeout},
-    {"request_timeout_ms", &client_params::request_timeout},
-    {"total_timeout_ms", &client_params::total_timeout},
-    {"batch_timeout_ms", &client_params::batch_timeout},
-    {"idle_timeout_ms", &client_params::idle_timeout},
-};
+json::value to_json(const std::string& text) { return json::string(text); }
+json::value to_json(bool flag) { return flag; }
+json::value to_json(double number) { return number; }
+json::value to_json(unsigned number) { return number; }
+json::value to_json(std::size_t number) { return number; }
+// Exact, in the clock's own ticks: a round trip changes nothing.
+json::value to_json(duration d) { return static_cast<std::int64_t>(d.count()); }
+json::value to_json(currency_code code) { return json::string(code.view()); }
+json::value to_json(std::chrono::year_month_day day) { return json::string(to_iso_string(day)); }
+// Neither crosses a process: a worker decodes on its own thread and is stopped by its parent
+// (its input closes, or a signal). Written as null, so that the choice is on the wire, not hidden.
+json::value to_json(const boost::asio::any_io_executor&) { return nullptr; }
+json::value to_json(const std::stop_token&) { return nullptr; }
 
-constexpr std::pair<const char*, duration retry_params::*> retry_durations[] = {
-    {"retry_base_delay_ms", &retry_params::base_delay},
-    {"retry_max_delay_ms", &retry_params::max_delay},
-    {"retry_max_retry_after_ms", &retry_params::max_retry_after},
-};
+template <class T>
+json::value to_json(const std::vector<T>& items);
+template <class T>
+json::value to_json(const std::optional<T>& item);
+template <class T>
+    requires boost::describe::has_describe_members<T>::value
+json::value to_json(const T& object);
 
-std::int64_t milliseconds(duration d)
+template <class T>
+json::value to_json(const std::vector<T>& items)
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    json::array array;
+    for (const auto& item : items)
+        array.push_back(to_json(item));
+    return array;
 }
 
-duration milliseconds_at(const json::object& settings, const char* name)
+template <class T>
+json::value to_json(const std::optional<T>& item)
 {
-    return std::chrono::milliseconds(settings.at(name).to_number<std::int64_t>());
+    return item ? to_json(*item) : json::value(nullptr);
+}
+
+template <class T>
+    requires boost::describe::has_describe_members<T>::value
+json::value to_json(const T& object)
+{
+    json::object fields;
+    for_each_field(object, [&](const char* name, const auto& field) { fields[name] = to_json(field); });
+    return fields;
+}
+
+void from_json(const json::value& v, std::string& text) { text = v.as_string(); }
+void from_json(const json::value& v, bool& flag) { flag = v.as_bool(); }
+void from_json(const json::value& v, double& number) { number = v.to_number<double>(); }
+void from_json(const json::value& v, unsigned& number) { number = v.to_number<unsigned>(); }
+void from_json(const json::value& v, std::size_t& number) { number = v.to_number<std::size_t>(); }
+void from_json(const json::value& v, duration& d) { d = duration(v.to_number<std::int64_t>()); }
+void from_json(const json::value& v, currency_code& code) { code = currency_code(std::string_view(v.as_string())); }
+void from_json(const json::value& v, std::chrono::year_month_day& day)
+{
+    auto parsed = parse_iso_date(v.as_string());
+    if (!parsed)
+        throw std::invalid_argument("not a date: " + std::string(v.as_string()));
+    day = *parsed;
+}
+void from_json(const json::value&, boost::asio::any_io_executor&) {}
+void from_json(const json::value&, std::stop_token&) {}
+
+template <class T>
+void from_json(const json::value& v, std::vector<T>& items);
+template <class T>
+void from_json(const json::value& v, std::optional<T>& item);
+template <class T>
+    requires boost::describe::has_describe_members<T>::value
+void from_json(const json::value& v, T& object);
+
+template <class T>
+void from_json(const json::value& v, std::vector<T>& items)
+{
+    items.clear();
+    for (const auto& element : v.as_array())
+        from_json(element, items.emplace_back());
+}
+
+template <class T>
+void from_json(const json::value& v, std::optional<T>& item)
+{
+    if (v.is_null())
+        item.reset();
+    else
+        from_json(v, item.emplace());
+}
+
+// Every field must be there: a worker of another version fails loudly instead of running with a
+// default in place of the setting it was given.
+template <class T>
+    requires boost::describe::has_describe_members<T>::value
+void from_json(const json::value& v, T& object)
+{
+    const auto& fields = v.as_object();
+    for_each_field(object, [&](const char* name, auto& field) {
+        const auto* value = fields.if_contains(name);
+        if (!value)
+            throw std::invalid_argument(std::string("no field '") + name + "'");
+        try
+        {
+            from_json(*value, field);
+        }
+        catch (const std::exception& e)
+        {
+            throw std::invalid_argument(std::string("field '") + name + "': " + e.what());
+        }
+    });
 }
 
 } // namespace
 
-// The worker's whole client configuration goes along, so that a process-pool run behaves as an
+// The worker's whole configuration goes along, so that a process-pool run behaves as an
 // in-process one: the same timeouts, retries and limits.
 std::string encode_settings(const strategy_params& params, std::string_view strategy)
 {
-    json::object settings;
+    json::object line;
     if (!strategy.empty())
-        settings["strategy"] = strategy;
-    const auto& client = params.client;
-    settings["api_url"] = client.api_url;
-    settings["use_system_trust"] = client.use_system_trust;
-    settings["ca_file"] = client.ca_file;
-    settings["ca_pem"] = client.ca_pem;
-    settings["insecure"] = client.insecure;
-    settings["resume_tls_sessions"] = client.resume_tls_sessions;
-    for (auto [name, member] : client_durations)
-        settings[name] = milliseconds(client.*member);
-    for (auto [name, member] : retry_durations)
-        settings[name] = milliseconds(client.retry.*member);
-    settings["retry_max_attempts"] = client.retry.max_attempts;
-    settings["retry_budget_ratio"] = client.retry.budget_ratio;
-    settings["body_limit"] = client.body_limit;
-    settings["user_agent"] = client.user_agent;
-    settings["max_connections"] = client.max_connections;
-    settings["max_handshakes"] = client.max_handshakes;
-    settings["max_connections_per_origin"] = client.max_connections_per_origin;
-    settings["header_limit"] = client.header_limit;
-    settings["max_redirects"] = client.max_redirects;
-    settings["accept_compression"] = client.accept_compression;
-    settings["offload_decode_above"] = client.offload_decode_above;
-    json::array symbols;
-    for (auto code : params.query.symbols)
-        symbols.emplace_back(code.view());
-    settings["symbols"] = std::move(symbols);
-    if (params.query.date)
-        settings["date"] = to_iso_string(*params.query.date);
-    json::array bases;
-    for (auto code : params.bases)
-        bases.emplace_back(code.view());
-    settings["bases"] = std::move(bases);
-    settings["workers"] = params.workers;
-    settings["rate"] = params.rate;
-    settings["burst"] = params.burst;
-    settings["worker_program"] = params.worker_program;
-    return json::serialize(settings) + "\n";
+        line["strategy"] = strategy;
+    line["settings"] = to_json(params);
+    return json::serialize(line) + "\n";
 }
 
 strategy_params decode_settings(std::string_view line, std::string* strategy)
 {
     try
     {
-        auto settings = json::parse(line).as_object();
+        auto message = json::parse(line).as_object();
         if (strategy)
         {
-            const auto* named = settings.if_contains("strategy");
+            const auto* named = message.if_contains("strategy");
             *strategy = named ? std::string(named->as_string()) : std::string();
         }
         strategy_params params;
-        auto& client = params.client;
-        client.api_url = settings.at("api_url").as_string();
-        client.use_system_trust = settings.at("use_system_trust").as_bool();
-        client.ca_file = settings.at("ca_file").as_string();
-        client.ca_pem = settings.at("ca_pem").as_string();
-        client.insecure = settings.at("insecure").as_bool();
-        client.resume_tls_sessions = settings.at("resume_tls_sessions").as_bool();
-        for (auto [name, member] : client_durations)
-            client.*member = milliseconds_at(settings, name);
-        for (auto [name, member] : retry_durations)
-            client.retry.*member = milliseconds_at(settings, name);
-        client.retry.max_attempts = settings.at("retry_max_attempts").to_number<unsigned>();
-        client.retry.budget_ratio = settings.at("retry_budget_ratio").to_number<double>();
-        client.body_limit = settings.at("body_limit").to_number<std::size_t>();
-        client.user_agent = settings.at("user_agent").as_string();
-        client.max_connections = settings.at("max_connections").to_number<std::size_t>();
-        client.max_handshakes = settings.at("max_handshakes").to_number<std::size_t>();
-        client.max_connections_per_origin = settings.at("max_connections_per_origin").to_number<std::size_t>();
-        client.header_limit = settings.at("header_limit").to_number<std::size_t>();
-        client.max_redirects = settings.at("max_redirects").to_number<unsigned>();
-        client.accept_compression = settings.at("accept_compression").as_bool();
-        client.offload_decode_above = settings.at("offload_decode_above").to_number<std::size_t>();
-        for (const auto& symbol : settings.at("symbols").as_array())
-            params.query.symbols.emplace_back(std::string_view(symbol.as_string()));
-        if (auto it = settings.find("date"); it != settings.end())
-            params.query.date = parse_iso_date(it->value().as_string());
-        for (const auto& base : settings.at("bases").as_array())
-            params.bases.emplace_back(std::string_view(base.as_string()));
-        params.workers = settings.at("workers").to_number<std::size_t>();
-        params.rate = settings.at("rate").to_number<double>();
-        params.burst = settings.at("burst").to_number<double>();
-        params.worker_program = settings.at("worker_program").as_string();
+        from_json(message.at("settings"), params);
         return params;
     }
     catch (const std::exception& e)

@@ -40,7 +40,7 @@ strategy_params params_for(const local_server& server, std::vector<std::string> 
     for (const char* symbol : {"USD", "EUR", "PLN", "NOK", "CZK"})
         params.query.symbols.emplace_back(symbol);
     params.query.date = std::chrono::year{2019} / 4 / 9;
-    params.rate = 200; // the throttled strategies, fast enough for a test
+    params.throttle_rate = 200; // the throttled strategies, fast enough for a test
     params.worker_program = FXRATES_CLI_PATH;
     return params;
 }

@@ -1,14 +1,46 @@
 // The messages between the process pool and its worker processes: what goes in comes out.
 
 #include "lab/wire.hpp"
+#include "lab/described_settings.hpp"
+
+#include <boost/asio/io_context.hpp>
 
 #include <doctest/doctest.h>
 
 using namespace std::chrono_literals;
 using fxrates::currency_code;
 
-TEST_CASE("worker settings carry the whole client configuration")
+namespace {
+
+// Walks the described fields of `T` (recursing into described members): each must be set by the
+// test to something other than its default (or a field dropped on the wire would go unnoticed,
+// decoded as that default), and must come back as it was sent.
+template <class T>
+void check_every_field(const T& sent, const T& defaults, const T& got, const std::string& path)
 {
+    boost::mp11::mp_for_each<fxrates::detail::described_fields<T>>([&](auto field) {
+        using field_type = std::remove_cvref_t<decltype(sent.*field.pointer)>;
+        std::string where = path + field.name;
+        if constexpr (boost::describe::has_describe_members<field_type>::value)
+            check_every_field(sent.*field.pointer, defaults.*field.pointer, got.*field.pointer, where + ".");
+        else if constexpr (std::is_same_v<field_type, boost::asio::any_io_executor> ||
+                           std::is_same_v<field_type, std::stop_token>)
+            return; // do not cross a process: checked below
+        else
+        {
+            CAPTURE(where);
+            CHECK_MESSAGE(!(sent.*field.pointer == defaults.*field.pointer), "the test must set " << where);
+            CHECK_MESSAGE(got.*field.pointer == sent.*field.pointer, where << " did not survive the wire");
+        }
+    });
+}
+
+} // namespace
+
+TEST_CASE("worker settings carry every field of the configuration, whatever is added to it")
+{
+    boost::asio::io_context context;
+    std::stop_source stop;
     fxrates::strategy_params sent;
     auto& client = sent.client;
     client.api_url = "https://rates.example:8443/v1";
@@ -22,68 +54,64 @@ TEST_CASE("worker settings carry the whole client configuration")
     client.queue_timeout = 1003ms;
     client.first_byte_timeout = 1004ms;
     client.read_idle_timeout = 1005ms;
-    client.request_timeout = 1006ms;
+    client.request_timeout = 1006ms + 7ns; // exact, not rounded to milliseconds
     client.total_timeout = 1007ms;
     client.batch_timeout = 1008ms;
     client.idle_timeout = 1009ms;
+    client.max_connections = 3;
+    client.max_connections_per_origin = 2;
+    client.max_handshakes = 5;
+    client.body_limit = 4096;
+    client.header_limit = 8192;
+    client.max_redirects = 4;
+    client.accept_compression = false;
+    client.user_agent = "agent \"quoted\"";
+    client.rate = 2.5;
+    client.burst = 3;
+    client.decode_executor = context.get_executor();
     client.retry.max_attempts = 7;
     client.retry.base_delay = 11ms;
     client.retry.max_delay = 12ms;
     client.retry.max_retry_after = 13ms;
     client.retry.budget_ratio = 0.5;
-    client.body_limit = 4096;
-    client.user_agent = "agent \"quoted\"";
-    client.max_connections = 3;
-    client.max_handshakes = 5;
+    client.offload_decode_above = 77;
     sent.bases = {currency_code("USD"), currency_code("NOK")};
     sent.query.symbols = {currency_code("EUR")};
     sent.query.date = std::chrono::year{2020} / 2 / 29;
     sent.workers = 5;
-    sent.rate = 2.5;
-    sent.burst = 4;
+    sent.throttle_rate = 2.5;
+    sent.throttle_burst = 4;
     sent.worker_program = "/usr/bin/fxrates";
+    sent.stop = stop.get_token();
 
     auto line = fxrates::detail::encode_settings(sent);
     CHECK(line.back() == '\n');
     CHECK(line.find('\n') == line.size() - 1); // one line per message
     auto got = fxrates::detail::decode_settings(line);
-    const auto& c = got.client;
-    CHECK(c.api_url == client.api_url);
-    CHECK(c.use_system_trust == false);
-    CHECK(c.ca_file == client.ca_file);
-    CHECK(c.ca_pem == client.ca_pem);
-    CHECK(c.insecure == true);
-    CHECK(c.resume_tls_sessions == false);
-    CHECK(c.connect_timeout == 1001ms);
-    CHECK(c.handshake_timeout == 1002ms);
-    CHECK(c.queue_timeout == 1003ms);
-    CHECK(c.first_byte_timeout == 1004ms);
-    CHECK(c.read_idle_timeout == 1005ms);
-    CHECK(c.request_timeout == 1006ms);
-    CHECK(c.total_timeout == 1007ms);
-    CHECK(c.batch_timeout == 1008ms);
-    CHECK(c.idle_timeout == 1009ms);
-    CHECK(c.retry.max_attempts == 7);
-    CHECK(c.retry.base_delay == 11ms);
-    CHECK(c.retry.max_delay == 12ms);
-    CHECK(c.retry.max_retry_after == 13ms);
-    CHECK(c.retry.budget_ratio == 0.5);
-    CHECK(c.body_limit == 4096);
-    CHECK(c.user_agent == client.user_agent);
-    CHECK(c.max_connections == 3);
-    CHECK(c.max_handshakes == 5);
-    CHECK(got.bases == sent.bases);
-    CHECK(got.query.symbols == sent.query.symbols);
-    CHECK(got.query.date == sent.query.date);
-    CHECK(got.workers == 5);
-    CHECK(got.rate == 2.5);
-    CHECK(got.burst == 4);
-    CHECK(got.worker_program == sent.worker_program);
+    check_every_field(sent, fxrates::strategy_params{}, got, "");
+
+    // An executor and a stop token belong to one process: the worker gets none, and the wire
+    // says so (null) rather than leaving them out.
+    CHECK(line.find("\"decode_executor\":null") != std::string::npos);
+    CHECK(line.find("\"stop\":null") != std::string::npos);
+    CHECK_FALSE(got.client.decode_executor);
+    CHECK_FALSE(got.stop.stop_possible());
+}
+
+TEST_CASE("settings from a worker of another version, without a field, are refused naming it")
+{
+    fxrates::strategy_params sent;
+    auto line = fxrates::detail::encode_settings(sent);
+    auto at = line.find("\"header_limit\":");
+    REQUIRE(at != std::string::npos);
+    line.replace(at, line.find(',', at) + 1 - at, "");
+    CHECK_THROWS_WITH_AS(fxrates::detail::decode_settings(line), doctest::Contains("'header_limit'"),
+                         std::invalid_argument);
 }
 
 TEST_CASE("bad worker settings are an error that says so")
 {
-    CHECK_THROWS_WITH_AS(fxrates::detail::decode_settings("{\"api_url\": 1}"),
+    CHECK_THROWS_WITH_AS(fxrates::detail::decode_settings("{\"settings\": {\"client\": 1}}"),
                          doctest::Contains("bad worker settings"), std::invalid_argument);
     CHECK_THROWS_AS(fxrates::detail::decode_settings("not json"), std::invalid_argument);
 }
