@@ -13,6 +13,10 @@ install(EXPORT fxrates-targets
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/fxrates)
 if(TARGET fxrates_cli)
     install(TARGETS fxrates_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+    install(FILES ${PROJECT_BINARY_DIR}/fxrates.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+    install(FILES ${PROJECT_BINARY_DIR}/completion/fxrates
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
+    install(FILES ${PROJECT_BINARY_DIR}/completion/_fxrates DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
 endif()
 install(FILES ${PROJECT_SOURCE_DIR}/data/eurofxref-hist.csv ${PROJECT_SOURCE_DIR}/data/PROVENANCE.md
     DESTINATION ${CMAKE_INSTALL_DATADIR}/fxrates)

@@ -16,9 +16,9 @@ if [ "$mode" != demo ] && [ "$mode" != test ]; then
 fi
 
 # libboost1.81-dev, not libboost-dev: Debian 12's default Boost is 1.74, too old for this code.
-# ccache and ninja make rebuilds fast.
+# ccache and ninja make rebuilds fast; groff renders the man page in its test.
 packages=(g++ cmake ninja-build ccache libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-          libssl-dev zlib1g-dev doctest-dev libcli11-dev)
+          libssl-dev zlib1g-dev doctest-dev libcli11-dev groff-base)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,5 +1,6 @@
 #include "cli/compare_command.hpp"
 #include "cli/rates_command.hpp"
+#include "cli/reference.hpp"
 #include "cli/serve_command.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
@@ -10,7 +11,8 @@
 #include <exception>
 #include <iostream>
 
-// Exit codes: 0 success, 1 usage error or total failure, 2 partial failure (some bases failed).
+// Exit codes (each command's --help lists its own, see cli/reference.cpp): 0 success, 1 usage
+// error or total failure, 2 partial failure (some bases failed), 128 + N after signal N.
 int main(int argc, char** argv)
 {
     CLI::App app{"fxrates: foreign-exchange reference rates for many base currencies at once", "fxrates"};
@@ -27,6 +29,9 @@ int main(int argc, char** argv)
     auto* worker = app.add_subcommand("worker", "")->group("");
     // `fxrates compare` runs each strategy in a fresh process of this program.
     auto* strategy_worker = app.add_subcommand("strategy-worker", "")->group("");
+    std::string reference_kind;
+    auto* reference = fxrates::cli::add_reference_command(app, reference_kind);
+    fxrates::cli::add_help_footers(app);
 
     try
     {
@@ -50,6 +55,8 @@ int main(int argc, char** argv)
             return fxrates::cli::run_compare(compare_options);
         if (serve->parsed())
             return fxrates::cli::run_serve(serve_options);
+        if (reference->parsed())
+            return fxrates::cli::run_reference(app, reference_kind);
     }
     catch (const std::exception& e)
     {
