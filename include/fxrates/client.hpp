@@ -110,11 +110,23 @@ public:
     auto async_get_rates_batch(std::vector<currency_code> bases, rates_query query = {},
                                CompletionToken&& token = CompletionToken{})
     {
+        return async_get_rates_batch(std::move(bases), std::move(query), outcome_observer(),
+                                     std::forward<CompletionToken>(token));
+    }
+
+    /// The same, telling `observe` of each base as it ends (its index in `bases` and its outcome),
+    /// on the client's executor, once per base and before the batch completes: for progress and
+    /// for output streamed as the answers come. `observe` must not throw.
+    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_get_rates_batch(std::vector<currency_code> bases, rates_query query, outcome_observer observe,
+                               CompletionToken&& token = CompletionToken{})
+    {
         return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<rates_outcome>)>(
-            [this](auto handler, std::vector<currency_code> bases, rates_query query) {
-                async_get_rates_batch_impl(std::move(bases), std::move(query), std::move(handler));
+            [this](auto handler, std::vector<currency_code> bases, rates_query query, outcome_observer observe) {
+                async_get_rates_batch_impl(std::move(bases), std::move(query), std::move(observe), std::move(handler));
             },
-            token, std::move(bases), std::move(query));
+            token, std::move(bases), std::move(query), std::move(observe));
     }
 
     /// Gets the list of currencies the API knows.
@@ -158,7 +170,7 @@ private:
     void async_get_rates_impl(currency_code base, rates_query query, diagnostics* diag,
                               boost::asio::any_completion_handler<void(error_code, rates)> handler);
     void async_get_rates_batch_impl(
-        std::vector<currency_code> bases, rates_query query,
+        std::vector<currency_code> bases, rates_query query, outcome_observer observe,
         boost::asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler);
     void async_get_currencies_impl(diagnostics* diag,
                                    boost::asio::any_completion_handler<void(error_code, currency_list)> handler);

@@ -6,6 +6,8 @@
 #include <fxrates/rates.hpp>
 #include <fxrates/request_timing.hpp>
 
+#include <cstddef>
+#include <functional>
 #include <string>
 
 namespace fxrates {
@@ -46,5 +48,11 @@ struct rates_outcome
 
     bool ok() const noexcept { return !error; }
 };
+
+/// Told of each base of a batch as it ends: its index in the batch's input and its outcome. For
+/// progress displays and streamed output, which must not wait for the whole batch. It runs on the
+/// batch's executor (or, in the lab's threaded strategies, on the thread that finished the base),
+/// once per base, before the batch completes; it must be quick and must not throw.
+using outcome_observer = std::function<void(std::size_t index, const rates_outcome& outcome)>;
 
 } // namespace fxrates

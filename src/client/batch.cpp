@@ -25,6 +25,7 @@ struct batch_state
 {
     const std::vector<currency_code>& bases;
     const fetch_function& fetch;
+    const outcome_observer& observe;
     std::vector<rates_outcome>& outcomes;
     std::vector<bool> finished;
     std::size_t next = 0;
@@ -53,13 +54,16 @@ asio::awaitable<void> worker(batch_state& batch)
         outcome.base = batch.bases[index];
         batch.outcomes[index] = std::move(outcome);
         batch.finished[index] = true;
+        if (batch.observe)
+            batch.observe(index, batch.outcomes[index]);
     }
 }
 
 } // namespace
 
 asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::size_t workers,
-                                        clock_type::duration time_limit, fetch_function fetch)
+                                        clock_type::duration time_limit, fetch_function fetch,
+                                        outcome_observer observe)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     auto executor = co_await asio::this_coro::executor;
@@ -71,7 +75,7 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
     if (count == 0)
         co_return result;
 
-    batch_state batch{bases, fetch, result.outcomes, std::vector<bool>(count, false)};
+    batch_state batch{bases, fetch, observe, result.outcomes, std::vector<bool>(count, false)};
     workers = std::clamp<std::size_t>(workers, 1, count);
     std::vector<asio::cancellation_signal> stop(workers);
     std::size_t running = workers;
@@ -130,6 +134,8 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
             outcome.error = errc::batch_deadline;
             outcome.diag.set_client_message(batch_deadline_message(true, time_limit, outcome.rate_limited));
         }
+        if (observe)
+            observe(i, outcome);
     }
     co_return result;
 }

@@ -34,8 +34,10 @@ std::string batch_deadline_message(bool started, std::chrono::steady_clock::dura
 /// Runs `fetch` for every base with at most `workers` at once, and gathers the outcomes in input
 /// order whatever the order they finish in. Bases not finished within `time_limit` get
 /// `errc::batch_deadline`; if the awaiting coroutine is cancelled, they get `operation_aborted`.
-/// Independent of any transport, so that it is tested on its own.
+/// `observe` (if set) is told of each base once, as it ends, the unfinished ones included, before
+/// this completes. Independent of any transport, so that it is tested on its own.
 boost::asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::size_t workers,
-                                               std::chrono::steady_clock::duration time_limit, fetch_function fetch);
+                                               std::chrono::steady_clock::duration time_limit, fetch_function fetch,
+                                               outcome_observer observe = {});
 
 } // namespace fxrates::detail

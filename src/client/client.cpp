@@ -244,7 +244,8 @@ public:
     }
 
     static asio::awaitable<detail::batch_result> fetch_batch(std::shared_ptr<impl> self,
-                                                             std::vector<currency_code> bases, rates_query query)
+                                                             std::vector<currency_code> bases, rates_query query,
+                                                             outcome_observer observe)
     {
         const auto& retry = self->params_.retry;
         auto budget = std::make_shared<retry_budget>(retry.budget_ratio, bases.size(),
@@ -254,7 +255,7 @@ public:
         };
         // As many workers as connections may be open: more would only queue inside the pool.
         co_return co_await detail::run_batch(std::move(bases), self->params_.max_connections,
-                                             self->params_.batch_timeout, std::move(fetch));
+                                             self->params_.batch_timeout, std::move(fetch), std::move(observe));
     }
 
     asio::any_io_executor executor_;
@@ -323,10 +324,11 @@ void client::async_get_rates_impl(currency_code base, rates_query query, diagnos
 }
 
 void client::async_get_rates_batch_impl(
-    std::vector<currency_code> bases, rates_query query,
+    std::vector<currency_code> bases, rates_query query, outcome_observer observe,
     asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler)
 {
-    spawn(impl_->executor(), impl::fetch_batch(impl_, std::move(bases), std::move(query)), std::move(handler),
+    spawn(impl_->executor(), impl::fetch_batch(impl_, std::move(bases), std::move(query), std::move(observe)),
+          std::move(handler),
           [](auto handler, std::exception_ptr failure, detail::batch_result batch) {
               if (failure)
               {

@@ -137,6 +137,33 @@ TEST_CASE("all 33 bases in one batch come back in input order")
     }
 }
 
+TEST_CASE("a batch with an observer tells it of every base once, on the client's executor, with the outcome it returns")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    auto bases = codes(all_codes);
+    std::vector<int> heard(bases.size(), 0);
+    std::vector<std::string> bases_heard(bases.size());
+    auto observe = [&](std::size_t index, const rates_outcome& outcome) {
+        CHECK(context.get_executor().running_in_this_thread()); // inside the loop, not a thread of its own
+        REQUIRE(index < bases.size());
+        ++heard[index];
+        bases_heard[index] = outcome.ok() ? outcome.value.base.str() : "failed";
+    };
+    auto batch = [&]() -> asio::awaitable<std::vector<rates_outcome>> {
+        fxrates::rates_query query{{}, std::chrono::year{2019} / 4 / 9}; // a day with all 33
+        co_return co_await api.async_get_rates_batch(bases, query, observe, asio::deferred);
+    };
+    auto outcomes = run_until_complete(context, batch());
+    REQUIRE(outcomes.size() == bases.size());
+    for (std::size_t i = 0; i < bases.size(); ++i)
+    {
+        CHECK(heard[i] == 1);
+        CHECK(bases_heard[i] == bases[i].str());
+    }
+}
+
 TEST_CASE("one failing base is reported and the others are kept")
 {
     local_server server(fixed_day());

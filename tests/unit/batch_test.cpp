@@ -110,6 +110,46 @@ TEST_CASE("outcomes come back in input order whatever order the requests finish 
     }
 }
 
+TEST_CASE("the observer hears of each base as it ends, in the order they end, before the batch completes")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    std::vector<std::size_t> heard;
+    auto observe = [&](std::size_t index, const fxrates::rates_outcome& outcome) {
+        CHECK_FALSE(result);
+        CHECK(outcome.ok());
+        heard.push_back(index);
+    };
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR", "PLN"}), 3, no_deadline, api.function(), observe),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.poll();
+    api.open("PLN");
+    CHECK(heard == std::vector<std::size_t>{2}); // at once, not at the end
+    api.open("USD");
+    api.open("EUR");
+    REQUIRE(result);
+    CHECK(heard == std::vector<std::size_t>{2, 0, 1});
+}
+
+TEST_CASE("the observer hears of the bases the time limit ended too")
+{
+    asio::io_context context;
+    fake_api api{context};
+    std::optional<batch_result> result;
+    std::vector<std::size_t> heard;
+    auto observe = [&](std::size_t index, const fxrates::rates_outcome& outcome) {
+        CHECK_FALSE(result);
+        CHECK(outcome.error == fxrates::errc::batch_deadline);
+        heard.push_back(index);
+    };
+    asio::co_spawn(context, run_batch(codes({"USD", "EUR"}), 2, std::chrono::seconds(0), api.function(), observe),
+                   [&](std::exception_ptr, batch_result r) { result = std::move(r); });
+    context.run();
+    REQUIRE(result);
+    CHECK(heard == std::vector<std::size_t>{0, 1});
+}
+
 TEST_CASE("no more requests run at once than there are workers")
 {
     asio::io_context context;
