@@ -1,6 +1,7 @@
 #include "cli/compare_command.hpp"
 #include "cli/rates_command.hpp"
 #include "cli/serve_command.hpp"
+#include "cli/usage_errors.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
 #include <fxrates/strategy.hpp>
@@ -34,8 +35,7 @@ int main(int argc, char** argv)
     }
     catch (const CLI::ParseError& e)
     {
-        int code = app.exit(e);
-        return code == 0 ? 0 : 1;
+        return fxrates::cli::report_parse_error(app, e, argc, argv);
     }
 
     try
