@@ -117,5 +117,37 @@ expect_refusal "bidi override in --date" "'2019\\\\u202e' is not a calendar date
 expect_refusal "CR in --cacert" "'$work/x\\\\ry': No such file" rates --cacert "$work/x"$'\r'"y"
 ! grep -q $'\e' "$err" || fail "an escape character reached the terminal"
 
+# TLS rejections name the problem and the certificate, not "cannot reach ... try --local"; a CA file
+# is suggested only where trust is the problem. A certificate for another host (made by openssl):
+# with it trusted, the host is wrong; without, trust is wrong too (it is self-signed).
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=other.example \
+        -addext subjectAltName=DNS:other.example -days 2 -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+    coproc server { exec "$fxrates" serve --port 0 --cert "$work/cert.pem" --key "$work/key.pem" 2>&1; }
+    server_pid=$server_PID
+    if IFS= read -r -t 20 line <&"${server[0]}"; then
+        port=$(sed -E 's|.*:([0-9]+)[ ;].*|\1|' <<<"$line")
+        run rates --api "https://127.0.0.1:$port" --cacert "$work/cert.pem" --base USD
+        [ "$code" = 1 ] || fail "wrong host: exit code $code, expected 1"
+        grep -q "was rejected: IP address mismatch (subject 'CN=other.example', valid from .* until " "$err" ||
+            fail "wrong host: the problem or the certificate is not named: $(cat "$err")"
+        ! grep -q -- "--cacert\|cannot reach\|--local" "$err" || fail "wrong host: misleading advice: $(cat "$err")"
+        run rates --api "https://127.0.0.1:$port" --base USD
+        [ "$code" = 1 ] || fail "untrusted: exit code $code, expected 1"
+        grep -q "was rejected: self-signed certificate (subject 'CN=other.example'.*(--cacert FILE trusts a CA" "$err" ||
+            fail "untrusted: no --cacert advice: $(cat "$err")"
+        ! grep -q "cannot reach" "$err" || fail "untrusted: said the server cannot be reached: $(cat "$err")"
+        # --insecure: the rates, and exactly one warning line.
+        run rates --api "https://127.0.0.1:$port" --base USD --insecure --strategy thread-pool
+        [ "$code" = 0 ] || fail "--insecure: exit code $code: $(cat "$err")"
+        [ "$(wc -l <"$err")" = 1 ] && grep -q "^fxrates rates: warning: --insecure: " "$err" ||
+            fail "--insecure: not exactly one warning line: $(cat "$err")"
+    else
+        fail "TLS: the server did not start"
+    fi
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+fi
+
 if [ "$failures" -eq 0 ]; then echo "refusals: all checks passed"; fi
 exit "$failures"
