@@ -1,8 +1,9 @@
 #include "cli/compare_command.hpp"
 
-#include "cli/client_check.hpp"
 #include "cli/currency_options.hpp"
+#include "cli/input_checks.hpp"
 #include "cli/interrupt_watch.hpp"
+#include "cli/output.hpp"
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
@@ -25,17 +26,13 @@ namespace fxrates::cli {
 
 namespace {
 
-
-bool write_file(const std::string& path, const std::string& text, const char* what)
+// One line of the comparison table; its fields are ours (names, numbers), so 256 bytes hold it.
+template <typename... Args>
+std::string format_line(const char* format, Args... args)
 {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush())
-    {
-        std::cerr << "fxrates compare: cannot write the " << what << " to " << path << '\n';
-        return false;
-    }
-    return true;
+    char line[256];
+    int length = std::snprintf(line, sizeof line, format, args...);
+    return std::string(line, static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof line) - 1)));
 }
 
 std::string mib(long kib)
@@ -57,36 +54,36 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options)
     compare->add_option("--strategies", options.strategies, "Strategies to run, comma-separated (default: all)")
         ->delimiter(',')
         ->check(CLI::IsMember(names));
-    compare->add_option("--base", options.bases, "Base currencies")->delimiter(',')->capture_default_str();
-    compare->add_option("--symbols", options.symbols, "Currencies shown for each base")
-        ->delimiter(',')
+    // No delimiter for CLI11: it would skip empty elements, and `USD,,EUR` is a typo to report.
+    compare->add_option("--base", options.bases, "Base currencies, comma-separated")->capture_default_str();
+    compare->add_option("--symbols", options.symbols, "Currencies shown for each base, comma-separated")
         ->capture_default_str();
     compare->add_option("--repeat", options.repeat, "Repeat the bases K times (5K requests for the book's five)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    compare->add_option("--date", options.date, "Day of the rates, YYYY-MM-DD (default: the latest)");
+    add_date_option(*compare, options.date);
     auto* api = compare->add_option("--api", options.api, "Use this API instead of the built-in local server");
-    compare->add_option("--cacert", options.ca_file, "Trust the CAs in this PEM file (with --api)")
-        ->check(CLI::ExistingFile)
-        ->needs(api);
-    compare->add_flag("--insecure", options.insecure, "Do not verify the server's certificate (with --api)")
-        ->needs(api);
-    compare->add_flag("--local", options.local, "Use the built-in look-alike server (the default)")->excludes(api);
+    auto* local =
+        compare->add_flag("--local", options.local, "Use the built-in look-alike server (the default)")->excludes(api);
+    auto trust = add_trust_options(*compare, options.trust, local, "Trust the CAs in this PEM file (with --api)",
+                                   "Do not verify the server's certificate (with --api)");
+    trust.cacert->needs(api);
+    trust.insecure->needs(api);
     compare->add_option("--latency", options.latency_ms, "The local server's delay per response, ms")
-        ->check(CLI::Range(0.0, 60000.0))
+        ->check(finite_number({.min = 0, .max = 60000}))
         ->excludes(api)
         ->capture_default_str();
     compare->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
     compare->add_option("--rate", options.rate, "Requests per second of the throttled strategies")
-        ->check(CLI::Range(0.001, 1e6))
+        ->check(finite_number({.min = 0.001, .max = 1e6}))
         ->capture_default_str();
     compare->add_option("--concurrency", options.concurrency, "Most connections at once (async strategies)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
     compare->add_option("--timeout", options.timeout_seconds, "Seconds each strategy may take")
-        ->check(CLI::Range(0.1, 3600.0))
+        ->check(finite_number({.min = 0.1, .max = 3600}))
         ->capture_default_str();
     compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file");
     compare->add_option("--trace", options.trace_file, "Write a Chrome trace (Perfetto) to this JSON file");
@@ -95,6 +92,8 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options)
 
 int run_compare(const compare_options& options)
 {
+    if (!check_standard_output("compare"))
+        return 1;
     auto bases = read_currency_codes(options.bases, "compare", "--base");
     auto symbols = read_currency_codes(options.symbols, "compare", "--symbols");
     if (!bases || !symbols)
@@ -105,25 +104,19 @@ int run_compare(const compare_options& options)
     if (kinds.empty())
         kinds.assign(all_strategies().begin(), all_strategies().end());
 
+    // Refused before the bases are repeated: that list alone could exhaust the memory.
+    if (!check_request_count("compare", kinds, bases->size() * options.repeat, "give fewer bases or a smaller --repeat"))
+        return 1;
     strategy_params params;
     for (std::size_t k = 0; k < options.repeat; ++k)
         params.bases.insert(params.bases.end(), bases->begin(), bases->end());
     params.query.symbols = *symbols;
-    if (!options.date.empty())
-    {
-        params.query.date = parse_iso_date(options.date);
-        if (!params.query.date)
-        {
-            std::cerr << "fxrates compare: --date: '" << options.date << "' is not a date in the form YYYY-MM-DD\n";
-            return 1;
-        }
-    }
+    if (!read_date("compare", options.date, params.query))
+        return 1;
     params.workers = options.threads;
     params.throttle_rate = options.rate;
     params.client.max_connections = options.concurrency;
-    params.client.batch_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(options.timeout_seconds));
-    params.client.request_timeout = std::min(params.client.request_timeout, params.client.batch_timeout);
+    apply_time_limit(options.timeout_seconds, params.client);
     params.worker_program = "/proc/self/exe";
 
     // Ctrl-C stops the comparison: the strategies that finished are shown, the one under way
@@ -138,8 +131,7 @@ int run_compare(const compare_options& options)
     if (options.api.empty())
     {
         server_params settings;
-        settings.latency = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            std::chrono::duration<double, std::milli>(options.latency_ms));
+        settings.latency = to_duration(options.latency_ms / 1000).value_or(settings.latency);
         server.emplace(settings);
         params.client.api_url = server->base_url();
         params.client.ca_pem = server->certificate_pem();
@@ -152,18 +144,12 @@ int run_compare(const compare_options& options)
     {
         if (auto why = describe_bad_api_url(options.api); !why.empty())
         {
-            std::cerr << "fxrates compare: --api: bad API URL: " << why << '\n';
+            report("compare", "--api: bad API URL: " + why);
             return 1;
         }
         params.client.api_url = options.api;
-        params.client.ca_file = options.ca_file;
-        params.client.use_system_trust = options.ca_file.empty();
-        params.client.insecure = options.insecure;
-        if (auto why = describe_bad_ca_file(params.client); !why.empty())
-        {
-            std::cerr << "fxrates compare: " << why << '\n';
+        if (!apply_trust_options("compare", options.trust, params.client))
             return 1;
-        }
         where = options.api;
     }
 
@@ -204,7 +190,7 @@ int run_compare(const compare_options& options)
             first_rows.push_back(*row);
     }
     std::string matrix = render_table(first_rows, *symbols, reference->wall_seconds);
-    std::cout << matrix.substr(0, matrix.rfind("\ntime elapsed")) << "\n";
+    std::string out = matrix.substr(0, matrix.rfind("\ntime elapsed")) + "\n";
 
     std::size_t failures = 0;
     for (const auto& report : reports)
@@ -231,8 +217,9 @@ int run_compare(const compare_options& options)
     // The reference is the sequential run when there is one: the speed-ups are against it.
     double sequential_wall = reference->kind == strategy::sequential ? reference->wall_seconds : 0;
 
-    std::printf("%zu requests per strategy against %s\n\n", params.bases.size(), where.c_str());
-    std::printf("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
+    out += std::to_string(params.bases.size()) + " requests per strategy against " + escape_untrusted(where, false) +
+           "\n\n";
+    out += format_line("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
     for (const auto& report : reports)
     {
         char speed_up[16] = "-";
@@ -241,17 +228,16 @@ int run_compare(const compare_options& options)
         std::size_t ok = 0;
         for (const auto& outcome : report.outcomes)
             ok += outcome.ok() ? 1 : 0;
-        std::printf("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", std::string(to_string(report.kind)).c_str(),
-                    report.wall_seconds, report.cpu_seconds, report.peak_threads, mib(report.peak_rss_kib).c_str(),
-                    speed_up, ok == report.outcomes.size() ? "" : "  (some requests failed)");
+        out += format_line("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", std::string(to_string(report.kind)).c_str(),
+                           report.wall_seconds, report.cpu_seconds, report.peak_threads,
+                           mib(report.peak_rss_kib).c_str(), speed_up,
+                           ok == report.outcomes.size() ? "" : "  (some requests failed)");
     }
-    std::fflush(stdout);
-
-    bool written = true;
-    if (!options.timeline_file.empty())
-        written = write_file(options.timeline_file, render_timeline_svg(reports), "timeline") && written;
-    if (!options.trace_file.empty())
-        written = write_file(options.trace_file, render_chrome_trace(reports), "trace") && written;
+    bool written = write_standard_output("compare", out) && close_standard_output("compare");
+    if (written && !options.timeline_file.empty())
+        written = write_file("compare", options.timeline_file, render_timeline_svg(reports));
+    if (written && !options.trace_file.empty())
+        written = write_file("compare", options.trace_file, render_chrome_trace(reports));
     if (interrupted)
     {
         const auto& last = reports.back().outcomes;
@@ -261,7 +247,7 @@ int run_compare(const compare_options& options)
         std::cerr << "fxrates compare: interrupted"
                   << (cut_short ? "; " + std::string(to_string(reports.back().kind)) + " was stopped early" : "")
                   << (not_run.empty() ? "" : "; not run: " + not_run) << '\n';
-        return 128 + interrupts.signal();
+        return written ? 128 + interrupts.signal() : 1;
     }
     if (!written)
         return 1;

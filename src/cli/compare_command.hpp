@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cli/common_options.hpp"
+
 #include <CLI/App.hpp>
 
 #include <string>
@@ -17,8 +19,7 @@ struct compare_options
     std::string date;
     std::string api;
     bool local = false; // the default anyway; accepted so that `--local` reads as in `rates`
-    std::string ca_file;
-    bool insecure = false;
+    trust_options trust;
     double latency_ms = 100;
     std::size_t threads = 4;
     double rate = 10;

@@ -1,29 +1,40 @@
 #include "cli/currency_options.hpp"
 
-#include <iostream>
+#include "cli/input_checks.hpp"
+#include "cli/output.hpp"
 
 namespace fxrates::cli {
 
 std::optional<std::vector<currency_code>> read_currency_codes(const std::vector<std::string>& texts,
-                                                              const char* command, const char* option)
+                                                              std::string_view command, std::string_view option)
 {
     std::vector<currency_code> codes;
-    for (auto text : texts)
+    for (const auto& list : texts)
     {
-        for (char& c : text)
-            if (c >= 'a' && c <= 'z')
-                c = static_cast<char>(c - 'a' + 'A');
-        auto code = currency_code::parse(text);
-        if (!code)
+        std::string why;
+        auto items = split_list(list, why);
+        if (!items)
         {
-            std::cerr << "fxrates " << command << ": " << option << ": " << describe_invalid_currency(text) << '\n';
+            report(command, std::string(option) + ": " + why);
             return std::nullopt;
         }
-        codes.push_back(*code);
+        for (auto text : *items)
+        {
+            for (char& c : text)
+                if (c >= 'a' && c <= 'z')
+                    c = static_cast<char>(c - 'a' + 'A');
+            auto code = currency_code::parse(text);
+            if (!code)
+            {
+                report(command, std::string(option) + ": " + describe_invalid_currency(text));
+                return std::nullopt;
+            }
+            codes.push_back(*code);
+        }
     }
     if (codes.empty())
     {
-        std::cerr << "fxrates " << command << ": " << option << " needs at least one currency code, e.g. USD,EUR\n";
+        report(command, std::string(option) + " needs at least one currency code, e.g. USD,EUR");
         return std::nullopt;
     }
     return codes;

@@ -2,6 +2,7 @@
 #include "cli/rates_command.hpp"
 #include "cli/reference.hpp"
 #include "cli/serve_command.hpp"
+#include "cli/usage_errors.hpp"
 
 #include <fxrates/server/ecb_history.hpp>
 #include "lab/strategy.hpp"
@@ -39,8 +40,7 @@ int main(int argc, char** argv)
     }
     catch (const CLI::ParseError& e)
     {
-        int code = app.exit(e);
-        return code == 0 ? 0 : 1;
+        return fxrates::cli::report_parse_error(app, e, argc, argv);
     }
 
     try

@@ -126,40 +126,6 @@ void append_hex_escape(std::string& out, const char* format, unsigned value)
     out += buffer;
 }
 
-// Makes untrusted text safe to print on one line of a terminal; printable text, including
-// non-ASCII letters, stays as it is. `inside_quotes` also escapes backslashes and double quotes,
-// for text shown between double quotes; our own messages, whose server bytes the library has
-// already escaped ('\x01'), are shown without it, so that nothing is escaped twice.
-std::string escape_untrusted(std::string_view text, bool inside_quotes = true)
-{
-    std::string out;
-    out.reserve(text.size());
-    while (!text.empty())
-    {
-        char32_t c = 0;
-        std::size_t length = utf8_sequence(text, c);
-        if (length == 0)
-            append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
-        else if (c == '\\' && inside_quotes)
-            out += "\\\\";
-        else if (c == '"' && inside_quotes)
-            out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else if (c == '\r')
-            out += "\\r";
-        else if (c == '\t')
-            out += "\\t";
-        else if (c < 0x20 || c == 0x7F)
-            append_hex_escape(out, "\\x%02x", static_cast<unsigned>(c));
-        else if (is_invisible_control(c))
-            append_hex_escape(out, "\\u%04x", static_cast<unsigned>(c));
-        else
-            out.append(text.substr(0, length));
-        text.remove_prefix(length == 0 ? 1 : length);
-    }
-    return out;
-}
 
 
 // Ends `text` as a sentence, so that the next part of a failure line reads as a new one. Messages
@@ -376,6 +342,41 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
         break;
     }
     return render_table(outcomes, symbols, elapsed_seconds);
+}
+
+// Makes untrusted text safe to print on one line of a terminal; printable text, including
+// non-ASCII letters, stays as it is. `inside_quotes` also escapes backslashes and double quotes,
+// for text shown between double quotes; our own messages, whose server bytes the library has
+// already escaped ('\x01'), are shown without it, so that nothing is escaped twice.
+std::string escape_untrusted(std::string_view text, bool inside_quotes)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty())
+    {
+        char32_t c = 0;
+        std::size_t length = utf8_sequence(text, c);
+        if (length == 0)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
+        else if (c == '\\' && inside_quotes)
+            out += "\\\\";
+        else if (c == '"' && inside_quotes)
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c == 0x7F)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned>(c));
+        else if (is_invisible_control(c))
+            append_hex_escape(out, "\\u%04x", static_cast<unsigned>(c));
+        else
+            out.append(text.substr(0, length));
+        text.remove_prefix(length == 0 ? 1 : length);
+    }
+    return out;
 }
 
 std::string describe_failure(const rates_outcome& outcome)

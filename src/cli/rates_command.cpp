@@ -1,8 +1,9 @@
 #include "cli/rates_command.hpp"
 
 #include "cli/currency_options.hpp"
-#include "cli/client_check.hpp"
+#include "cli/input_checks.hpp"
 #include "cli/interrupt_watch.hpp"
+#include "cli/output.hpp"
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
@@ -48,28 +49,40 @@ bool all_failed_to_connect(const std::vector<rates_outcome>& outcomes)
     return true;
 }
 
+// The library says this in a certificate's rejection only where trust is the problem (no CA it
+// knows vouches for it), not where the certificate itself is wrong (expired, another host's).
+constexpr std::string_view untrusted_marker = "trust its CA";
+
+// The library names settings; the command line has flags for them.
+std::string flag_hint(const rates_outcome& outcome)
+{
+    if (outcome.error == condition::tls && outcome.diag.client_message().find(untrusted_marker) != std::string::npos)
+        return " (--cacert FILE trusts a CA; --insecure skips verification)";
+    if (outcome.error == errc::body_limit)
+        return " (--max-body SIZE raises it)";
+    if (outcome.error == errc::header_limit)
+        return " (--max-header SIZE raises it)";
+    return {};
+}
+
 } // namespace
 
 CLI::App* add_rates_command(CLI::App& app, rates_options& options)
 {
     auto* rates = app.add_subcommand("rates", "Fetch the rates of many base currencies at once and print the matrix");
-    rates->add_option("--base", options.bases, "Base currencies, comma-separated")
-        ->delimiter(',')
-        ->capture_default_str();
+    // No delimiter for CLI11: it would skip empty elements, and `USD,,EUR` is a typo to report.
+    rates->add_option("--base", options.bases, "Base currencies, comma-separated")->capture_default_str();
     rates->add_option("--symbols", options.symbols, "Currencies to show for each base, comma-separated")
-        ->delimiter(',')
         ->capture_default_str();
-    rates->add_option("--date", options.date, "Day of the rates, YYYY-MM-DD (default: the latest)");
+    add_date_option(*rates, options.date);
     auto* api = rates->add_option("--api", options.api, "Base URL of the rates API")->capture_default_str();
-    rates->add_flag("--local", options.local,
-                    "Start the built-in look-alike server in-process and use it (no network needed)")
-        ->excludes(api);
-    rates->add_option("--cacert", options.ca_file, "Also trust the certificate authorities in this PEM file")
-        ->check(CLI::ExistingFile);
-    rates->add_flag("--insecure", options.insecure,
-                    "Do not verify the server's certificate (only for servers you control)");
+    auto* local = rates->add_flag("--local", options.local,
+                                  "Start the built-in look-alike server in-process and use it (no network needed)")
+                      ->excludes(api);
+    add_trust_options(*rates, options.trust, local, "Also trust the certificate authorities in this PEM file",
+                      "Do not verify the server's certificate (only for servers you control)");
     rates->add_option("--timeout", options.timeout_seconds, "Seconds the whole batch may take")
-        ->check(CLI::Range(0.001, 3600.0))
+        ->check(finite_number({.min = 0.001, .max = 3600}))
         ->capture_default_str();
     rates->add_option("--concurrency", options.concurrency, "Most connections open at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
@@ -87,26 +100,14 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     rates->add_option("--strategy", options.strategy, "How to make the requests")
         ->check(CLI::IsMember(strategy_names))
         ->capture_default_str();
-    auto positive = CLI::Validator(
-        [](const std::string& text) -> std::string {
-            try
-            {
-                std::size_t used = 0;
-                double value = std::stod(text, &used);
-                if (used == text.size() && value > 0 && value <= 1e6)
-                    return {};
-            }
-            catch (const std::exception&)
-            {
-            }
-            return "'" + text + "' is not a positive number of requests per second (at most 1000000)";
-        },
-        "POSITIVE");
-    rates->add_option("--rate", options.rate,
-                      "Requests per second at most (token bucket, starts empty); with async and thread-pool")
-        ->check(positive);
+    auto* rate = rates->add_option("--rate", options.rate,
+                                   "Requests per second at most (token bucket, starts empty); with async and "
+                                   "thread-pool")
+                     ->check(finite_number(
+                         {.min = 0, .max = 1e6, .min_excluded = true, .what = "a positive number of requests per second"}));
     rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
-        ->check(CLI::Range(1.0, 1e6));
+        ->check(finite_number({.min = 1, .max = 1e6}))
+        ->needs(rate);
     rates->add_option("--retries", options.retries,
                       "Retries of a request after a connection error, timeout, 502, 503 or 504 (a 429 "
                       "waits for its Retry-After and is no retry)")
@@ -136,22 +137,16 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
 
 int run_rates(const rates_options& options)
 {
+    if (!check_standard_output("rates"))
+        return 1;
     auto bases = read_currency_codes(options.bases, "rates", "--base");
     auto symbols = read_currency_codes(options.symbols, "rates", "--symbols");
     if (!bases || !symbols)
         return 1;
     rates_query query;
     query.symbols = *symbols;
-    if (!options.date.empty())
-    {
-        query.date = parse_iso_date(options.date);
-        if (!query.date)
-        {
-            std::cerr << "fxrates rates: --date: '" << options.date
-                      << "' is not a calendar date in the form YYYY-MM-DD, e.g. 2019-04-09\n";
-            return 1;
-        }
-    }
+    if (!read_date("rates", options.date, query))
+        return 1;
     auto format = parse_output_format(options.format).value_or(output_format::table);
     auto kind = parse_strategy(options.strategy).value_or(strategy::async);
     if (options.rate > 0)
@@ -163,24 +158,17 @@ int run_rates(const rates_options& options)
             kind = strategy::thread_pool_throttled;
         else if (kind != strategy::async_throttled && kind != strategy::thread_pool_throttled)
         {
-            std::cerr << "fxrates rates: --rate applies to the async and thread-pool strategies, not to "
-                      << options.strategy << '\n';
+            report("rates", "--rate applies to the async and thread-pool strategies, not to " + options.strategy);
             return 1;
         }
     }
 
-    auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(options.timeout_seconds));
+    if (!check_request_count("rates", std::span(&kind, 1), bases->size(), "give fewer bases"))
+        return 1;
+
     client_params params;
     params.api_url = options.api;
-    params.ca_file = options.ca_file;
-    params.use_system_trust = options.ca_file.empty(); // --cacert replaces the system store, as in curl
-    params.insecure = options.insecure;
-    params.batch_timeout = timeout;
-    params.request_timeout = std::min(params.request_timeout, timeout);
-    // Nothing may plan past the batch: a Retry-After beyond it fails at once, with its reason.
-    params.total_timeout = std::min(params.total_timeout, timeout);
-    params.queue_timeout = std::min(params.queue_timeout, timeout);
+    apply_time_limit(options.timeout_seconds, params);
     params.max_connections = options.concurrency;
     params.max_handshakes = options.max_handshakes;
     params.retry.max_attempts = options.retries + 1;
@@ -188,6 +176,17 @@ int run_rates(const rates_options& options)
     params.accept_compression = !options.no_compression;
     params.body_limit = static_cast<std::size_t>(options.max_body);
     params.header_limit = static_cast<std::size_t>(options.max_header);
+    if (!options.local)
+    {
+        // Refuse a bad --api or CA file before any strategy starts threads or processes with it.
+        if (auto why = describe_bad_api_url(params.api_url); !why.empty())
+        {
+            report("rates", "--api: bad API URL: " + why);
+            return 1;
+        }
+        if (!apply_trust_options("rates", options.trust, params))
+            return 1;
+    }
 
     // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
     // is 130 as for any command a signal interrupted. Made before any thread (the local server's
@@ -210,37 +209,29 @@ int run_rates(const rates_options& options)
     if (options.rate > 0)
         run.throttle_rate = options.rate;
     run.throttle_burst = options.burst;
-    // Refuse a bad --api before any strategy starts threads or processes with it.
-    if (auto why = describe_bad_api_url(params.api_url); !why.empty())
-    {
-        std::cerr << "fxrates rates: --api: bad API URL: " << why << '\n';
-        return 1;
-    }
-    if (auto why = describe_bad_ca_file(params); !why.empty())
-    {
-        std::cerr << "fxrates rates: " << why << '\n';
-        return 1;
-    }
-
     run.stop = interrupts.token();
-    auto report = run_strategy(kind, run);
-    auto& outcomes = report.outcomes;
-    double elapsed = report.wall_seconds;
+    auto result = run_strategy(kind, run);
+    auto& outcomes = result.outcomes;
+    double elapsed = result.wall_seconds;
     if (interrupts.signal() != 0)
     {
+        // A base that failed before the interruption keeps its own error; only those the stop cut
+        // short are unfinished.
         std::vector<rates_outcome> finished;
         std::string unfinished;
         for (auto& outcome : outcomes)
         {
             if (outcome.ok())
                 finished.push_back(std::move(outcome));
-            else
+            else if (outcome.error == condition::cancelled)
                 unfinished += (unfinished.empty() ? "" : ", ") + outcome.base.str();
+            else
+                report("", describe_failure(outcome) + flag_hint(outcome));
         }
-        if (!finished.empty() || format != output_format::table)
-            std::cout << render(format, finished, *symbols, elapsed) << std::flush;
-        std::cerr << "fxrates: interrupted" << (unfinished.empty() ? "" : "; not finished: " + unfinished) << '\n';
-        return 128 + interrupts.signal();
+        bool written = (finished.empty() && format == output_format::table) ||
+                       write_standard_output("rates", render(format, finished, *symbols, elapsed));
+        report("", "interrupted" + (unfinished.empty() ? "" : "; not finished: " + unfinished));
+        return written && close_standard_output("rates") ? 128 + interrupts.signal() : 1;
     }
 
     std::size_t failed = 0;
@@ -248,42 +239,33 @@ int run_rates(const rates_options& options)
         failed += outcome.ok() ? 0 : 1;
     // A table with no rows says nothing; JSON and CSV always print, for scripts.
     if (format != output_format::table || failed < outcomes.size())
-        std::cout << render(format, outcomes, *symbols, elapsed) << std::flush;
+    {
+        if (!write_standard_output("rates", render(format, outcomes, *symbols, elapsed)))
+            return 1;
+    }
+    if (!close_standard_output("rates"))
+        return 1;
     if (all_failed_to_connect(outcomes))
     {
         const auto& first = outcomes.front();
-        std::cerr << "fxrates: cannot reach " << params.api_url << ": "
-                  << (first.diag.client_message().empty() ? first.error.message() : first.diag.client_message());
-        if (!options.local)
-            std::cerr << ". Without network, try --local (the built-in look-alike server)";
-        std::cerr << '\n';
+        report("", "cannot reach " + params.api_url + ": " +
+                       (first.diag.client_message().empty() ? first.error.message() : first.diag.client_message()) +
+                       (options.local ? "" : ". Without network, try --local (the built-in look-alike server)"));
     }
     else
     {
         for (const auto& outcome : outcomes)
-        {
-            if (outcome.ok())
-                continue;
-            std::cerr << "fxrates: " << describe_failure(outcome);
-            // The library names settings; the command line has flags for them.
-            if (outcome.error == condition::tls &&
-                outcome.diag.client_message().find("was rejected") != std::string::npos)
-                std::cerr << " (--cacert FILE trusts a CA; --insecure skips verification)";
-            else if (outcome.error == errc::body_limit)
-                std::cerr << " (--max-body SIZE raises it)";
-            else if (outcome.error == errc::header_limit)
-                std::cerr << " (--max-header SIZE raises it)";
-            std::cerr << '\n';
-        }
+            if (!outcome.ok())
+                report("", describe_failure(outcome) + flag_hint(outcome));
     }
     unsigned rate_limited = 0;
     for (const auto& outcome : outcomes)
         rate_limited += outcome.rate_limited;
     if (rate_limited > 0)
-        std::cerr << "fxrates: the server's rate limit answered 429 " << rate_limited
-                  << (rate_limited == 1 ? " time" : " times")
-                  << "; those requests waited as it asked and went back in the queue, and fxrates paced that "
-                     "server to the limit it announced or showed\n";
+        report("", "the server's rate limit answered 429 " + std::to_string(rate_limited) +
+                       (rate_limited == 1 ? " time" : " times") +
+                       "; those requests waited as it asked and went back in the queue, and fxrates paced that "
+                       "server to the limit it announced or showed");
     if (failed == 0)
         return 0;
     return failed == outcomes.size() ? 1 : 2;

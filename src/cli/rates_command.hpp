@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cli/common_options.hpp"
+
 #include <fxrates/client_params.hpp>
 
 #include <CLI/App.hpp>
@@ -18,8 +20,7 @@ struct rates_options
     std::string date;
     std::string api = "https://api.vatcomply.com";
     bool local = false;
-    std::string ca_file;
-    bool insecure = false;
+    trust_options trust;
     double timeout_seconds = 30;
     std::size_t concurrency = 100;
     std::size_t max_handshakes = fxrates::client_params{}.max_handshakes;

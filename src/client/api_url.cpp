@@ -1,6 +1,7 @@
 #include "client/api_url.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 
 #include <fxrates/client_params.hpp>
@@ -82,13 +83,22 @@ std::optional<api_endpoint> parse_api_url(std::string_view text, std::string& wh
     }
     if (url.has_port())
     {
-        auto port = url.port_number();
-        if (port == 0)
+        // Boost.URL takes the digits of the port and leaves a sign or letters after them to the
+        // path (`:-1` is port "" and path "-1"), and keeps 99999 modulo 65536: the port is
+        // checked here, and named as it was written.
+        std::string written(url.port());
+        std::string_view path = url.encoded_path();
+        if (!path.empty() && path.front() != '/')
+            written += path.substr(0, path.find('/'));
+        unsigned long port = 0;
+        auto [end, failure] = std::from_chars(written.data(), written.data() + written.size(), port);
+        if (written.empty() || failure != std::errc{} || end != written.data() + written.size() || port == 0 ||
+            port > 65535)
         {
-            why = "the port '" + std::string(url.port()) + "' is not a port number from 1 to 65535";
+            why = "the port '" + written + "' is not a port number from 1 to 65535";
             return std::nullopt;
         }
-        endpoint.port = port;
+        endpoint.port = static_cast<std::uint16_t>(port);
     }
     endpoint.base_path = url.encoded_path();
     while (!endpoint.base_path.empty() && endpoint.base_path.back() == '/')

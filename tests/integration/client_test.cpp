@@ -1,6 +1,7 @@
 // The async client against the in-process look-alike server over real TLS on loopback.
 
 #include <fxrates/client.hpp>
+#include <fxrates/date.hpp>
 #include <fxrates/server/local_server.hpp>
 
 #include <fxrates/server/fault.hpp>
@@ -384,6 +385,9 @@ TEST_CASE("an untrusted certificate is rejected with a clear message, and --inse
     CHECK(rejected.error);
     CHECK(rejected.diag.client_message().find("was rejected") != std::string::npos);
     CHECK(rejected.diag.client_message().find("self-signed") != std::string::npos);
+    // The certificate is named, and a CA file is suggested: trust is the problem here.
+    CHECK(rejected.diag.client_message().find("subject 'CN=fxrates local server'") != std::string::npos);
+    CHECK(rejected.diag.client_message().find("trust its CA with a CA file") != std::string::npos);
 
     params.insecure = true;
     client lenient(context, params);
@@ -403,6 +407,8 @@ TEST_CASE("a certificate for another host name is rejected with a clear message"
     auto result = run_until_complete(context, get_rates(api, "USD"));
     CHECK(result.error);
     CHECK(result.diag.client_message().find("mismatch") != std::string::npos);
+    CHECK(result.diag.client_message().find("subject 'CN=fxrates local server'") != std::string::npos);
+    CHECK(result.diag.client_message().find("CA file") == std::string::npos); // it is trusted: no CA file helps
 }
 
 TEST_CASE("an expired certificate is rejected with a clear message")
@@ -417,6 +423,13 @@ TEST_CASE("an expired certificate is rejected with a clear message")
     auto result = run_until_complete(context, get_rates(api, "USD"));
     CHECK(result.error == fxrates::condition::tls);
     CHECK(result.diag.client_message().find("certificate has expired") != std::string::npos);
+    // Since when: the subject and the end of its validity, yesterday, in UTC.
+    auto yesterday = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - std::chrono::hours(24));
+    auto day = fxrates::to_iso_string(std::chrono::year_month_day(yesterday));
+    INFO(result.diag.client_message());
+    CHECK(result.diag.client_message().find("subject 'CN=fxrates local server'") != std::string::npos);
+    CHECK(result.diag.client_message().find("until " + day) != std::string::npos);
+    CHECK(result.diag.client_message().find("CA file") == std::string::npos);
 }
 
 TEST_CASE("a keep-alive connection the server closed is replaced transparently")

@@ -60,6 +60,18 @@ TEST_CASE("URLs the client cannot use are refused with the reason")
     CHECK_FALSE(refusal("").empty());
 }
 
+TEST_CASE("a port out of range or not a number is refused as it was written, not wrapped or cut")
+{
+    CHECK(refusal("https://127.0.0.1:-1") == "the port '-1' is not a port number from 1 to 65535");
+    CHECK(refusal("https://127.0.0.1:99999") == "the port '99999' is not a port number from 1 to 65535");
+    CHECK(refusal("https://127.0.0.1:65536/api") == "the port '65536' is not a port number from 1 to 65535");
+    CHECK(refusal("https://localhost:0") == "the port '0' is not a port number from 1 to 65535");
+    CHECK(refusal("https://localhost:") == "the port '' is not a port number from 1 to 65535");
+    CHECK(refusal("https://localhost:8x/v1") == "the port '8x' is not a port number from 1 to 65535");
+    CHECK(parsed("https://[::1]:65535/v1").port == 65535);
+    CHECK(parsed("https://localhost:1").port == 1);
+}
+
 TEST_CASE("a host name that decodes to a NUL, a line break or a space is refused")
 {
     // A NUL would cut the name OpenSSL checks short of the one resolved; a line break would end

@@ -13,10 +13,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -67,6 +71,90 @@ asio::awaitable<error_code> stopped(bool closed)
                                                                  : error_code{};
 }
 
+// The first certificate OpenSSL refused in a handshake, as the verify callback saw it: its subject
+// and validity tell the user which certificate was wrong and, if it expired, since when.
+struct rejected_certificate
+{
+    bool recorded = false;
+    std::string subject;
+    std::string not_before;
+    std::string not_after;
+};
+
+int rejected_certificate_index()
+{
+    static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+}
+
+std::string rfc2253_name(X509_NAME* name)
+{
+    std::unique_ptr<BIO, decltype(&BIO_free)> text(BIO_new(BIO_s_mem()), &BIO_free);
+    if (!text || !name || X509_NAME_print_ex(text.get(), name, 0, XN_FLAG_RFC2253) < 0)
+        return {};
+    char* data = nullptr;
+    long length = BIO_get_mem_data(text.get(), &data);
+    return length > 0 ? std::string(data, static_cast<std::size_t>(length)) : std::string{};
+}
+
+std::string utc_time(const ASN1_TIME* time)
+{
+    std::tm fields{};
+    if (!time || ASN1_TIME_to_tm(time, &fields) != 1)
+        return "?";
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &fields);
+    return text;
+}
+
+// Installed as the verify callback: it changes no verdict, it only keeps the refused certificate
+// of the connection whose handshake set a record.
+int record_rejection(int preverified, X509_STORE_CTX* store)
+{
+    if (preverified == 1)
+        return 1;
+    auto* native = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* record = native ? static_cast<rejected_certificate*>(SSL_get_ex_data(native, rejected_certificate_index()))
+                          : nullptr;
+    X509* certificate = X509_STORE_CTX_get_current_cert(store);
+    if (record && !record->recorded && certificate)
+    {
+        record->recorded = true;
+        record->subject = rfc2253_name(X509_get_subject_name(certificate));
+        record->not_before = utc_time(X509_get0_notBefore(certificate));
+        record->not_after = utc_time(X509_get0_notAfter(certificate));
+    }
+    return 0;
+}
+
+// Trust is the problem (no CA the client knows vouches for the certificate), rather than the
+// certificate itself (expired, for another host, too weak a key): only then does a CA file help.
+bool trust_problem(long verify_result)
+{
+    switch (verify_result)
+    {
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_UNTRUSTED:
+    case X509_V_ERR_CERT_REJECTED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+// The server speaks only TLS versions below the 1.2 we require, or refused ours.
+bool old_protocol(unsigned long openssl_error)
+{
+    auto reason = ERR_GET_REASON(openssl_error);
+    return ERR_GET_LIB(openssl_error) == ERR_LIB_SSL &&
+           (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION ||
+            reason == SSL_R_WRONG_SSL_VERSION || reason == SSL_R_NO_PROTOCOLS_AVAILABLE);
+}
+
 bool refused_alpn(unsigned long openssl_error)
 {
     return ERR_GET_LIB(openssl_error) == ERR_LIB_SSL &&
@@ -104,7 +192,7 @@ tls_connector::tls_connector(asio::any_io_executor executor, const client_params
         tls_.set_verify_mode(ssl::verify_none);
     else
     {
-        tls_.set_verify_mode(ssl::verify_peer);
+        SSL_CTX_set_verify(tls_.native_handle(), SSL_VERIFY_PEER, record_rejection);
         if (params_.use_system_trust)
             tls_.set_default_verify_paths();
         if (!params_.ca_file.empty())
@@ -271,10 +359,13 @@ asio::awaitable<error_code> tls_connector::handshake(connection& conn, const ori
         if (auto stop = co_await stopped(closed_))
             co_return stop;
     }
+    rejected_certificate rejected;
+    SSL_set_ex_data(native, rejected_certificate_index(), &rejected);
     tcp_layer.expires_at(handshake_limit.at);
     auto handshake_started = clock_type::now();
     auto [ec] = co_await conn.stream.async_handshake(use_tuple);
     tcp_layer.expires_never();
+    SSL_set_ex_data(native, rejected_certificate_index(), nullptr);
     timing.resumed_tls_session = !ec && SSL_session_reused(native) == 1;
     sessions.handshake_finished(pioneer, !ec, clock_type::now() - handshake_started, timing.resumed_tls_session);
     pioneer = false; // reported
@@ -282,13 +373,24 @@ asio::awaitable<error_code> tls_connector::handshake(connection& conn, const ori
     {
         long verify_result = SSL_get_verify_result(native);
         if (verify_result != X509_V_OK)
-            diag.set_client_message("the certificate of " + where.host_header() + " was rejected: " +
-                                    X509_verify_cert_error_string(verify_result) +
-                                    "; trust its CA with a CA file, or skip verification for a server you "
-                                    "control");
+        {
+            std::string message = "the certificate of " + where.host_header() + " was rejected: " +
+                                  X509_verify_cert_error_string(verify_result);
+            if (rejected.recorded)
+                message += " (subject " + (rejected.subject.empty() ? "empty" : "'" + rejected.subject + "'") +
+                           ", valid from " + rejected.not_before + " until " + rejected.not_after + ")";
+            // Callers (the command line) find this phrase to add their own names for the settings.
+            if (trust_problem(verify_result))
+                message += "; trust its CA with a CA file, or skip verification for a server you control";
+            diag.set_client_message(message);
+        }
         else if (ec.category() == asio::error::get_ssl_category() && refused_alpn(static_cast<unsigned long>(ec.value())))
             diag.set_client_message("the server at " + where.host_header() +
                                     " refused HTTP/1.1 in the TLS handshake (ALPN)");
+        else if (ec.category() == asio::error::get_ssl_category() && old_protocol(static_cast<unsigned long>(ec.value())))
+            diag.set_client_message("the server at " + where.host_header() +
+                                    " and this client have no TLS version in common: the client requires TLS 1.2 or "
+                                    "later (" + ec.message() + ")");
         else if (ec == beast::error::timeout)
             diag.set_client_message("no progress in the TLS handshake with " + where.host_header() + " within " +
                                     handshake_limit.text() + "; the server may be down or overloaded");
