@@ -1,6 +1,7 @@
 #include <fxrates/server/local_server.hpp>
 #include <fxrates/server/server.hpp>
 
+#include "core/utf8.hpp"
 #include "server/gzip.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/rates_service.hpp"
@@ -256,20 +257,38 @@ public:
         }
         tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+        // Without a callback OpenSSL asks for an encrypted key's pass phrase on the terminal, and a
+        // server would hang there: refuse such a key instead.
+        bool asked_for_pass_phrase = false;
+        tls_.set_password_callback([&](std::size_t, ssl::context::password_purpose) {
+            asked_for_pass_phrase = true;
+            return std::string();
+        });
+        auto certificate_name = params_.certificate_file.empty() ? std::string("the certificate")
+                                                                 : "the certificate in " + params_.certificate_file;
+        auto key_name = params_.private_key_file.empty() ? std::string("the private key")
+                                                         : "the private key in " + params_.private_key_file;
         beast::error_code ec;
         tls_.use_certificate_chain(asio::buffer(certificate_pem_), ec);
         if (ec)
-            throw std::runtime_error("the certificate is not usable: " + ec.message());
+            throw std::runtime_error(certificate_name + " is not usable: " + ec.message());
         tls_.use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
+        if (asked_for_pass_phrase)
+            throw std::runtime_error(key_name + " is encrypted; give a key without a pass phrase (openssl pkey -in KEY "
+                                                "-out PLAIN.pem)");
         if (ec)
-            throw std::runtime_error("the private key is not usable or does not match the certificate: " +
+            throw std::runtime_error(key_name + " is not usable or does not match " + certificate_name + ": " +
                                      ec.message());
+        // A key of another type (RSA for an ECDSA certificate) is taken without a word, and then
+        // every handshake fails: check the pair now.
+        if (SSL_CTX_check_private_key(tls_.native_handle()) != 1)
+            throw std::runtime_error(key_name + " does not match " + certificate_name);
+        tls_.set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
 
-        if (params_.rate_limit < 0 || !std::isfinite(params_.rate_limit))
-            throw std::invalid_argument("the rate limit must be a positive number of requests per second, or 0");
-        if (params_.rate_limit > 0)
+        if (params_.rate_limit != 0) // checked by the limiter, NaN included
         {
-            burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(params_.rate_limit));
+            auto rate = detail::rate_limiter::checked_rate(params_.rate_limit, params_.burst);
+            burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(rate));
             limiter_.emplace(params_.rate_limit, burst_);
         }
     }
@@ -618,8 +637,10 @@ private:
                 auto injected = self->next_fault(request.target());
                 if (self->params_.log_request)
                 {
-                    std::string line(request.method_string());
-                    line.append(" ").append(request.target()).append(" -> ");
+                    // Method and target are the client's bytes: escaped, so that a CR, LF or bidi
+                    // override cannot forge or hide a line of the log.
+                    std::string line = detail::escape_untrusted(request.method_string(), false);
+                    line.append(" ").append(detail::escape_untrusted(request.target(), false)).append(" -> ");
                     line.append(injected ? "fault " + std::string(to_string(*injected))
                                          : std::to_string(response.result_int()));
                     self->params_.log_request(line);
