@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 #include <stdexcept>
 
 namespace fxrates {
@@ -12,7 +13,6 @@ namespace {
 __extension__ using int128 = __int128;
 
 constexpr int max_digits = 18;
-constexpr std::int64_t max_units = 999'999'999'999'999'999; // 18 digits
 
 constexpr int128 pow10(int exponent)
 {
@@ -131,7 +131,7 @@ decimal divide(decimal dividend, decimal divisor, int places)
     for (int i = 0; i < exponent; ++i)
         if (__builtin_mul_overflow(scaled, int128{10}, &scaled))
             throw std::overflow_error("decimal division " + dividend.to_string() + " / " + divisor.to_string() +
-                                      " is out of range (the quotient must fit in 18 digits)");
+                                      " is out of range (the quotient's units must fit in 64 bits)");
     if (denominator < 0)
     {
         numerator = -numerator;
@@ -145,9 +145,9 @@ decimal divide(decimal dividend, decimal divisor, int places)
     int128 twice = remainder * 2;
     if (twice > denominator || (twice == denominator && quotient % 2 != 0))
         quotient += numerator < 0 ? -1 : 1;
-    if (quotient > max_units || quotient < -max_units)
+    if (quotient > std::numeric_limits<std::int64_t>::max() || quotient < -std::numeric_limits<std::int64_t>::max())
         throw std::overflow_error("decimal division " + dividend.to_string() + " / " + divisor.to_string() +
-                                  " is out of range (the quotient must fit in 18 digits)");
+                                  " is out of range (the quotient's units must fit in 64 bits)");
     return decimal{static_cast<std::int64_t>(quotient), places};
 }
 

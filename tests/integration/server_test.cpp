@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -427,6 +428,25 @@ TEST_CASE("a server full of silent connections closes the oldest of them to serv
     auto silent = silent_connections(context, server.port(), count);
     CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200);
     CHECK(server.open_connections() <= params.max_connections + 1);
+}
+
+TEST_CASE("control characters and bidi overrides from the network are escaped in the request log")
+{
+    std::mutex mutex; // the log runs on the server's thread
+    std::vector<std::string> lines;
+    auto params = test_params();
+    params.log_request = [&](std::string_view line) {
+        std::lock_guard lock(mutex);
+        lines.emplace_back(line);
+    };
+    local_server server(params);
+    tls_connection client(server.port(), server.certificate_pem());
+    // A right-to-left override (U+202E), a C1 CSI (U+009B) and a byte that is not UTF-8 in the
+    // target: Beast takes bytes above 0x7F there (C0 controls end the request with a 400 instead).
+    auto status = client.request("GET", "/rates?base=\xe2\x80\xae\xc2\x9b\xff").status;
+    std::lock_guard lock(mutex);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "GET /rates?base=\\u202e\\u009b\\xff -> " + std::to_string(status));
 }
 
 TEST_CASE("plain HTTP on the TLS port is refused with a closed connection")
