@@ -17,4 +17,12 @@ std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept;
 /// `text` with every byte that does not start a well-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 
+/// Makes untrusted text (from a server, a client or a file) safe to print on one line of a
+/// terminal; printable text, including non-ASCII letters, stays as it is. CR, LF, tab and other C0
+/// controls, DEL, C1 controls, line separators, bidi marks and overrides, and bytes that are not
+/// UTF-8 become escapes (`\r`, `\x01`, `\u202e`). `inside_quotes` also escapes backslashes and
+/// double quotes, for text shown between double quotes; our own messages, whose server bytes the
+/// library has already escaped, are shown without it, so that nothing is escaped twice.
+std::string escape_untrusted(std::string_view text, bool inside_quotes = true);
+
 } // namespace fxrates

@@ -110,24 +110,6 @@ std::optional<double> rate_of(const rates_outcome& outcome, const currency_code&
     return it->second;
 }
 
-// Code points that change how a terminal or viewer shows the rest of the line although they
-// print nothing: C1 controls (U+009B is CSI on some terminals), Unicode line and paragraph
-// separators, and the bidi marks, embeddings, overrides and isolates ("Trojan Source").
-bool is_invisible_control(char32_t c) noexcept
-{
-    return (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
-           (c >= 0x2066 && c <= 0x2069);
-}
-
-void append_hex_escape(std::string& out, const char* format, unsigned value)
-{
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, format, value);
-    out += buffer;
-}
-
-
-
 // Ends `text` as a sentence, so that the next part of a failure line reads as a new one. Messages
 // from Asio or the OS ("Connection refused") have no full stop; ours do.
 std::string as_sentence(std::string text)
@@ -342,41 +324,6 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
         break;
     }
     return render_table(outcomes, symbols, elapsed_seconds);
-}
-
-// Makes untrusted text safe to print on one line of a terminal; printable text, including
-// non-ASCII letters, stays as it is. `inside_quotes` also escapes backslashes and double quotes,
-// for text shown between double quotes; our own messages, whose server bytes the library has
-// already escaped ('\x01'), are shown without it, so that nothing is escaped twice.
-std::string escape_untrusted(std::string_view text, bool inside_quotes)
-{
-    std::string out;
-    out.reserve(text.size());
-    while (!text.empty())
-    {
-        char32_t c = 0;
-        std::size_t length = utf8_sequence(text, c);
-        if (length == 0)
-            append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
-        else if (c == '\\' && inside_quotes)
-            out += "\\\\";
-        else if (c == '"' && inside_quotes)
-            out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else if (c == '\r')
-            out += "\\r";
-        else if (c == '\t')
-            out += "\\t";
-        else if (c < 0x20 || c == 0x7F)
-            append_hex_escape(out, "\\x%02x", static_cast<unsigned>(c));
-        else if (is_invisible_control(c))
-            append_hex_escape(out, "\\u%04x", static_cast<unsigned>(c));
-        else
-            out.append(text.substr(0, length));
-        text.remove_prefix(length == 0 ? 1 : length);
-    }
-    return out;
 }
 
 std::string describe_failure(const rates_outcome& outcome)

@@ -2,6 +2,7 @@
 
 #include <fxrates/currency.hpp>
 #include <fxrates/rates_outcome.hpp>
+#include <fxrates/utf8.hpp>
 
 #include <optional>
 #include <span>
@@ -91,11 +92,6 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
 /// what is shown, or forge another line.
 std::string describe_failure(const rates_outcome& outcome);
 
-/// `text` made safe to print on one line of a terminal, as `describe_failure` shows untrusted text:
-/// control characters, C1 controls, Unicode bidi and line separators and bytes that are not UTF-8
-/// become escapes (`\n`, `\x1b`, `\u202e`); printable text, non-ASCII letters included, is kept.
-/// With `inside_quotes`, backslashes and double quotes are escaped too, for text shown between
-/// double quotes. Without it, text already escaped comes back unchanged.
-std::string escape_untrusted(std::string_view text, bool inside_quotes = true);
+// escape_untrusted, for text shown as describe_failure shows it, is in <fxrates/utf8.hpp>.
 
 } // namespace fxrates

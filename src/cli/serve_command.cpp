@@ -3,16 +3,24 @@
 #include <fxrates/server/server.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/system/system_error.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <limits>
 
 namespace fxrates::cli {
 
@@ -31,6 +39,44 @@ void raise_descriptor_limit()
     }
 }
 
+// A number read as CLI11 would, refused unless finite and within [low, high] (NaN passes
+// CLI::Range, whose comparisons are false for it). `zero_too` also accepts 0 below `low`.
+CLI::Validator finite_range(double low, double high, std::string range, bool zero_too = false)
+{
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+            double value = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            bool ok = ec == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
+                      ((value >= low && value <= high) || (zero_too && value == 0));
+            return ok ? std::string() : "'" + text + "' is not " + range;
+        },
+        range);
+}
+
+// A whole number in [0, high] written with digits only ('' and -1 are refused, not wrapped).
+CLI::Validator whole_number(std::uint64_t high, std::string range)
+{
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+            std::uint64_t value = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            bool ok = !text.empty() && ec == std::errc() && end == text.data() + text.size() && value <= high;
+            return ok ? std::string() : "'" + text + "' is not " + range;
+        },
+        range);
+}
+
+// Writes the text to stdout and flushes it; false, with errno set, if it did not get through.
+bool print_line(const std::string& line)
+{
+    errno = 0;
+    std::cout << line << std::endl;
+    return static_cast<bool>(std::cout);
+}
+
+std::string errno_text() { return errno ? std::strerror(errno) : "the output failed"; }
+
 } // namespace
 
 CLI::App* add_serve_command(CLI::App& app, serve_options& options)
@@ -39,6 +85,7 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
     auto& params = options.params;
     serve->add_option("--address", params.address, "Address to listen on")->capture_default_str();
     serve->add_option("--port", params.port, "TCP port; 0 picks a free one and prints it")
+        ->check(whole_number(65535, "a port number, 0-65535 (0 picks a free one)"))
         ->capture_default_str();
     serve->add_option("--cert", params.certificate_file, "PEM certificate chain (default: a fresh self-signed one)")
         ->check(CLI::ExistingFile);
@@ -46,10 +93,11 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
     serve->add_option("--cert-out", options.certificate_out,
                       "Write the server's certificate here, for clients to trust (curl --cacert FILE)");
     serve->add_option("--latency", options.latency_ms, "Milliseconds added before each response")
-        ->check(CLI::Range(0.0, 600000.0))
+        ->check(finite_range(0, 600000, "a number of milliseconds from 0 to 600000"))
         ->capture_default_str();
     serve->add_option("--rate-limit", params.rate_limit, "Requests per second per client IP; 0 is no limit")
-        ->check(CLI::Range(0.0, 1e6))
+        ->check(finite_range(0.001, 1e6, "0 (no limit) or a number of requests per second from 0.001 to 1000000",
+                             true))
         ->capture_default_str();
     serve->add_option("--burst", params.burst, "Requests at once within the rate limit (default: the rate)")
         ->check(CLI::Range(1u, 1000000u));
@@ -60,6 +108,8 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                       "Misbehave on purpose: KIND:P injects KIND in a share P of the answers (repeatable). KIND: " +
                           kinds);
     serve->add_option("--seed", options.seed, "Seed of the fault draws, so that a run can be repeated")
+        ->check(whole_number(std::numeric_limits<std::uint64_t>::max(),
+                             "a whole number from 0 to 18446744073709551615"))
         ->capture_default_str();
     serve->add_flag("--gzip", params.gzip,
                     "Compress answers (Content-Encoding: gzip) when the request's Accept-Encoding accepts "
@@ -93,10 +143,36 @@ int run_serve(serve_options& options)
         return 1;
     }
     params.faults.seed(options.seed);
+    boost::system::error_code address_error;
+    auto address = asio::ip::make_address(params.address, address_error);
+    if (address_error)
+    {
+        std::cerr << "fxrates serve: --address '" << params.address
+                  << "' is not an IP address; give one such as 127.0.0.1, 0.0.0.0 or ::1 (host names are not "
+                     "looked up)\n";
+        return 1;
+    }
+    // A closed stdout's descriptor would be taken by the first socket opened, and the banner and
+    // the request log would go to it (or to a client): refuse to start instead.
+    if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
+    {
+        std::cerr << "fxrates serve: cannot write to standard output: " << std::strerror(errno)
+                  << "; the line with the port must reach its reader\n";
+        return 1;
+    }
+    // Set below, once the server exists: a log line that cannot be written stops it.
+    std::function<void()> stop_for_output;
+    int exit_code = 0;
     if (options.log_requests)
-        params.log_request = [](std::string_view line) {
+        params.log_request = [&](std::string_view line) {
             // Flushed at once: a script may be waiting for the line.
-            std::cout << line << std::endl;
+            if (!print_line(std::string(line)) && exit_code == 0)
+            {
+                std::cerr << "fxrates serve: cannot write the request log to standard output: " << errno_text()
+                          << '\n';
+                exit_code = 1;
+                stop_for_output();
+            }
         };
     if (!options.history_file.empty())
         params.history = std::make_shared<const ecb_history>(ecb_history::load_file(options.history_file));
@@ -104,6 +180,7 @@ int run_serve(serve_options& options)
     raise_descriptor_limit();
     asio::io_context context(1);
     server rates_server(context.get_executor(), params);
+    stop_for_output = [&] { rates_server.stop(); };
     try
     {
         rates_server.start();
@@ -117,11 +194,14 @@ int run_serve(serve_options& options)
 
     if (!options.certificate_out.empty())
     {
+        errno = 0;
         std::ofstream out(options.certificate_out, std::ios::binary | std::ios::trunc);
         out << rates_server.certificate_pem();
-        if (!out.flush())
+        out.close();
+        if (!out)
         {
-            std::cerr << "fxrates serve: cannot write the certificate to " << options.certificate_out << '\n';
+            std::cerr << "fxrates serve: cannot write the certificate to " << options.certificate_out << ": "
+                      << errno_text() << '\n';
             return 1;
         }
     }
@@ -132,15 +212,28 @@ int run_serve(serve_options& options)
             rates_server.stop();
     });
 
-    std::cout << "fxrates: serving https://" << params.address << ':' << rates_server.port();
+    // An IPv6 address goes in brackets in a URL: https://[::1]:8443.
+    std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+    std::string banner = "fxrates: serving https://" + host + ':' + std::to_string(rates_server.port());
     if (!options.faults.empty())
-        std::cout << " with faults";
+        banner += " with faults";
     if (!options.certificate_out.empty())
-        std::cout << " (certificate in " << options.certificate_out << ')';
-    std::cout << "; Ctrl-C stops" << std::endl;
+        banner += " (certificate in " + options.certificate_out + ')';
+    if (!print_line(banner + "; Ctrl-C stops"))
+    {
+        std::cerr << "fxrates serve: cannot write the line with the port to standard output: " << errno_text()
+                  << "; stopping\n";
+        return 1;
+    }
 
     context.run();
-    std::cout << "fxrates: stopped; requests answered: " << rates_server.requests_served() << std::endl;
+    if (exit_code != 0)
+        return exit_code;
+    if (!print_line("fxrates: stopped; requests answered: " + std::to_string(rates_server.requests_served())))
+    {
+        std::cerr << "fxrates serve: cannot write to standard output: " << errno_text() << '\n';
+        return 1;
+    }
     return 0;
 }
 

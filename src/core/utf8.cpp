@@ -1,6 +1,28 @@
 #include <fxrates/utf8.hpp>
 
+#include <cstdio>
+
 namespace fxrates {
+
+namespace {
+
+// Code points that change how a terminal or viewer shows the rest of the line although they
+// print nothing: C1 controls (U+009B is CSI on some terminals), Unicode line and paragraph
+// separators, and the bidi marks, embeddings, overrides and isolates ("Trojan Source").
+bool is_invisible_control(char32_t c) noexcept
+{
+    return (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
+           (c >= 0x2066 && c <= 0x2069);
+}
+
+void append_hex_escape(std::string& out, const char* format, unsigned value)
+{
+    char buffer[16];
+    std::snprintf(buffer, sizeof buffer, format, value);
+    out += buffer;
+}
+
+} // namespace
 
 std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept
 {
@@ -45,6 +67,38 @@ std::string valid_utf8(std::string_view text)
         std::size_t length = utf8_sequence(text, c);
         if (length == 0)
             out += "\xEF\xBF\xBD"; // U+FFFD REPLACEMENT CHARACTER
+        else
+            out.append(text.substr(0, length));
+        text.remove_prefix(length == 0 ? 1 : length);
+    }
+    return out;
+}
+
+
+std::string escape_untrusted(std::string_view text, bool inside_quotes)
+{
+    std::string out;
+    out.reserve(text.size());
+    while (!text.empty())
+    {
+        char32_t c = 0;
+        std::size_t length = utf8_sequence(text, c);
+        if (length == 0)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned char>(text[0]));
+        else if (c == '\\' && inside_quotes)
+            out += "\\\\";
+        else if (c == '"' && inside_quotes)
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\r')
+            out += "\\r";
+        else if (c == '\t')
+            out += "\\t";
+        else if (c < 0x20 || c == 0x7F)
+            append_hex_escape(out, "\\x%02x", static_cast<unsigned>(c));
+        else if (is_invisible_control(c))
+            append_hex_escape(out, "\\u%04x", static_cast<unsigned>(c));
         else
             out.append(text.substr(0, length));
         text.remove_prefix(length == 0 ? 1 : length);

@@ -1,8 +1,9 @@
 #include <fxrates/server/decimal.hpp>
 
-#include <cassert>
 #include <charconv>
 #include <cstdlib>
+#include <limits>
+#include <stdexcept>
 
 namespace fxrates {
 
@@ -113,16 +114,24 @@ std::strong_ordering operator<=>(const decimal& a, const decimal& b) noexcept
 
 decimal divide(decimal dividend, decimal divisor, int places)
 {
-    assert(divisor.units() != 0 && places >= 0 && places <= max_digits);
+    if (divisor.units() == 0)
+        throw std::domain_error("decimal division by zero");
+    if (places < 0 || places > max_digits)
+        throw std::invalid_argument("decimal division to " + std::to_string(places) +
+                                    " places; 0 to 18 are supported");
     // dividend / divisor * 10^places = (a * 10^(places + sb)) / (b * 10^sa), with both powers >= 0
-    // after moving the difference to whichever side keeps it non-negative.
+    // after moving the difference to whichever side keeps it non-negative. The power can reach
+    // 10^54 (18 places, scales 18 and -18 apart) and the product of 18 digits by it does not
+    // always fit in 128 bits: such a quotient is refused, never wrapped.
     int shift = places + divisor.scale() - dividend.scale();
     int128 numerator = dividend.units();
     int128 denominator = divisor.units();
-    if (shift >= 0)
-        numerator *= pow10(shift);
-    else
-        denominator *= pow10(-shift);
+    int exponent = shift >= 0 ? shift : -shift;
+    int128& scaled = shift >= 0 ? numerator : denominator;
+    for (int i = 0; i < exponent; ++i)
+        if (__builtin_mul_overflow(scaled, int128{10}, &scaled))
+            throw std::overflow_error("decimal division " + dividend.to_string() + " / " + divisor.to_string() +
+                                      " is out of range (the quotient's units must fit in 64 bits)");
     if (denominator < 0)
     {
         numerator = -numerator;
@@ -136,6 +145,9 @@ decimal divide(decimal dividend, decimal divisor, int places)
     int128 twice = remainder * 2;
     if (twice > denominator || (twice == denominator && quotient % 2 != 0))
         quotient += numerator < 0 ? -1 : 1;
+    if (quotient > std::numeric_limits<std::int64_t>::max() || quotient < -std::numeric_limits<std::int64_t>::max())
+        throw std::overflow_error("decimal division " + dividend.to_string() + " / " + divisor.to_string() +
+                                  " is out of range (the quotient's units must fit in 64 bits)");
     return decimal{static_cast<std::int64_t>(quotient), places};
 }
 

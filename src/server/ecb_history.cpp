@@ -93,6 +93,10 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
                 if (!parsed || parsed->units() <= 0)
                     throw fail("the " + history.codes_[column].str() + " rate " + quoted(field) +
                                " is not a positive decimal number or N/A");
+                if (*parsed < ecb_history::min_rate || *parsed > ecb_history::max_rate)
+                    throw fail("the " + history.codes_[column].str() + " rate " + quoted(field) +
+                               " is outside the range served, " + ecb_history::min_rate.to_string() + " to " +
+                               ecb_history::max_rate.to_string());
                 value = *parsed;
             }
             history.cells_.push_back(value);
@@ -135,11 +139,24 @@ ecb_history ecb_history::load_file(const std::filesystem::path& path)
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw ecb_history_error(path.string(), 0, "cannot open the file (does it exist and is it readable?)");
-    std::ostringstream text;
-    text << file.rdbuf();
+    // Read in blocks with a cap (a FIFO or a device has no size to check first), and look at the
+    // header as soon as the first block is in: a big file that is not the ECB's is not read whole.
+    std::string text;
+    char block[64 * 1024];
+    while (file.read(block, sizeof block) || file.gcount() > 0)
+    {
+        bool first = text.empty();
+        text.append(block, static_cast<std::size_t>(file.gcount()));
+        if (first && !text.starts_with("Date,") && !text.starts_with("\n") && !text.starts_with("\r\n"))
+            throw ecb_history_error(path.string(), 1, "expected the ECB header 'Date,USD,JPY,...'");
+        if (text.size() > max_file_size)
+            throw ecb_history_error(path.string(), 0,
+                                    "the file is larger than " + std::to_string(max_file_size >> 20) +
+                                        " MiB; the ECB's whole history is about 2 MiB");
+    }
     if (file.bad())
         throw ecb_history_error(path.string(), 0, "cannot read the file");
-    return parse(text.view(), path.string());
+    return parse(text, path.string());
 }
 
 std::optional<std::size_t> ecb_history::column_of(currency_code code) const noexcept

@@ -1,11 +1,25 @@
 #include "server/rate_limiter.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace fxrates::detail {
 
+// Checked before the interval is computed: outside the range, 1 / rate in nanoseconds (or the
+// interval times the burst) would not fit the clock's integer, and the cast would be undefined.
+double rate_limiter::checked_rate(double rate, unsigned burst)
+{
+    if (!(rate >= rate_limiter::min_rate && rate <= rate_limiter::max_rate))
+        throw std::invalid_argument("the rate limit must be 0 (no limit) or from 0.001 to 1000000 requests per "
+                                    "second");
+    if (burst > rate_limiter::max_burst)
+        throw std::invalid_argument("the burst must be at most 1000000 requests");
+    return rate;
+}
+
 rate_limiter::rate_limiter(double rate, unsigned burst)
-    : interval_(std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(1.0 / rate))),
+    : interval_(std::chrono::duration_cast<clock::duration>(
+          std::chrono::duration<double>(1.0 / checked_rate(rate, burst)))),
       tolerance_(interval_ * static_cast<long>(std::max(burst, 1u)))
 {
 }

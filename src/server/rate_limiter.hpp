@@ -16,7 +16,17 @@ class rate_limiter
 public:
     using clock = std::chrono::steady_clock;
 
+    /// The rates and bursts allowed; at the extremes the tolerance (1000 s times 10^6) still fits.
+    static constexpr double min_rate = 0.001;
+    static constexpr double max_rate = 1e6;
+    static constexpr unsigned max_burst = 1000000;
+
+    /// Throws `std::invalid_argument` if `rate` (requests per second, NaN included) or `burst` is
+    /// out of range.
     rate_limiter(double rate, unsigned burst);
+
+    /// `rate`, if it and `burst` are in range; otherwise throws as the constructor does.
+    static double checked_rate(double rate, unsigned burst);
 
     struct decision
     {

@@ -1,6 +1,7 @@
 #include <fxrates/server/local_server.hpp>
 #include <fxrates/server/server.hpp>
 
+#include <fxrates/utf8.hpp>
 #include "server/gzip.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/rates_service.hpp"
@@ -17,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -36,6 +38,7 @@
 #include <list>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace fxrates {
 
@@ -52,8 +55,12 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 using request_type = http::request<http::string_body>;
 using response_type = http::response<http::string_body>;
 
-// A request body is never needed by the API; a small limit keeps a POST flood cheap.
-constexpr std::size_t request_body_limit = 64 * 1024;
+// A request body is never needed by the API (a GET has none); a small limit keeps a POST flood cheap.
+constexpr std::size_t request_body_limit = 4 * 1024;
+
+// TLS handshakes in progress at once; more connections wait for one to finish, holding no TLS state.
+// Each handshake holds an SSL object and its record buffers (about 80 KiB), and costs CPU.
+constexpr std::size_t max_concurrent_handshakes = 64;
 
 // Peers often skip close_notify; do not let a silent one hold the connection open.
 constexpr auto tls_shutdown_timeout = std::chrono::seconds(1);
@@ -227,7 +234,7 @@ public:
     impl(asio::any_io_executor executor, server_params params)
         : executor_(std::move(executor)), params_(std::move(params)),
           service_(params_.history ? params_.history : ecb_history::embedded()), acceptor_(executor_),
-          tls_(ssl::context::tls_server)
+          tls_(ssl::context::tls_server), sweeper_(executor_)
     {
         std::string key_pem;
         if (params_.certificate_file.empty() != params_.private_key_file.empty())
@@ -250,20 +257,38 @@ public:
         }
         tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                          ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+        // Without a callback OpenSSL asks for an encrypted key's pass phrase on the terminal, and a
+        // server would hang there: refuse such a key instead.
+        bool asked_for_pass_phrase = false;
+        tls_.set_password_callback([&](std::size_t, ssl::context::password_purpose) {
+            asked_for_pass_phrase = true;
+            return std::string();
+        });
+        auto certificate_name = params_.certificate_file.empty() ? std::string("the certificate")
+                                                                 : "the certificate in " + params_.certificate_file;
+        auto key_name = params_.private_key_file.empty() ? std::string("the private key")
+                                                         : "the private key in " + params_.private_key_file;
         beast::error_code ec;
         tls_.use_certificate_chain(asio::buffer(certificate_pem_), ec);
         if (ec)
-            throw std::runtime_error("the certificate is not usable: " + ec.message());
+            throw std::runtime_error(certificate_name + " is not usable: " + ec.message());
         tls_.use_private_key(asio::buffer(key_pem), ssl::context::pem, ec);
+        if (asked_for_pass_phrase)
+            throw std::runtime_error(key_name + " is encrypted; give a key without a pass phrase (openssl pkey -in KEY "
+                                                "-out PLAIN.pem)");
         if (ec)
-            throw std::runtime_error("the private key is not usable or does not match the certificate: " +
+            throw std::runtime_error(key_name + " is not usable or does not match " + certificate_name + ": " +
                                      ec.message());
+        // A key of another type (RSA for an ECDSA certificate) is taken without a word, and then
+        // every handshake fails: check the pair now.
+        if (SSL_CTX_check_private_key(tls_.native_handle()) != 1)
+            throw std::runtime_error(key_name + " does not match " + certificate_name);
+        tls_.set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
 
-        if (params_.rate_limit < 0 || !std::isfinite(params_.rate_limit))
-            throw std::invalid_argument("the rate limit must be a positive number of requests per second, or 0");
-        if (params_.rate_limit > 0)
+        if (params_.rate_limit != 0) // checked by the limiter, NaN included
         {
-            burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(params_.rate_limit));
+            auto rate = detail::rate_limiter::checked_rate(params_.rate_limit, params_.burst);
+            burst_ = params_.burst ? params_.burst : static_cast<unsigned>(std::ceil(rate));
             limiter_.emplace(params_.rate_limit, burst_);
         }
     }
@@ -277,6 +302,7 @@ public:
         acceptor_.listen(asio::socket_base::max_listen_connections);
         port_ = acceptor_.local_endpoint().port();
         asio::co_spawn(executor_, accept_loop(shared_from_this()), asio::detached);
+        asio::co_spawn(executor_, sweep_loop(shared_from_this()), asio::detached);
     }
 
     void stop()
@@ -284,6 +310,7 @@ public:
         stopped_ = true;
         beast::error_code ignored;
         acceptor_.close(ignored);
+        sweeper_.cancel();
         for (auto* connection : connections_)
             connection->close();
     }
@@ -307,27 +334,162 @@ private:
         }
     };
 
-    // Keeps a connection in the registry that `stop` closes, for as long as it lives.
+    // One client connection, in whichever phase it is. Until its first bytes come (and while it
+    // waits for a handshake slot) it is only a socket and a timer, a few hundred bytes: the TLS
+    // stream, whose SSL object and buffers cost about 80 KiB, is made only once the client talks.
+    struct tracked
+    {
+        tcp::socket* bare = nullptr;        // before TLS
+        asio::steady_timer* wait = nullptr; // the handshake-slot wait, before TLS
+        connection* tls = nullptr;          // once the TLS stream exists
+        std::chrono::steady_clock::time_point deadline; // for the handshake, counted from accept
+        std::list<tracked*>::iterator all_it;
+        std::list<tracked*>::iterator waiting_it;      // valid while pending
+        std::list<tracked*>::iterator waiting_slot_it; // valid while queued
+        bool pending = false; // in pending_: accepted, handshake not started
+        bool granted = false; // a handshake slot was handed over while waiting
+        bool queued = false;  // in slot_waiters_
+
+        void close()
+        {
+            beast::error_code ignored;
+            if (tls)
+                tls->close();
+            else if (bare)
+                bare->close(ignored);
+            if (wait)
+                wait->cancel();
+        }
+    };
+
+    // Keeps a connection in the registry that `stop` closes, for as long as it lives, and in the
+    // queue of pending ones (oldest first) until its handshake starts.
     class registration
     {
     public:
-        registration(impl& owner, connection& conn) : owner_(owner)
+        registration(impl& owner, tracked& entry) : owner_(owner), entry_(entry)
         {
-            it_ = owner_.connections_.insert(owner_.connections_.end(), &conn);
+            entry_.all_it = owner_.connections_.insert(owner_.connections_.end(), &entry_);
             ++owner_.open_connections_;
+            entry_.pending = true;
+            entry_.waiting_it = owner_.pending_.insert(owner_.pending_.end(), &entry_);
+            if (owner_.pending_.size() == 1)
+                owner_.sweeper_.cancel(); // it sleeps while nothing is pending
         }
         ~registration()
         {
-            owner_.connections_.erase(it_);
+            leave_pending();
+            owner_.leave_slot_queue(entry_);
+            owner_.connections_.erase(entry_.all_it);
             --owner_.open_connections_;
         }
+        void leave_pending() { owner_.leave_pending(entry_); }
         registration(const registration&) = delete;
         registration& operator=(const registration&) = delete;
 
     private:
         impl& owner_;
-        std::list<connection*>::iterator it_;
+        tracked& entry_;
     };
+
+    // One of the `max_concurrent_handshakes` slots, held from the handshake's start to its end.
+    class handshake_slot
+    {
+    public:
+        explicit handshake_slot(impl& owner) : owner_(&owner) {}
+        ~handshake_slot() { release(); }
+        void release()
+        {
+            if (owner_)
+                std::exchange(owner_, nullptr)->release_handshake_slot();
+        }
+        handshake_slot(const handshake_slot&) = delete;
+        handshake_slot& operator=(const handshake_slot&) = delete;
+
+    private:
+        impl* owner_;
+    };
+
+    void leave_pending(tracked& entry)
+    {
+        if (!entry.pending)
+            return;
+        pending_.erase(entry.waiting_it);
+        entry.pending = false;
+    }
+
+    void leave_slot_queue(tracked& entry)
+    {
+        if (!entry.queued)
+            return;
+        slot_waiters_.erase(entry.waiting_slot_it);
+        entry.queued = false;
+    }
+
+    // Closes the oldest connection that has not started its handshake, to make room for a new one:
+    // a flood of silent connections then cannot keep real clients out. False if there is none.
+    bool drop_oldest_pending()
+    {
+        if (pending_.empty())
+            return false;
+        auto* oldest = pending_.front();
+        leave_pending(*oldest);
+        oldest->close();
+        return true;
+    }
+
+    // Closes pending connections whose handshake deadline has passed: one timer for all of them,
+    // since they are queued in the order they were accepted and all get the same time.
+    static asio::awaitable<void> sweep_loop(std::shared_ptr<impl> self)
+    {
+        while (!self->stopped_)
+        {
+            auto now = std::chrono::steady_clock::now();
+            while (!self->pending_.empty() && self->pending_.front()->deadline <= now)
+                self->drop_oldest_pending();
+            self->sweeper_.expires_at(self->pending_.empty() ? std::chrono::steady_clock::time_point::max()
+                                                             : self->pending_.front()->deadline);
+            co_await self->sweeper_.async_wait(use_tuple);
+        }
+    }
+
+    // Waits (FIFO) for a handshake slot; false if the connection was closed meanwhile.
+    asio::awaitable<bool> acquire_handshake_slot(tracked& entry)
+    {
+        if (handshakes_ < max_concurrent_handshakes && slot_waiters_.empty())
+        {
+            ++handshakes_;
+            co_return true;
+        }
+        entry.wait->expires_at(std::chrono::steady_clock::time_point::max());
+        entry.waiting_slot_it = slot_waiters_.insert(slot_waiters_.end(), &entry);
+        entry.queued = true;
+        co_await entry.wait->async_wait(use_tuple);
+        leave_slot_queue(entry);
+        if (entry.granted && (stopped_ || !entry.bare->is_open()))
+        {
+            release_handshake_slot(); // handed over, but the connection was closed meanwhile
+            co_return false;
+        }
+        co_return entry.granted;
+    }
+
+    // Hands the slot to the next waiter that is still open, or frees it.
+    void release_handshake_slot()
+    {
+        while (!slot_waiters_.empty())
+        {
+            auto* next = slot_waiters_.front();
+            leave_slot_queue(*next);
+            if (next->bare && next->bare->is_open())
+            {
+                next->granted = true;
+                next->wait->cancel();
+                return;
+            }
+        }
+        --handshakes_;
+    }
 
     static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self)
     {
@@ -339,34 +501,95 @@ private:
                 break;
             if (ec)
             {
-                // Out of file descriptors: wait for connections to close instead of spinning.
+                // Out of file descriptors: make room by closing the oldest silent connection, or
+                // if there is none wait for connections to close instead of spinning.
+                if (self->drop_oldest_pending())
+                    continue;
                 backoff.expires_after(std::chrono::milliseconds(50));
                 co_await backoff.async_wait(use_tuple);
                 continue;
             }
-            if (self->connections_.size() >= self->params_.max_connections)
-                continue; // the socket closes as it goes out of scope
+            if (self->connections_.size() >= self->params_.max_connections && !self->drop_oldest_pending())
+                continue; // full of clients past their handshake: the socket closes as it goes out of scope
             asio::co_spawn(self->executor_, serve_connection(self, std::move(socket)), asio::detached);
         }
     }
 
+    // The first phase of a connection, kept small (this frame holds no TLS state): wait for the
+    // client's first bytes on the bare socket, then for a handshake slot.
     static asio::awaitable<void> serve_connection(std::shared_ptr<impl> self, tcp::socket socket)
+    {
+        asio::steady_timer slot_wait(self->executor_);
+        tracked entry;
+        entry.bare = &socket;
+        entry.wait = &slot_wait;
+        entry.deadline = std::chrono::steady_clock::now() + self->params_.handshake_timeout;
+        registration registered(*self, entry);
+        if (self->stopped_)
+            co_return; // accepted just before stop(), started just after it
+
+        auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+        if (ec || self->stopped_ || !socket.is_open())
+            co_return;
+        if (socket.available(ec) == 0 || ec)
+            co_return; // closed (or reset) before sending a byte: nothing to keep
+
+        if (!co_await self->acquire_handshake_slot(entry))
+            co_return;
+        handshake_slot slot(*self);
+        registered.leave_pending();
+        if (self->stopped_)
+            co_return;
+        co_await serve_tls(self, std::move(socket), entry, slot);
+    }
+
+    // Points `entry` at the TLS connection for as long as it exists.
+    class tls_phase
+    {
+    public:
+        tls_phase(tracked& entry, connection& conn) : entry_(entry)
+        {
+            entry_.bare = nullptr;
+            entry_.wait = nullptr;
+            entry_.tls = &conn;
+        }
+        ~tls_phase() { entry_.tls = nullptr; }
+        tls_phase(const tls_phase&) = delete;
+        tls_phase& operator=(const tls_phase&) = delete;
+
+    private:
+        tracked& entry_;
+    };
+
+    // Transfer-Encoding is either absent or exactly `chunked`, in one field: any other coding
+    // (`xchunked`, `gzip, chunked`) has a body we cannot frame or do not decode.
+    static bool acceptable_transfer_encoding(const request_type& request)
+    {
+        auto [first, last] = request.equal_range(http::field::transfer_encoding);
+        if (first == last)
+            return true;
+        return std::next(first) == last && beast::iequals(first->value(), "chunked");
+    }
+
+    static asio::awaitable<void> serve_tls(std::shared_ptr<impl> self, tcp::socket socket, tracked& entry,
+                                           handshake_slot& slot)
     {
         beast::error_code ec;
         std::string client = socket.remote_endpoint(ec).address().to_string();
         connection conn{beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), self->tls_),
                         asio::steady_timer(self->executor_)};
-        registration registered(*self, conn);
-        if (self->stopped_)
-            co_return; // accepted just before stop(), started just after it
+        tls_phase phase(entry, conn);
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
 
-        tcp_layer.expires_after(self->params_.handshake_timeout);
+        tcp_layer.expires_at(entry.deadline);
         std::tie(ec) = co_await conn.stream.async_handshake(ssl::stream_base::server, use_tuple);
+        slot.release();
         if (ec)
             co_return;
 
-        beast::flat_buffer buffer;
+        // Capped, so that no part of a request (a chunk extension or the trailers, which Beast must
+        // hold whole before parsing them) can grow it without end: they count against the header limit.
+        beast::flat_buffer buffer(self->params_.header_limit);
         bool keep_alive = true;
         bool malformed = false;
         while (keep_alive && !self->stopped_)
@@ -376,21 +599,26 @@ private:
             parser.body_limit(request_body_limit);
             tcp_layer.expires_after(self->params_.request_timeout);
             std::size_t bytes = 0;
-            std::tie(ec, bytes) = co_await http::async_read(conn.stream, buffer, parser, use_tuple);
+            std::tie(ec, bytes) = co_await http::async_read_header(conn.stream, buffer, parser, use_tuple);
+            bool bad_coding = !ec && !acceptable_transfer_encoding(parser.get());
+            if (!ec && !bad_coding && !parser.is_done())
+                std::tie(ec, bytes) = co_await http::async_read(conn.stream, buffer, parser, use_tuple);
 
             http::response<http::string_body> response;
-            if (ec)
+            if (ec || bad_coding)
             {
-                if (is_disconnect(ec) || self->stopped_)
+                if (ec && (is_disconnect(ec) || self->stopped_))
                     co_return;
                 // Malformed request: say so, then close, since the stream position is unknown.
-                unsigned status = ec == http::error::header_limit ? 431 : ec == http::error::body_limit ? 413 : 400;
-                response = self->make_response(
-                    {status, detail::detail_body(status == 431   ? "Request header fields too large."
-                                                 : status == 413 ? "Request body too large."
-                                                                 : "Bad request: " + ec.message() + "."),
-                     {}},
-                    11, false);
+                unsigned status = ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
+                                  : ec == http::error::body_limit                                       ? 413
+                                                                                                        : 400;
+                std::string text = status == 431   ? "Request header fields, chunk extensions or trailers too large."
+                                   : status == 413 ? "Request body too large (at most " +
+                                                         std::to_string(request_body_limit) + " bytes)."
+                                   : bad_coding    ? "Bad request: unsupported Transfer-Encoding (only chunked)."
+                                                   : "Bad request: " + ec.message() + ".";
+                response = self->make_response({status, detail::detail_body(text), {}}, 11, false);
                 keep_alive = false;
                 malformed = true;
             }
@@ -409,8 +637,10 @@ private:
                 auto injected = self->next_fault(request.target());
                 if (self->params_.log_request)
                 {
-                    std::string line(request.method_string());
-                    line.append(" ").append(request.target()).append(" -> ");
+                    // Method and target are the client's bytes: escaped, so that a CR, LF or bidi
+                    // override cannot forge or hide a line of the log.
+                    std::string line = escape_untrusted(request.method_string(), false);
+                    line.append(" ").append(escape_untrusted(request.target(), false)).append(" -> ");
                     line.append(injected ? "fault " + std::string(to_string(*injected))
                                          : std::to_string(response.result_int()));
                     self->params_.log_request(line);
@@ -755,7 +985,11 @@ private:
     std::string certificate_pem_;
     std::optional<detail::rate_limiter> limiter_;
     unsigned burst_ = 0;
-    std::list<connection*> connections_;
+    std::list<tracked*> connections_;
+    std::list<tracked*> pending_;      // accepted, handshake not started; oldest first
+    std::list<tracked*> slot_waiters_; // waiting for a handshake slot; first come, first served
+    std::size_t handshakes_ = 0;       // slots taken
+    asio::steady_timer sweeper_;
     http_date date_;
     bool stopped_ = false;
     std::atomic<std::uint16_t> port_{0};

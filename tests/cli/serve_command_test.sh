@@ -43,5 +43,67 @@ message=$("$fxrates" serve --latency -5 2>&1)
 code=$?
 [ "$code" = 1 ] || fail "--latency -5: exit code $code, expected 1"
 
+# Usage errors (issue 13): exit 1 and a line naming the value and what is allowed.
+refused() { # EXPECTED-TEXT ARGS...: `fxrates serve ARGS` exits 1 with EXPECTED-TEXT in its message
+    local expected=$1
+    shift
+    message=$(timeout 20 "$fxrates" serve "$@" </dev/null 2>&1)
+    code=$?
+    [ "$code" = 1 ] || fail "serve $*: exit code $code, expected 1"
+    [[ $message == *"$expected"* ]] || fail "serve $*: the message does not say '$expected': $message"
+}
+refused "0-65535" --port ''
+refused "0-65535" --port 65536
+refused "'-1'" --seed -1
+refused "0.001 to 1000000" --rate-limit 1e-10
+refused "0.001 to 1000000" --rate-limit nan
+refused "0 to 600000" --latency nan
+refused "0 to 600000" --latency inf
+refused "not an IP address" --address localhost
+
+printf 'Date,USD,\n2024-01-05,0.000000000000000001,\n' > "$work/extreme.csv"
+refused "extreme.csv:2" --data "$work/extreme.csv"
+refused "0.0001 to 100000000" --data "$work/extreme.csv"
+printf 'not,an,ecb,file\n' > "$work/other.csv"
+refused "other.csv:1" --data "$work/other.csv"
+
+# A key of another type than the certificate's, and an encrypted key (no pass phrase prompt).
+if openssl ecparam -name prime256v1 -genkey -noout -out "$work/ec.pem" 2>/dev/null &&
+    openssl req -x509 -key "$work/ec.pem" -subj /CN=localhost -days 1 -out "$work/cert.pem" 2>/dev/null &&
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rsa.pem" 2>/dev/null &&
+    openssl pkey -in "$work/ec.pem" -aes256 -passout pass:secret -out "$work/encrypted.pem" 2>/dev/null; then
+    refused "rsa.pem does not match the certificate in $work/cert.pem" --cert "$work/cert.pem" --key "$work/rsa.pem"
+    refused "encrypted.pem is encrypted" --cert "$work/cert.pem" --key "$work/encrypted.pem"
+else
+    echo "skipped: openssl cannot make the test keys"
+fi
+
+# The banner with the port must reach its reader, or the server stops.
+message=$(timeout 20 "$fxrates" serve --port 0 2>&1 >/dev/full)
+code=$?
+[ "$code" = 1 ] || fail "banner to /dev/full: exit code $code, expected 1"
+[[ $message == *"No space left on device"* ]] || fail "banner to /dev/full: no errno text: $message"
+message=$(timeout 20 "$fxrates" serve --port 0 2>&1 >&-)
+code=$?
+[ "$code" = 1 ] || fail "closed stdout: exit code $code, expected 1"
+[[ $message == *"Bad file descriptor"* ]] || fail "closed stdout: no errno text: $message"
+message=$(timeout 20 "$fxrates" serve --port 0 --cert-out /dev/full 2>&1 </dev/null)
+code=$?
+[ "$code" = 1 ] || fail "--cert-out /dev/full: exit code $code, expected 1"
+[[ $message == *"/dev/full: No space left on device"* ]] || fail "--cert-out /dev/full: message: $message"
+
+# IPv6 in brackets, where the machine has ::1.
+coproc server6 { exec "$fxrates" serve --address ::1 --port 0 2>&1; }
+pid=$server6_PID
+if IFS= read -r -t 20 line <&"${server6[0]}"; then
+    if [[ $line == *"cannot listen"* ]]; then
+        echo "skipped: no IPv6 loopback"
+    else
+        [[ $line =~ ^fxrates:\ serving\ https://\[::1\]:[0-9]+\; ]] || fail "--address ::1: banner: $line"
+    fi
+fi
+kill "$pid" 2>/dev/null
+wait_for_exit "$pid" 10
+
 if [ "$failures" -eq 0 ]; then echo "serve command: all checks passed"; fi
 exit "$failures"

@@ -12,12 +12,21 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 using fxrates::fault;
 using fxrates::local_server;
@@ -92,6 +101,63 @@ std::string hex(std::size_t value)
     char text[32];
     std::snprintf(text, sizeof text, "%zx", value);
     return text;
+}
+
+// A line of this process's /proc/self/status, in KiB: `VmRSS` now, `VmHWM` its peak. The server runs
+// in-process, so this is its memory plus the test's.
+std::size_t status_kib(const std::string& name)
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with(name + ":"))
+            return std::stoul(line.substr(name.size() + 1));
+    FAIL("no " << name << " in /proc/self/status");
+    return 0;
+}
+
+// Sends `head`, then `piece` `count` times (stopping early if the server closes the connection),
+// then reads the answer. Returns the status, or 0 if the connection was closed or reset instead:
+// both are right for a request the server refuses while the client is still sending.
+unsigned send_endlessly(tls_connection& attacker, std::string_view head, std::string_view piece, int count)
+{
+    try
+    {
+        attacker.write_raw(head);
+        for (int i = 0; i < count; ++i)
+            attacker.write_raw(piece);
+        return attacker.read_reply().status;
+    }
+    catch (const boost::system::system_error& e)
+    {
+        CAPTURE(e.code().message());
+        CHECK((e.code() == boost::asio::error::connection_reset || e.code() == boost::asio::error::broken_pipe ||
+               e.code() == boost::asio::error::eof || e.code() == boost::asio::ssl::error::stream_truncated));
+        return 0;
+    }
+}
+
+// Raises this process's descriptor limit as far as allowed; returns the limit.
+rlim_t raise_descriptor_limit()
+{
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(limit.rlim_max, 65536);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+    return limit.rlim_cur;
+}
+
+// `count` plain TCP connections to the server that never send a byte (two descriptors each here).
+std::vector<boost::asio::ip::tcp::socket> silent_connections(boost::asio::io_context& context, std::uint16_t port,
+                                                              std::size_t count)
+{
+    std::vector<boost::asio::ip::tcp::socket> sockets;
+    sockets.reserve(count);
+    boost::asio::ip::tcp::endpoint server(boost::asio::ip::make_address("127.0.0.1"), port);
+    for (std::size_t i = 0; i < count; ++i)
+        sockets.emplace_back(context).connect(server);
+    return sockets;
 }
 
 } // namespace
@@ -264,6 +330,123 @@ TEST_CASE("a 1 MB header line gets 431 or a closed connection, and other clients
                e.code() == boost::asio::error::eof));
     }
     CHECK(bystander.request("GET", "/rates?base=USD").status == 200);
+}
+
+TEST_CASE("an endless chunk extension gets 431 or a closed connection, and the server's memory stays bounded")
+{
+    local_server server(test_params());
+    tls_connection attacker(server.port(), server.certificate_pem(), "localhost", 20s);
+    auto before = status_kib("VmRSS");
+    // 16 MiB of one chunk-size line: held whole, as it was, the server would grow past 16 MiB.
+    auto status = send_endlessly(
+        attacker, "POST /rates HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n1;x=",
+        std::string(64 * 1024, 'e'), 256);
+    CHECK((status == 431 || status == 0));
+    CHECK(status_kib("VmHWM") - before < 8 * 1024);
+    CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200);
+}
+
+TEST_CASE("endless trailers get 431 or a closed connection, and the server's memory stays bounded")
+{
+    local_server server(test_params());
+    tls_connection attacker(server.port(), server.certificate_pem(), "localhost", 20s);
+    auto before = status_kib("VmRSS");
+    std::string trailers;
+    for (int i = 0; i < 64; ++i)
+        trailers += "X-Trailer: " + std::string(1000, 't') + "\r\n";
+    auto status = send_endlessly(
+        attacker, "POST /rates HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+        trailers, 256);
+    CHECK((status == 431 || status == 0));
+    CHECK(status_kib("VmHWM") - before < 8 * 1024);
+    CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200);
+}
+
+TEST_CASE("a Transfer-Encoding other than exactly chunked gets 400 and a closed connection")
+{
+    local_server server(test_params());
+    for (const char* coding : {"xchunked", "gzip, chunked", "chunked, chunked"})
+    {
+        CAPTURE(coding);
+        tls_connection client(server.port(), server.certificate_pem());
+        client.write_raw(std::string("POST /rates HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: ") + coding +
+                         "\r\n\r\n0\r\n\r\n");
+        CHECK(client.read_reply().status == 400);
+        CHECK(client.wait_until_closed_by_server());
+    }
+}
+
+TEST_CASE("a request body over 4 KiB gets 413 and a closed connection")
+{
+    local_server server(test_params());
+    tls_connection client(server.port(), server.certificate_pem());
+    client.write_raw("POST /rates HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\n\r\n" +
+                     std::string(5000, 'b'));
+    CHECK(client.read_reply().status == 413);
+    CHECK(client.wait_until_closed_by_server());
+}
+
+TEST_CASE("a flood of silent TCP connections costs little memory, and real clients are still served")
+{
+    auto limit = raise_descriptor_limit();
+    // Two descriptors a connection in this process (both ends), and some to spare.
+    auto count = std::min<std::size_t>(1000, (limit - 64) / 2);
+    REQUIRE(count >= 200);
+    local_server server(test_params());
+    CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200); // warmed up
+    auto before = status_kib("VmRSS");
+
+    boost::asio::io_context context{1};
+    auto silent = silent_connections(context, server.port(), count);
+    // The probe is accepted after every silent connection (the listen queue is in order), so once
+    // it is answered, each of them has been taken in and holds whatever it holds.
+    CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200);
+    auto grown_kib = status_kib("VmRSS") - before;
+    CAPTURE(count);
+    CAPTURE(grown_kib);
+    // A TLS stream made at accept costs ~80 KiB a connection; a silent one should cost a few KiB.
+    CHECK(grown_kib < count * 16);
+    CHECK(server.open_connections() >= count);
+
+    // Closed before sending a byte: dropped at once, not after the handshake timeout.
+    silent.clear();
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (server.open_connections() != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    CHECK(server.open_connections() == 0);
+}
+
+TEST_CASE("a server full of silent connections closes the oldest of them to serve a real client")
+{
+    auto limit = raise_descriptor_limit();
+    auto count = std::min<std::size_t>(500, (limit - 64) / 2);
+    REQUIRE(count >= 200);
+    auto params = test_params();
+    params.max_connections = 100;
+    local_server server(params);
+    boost::asio::io_context context{1};
+    auto silent = silent_connections(context, server.port(), count);
+    CHECK(https_request(server.port(), server.certificate_pem(), "/rates").status == 200);
+    CHECK(server.open_connections() <= params.max_connections + 1);
+}
+
+TEST_CASE("control characters and bidi overrides from the network are escaped in the request log")
+{
+    std::mutex mutex; // the log runs on the server's thread
+    std::vector<std::string> lines;
+    auto params = test_params();
+    params.log_request = [&](std::string_view line) {
+        std::lock_guard lock(mutex);
+        lines.emplace_back(line);
+    };
+    local_server server(params);
+    tls_connection client(server.port(), server.certificate_pem());
+    // A right-to-left override (U+202E), a C1 CSI (U+009B) and a byte that is not UTF-8 in the
+    // target: Beast takes bytes above 0x7F there (C0 controls end the request with a 400 instead).
+    auto status = client.request("GET", "/rates?base=\xe2\x80\xae\xc2\x9b\xff").status;
+    std::lock_guard lock(mutex);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0] == "GET /rates?base=\\u202e\\u009b\\xff -> " + std::to_string(status));
 }
 
 TEST_CASE("plain HTTP on the TLS port is refused with a closed connection")

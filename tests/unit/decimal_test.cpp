@@ -6,6 +6,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <stdexcept>
 #include <string_view>
 
 namespace
@@ -258,4 +259,25 @@ TEST_CASE("rebase_rate of the base against itself is exactly one")
         CHECK(value.to_string() == "1.0");
         CHECK(value.scale() == fxrates::rebased_rate_places);
     }
+}
+
+TEST_CASE("divide refuses a quotient past 18 digits instead of wrapping it")
+{
+    // The extremes of an 18-digit decimal: 10^18 / 10^-18 at 6 places would need 42 digits.
+    CHECK_THROWS_AS(fxrates::divide(dec("999999999999999999"), dec("0.000000000000000001"), 6), std::overflow_error);
+    CHECK_THROWS_AS(fxrates::divide(dec("-999999999999999999"), dec("0.000000000000000001"), 6),
+                    std::overflow_error);
+    // Fits 128 bits on the way, but the quotient's 10^19 units do not fit 64 bits.
+    CHECK_THROWS_AS(fxrates::divide(dec("10000000000000"), dec("1"), 6), std::overflow_error);
+    CHECK_THROWS_AS(fxrates::divide(dec("1"), dec("0"), 6), std::domain_error);
+    CHECK_THROWS_AS(fxrates::divide(dec("1"), dec("2"), 19), std::invalid_argument);
+}
+
+TEST_CASE("divide is exact at the ends of the served ECB range, 0.0001 to 1e8 per EUR")
+{
+    CHECK(quotient("100000000", "0.0001", 6) == "1000000000000.0"); // 10^18 units
+    CHECK(quotient("0.0001", "100000000", 6) == "0.0");
+    CHECK(quotient("99999999.999999999", "0.0001", 6) == "999999999999.99999");
+    CHECK(quotient("999999999999.999999", "1", 6) == "999999999999.999999");
+    CHECK(quotient("0.000000000000000001", "0.000000000000000003", 18) == "0.333333333333333333");
 }

@@ -324,3 +324,14 @@ TEST_CASE("the embedded history holds the same data as the data file")
         }
     }
 }
+
+TEST_CASE("a rate outside 0.0001-1e8 per EUR is an error at its line naming the range")
+{
+    check_error_at("Date,USD,JPY,\n2024-01-05,1.0921,158.57,\n2024-01-04,0.000000000000000001,158.41,\n", 3,
+                   "outside the range served, 0.0001 to 100000000");
+    check_error_at("Date,USD,JPY,\n2024-01-05,1.0921,999999999999999999,\n", 2, "outside the range served");
+    check_error_at("Date,USD,\n2024-01-05,0.00009999,\n", 2, "'0.00009999'");
+    check_error_at("Date,USD,\n2024-01-05,100000000.01,\n", 2, "'100000000.01'");
+    auto ends = fxrates::ecb_history::parse("Date,USD,JPY,\n2024-01-05,0.0001,100000000,\n", "test.csv");
+    CHECK(ends.on_or_before(day_of(2024, 1, 5)).has_value());
+}

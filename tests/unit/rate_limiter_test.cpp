@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -158,4 +161,19 @@ TEST_CASE("a client that is still limited is not forgotten by the clean-up")
     auto denied = limiter.check("busy", now);
     CHECK_FALSE(denied.allowed);
     CHECK(denied.retry_after == 400ms);
+}
+
+TEST_CASE("a rate outside 0.001-1e6 per second, NaN or infinity is refused before any conversion")
+{
+    for (double rate : {1e-10, 0.0009, 0.0, -1.0, 1e6 + 1, std::nan(""), std::numeric_limits<double>::infinity()})
+    {
+        CAPTURE(rate);
+        CHECK_THROWS_AS(rate_limiter(rate, 1), std::invalid_argument);
+    }
+    CHECK_THROWS_AS(rate_limiter(1, 1000001), std::invalid_argument);
+    // The extremes themselves: one request per 1000 s with a burst of 10^6, and 10^6 a second.
+    rate_limiter slow(0.001, 1000000);
+    CHECK(slow.check("a", start).allowed);
+    rate_limiter fast(1e6, 1);
+    CHECK(fast.check("a", start).allowed);
 }

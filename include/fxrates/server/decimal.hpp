@@ -42,7 +42,8 @@ private:
 
 /// `dividend / divisor` rounded to `places` decimal places, half to even.
 ///
-/// Precondition: `divisor` is not zero, `places` is in [0, 18], and the quotient fits in 18 digits.
+/// Throws `std::domain_error` if `divisor` is zero, `std::invalid_argument` if `places` is not in
+/// [0, 18], and `std::overflow_error` if the quotient times 10^places does not fit in 64 bits.
 decimal divide(decimal dividend, decimal divisor, int places);
 
 } // namespace fxrates

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -71,10 +72,20 @@ public:
         std::size_t row_;
     };
 
+    /// The rates served, per 1 EUR: a rate outside is an error when loading. With both ends the
+    /// rebased rates (6 places) stay within the 18 digits of `decimal`.
+    static constexpr decimal min_rate{1, 4};         // 0.0001
+    static constexpr decimal max_rate{100000000, 0}; // 1e8
+
+    /// The largest file `load_file` reads (the ECB's whole history is about 2 MiB).
+    static constexpr std::uintmax_t max_file_size = 64u << 20;
+
     /// Parses the CSV text; `source_name` names it in errors. Throws `ecb_history_error`.
     static ecb_history parse(std::string_view csv, std::string source_name);
 
-    /// Reads and parses a file. Throws `ecb_history_error` naming the file (and line).
+    /// Reads and parses a file: its first line must be the ECB header, and it must be at most
+    /// `max_file_size` bytes (both checked before the rest is read). Throws `ecb_history_error`
+    /// naming the file (and line).
     static ecb_history load_file(const std::filesystem::path& path);
 
     /// The ECB history shipped inside fxrates (1999-01-04 to 2026-04-13), parsed on first use.

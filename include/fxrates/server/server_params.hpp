@@ -42,7 +42,7 @@ struct server_params
     std::chrono::steady_clock::duration latency{};
 
     /// Requests per second allowed per client IP address (GCRA, as the real API); 0 turns the
-    /// limit off. Over the limit the answer is 429 with Retry-After.
+    /// limit off, otherwise 0.001 to 1e6. Over the limit the answer is 429 with Retry-After.
     double rate_limit = 0;
 
     /// Requests a client may make at once within the rate limit; 0 means `ceil(rate_limit)`.
