@@ -38,6 +38,15 @@ std::optional<child_process> spawn_child(const std::string& program, const char*
     posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
+    // Ctrl-C goes to the terminal's whole process group. The children must not die of it in the
+    // middle of a job: they start with SIGINT and SIGTERM blocked, and the parent, which keeps
+    // what was done, stops them (by ending their input, or by killing them).
+    sigset_t blocked;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    posix_spawnattr_setsigmask(&attributes, &blocked);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
     std::string name = program, mode_text = mode;
     char* argv[] = {name.data(), mode_text.data(), nullptr};
     child_process child;

@@ -23,11 +23,10 @@ struct child_process
 };
 
 /// Starts `program mode`, with the pipes as its standard input and output and no other descriptor
-/// of ours (not even ones without close-on-exec, as Asio's sockets are). The child keeps this
-/// thread's signal mask: when the program has Ctrl-C blocked for its own handling (the CLI does),
-/// its children do too, so that the signal reaches the parent alone and the parent stops them (by
-/// ending their input, or by killing them), rather than each dying on its own in the middle of a
-/// job. On failure, says why in `why` ("cannot make a pipe: ...", "cannot start PROGRAM: ...").
+/// of ours (not even ones without close-on-exec, as Asio's sockets are). The child starts with
+/// SIGINT and SIGTERM blocked: Ctrl-C at a terminal reaches the whole process group, and the parent
+/// stops its children itself (by ending their input, or by killing them), rather than each dying
+/// on its own in the middle of a job. On failure, says why in `why` ("cannot make a pipe: ...", "cannot start PROGRAM: ...").
 std::optional<child_process> spawn_child(const std::string& program, const char* mode, std::string& why);
 
 /// Writes all of `text`, retrying after interruptions; false if the reader is gone.

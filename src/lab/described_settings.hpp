@@ -28,7 +28,7 @@ BOOST_DESCRIBE_STRUCT(client_params, (),
 BOOST_DESCRIBE_STRUCT(rates_query, (), (symbols, date))
 
 BOOST_DESCRIBE_STRUCT(strategy_params, (),
-                      (client, bases, query, workers, throttle_rate, throttle_burst, worker_program, stop))
+                      (client, bases, query, workers, throttle_rate, throttle_burst, worker_program, stop, on_outcome))
 
 } // namespace fxrates
 

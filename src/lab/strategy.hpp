@@ -63,6 +63,11 @@ struct strategy_params
     /// flight at once; the others stop taking new bases, and their requests in flight end within
     /// the client's time limits.
     std::stop_token stop;
+
+    /// Told of each base as it ends (for progress and failures shown as they happen), on the
+    /// calling thread for the threaded strategies, on the event loop for the asynchronous ones, and
+    /// on the supervising thread for the process pool. Not called by `run_strategy_in_process`.
+    outcome_observer on_outcome;
 };
 
 /// What a run did and what it cost.

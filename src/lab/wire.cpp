@@ -61,10 +61,11 @@ json::value to_json(std::size_t number) { return number; }
 json::value to_json(duration d) { return static_cast<std::int64_t>(d.count()); }
 json::value to_json(currency_code code) { return json::string(code.view()); }
 json::value to_json(std::chrono::year_month_day day) { return json::string(to_iso_string(day)); }
-// Neither crosses a process: a worker decodes on its own thread and is stopped by its parent
-// (its input closes, or a signal). Written as null, so that the choice is on the wire, not hidden.
+// None of these crosses a process: a worker decodes on its own thread, is stopped by its parent
+// (its input closes, or a signal), and its parent observes the outcomes it sends back. Written as null, so that the choice is on the wire, not hidden.
 json::value to_json(const boost::asio::any_io_executor&) { return nullptr; }
 json::value to_json(const std::stop_token&) { return nullptr; }
+json::value to_json(const outcome_observer&) { return nullptr; }
 
 template <class T>
 json::value to_json(const std::vector<T>& items);
@@ -114,6 +115,7 @@ void from_json(const json::value& v, std::chrono::year_month_day& day)
 }
 void from_json(const json::value&, boost::asio::any_io_executor&) {}
 void from_json(const json::value&, std::stop_token&) {}
+void from_json(const json::value&, outcome_observer&) {}
 
 template <class T>
 void from_json(const json::value& v, std::vector<T>& items);
