@@ -59,10 +59,10 @@ run_report failed_run(strategy kind, const strategy_params& params, const std::s
 class child_supervisor
 {
 public:
-    child_supervisor(asio::io_context& context, const strategy_params& params, const detail::child_process& child,
-                     std::size_t max_report)
-        : context_(context), params_(params), max_report_(max_report), to_child_(context), from_child_(context),
-          stop_timer_(context), kill_timer_(context)
+    child_supervisor(asio::io_context& context, const strategy_params& params,
+                     const detail::child_process& child, std::size_t max_report)
+        : context_(context), params_(params), max_report_(max_report), to_child_(context),
+          from_child_(context), stop_timer_(context), kill_timer_(context)
     {
         detail::adopt_pipe(to_child_, child.to_child);
         detail::adopt_pipe(from_child_, child.from_child);
@@ -71,18 +71,22 @@ public:
     void run(const std::string& request)
     {
         writing_ = true;
-        asio::async_write(to_child_, asio::buffer(request), [this](boost::system::error_code failed, std::size_t) {
-            writing_ = false;
-            sent_ = !failed;
-            if (failed || stop_asked_)
-                ask_to_stop();
-        });
+        asio::async_write(to_child_, asio::buffer(request),
+                          [this](boost::system::error_code failed, std::size_t)
+                          {
+                              writing_ = false;
+                              sent_ = !failed;
+                              if (failed || stop_asked_)
+                                  ask_to_stop();
+                          });
         read();
         stop_timer_.expires_at(detail::deadline_after(5s, detail::batch_deadline(params_)));
-        stop_timer_.async_wait([this](boost::system::error_code failed) {
-            if (!failed)
-                ask_to_stop();
-        });
+        stop_timer_.async_wait(
+            [this](boost::system::error_code failed)
+            {
+                if (!failed)
+                    ask_to_stop();
+            });
         // Called on the thread that asks for the stop: post is what may be done from there.
         std::stop_callback on_stop(params_.stop, [this] { asio::post(context_, [this] { ask_to_stop(); }); });
         context_.run();
@@ -113,12 +117,14 @@ private:
             stop_asked_ = true;
             interrupted_ = params_.stop.stop_requested();
             kill_timer_.expires_after(5s);
-            kill_timer_.async_wait([this](boost::system::error_code failed) {
-                if (failed)
-                    return;
-                failure_ = "the strategy's process did not stop when asked; it was killed";
-                finish();
-            });
+            kill_timer_.async_wait(
+                [this](boost::system::error_code failed)
+                {
+                    if (failed)
+                        return;
+                    failure_ = "the strategy's process did not stop when asked; it was killed";
+                    finish();
+                });
         }
         if (!writing_)
         {
@@ -129,23 +135,28 @@ private:
 
     void read()
     {
-        from_child_.async_read_some(asio::buffer(chunk_), [this](boost::system::error_code failed, std::size_t size) {
-            if (finished_)
-                return;
-            if (failed)
-            {
-                finish(); // the report is complete
-                return;
-            }
-            text_.append(chunk_.data(), size);
-            if (text_.size() > max_report_)
-            {
-                failure_ = "the strategy's process wrote more than a report";
-                finish();
-                return;
-            }
-            read();
-        });
+        from_child_.async_read_some(asio::buffer(chunk_),
+                                    [this](boost::system::error_code failed, std::size_t size)
+                                    { on_read(failed, size); });
+    }
+
+    void on_read(boost::system::error_code failed, std::size_t size)
+    {
+        if (finished_)
+            return;
+        if (failed)
+        {
+            finish(); // the report is complete
+            return;
+        }
+        text_.append(chunk_.data(), size);
+        if (text_.size() > max_report_)
+        {
+            failure_ = "the strategy's process wrote more than a report";
+            finish();
+            return;
+        }
+        read();
     }
 
     void finish()
@@ -207,7 +218,8 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     guard.reaped = true;
 
     std::string failure = supervisor->failure();
-    auto report = supervisor->sent() && failure.empty() ? detail::decode_report(supervisor->text()) : std::nullopt;
+    auto report =
+        supervisor->sent() && failure.empty() ? detail::decode_report(supervisor->text()) : std::nullopt;
     if (!report)
     {
         if (failure.empty())

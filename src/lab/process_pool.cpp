@@ -108,7 +108,8 @@ int reap(worker_process& worker, int signal, run_report& report)
 // Starts `program worker`, with this process's signal mask (see spawn_child): on a stop, the pool
 // ends its workers itself. The worker joins `workers` before its pipes go to Asio, so that it is
 // ended whatever happens next.
-bool spawn_worker(asio::io_context& context, const std::string& program, worker_list& workers, std::string& why)
+bool spawn_worker(asio::io_context& context, const std::string& program, worker_list& workers,
+                  std::string& why)
 {
     auto child = spawn_child(program, "worker", why);
     if (!child)
@@ -154,10 +155,12 @@ public:
         for (auto& worker : workers_)
             read(*worker);
         deadline_timer_.expires_at(deadline);
-        deadline_timer_.async_wait([this](boost::system::error_code failed) {
-            if (!failed)
-                finish();
-        });
+        deadline_timer_.async_wait(
+            [this](boost::system::error_code failed)
+            {
+                if (!failed)
+                    finish();
+            });
         // Called on the thread that asks for the stop: post is what may be done from there.
         std::stop_callback on_stop(params_.stop, [this] { asio::post(context_, [this] { finish(); }); });
         if (!params_.stop.stop_requested())
@@ -194,7 +197,8 @@ private:
             --remaining_;
         }
         worker.job.reset();
-        if (remaining_ == 0 || std::none_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->alive; }))
+        if (remaining_ == 0 ||
+            std::none_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->alive; }))
             finish(); // nothing left to wait for, or no worker left to answer
     }
 
@@ -230,7 +234,8 @@ private:
         worker.sending = std::exchange(worker.outbox, {});
         worker.writing = true;
         asio::async_write(worker.to_worker, asio::buffer(worker.sending),
-                          [this, &worker](boost::system::error_code failed, std::size_t) {
+                          [this, &worker](boost::system::error_code failed, std::size_t)
+                          {
                               worker.writing = false;
                               if (finished_ || !worker.alive)
                                   return;
@@ -246,7 +251,8 @@ private:
         if (!worker.alive)
             return;
         worker.from_worker.async_read_some(asio::buffer(worker.chunk),
-                                           [this, &worker](boost::system::error_code failed, std::size_t size) {
+                                           [this, &worker](boost::system::error_code failed, std::size_t size)
+                                           {
                                                if (!finished_ && worker.alive)
                                                    on_read(worker, failed, size);
                                            });
@@ -321,7 +327,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     // The workers get their bases one job at a time, not in the settings, which stay small.
-    const std::string settings = [&] {
+    const std::string settings = [&]
+    {
         strategy_params without_bases = params;
         without_bases.bases.clear();
         return encode_settings(without_bases);
@@ -364,8 +371,8 @@ void run_process_pool(const strategy_params& params, run_report& report)
     {
         if (supervisor.answered(i))
             continue;
-        bool started =
-            std::any_of(workers.begin(), workers.end(), [i](const auto& w) { return w->alive && w->job == i; });
+        bool started = std::any_of(workers.begin(), workers.end(),
+                                   [i](const auto& w) { return w->alive && w->job == i; });
         if (params.stop.stop_requested())
             report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came",
                                                 boost::asio::error::operation_aborted);

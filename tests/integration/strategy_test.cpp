@@ -47,10 +47,17 @@ strategy_params params_for(const local_server& server, std::vector<std::string> 
     return params;
 }
 
-// Runs a strategy on another thread; a run that does not end within the limit fails the test.
-run_report run_within(strategy kind, const strategy_params& params, std::chrono::seconds limit = 60s)
+// Runs a strategy on another thread, here or (`own_process`) in a process of its own; a run that
+// does not end within the limit fails the test.
+run_report run_within(strategy kind, const strategy_params& params, std::chrono::seconds limit = 60s,
+                      bool own_process = false)
 {
-    auto running = std::async(std::launch::async, [&] { return fxrates::run_strategy(kind, params); });
+    auto running = std::async(std::launch::async,
+                              [&]
+                              {
+                                  return own_process ? fxrates::run_strategy_in_process(kind, params)
+                                                     : fxrates::run_strategy(kind, params);
+                              });
     if (running.wait_for(limit) != std::future_status::ready)
     {
         FAIL("the strategy " << to_string(kind) << " did not finish within " << limit.count() << " s");
@@ -325,7 +332,8 @@ TEST_CASE("a stop request ends a process pool at once: its open bases are aborte
     fxrates::server_params server_settings;
     server_settings.latency = 10s; // the answers would come long after the test
     // The event: the server has a worker's request. The stop comes from the server's thread.
-    server_settings.inject_status = [&](std::string_view) -> std::optional<unsigned> {
+    server_settings.inject_status = [&](std::string_view) -> std::optional<unsigned>
+    {
         stop.request_stop();
         return std::nullopt;
     };
@@ -368,15 +376,13 @@ TEST_CASE("a strategy's process that ignores a stop request is killed, and the r
     stop.request_stop();
     params.stop = stop.get_token();
     // Asked to stop at once, killed 5 s later.
-    auto running = std::async(std::launch::async,
-                              [&] { return fxrates::run_strategy_in_process(strategy::sequential, params); });
-    REQUIRE(running.wait_for(30s) == std::future_status::ready);
-    auto report = running.get();
+    auto report = run_within(strategy::sequential, params, 30s, true);
     REQUIRE(report.outcomes.size() == 2);
     for (const auto& outcome : report.outcomes)
     {
         CHECK(outcome.error == boost::asio::error::operation_aborted);
-        CHECK(outcome.diag.client_message() == "the strategy's process did not stop when asked; it was killed");
+        CHECK(outcome.diag.client_message() ==
+              "the strategy's process did not stop when asked; it was killed");
     }
     CHECK(no_child_left());
 }
@@ -387,10 +393,7 @@ TEST_CASE("a strategy's process that writes more than a report is killed, and th
     fake_program flooding("read request\nexec tr '\\0' x </dev/zero\n");
     auto params = params_for(server, {"USD"});
     params.worker_program = flooding.path();
-    auto running = std::async(std::launch::async,
-                              [&] { return fxrates::run_strategy_in_process(strategy::sequential, params); });
-    REQUIRE(running.wait_for(30s) == std::future_status::ready);
-    auto report = running.get();
+    auto report = run_within(strategy::sequential, params, 30s, true);
     REQUIRE(report.outcomes.size() == 1);
     CHECK(report.outcomes[0].error == fxrates::errc::worker_failed);
     CHECK(report.outcomes[0].diag.client_message() == "the strategy's process wrote more than a report");
