@@ -67,45 +67,12 @@ std::optional<child_process> spawn_child(const std::string& program, const char*
     return child;
 }
 
-bool write_all(int fd, std::string_view text)
+void adopt_pipe(boost::asio::posix::stream_descriptor& descriptor, int fd)
 {
-    std::size_t done = 0;
-    while (done < text.size())
-    {
-        ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
-void stop_wakeup::notify::operator()() const noexcept
-{
-    char byte = 1;
-    [[maybe_unused]] auto written = ::write(fd, &byte, 1);
-}
-
-stop_wakeup::stop_wakeup(std::stop_token stop)
-{
-    if (::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) != 0)
-    {
-        fds_[0] = fds_[1] = -1;
-        return;
-    }
-    on_stop_.emplace(std::move(stop), notify{fds_[1]});
-}
-
-stop_wakeup::~stop_wakeup()
-{
-    on_stop_.reset(); // the callback is gone (or has finished) before the pipe closes
-    if (fds_[0] >= 0)
-    {
-        ::close(fds_[0]);
-        ::close(fds_[1]);
-    }
+    boost::system::error_code failed;
+    descriptor.assign(fd, failed);
+    if (failed)
+        ::close(fd);
 }
 
 int wait_for_child(pid_t pid, rusage* usage)

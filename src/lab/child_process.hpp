@@ -2,15 +2,16 @@
 
 // Fresh processes of the fxrates program with pipes on their standard input and output: the
 // process pool's workers and `compare`'s one-strategy runs. posix_spawn, never a bare fork of a
-// threaded process.
+// threaded process. The pipes are then watched with Asio (posix::stream_descriptor) by whoever
+// started the child.
+
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <sys/resource.h>
 #include <sys/types.h>
 
 #include <optional>
-#include <stop_token>
 #include <string>
-#include <string_view>
 
 namespace fxrates::detail {
 
@@ -29,33 +30,12 @@ struct child_process
 /// on its own in the middle of a job. On failure, says why in `why` ("cannot make a pipe: ...", "cannot start PROGRAM: ...").
 std::optional<child_process> spawn_child(const std::string& program, const char* mode, std::string& why);
 
-/// Writes all of `text`, retrying after interruptions; false if the reader is gone.
-bool write_all(int fd, std::string_view text);
+/// Hands our end of a child's pipe to `descriptor`, which then owns it; if Asio cannot take it,
+/// closes it (the child then sees the end of its input, or we the end of its output).
+void adopt_pipe(boost::asio::posix::stream_descriptor& descriptor, int fd);
 
 /// A child that dies while we write to it must not kill this process with SIGPIPE.
 void ignore_sigpipe();
-
-/// A pipe that becomes readable once `stop` is requested, so that a poll() loop wakes at once.
-class stop_wakeup
-{
-public:
-    explicit stop_wakeup(std::stop_token stop);
-    ~stop_wakeup();
-    stop_wakeup(const stop_wakeup&) = delete;
-    stop_wakeup& operator=(const stop_wakeup&) = delete;
-
-    /// The end to poll for POLLIN; -1 if no pipe could be made (then only timeouts wake the loop).
-    int fd() const noexcept { return fds_[0]; }
-
-private:
-    struct notify
-    {
-        int fd;
-        void operator()() const noexcept;
-    };
-    int fds_[2] = {-1, -1};
-    std::optional<std::stop_callback<notify>> on_stop_;
-};
 
 /// waitpid that retries after interruptions; the child's status, and its resource use in `usage`.
 int wait_for_child(pid_t pid, rusage* usage = nullptr);

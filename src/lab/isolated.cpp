@@ -1,5 +1,6 @@
 // A strategy run in a fresh process, for comparisons that are fair: each strategy's CPU, memory
-// and threads are measured on a process that ran nothing else.
+// and threads are measured on a process that ran nothing else. The child's pipes are watched by an
+// io_context run on the calling thread; timers ask it to stop, then kill it, if it overruns.
 
 #include "lab/strategy.hpp"
 
@@ -9,20 +10,23 @@
 #include "lab/wire.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <stop_token>
 #include <thread>
-#include <cstring>
 #include <iostream>
 #include <string>
 
@@ -30,6 +34,9 @@
 namespace fxrates {
 
 namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
 
 run_report failed_run(strategy kind, const strategy_params& params, const std::string& why,
                       error_code error = errc::worker_failed)
@@ -45,16 +52,136 @@ run_report failed_run(strategy kind, const strategy_params& params, const std::s
     return report;
 }
 
+// Sends the child its request and reads its report, on an io_context run by the calling thread.
+// The child keeps the batch's time limit by itself; this process steps in only if it does not: a
+// few seconds later it asks it to stop (a partial report still comes), and a few more seconds
+// later it kills it. A stop request asks it to stop at once.
+class child_supervisor
+{
+public:
+    child_supervisor(asio::io_context& context, const strategy_params& params,
+                     const detail::child_process& child, std::size_t max_report)
+        : context_(context), params_(params), max_report_(max_report), to_child_(context),
+          from_child_(context), stop_timer_(context), kill_timer_(context)
+    {
+        detail::adopt_pipe(to_child_, child.to_child);
+        detail::adopt_pipe(from_child_, child.from_child);
+    }
+
+    void run(const std::string& request)
+    {
+        writing_ = true;
+        asio::async_write(to_child_, asio::buffer(request),
+                          [this](boost::system::error_code failed, std::size_t)
+                          {
+                              writing_ = false;
+                              sent_ = !failed;
+                              if (failed || stop_asked_)
+                                  ask_to_stop();
+                          });
+        read();
+        stop_timer_.expires_at(detail::deadline_after(5s, detail::batch_deadline(params_)));
+        stop_timer_.async_wait(
+            [this](boost::system::error_code failed)
+            {
+                if (!failed)
+                    ask_to_stop();
+            });
+        // Called on the thread that asks for the stop: post is what may be done from there.
+        std::stop_callback on_stop(params_.stop, [this] { asio::post(context_, [this] { ask_to_stop(); }); });
+        context_.run();
+    }
+
+    /// Once run has returned: the child has ended its report, or `failure` says why not.
+    bool sent() const { return sent_; }
+    bool interrupted() const { return interrupted_; }
+    const std::string& text() const { return text_; }
+    const std::string& failure() const { return failure_; }
+
+    /// Closes our ends of the pipes (the child sees the end of its input, as a request to stop).
+    void close()
+    {
+        boost::system::error_code ignored;
+        to_child_.close(ignored);
+        from_child_.close(ignored);
+    }
+
+private:
+    // The child is asked to stop by the end of its input, once its request is written.
+    void ask_to_stop()
+    {
+        if (finished_)
+            return;
+        if (!stop_asked_)
+        {
+            stop_asked_ = true;
+            interrupted_ = params_.stop.stop_requested();
+            kill_timer_.expires_after(5s);
+            kill_timer_.async_wait(
+                [this](boost::system::error_code failed)
+                {
+                    if (failed)
+                        return;
+                    failure_ = "the strategy's process did not stop when asked; it was killed";
+                    finish();
+                });
+        }
+        if (!writing_)
+        {
+            boost::system::error_code ignored;
+            to_child_.close(ignored);
+        }
+    }
+
+    void read()
+    {
+        from_child_.async_read_some(asio::buffer(chunk_),
+                                    [this](boost::system::error_code failed, std::size_t size)
+                                    { on_read(failed, size); });
+    }
+
+    void on_read(boost::system::error_code failed, std::size_t size)
+    {
+        if (finished_)
+            return;
+        if (failed)
+        {
+            finish(); // the report is complete
+            return;
+        }
+        text_.append(chunk_.data(), size);
+        if (text_.size() > max_report_)
+        {
+            failure_ = "the strategy's process wrote more than a report";
+            finish();
+            return;
+        }
+        read();
+    }
+
+    void finish()
+    {
+        finished_ = true;
+        context_.stop();
+    }
+
+    asio::io_context& context_;
+    const strategy_params& params_;
+    const std::size_t max_report_;
+    asio::posix::stream_descriptor to_child_, from_child_;
+    asio::steady_timer stop_timer_, kill_timer_;
+    std::array<char, 65536> chunk_;
+    std::string text_, failure_;
+    bool writing_ = false, sent_ = false, stop_asked_ = false, interrupted_ = false, finished_ = false;
+};
+
 } // namespace
 
 run_report run_strategy_in_process(strategy kind, const strategy_params& params)
 {
-    using namespace std::chrono_literals;
-    using clock_type = std::chrono::steady_clock;
     detail::ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
-    // Everything that can throw happens before the child exists.
     std::string request = detail::encode_settings(params, to_string(kind));
     // A report is a JSON line per base of a few KiB at most; more than this is not a report.
     const std::size_t max_report = (params.bases.size() + 16) * 64 * 1024;
@@ -65,82 +192,41 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     auto child = detail::spawn_child(program, "strategy-worker", why);
     if (!child)
         return failed_run(kind, params, why);
-    pid_t pid = child->pid;
-    // The child keeps the batch's time limit by itself; this process steps in only if it does not:
-    // a few seconds later it asks it to stop (a partial report still comes), and a few more
-    // seconds later it kills it.
-    int to_child = child->to_child;
-    std::optional<clock_type::time_point> kill_at;
-    auto ask_to_stop = [&] {
-        if (to_child < 0)
-            return;
-        ::close(to_child);
-        to_child = -1;
-        kill_at = detail::deadline_after(5s);
-    };
-    bool sent = detail::write_all(to_child, request);
-    if (!sent)
-        ask_to_stop();
-
-    detail::stop_wakeup wake(params.stop);
-    auto stop_at = detail::deadline_after(5s, detail::batch_deadline(params));
-    std::string text, failure;
-    bool interrupted = false;
-    for (;;)
+    // Whatever ends this function, an exception included, the child is not left running or
+    // unreaped.
+    struct child_guard
     {
-        auto now = clock_type::now();
-        if (to_child >= 0 && (params.stop.stop_requested() || now >= stop_at))
+        pid_t pid;
+        bool reaped = false;
+        ~child_guard()
         {
-            interrupted = params.stop.stop_requested();
-            ask_to_stop();
+            if (reaped)
+                return;
+            ::kill(pid, SIGKILL);
+            detail::wait_for_child(pid);
         }
-        if (kill_at && now >= *kill_at)
-        {
-            failure = "the strategy's process did not stop when asked; it was killed";
-            break;
-        }
-        auto until = kill_at ? *kill_at : stop_at;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();
-        pollfd watched[2] = {{child->from_child, POLLIN, 0}, {wake.fd(), POLLIN, 0}};
-        // Once the child is asked to stop, the stop pipe (readable for good) is no longer watched.
-        nfds_t count = to_child >= 0 && wake.fd() >= 0 ? 2 : 1;
-        int ready = ::poll(watched, count, static_cast<int>(std::clamp<long long>(left, 0, 60'000)));
-        if (ready < 0 && errno == EINTR)
-            continue;
-        if (ready < 0)
-        {
-            failure = std::string("cannot wait for the strategy's process: ") + std::strerror(errno);
-            break;
-        }
-        if (watched[0].revents == 0)
-            continue;
-        char chunk[65536];
-        ssize_t n = ::read(child->from_child, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break; // the report is complete
-        text.append(chunk, static_cast<std::size_t>(n));
-        if (text.size() > max_report)
-        {
-            failure = "the strategy's process wrote more than a report";
-            break;
-        }
-    }
-    ask_to_stop();
-    ::close(child->from_child);
-    if (!failure.empty())
-        ::kill(pid, SIGKILL);
-    rusage usage{};
-    int status = detail::wait_for_child(pid, &usage);
+    } guard{child->pid};
 
-    auto report = sent && failure.empty() ? detail::decode_report(text) : std::nullopt;
+    asio::io_context context(1);
+    auto supervisor = std::make_unique<child_supervisor>(context, params, *child, max_report);
+    supervisor->run(request);
+    supervisor->close();
+    if (!supervisor->failure().empty())
+        ::kill(child->pid, SIGKILL);
+    rusage usage{};
+    int status = detail::wait_for_child(child->pid, &usage);
+    guard.reaped = true;
+
+    std::string failure = supervisor->failure();
+    auto report =
+        supervisor->sent() && failure.empty() ? detail::decode_report(supervisor->text()) : std::nullopt;
     if (!report)
     {
         if (failure.empty())
             failure = "the strategy's process ended without a report (status " + std::to_string(status) + ")";
         return failed_run(kind, params, failure,
-                          interrupted ? error_code(boost::asio::error::operation_aborted) : errc::worker_failed);
+                          supervisor->interrupted() ? error_code(boost::asio::error::operation_aborted)
+                                                    : errc::worker_failed);
     }
     // Whole-process figures of the child (and of its own workers, which it waited for).
     report->cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +

@@ -1,7 +1,9 @@
 // The process pool: worker processes started fresh from the fxrates program (posix_spawn, never
 // a bare fork of this threaded process), fed one base at a time over a pipe, answering one JSON
-// line each. One thread here watches them all with poll(): a worker that dies is noticed at once
-// and its base reported as failed, so nothing ever hangs.
+// line each. An io_context run on the calling thread watches them all, each pipe a
+// posix::stream_descriptor: a worker that dies is noticed at once and its base reported as failed,
+// a worker slow to read its input holds up no other, and a timer keeps the batch's time limit, so
+// nothing ever hangs.
 
 #include <fxrates/blocking_client.hpp>
 
@@ -12,19 +14,23 @@
 #include "lab/wire.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdint>
+#include <array>
 #include <cstring>
 #include <iostream>
-#include <limits>
+#include <memory>
+#include <stop_token>
 #include <string>
 #include <utility>
 
@@ -35,21 +41,32 @@ namespace fxrates::detail
 namespace
 {
 
+namespace asio = boost::asio;
+
 // One answer is a JSON line of one base's outcome: a few KiB. A worker that sends a megabyte with
 // no end of line is not answering.
 constexpr std::size_t max_answer_line = 1024 * 1024;
 
+// Pending operations refer to its members: it stays at one address (held by unique_ptr).
 struct worker_process
 {
+    explicit worker_process(asio::io_context& context) : to_worker(context), from_worker(context) {}
+
     pid_t pid = -1;
-    int to_worker = -1;
-    int from_worker = -1;
+    asio::posix::stream_descriptor to_worker, from_worker;
+    std::array<char, 16384> chunk; // what one read brings
     std::string received;
+    // What waits to be written, and what a write under way holds: one write at a time per pipe.
+    std::string outbox, sending;
+    bool writing = false;
+    bool no_more_jobs = false; // its input is closed once the outbox is written
     std::optional<std::size_t> job;
     bool alive = false;
     bool answered = false; // once at least: its client and resolver thread have started
     std::size_t threads = 0; // as last read
 };
+
+using worker_list = std::vector<std::unique_ptr<worker_process>>;
 
 std::string describe_exit(int status)
 {
@@ -61,31 +78,16 @@ std::string describe_exit(int status)
     return "stopped";
 }
 
-// Starts `program worker`, with this process's signal mask (see spawn_child): on a stop, the pool
-// ends its workers itself.
-std::optional<worker_process> spawn_worker(const std::string& program, std::string& why)
-{
-    auto child = spawn_child(program, "worker", why);
-    if (!child)
-        return std::nullopt;
-    worker_process worker;
-    worker.pid = child->pid;
-    worker.to_worker = child->to_child;
-    worker.from_worker = child->from_child;
-    worker.alive = true;
-    return worker;
-}
-
 // Ends a worker: sends it `signal` (none if 0), closes our ends of its pipes (so it sees the end of
-// its input) and waits for it. Returns its wait status; its resource use goes to `usage`.
+// its input; our operations on them complete with operation_aborted) and waits for it. Returns its
+// wait status; its resource use goes to `usage`.
 int end_worker(worker_process& worker, int signal, rusage* usage = nullptr)
 {
     if (signal != 0)
         ::kill(worker.pid, signal);
-    if (worker.to_worker >= 0)
-        ::close(worker.to_worker);
-    worker.to_worker = -1;
-    ::close(worker.from_worker);
+    boost::system::error_code ignored;
+    worker.to_worker.close(ignored);
+    worker.from_worker.close(ignored);
     worker.alive = false;
     return wait_for_child(worker.pid, usage);
 }
@@ -103,6 +105,213 @@ int reap(worker_process& worker, int signal, run_report& report)
     return status;
 }
 
+// Starts `program worker`, with this process's signal mask (see spawn_child): on a stop, the pool
+// ends its workers itself. The worker joins `workers` before its pipes go to Asio, so that it is
+// ended whatever happens next.
+bool spawn_worker(asio::io_context& context, const std::string& program, worker_list& workers,
+                  std::string& why)
+{
+    auto child = spawn_child(program, "worker", why);
+    if (!child)
+        return false;
+    auto& worker = *workers.emplace_back(std::make_unique<worker_process>(context));
+    worker.pid = child->pid;
+    worker.alive = true;
+    adopt_pipe(worker.to_worker, child->to_child);
+    adopt_pipe(worker.from_worker, child->from_child);
+    return true;
+}
+
+// The pool at work: every handler runs on the calling thread, in io_context::run. Once finished
+// (every base answered, every worker gone, the deadline passed, or a stop request), the loop
+// stops and no handler runs again; what is still open is reported by run_process_pool.
+class pool_supervisor
+{
+public:
+    pool_supervisor(asio::io_context& context, const strategy_params& params, run_report& report,
+                    worker_list& workers)
+        : context_(context), params_(params), report_(report), workers_(workers), count_(params.bases.size()),
+          answered_(count_, false), remaining_(count_), deadline_timer_(context)
+    {
+    }
+
+    bool answered(std::size_t i) const { return answered_[i]; }
+    std::size_t remaining() const { return remaining_; }
+
+    // Sends each worker the settings and its first base, then watches them until finished, the
+    // `deadline` passed or a stop requested.
+    void run(const std::string& settings, std::chrono::steady_clock::time_point deadline)
+    {
+        for (auto& worker : workers_)
+        {
+            worker->outbox = settings;
+            assign(*worker);
+        }
+        // Threads of this process and its workers. Each worker's count is read at its start and
+        // again at its first answer, as its client starts its resolver thread at its first lookup.
+        for (auto& worker : workers_)
+            worker->threads = worker->alive ? thread_count_of(worker->pid) : 0;
+        sample_threads();
+        for (auto& worker : workers_)
+            read(*worker);
+        deadline_timer_.expires_at(deadline);
+        deadline_timer_.async_wait(
+            [this](boost::system::error_code failed)
+            {
+                if (!failed)
+                    finish();
+            });
+        // Called on the thread that asks for the stop: post is what may be done from there.
+        std::stop_callback on_stop(params_.stop, [this] { asio::post(context_, [this] { finish(); }); });
+        if (!params_.stop.stop_requested())
+            context_.run();
+    }
+
+private:
+    void finish()
+    {
+        finished_ = true;
+        context_.stop();
+    }
+
+    void sample_threads()
+    {
+        std::size_t children_threads = 0;
+        for (const auto& worker : workers_)
+            children_threads += worker->alive ? worker->threads : 0;
+        report_.peak_threads = std::max(report_.peak_threads, thread_count() + children_threads);
+    }
+
+    // Ends a worker that is gone or no longer listened to; its open base fails with its exit status.
+    void retire(worker_process& worker)
+    {
+        if (!worker.alive)
+            return;
+        int status = reap(worker, 0, report_);
+        if (worker.job && !answered_[*worker.job])
+        {
+            report_.outcomes[*worker.job] =
+                failed_outcome(params_.bases[*worker.job],
+                               "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
+            answered_[*worker.job] = true;
+            --remaining_;
+        }
+        worker.job.reset();
+        if (remaining_ == 0 ||
+            std::none_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->alive; }))
+            finish(); // nothing left to wait for, or no worker left to answer
+    }
+
+    // Gives the worker the next base, or tells it there is no more work.
+    void assign(worker_process& worker)
+    {
+        worker.job.reset();
+        if (next_ >= count_)
+            worker.no_more_jobs = true;
+        else
+        {
+            worker.job = next_++;
+            worker.outbox += encode_job(*worker.job, params_.bases[*worker.job]);
+        }
+        write(worker);
+    }
+
+    // Writes what the outbox holds without waiting for it: a worker slow to read its input holds
+    // up only itself.
+    void write(worker_process& worker)
+    {
+        if (worker.writing || !worker.alive)
+            return;
+        if (worker.outbox.empty())
+        {
+            if (worker.no_more_jobs)
+            {
+                boost::system::error_code ignored;
+                worker.to_worker.close(ignored);
+            }
+            return;
+        }
+        worker.sending = std::exchange(worker.outbox, {});
+        worker.writing = true;
+        asio::async_write(worker.to_worker, asio::buffer(worker.sending),
+                          [this, &worker](boost::system::error_code failed, std::size_t)
+                          {
+                              worker.writing = false;
+                              if (finished_ || !worker.alive)
+                                  return;
+                              if (failed)
+                                  retire(worker); // it closed its input: it has ended, or is ending
+                              else
+                                  write(worker);
+                          });
+    }
+
+    void read(worker_process& worker)
+    {
+        if (!worker.alive)
+            return;
+        worker.from_worker.async_read_some(asio::buffer(worker.chunk),
+                                           [this, &worker](boost::system::error_code failed, std::size_t size)
+                                           {
+                                               if (!finished_ && worker.alive)
+                                                   on_read(worker, failed, size);
+                                           });
+    }
+
+    void on_read(worker_process& worker, boost::system::error_code failed, std::size_t size)
+    {
+        if (failed)
+        {
+            retire(worker); // the end of its output (or a pipe we cannot read): it has ended
+            return;
+        }
+        worker.received.append(worker.chunk.data(), size);
+        if (worker.received.size() > max_answer_line && worker.received.find('\n') == std::string::npos)
+        {
+            // Not an answer of ours: stop listening to it rather than fill memory.
+            ::kill(worker.pid, SIGKILL);
+            retire(worker);
+            return;
+        }
+        std::size_t newline;
+        while ((newline = worker.received.find('\n')) != std::string::npos)
+        {
+            auto line = worker.received.substr(0, newline);
+            worker.received.erase(0, newline + 1);
+            auto answer = decode_outcome(line);
+            if (!answer || answer->first >= count_ || answered_[answer->first])
+                continue; // not a well-formed answer to an open job: ignored, the job stays open
+            answer->second.timing.queued = queued_;
+            report_.outcomes[answer->first] = std::move(answer->second);
+            answered_[answer->first] = true;
+            --remaining_;
+            bool first_answer = !std::exchange(worker.answered, true);
+            if (worker.job == answer->first)
+                assign(worker);
+            if (first_answer)
+            {
+                worker.threads = thread_count_of(worker.pid);
+                sample_threads();
+            }
+        }
+        if (remaining_ == 0)
+            finish();
+        else
+            read(worker);
+    }
+
+    asio::io_context& context_;
+    const strategy_params& params_;
+    run_report& report_;
+    worker_list& workers_;
+    const std::size_t count_;
+    std::vector<bool> answered_;
+    std::size_t next_ = 0, remaining_;
+    const std::chrono::steady_clock::time_point queued_ = std::chrono::steady_clock::now();
+    asio::steady_timer deadline_timer_;
+    bool finished_ = false;
+};
+
 } // namespace
 
 void run_process_pool(const strategy_params& params, run_report& report)
@@ -117,24 +326,33 @@ void run_process_pool(const strategy_params& params, run_report& report)
     ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
-    std::vector<worker_process> workers;
+    // The workers get their bases one job at a time, not in the settings, which stay small.
+    const std::string settings = [&]
+    {
+        strategy_params without_bases = params;
+        without_bases.bases.clear();
+        return encode_settings(without_bases);
+    }();
+
+    // One thread (this one) runs it; it outlives the workers' descriptors and the supervisor's timer.
+    asio::io_context context(1);
+    worker_list workers;
     // Whatever ends this function, an exception included, no worker is left running or unreaped
     // and no pipe left open.
     struct workers_guard
     {
-        std::vector<worker_process>& workers;
+        worker_list& workers;
         ~workers_guard()
         {
             for (auto& worker : workers)
-                if (worker.alive)
-                    end_worker(worker, SIGKILL);
+                if (worker->alive)
+                    end_worker(*worker, SIGKILL);
         }
     } cleanup{workers};
     std::string why;
     std::size_t wanted = std::max<std::size_t>(1, std::min(params.workers, count));
     for (std::size_t w = 0; w < wanted; ++w)
-        if (auto worker = spawn_worker(program, why))
-            workers.push_back(std::move(*worker));
+        spawn_worker(context, program, workers, why);
     if (workers.empty())
     {
         for (std::size_t i = 0; i < count; ++i)
@@ -143,152 +361,18 @@ void run_process_pool(const strategy_params& params, run_report& report)
         return;
     }
 
-    auto queued = std::chrono::steady_clock::now();
-    std::vector<bool> answered(count, false);
-    std::size_t next = 0, remaining = count;
-    // The workers get their bases one job at a time, not in the settings, which stay small (a
-    // pipe's buffer holds them, so writing them cannot block on a worker that is slow to read).
-    const std::string settings = [&] {
-        strategy_params without_bases = params;
-        without_bases.bases.clear();
-        return encode_settings(without_bases);
-    }();
-
-    auto retire = [&](worker_process& worker)
-    {
-        int status = reap(worker, 0, report);
-        if (worker.job && !answered[*worker.job])
-        {
-            report.outcomes[*worker.job] =
-                failed_outcome(params.bases[*worker.job],
-                               "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
-            answered[*worker.job] = true;
-            --remaining;
-        }
-        worker.job.reset();
-    };
-    // Gives the worker the next base, or tells it there is no more work.
-    auto assign = [&](worker_process& worker)
-    {
-        worker.job.reset();
-        if (next >= count)
-        {
-            ::close(worker.to_worker);
-            worker.to_worker = -1;
-            return;
-        }
-        worker.job = next++;
-        if (!write_all(worker.to_worker, encode_job(*worker.job, params.bases[*worker.job])))
-            retire(worker);
-    };
-
-    for (auto& worker : workers)
-        if (!write_all(worker.to_worker, settings))
-            retire(worker);
-        else
-            assign(worker);
-
-    // Threads of this process and its workers. Each worker's count is read at its start and again
-    // at its first answer, as its client starts its resolver thread at its first lookup.
-    auto sample_threads = [&] {
-        std::size_t children_threads = 0;
-        for (const auto& worker : workers)
-            children_threads += worker.alive ? worker.threads : 0;
-        report.peak_threads = std::max(report.peak_threads, thread_count() + children_threads);
-    };
-    for (auto& worker : workers)
-        worker.threads = worker.alive ? thread_count_of(worker.pid) : 0;
-    sample_threads();
-
     auto deadline = batch_deadline(params);
-    std::string wait_failure;
-    {
-        // A stop request must wake poll() at once: it makes a pipe that poll() watches readable.
-        stop_wakeup wake(params.stop);
-        while (remaining > 0 && !params.stop.stop_requested())
-        {
-            std::vector<pollfd> watched;
-            std::vector<worker_process*> owners;
-            if (wake.fd() >= 0)
-            {
-                watched.push_back({wake.fd(), POLLIN, 0});
-                owners.push_back(nullptr);
-            }
-            for (auto& worker : workers)
-                if (worker.alive)
-                {
-                    watched.push_back({worker.from_worker, POLLIN, 0});
-                    owners.push_back(&worker);
-                }
-            if (std::none_of(workers.begin(), workers.end(), [](const auto& w) { return w.alive; }))
-                break; // no worker left to answer
-            // Rounded up: a truncated 0.9 ms would end the wait before the deadline, and what is
-            // open would be blamed on the workers instead of the time limit.
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0)
-                break;
-            auto wait_ms = std::min<std::int64_t>(left.count(), std::numeric_limits<int>::max());
-            int ready = ::poll(watched.data(), watched.size(), static_cast<int>(wait_ms));
-            if (ready < 0 && errno == EINTR)
-                continue;
-            if (ready < 0)
-            {
-                wait_failure = std::string("cannot wait for the worker processes: ") + std::strerror(errno);
-                break; // what is open is reported below
-            }
-            for (std::size_t k = 0; k < watched.size(); ++k)
-            {
-                if (watched[k].revents == 0 || owners[k] == nullptr)
-                    continue;
-                auto& worker = *owners[k];
-                char chunk[16384];
-                ssize_t n = ::read(worker.from_worker, chunk, sizeof chunk);
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                {
-                    retire(worker);
-                    continue;
-                }
-                worker.received.append(chunk, static_cast<std::size_t>(n));
-                if (worker.received.size() > max_answer_line && worker.received.find('\n') == std::string::npos)
-                {
-                    // Not an answer of ours: stop listening to it rather than fill memory.
-                    ::kill(worker.pid, SIGKILL);
-                    retire(worker);
-                    continue;
-                }
-                std::size_t newline;
-                while ((newline = worker.received.find('\n')) != std::string::npos)
-                {
-                    auto line = worker.received.substr(0, newline);
-                    worker.received.erase(0, newline + 1);
-                    auto answer = decode_outcome(line);
-                    if (!answer || answer->first >= count || answered[answer->first])
-                        continue; // not a well-formed answer to an open job: ignored, the job stays open
-                    answer->second.timing.queued = queued;
-                    report.outcomes[answer->first] = std::move(answer->second);
-                    answered[answer->first] = true;
-                    --remaining;
-                    bool first_answer = !std::exchange(worker.answered, true);
-                    if (worker.alive && worker.job == answer->first)
-                        assign(worker);
-                    if (first_answer && worker.alive)
-                    {
-                        worker.threads = thread_count_of(worker.pid);
-                        sample_threads();
-                    }
-                }
-            }
-        }
-    }
+    pool_supervisor supervisor(context, params, report, workers);
+    supervisor.run(settings, deadline);
+
     // Whatever is still open: stopped, the deadline passed, or every worker died.
     bool too_late = std::chrono::steady_clock::now() >= deadline;
     for (std::size_t i = 0; i < count; ++i)
     {
-        if (answered[i])
+        if (supervisor.answered(i))
             continue;
-        bool started = std::any_of(workers.begin(), workers.end(), [i](const auto& w) { return w.alive && w.job == i; });
+        bool started = std::any_of(workers.begin(), workers.end(),
+                                   [i](const auto& w) { return w->alive && w->job == i; });
         if (params.stop.stop_requested())
             report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came",
                                                 boost::asio::error::operation_aborted);
@@ -297,13 +381,12 @@ void run_process_pool(const strategy_params& params, run_report& report)
                                                 batch_deadline_message(started, params.client.batch_timeout),
                                                 errc::batch_deadline);
         else
-            report.outcomes[i] = failed_outcome(
-                params.bases[i], wait_failure.empty() ? "no worker process was left to answer" : wait_failure);
+            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process was left to answer");
     }
     for (auto& worker : workers)
     {
-        if (worker.alive)
-            reap(worker, remaining > 0 ? SIGKILL : 0, report);
+        if (worker->alive)
+            reap(*worker, supervisor.remaining() > 0 ? SIGKILL : 0, report);
     }
 }
 

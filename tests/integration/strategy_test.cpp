@@ -10,10 +10,12 @@
 #include <doctest/doctest.h>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -45,16 +47,49 @@ strategy_params params_for(const local_server& server, std::vector<std::string> 
     return params;
 }
 
-// Runs a strategy on another thread; a run that does not end within the limit fails the test.
-run_report run_within(strategy kind, const strategy_params& params, std::chrono::seconds limit = 60s)
+// Runs a strategy on another thread, here or (`own_process`) in a process of its own; a run that
+// does not end within the limit fails the test.
+run_report run_within(strategy kind, const strategy_params& params, std::chrono::seconds limit = 60s,
+                      bool own_process = false)
 {
-    auto running = std::async(std::launch::async, [&] { return fxrates::run_strategy(kind, params); });
+    auto running = std::async(std::launch::async,
+                              [&]
+                              {
+                                  return own_process ? fxrates::run_strategy_in_process(kind, params)
+                                                     : fxrates::run_strategy(kind, params);
+                              });
     if (running.wait_for(limit) != std::future_status::ready)
     {
         FAIL("the strategy " << to_string(kind) << " did not finish within " << limit.count() << " s");
         std::abort(); // unreachable: FAIL throws; the hung thread could not be joined anyway
     }
     return running.get();
+}
+
+// A shell script standing in for the fxrates program, in a directory removed with it.
+class fake_program
+{
+public:
+    explicit fake_program(const std::string& script)
+        : dir_(std::filesystem::temp_directory_path() /
+               ("fxrates-strategy-test-" + std::to_string(::getpid()) + "-" + std::to_string(++made_)))
+    {
+        std::filesystem::create_directories(dir_);
+        std::ofstream(path()) << "#!/bin/sh\n" << script;
+        std::filesystem::permissions(path(), std::filesystem::perms::owner_all);
+    }
+    ~fake_program() { std::filesystem::remove_all(dir_); }
+    std::string path() const { return (dir_ / "fxrates").string(); }
+
+private:
+    static inline int made_ = 0;
+    std::filesystem::path dir_;
+};
+
+// Every child process of this one has been waited for (none running, none a zombie).
+bool no_child_left()
+{
+    return ::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
 }
 
 std::size_t threads_now()
@@ -257,17 +292,11 @@ TEST_CASE("the process pool's peak memory counts its workers, which run side by 
 TEST_CASE("a process-pool worker that is killed gives errors for its bases, not a hang")
 {
     local_server server;
-    auto dir = std::filesystem::temp_directory_path() / ("fxrates-strategy-test-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto crashing = dir / "crashing-worker";
-    std::ofstream(crashing) << "#!/bin/sh\nread settings\nread job\nkill -9 $$\n";
-    std::filesystem::permissions(crashing, std::filesystem::perms::owner_all);
-
+    fake_program crashing("read settings\nread job\nkill -9 $$\n");
     auto params = params_for(server, {"USD", "EUR", "PLN"});
-    params.worker_program = crashing.string();
+    params.worker_program = crashing.path();
     params.workers = 2;
     auto report = run_within(strategy::process_pool, params);
-    std::filesystem::remove_all(dir);
     REQUIRE(report.outcomes.size() == 3);
     for (const auto& outcome : report.outcomes)
     {
@@ -278,6 +307,49 @@ TEST_CASE("a process-pool worker that is killed gives errors for its bases, not 
     for (const auto& outcome : report.outcomes)
         named_the_signal = named_the_signal || outcome.diag.client_message().find("signal 9") != std::string::npos;
     CHECK(named_the_signal);
+    CHECK(no_child_left());
+}
+
+TEST_CASE("a process-pool worker that sends a line without end is killed, and its base fails")
+{
+    local_server server;
+    fake_program flooding("read settings\nread job\nexec tr '\\0' x </dev/zero\n");
+    auto params = params_for(server, {"USD", "EUR"});
+    params.worker_program = flooding.path();
+    params.workers = 1;
+    auto report = run_within(strategy::process_pool, params);
+    REQUIRE(report.outcomes.size() == 2);
+    CHECK(report.outcomes[0].error == fxrates::errc::worker_failed);
+    CHECK(report.outcomes[0].diag.client_message().find("was killed by signal 9") != std::string::npos);
+    CHECK(report.outcomes[1].error == fxrates::errc::worker_failed);
+    CHECK(report.outcomes[1].diag.client_message() == "no worker process was left to answer");
+    CHECK(no_child_left());
+}
+
+TEST_CASE("a stop request ends a process pool at once: its open bases are aborted, its workers ended")
+{
+    std::stop_source stop;
+    fxrates::server_params server_settings;
+    server_settings.latency = 10s; // the answers would come long after the test
+    // The event: the server has a worker's request. The stop comes from the server's thread.
+    server_settings.inject_status = [&](std::string_view) -> std::optional<unsigned>
+    {
+        stop.request_stop();
+        return std::nullopt;
+    };
+    local_server server(server_settings);
+    auto params = params_for(server, {"USD", "EUR", "PLN"});
+    params.workers = 2;
+    params.stop = stop.get_token();
+    auto report = run_within(strategy::process_pool, params, 20s);
+    REQUIRE(report.outcomes.size() == 3);
+    for (const auto& outcome : report.outcomes)
+    {
+        CHECK(outcome.error == boost::asio::error::operation_aborted);
+        CHECK(outcome.diag.client_message() == "stopped before the answer came");
+    }
+    CHECK(report.wall_seconds < 5); // not the server's 10 s
+    CHECK(no_child_left());
 }
 
 TEST_CASE("a process-pool worker program that cannot start is reported for every base")
@@ -291,4 +363,39 @@ TEST_CASE("a process-pool worker program that cannot start is reported for every
         CHECK(outcome.error == fxrates::errc::worker_failed);
         CHECK(outcome.diag.client_message().find("cannot start") != std::string::npos);
     }
+}
+
+TEST_CASE("a strategy's process that ignores a stop request is killed, and the run is aborted")
+{
+    local_server server;
+    // Reads its request, then neither ends at the end of its input nor reports.
+    fake_program stubborn("read request\nexec sleep 600\n");
+    auto params = params_for(server, {"USD", "EUR"});
+    params.worker_program = stubborn.path();
+    std::stop_source stop;
+    stop.request_stop();
+    params.stop = stop.get_token();
+    // Asked to stop at once, killed 5 s later.
+    auto report = run_within(strategy::sequential, params, 30s, true);
+    REQUIRE(report.outcomes.size() == 2);
+    for (const auto& outcome : report.outcomes)
+    {
+        CHECK(outcome.error == boost::asio::error::operation_aborted);
+        CHECK(outcome.diag.client_message() ==
+              "the strategy's process did not stop when asked; it was killed");
+    }
+    CHECK(no_child_left());
+}
+
+TEST_CASE("a strategy's process that writes more than a report is killed, and the run fails")
+{
+    local_server server;
+    fake_program flooding("read request\nexec tr '\\0' x </dev/zero\n");
+    auto params = params_for(server, {"USD"});
+    params.worker_program = flooding.path();
+    auto report = run_within(strategy::sequential, params, 30s, true);
+    REQUIRE(report.outcomes.size() == 1);
+    CHECK(report.outcomes[0].error == fxrates::errc::worker_failed);
+    CHECK(report.outcomes[0].diag.client_message() == "the strategy's process wrote more than a report");
+    CHECK(no_child_left());
 }
