@@ -86,8 +86,9 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options)
     compare->add_option("--timeout", options.timeout_seconds, "Seconds each strategy may take")
         ->check(finite_number({.min = 0.1, .max = 3600}))
         ->capture_default_str();
-    compare->add_option("--format", options.format,
-                        "Output: table (the matrix and the comparison), json or csv (the comparison as data)")
+    compare
+        ->add_option("--format", options.format,
+                     "Output: table (the matrix and the comparison), json or csv (the comparison as data)")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
     compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file");

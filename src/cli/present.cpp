@@ -351,15 +351,17 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
 std::string render_comparison_table(const comparison& table)
 {
     // One line of the table; its fields are ours (names, numbers), so 256 bytes hold it.
-    auto line = [](const char* format, auto... args) {
+    auto line = [](const char* format, auto... args)
+    {
         char text[256];
         int length = std::snprintf(text, sizeof text, format, args...);
-        return std::string(text, static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof text) - 1)));
+        return std::string(
+            text, static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof text) - 1)));
     };
-    std::string where = table.api.empty()
-                            ? line("the built-in server, %g ms latency", table.latency_ms)
-                            : escape_untrusted(table.api, false);
-    std::string out = std::to_string(table.requests_per_strategy) + " requests per strategy against " + where + "\n\n";
+    std::string where = table.api.empty() ? line("the built-in server, %g ms latency", table.latency_ms)
+                                          : escape_untrusted(table.api, false);
+    std::string out =
+        std::to_string(table.requests_per_strategy) + " requests per strategy against " + where + "\n\n";
     out += line("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
     for (const auto& row : table.rows)
     {

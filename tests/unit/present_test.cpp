@@ -121,6 +121,16 @@ bool same_bits(double a, double b)
     return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
+// A comparison of 5 requests per strategy on the built-in server at 100 ms.
+fxrates::comparison comparison_of(std::vector<fxrates::comparison_row> rows)
+{
+    fxrates::comparison table;
+    table.requests_per_strategy = 5;
+    table.latency_ms = 100;
+    table.rows = std::move(rows);
+    return table;
+}
+
 } // namespace
 
 TEST_CASE("format_seed_number keeps fixed notation for exponents from -4 to 1")
@@ -396,8 +406,7 @@ TEST_CASE("the JSON document keeps failures at their input position with the err
     const auto& client = results[2].at("error").as_object();
     CHECK(client.at("category").as_string() == "fxrates.client");
     CHECK(client.at("code").as_int64() == 1);
-    CHECK(client.at("message").as_string() ==
-          fxrates::error_code(fxrates::errc::bad_response).message());
+    CHECK(client.at("message").as_string() == fxrates::error_code(fxrates::errc::bad_response).message());
     CHECK(client.at("detail").as_string() == "the field 'rates' is missing");
     CHECK(client.at("server_text").as_string() == "oops");
     CHECK(client.size() == 5);
@@ -430,10 +439,11 @@ TEST_CASE("the JSON document writes numbers JSON cannot express as null")
 {
     std::vector<rates_outcome> outcomes{success("USD", {{"EUR", std::numeric_limits<double>::infinity()}})};
     auto document = fxrates::render_json(outcomes, codes({"EUR"}), std::numeric_limits<double>::quiet_NaN());
-    CHECK(document ==
-          R"({"schema":"fxrates.rates/1","results":[{"base":"USD","date":"2019-04-09","rates":{"EUR":null}}],)"
-          R"("elapsed_seconds":null})"
-          "\n");
+    CHECK(
+        document ==
+        R"({"schema":"fxrates.rates/1","results":[{"base":"USD","date":"2019-04-09","rates":{"EUR":null}}],)"
+        R"("elapsed_seconds":null})"
+        "\n");
     CHECK_NOTHROW(json::parse(document));
 }
 
@@ -461,8 +471,9 @@ TEST_CASE("json_record is one base as one object without a newline, the element 
     CHECK(failed == R"({"base":"XXX","error":{"category":"fxrates.http","code":400,)"
                     R"("message":"HTTP 400 Bad Request: the API rejected a parameter.","detail":"",)"
                     R"("server_text":"Base currency 'XXX' is not supported."}})");
-    CHECK(fxrates::render_json(outcomes, symbols, 1) ==
-          R"({"schema":"fxrates.rates/1","results":[)" + ok + "," + failed + R"(],"elapsed_seconds":1.0})" + "\n");
+    CHECK(fxrates::render_json(outcomes, symbols, 1) == R"({"schema":"fxrates.rates/1","results":[)" + ok +
+                                                            "," + failed + R"(],"elapsed_seconds":1.0})" +
+                                                            "\n");
 }
 
 TEST_CASE("a failure's error is structured: category, code, message, detail and server text")
@@ -499,8 +510,8 @@ TEST_CASE("the structured error is valid JSON whatever bytes the server sent")
     // Control characters, DEL, a NUL, a bidi override, a lone continuation byte, a cut-off
     // sequence, an overlong '/' and an encoded surrogate: none may break the record or reach a
     // terminal raw; text that is valid UTF-8 comes back exactly.
-    std::string server("\x01\x1b[2J\x7f q\"\\ \n\r\t\0 \xe2\x80\xae caf\xc3\xa9 \x80 \xe2\x82 \xc0\xaf \xed\xa0\x80 ok",
-                       40);
+    std::string server(
+        "\x01\x1b[2J\x7f q\"\\ \n\r\t\0 \xe2\x80\xae caf\xc3\xa9 \x80 \xe2\x82 \xc0\xaf \xed\xa0\x80 ok", 40);
     std::string detail = "the field 'date' is not a date: '\\x1b[31m'";
     auto record = fxrates::json_record(failure("USD", fxrates::errc::bad_response, detail, server), {});
     CHECK(record.find('\n') == std::string::npos);
@@ -518,18 +529,16 @@ TEST_CASE("the structured error is valid JSON whatever bytes the server sent")
 
 TEST_CASE("the comparison table keeps its layout: aligned columns, speed-up, failures marked")
 {
-    fxrates::comparison table;
-    table.requests_per_strategy = 5;
-    table.latency_ms = 100;
-    table.rows = {
+    auto table = comparison_of({
         {"sequential", 0.51, 0.014, 1, 10956, 1.0, 5, 0},
         {"thread-pool-throttled", 0.602, 0.022, 5, 11469, 0.51 / 0.602, 5, 2},
-    };
+    });
     CHECK(fxrates::render_comparison_table(table) ==
           "5 requests per strategy against the built-in server, 100 ms latency\n\n"
           "strategy                    wall       CPU  threads    peak RSS  speed-up\n"
           "sequential               0.510 s   0.014 s        1    10.7 MiB      1.0x\n"
-          "thread-pool-throttled    0.602 s   0.022 s        5    11.2 MiB      0.8x  (some requests failed)\n");
+          "thread-pool-throttled    0.602 s   0.022 s        5    11.2 MiB      0.8x  (some requests "
+          "failed)\n");
     table.api = "https://example.com/\x1b[31m";
     table.rows[0].speedup.reset();
     auto text = fxrates::render_comparison_table(table);
@@ -540,21 +549,19 @@ TEST_CASE("the comparison table keeps its layout: aligned columns, speed-up, fai
 
 TEST_CASE("the comparison as JSON: its schema, where it ran, one object per strategy")
 {
-    fxrates::comparison table;
-    table.requests_per_strategy = 5;
-    table.latency_ms = 100;
-    table.rows = {
+    auto table = comparison_of({
         {"sequential", 0.5, 0.014, 1, 10956, 1.0, 5, 0},
         {"async", 0.125, 0.015, 1, 11000, 4.0, 5, 1},
-    };
+    });
     auto document = fxrates::render_comparison_json(table);
-    CHECK(document ==
-          R"({"schema":"fxrates.compare/1","requests_per_strategy":5,"api":null,"latency_ms":100.0,"strategies":[)"
-          R"({"strategy":"sequential","wall_seconds":0.5,"cpu_seconds":0.014,"peak_threads":1,)"
-          R"("peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0},)"
-          R"({"strategy":"async","wall_seconds":0.125,"cpu_seconds":0.015,"peak_threads":1,)"
-          R"("peak_rss_kib":11000,"speedup":4.0,"requests":5,"failed":1}]})"
-          "\n");
+    CHECK(
+        document ==
+        R"({"schema":"fxrates.compare/1","requests_per_strategy":5,"api":null,"latency_ms":100.0,"strategies":[)"
+        R"({"strategy":"sequential","wall_seconds":0.5,"cpu_seconds":0.014,"peak_threads":1,)"
+        R"("peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0},)"
+        R"({"strategy":"async","wall_seconds":0.125,"cpu_seconds":0.015,"peak_threads":1,)"
+        R"("peak_rss_kib":11000,"speedup":4.0,"requests":5,"failed":1}]})"
+        "\n");
     CHECK(fxrates::render_comparison(fxrates::output_format::json, table) == document);
 
     table.api = "https://api.example.com";
@@ -569,17 +576,16 @@ TEST_CASE("the comparison as JSON: its schema, where it ran, one object per stra
 
 TEST_CASE("the comparison as CSV: a header and the same values, an empty cell for no speed-up")
 {
-    fxrates::comparison table;
-    table.requests_per_strategy = 5;
-    table.rows = {
+    auto table = comparison_of({
         {"async", 0.125, 0.015, 1, 11000, std::nullopt, 5, 0},
         {"thread-pool", 0.25, 0.02, 5, 11469, std::nullopt, 5, 5},
-    };
+    });
     CHECK(fxrates::render_comparison_csv(table) ==
           "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed\n"
           "async,0.125,0.015,1,11000,,5,0\n"
           "thread-pool,0.25,0.02,5,11469,,5,5\n");
-    CHECK(fxrates::render_comparison(fxrates::output_format::csv, table) == fxrates::render_comparison_csv(table));
+    CHECK(fxrates::render_comparison(fxrates::output_format::csv, table) ==
+          fxrates::render_comparison_csv(table));
 }
 
 TEST_CASE("the CSV has a header, one row per outcome in input order and empty cells for missing rates")
