@@ -17,7 +17,6 @@
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -26,20 +25,22 @@ namespace fxrates::cli {
 
 namespace {
 
-// One line of the comparison table; its fields are ours (names, numbers), so 256 bytes hold it.
-template <typename... Args>
-std::string format_line(const char* format, Args... args)
+// A row of the comparison table from a strategy's run; `sequential_wall` is 0 without a
+// sequential run to compare with.
+comparison_row row_of(const run_report& report, double sequential_wall)
 {
-    char line[256];
-    int length = std::snprintf(line, sizeof line, format, args...);
-    return std::string(line, static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof line) - 1)));
-}
-
-std::string mib(long kib)
-{
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(kib) / 1024.0);
-    return text;
+    comparison_row row;
+    row.strategy = to_string(report.kind);
+    row.wall_seconds = report.wall_seconds;
+    row.cpu_seconds = report.cpu_seconds;
+    row.peak_threads = report.peak_threads;
+    row.peak_rss_kib = report.peak_rss_kib;
+    if (sequential_wall > 0 && report.wall_seconds > 0)
+        row.speedup = sequential_wall / report.wall_seconds;
+    row.requests = report.outcomes.size();
+    row.failed = static_cast<std::size_t>(
+        std::count_if(report.outcomes.begin(), report.outcomes.end(), [](const auto& o) { return !o.ok(); }));
+    return row;
 }
 
 } // namespace
@@ -85,6 +86,11 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options)
     compare->add_option("--timeout", options.timeout_seconds, "Seconds each strategy may take")
         ->check(finite_number({.min = 0.1, .max = 3600}))
         ->capture_default_str();
+    compare
+        ->add_option("--format", options.format,
+                     "Output: table (the matrix and the comparison), json or csv (the comparison as data)")
+        ->check(CLI::IsMember({"table", "json", "csv"}))
+        ->capture_default_str();
     compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file");
     compare->add_option("--trace", options.trace_file, "Write a Chrome trace (Perfetto) to this JSON file");
     return compare;
@@ -126,8 +132,10 @@ int run_compare(const compare_options& options)
     interrupt_watch interrupts;
     params.stop = interrupts.token();
 
+    auto format = parse_output_format(options.format).value_or(output_format::table);
+    comparison table;
+    table.requests_per_strategy = params.bases.size();
     std::optional<local_server> server;
-    std::string where;
     if (options.api.empty())
     {
         server_params settings;
@@ -136,9 +144,7 @@ int run_compare(const compare_options& options)
         params.client.api_url = server->base_url();
         params.client.ca_pem = server->certificate_pem();
         params.client.use_system_trust = false;
-        char text[96];
-        std::snprintf(text, sizeof text, "the built-in server, %g ms latency", options.latency_ms);
-        where = text;
+        table.latency_ms = options.latency_ms;
     }
     else
     {
@@ -150,7 +156,7 @@ int run_compare(const compare_options& options)
         params.client.api_url = options.api;
         if (!apply_trust_options("compare", options.trust, params.client))
             return 1;
-        where = options.api;
+        table.api = options.api;
     }
 
     std::vector<run_report> reports;
@@ -189,8 +195,14 @@ int run_compare(const compare_options& options)
         if (row)
             first_rows.push_back(*row);
     }
-    std::string matrix = render_table(first_rows, *symbols, reference->wall_seconds);
-    std::string out = matrix.substr(0, matrix.rfind("\ntime elapsed")) + "\n";
+    // The matrix is for people; json and csv hold only the comparison, and `fxrates rates --format
+    // json` gives the rates as data.
+    std::string out;
+    if (format == output_format::table)
+    {
+        std::string matrix = render_table(first_rows, *symbols, reference->wall_seconds);
+        out = matrix.substr(0, matrix.rfind("\ntime elapsed")) + "\n";
+    }
 
     std::size_t failures = 0;
     for (const auto& report : reports)
@@ -217,22 +229,9 @@ int run_compare(const compare_options& options)
     // The reference is the sequential run when there is one: the speed-ups are against it.
     double sequential_wall = reference->kind == strategy::sequential ? reference->wall_seconds : 0;
 
-    out += std::to_string(params.bases.size()) + " requests per strategy against " + escape_untrusted(where, false) +
-           "\n\n";
-    out += format_line("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
     for (const auto& report : reports)
-    {
-        char speed_up[16] = "-";
-        if (sequential_wall > 0 && report.wall_seconds > 0)
-            std::snprintf(speed_up, sizeof speed_up, "%.1fx", sequential_wall / report.wall_seconds);
-        std::size_t ok = 0;
-        for (const auto& outcome : report.outcomes)
-            ok += outcome.ok() ? 1 : 0;
-        out += format_line("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", std::string(to_string(report.kind)).c_str(),
-                           report.wall_seconds, report.cpu_seconds, report.peak_threads,
-                           mib(report.peak_rss_kib).c_str(), speed_up,
-                           ok == report.outcomes.size() ? "" : "  (some requests failed)");
-    }
+        table.rows.push_back(row_of(report, sequential_wall));
+    out += render_comparison(format, table);
     bool written = write_standard_output("compare", out) && close_standard_output("compare");
     if (written && !options.timeline_file.empty())
         written = write_file("compare", options.timeline_file, render_timeline_svg(reports));

@@ -25,6 +25,7 @@ struct compare_options
     double rate = 10;
     std::size_t concurrency = 100;
     double timeout_seconds = 120;
+    std::string format = "table";
     std::string timeline_file;
     std::string trace_file;
 };
@@ -32,7 +33,8 @@ struct compare_options
 /// Adds the `compare` subcommand to `app`.
 CLI::App* add_compare_command(CLI::App& app, compare_options& options);
 
-/// Runs every chosen strategy on the same job and prints the matrix and the comparison table.
+/// Runs every chosen strategy on the same job and prints the matrix and the comparison table, or
+/// with `--format json|csv` the comparison alone as data (progress and failures go to stderr).
 /// Returns 0 if every request of every strategy succeeded, 2 if some failed, 1 on bad input.
 int run_compare(const compare_options& options);
 

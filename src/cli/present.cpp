@@ -221,57 +221,61 @@ std::string render_table(std::span<const rates_outcome> outcomes, std::span<cons
     return out;
 }
 
+std::string json_record(const rates_outcome& outcome, std::span<const currency_code> symbols)
+{
+    std::string out = "{\"base\":";
+    append_json_string(out, outcome.base.view());
+    if (!outcome.ok())
+    {
+        out += ",\"error\":{\"category\":";
+        append_json_string(out, outcome.error.category().name());
+        out += ",\"code\":" + std::to_string(outcome.error.value());
+        out += ",\"message\":";
+        append_json_string(out, outcome.error.message());
+        out += ",\"detail\":";
+        append_json_string(out, outcome.diag.client_message());
+        out += ",\"server_text\":";
+        append_json_string(out, outcome.diag.server_message());
+        out += "}}";
+        return out;
+    }
+    out += ",\"date\":";
+    append_json_string(out, to_iso_string(outcome.value.date));
+    out += ",\"rates\":{";
+    bool first_rate = true;
+    for (std::size_t i = 0; i < symbols.size(); ++i)
+    {
+        // Duplicate keys are legal JSON but read differently by different parsers: keep the first.
+        if (std::find(symbols.begin(), symbols.begin() + static_cast<std::ptrdiff_t>(i), symbols[i]) !=
+            symbols.begin() + static_cast<std::ptrdiff_t>(i))
+            continue;
+        auto rate = rate_of(outcome, symbols[i]);
+        if (!rate)
+            continue;
+        if (!first_rate)
+            out += ',';
+        first_rate = false;
+        append_json_string(out, symbols[i].view());
+        out += ':';
+        append_json_number(out, *rate);
+    }
+    out += "}}";
+    return out;
+}
+
 std::string render_json(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
                         double elapsed_seconds)
 {
-    // Duplicate keys are legal JSON but read differently by different parsers: keep the first.
-    std::vector<currency_code> keys;
-    for (const auto& symbol : symbols)
-        if (std::find(keys.begin(), keys.end(), symbol) == keys.end())
-            keys.push_back(symbol);
-
-    std::string out = "{\"results\":[";
+    std::string out = "{\"schema\":";
+    append_json_string(out, rates_json_schema);
+    out += ",\"results\":[";
     bool first_result = true;
     for (const auto& outcome : outcomes)
     {
         if (!first_result)
             out += ',';
         first_result = false;
-        out += "{\"base\":";
-        append_json_string(out, outcome.base.view());
-        if (outcome.ok())
-        {
-            out += ",\"date\":";
-            append_json_string(out, to_iso_string(outcome.value.date));
-            out += ",\"rates\":{";
-            bool first_rate = true;
-            for (const auto& key : keys)
-            {
-                auto rate = rate_of(outcome, key);
-                if (!rate)
-                    continue;
-                if (!first_rate)
-                    out += ',';
-                first_rate = false;
-                append_json_string(out, key.view());
-                out += ':';
-                append_json_number(out, *rate);
-            }
-            out += "}}";
-        }
-        else
-        {
-            out += ",\"error\":{\"category\":";
-            append_json_string(out, outcome.error.category().name());
-            out += ",\"value\":" + std::to_string(outcome.error.value());
-            out += ",\"message\":";
-            append_json_string(out, outcome.error.message());
-            out += ",\"client_message\":";
-            append_json_string(out, outcome.diag.client_message());
-            out += ",\"server_message\":";
-            append_json_string(out, outcome.diag.server_message());
-            out += "}}";
-        }
+        out += json_record(outcome, symbols);
     }
     out += "],\"elapsed_seconds\":";
     append_json_number(out, elapsed_seconds);
@@ -324,6 +328,107 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
         break;
     }
     return render_table(outcomes, symbols, elapsed_seconds);
+}
+
+std::string render_comparison_table(const comparison& table)
+{
+    // One line of the table; its fields are ours (names, numbers), so 256 bytes hold it.
+    auto line = [](const char* format, auto... args)
+    {
+        char text[256];
+        int length = std::snprintf(text, sizeof text, format, args...);
+        return std::string(
+            text, static_cast<std::size_t>(std::clamp(length, 0, static_cast<int>(sizeof text) - 1)));
+    };
+    std::string where = table.api.empty() ? line("the built-in server, %g ms latency", table.latency_ms)
+                                          : escape_untrusted(table.api, false);
+    std::string out =
+        std::to_string(table.requests_per_strategy) + " requests per strategy against " + where + "\n\n";
+    out += line("%-22s %9s %9s %8s %11s %9s\n", "strategy", "wall", "CPU", "threads", "peak RSS", "speed-up");
+    for (const auto& row : table.rows)
+    {
+        std::string speedup = row.speedup ? line("%.1fx", *row.speedup) : "-";
+        std::string rss = line("%.1f MiB", static_cast<double>(row.peak_rss_kib) / 1024.0);
+        out += line("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", row.strategy.c_str(), row.wall_seconds,
+                    row.cpu_seconds, row.peak_threads, rss.c_str(), speedup.c_str(),
+                    row.failed == 0 ? "" : "  (some requests failed)");
+    }
+    return out;
+}
+
+std::string render_comparison_json(const comparison& table)
+{
+    std::string out = "{\"schema\":";
+    append_json_string(out, compare_json_schema);
+    out += ",\"requests_per_strategy\":" + std::to_string(table.requests_per_strategy);
+    out += ",\"api\":";
+    if (table.api.empty())
+        out += "null";
+    else
+        append_json_string(out, table.api);
+    out += ",\"latency_ms\":";
+    if (table.api.empty())
+        append_json_number(out, table.latency_ms);
+    else
+        out += "null";
+    out += ",\"strategies\":[";
+    bool first = true;
+    for (const auto& row : table.rows)
+    {
+        if (!first)
+            out += ',';
+        first = false;
+        out += "{\"strategy\":";
+        append_json_string(out, row.strategy);
+        out += ",\"wall_seconds\":";
+        append_json_number(out, row.wall_seconds);
+        out += ",\"cpu_seconds\":";
+        append_json_number(out, row.cpu_seconds);
+        out += ",\"peak_threads\":" + std::to_string(row.peak_threads);
+        out += ",\"peak_rss_kib\":" + std::to_string(row.peak_rss_kib);
+        out += ",\"speedup\":";
+        if (row.speedup)
+            append_json_number(out, *row.speedup);
+        else
+            out += "null";
+        out += ",\"requests\":" + std::to_string(row.requests);
+        out += ",\"failed\":" + std::to_string(row.failed) + "}";
+    }
+    out += "]}\n";
+    return out;
+}
+
+std::string render_comparison_csv(const comparison& table)
+{
+    std::string out = "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed\n";
+    for (const auto& row : table.rows)
+    {
+        out += csv_cell(row.strategy);
+        out += ',' + shortest_number(row.wall_seconds);
+        out += ',' + shortest_number(row.cpu_seconds);
+        out += ',' + std::to_string(row.peak_threads);
+        out += ',' + std::to_string(row.peak_rss_kib);
+        out += ',';
+        if (row.speedup)
+            out += shortest_number(*row.speedup);
+        out += ',' + std::to_string(row.requests);
+        out += ',' + std::to_string(row.failed) + '\n';
+    }
+    return out;
+}
+
+std::string render_comparison(output_format format, const comparison& table)
+{
+    switch (format)
+    {
+    case output_format::json:
+        return render_comparison_json(table);
+    case output_format::csv:
+        return render_comparison_csv(table);
+    case output_format::table:
+        break;
+    }
+    return render_comparison_table(table);
 }
 
 std::string describe_failure(const rates_outcome& outcome)

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fxrates {
 
@@ -49,20 +50,33 @@ std::string format_seed_number(double x);
 std::string render_table(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
                          double elapsed_seconds);
 
-/// A JSON document for scripts, keys in a fixed order, ending with a newline:
+/// The version of the JSON `render_json` writes, as its top-level `"schema"` member; also the
+/// version of the records `json_record` writes, for a streaming mode to name. Compatibility rule:
+/// members may be added within a version; removing or renaming one, or changing what one means or
+/// its type, bumps the number.
+inline constexpr std::string_view rates_json_schema = "fxrates.rates/1";
+
+/// One base as one JSON object, keys in a fixed order, without a trailing newline: the element
+/// `render_json` writes for it, and what a streaming mode writes one per line.
 ///
-/// `{"results":[R...],"elapsed_seconds":0.12}`, one R per outcome in input order, either
-/// `{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761}}` (keys of `rates` in
-/// `symbols` order; symbols without a rate and repeated symbols left out; the base's own rate is
+/// Either `{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761}}` (keys of `rates`
+/// in `symbols` order; symbols without a rate and repeated symbols left out; the base's own rate is
 /// 1.0 as in the table) or, for a failure,
-/// `{"base":"XXX","error":{"category":"fxrates.http","value":400,"message":"...",
-/// "client_message":"...","server_message":"..."}}` (the two diagnostics are empty strings when
-/// absent).
+/// `{"base":"XXX","error":{"category":"fxrates.http","code":400,"message":"...","detail":"...",
+/// "server_text":"..."}}`: the error code's category name, value and message, our explanation
+/// (`diagnostics::client_message()`) and the server's own text (`diagnostics::server_message()`,
+/// untrusted); `detail` and `server_text` are empty strings when absent.
 ///
 /// Numbers are the shortest text that reads back as the same double, and always look like
 /// floating-point numbers (`1.0`, never `1`) so consumers see one kind of number. A non-finite
-/// number, which JSON cannot express, is written as `null`. Strings are escaped by Boost.JSON;
-/// bytes that are not valid UTF-8 become U+FFFD so that the document is always valid JSON.
+/// number, which JSON cannot express, is written as `null`. Strings are escaped by Boost.JSON
+/// (control characters as `\u001b`); bytes that are not valid UTF-8 become U+FFFD, so that the
+/// text is always valid JSON.
+std::string json_record(const rates_outcome& outcome, std::span<const currency_code> symbols);
+
+/// A JSON document for scripts, keys in a fixed order, ending with a newline:
+/// `{"schema":"fxrates.rates/1","results":[R...],"elapsed_seconds":0.12}`, one `json_record` R
+/// per outcome in input order. The README documents it field by field.
 std::string render_json(std::span<const rates_outcome> outcomes, std::span<const currency_code> symbols,
                         double elapsed_seconds);
 
@@ -79,6 +93,58 @@ std::string render_csv(std::span<const rates_outcome> outcomes, std::span<const 
 /// Renders in `format`; see `render_table`, `render_json` and `render_csv`.
 std::string render(output_format format, std::span<const rates_outcome> outcomes,
                    std::span<const currency_code> symbols, double elapsed_seconds);
+
+/// The version of the JSON `render_comparison_json` writes, as its top-level `"schema"` member;
+/// same compatibility rule as `rates_json_schema`.
+inline constexpr std::string_view compare_json_schema = "fxrates.compare/1";
+
+/// What one strategy cost in `fxrates compare`: one row of its table.
+struct comparison_row
+{
+    /// The strategy's command-line name (`async`, `thread-pool`, ...).
+    std::string strategy;
+    double wall_seconds = 0;
+    /// User + system CPU of its process (and of its workers, for the process pool).
+    double cpu_seconds = 0;
+    std::size_t peak_threads = 0;
+    long peak_rss_kib = 0;
+    /// The sequential run's wall time over this one's; empty without a sequential run.
+    std::optional<double> speedup;
+    /// Requests made (one per base) and how many of them failed.
+    std::size_t requests = 0;
+    std::size_t failed = 0;
+};
+
+/// The comparison `fxrates compare` prints: where the requests went and one row per strategy.
+struct comparison
+{
+    std::size_t requests_per_strategy = 0;
+    /// The API asked, or empty for the built-in server.
+    std::string api;
+    /// The built-in server's latency per answer, in milliseconds (unused with `api`).
+    double latency_ms = 0;
+    std::vector<comparison_row> rows;
+};
+
+/// The table for people: `5 requests per strategy against the built-in server, 100 ms latency`,
+/// an empty line, a header and one aligned row per strategy (`(some requests failed)` after a row
+/// with failures). Ends with a newline.
+std::string render_comparison_table(const comparison& table);
+
+/// `{"schema":"fxrates.compare/1","requests_per_strategy":5,"api":null,"latency_ms":100.0,
+/// "strategies":[{"strategy":"sequential","wall_seconds":0.51,"cpu_seconds":0.014,"peak_threads":1,
+/// "peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0},...]}` and a newline: numbers as in
+/// `render_json`, `api` null for the built-in server and `latency_ms` null with an API, `speedup`
+/// null without a sequential run.
+std::string render_comparison_json(const comparison& table);
+
+/// CSV: the header `strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed`
+/// then one row per strategy, the same values as `render_comparison_json` (an empty `speedup`
+/// cell without a sequential run).
+std::string render_comparison_csv(const comparison& table);
+
+/// Renders `table` in `format`.
+std::string render_comparison(output_format format, const comparison& table);
 
 /// One line (without a newline) for stderr saying why `outcome` failed, e.g.
 /// `XXX: HTTP 400 Bad Request: the API rejected a parameter. Server says: "Base currency 'XXX' is

@@ -32,7 +32,7 @@ run rates --local --base NOK,usd --date 2019-04-09
 
 run rates --local --format json --date 2019-04-09
 [ "$code" = 0 ] || fail "json: exit code $code"
-grep -q '^{"results":\[{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761,' "$out" ||
+grep -q '^{"schema":"fxrates.rates/1","results":\[{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761,' "$out" ||
     fail "json: unexpected document: $(head -c 200 "$out")"
 
 run rates --local --format csv --base USD --date 2019-04-09

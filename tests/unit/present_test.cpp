@@ -1,11 +1,13 @@
 #include "cli/present.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/system/errc.hpp>
 
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -117,6 +119,16 @@ double number_after_key(const std::string& document, std::string_view key)
 bool same_bits(double a, double b)
 {
     return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// A comparison of 5 requests per strategy on the built-in server at 100 ms.
+fxrates::comparison comparison_of(std::vector<fxrates::comparison_row> rows)
+{
+    fxrates::comparison table;
+    table.requests_per_strategy = 5;
+    table.latency_ms = 100;
+    table.rows = std::move(rows);
+    return table;
 }
 
 } // namespace
@@ -308,10 +320,11 @@ TEST_CASE("the JSON document has its keys in a fixed order and ends with a newli
     };
     CHECK(
         fxrates::render_json(outcomes, codes({"USD", "EUR", "PLN"}), 0.12) ==
-        R"({"results":[{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761,"PLN":3.801543}},)"
-        R"({"base":"XXX","error":{"category":"fxrates.http","value":400,)"
-        R"("message":"HTTP 400 Bad Request: the API rejected a parameter.","client_message":"",)"
-        R"("server_message":"Base currency 'XXX' is not supported."}}],"elapsed_seconds":0.12})"
+        R"({"schema":"fxrates.rates/1",)"
+        R"("results":[{"base":"USD","date":"2019-04-09","rates":{"USD":1.0,"EUR":0.886761,"PLN":3.801543}},)"
+        R"({"base":"XXX","error":{"category":"fxrates.http","code":400,)"
+        R"("message":"HTTP 400 Bad Request: the API rejected a parameter.","detail":"",)"
+        R"("server_text":"Base currency 'XXX' is not supported."}}],"elapsed_seconds":0.12})"
         "\n");
 }
 
@@ -385,16 +398,18 @@ TEST_CASE("the JSON document keeps failures at their input position with the err
 
     const auto& http = results[0].at("error").as_object();
     CHECK(http.at("category").as_string() == "fxrates.http");
-    CHECK(http.at("value").as_int64() == 400);
+    CHECK(http.at("code").as_int64() == 400);
     CHECK(http.at("message").as_string() == bad_request_message);
-    CHECK(http.at("client_message").as_string() == "");
-    CHECK(http.at("server_message").as_string() == "Base currency 'XXX' is not supported.");
+    CHECK(http.at("detail").as_string() == "");
+    CHECK(http.at("server_text").as_string() == "Base currency 'XXX' is not supported.");
 
     const auto& client = results[2].at("error").as_object();
     CHECK(client.at("category").as_string() == "fxrates.client");
-    CHECK(client.at("value").as_int64() == 1);
-    CHECK(client.at("client_message").as_string() == "the field 'rates' is missing");
-    CHECK(client.at("server_message").as_string() == "oops");
+    CHECK(client.at("code").as_int64() == 1);
+    CHECK(client.at("message").as_string() == fxrates::error_code(fxrates::errc::bad_response).message());
+    CHECK(client.at("detail").as_string() == "the field 'rates' is missing");
+    CHECK(client.at("server_text").as_string() == "oops");
+    CHECK(client.size() == 5);
     CHECK(root.at("elapsed_seconds").as_double() == 0.0);
 }
 
@@ -402,7 +417,8 @@ TEST_CASE("the JSON document leaves out missing rates and repeated symbols")
 {
     std::vector<rates_outcome> outcomes{success("USD", {{"EUR", 0.886761}})};
     CHECK(fxrates::render_json(outcomes, codes({"EUR", "HRK", "EUR", "USD", "USD"}), 1) ==
-          R"({"results":[{"base":"USD","date":"2019-04-09","rates":{"EUR":0.886761,"USD":1.0}}],)"
+          R"({"schema":"fxrates.rates/1","results":[{"base":"USD","date":"2019-04-09",)"
+          R"("rates":{"EUR":0.886761,"USD":1.0}}],)"
           R"("elapsed_seconds":1.0})"
           "\n");
 }
@@ -415,7 +431,7 @@ TEST_CASE("the JSON document escapes untrusted strings and stays valid UTF-8")
     CHECK(document.find('\n') == document.size() - 1);
     CHECK(document.find('\x1b') == std::string::npos);
     json::value root = json::parse(document); // throws on invalid UTF-8
-    CHECK(root.at("results").at(0).at("error").at("server_message").as_string() ==
+    CHECK(root.at("results").at(0).at("error").at("server_text").as_string() ==
           "say \"hi\"\\\n\x01\x1b[31m caf\xc3\xa9 \xef\xbf\xbd!");
 }
 
@@ -423,10 +439,153 @@ TEST_CASE("the JSON document writes numbers JSON cannot express as null")
 {
     std::vector<rates_outcome> outcomes{success("USD", {{"EUR", std::numeric_limits<double>::infinity()}})};
     auto document = fxrates::render_json(outcomes, codes({"EUR"}), std::numeric_limits<double>::quiet_NaN());
-    CHECK(document ==
-          R"({"results":[{"base":"USD","date":"2019-04-09","rates":{"EUR":null}}],"elapsed_seconds":null})"
-          "\n");
+    CHECK(
+        document ==
+        R"({"schema":"fxrates.rates/1","results":[{"base":"USD","date":"2019-04-09","rates":{"EUR":null}}],)"
+        R"("elapsed_seconds":null})"
+        "\n");
     CHECK_NOTHROW(json::parse(document));
+}
+
+TEST_CASE("the JSON document names its schema version first, even with no results")
+{
+    CHECK(fxrates::rates_json_schema == "fxrates.rates/1");
+    auto document = fxrates::render_json({}, book_symbols, 0.5);
+    CHECK(document == R"({"schema":"fxrates.rates/1","results":[],"elapsed_seconds":0.5})"
+                      "\n");
+    json::value root = json::parse(fxrates::render_json(book_matrix(), book_symbols, 0.5));
+    CHECK(root.at("schema").as_string() == fxrates::rates_json_schema);
+    CHECK(root.as_object().begin()->key() == "schema");
+}
+
+TEST_CASE("json_record is one base as one object without a newline, the element of the document")
+{
+    std::vector<rates_outcome> outcomes{
+        success("USD", {{"EUR", 0.886761}}),
+        failure("XXX", fxrates::make_http_error(400), {}, "Base currency 'XXX' is not supported."),
+    };
+    const std::vector<currency_code> symbols = codes({"EUR", "USD", "EUR"});
+    auto ok = fxrates::json_record(outcomes[0], symbols);
+    auto failed = fxrates::json_record(outcomes[1], symbols);
+    CHECK(ok == R"({"base":"USD","date":"2019-04-09","rates":{"EUR":0.886761,"USD":1.0}})");
+    CHECK(failed == R"({"base":"XXX","error":{"category":"fxrates.http","code":400,)"
+                    R"("message":"HTTP 400 Bad Request: the API rejected a parameter.","detail":"",)"
+                    R"("server_text":"Base currency 'XXX' is not supported."}})");
+    CHECK(fxrates::render_json(outcomes, symbols, 1) == R"({"schema":"fxrates.rates/1","results":[)" + ok +
+                                                            "," + failed + R"(],"elapsed_seconds":1.0})" +
+                                                            "\n");
+}
+
+TEST_CASE("a failure's error is structured: category, code, message, detail and server text")
+{
+    struct error_case
+    {
+        fxrates::error_code error;
+        std::string_view category;
+        int code;
+    };
+    for (const auto& c : {
+             error_case{fxrates::make_http_error(503), "fxrates.http", 503},
+             error_case{fxrates::errc::bad_response, "fxrates.client",
+                        static_cast<int>(fxrates::errc::bad_response)},
+             error_case{make_error_code(boost::system::errc::connection_refused), "generic", ECONNREFUSED},
+             error_case{boost::asio::error::host_not_found, "asio.netdb", boost::asio::error::host_not_found},
+         })
+    {
+        INFO("category = ", std::string(c.category));
+        auto record = fxrates::json_record(failure("USD", c.error, "our explanation", "their text"), {});
+        json::value root = json::parse(record);
+        const auto& error = root.at("error").as_object();
+        CHECK(error.size() == 5);
+        CHECK(error.at("category").as_string() == c.category);
+        CHECK(error.at("code").as_int64() == c.code);
+        CHECK(error.at("message").as_string() == c.error.message());
+        CHECK(error.at("detail").as_string() == "our explanation");
+        CHECK(error.at("server_text").as_string() == "their text");
+    }
+}
+
+TEST_CASE("the structured error is valid JSON whatever bytes the server sent")
+{
+    // Control characters, DEL, a NUL, a bidi override, a lone continuation byte, a cut-off
+    // sequence, an overlong '/' and an encoded surrogate: none may break the record or reach a
+    // terminal raw; text that is valid UTF-8 comes back exactly.
+    std::string server(
+        "\x01\x1b[2J\x7f q\"\\ \n\r\t\0 \xe2\x80\xae caf\xc3\xa9 \x80 \xe2\x82 \xc0\xaf \xed\xa0\x80 ok", 40);
+    std::string detail = "the field 'date' is not a date: '\\x1b[31m'";
+    auto record = fxrates::json_record(failure("USD", fxrates::errc::bad_response, detail, server), {});
+    CHECK(record.find('\n') == std::string::npos);
+    for (char c : record)
+        CHECK(static_cast<unsigned char>(c) >= 0x20);
+    json::value root = json::parse(record); // throws on invalid UTF-8
+    const auto& error = root.at("error").as_object();
+    CHECK(error.at("detail").as_string() == detail);
+    const std::string replacement = "\xef\xbf\xbd";
+    CHECK(std::string_view(error.at("server_text").as_string()) ==
+          std::string("\x01\x1b[2J\x7f q\"\\ \n\r\t\0 \xe2\x80\xae caf\xc3\xa9 ", 26) + replacement + " " +
+              replacement + replacement + " " + replacement + replacement + " " + replacement + replacement +
+              replacement + " ok");
+}
+
+TEST_CASE("the comparison table keeps its layout: aligned columns, speed-up, failures marked")
+{
+    auto table = comparison_of({
+        {"sequential", 0.51, 0.014, 1, 10956, 1.0, 5, 0},
+        {"thread-pool-throttled", 0.602, 0.022, 5, 11469, 0.51 / 0.602, 5, 2},
+    });
+    CHECK(fxrates::render_comparison_table(table) ==
+          "5 requests per strategy against the built-in server, 100 ms latency\n\n"
+          "strategy                    wall       CPU  threads    peak RSS  speed-up\n"
+          "sequential               0.510 s   0.014 s        1    10.7 MiB      1.0x\n"
+          "thread-pool-throttled    0.602 s   0.022 s        5    11.2 MiB      0.8x  (some requests "
+          "failed)\n");
+    table.api = "https://example.com/\x1b[31m";
+    table.rows[0].speedup.reset();
+    auto text = fxrates::render_comparison_table(table);
+    CHECK(text.starts_with("5 requests per strategy against https://example.com/\\x1b[31m\n\n"));
+    CHECK(text.find("1    10.7 MiB         -\n") != std::string::npos);
+    CHECK(fxrates::render_comparison(fxrates::output_format::table, table) == text);
+}
+
+TEST_CASE("the comparison as JSON: its schema, where it ran, one object per strategy")
+{
+    auto table = comparison_of({
+        {"sequential", 0.5, 0.014, 1, 10956, 1.0, 5, 0},
+        {"async", 0.125, 0.015, 1, 11000, 4.0, 5, 1},
+    });
+    auto document = fxrates::render_comparison_json(table);
+    CHECK(
+        document ==
+        R"({"schema":"fxrates.compare/1","requests_per_strategy":5,"api":null,"latency_ms":100.0,"strategies":[)"
+        R"({"strategy":"sequential","wall_seconds":0.5,"cpu_seconds":0.014,"peak_threads":1,)"
+        R"("peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0},)"
+        R"({"strategy":"async","wall_seconds":0.125,"cpu_seconds":0.015,"peak_threads":1,)"
+        R"("peak_rss_kib":11000,"speedup":4.0,"requests":5,"failed":1}]})"
+        "\n");
+    CHECK(fxrates::render_comparison(fxrates::output_format::json, table) == document);
+
+    table.api = "https://api.example.com";
+    table.rows.pop_back();
+    table.rows[0].speedup.reset();
+    json::value root = json::parse(fxrates::render_comparison_json(table));
+    CHECK(root.at("schema").as_string() == fxrates::compare_json_schema);
+    CHECK(root.at("api").as_string() == "https://api.example.com");
+    CHECK(root.at("latency_ms").is_null());
+    CHECK(root.at("strategies").at(0).at("speedup").is_null());
+}
+
+TEST_CASE("the comparison as CSV: a header and the same values, an empty cell for no speed-up")
+{
+    auto table = comparison_of({
+        {"async", 0.125, 0.015, 1, 11000, std::nullopt, 5, 0},
+        {"thread-pool", 0.25, 0.02, 5, 11469, std::nullopt, 5, 5},
+    });
+    CHECK(fxrates::render_comparison_csv(table) ==
+          "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed\n"
+          "async,0.125,0.015,1,11000,,5,0\n"
+          "thread-pool,0.25,0.02,5,11469,,5,5\n");
+    CHECK(fxrates::render_comparison(fxrates::output_format::csv, table) ==
+          fxrates::render_comparison_csv(table));
 }
 
 TEST_CASE("the CSV has a header, one row per outcome in input order and empty cells for missing rates")
