@@ -159,7 +159,7 @@ std::string csv_cell(std::string_view text)
 
 std::optional<output_format> parse_output_format(std::string_view name) noexcept
 {
-    for (auto format : {output_format::table, output_format::json, output_format::csv})
+    for (auto format : {output_format::table, output_format::json, output_format::csv, output_format::ndjson})
         if (name == to_string(format))
             return format;
     return std::nullopt;
@@ -175,6 +175,8 @@ std::string_view to_string(output_format format) noexcept
         return "json";
     case output_format::csv:
         return "csv";
+    case output_format::ndjson:
+        return "ndjson";
     }
     return "table";
 }
@@ -324,10 +326,26 @@ std::string render(output_format format, std::span<const rates_outcome> outcomes
         return render_json(outcomes, symbols, elapsed_seconds);
     case output_format::csv:
         return render_csv(outcomes, symbols, elapsed_seconds);
+    case output_format::ndjson:
+    {
+        // As streamed, but in input order: for a caller that has every outcome at once.
+        std::string out;
+        for (std::size_t i = 0; i < outcomes.size(); ++i)
+            out += ndjson_line(i, outcomes[i], symbols);
+        return out;
+    }
     case output_format::table:
         break;
     }
     return render_table(outcomes, symbols, elapsed_seconds);
+}
+
+std::string ndjson_line(std::size_t index, const rates_outcome& outcome, std::span<const currency_code> symbols)
+{
+    std::string line = "{\"schema\":\"" + std::string(rates_json_schema) + "\",\"index\":" + std::to_string(index) + ",";
+    line += std::string_view(json_record(outcome, symbols)).substr(1); // past the record's own '{'
+    line += '\n';
+    return line;
 }
 
 std::string render_comparison_table(const comparison& table)
@@ -425,6 +443,7 @@ std::string render_comparison(output_format format, const comparison& table)
         return render_comparison_json(table);
     case output_format::csv:
         return render_comparison_csv(table);
+    case output_format::ndjson: // not offered by compare: a table is not a stream
     case output_format::table:
         break;
     }

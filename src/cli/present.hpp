@@ -21,6 +21,9 @@ enum class output_format
     json,
     /// One row per base with full-precision numbers: for spreadsheets and shell pipelines.
     csv,
+    /// One JSON record per line, written as each base ends (in the order they end, each with its
+    /// input `index`): for long batches and streaming consumers.
+    ndjson,
 };
 
 /// Parses the name of a format as written on the command line: `table`, `json` or `csv`
@@ -73,6 +76,10 @@ inline constexpr std::string_view rates_json_schema = "fxrates.rates/1";
 /// (control characters as `\u001b`); bytes that are not valid UTF-8 become U+FFFD, so that the
 /// text is always valid JSON.
 std::string json_record(const rates_outcome& outcome, std::span<const currency_code> symbols);
+
+/// One line of `--format ndjson`: `json_record` with the schema and the base's input index first,
+/// `{"schema":"fxrates.rates/1","index":3,"base":"EUR",...}` and a newline.
+std::string ndjson_line(std::size_t index, const rates_outcome& outcome, std::span<const currency_code> symbols);
 
 /// A JSON document for scripts, keys in a fixed order, ending with a newline:
 /// `{"schema":"fxrates.rates/1","results":[R...],"elapsed_seconds":0.12}`, one `json_record` R

@@ -4,6 +4,7 @@
 #include "cli/input_checks.hpp"
 #include "cli/interrupt_watch.hpp"
 #include "cli/output.hpp"
+#include "cli/progress.hpp"
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
@@ -13,7 +14,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fxrates/client.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <functional>
+#include <stop_token>
 
 #include <cmath>
 #include <iostream>
@@ -65,6 +76,84 @@ std::string flag_hint(const rates_outcome& outcome)
     return {};
 }
 
+std::string cannot_reach(const std::string& api_url, const rates_outcome& outcome, bool local)
+{
+    return "cannot reach " + api_url + ": " +
+           (outcome.diag.client_message().empty() ? outcome.error.message() : outcome.diag.client_message()) +
+           (local ? "" : ". Without network, try --local (the built-in look-alike server)");
+}
+
+// What a run gave: one outcome per base in input order, its wall time, and the signal that
+// interrupted it (0 if none).
+struct fetched
+{
+    std::vector<rates_outcome> outcomes;
+    double wall_seconds = 0;
+    int signal = 0;
+};
+
+// The default: the client on one io_context run by this thread, Ctrl-C and SIGTERM through a
+// signal_set on the same loop, which cancels the batch (finished bases keep their values).
+fetched fetch_on_event_loop(const client_params& params, const std::vector<currency_code>& bases,
+                            const rates_query& query, const outcome_observer& observe, progress_display& progress,
+                            std::function<void()>& stop_batch)
+{
+    namespace asio = boost::asio;
+    asio::io_context context(1);
+    client api(context, params);
+    asio::signal_set signals(context, SIGINT, SIGTERM);
+    asio::cancellation_signal cancel;
+    fetched run;
+    auto started = std::chrono::steady_clock::now();
+    stop_batch = [&] { cancel.emit(asio::cancellation_type::terminal); }; // called on the loop
+    signals.async_wait([&](const boost::system::error_code& ec, int number) {
+        if (ec)
+            return;
+        run.signal = number;
+        cancel.emit(asio::cancellation_type::terminal);
+    });
+    progress.start(context.get_executor());
+    api.async_get_rates_batch(bases, query, observe,
+                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
+                                  run.outcomes = std::move(outcomes);
+                                  signals.cancel();
+                                  progress.finish();
+                              }));
+    context.run();
+    run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return run;
+}
+
+// Another way, from the lab: its threads block, so Ctrl-C is watched on a loop of its own, which
+// also draws the progress.
+fetched fetch_with_strategy(strategy kind, const client_params& params, std::size_t workers,
+                            const std::vector<currency_code>& bases, const rates_query& query,
+                            const outcome_observer& observe, progress_display& progress,
+                            std::function<void()>& stop_batch)
+{
+    interrupt_watch interrupts;
+    strategy_params run;
+    run.client = params;
+    run.bases = bases;
+    run.query = query;
+    run.workers = workers;
+    if (params.rate > 0) // the throttled variants take theirs from --rate too
+    {
+        run.throttle_rate = params.rate;
+        run.throttle_burst = params.burst;
+    }
+    // Either stop ends the run: Ctrl-C, or output that can no longer be written.
+    std::stop_source stop;
+    std::stop_callback on_interrupt(interrupts.token(), [&] { stop.request_stop(); });
+    stop_batch = [&] { stop.request_stop(); };
+    run.stop = stop.get_token();
+    run.on_outcome = observe;
+    progress.start(interrupts.executor());
+    auto report = run_strategy(kind, run);
+    progress.finish();
+    return {std::move(report.outcomes), report.wall_seconds, interrupts.signal()};
+}
+
 } // namespace
 
 CLI::App* add_rates_command(CLI::App& app, rates_options& options)
@@ -91,9 +180,11 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
                       "Most TLS handshakes under way at once (each holds ~40 KiB until it ends)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    rates->add_option("--format", options.format, "Output: table (the book's), json or csv")
-        ->check(CLI::IsMember({"table", "json", "csv"}))
+    rates->add_option("--format", options.format,
+                      "Output: table (the book's), json, csv, or ndjson (one JSON line per base as it ends)")
+        ->check(CLI::IsMember({"table", "json", "csv", "ndjson"}))
         ->capture_default_str();
+    rates->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
     std::vector<std::string> strategy_names;
     for (auto kind : all_strategies())
         strategy_names.emplace_back(to_string(kind));
@@ -149,18 +240,13 @@ int run_rates(const rates_options& options)
         return 1;
     auto format = parse_output_format(options.format).value_or(output_format::table);
     auto kind = parse_strategy(options.strategy).value_or(strategy::async);
-    if (options.rate > 0)
+    // --rate is the client's own limit, which the asynchronous client and the thread pool keep;
+    // the other strategies have no throttle, and would silently ignore it.
+    if (options.rate > 0 && kind != strategy::async && kind != strategy::thread_pool &&
+        kind != strategy::async_throttled && kind != strategy::thread_pool_throttled)
     {
-        // --rate turns the throttle on where there is one; elsewhere it would silently do nothing.
-        if (kind == strategy::async)
-            kind = strategy::async_throttled;
-        else if (kind == strategy::thread_pool)
-            kind = strategy::thread_pool_throttled;
-        else if (kind != strategy::async_throttled && kind != strategy::thread_pool_throttled)
-        {
-            report("rates", "--rate applies to the async and thread-pool strategies, not to " + options.strategy);
-            return 1;
-        }
+        report("rates", "--rate applies to the async and thread-pool strategies, not to " + options.strategy);
+        return 1;
     }
 
     if (!check_request_count("rates", std::span(&kind, 1), bases->size(), "give fewer bases"))
@@ -176,6 +262,8 @@ int run_rates(const rates_options& options)
     params.accept_compression = !options.no_compression;
     params.body_limit = static_cast<std::size_t>(options.max_body);
     params.header_limit = static_cast<std::size_t>(options.max_header);
+    params.rate = options.rate;
+    params.burst = options.burst;
     if (!options.local)
     {
         // Refuse a bad --api or CA file before any strategy starts threads or processes with it.
@@ -188,10 +276,6 @@ int run_rates(const rates_options& options)
             return 1;
     }
 
-    // Ctrl-C stops the run: what finished is printed, what did not is listed, and the exit code
-    // is 130 as for any command a signal interrupted. Made before any thread (the local server's
-    // included), so that every thread has the signals blocked and only the watch receives them.
-    interrupt_watch interrupts;
     std::optional<local_server> server;
     if (options.local)
     {
@@ -201,19 +285,45 @@ int run_rates(const rates_options& options)
         params.use_system_trust = false;
     }
 
-    strategy_params run;
-    run.client = params;
-    run.bases = *bases;
-    run.query = query;
-    run.workers = options.threads;
-    if (options.rate > 0)
-        run.throttle_rate = options.rate;
-    run.throttle_burst = options.burst;
-    run.stop = interrupts.token();
-    auto result = run_strategy(kind, run);
-    auto& outcomes = result.outcomes;
-    double elapsed = result.wall_seconds;
-    if (interrupts.signal() != 0)
+    // Failures as they happen, on a terminal; a failure the whole batch shares (the host cannot
+    // be reached) is said once.
+    std::optional<std::string> unreachable_said;
+    auto describe_now = [&](const rates_outcome& outcome) -> std::string {
+        if (!unreachable(outcome))
+            return describe_failure(outcome) + flag_hint(outcome);
+        if (unreachable_said)
+            return {};
+        unreachable_said = outcome.error.message();
+        return cannot_reach(params.api_url, outcome, options.local);
+    };
+    progress_display progress("rates", bases->size(), standard_error_is_terminal() && !options.quiet, describe_now);
+
+    // --format ndjson writes each base as it ends; a write that fails stops the batch.
+    bool stream_failed = false;
+    std::function<void()> stop_batch;
+    auto observe = [&](std::size_t index, const rates_outcome& outcome) {
+        progress.record(outcome);
+        if (format == output_format::ndjson && !stream_failed &&
+            !write_standard_output("rates", ndjson_line(index, outcome, *symbols)))
+        {
+            stream_failed = true;
+            if (stop_batch)
+                stop_batch();
+        }
+    };
+
+    // The default way is a plain Asio program: the client and a signal_set on one event loop.
+    // The lab's strategies are used only when --strategy asks for another way.
+    fetched run = kind == strategy::async ? fetch_on_event_loop(params, *bases, query, observe, progress, stop_batch)
+                                          : fetch_with_strategy(kind, params, options.threads, *bases, query, observe,
+                                                                progress, stop_batch);
+    progress.finish();
+    if (stream_failed)
+        return 1;
+    auto& outcomes = run.outcomes;
+    // What progress already showed as it happened is not repeated.
+    bool failures_shown = progress.printed_failures();
+    if (run.signal != 0)
     {
         // A base that failed before the interruption keeps its own error; only those the stop cut
         // short are unfinished.
@@ -225,47 +335,43 @@ int run_rates(const rates_options& options)
                 finished.push_back(std::move(outcome));
             else if (outcome.error == condition::cancelled)
                 unfinished += (unfinished.empty() ? "" : ", ") + outcome.base.str();
-            else
-                report("", describe_failure(outcome) + flag_hint(outcome));
+            else if (!failures_shown)
+                report("rates", describe_failure(outcome) + flag_hint(outcome));
         }
-        bool written = (finished.empty() && format == output_format::table) ||
-                       write_standard_output("rates", render(format, finished, *symbols, elapsed));
-        report("", "interrupted" + (unfinished.empty() ? "" : "; not finished: " + unfinished));
-        return written && close_standard_output("rates") ? 128 + interrupts.signal() : 1;
+        bool written = format == output_format::ndjson || (finished.empty() && format == output_format::table) ||
+                       write_standard_output("rates", render(format, finished, *symbols, run.wall_seconds));
+        report("rates", "interrupted" + (unfinished.empty() ? "" : "; not finished: " + unfinished));
+        return written && close_standard_output("rates") ? 128 + run.signal : 1;
     }
 
     std::size_t failed = 0;
     for (const auto& outcome : outcomes)
         failed += outcome.ok() ? 0 : 1;
-    // A table with no rows says nothing; JSON and CSV always print, for scripts.
-    if (format != output_format::table || failed < outcomes.size())
+    // A table with no rows says nothing; JSON and CSV always print, for scripts; NDJSON is written.
+    if (format != output_format::ndjson && (format != output_format::table || failed < outcomes.size()))
     {
-        if (!write_standard_output("rates", render(format, outcomes, *symbols, elapsed)))
+        if (!write_standard_output("rates", render(format, outcomes, *symbols, run.wall_seconds)))
             return 1;
     }
     if (!close_standard_output("rates"))
         return 1;
-    if (all_failed_to_connect(outcomes))
+    if (!failures_shown)
     {
-        const auto& first = outcomes.front();
-        report("", "cannot reach " + params.api_url + ": " +
-                       (first.diag.client_message().empty() ? first.error.message() : first.diag.client_message()) +
-                       (options.local ? "" : ". Without network, try --local (the built-in look-alike server)"));
-    }
-    else
-    {
-        for (const auto& outcome : outcomes)
-            if (!outcome.ok())
-                report("", describe_failure(outcome) + flag_hint(outcome));
+        if (all_failed_to_connect(outcomes))
+            report("rates", cannot_reach(params.api_url, outcomes.front(), options.local));
+        else
+            for (const auto& outcome : outcomes)
+                if (!outcome.ok())
+                    report("rates", describe_failure(outcome) + flag_hint(outcome));
     }
     unsigned rate_limited = 0;
     for (const auto& outcome : outcomes)
         rate_limited += outcome.rate_limited;
     if (rate_limited > 0)
-        report("", "the server's rate limit answered 429 " + std::to_string(rate_limited) +
-                       (rate_limited == 1 ? " time" : " times") +
-                       "; those requests waited as it asked and went back in the queue, and fxrates paced that "
-                       "server to the limit it announced or showed");
+        report("rates", "the server's rate limit answered 429 " + std::to_string(rate_limited) +
+                            (rate_limited == 1 ? " time" : " times") +
+                            "; those requests waited as it asked and went back in the queue, and fxrates paced "
+                            "that server to the limit it announced or showed");
     if (failed == 0)
         return 0;
     return failed == outcomes.size() ? 1 : 2;

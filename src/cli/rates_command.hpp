@@ -32,6 +32,7 @@ struct rates_options
     unsigned retries = 2;
     unsigned max_redirects = fxrates::client_params{}.max_redirects;
     bool no_compression = false;
+    bool quiet = false;
     std::uint64_t max_body = fxrates::client_params{}.body_limit;
     std::uint64_t max_header = fxrates::client_params{}.header_limit;
 };

@@ -36,7 +36,7 @@ void run_async(const strategy_params& params, bool throttled, run_report& report
     }
     client api(context, client_settings);
     asio::cancellation_signal cancel;
-    api.async_get_rates_batch(params.bases, params.query,
+    api.async_get_rates_batch(params.bases, params.query, params.on_outcome,
                               asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
                                   report.outcomes = std::move(outcomes);
                               }));
@@ -103,6 +103,8 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     }
     outcome.timing.queued = queued;
     report.outcomes[index] = std::move(outcome);
+    if (params.on_outcome)
+        params.on_outcome(index, report.outcomes[index]);
 }
 
 } // namespace

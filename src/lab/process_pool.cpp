@@ -194,6 +194,8 @@ private:
                 failed_outcome(params_.bases[*worker.job],
                                "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
             answered_[*worker.job] = true;
+            if (params_.on_outcome)
+                params_.on_outcome(*worker.job, report_.outcomes[*worker.job]);
             --remaining_;
         }
         worker.job.reset();
@@ -284,6 +286,8 @@ private:
             answer->second.timing.queued = queued_;
             report_.outcomes[answer->first] = std::move(answer->second);
             answered_[answer->first] = true;
+            if (params_.on_outcome)
+                params_.on_outcome(answer->first, report_.outcomes[answer->first]);
             --remaining_;
             bool first_answer = !std::exchange(worker.answered, true);
             if (worker.job == answer->first)

@@ -2,6 +2,9 @@
 
 #include <fxrates/blocking_client.hpp>
 
+#include <mutex>
+#include <vector>
+
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
 #include "lab/measure.hpp"
@@ -55,8 +58,50 @@ std::optional<strategy> parse_strategy(std::string_view name) noexcept
     return std::nullopt;
 }
 
-run_report run_strategy(strategy kind, const strategy_params& params)
+namespace {
+
+// The caller's observer, made safe for the threaded strategies (calls serialised) and complete:
+// each base is told once, and those a strategy did not tell as they ended (a base that could not
+// start, say) are told when the run is over, before it returns.
+class observer_guard
 {
+public:
+    explicit observer_guard(outcome_observer observe, std::size_t count) : observe_(std::move(observe)), told_(count) {}
+
+    outcome_observer wrapped()
+    {
+        if (!observe_)
+            return {};
+        return [this](std::size_t index, const rates_outcome& outcome) {
+            std::lock_guard lock(mutex_);
+            if (index < told_.size() && !std::exchange(told_[index], true))
+                observe_(index, outcome);
+        };
+    }
+
+    void tell_the_rest(const std::vector<rates_outcome>& outcomes)
+    {
+        if (!observe_)
+            return;
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < outcomes.size() && i < told_.size(); ++i)
+            if (!std::exchange(told_[i], true))
+                observe_(i, outcomes[i]);
+    }
+
+private:
+    outcome_observer observe_;
+    std::mutex mutex_;
+    std::vector<char> told_; // not vector<bool>: std::exchange needs a real reference
+};
+
+} // namespace
+
+run_report run_strategy(strategy kind, const strategy_params& caller_params)
+{
+    observer_guard observer(caller_params.on_outcome, caller_params.bases.size());
+    strategy_params params = caller_params;
+    params.on_outcome = observer.wrapped();
     run_report report;
     report.kind = kind;
     bool children = kind == strategy::process_pool;
@@ -76,6 +121,7 @@ run_report run_strategy(strategy kind, const strategy_params& params)
     case strategy::offload: detail::run_offload(params, report); break;
     }
 
+    observer.tell_the_rest(report.outcomes);
     report.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - report.started).count();
     report.cpu_seconds = detail::cpu_seconds(children) - cpu_before;
     // The process pool has added its workers' peaks; everyone adds this process's own.

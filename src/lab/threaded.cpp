@@ -99,6 +99,8 @@ void run_sequential(const strategy_params& params, run_report& report)
         auto outcome = fetch_guarded(api, params, base, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
+        if (params.on_outcome)
+            params.on_outcome(report.outcomes.size() - 1, report.outcomes.back());
         if (report.outcomes.size() == 1)
             report.peak_threads = std::max(report.peak_threads, thread_count()); // the client's own, now started
     }
@@ -121,6 +123,8 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
                 std::optional<blocking_client> api;
                 report.outcomes[i] = fetch_guarded(api, params, params.bases[i], deadline);
                 report.outcomes[i].timing.queued = queued;
+                if (params.on_outcome)
+                    params.on_outcome(i, report.outcomes[i]);
                 peak.sample();
             });
         }
@@ -151,8 +155,10 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     blocking_queue<work> work_queue;
     blocking_queue<result> results;
     std::optional<blocking_throttle> throttle;
-    if (throttled)
-        throttle.emplace(params.throttle_rate, params.throttle_burst);
+    // The throttled pool has the book's throttle; the plain one keeps the client's own limit, if any.
+    double rate = throttled ? params.throttle_rate : params.client.rate;
+    if (rate > 0)
+        throttle.emplace(rate, throttled ? params.throttle_burst : params.client.burst);
     // A stop wakes workers waiting for the throttle; they then skip what is left.
     std::stop_callback on_stop(params.stop, [&] {
         if (throttle)
@@ -225,6 +231,8 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     {
         auto item = results.pop();
         report.outcomes[item->index] = std::move(item->outcome);
+        if (params.on_outcome)
+            params.on_outcome(item->index, report.outcomes[item->index]);
     }
     for (auto& thread : threads)
         thread.join();

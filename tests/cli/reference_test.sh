@@ -40,8 +40,8 @@ complete_words() {
 }
 [ "$(complete_words fxrates ra)" = rates ] || fail "'fxrates ra<TAB>' does not complete to rates"
 [ "$(complete_words fxrates rates --for)" = --format ] || fail "'--for<TAB>' does not complete to --format"
-[ "$(complete_words fxrates rates --format '')" = "table json csv" ] ||
-    fail "'--format <TAB>' does not offer table json csv: $(complete_words fxrates rates --format '')"
+[ "$(complete_words fxrates rates --format '')" = "table json csv ndjson" ] ||
+    fail "'--format <TAB>' does not offer table json csv ndjson: $(complete_words fxrates rates --format '')"
 [ "$(complete_words fxrates serve --rate)" = --rate-limit ] || fail "serve's options are not completed"
 complete_words fxrates rates --strategy '' | grep -qw process-pool || fail "'--strategy <TAB>' does not offer the strategies"
 

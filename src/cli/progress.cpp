@@ -1,0 +1,131 @@
+#include "cli/progress.hpp"
+
+#include "cli/present.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace fxrates::cli {
+
+namespace {
+
+// Back to the start of the line and clear it: the line is redrawn in place.
+constexpr std::string_view clear_line = "\r\x1b[K";
+
+constexpr auto redraw_interval = std::chrono::milliseconds(100);
+
+std::string seconds_text(std::chrono::nanoseconds d)
+{
+    char text[32];
+    double seconds = std::chrono::duration<double>(d).count();
+    if (seconds < 60)
+        std::snprintf(text, sizeof text, "%.1f s", seconds);
+    else
+        std::snprintf(text, sizeof text, "%lld min %02lld s", static_cast<long long>(seconds) / 60,
+                      static_cast<long long>(seconds) % 60);
+    return text;
+}
+
+} // namespace
+
+std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, std::chrono::nanoseconds elapsed)
+{
+    std::string text = std::to_string(done) + "/" + std::to_string(total) + " done";
+    if (failed > 0)
+        text += ", " + std::to_string(failed) + " failed";
+    text += ", " + seconds_text(elapsed);
+    // The rate so far, assumed to hold: honest enough for a batch of like requests, and shown only
+    // once there is a rate to go on.
+    if (done > 0 && done < total)
+        text += ", about " + seconds_text(elapsed * static_cast<long long>(total - done) / static_cast<long long>(done)) +
+                " left";
+    return text;
+}
+
+bool standard_error_is_terminal()
+{
+    return ::isatty(STDERR_FILENO) == 1;
+}
+
+progress_display::progress_display(std::string command, std::size_t total, bool on_terminal,
+                                   std::function<std::string(const rates_outcome&)> describe)
+    : command_(std::move(command)), total_(total), on_terminal_(on_terminal), describe_(std::move(describe))
+{
+}
+
+progress_display::~progress_display()
+{
+    finish();
+}
+
+void progress_display::start(boost::asio::any_io_executor executor)
+{
+    if (!on_terminal_)
+        return;
+    {
+        std::lock_guard lock(mutex_);
+        draw_locked(clock_type::now());
+    }
+    ticker_ = std::make_shared<boost::asio::steady_timer>(executor);
+    tick();
+}
+
+void progress_display::tick()
+{
+    ticker_->expires_after(redraw_interval);
+    ticker_->async_wait([this, ticker = ticker_](boost::system::error_code ec) {
+        if (ec)
+            return;
+        {
+            std::lock_guard lock(mutex_);
+            if (finished_)
+                return;
+            draw_locked(clock_type::now());
+        }
+        tick();
+    });
+}
+
+void progress_display::record(const rates_outcome& outcome)
+{
+    if (!on_terminal_)
+        return;
+    std::lock_guard lock(mutex_);
+    if (finished_)
+        return;
+    ++done_;
+    auto now = clock_type::now();
+    if (!outcome.ok())
+    {
+        ++failed_;
+        std::cerr << clear_line << "fxrates " << command_ << ": " << escape_untrusted(describe_(outcome), false) << '\n';
+        draw_locked(now);
+    }
+    else if (now - last_draw_ >= redraw_interval || done_ == total_)
+        draw_locked(now);
+}
+
+void progress_display::finish()
+{
+    if (!on_terminal_)
+        return;
+    std::lock_guard lock(mutex_);
+    if (std::exchange(finished_, true))
+        return;
+    std::cerr << clear_line << std::flush;
+    if (ticker_)
+        boost::asio::post(ticker_->get_executor(), [ticker = ticker_] { ticker->cancel(); });
+}
+
+void progress_display::draw_locked(clock_type::time_point now)
+{
+    last_draw_ = now;
+    std::cerr << clear_line << "fxrates " << command_ << ": " << progress_text(done_, failed_, total_, now - started_)
+              << std::flush;
+}
+
+} // namespace fxrates::cli

@@ -1,0 +1,75 @@
+#pragma once
+
+// Progress while a batch runs, as curl, wget and cargo show it: on a terminal, one line redrawn in
+// place (done/total, failures, elapsed, an estimate of what is left), at most ten times a second,
+// with each failure printed above it as it happens. Anywhere else (a file, a pipe, a CI log) there
+// are no redraws at all: the failures are printed once, at the end, by the command.
+
+#include <fxrates/rates_outcome.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace fxrates::cli {
+
+/// The progress line's text, e.g. `12/33 done, 1 failed, 3.2 s, about 5 s left`: sans-io, so that
+/// its arithmetic is tested without a terminal or a clock.
+std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, std::chrono::nanoseconds elapsed);
+
+/// True when standard error is a terminal (where a redrawn line makes sense).
+bool standard_error_is_terminal();
+
+class progress_display
+{
+public:
+    using clock_type = std::chrono::steady_clock;
+
+    /// `describe` turns a failed outcome into its one-line explanation (printed as it happens).
+    /// Disabled (`on_terminal` false), it does nothing at all.
+    progress_display(std::string command, std::size_t total, bool on_terminal,
+                     std::function<std::string(const rates_outcome&)> describe);
+    ~progress_display();
+
+    progress_display(const progress_display&) = delete;
+    progress_display& operator=(const progress_display&) = delete;
+
+    bool enabled() const noexcept { return on_terminal_; }
+
+    /// Redraws every 100 ms on `executor` (so that the elapsed time moves while nothing finishes)
+    /// until `finish`.
+    void start(boost::asio::any_io_executor executor);
+
+    /// Counts one finished base; a failure is printed at once, above the line. From any thread.
+    void record(const rates_outcome& outcome);
+
+    /// Clears the line, for the command's own output. From any thread; idempotent.
+    void finish();
+
+    /// Failures already printed as they happened (so that the command does not print them again).
+    bool printed_failures() const noexcept { return on_terminal_; }
+
+private:
+    void tick();
+    void draw_locked(clock_type::time_point now);
+
+    std::string command_;
+    std::size_t total_;
+    bool on_terminal_;
+    std::function<std::string(const rates_outcome&)> describe_;
+    clock_type::time_point started_ = clock_type::now();
+    clock_type::time_point last_draw_{};
+    std::mutex mutex_;
+    std::size_t done_ = 0;
+    std::size_t failed_ = 0;
+    bool finished_ = false;
+    std::shared_ptr<boost::asio::steady_timer> ticker_;
+};
+
+} // namespace fxrates::cli
