@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -168,8 +169,18 @@ int run_compare(const compare_options& options)
             not_run += (not_run.empty() ? "" : ", ") + std::string(to_string(kind));
             continue;
         }
-        std::cerr << "fxrates compare: running " << to_string(kind) << "...\n";
+        // How far the comparison is: which strategy, of how many, and what each gave as it ends.
+        std::cerr << "fxrates compare: running " << to_string(kind) << " (" << reports.size() + 1 << " of "
+                  << kinds.size() << ")...\n";
         reports.push_back(run_strategy_in_process(kind, params));
+        const auto& done = reports.back();
+        std::size_t failed = 0;
+        for (const auto& outcome : done.outcomes)
+            failed += outcome.ok() ? 0 : 1;
+        char line[160];
+        std::snprintf(line, sizeof line, "fxrates compare: %s done in %.2f s, %zu of %zu failed\n",
+                      std::string(to_string(kind)).c_str(), done.wall_seconds, failed, done.outcomes.size());
+        std::cerr << line;
     }
     bool interrupted = interrupts.signal() != 0;
     if (reports.empty())

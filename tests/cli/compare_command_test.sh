@@ -42,7 +42,7 @@ started=no
 # Wait for the event itself: compare says it starts the second strategy.
 while IFS= read -r -t 30 line <&"$stderr_fd"; do
     echo "$line" >>"$work/err"
-    if [ "$line" = "fxrates compare: running process-pool..." ]; then started=yes; break; fi
+    if [[ "$line" == "fxrates compare: running process-pool ("*")..." ]]; then started=yes; break; fi
 done
 cat <&"$stderr_fd" >>"$work/err" &
 rest_of_stderr=$!
