@@ -216,26 +216,26 @@ int run_compare(const compare_options& options)
     }
 
     std::size_t failures = 0;
-    for (const auto& report : reports)
+    for (const auto& run : reports)
     {
-        for (std::size_t i = 0; i < report.outcomes.size(); ++i)
+        for (std::size_t i = 0; i < run.outcomes.size(); ++i)
         {
-            const auto& outcome = report.outcomes[i];
+            const auto& outcome = run.outcomes[i];
             if (!outcome.ok() && interrupted && outcome.error == boost::asio::error::operation_aborted)
                 continue; // listed once below, as the interruption
             if (!outcome.ok())
             {
                 if (++failures <= 10)
-                    std::cerr << "fxrates: " << to_string(report.kind) << ": " << describe_failure(outcome) << '\n';
+                    report("compare", std::string(to_string(run.kind)) + ": " + describe_failure(outcome));
             }
             else if (i < reference->outcomes.size() && reference->outcomes[i].ok() &&
                      outcome.value != reference->outcomes[i].value)
-                std::cerr << "fxrates: " << to_string(report.kind) << " fetched different rates for "
-                          << outcome.base.str() << " than " << to_string(reference->kind) << '\n';
+                report("compare", std::string(to_string(run.kind)) + " fetched different rates for " +
+                                           outcome.base.str() + " than " + std::string(to_string(reference->kind)));
         }
     }
     if (failures > 10)
-        std::cerr << "fxrates: ... and " << failures - 10 << " more failures\n";
+        report("compare", "... and " + std::to_string(failures - 10) + " more failures");
 
     // The reference is the sequential run when there is one: the speed-ups are against it.
     double sequential_wall = reference->kind == strategy::sequential ? reference->wall_seconds : 0;

@@ -214,7 +214,7 @@ int run_serve(serve_options& options)
 
     // An IPv6 address goes in brackets in a URL: https://[::1]:8443.
     std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-    std::string banner = "fxrates: serving https://" + host + ':' + std::to_string(rates_server.port());
+    std::string banner = "fxrates serve: serving https://" + host + ':' + std::to_string(rates_server.port());
     if (!options.faults.empty())
         banner += " with faults";
     if (!options.certificate_out.empty())
@@ -229,7 +229,7 @@ int run_serve(serve_options& options)
     context.run();
     if (exit_code != 0)
         return exit_code;
-    if (!print_line("fxrates: stopped; requests answered: " + std::to_string(rates_server.requests_served())))
+    if (!print_line("fxrates serve: stopped; requests answered: " + std::to_string(rates_server.requests_served())))
     {
         std::cerr << "fxrates serve: cannot write to standard output: " << errno_text() << '\n';
         return 1;

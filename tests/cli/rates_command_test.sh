@@ -109,8 +109,11 @@ if IFS= read -r -t 20 line <&"${server[0]}"; then
         >"$out" 2>"$err" &
     client=$!
     # Wait for the event itself: the server has seen every request (answered or stalled).
-    seen=0
-    while [ "$seen" -lt "${#bases[@]}" ] && IFS= read -r -t 20 line <&"${server[0]}"; do seen=$((seen + 1)); done
+    seen=0 server_saw=
+    while [ "$seen" -lt "${#bases[@]}" ] && IFS= read -r -t 20 line <&"${server[0]}"; do
+        seen=$((seen + 1))
+        server_saw+="$line; "
+    done
     [ "$seen" = "${#bases[@]}" ] || fail "Ctrl-C: the server saw $seen of ${#bases[@]} requests"
     interrupted=$(date +%s%N)
     kill -INT "$client"
@@ -118,10 +121,11 @@ if IFS= read -r -t 20 line <&"${server[0]}"; then
     elapsed_ms=$((($(date +%s%N) - interrupted) / 1000000))
     [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
     [ "$elapsed_ms" -lt 200 ] || fail "Ctrl-C: took $elapsed_ms ms to exit, expected under 200 ms"
-    grep -q "interrupted; not finished: " "$err" || fail "Ctrl-C: the unfinished bases are not listed: $(cat "$err")"
+    grep -q "interrupted; not finished: " "$err" ||
+        fail "Ctrl-C: the unfinished bases are not listed (exit code $exit_code after $elapsed_ms ms): $(cat "$err") $(cat "$out")"
     for base in "${bases[@]}"; do
         grep -q "^1 $base = " "$out" || grep -Eq "not finished: (.*, )?$base(,|$)" "$err" ||
-            fail "Ctrl-C: $base is neither printed nor listed as unfinished"
+            fail "Ctrl-C: $base is neither printed nor listed as unfinished (the server saw: $server_saw)"
     done
 else
     fail "Ctrl-C: the server did not start"

@@ -20,7 +20,7 @@ for signal in INT TERM; do
     if ! IFS= read -r -t 20 line <&"${server[0]}"; then
         fail "SIG$signal: no 'serving' line within 20 s"; kill -9 "$pid"; continue
     fi
-    [[ $line =~ ^fxrates:\ serving\ https://127\.0\.0\.1:([0-9]+) ]] || fail "SIG$signal: unexpected first line: $line"
+    [[ $line =~ ^fxrates\ serve:\ serving\ https://127\.0\.0\.1:([0-9]+) ]] || fail "SIG$signal: unexpected first line: $line"
     [ "${BASH_REMATCH[1]:-0}" -gt 0 ] || fail "SIG$signal: port 0 was not replaced by the real port"
     grep -q "BEGIN CERTIFICATE" "$work/ca.pem" || fail "SIG$signal: --cert-out did not write a certificate"
     kill -"$signal" "$pid"
@@ -99,7 +99,7 @@ if IFS= read -r -t 20 line <&"${server6[0]}"; then
     if [[ $line == *"cannot listen"* ]]; then
         echo "skipped: no IPv6 loopback"
     else
-        [[ $line =~ ^fxrates:\ serving\ https://\[::1\]:[0-9]+\; ]] || fail "--address ::1: banner: $line"
+        [[ $line =~ ^fxrates\ serve:\ serving\ https://\[::1\]:[0-9]+\; ]] || fail "--address ::1: banner: $line"
     fi
 fi
 kill "$pid" 2>/dev/null
