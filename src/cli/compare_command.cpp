@@ -92,8 +92,10 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options)
                      "Output: table (the matrix and the comparison), json or csv (the comparison as data)")
         ->check(CLI::IsMember({"table", "json", "csv"}))
         ->capture_default_str();
-    compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file");
-    compare->add_option("--trace", options.trace_file, "Write a Chrome trace (Perfetto) to this JSON file");
+    compare->add_option("--timeline", options.timeline_file, "Draw the requests of every strategy to this SVG file")
+        ->check(not_empty("a file name for the SVG timeline"));
+    compare->add_option("--trace", options.trace_file, "Write a Chrome trace (Perfetto) to this JSON file")
+        ->check(not_empty("a file name for the trace"));
     return compare;
 }
 
@@ -101,6 +103,12 @@ int run_compare(const compare_options& options)
 {
     if (!check_standard_output("compare"))
         return 1;
+    if (!options.timeline_file.empty() && options.timeline_file == options.trace_file)
+    {
+        report("compare", "--timeline and --trace name the same file, '" + options.timeline_file +
+                              "'; one would overwrite the other");
+        return 1;
+    }
     auto bases = read_currency_codes(options.bases, "compare", "--base");
     auto symbols = read_currency_codes(options.symbols, "compare", "--symbols");
     if (!bases || !symbols)
@@ -237,11 +245,22 @@ int run_compare(const compare_options& options)
     if (failures > 10)
         report("compare", "... and " + std::to_string(failures - 10) + " more failures");
 
+    // The strategy under way at Ctrl-C stopped early: its row says so, and a partial sequential
+    // run is no baseline for speed-ups.
+    auto cut_short = [&](const run_report& run) {
+        return interrupted && &run == &reports.back() &&
+               std::any_of(run.outcomes.begin(), run.outcomes.end(),
+                           [](const auto& o) { return o.error == boost::asio::error::operation_aborted; });
+    };
     // The reference is the sequential run when there is one: the speed-ups are against it.
-    double sequential_wall = reference->kind == strategy::sequential ? reference->wall_seconds : 0;
+    double sequential_wall =
+        reference->kind == strategy::sequential && !cut_short(*reference) ? reference->wall_seconds : 0;
 
-    for (const auto& report : reports)
-        table.rows.push_back(row_of(report, sequential_wall));
+    for (const auto& run : reports)
+    {
+        table.rows.push_back(row_of(run, sequential_wall));
+        table.rows.back().interrupted = cut_short(run);
+    }
     out += render_comparison(format, table);
     bool written = write_standard_output("compare", out) && close_standard_output("compare");
     if (written && !options.timeline_file.empty())

@@ -369,7 +369,7 @@ std::string render_comparison_table(const comparison& table)
         std::string rss = line("%.1f MiB", static_cast<double>(row.peak_rss_kib) / 1024.0);
         out += line("%-22s %7.3f s %7.3f s %8zu %11s %9s%s\n", row.strategy.c_str(), row.wall_seconds,
                     row.cpu_seconds, row.peak_threads, rss.c_str(), speedup.c_str(),
-                    row.failed == 0 ? "" : "  (some requests failed)");
+                    row.interrupted ? "  (interrupted)" : row.failed == 0 ? "" : "  (some requests failed)");
     }
     return out;
 }
@@ -410,7 +410,8 @@ std::string render_comparison_json(const comparison& table)
         else
             out += "null";
         out += ",\"requests\":" + std::to_string(row.requests);
-        out += ",\"failed\":" + std::to_string(row.failed) + "}";
+        out += ",\"failed\":" + std::to_string(row.failed);
+        out += std::string(",\"interrupted\":") + (row.interrupted ? "true" : "false") + "}";
     }
     out += "]}\n";
     return out;
@@ -418,7 +419,7 @@ std::string render_comparison_json(const comparison& table)
 
 std::string render_comparison_csv(const comparison& table)
 {
-    std::string out = "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed\n";
+    std::string out = "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed,interrupted\n";
     for (const auto& row : table.rows)
     {
         out += csv_cell(row.strategy);
@@ -430,7 +431,8 @@ std::string render_comparison_csv(const comparison& table)
         if (row.speedup)
             out += shortest_number(*row.speedup);
         out += ',' + std::to_string(row.requests);
-        out += ',' + std::to_string(row.failed) + '\n';
+        out += ',' + std::to_string(row.failed);
+        out += row.interrupted ? ",true\n" : ",false\n";
     }
     return out;
 }

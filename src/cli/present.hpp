@@ -120,6 +120,8 @@ struct comparison_row
     /// Requests made (one per base) and how many of them failed.
     std::size_t requests = 0;
     std::size_t failed = 0;
+    /// Stopped by Ctrl-C under way: its figures are of a partial run.
+    bool interrupted = false;
 };
 
 /// The comparison `fxrates compare` prints: where the requests went and one row per strategy.

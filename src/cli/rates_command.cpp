@@ -326,20 +326,24 @@ int run_rates(const rates_options& options)
     if (run.signal != 0)
     {
         // A base that failed before the interruption keeps its own error; only those the stop cut
-        // short are unfinished.
+        // short are unfinished. The table shows the finished rows; JSON and CSV hold every base, the
+        // failed and unfinished ones with their errors, as a script reading them expects.
         std::vector<rates_outcome> finished;
         std::string unfinished;
-        for (auto& outcome : outcomes)
+        for (const auto& outcome : outcomes)
         {
             if (outcome.ok())
-                finished.push_back(std::move(outcome));
+                finished.push_back(outcome);
             else if (outcome.error == condition::cancelled)
                 unfinished += (unfinished.empty() ? "" : ", ") + outcome.base.str();
             else if (!failures_shown)
                 report("rates", describe_failure(outcome) + flag_hint(outcome));
         }
-        bool written = format == output_format::ndjson || (finished.empty() && format == output_format::table) ||
-                       write_standard_output("rates", render(format, finished, *symbols, run.wall_seconds));
+        bool written = true;
+        if (format == output_format::table && !finished.empty())
+            written = write_standard_output("rates", render(format, finished, *symbols, run.wall_seconds));
+        else if (format == output_format::json || format == output_format::csv)
+            written = write_standard_output("rates", render(format, outcomes, *symbols, run.wall_seconds));
         report("rates", "interrupted" + (unfinished.empty() ? "" : "; not finished: " + unfinished));
         return written && close_standard_output("rates") ? 128 + run.signal : 1;
     }

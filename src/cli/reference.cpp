@@ -17,31 +17,36 @@ struct command_reference
 
 constexpr std::string_view rates_examples = R"(  fxrates rates --local
       the book's five bases, today's rates, from the built-in server (no network)
-  fxrates rates --base USD,EUR,GBP --symbols JPY,CHF --date 2019-04-09 --format csv
-  fxrates rates --api https://localhost:8443 --cacert ca.pem --rate 2 --burst 4 --format json)";
+  fxrates rates --base USD,EUR,GBP --symbols JPY,CHF --date 2019-04-09 -q
+  fxrates rates --api https://localhost:8443 --cacert ca.pem --rate 2 --burst 4)";
 
 constexpr std::string_view rates_exit_codes = R"(  0    every base succeeded
-  1    the command line was wrong, output could not be written, or every base failed
-  2    some bases failed (the others are printed; each failure is explained on stderr)
-  130  interrupted by Ctrl-C (what finished is printed, the rest listed); 143 for SIGTERM)";
+  1    the command line was wrong, output could not be written, or every base
+       failed
+  2    some bases failed (the others are printed; each failure is explained on
+       stderr)
+  130  interrupted by Ctrl-C (what finished is printed, the rest listed); 143
+       for SIGTERM)";
 
 constexpr std::string_view compare_examples = R"(  fxrates compare --local --timeline t.svg --trace t.json
-  fxrates compare --local --latency 100 --repeat 200 --strategies async,thread-pool --threads 32)";
+  fxrates compare --local --latency 100 --repeat 200 --threads 32
+  fxrates compare --local --strategies async,thread-pool --format json)";
 
 constexpr std::string_view compare_exit_codes = R"(  0    every request of every strategy succeeded
   1    the command line was wrong, or output could not be written
   2    some request failed
-  130  interrupted by Ctrl-C (the strategies that finished are printed); 143 for SIGTERM)";
+  130  interrupted by Ctrl-C (the strategies that finished are printed); 143
+       for SIGTERM)";
 
 constexpr std::string_view serve_examples = R"(  fxrates serve --port 8443 --cert-out ca.pem
-      then: curl --cacert ca.pem 'https://localhost:8443/rates?base=USD&date=2019-04-09'
+      then: curl --cacert ca.pem 'https://localhost:8443/rates?base=USD'
   fxrates serve --port 8443 --rate-limit 2 --burst 4 --cert-out ca.pem
       the real API's limit: 2 requests per second, a burst of 4, 429 with Retry-After
   fxrates serve --port 0 --fault 500:0.3 --fault stall:0.05 --latency 100)";
 
 constexpr std::string_view serve_exit_codes = R"(  0    stopped by Ctrl-C or SIGTERM, cleanly
-  1    the command line was wrong, the port or files could not be used, or the banner could not be
-       written)";
+  1    the command line was wrong, the port or files could not be used, or
+       the banner or request log could not be written)";
 
 constexpr command_reference commands[] = {
     {"rates", rates_examples, rates_exit_codes},
@@ -185,7 +190,13 @@ std::string man_page(const CLI::App& app)
         {
             page += ".TP\n.B " + roff(spelled(*option));
             if (takes_value(*option))
-                page += " \\fI" + roff(option->get_type_name()) + "\\fR";
+            {
+                // A long list of values ({a,b,...}) may break after each comma (\: in roff).
+                std::string type = roff(option->get_type_name());
+                for (auto at = type.find(','); at != std::string::npos; at = type.find(',', at + 3))
+                    type.insert(at + 1, "\\:");
+                page += " \\fI" + type + "\\fR";
+            }
             page += "\n" + roff(option->get_description());
             if (!option->get_default_str().empty())
                 page += " (default: " + roff(option->get_default_str()) + ")";

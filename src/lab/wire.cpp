@@ -5,6 +5,7 @@
 #include <fxrates/date.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/json.hpp>
 
 #include <stdexcept>
@@ -37,6 +38,9 @@ const boost::system::error_category* category_named(std::string_view name)
         &boost::asio::error::get_netdb_category(),
         &boost::asio::error::get_addrinfo_category(),
         &boost::asio::error::get_misc_category(),
+        // A refused certificate or a TLS failure stays one, not "the worker failed".
+        &boost::asio::error::get_ssl_category(),
+        &boost::asio::ssl::error::get_stream_category(),
     };
     for (auto* category : known)
         if (name == category->name())

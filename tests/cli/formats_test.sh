@@ -90,7 +90,7 @@ rows = d['strategies']
 assert [r['strategy'] for r in rows] == '${strategies[*]}'.split(), rows
 for r in rows:
     assert list(r) == ['strategy', 'wall_seconds', 'cpu_seconds', 'peak_threads', 'peak_rss_kib', 'speedup',
-                       'requests', 'failed'], r
+                       'requests', 'failed', 'interrupted'], r
     assert r['wall_seconds'] > 0 and r['cpu_seconds'] >= 0 and r['peak_rss_kib'] > 0 and r['peak_threads'] >= 1, r
     assert r['speedup'] > 0 and abs(r['speedup'] - rows[0]['wall_seconds'] / r['wall_seconds']) < 1e-9, r
     assert r['requests'] == 5 and r['failed'] == 0, r
@@ -105,14 +105,20 @@ run compare --local --latency 10 --repeat 2 --strategies async,thread-pool --for
 check "compare csv" "
 rows = list(csv.reader(sys.stdin))
 assert rows[0] == ['strategy', 'wall_seconds', 'cpu_seconds', 'peak_threads', 'peak_rss_kib', 'speedup',
-                   'requests', 'failed'], rows[0]
+                   'requests', 'failed', 'interrupted'], rows[0]
 assert [r[0] for r in rows[1:]] == ['async', 'thread-pool'], rows
 for r in rows[1:]:
-    assert len(r) == 8 and float(r[1]) > 0 and float(r[2]) >= 0 and int(r[3]) >= 1 and int(r[4]) > 0, r
-    assert r[5] == '' and r[6] == '10' and r[7] == '0', r"
+    assert len(r) == 9 and float(r[1]) > 0 and float(r[2]) >= 0 and int(r[3]) >= 1 and int(r[4]) > 0, r
+    assert r[5] == '' and r[6] == '10' and r[7] == '0' and r[8] == 'false', r"
 
 run compare --local --format yaml
 [ "$code" = 1 ] || fail "compare --format yaml: exit code $code, expected 1"
+
+# Files it would write: an empty name, or one name for both, is refused before anything runs.
+run compare --local --timeline ''
+[ "$code" = 1 ] && grep -q "the value is empty" "$work/err" || fail "compare --timeline '': exit code $code: $(cat "$work/err")"
+run compare --local --timeline "$work/same" --trace "$work/same"
+[ "$code" = 1 ] && grep -q "name the same file" "$work/err" || fail "compare --timeline X --trace X: exit code $code: $(cat "$work/err")"
 
 if [ "$failures" -eq 0 ]; then echo "formats: all checks passed"; fi
 exit "$failures"

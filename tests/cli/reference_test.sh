@@ -18,7 +18,9 @@ done
 "$fxrates" --help | grep -q "fxrates COMMAND --help" || fail "fxrates --help does not point to the commands' help"
 
 # The man page, rendered as man does it (groff): every command, the exit status.
-rendered=$(groff -man -Tutf8 -rLL=100n "$man_page" 2>/dev/null | sed 's/.\x08//g') || fail "groff: exit code $?"
+rendered=$(groff -man -Tutf8 -ww "$man_page" 2>"$man_page.warnings" | sed 's/.\x08//g') || fail "groff: exit code $?"
+[ -s "$man_page.warnings" ] && fail "groff warns about the man page: $(cat "$man_page.warnings")"
+rm -f "$man_page.warnings"
 for section in NAME SYNOPSIS DESCRIPTION COMMANDS "EXIT STATUS"; do
     grep -q "^$section" <<<"$rendered" || fail "the man page has no $section section"
 done

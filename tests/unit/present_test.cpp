@@ -545,6 +545,10 @@ TEST_CASE("the comparison table keeps its layout: aligned columns, speed-up, fai
     CHECK(text.starts_with("5 requests per strategy against https://example.com/\\x1b[31m\n\n"));
     CHECK(text.find("1    10.7 MiB         -\n") != std::string::npos);
     CHECK(fxrates::render_comparison(fxrates::output_format::table, table) == text);
+
+    // The strategy Ctrl-C stopped says so, rather than that some requests failed.
+    table.rows[1].interrupted = true;
+    CHECK(fxrates::render_comparison_table(table).find("(interrupted)") != std::string::npos);
 }
 
 TEST_CASE("the comparison as JSON: its schema, where it ran, one object per strategy")
@@ -558,9 +562,9 @@ TEST_CASE("the comparison as JSON: its schema, where it ran, one object per stra
         document ==
         R"({"schema":"fxrates.compare/1","requests_per_strategy":5,"api":null,"latency_ms":100.0,"strategies":[)"
         R"({"strategy":"sequential","wall_seconds":0.5,"cpu_seconds":0.014,"peak_threads":1,)"
-        R"("peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0},)"
+        R"("peak_rss_kib":10956,"speedup":1.0,"requests":5,"failed":0,"interrupted":false},)"
         R"({"strategy":"async","wall_seconds":0.125,"cpu_seconds":0.015,"peak_threads":1,)"
-        R"("peak_rss_kib":11000,"speedup":4.0,"requests":5,"failed":1}]})"
+        R"("peak_rss_kib":11000,"speedup":4.0,"requests":5,"failed":1,"interrupted":false}]})"
         "\n");
     CHECK(fxrates::render_comparison(fxrates::output_format::json, table) == document);
 
@@ -581,9 +585,9 @@ TEST_CASE("the comparison as CSV: a header and the same values, an empty cell fo
         {"thread-pool", 0.25, 0.02, 5, 11469, std::nullopt, 5, 5},
     });
     CHECK(fxrates::render_comparison_csv(table) ==
-          "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed\n"
-          "async,0.125,0.015,1,11000,,5,0\n"
-          "thread-pool,0.25,0.02,5,11469,,5,5\n");
+          "strategy,wall_seconds,cpu_seconds,peak_threads,peak_rss_kib,speedup,requests,failed,interrupted\n"
+          "async,0.125,0.015,1,11000,,5,0,false\n"
+          "thread-pool,0.25,0.02,5,11469,,5,5,false\n");
     CHECK(fxrates::render_comparison(fxrates::output_format::csv, table) ==
           fxrates::render_comparison_csv(table));
 }

@@ -4,6 +4,7 @@
 #include "lab/described_settings.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include <doctest/doctest.h>
 
@@ -172,4 +173,20 @@ TEST_CASE("settings for a strategy-worker name the strategy, and read back the s
     auto got = fxrates::detail::decode_settings(line);
     CHECK(got.bases == sent.bases);
     CHECK(fxrates::detail::encode_settings(sent).find("\"strategy\"") == std::string::npos);
+}
+
+TEST_CASE("a worker's TLS failure comes back as one, not as 'the worker failed'")
+{
+    fxrates::rates_outcome outcome;
+    outcome.base = currency_code("USD");
+    outcome.error = fxrates::error_code(static_cast<int>(boost::asio::ssl::error::stream_truncated),
+                                        boost::asio::ssl::error::get_stream_category());
+    auto back = fxrates::detail::decode_outcome(fxrates::detail::encode_outcome(0, outcome));
+    REQUIRE(back);
+    CHECK(back->second.error == outcome.error);
+
+    outcome.error = fxrates::error_code(0x0A000086, boost::asio::error::get_ssl_category()); // certificate verify failed
+    back = fxrates::detail::decode_outcome(fxrates::detail::encode_outcome(0, outcome));
+    REQUIRE(back);
+    CHECK(back->second.error == outcome.error);
 }
