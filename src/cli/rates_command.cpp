@@ -76,11 +76,14 @@ std::string flag_hint(const rates_outcome& outcome)
     return {};
 }
 
+// No answer came. Where a connection was made, the server was reached and is to blame (it closed
+// or stalled): the network is fine, and --local would not help.
 std::string cannot_reach(const std::string& api_url, const rates_outcome& outcome, bool local)
 {
-    return "cannot reach " + api_url + ": " +
+    bool connected = outcome.timing.connected != request_timing::time_point{};
+    return (connected ? "no answer from " : "cannot reach ") + api_url + ": " +
            (outcome.diag.client_message().empty() ? outcome.error.message() : outcome.diag.client_message()) +
-           (local ? "" : ". Without network, try --local (the built-in look-alike server)");
+           (local || connected ? "" : ". Without network, try --local (the built-in look-alike server)");
 }
 
 // What a run gave: one outcome per base in input order, its wall time, and the signal that

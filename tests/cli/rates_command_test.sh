@@ -148,5 +148,22 @@ kill "$server_pid" 2>/dev/null
 wait "$server_pid" 2>/dev/null
 rm -f "$ca"
 
+# A server that was reached but reset every connection before answering: the network is fine, so
+# not "cannot reach" and no --local hint; the server is named as the one that gave no answer.
+coproc resetting { exec "$fxrates" serve --port 0 --fault reset:1 --cert-out "$ca" 2>&1; }
+resetting_pid=$resetting_PID
+if IFS= read -r -t 20 line <&"${resetting[0]}"; then
+    port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
+    run rates --api "https://localhost:$port" --cacert "$ca" --retries 0
+    [ "$code" = 1 ] || fail "resetting server: exit code $code, expected 1"
+    grep -q "no answer from https://localhost:$port" "$err" && ! grep -q -- "cannot reach\|--local" "$err" ||
+        fail "resetting server: blamed the network: $(cat "$err")"
+else
+    fail "resetting server: it did not start"
+fi
+kill "$resetting_pid" 2>/dev/null
+wait "$resetting_pid" 2>/dev/null
+rm -f "$ca"
+
 if [ "$failures" -eq 0 ]; then echo "rates command: all checks passed"; fi
 exit "$failures"
