@@ -30,7 +30,9 @@ public:
     blocking_client& operator=(blocking_client&&) noexcept;
 
     /// Fetches the rates of one base; never throws for network or API errors (they are in the
-    /// outcome).
+    /// outcome). Throws (`boost::system::system_error`) only when its event loop cannot be set up,
+    /// e.g. with no file descriptor left (EMFILE) for the loop's reactor; nothing is left under way
+    /// then, and the client can be used again.
     rates_outcome get_rates(currency_code base, const rates_query& query = {});
 
     /// As above, but no later than `deadline` (e.g. a batch's): a request still under way then is

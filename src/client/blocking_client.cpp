@@ -34,24 +34,34 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
                                          std::chrono::steady_clock::time_point deadline, std::stop_token stop)
 {
     namespace asio = boost::asio;
-    // What a stop request's posted cancellation needs: it may run after this call has returned
-    // (during a later call), and must then do nothing.
+    // What the request's completion and a stop request's posted cancellation share. Both may run
+    // after this call has returned (a stop's cancellation during a later call; the completion if
+    // this call is left by an exception), so neither refers to this call's frame: they write here.
     struct request_state
     {
         asio::cancellation_signal abandon;
         bool done = false;
+        bool too_late = false;
+        rates_outcome outcome;
     };
     auto state = std::make_shared<request_state>();
-    rates_outcome outcome;
-    outcome.base = base;
+    state->outcome.base = base;
     auto& context = impl_->context;
+
+    // Everything that may throw comes before the request starts: the deadline's timer is the
+    // first I/O object of a fresh loop, which creates the loop's reactor (an eventfd, an epoll and
+    // a timerfd), and fails with EMFILE when the process is out of descriptors. Thrown after the
+    // request had been queued, it left that request on the loop, to complete during the next call
+    // into a frame that was gone.
+    asio::steady_timer limit(context, deadline);
+
     // A batch of one, because it yields the whole outcome, timing included.
     impl_->api.async_get_rates_batch(
         {base}, query,
-        asio::bind_cancellation_slot(state->abandon.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
+        asio::bind_cancellation_slot(state->abandon.slot(), [state](error_code, std::vector<rates_outcome> outcomes) {
             state->done = true;
             if (!outcomes.empty())
-                outcome = std::move(outcomes.front());
+                state->outcome = std::move(outcomes.front());
         }));
     auto abandon = [state] {
         if (!state->done)
@@ -61,12 +71,10 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
     std::stop_callback on_stop(stop, [&context, abandon] { asio::post(context, abandon); });
 
     // The deadline abandons the request as a stop does, through the client's own cancellation.
-    bool too_late = false;
-    asio::steady_timer limit(context, deadline);
-    limit.async_wait([&too_late, state, abandon](error_code ec) {
+    limit.async_wait([state, abandon](error_code ec) {
         if (!ec && !state->done) // a request that has just finished keeps its answer
         {
-            too_late = true;
+            state->too_late = true;
             abandon();
         }
     });
@@ -81,7 +89,8 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
     limit.cancel();
     context.restart();
     context.poll(); // the timer's end, and what the completion left ready (a connection going back to the pool)
-    if (too_late)
+    auto& outcome = state->outcome;
+    if (state->too_late)
     {
         outcome.error = errc::batch_deadline;
         outcome.value = {};
@@ -90,7 +99,7 @@ rates_outcome blocking_client::get_rates(currency_code base, const rates_query& 
     }
     else if (outcome.error == asio::error::operation_aborted)
         outcome.diag.set_client_message("stopped before the answer came");
-    return outcome;
+    return std::move(outcome);
 }
 
 } // namespace fxrates

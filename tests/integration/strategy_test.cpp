@@ -6,6 +6,7 @@
 #include "lab/strategy.hpp"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 
 #include <doctest/doctest.h>
 
@@ -19,7 +20,10 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <stop_token>
+#include <string>
+#include <system_error>
 #include <vector>
 
 using fxrates::currency_code;
@@ -101,6 +105,34 @@ std::size_t threads_now()
             return std::stoul(line.substr(8));
     return 0;
 }
+
+// The lowest descriptor number free now: with RLIMIT_NOFILE at it, no new descriptor can be opened.
+rlim_t lowest_free_descriptor()
+{
+    int probe = ::dup(0);
+    REQUIRE(probe >= 0);
+    ::close(probe);
+    return static_cast<rlim_t>(probe);
+}
+
+// Lowers this process's soft RLIMIT_NOFILE while it lives (as `ulimit -n` would), then restores it.
+class descriptor_limit
+{
+public:
+    explicit descriptor_limit(rlim_t most)
+    {
+        REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved_) == 0);
+        rlimit lowered = saved_;
+        lowered.rlim_cur = std::min(most, saved_.rlim_cur);
+        REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    }
+    ~descriptor_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+    descriptor_limit(const descriptor_limit&) = delete;
+    descriptor_limit& operator=(const descriptor_limit&) = delete;
+
+private:
+    rlimit saved_{};
+};
 
 } // namespace
 
@@ -274,6 +306,101 @@ TEST_CASE("a stop request abandons a blocking request under way at once")
     auto outcome = fetching.get();
     CHECK(outcome.error == boost::asio::error::operation_aborted);
     CHECK(outcome.diag.client_message() == "stopped before the answer came");
+}
+
+TEST_CASE("a blocking request that cannot set up its event loop (no descriptors left) leaves nothing under way")
+{
+    // The first I/O object of a blocking client's loop makes the loop's reactor (an eventfd, an
+    // epoll and a timerfd). When that failed with EMFILE, the request had already been queued: it
+    // ran during the next call and completed into the frame of the call that had thrown (a crash
+    // of the thread pool under `ulimit -n 64`).
+    std::mutex mutex;
+    std::vector<std::string> targets;
+    fxrates::server_params server_settings;
+    server_settings.inject_status = [&](std::string_view target) -> std::optional<unsigned> {
+        std::lock_guard lock(mutex);
+        targets.emplace_back(target);
+        return std::nullopt;
+    };
+    local_server server(server_settings);
+    auto params = params_for(server, {"USD"});
+    fxrates::blocking_client api(params.client);
+    {
+        descriptor_limit none_left(lowest_free_descriptor());
+        try
+        {
+            auto outcome = api.get_rates(currency_code("USD"), params.query);
+            // Had the loop been set up already, the request itself would have failed.
+            CHECK_FALSE(outcome.ok());
+            CHECK(outcome.diag.client_message().find("Too many open files") != std::string::npos);
+        }
+        catch (const std::exception& e) // Asio's boost::system::system_error
+        {
+            CHECK(std::string(e.what()).find("Too many open files") != std::string::npos);
+        }
+    }
+    for (std::string base : {"EUR", "PLN", "NOK"})
+    {
+        CAPTURE(base);
+        auto outcome = api.get_rates(currency_code(base), params.query);
+        CHECK(outcome.ok());
+        CHECK(outcome.base == currency_code(base));
+    }
+    std::lock_guard lock(mutex);
+    CAPTURE(targets.size());
+    for (const auto& target : targets)
+    {
+        CAPTURE(target);
+        CHECK(target.find("base=USD") == std::string::npos); // the failed call's request never went
+    }
+    CHECK(targets.size() == 3);
+}
+
+TEST_CASE("the thread pools under a low descriptor limit: every base has an outcome, failures say why")
+{
+    local_server server;
+    std::vector<std::string> bases;
+    for (const char* base : {"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY", "CHF"})
+        for (int i = 0; i < 40; ++i)
+            bases.emplace_back(base);
+    auto params = params_for(server, bases);
+    params.workers = 64;
+    params.throttle_rate = 100000;
+    for (auto kind : {strategy::thread_pool, strategy::thread_pool_throttled})
+    {
+        CAPTURE(to_string(kind));
+        for (int round = 0; round < 3; ++round)
+        {
+            CAPTURE(round);
+            run_report report;
+            {
+                // Room for the server's and a few clients' descriptors, not for 64 clients.
+                descriptor_limit few(lowest_free_descriptor() + 24);
+                report = run_within(kind, params);
+            }
+            REQUIRE(report.outcomes.size() == params.bases.size());
+            std::size_t failed = 0, out_of_descriptors = 0;
+            for (std::size_t i = 0; i < report.outcomes.size(); ++i)
+            {
+                const auto& outcome = report.outcomes[i];
+                CHECK(outcome.base == params.bases[i]);
+                if (outcome.ok())
+                    continue;
+                ++failed;
+                auto said = outcome.error.message() + ": " + outcome.diag.client_message();
+                CAPTURE(said);
+                if (said.find("Too many open files") != std::string::npos)
+                    ++out_of_descriptors;
+                else // the server in this process runs out too, and drops connections it accepted
+                    CHECK((outcome.error == boost::asio::error::connection_reset ||
+                           outcome.error == boost::asio::ssl::error::stream_truncated ||
+                           outcome.error == boost::asio::error::eof));
+            }
+            MESSAGE(failed << " of " << report.outcomes.size() << " failed, " << out_of_descriptors
+                           << " naming 'Too many open files'");
+            CHECK(out_of_descriptors > 0);
+        }
+    }
 }
 
 TEST_CASE("the process pool's peak memory counts its workers, which run side by side")

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <memory>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 namespace fxrates::detail {
@@ -272,8 +273,33 @@ asio::awaitable<error_code> tls_connector::connect(connection& conn, const origi
         co_return stop;
 
     tcp_layer.expires_at(limit.at);
-    auto [ec, connected] = co_await tcp_layer.async_connect(state.endpoints, use_tuple);
+    error_code ec;
+    bool cannot_open = false;
+    if (state.endpoints.size() == 1)
+    {
+        // Opened here, so that a socket that cannot be opened (EMFILE) is said as such: Asio's
+        // connect over a range reports it as operation_aborted.
+        tcp_layer.socket().open(state.endpoints.front().protocol(), ec);
+        cannot_open = bool(ec);
+        if (!ec)
+            std::tie(ec) = co_await tcp_layer.async_connect(state.endpoints.front(), use_tuple);
+    }
+    else
+        std::tie(ec, std::ignore) = co_await tcp_layer.async_connect(state.endpoints, use_tuple);
     tcp_layer.expires_never();
+    if (ec == asio::error::operation_aborted && !(co_await stopped(closed_)))
+    {
+        // Not cancelled, yet aborted: Asio's connect over a range reports a socket it could not open
+        // (EMFILE, ENFILE, ENOBUFS) as operation_aborted. Open one to learn the real error.
+        tcp::socket probe(executor_);
+        error_code open_error;
+        probe.open(state.endpoints.front().protocol(), open_error);
+        if (open_error)
+        {
+            ec = open_error;
+            cannot_open = true;
+        }
+    }
     if (ec)
     {
         // Look the host up again next time: its address may have changed.
@@ -283,8 +309,11 @@ asio::awaitable<error_code> tls_connector::connect(connection& conn, const origi
             diag.set_client_message("cannot connect to " + where.host_header() + " within " + limit.text());
         else if (ec == asio::error::operation_aborted)
             diag.set_client_message("cancelled while connecting");
-        else
+        else if (!cannot_open)
             diag.set_client_message("cannot connect to " + where.host_header() + ": " + ec.message());
+        else
+            diag.set_client_message("cannot open a socket to connect to " + where.host_header() + ": " +
+                                    ec.message());
         co_return ec;
     }
     tcp_layer.socket().set_option(tcp::no_delay(true), ec);
