@@ -106,6 +106,14 @@ std::size_t threads_now()
     return 0;
 }
 
+// The sanitizers' runtime needs descriptors of its own (UBSan's vptr check reads /proc): with none
+// left it reports errors that are not there. These tests run in the optimised build only.
+#ifdef FXRATES_SANITIZED
+constexpr bool sanitized_build = true;
+#else
+constexpr bool sanitized_build = false;
+#endif
+
 // The lowest descriptor number free now: with RLIMIT_NOFILE at it, no new descriptor can be opened.
 rlim_t lowest_free_descriptor()
 {
@@ -308,7 +316,8 @@ TEST_CASE("a stop request abandons a blocking request under way at once")
     CHECK(outcome.diag.client_message() == "stopped before the answer came");
 }
 
-TEST_CASE("a blocking request that cannot set up its event loop (no descriptors left) leaves nothing under way")
+TEST_CASE("a blocking request that cannot set up its event loop (no descriptors left) leaves nothing under way" *
+          doctest::skip(sanitized_build))
 {
     // The first I/O object of a blocking client's loop makes the loop's reactor (an eventfd, an
     // epoll and a timerfd). When that failed with EMFILE, the request had already been queued: it
@@ -356,7 +365,8 @@ TEST_CASE("a blocking request that cannot set up its event loop (no descriptors 
     CHECK(targets.size() == 3);
 }
 
-TEST_CASE("the thread pools under a low descriptor limit: every base has an outcome, failures say why")
+TEST_CASE("the thread pools under a low descriptor limit: every base has an outcome, failures say why" *
+          doctest::skip(sanitized_build))
 {
     local_server server;
     std::vector<std::string> bases;
