@@ -1,5 +1,10 @@
 #include "cli/serve_command.hpp"
 
+#include "cli/input_checks.hpp"
+#include "cli/output.hpp"
+
+#include <fxrates/utf8.hpp>
+
 #include <fxrates/server/server.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -87,20 +92,23 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
     serve->add_option("--port", params.port, "TCP port; 0 picks a free one and prints it")
         ->check(whole_number(65535, "a port number, 0-65535 (0 picks a free one)"))
         ->capture_default_str();
+    // Regular files only, as --cacert: a FIFO or a device would block the start for ever.
     serve->add_option("--cert", params.certificate_file, "PEM certificate chain (default: a fresh self-signed one)")
-        ->check(CLI::ExistingFile);
-    serve->add_option("--key", params.private_key_file, "PEM private key of --cert")->check(CLI::ExistingFile);
+        ->check(regular_file());
+    serve->add_option("--key", params.private_key_file, "PEM private key of --cert")->check(regular_file());
     serve->add_option("--cert-out", options.certificate_out,
-                      "Write the server's certificate here, for clients to trust (curl --cacert FILE)");
+                      "Write the server's certificate here, for clients to trust (curl --cacert FILE)")
+        ->check(not_empty("a file name"));
     serve->add_option("--latency", options.latency_ms, "Milliseconds added before each response")
         ->check(finite_range(0, 600000, "a number of milliseconds from 0 to 600000"))
         ->capture_default_str();
-    serve->add_option("--rate-limit", params.rate_limit, "Requests per second per client IP; 0 is no limit")
+    auto* rate_limit = serve->add_option("--rate-limit", params.rate_limit, "Requests per second per client IP; 0 is no limit")
         ->check(finite_range(0.001, 1e6, "0 (no limit) or a number of requests per second from 0.001 to 1000000",
                              true))
         ->capture_default_str();
     serve->add_option("--burst", params.burst, "Requests at once within the rate limit (default: the rate)")
-        ->check(CLI::Range(1u, 1000000u));
+        ->check(CLI::Range(1u, 1000000u))
+        ->needs(rate_limit);
     std::string kinds;
     for (auto kind : all_faults())
         kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(kind));
@@ -118,18 +126,28 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                     "Print a line per request as it is answered: method, target, status or fault");
     serve->add_option("--data", options.history_file,
                       "An ECB eurofxref-hist.csv to serve instead of the one built in")
-        ->check(CLI::ExistingFile);
+        ->check(regular_file());
     return serve;
 }
 
-int run_serve(serve_options& options)
+namespace {
+
+constexpr std::string_view command = "serve";
+
+int serve_until_stopped(serve_options& options)
 {
     auto& params = options.params;
     params.latency = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double, std::milli>(options.latency_ms));
     if (params.certificate_file.empty() != params.private_key_file.empty())
     {
-        std::cerr << "fxrates serve: give --cert and --key together, or neither for a self-signed certificate\n";
+        report(command, "give --cert and --key together, or neither for a self-signed certificate");
+        return 1;
+    }
+    // --rate-limit 0 is no limit, so there is nothing for a burst to be part of.
+    if (params.burst != 0 && params.rate_limit == 0)
+    {
+        report(command, "--burst requires --rate-limit above 0 (0 is no limit)");
         return 1;
     }
     try
@@ -139,7 +157,7 @@ int run_serve(serve_options& options)
     }
     catch (const std::invalid_argument& e)
     {
-        std::cerr << "fxrates serve: " << e.what() << '\n';
+        report(command, e.what());
         return 1;
     }
     params.faults.seed(options.seed);
@@ -147,20 +165,21 @@ int run_serve(serve_options& options)
     auto address = asio::ip::make_address(params.address, address_error);
     if (address_error)
     {
-        std::cerr << "fxrates serve: --address '" << params.address
-                  << "' is not an IP address; give one such as 127.0.0.1, 0.0.0.0 or ::1 (host names are not "
-                     "looked up)\n";
+        report(command, "--address '" + params.address +
+                            "' is not an IP address; give one such as 127.0.0.1, 0.0.0.0 or ::1 (host names are "
+                            "not looked up)");
         return 1;
     }
     // A closed stdout's descriptor would be taken by the first socket opened, and the banner and
     // the request log would go to it (or to a client): refuse to start instead.
     if (fcntl(STDOUT_FILENO, F_GETFD) == -1)
     {
-        std::cerr << "fxrates serve: cannot write to standard output: " << std::strerror(errno)
-                  << "; the line with the port must reach its reader\n";
+        report(command, "cannot write to standard output: " + std::string(std::strerror(errno)) +
+                            "; the line with the port must reach its reader");
         return 1;
     }
-    // Set below, once the server exists: a log line that cannot be written stops it.
+    // Set below, once the server and the signal wait exist: a log line that cannot be written
+    // stops both, so that the io_context runs out of work and the process exits.
     std::function<void()> stop_for_output;
     int exit_code = 0;
     if (options.log_requests)
@@ -168,8 +187,7 @@ int run_serve(serve_options& options)
             // Flushed at once: a script may be waiting for the line.
             if (!print_line(std::string(line)) && exit_code == 0)
             {
-                std::cerr << "fxrates serve: cannot write the request log to standard output: " << errno_text()
-                          << '\n';
+                report(command, "cannot write the request log to standard output: " + errno_text() + "; stopping");
                 exit_code = 1;
                 stop_for_output();
             }
@@ -180,15 +198,20 @@ int run_serve(serve_options& options)
     raise_descriptor_limit();
     asio::io_context context(1);
     server rates_server(context.get_executor(), params);
-    stop_for_output = [&] { rates_server.stop(); };
+    asio::signal_set signals(context, SIGINT, SIGTERM);
+    stop_for_output = [&] {
+        rates_server.stop();
+        boost::system::error_code ignored;
+        signals.cancel(ignored);
+    };
     try
     {
         rates_server.start();
     }
     catch (const boost::system::system_error& e)
     {
-        std::cerr << "fxrates serve: cannot listen on " << params.address << ':' << params.port << ": "
-                  << e.code().message() << "; choose another --port (0 picks a free one) or --address\n";
+        report(command, "cannot listen on " + params.address + ':' + std::to_string(params.port) + ": " +
+                            e.code().message() + "; choose another --port (0 picks a free one) or --address");
         return 1;
     }
 
@@ -200,13 +223,11 @@ int run_serve(serve_options& options)
         out.close();
         if (!out)
         {
-            std::cerr << "fxrates serve: cannot write the certificate to " << options.certificate_out << ": "
-                      << errno_text() << '\n';
+            report(command, "cannot write the certificate to " + options.certificate_out + ": " + errno_text());
             return 1;
         }
     }
 
-    asio::signal_set signals(context, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int) {
         if (!ec)
             rates_server.stop();
@@ -218,11 +239,10 @@ int run_serve(serve_options& options)
     if (!options.faults.empty())
         banner += " with faults";
     if (!options.certificate_out.empty())
-        banner += " (certificate in " + options.certificate_out + ')';
+        banner += " (certificate in " + escape_untrusted(options.certificate_out, false) + ')';
     if (!print_line(banner + "; Ctrl-C stops"))
     {
-        std::cerr << "fxrates serve: cannot write the line with the port to standard output: " << errno_text()
-                  << "; stopping\n";
+        report(command, "cannot write the line with the port to standard output: " + errno_text() + "; stopping");
         return 1;
     }
 
@@ -231,10 +251,27 @@ int run_serve(serve_options& options)
         return exit_code;
     if (!print_line("fxrates serve: stopped; requests answered: " + std::to_string(rates_server.requests_served())))
     {
-        std::cerr << "fxrates serve: cannot write to standard output: " << errno_text() << '\n';
+        report(command, "cannot write to standard output: " + errno_text());
         return 1;
     }
     return 0;
+}
+
+} // namespace
+
+int run_serve(serve_options& options)
+{
+    // Errors thrown while starting (a --data file, a certificate or key that cannot be used) are
+    // reported here, with this command's prefix and the user's text escaped.
+    try
+    {
+        return serve_until_stopped(options);
+    }
+    catch (const std::exception& e)
+    {
+        report(command, e.what());
+        return 1;
+    }
 }
 
 } // namespace fxrates::cli

@@ -1,5 +1,8 @@
 #include <fxrates/date.hpp>
 #include <fxrates/server/ecb_history.hpp>
+#include <fxrates/server/rebase.hpp>
+
+#include "server/catalogue.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -32,6 +35,7 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
     std::vector<std::pair<std::chrono::sys_days, std::size_t>> order; // date, row as read
     std::size_t line_number = 0;
     bool header_seen = false;
+    std::vector<bool> served_column; // per column: a currency the server rebases (not EUR)
 
     while (!csv.empty())
     {
@@ -64,6 +68,11 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
             }
             if (history.codes_.empty())
                 throw fail("the header names no currency");
+            for (auto code : history.codes_)
+            {
+                auto index = detail::served_index(code.str());
+                served_column.push_back(index && *index != 0); // an EUR column is never read
+            }
             header_seen = true;
             auto rows = static_cast<std::size_t>(std::count(csv.begin(), csv.end(), '\n')) + 1;
             history.dates_.reserve(rows);
@@ -80,6 +89,10 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
         history.dates_.push_back(std::chrono::sys_days{*date});
         order.emplace_back(history.dates_.back(), row);
 
+        // The day's smallest and largest served rate, EUR's 1 included: the smallest rebased rate
+        // is their quotient, and it must not round to 0 at the places the API serves.
+        decimal smallest{1, 0}, largest{1, 0};
+        std::string smallest_code = "EUR", largest_code = "EUR";
         for (std::size_t column = 0; column < history.codes_.size(); ++column)
         {
             if (line.empty() && column + 1 <= history.codes_.size())
@@ -98,11 +111,31 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
                                " is outside the range served, " + ecb_history::min_rate.to_string() + " to " +
                                ecb_history::max_rate.to_string());
                 value = *parsed;
+                if (served_column[column] && value < smallest)
+                {
+                    smallest = value;
+                    smallest_code = history.codes_[column].str();
+                }
+                if (served_column[column] && value > largest)
+                {
+                    largest = value;
+                    largest_code = history.codes_[column].str();
+                }
             }
             history.cells_.push_back(value);
         }
         if (!line.empty())
             throw fail("more fields than the header's " + std::to_string(history.codes_.size()) + " currencies");
+        if (rebase_rate(smallest, largest).units() == 0)
+        {
+            auto rate = [](const std::string& code, decimal value) {
+                return code == "EUR" ? std::string("EUR's 1") : "the " + code + " rate " + value.to_string();
+            };
+            throw fail(rate(smallest_code, smallest) + " and " + rate(largest_code, largest) +
+                       " are too far apart: " + smallest_code + " against " + largest_code +
+                       " would be served as 0 at the API's " + std::to_string(rebased_rate_places) +
+                       " decimal places; the rates of one day, with EUR's 1, must be less than 2000000 times apart");
+        }
     }
 
     if (!header_seen)
@@ -136,6 +169,19 @@ ecb_history ecb_history::parse(std::string_view csv, std::string source_name)
 
 ecb_history ecb_history::load_file(const std::filesystem::path& path)
 {
+    auto too_large = [&] {
+        return ecb_history_error(path.string(), 0,
+                                 "the file is larger than " + std::to_string(max_file_size >> 20) +
+                                     " MiB; the ECB's whole history is about 2 MiB");
+    };
+    // A regular file tells its size: refuse a big one before reading any of it.
+    std::error_code size_error;
+    if (std::filesystem::is_regular_file(path, size_error))
+    {
+        auto size = std::filesystem::file_size(path, size_error);
+        if (!size_error && size > max_file_size)
+            throw too_large();
+    }
     std::ifstream file(path, std::ios::binary);
     if (!file)
         throw ecb_history_error(path.string(), 0, "cannot open the file (does it exist and is it readable?)");
@@ -150,9 +196,7 @@ ecb_history ecb_history::load_file(const std::filesystem::path& path)
         if (first && !text.starts_with("Date,") && !text.starts_with("\n") && !text.starts_with("\r\n"))
             throw ecb_history_error(path.string(), 1, "expected the ECB header 'Date,USD,JPY,...'");
         if (text.size() > max_file_size)
-            throw ecb_history_error(path.string(), 0,
-                                    "the file is larger than " + std::to_string(max_file_size >> 20) +
-                                        " MiB; the ECB's whole history is about 2 MiB");
+            throw too_large(); // grew while read, or not a regular file
     }
     if (file.bad())
         throw ecb_history_error(path.string(), 0, "cannot read the file");

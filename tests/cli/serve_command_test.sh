@@ -51,6 +51,15 @@ refused() { # EXPECTED-TEXT ARGS...: `fxrates serve ARGS` exits 1 with EXPECTED-
     code=$?
     [ "$code" = 1 ] || fail "serve $*: exit code $code, expected 1"
     [[ $message == *"$expected"* ]] || fail "serve $*: the message does not say '$expected': $message"
+    # One prefix for every message of the command, and no raw control character from the input.
+    local line
+    while IFS= read -r line; do
+        [[ $line == "fxrates serve: "* || $line == "Run with --help for more information." ]] ||
+            fail "serve $*: a line does not start with 'fxrates serve: ': $line"
+    done <<<"$message"
+    [[ $message != *$'\e'* ]] || fail "serve $*: the message holds a raw ESC: $(printf %q "$message")"
+    [ "$(grep -cv '^Run with --help' <<<"$message")" = 1 ] ||
+        fail "serve $*: not one line: $(printf %q "$message")"
 }
 refused "0-65535" --port ''
 refused "0-65535" --port 65536
@@ -60,6 +69,30 @@ refused "0.001 to 1000000" --rate-limit nan
 refused "0 to 600000" --latency nan
 refused "0 to 600000" --latency inf
 refused "not an IP address" --address localhost
+refused "--burst requires --rate-limit" --burst 5
+refused "--burst requires --rate-limit" --burst 5 --rate-limit 0
+refused "the value is empty" --cert-out ''
+
+# Control characters from the command line are escaped, and the message stays one line.
+refused '/nonexist/x\x1b[31my: No such file' --port 0 --cert-out $'/nonexist/x\x1b[31my'
+refused "--fault '50\x1b0:1'" --fault $'50\x1b0:1'
+refused "--address '127.0.0.1\n' is not an IP address" --address $'127.0.0.1\n'
+
+# A FIFO or a device would block the start for ever: regular files only, as the client's --cacert.
+mkfifo "$work/fifo"
+touch "$work/empty.pem"
+refused "--cert: '$work/fifo' is not a regular file" --cert "$work/fifo" --key "$work/empty.pem"
+refused "--key: '$work/fifo' is not a regular file" --cert "$work/empty.pem" --key "$work/fifo"
+refused "--data: '$work/fifo' is not a regular file" --data "$work/fifo"
+refused "--data: '/dev/zero' is not a regular file" --data /dev/zero
+refused "empty.pem: cannot read the certificate" --cert "$work/empty.pem" --key "$work/empty.pem"
+
+# A day whose rates are inside 0.0001-1e8 but would rebase to 0.0 at the 6 places served.
+printf 'Date,USD,JPY,PLN,GBP,\n2019-04-09,0.0001,100000000.0,1.123456789012,99999999.99999999,\n' >"$work/edge.csv"
+refused "edge.csv:2: the USD rate 0.0001 and the JPY rate 100000000.0 are too far apart" --data "$work/edge.csv"
+# A file over 64 MiB is refused by its size, before a byte is read (this one has no header at all).
+truncate -s 65M "$work/big.csv"
+refused "big.csv: the file is larger than 64 MiB" --data "$work/big.csv"
 
 printf 'Date,USD,\n2024-01-05,0.000000000000000001,\n' > "$work/extreme.csv"
 refused "extreme.csv:2" --data "$work/extreme.csv"
@@ -104,6 +137,26 @@ if IFS= read -r -t 20 line <&"${server6[0]}"; then
 fi
 kill "$pid" 2>/dev/null
 wait_for_exit "$pid" 10
+
+# A request log that cannot be written (the reader went away) stops the server, and the process
+# exits 1 at once: nothing may keep it waiting for a Ctrl-C.
+mkfifo "$work/log.fifo"
+(trap '' PIPE; exec "$fxrates" serve --port 0 --log-requests --cert-out "$work/log-ca.pem") \
+    >"$work/log.fifo" 2>"$work/log.err" </dev/null &
+pid=$!
+line=$(timeout 20 head -1 <"$work/log.fifo") # the reader takes the banner and goes away
+if [[ $line =~ 127\.0\.0\.1:([0-9]+) ]]; then
+    timeout 20 "$fxrates" rates --api "https://127.0.0.1:${BASH_REMATCH[1]}" --cacert "$work/log-ca.pem" \
+        --retries 0 --base USD >/dev/null 2>&1
+    wait_for_exit "$pid" 10
+    [ "$exit_code" = 1 ] || fail "request log to a closed pipe: exit code $exit_code, expected 1"
+    message=$(cat "$work/log.err")
+    [[ $message == "fxrates serve: cannot write the request log to standard output: Broken pipe"* ]] ||
+        fail "request log to a closed pipe: message: $message"
+else
+    fail "request log to a closed pipe: no banner: $line"
+    kill -9 "$pid" 2>/dev/null
+fi
 
 if [ "$failures" -eq 0 ]; then echo "serve command: all checks passed"; fi
 exit "$failures"

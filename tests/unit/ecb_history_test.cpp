@@ -332,6 +332,24 @@ TEST_CASE("a rate outside 0.0001-1e8 per EUR is an error at its line naming the 
     check_error_at("Date,USD,JPY,\n2024-01-05,1.0921,999999999999999999,\n", 2, "outside the range served");
     check_error_at("Date,USD,\n2024-01-05,0.00009999,\n", 2, "'0.00009999'");
     check_error_at("Date,USD,\n2024-01-05,100000000.01,\n", 2, "'100000000.01'");
-    auto ends = fxrates::ecb_history::parse("Date,USD,JPY,\n2024-01-05,0.0001,100000000,\n", "test.csv");
+    // Both ends, 1e8 in a column that is never served (served ones are bounded by the next test).
+    auto ends = fxrates::ecb_history::parse("Date,USD,TRL,\n2024-01-05,0.0001,100000000,\n", "test.csv");
     CHECK(ends.on_or_before(day_of(2024, 1, 5)).has_value());
+}
+
+TEST_CASE("a day whose served rates are so far apart that a cross rate would round to 0 is an error at its line")
+{
+    // Every value is inside 0.0001-1e8, but JPY-based USD would be 1e-12, served as 0.0 at 6 places.
+    check_error_at("Date,USD,JPY,PLN,GBP,\n2019-04-09,0.0001,100000000.0,1.123456789012,99999999.99999999,\n", 2,
+                   "the USD rate 0.0001 and the JPY rate 100000000.0 are too far apart");
+    // EUR's 1 counts: EUR against JPY would be 1e-07.
+    check_error_at("Date,USD,JPY,\n2024-01-05,1.0921,10000000,\n", 2, "EUR's 1 and the JPY rate 10000000.0");
+    check_error_at("Date,USD,JPY,\n2024-01-05,0.0001,1,\n2024-01-04,0.0001,5000,\n", 3, "too far apart");
+    // Exactly 0.0000005 rounds half to even, to 0: refused; just above it rounds to 0.000001.
+    check_error_at("Date,USD,JPY,\n2024-01-05,0.5,1000000,\n", 2, "0 at the API's 6 decimal places");
+    auto closest = fxrates::ecb_history::parse("Date,USD,JPY,\n2024-01-05,0.5,999999,\n", "test.csv");
+    CHECK(closest.latest().rate(code("JPY")) == dec("999999"));
+    // A column that is never served (TRL) is not rebased, so it may be far from the others.
+    auto unserved = fxrates::ecb_history::parse("Date,USD,TRL,\n2024-01-05,1.09,90000000,\n", "test.csv");
+    CHECK(unserved.latest().rate(code("TRL")) == dec("90000000"));
 }

@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -422,4 +423,19 @@ TEST_CASE("detail_body escapes the text as a JSON string")
 {
     CHECK(fxrates::detail::detail_body("Not Found") == R"({"detail":"Not Found"})");
     CHECK(fxrates::detail::detail_body("a \"quoted\" \\ text\t") == R"({"detail":"a \"quoted\" \\ text\t"})");
+}
+
+TEST_CASE("no served rate is 0: the rates furthest apart that a data file may hold still rebase to a positive rate")
+{
+    // USD / JPY = 5.000005e-07, the smallest quotient the loader accepts; it rounds up to 0.000001.
+    auto history = std::make_shared<const fxrates::ecb_history>(
+        fxrates::ecb_history::parse("Date,USD,JPY,\n2024-01-05,0.5,999999,\n", "edge.csv"));
+    fxrates::detail::rates_service edge(history);
+    auto response = edge.handle("GET", "/rates?base=JPY&date=2024-01-05", fixed_today);
+    REQUIRE(response.status == 200);
+    CHECK(response.body.find("\"USD\":1e-06") != std::string::npos);
+    CHECK(response.body.find(":0.0") == std::string::npos);
+    auto rates = decoded(response); // the client's decoder refuses a rate that is not positive
+    CHECK(rates.values.at(code("USD")) > 0);
+    CHECK(rates.values.at(code("EUR")) > 0);
 }
