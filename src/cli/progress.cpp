@@ -70,14 +70,21 @@ void progress_display::start(boost::asio::any_io_executor executor)
         std::lock_guard lock(mutex_);
         draw_locked(clock_type::now());
     }
-    ticker_ = std::make_shared<boost::asio::steady_timer>(executor);
-    tick();
+    auto ticker = std::make_shared<boost::asio::steady_timer>(executor);
+    {
+        std::lock_guard lock(mutex_);
+        ticker_ = ticker;
+    }
+    tick(std::move(ticker));
 }
 
-void progress_display::tick()
+// The pending wait owns the timer: it goes when the wait ends or its loop is destroyed, never after
+// that loop (which the display may outlive).
+void progress_display::tick(std::shared_ptr<boost::asio::steady_timer> ticker)
 {
-    ticker_->expires_after(redraw_interval);
-    ticker_->async_wait([this, ticker = ticker_](boost::system::error_code ec) {
+    ticker->expires_after(redraw_interval);
+    auto& timer = *ticker;
+    timer.async_wait([this, ticker = std::move(ticker)](boost::system::error_code ec) mutable {
         if (ec)
             return;
         {
@@ -86,7 +93,7 @@ void progress_display::tick()
                 return;
             draw_locked(clock_type::now());
         }
-        tick();
+        tick(std::move(ticker));
     });
 }
 
@@ -117,8 +124,9 @@ void progress_display::finish()
     if (std::exchange(finished_, true))
         return;
     std::cerr << clear_line << std::flush;
-    if (ticker_)
-        boost::asio::post(ticker_->get_executor(), [ticker = ticker_] { ticker->cancel(); });
+    // Cancelled on its own loop (timers are not thread-safe); the display keeps no reference.
+    if (auto ticker = ticker_.lock())
+        boost::asio::post(ticker->get_executor(), [ticker] { ticker->cancel(); });
 }
 
 void progress_display::draw_locked(clock_type::time_point now)

@@ -56,7 +56,7 @@ public:
     bool printed_failures() const noexcept { return on_terminal_; }
 
 private:
-    void tick();
+    void tick(std::shared_ptr<boost::asio::steady_timer> ticker);
     void draw_locked(clock_type::time_point now);
 
     std::string command_;
@@ -69,7 +69,7 @@ private:
     std::size_t done_ = 0;
     std::size_t failed_ = 0;
     bool finished_ = false;
-    std::shared_ptr<boost::asio::steady_timer> ticker_;
+    std::weak_ptr<boost::asio::steady_timer> ticker_;
 };
 
 } // namespace fxrates::cli

