@@ -154,7 +154,7 @@ if [[ $line =~ 127\.0\.0\.1:([0-9]+) ]]; then
     [[ $message == "fxrates serve: cannot write the request log to standard output: Broken pipe"* ]] ||
         fail "request log to a closed pipe: message: $message"
 else
-    fail "request log to a closed pipe: no banner: $line"
+    fail "request log to a closed pipe: no banner: '$line', stderr: $(cat "$work/log.err")"
     kill -9 "$pid" 2>/dev/null
 fi
 
