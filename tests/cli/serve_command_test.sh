@@ -125,19 +125,6 @@ code=$?
 [ "$code" = 1 ] || fail "--cert-out /dev/full: exit code $code, expected 1"
 [[ $message == *"/dev/full: No space left on device"* ]] || fail "--cert-out /dev/full: message: $message"
 
-# IPv6 in brackets, where the machine has ::1.
-coproc server6 { exec "$fxrates" serve --address ::1 --port 0 2>&1; }
-pid=$server6_PID
-if IFS= read -r -t 20 line <&"${server6[0]}"; then
-    if [[ $line == *"cannot listen"* ]]; then
-        echo "skipped: no IPv6 loopback"
-    else
-        [[ $line =~ ^fxrates\ serve:\ serving\ https://\[::1\]:[0-9]+\; ]] || fail "--address ::1: banner: $line"
-    fi
-fi
-kill "$pid" 2>/dev/null
-wait_for_exit "$pid" 10
-
 # A request log that cannot be written (the reader went away) stops the server, and the process
 # exits 1 at once: nothing may keep it waiting for a Ctrl-C.
 mkfifo "$work/log.fifo"
@@ -154,9 +141,22 @@ if [[ $line =~ 127\.0\.0\.1:([0-9]+) ]]; then
     [[ $message == "fxrates serve: cannot write the request log to standard output: Broken pipe"* ]] ||
         fail "request log to a closed pipe: message: $message"
 else
-    fail "request log to a closed pipe: no banner: $line; stderr: $(cat "$work/log.err")"
+    fail "request log to a closed pipe: no banner: '$line', stderr: $(cat "$work/log.err")"
     kill -9 "$pid" 2>/dev/null
 fi
+
+# IPv6 in brackets, where the machine has ::1.
+coproc server6 { exec "$fxrates" serve --address ::1 --port 0 2>&1; }
+pid=$server6_PID
+if IFS= read -r -t 20 line <&"${server6[0]}"; then
+    if [[ $line == *"cannot listen"* ]]; then
+        echo "skipped: no IPv6 loopback"
+    else
+        [[ $line =~ ^fxrates\ serve:\ serving\ https://\[::1\]:[0-9]+\; ]] || fail "--address ::1: banner: $line"
+    fi
+fi
+kill "$pid" 2>/dev/null
+wait_for_exit "$pid" 10
 
 if [ "$failures" -eq 0 ]; then echo "serve command: all checks passed"; fi
 exit "$failures"
