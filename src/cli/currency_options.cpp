@@ -18,15 +18,18 @@ std::optional<std::vector<currency_code>> read_currency_codes(const std::vector<
             report(command, std::string(option) + ": " + why);
             return std::nullopt;
         }
-        for (auto text : *items)
+        for (const auto& typed : *items)
         {
+            std::string text = typed;
             for (char& c : text)
                 if (c >= 'a' && c <= 'z')
                     c = static_cast<char>(c - 'a' + 'A');
             auto code = currency_code::parse(text);
             if (!code)
             {
-                report(command, std::string(option) + ": " + describe_invalid_currency(text));
+                // The value as typed, and the rule as the command line applies it (any case).
+                report(command, std::string(option) + ": '" + typed +
+                                    "' is not a currency code: expected three letters A-Z (any case), such as USD");
                 return std::nullopt;
             }
             codes.push_back(*code);

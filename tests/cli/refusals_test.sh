@@ -112,7 +112,7 @@ expect_refusal "--concurrency 0" "not in range 1 to 10000" rates --local --concu
 expect_refusal "unknown command" "fxrates: 'rate' is not a command; did you mean rates?" rate
 expect_refusal "mistyped option" "--bse is not an option of fxrates rates; did you mean --base?" rates --bse USD
 expect_refusal "--api port -1" "the port '-1'" rates --api https://127.0.0.1:-1
-expect_refusal "control characters in --base" "'\\\\x1b\[31M' is not a currency code" rates --local --base $'\e[31m'
+expect_refusal "control characters in --base" "'\\\\x1b\[31m' is not a currency code" rates --local --base $'\e[31m'
 expect_refusal "bidi override in --date" "'2019\\\\u202e' is not a calendar date" rates --local --date $'2019\u202e'
 expect_refusal "CR in --cacert" "'$work/x\\\\ry': No such file" rates --cacert "$work/x"$'\r'"y"
 ! grep -q $'\e' "$err" || fail "an escape character reached the terminal"
