@@ -111,8 +111,8 @@ int report_parse_error(const CLI::App& app, const CLI::ParseError& error, int ar
             break;
         }
     }
-    report(name, message);
-    std::cerr << "Run with --help for more information.\n";
+    // One line, with where to look: a script's log keeps one line per failure.
+    report(name, message + " (see 'fxrates" + (name.empty() ? "" : " " + name) + " --help')");
     return 1;
 }
 
