@@ -124,7 +124,7 @@ interrupt_run() { # FORMAT
     # A hang check, not a speed test: the stalled answers would take 10 s and more.
     [ "$elapsed_ms" -lt 3000 ] || fail "Ctrl-C ($1): took $elapsed_ms ms to exit"
     grep -q "interrupted; not finished: " "$err" ||
-        fail "Ctrl-C ($1): the unfinished bases are not listed (exit code $exit_code after $elapsed_ms ms): $(cat "$err") $(cat "$out")"
+        fail "Ctrl-C ($1): the unfinished bases are not listed (exit code $exit_code after $elapsed_ms ms): $(cat "$err") $(cat "$out") [files: $(ls -la --time-style=full-iso "$out" "$err" 2>&1 | tr '\n' ' ')]"
 }
 if IFS= read -r -t 20 line <&"${server[0]}"; then
     port=$(sed -E 's|.*:([0-9]+) .*|\1|' <<<"$line")
