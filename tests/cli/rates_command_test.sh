@@ -6,10 +6,13 @@ set -uo pipefail
 fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-out=$(mktemp "$PWD/rates_out.XXXXXX")
-err=$(mktemp "$PWD/rates_err.XXXXXX")
+# A scratch folder of its own, as the other CLI tests have (files of this test directly in the shared
+# test folder were seen to vanish mid-run under a parallel ctest).
+work=$(mktemp -d "$PWD/rates_command_test.XXXXXX")
+out=$work/out
+err=$work/err
 main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && rm -f "$out" "$err"' EXIT
+trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
 
 run() { "$fxrates" "$@" >"$out" 2>"$err"; code=$?; }
 
@@ -101,7 +104,7 @@ rm -f "$out.pem"
 # repeatable). With --format json, the document holds every base: the unfinished ones with their
 # error, as a script reading it expects.
 . "$(dirname "$0")/wait_for_exit.sh"
-ca=$(mktemp "$PWD/rates_ca.XXXXXX")
+ca=$work/ca.pem
 coproc server { exec "$fxrates" serve --port 0 --fault stall:0.5 --seed 3 --log-requests --cert-out "$ca" 2>&1; }
 server_pid=$server_PID
 bases=(USD EUR PLN NOK CZK GBP JPY CHF)
