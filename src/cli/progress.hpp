@@ -40,6 +40,7 @@ public:
     progress_display(const progress_display&) = delete;
     progress_display& operator=(const progress_display&) = delete;
 
+    /// On a terminal; then the failures were printed as they happened, and are not printed again.
     bool enabled() const noexcept { return on_terminal_; }
 
     /// Redraws every 100 ms on `executor` (so that the elapsed time moves while nothing finishes)
@@ -52,8 +53,6 @@ public:
     /// Clears the line, for the command's own output. From any thread; idempotent.
     void finish();
 
-    /// Failures already printed as they happened (so that the command does not print them again).
-    bool printed_failures() const noexcept { return on_terminal_; }
 
 private:
     void tick(std::shared_ptr<boost::asio::steady_timer> ticker);

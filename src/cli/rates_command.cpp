@@ -290,13 +290,13 @@ int run_rates(const rates_options& options)
 
     // Failures as they happen, on a terminal; a failure the whole batch shares (the host cannot
     // be reached) is said once.
-    std::optional<std::string> unreachable_said;
+    bool unreachable_said = false;
     auto describe_now = [&](const rates_outcome& outcome) -> std::string {
         if (!unreachable(outcome))
             return describe_failure(outcome) + flag_hint(outcome);
         if (unreachable_said)
             return {};
-        unreachable_said = outcome.error.message();
+        unreachable_said = true;
         return cannot_reach(params.api_url, outcome, options.local);
     };
     progress_display progress("rates", bases->size(), standard_error_is_terminal() && !options.quiet, describe_now);
@@ -325,7 +325,7 @@ int run_rates(const rates_options& options)
         return 1;
     auto& outcomes = run.outcomes;
     // What progress already showed as it happened is not repeated.
-    bool failures_shown = progress.printed_failures();
+    bool failures_shown = progress.enabled();
     if (run.signal != 0)
     {
         // A base that failed before the interruption keeps its own error; only those the stop cut

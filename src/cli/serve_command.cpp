@@ -44,16 +44,14 @@ void raise_descriptor_limit()
     }
 }
 
-// A number read as CLI11 would, refused unless finite and within [low, high] (NaN passes
-// CLI::Range, whose comparisons are false for it). `zero_too` also accepts 0 below `low`.
+// A finite number within [low, high] (the CLI's shared check_number, which NaN cannot pass),
+// refused naming serve's own wording of the range. `zero_too` also accepts 0 below `low`.
 CLI::Validator finite_range(double low, double high, std::string range, bool zero_too = false)
 {
     return CLI::Validator(
         [=](std::string& text) -> std::string {
-            double value = 0;
-            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-            bool ok = ec == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
-                      ((value >= low && value <= high) || (zero_too && value == 0));
+            bool ok = check_number(text, {.min = low, .max = high}).empty() ||
+                      (zero_too && check_number(text, {.min = 0, .max = 0}).empty());
             return ok ? std::string() : "'" + text + "' is not " + range;
         },
         range);
