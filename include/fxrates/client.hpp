@@ -5,6 +5,7 @@
 #include <fxrates/decode.hpp>
 #include <fxrates/diagnostics.hpp>
 #include <fxrates/error.hpp>
+#include <fxrates/fetch_outcome.hpp>
 #include <fxrates/rates.hpp>
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/rates_query.hpp>
@@ -18,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -149,6 +151,44 @@ public:
             static_cast<diagnostics*>(nullptr));
     }
 
+    /// Fetches any `https://` or `http://` URL with the client's connections, limits, retries,
+    /// redirects, decompression and per-origin pacing (`client_params::rate` and what 429 answers
+    /// teach apply to each origin on its own). The body goes to `item.sink` as it arrives, or into
+    /// the outcome's `body` without one (bounded by `client_params::body_limit` either way).
+    ///
+    /// Completion signature: `void(error_code, fetch_outcome)`; the error is the outcome's (see
+    /// `fetch_outcome::error`), whose `diag` explains it.
+    ///
+    /// Cancellation: terminal; the client stays usable.
+    template <boost::asio::completion_token_for<void(error_code, fetch_outcome)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_fetch(fetch_item item, CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, fetch_outcome)>(
+            [this](auto handler, fetch_item item) { async_fetch_impl(std::move(item), std::move(handler)); }, token,
+            std::move(item));
+    }
+
+    /// Fetches many URLs at once, at most `client_params::max_connections` at a time (and
+    /// `max_connections_per_origin` to each origin), telling `observe` of each as it ends.
+    ///
+    /// Completion signature: `void(error_code, std::vector<fetch_outcome>)`, one outcome per item
+    /// **in the order of `items`**; one failure never loses the others. The error code is set only
+    /// when the batch itself was cancelled; then the pending items complete with
+    /// `operation_aborted`. Unlike the rates batch, no batch-wide time limit applies: each item is
+    /// bounded by the request time limits (a batch of a million files has no sensible total).
+    template <boost::asio::completion_token_for<void(error_code, std::vector<fetch_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
+    auto async_fetch_batch(std::vector<fetch_item> items, fetch_observer observe = {},
+                           CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<fetch_outcome>)>(
+            [this](auto handler, std::vector<fetch_item> items, fetch_observer observe) {
+                async_fetch_batch_impl(std::move(items), std::move(observe), std::move(handler));
+            },
+            token, std::move(items), std::move(observe));
+    }
+
     /// Closes idle connections and fails pending operations with `errc::client_closed`.
     void close();
 
@@ -174,6 +214,10 @@ private:
         boost::asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler);
     void async_get_currencies_impl(diagnostics* diag,
                                    boost::asio::any_completion_handler<void(error_code, currency_list)> handler);
+    void async_fetch_impl(fetch_item item, boost::asio::any_completion_handler<void(error_code, fetch_outcome)> handler);
+    void async_fetch_batch_impl(
+        std::vector<fetch_item> items, fetch_observer observe,
+        boost::asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler);
 
     class impl;
     std::shared_ptr<impl> impl_;

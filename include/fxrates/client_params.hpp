@@ -108,9 +108,10 @@ struct client_params
     /// The User-Agent header.
     std::string user_agent = "fxrates/0.1";
 
-    /// Requests per second at most, shared by every request of the client (a token bucket that
-    /// starts empty, waiters served in order); 0 means no limit. A 429 answer with Retry-After
-    /// pauses it, so that every queued request waits together.
+    /// Requests per second at most to each origin (scheme, host, port), shared by every request of
+    /// the client to it (a token bucket that starts empty, waiters served in order); 0 means no
+    /// limit. A 429 answer with Retry-After pauses that origin's bucket, so that every request
+    /// queued for it waits together.
     double rate = 0;
 
     /// Requests the throttle lets through at once after an idle spell; 0 means `rate` (one

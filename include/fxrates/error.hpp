@@ -64,6 +64,9 @@ enum class errc
 
     /// An unexpected exception inside fxrates (a bug); its text is in the diagnostics.
     internal,
+
+    /// A URL to fetch is not an absolute `http://` or `https://` URL with a host.
+    bad_url,
 };
 
 /// The category of `errc`.

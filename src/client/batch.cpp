@@ -21,37 +21,38 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+template <class Outcome>
 struct batch_state
 {
-    const std::vector<currency_code>& bases;
-    const fetch_function& fetch;
-    const outcome_observer& observe;
-    std::vector<rates_outcome>& outcomes;
+    std::size_t count;
+    const std::function<asio::awaitable<Outcome>(std::size_t)>& fetch;
+    const std::function<void(std::size_t, const Outcome&)>& observe;
+    std::vector<Outcome>& outcomes;
     std::vector<bool> finished;
     std::size_t next = 0;
     bool stopping = false;
     clock_type::time_point queued = clock_type::now();
 };
 
-// Takes the next base until none is left: N bases cost as many coroutines as workers, not N.
-asio::awaitable<void> worker(batch_state& batch)
+// Takes the next item until none is left: N items cost as many coroutines as workers, not N.
+template <class Outcome>
+asio::awaitable<void> worker(batch_state<Outcome>& batch)
 {
     // Cancellation is reported in outcomes; an exception would skip the transport's bookkeeping.
     co_await asio::this_coro::throw_if_cancelled(false);
-    while (!batch.stopping && batch.next < batch.bases.size())
+    while (!batch.stopping && batch.next < batch.count)
     {
         std::size_t index = batch.next++;
-        auto outcome = co_await batch.fetch(batch.bases[index]);
-        outcome.timing.queued = batch.queued; // every base of a batch is queued when it starts
+        auto outcome = co_await batch.fetch(index);
+        outcome.timing.queued = batch.queued; // every item of a batch is queued when it starts
         if (batch.stopping)
         {
-            // Stopped meanwhile: run_batch accounts for this base, saying what had happened.
+            // Stopped meanwhile: run_ordered_batch accounts for this item, saying what had happened.
             batch.outcomes[index].attempts = outcome.attempts;
             batch.outcomes[index].rate_limited = outcome.rate_limited;
             batch.outcomes[index].server_answered = outcome.server_answered || outcome.rate_limited > 0;
             break;
         }
-        outcome.base = batch.bases[index];
         batch.outcomes[index] = std::move(outcome);
         batch.finished[index] = true;
         if (batch.observe)
@@ -61,21 +62,21 @@ asio::awaitable<void> worker(batch_state& batch)
 
 } // namespace
 
-asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::size_t workers,
-                                        clock_type::duration time_limit, fetch_function fetch,
-                                        outcome_observer observe)
+template <class Outcome>
+asio::awaitable<basic_batch_result<Outcome>>
+run_ordered_batch(std::vector<Outcome> outcomes, std::size_t workers, clock_type::duration time_limit,
+                  std::function<asio::awaitable<Outcome>(std::size_t)> fetch,
+                  std::function<void(std::size_t, const Outcome&)> observe)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     auto executor = co_await asio::this_coro::executor;
-    batch_result result;
-    const std::size_t count = bases.size();
-    result.outcomes.resize(count);
-    for (std::size_t i = 0; i < count; ++i)
-        result.outcomes[i].base = bases[i];
+    basic_batch_result<Outcome> result;
+    result.outcomes = std::move(outcomes);
+    const std::size_t count = result.outcomes.size();
     if (count == 0)
         co_return result;
 
-    batch_state batch{bases, fetch, observe, result.outcomes, std::vector<bool>(count, false)};
+    batch_state<Outcome> batch{count, fetch, observe, result.outcomes, std::vector<bool>(count, false)};
     workers = std::clamp<std::size_t>(workers, 1, count);
     std::vector<asio::cancellation_signal> stop(workers);
     std::size_t running = workers;
@@ -83,8 +84,8 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
     asio::steady_timer wake(executor, deadline_after(time_limit));
     for (std::size_t w = 0; w < workers; ++w)
     {
-        // A worker ends by itself, or by an exception (it then leaves its base unfinished, and
-        // that base is reported below like any other unfinished one).
+        // A worker ends by itself, or by an exception (it then leaves its item unfinished, and
+        // that item is reported below like any other unfinished one).
         auto on_exit = [&](std::exception_ptr) {
             if (--running == 0)
                 wake.cancel();
@@ -96,8 +97,9 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
     if (running > 0)
     {
         // The deadline passed, or the caller cancelled: stop the workers and wait for them
-        // (every step honours cancellation promptly), then account for every unfinished base.
-        cancelled = (co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none;
+        // (every step honours cancellation promptly), then account for every unfinished item.
+        asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+        cancelled = state.cancelled() != asio::cancellation_type::none;
         if (cancelled)
         {
             result.error = asio::error::operation_aborted;
@@ -117,7 +119,6 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
         if (batch.finished[i])
             continue;
         auto& outcome = result.outcomes[i];
-        outcome.value = {};
         outcome.diag = {};
         if (cancelled)
         {
@@ -138,6 +139,31 @@ asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::s
             observe(i, outcome);
     }
     co_return result;
+}
+
+template asio::awaitable<basic_batch_result<rates_outcome>>
+run_ordered_batch(std::vector<rates_outcome>, std::size_t, clock_type::duration,
+                  std::function<asio::awaitable<rates_outcome>(std::size_t)>,
+                  std::function<void(std::size_t, const rates_outcome&)>);
+template asio::awaitable<basic_batch_result<fetch_outcome>>
+run_ordered_batch(std::vector<fetch_outcome>, std::size_t, clock_type::duration,
+                  std::function<asio::awaitable<fetch_outcome>(std::size_t)>,
+                  std::function<void(std::size_t, const fetch_outcome&)>);
+
+asio::awaitable<batch_result> run_batch(std::vector<currency_code> bases, std::size_t workers,
+                                        clock_type::duration time_limit, fetch_function fetch,
+                                        outcome_observer observe)
+{
+    std::vector<rates_outcome> outcomes(bases.size());
+    for (std::size_t i = 0; i < bases.size(); ++i)
+        outcomes[i].base = bases[i];
+    auto fetch_base = [&bases, &fetch](std::size_t index) -> asio::awaitable<rates_outcome> {
+        auto outcome = co_await fetch(bases[index]);
+        outcome.base = bases[index];
+        co_return outcome;
+    };
+    co_return co_await run_ordered_batch<rates_outcome>(std::move(outcomes), workers, time_limit, fetch_base,
+                                                        std::move(observe));
 }
 
 std::string batch_deadline_message(bool started, std::chrono::steady_clock::duration time_limit,

@@ -113,6 +113,44 @@ void spawn(const asio::any_io_executor& executor, asio::awaitable<Result> work,
                        })));
 }
 
+// Counts the final answer's body on its way to the caller's sink.
+class counting_sink final : public body_sink
+{
+public:
+    explicit counting_sink(body_sink& to) : to_(to) {}
+
+    error_code begin(unsigned status) override
+    {
+        bytes = 0;
+        return to_.begin(status);
+    }
+
+    error_code write(std::string_view data) override
+    {
+        bytes += data.size();
+        return to_.write(data);
+    }
+
+    std::uint64_t bytes = 0;
+
+private:
+    body_sink& to_;
+};
+
+// A fetched answer's status as an outcome: 2xx, and 304 to a conditional request, are answers;
+// 4xx and 5xx are errors of their status; anything else (a redirect not followed) is not an answer.
+error_code check_fetched_status(unsigned status, diagnostics& diag)
+{
+    if ((status >= 200 && status < 300) || status == 304)
+        return {};
+    if (status >= 400 && status <= 599)
+        return make_http_error(status);
+    diag.set_client_message("the server answered " + std::to_string(status) +
+                            (detail::is_followed_redirect(status) ? " (a redirect, and following redirects is off)"
+                                                                  : ", which is not a final answer"));
+    return errc::bad_response;
+}
+
 } // namespace
 
 // The client's own work must never run concurrently: on an io_context run by several threads,
@@ -258,6 +296,84 @@ public:
                                              self->params_.batch_timeout, std::move(fetch), std::move(observe));
     }
 
+    // One URL: the fetch (throttle, retries, 429s, redirects) and the status.
+    static asio::awaitable<fetch_outcome> fetch_url(std::shared_ptr<impl> self, fetch_item item,
+                                                    std::shared_ptr<retry_budget> budget)
+    {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        fetch_outcome outcome;
+        outcome.url = std::move(item.url);
+        outcome.timing.queued = std::chrono::steady_clock::now();
+        detail::fetch_request request;
+        std::string why;
+        if (auto ec = detail::parse_http_location(outcome.url, request.location, why))
+        {
+            outcome.error = errc::bad_url;
+            outcome.diag.set_client_message(why);
+            outcome.timing.done = std::chrono::steady_clock::now();
+            co_return outcome;
+        }
+        if (!item.fields.empty())
+        {
+            std::vector<detail::request_field> fields;
+            fields.reserve(item.fields.size());
+            for (auto& [name, value] : item.fields)
+                fields.push_back({std::move(name), std::move(value)});
+            request.extra_fields = std::make_shared<const std::vector<detail::request_field>>(std::move(fields));
+        }
+        std::optional<counting_sink> counted;
+        if (item.sink)
+            request.sink = &counted.emplace(*item.sink);
+        auto fetched = co_await self->fetcher_.fetch(std::move(request), budget.get());
+        auto queued = outcome.timing.queued;
+        outcome.timing = fetched.timing;
+        outcome.timing.queued = queued;
+        outcome.timing.thread_id = current_thread_number();
+        outcome.timing.process_id = current_process_id();
+        outcome.attempts = fetched.attempts;
+        outcome.rate_limited = fetched.rate_limited;
+        outcome.redirects = fetched.redirects;
+        outcome.server_answered = fetched.response.got_answer;
+        outcome.error = fetched.error;
+        outcome.diag = std::move(fetched.diag);
+        const auto& head = fetched.response.head;
+        outcome.status = head.status;
+        if (!outcome.error)
+        {
+            outcome.final_url = std::move(fetched.final_url);
+            outcome.content_type = head.find("content-type").value_or("");
+            outcome.etag = head.find("etag").value_or("");
+            outcome.last_modified = head.find("last-modified").value_or("");
+            outcome.error = check_fetched_status(head.status, outcome.diag);
+        }
+        if (counted)
+            outcome.bytes = counted->bytes;
+        else
+        {
+            outcome.body = std::move(fetched.response.body);
+            outcome.bytes = outcome.body.size();
+        }
+        outcome.timing.done = std::chrono::steady_clock::now();
+        co_return outcome;
+    }
+
+    static asio::awaitable<detail::basic_batch_result<fetch_outcome>>
+    fetch_many(std::shared_ptr<impl> self, std::vector<fetch_item> items, fetch_observer observe)
+    {
+        const auto& retry = self->params_.retry;
+        auto budget = std::make_shared<retry_budget>(retry.budget_ratio, items.size(),
+                                                     retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        std::vector<fetch_outcome> outcomes(items.size());
+        for (std::size_t i = 0; i < items.size(); ++i)
+            outcomes[i].url = items[i].url;
+        auto fetch = [self, &items, budget](std::size_t index) {
+            return fetch_url(self, std::move(items[index]), budget);
+        };
+        co_return co_await detail::run_ordered_batch<fetch_outcome>(
+            std::move(outcomes), self->params_.max_connections, std::chrono::steady_clock::duration::max(),
+            std::move(fetch), std::move(observe));
+    }
+
     asio::any_io_executor executor_;
     client_params params_;
     detail::api_endpoint endpoint_;
@@ -349,6 +465,32 @@ void client::async_get_currencies_impl(diagnostics* diag,
               if (diag)
                   *diag = std::move(outcome.diag);
               std::move(handler)(outcome.error, std::move(outcome.value));
+          });
+}
+
+void client::async_fetch_impl(fetch_item item, asio::any_completion_handler<void(error_code, fetch_outcome)> handler)
+{
+    spawn(impl_->executor(), impl::fetch_url(impl_, std::move(item), nullptr), std::move(handler),
+          [](auto handler, std::exception_ptr failure, fetch_outcome outcome) {
+              if (failure)
+                  outcome.error = internal_error(failure, outcome.diag);
+              auto error = outcome.error;
+              std::move(handler)(error, std::move(outcome));
+          });
+}
+
+void client::async_fetch_batch_impl(
+    std::vector<fetch_item> items, fetch_observer observe,
+    asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler)
+{
+    spawn(impl_->executor(), impl::fetch_many(impl_, std::move(items), std::move(observe)), std::move(handler),
+          [](auto handler, std::exception_ptr failure, detail::basic_batch_result<fetch_outcome> batch) {
+              if (failure)
+              {
+                  diagnostics ignored;
+                  batch.error = internal_error(failure, ignored);
+              }
+              std::move(handler)(batch.error, std::move(batch.outcomes));
           });
 }
 

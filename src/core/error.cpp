@@ -54,6 +54,8 @@ public:
             return "The server sent a redirect without a usable Location.";
         case errc::internal:
             return "An unexpected error inside fxrates (a bug); please report it with the details.";
+        case errc::bad_url:
+            return "The URL is not an absolute http:// or https:// URL with a host.";
         }
         return "Unknown fxrates error " + std::to_string(value) + ".";
     }

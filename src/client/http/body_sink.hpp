@@ -1,8 +1,10 @@
 #pragma once
 
-// Where an answer's decoded body goes. The parser hands the body over piece by piece as it arrives,
-// so it never has to hold the body itself; the sink decides whether to keep it, count it or stream it.
+// The library's own sinks for an answer's decoded body (the interface is public: fxrates/body_sink.hpp).
+// The parser hands the body over piece by piece as it arrives, so it never has to hold the body
+// itself; the sink decides whether to keep it, count it or stream it.
 
+#include <fxrates/body_sink.hpp>
 #include <fxrates/error.hpp>
 
 #include <string>
@@ -11,24 +13,7 @@
 namespace fxrates::detail
 {
 
-/// Receives an answer's decoded body, in order, in pieces of any size.
-class body_sink
-{
-public:
-    virtual ~body_sink() = default;
-
-    /// A final answer with `status` begins: whatever was written before belongs to an earlier
-    /// attempt (cut short, or an answer that was not the last: a redirect, a 429) and is void.
-    /// An error stops the answer.
-    virtual error_code begin(unsigned status)
-    {
-        (void)status;
-        return {};
-    }
-
-    /// Takes the next piece of the decoded body; an error stops the answer.
-    virtual error_code write(std::string_view data) = 0;
-};
+using fxrates::body_sink;
 
 /// Keeps the whole body in a string.
 class string_sink final : public body_sink

@@ -217,7 +217,7 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
         }
         case acquire_status::open_new:
             held.hold_slot();
-            held.conn = state.connector.make_connection();
+            held.conn = state.connector.make_connection(where);
             state.pool.adopt(where, *held.conn);
             reused = false;
             co_return error_code{};
@@ -271,11 +271,6 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name, request.queue.length};
     const auto& where = request.origin;
 
-    if (!where.secure())
-    {
-        diag.set_client_message("plain http:// is not supported: " + where.text() + " (use https://)");
-        co_return std::pair{error_code(asio::error::operation_not_supported), std::move(response)};
-    }
     bool bad_field = has_control_characters(request.target) || request.target.find(' ') != std::string::npos;
     if (request.extra_fields)
         for (const auto& field : *request.extra_fields)

@@ -219,9 +219,9 @@ void tls_connector::close()
     }
 }
 
-std::unique_ptr<connection> tls_connector::make_connection()
+std::unique_ptr<connection> tls_connector::make_connection(const origin& where)
 {
-    return std::make_unique<connection>(executor_, tls_.native_handle());
+    return std::make_unique<connection>(executor_, where.secure() ? tls_.native_handle() : nullptr);
 }
 
 tls_connector::origin_state& tls_connector::state_of(const origin& where)
@@ -325,6 +325,11 @@ asio::awaitable<error_code> tls_connector::handshake(connection& conn, const ori
                                                      const named_deadline& whole, handshake_gate& admission,
                                                      diagnostics& diag, transport_timing& timing)
 {
+    if (!conn.stream.secure())
+    {
+        timing.tls_done = timing.connected; // plain http://: nothing to negotiate
+        co_return error_code{};
+    }
     auto& state = state_of(where);
     auto& tcp_layer = beast::get_lowest_layer(conn.stream);
     SSL* native = conn.stream.native_handle();

@@ -3,7 +3,8 @@
 // Opens connections: resolve the host (one shared, abandonable lookup per origin), connect over
 // TCP, then TLS with SNI, certificate and host name verification, ALPN offering `http/1.1`, and
 // session resumption (one session cache per origin: a session is only offered to the origin that
-// issued it). Knows nothing of pools, requests or answers.
+// issued it). An http:// origin gets a plain TCP connection, whose handshake is a no-op. Knows
+// nothing of pools, requests or answers.
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/diagnostics.hpp>
@@ -11,7 +12,7 @@
 
 #include "client/deadline.hpp"
 #include "client/http/origin.hpp"
-#include "client/http/tls_stream.hpp"
+#include "client/http/client_stream.hpp"
 #include "client/http/transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -24,12 +25,12 @@
 
 namespace fxrates::detail {
 
-/// One client connection: the TLS stream and what was read from it but not yet parsed.
+/// One client connection: the stream (TLS or plain) and what was read from it but not yet parsed.
 struct connection
 {
     connection(const boost::asio::any_io_executor& executor, SSL_CTX* tls) : stream(executor, tls) {}
 
-    tls_stream stream;
+    client_stream stream;
     boost::beast::flat_buffer buffer;
 };
 
@@ -55,14 +56,14 @@ public:
     tls_connector(const tls_connector&) = delete;
     tls_connector& operator=(const tls_connector&) = delete;
 
-    /// A new, unconnected connection.
-    std::unique_ptr<connection> make_connection();
+    /// A new, unconnected connection to `where`: TLS for https, plain TCP for http.
+    std::unique_ptr<connection> make_connection(const origin& where);
 
     /// Resolves `where` (sharing a lookup under way) and connects over TCP within `limit`.
     boost::asio::awaitable<error_code> connect(connection& conn, const origin& where, const named_deadline& limit,
                                                diagnostics& diag, transport_timing& timing);
 
-    /// The TLS handshake, after waiting for a slot from `admission`; `whole` bounds the wait for
+    /// The TLS handshake (nothing for a plain connection), after waiting for a slot from `admission`; `whole` bounds the wait for
     /// another connection's session ticket. Stamps `timing.tls_done` and `resumed_tls_session`.
     boost::asio::awaitable<error_code> handshake(connection& conn, const origin& where, const named_deadline& whole,
                                                  handshake_gate& admission, diagnostics& diag,

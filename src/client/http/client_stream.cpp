@@ -1,4 +1,4 @@
-#include "client/http/tls_stream.hpp"
+#include "client/http/client_stream.hpp"
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/system/system_error.hpp>
@@ -13,8 +13,10 @@ namespace fxrates::detail {
 
 namespace ssl = boost::asio::ssl;
 
-tls_stream::tls_stream(const executor_type& executor, SSL_CTX* context) : next_(executor)
+client_stream::client_stream(const executor_type& executor, SSL_CTX* context) : next_(executor)
 {
+    if (context == nullptr)
+        return; // plain TCP
     ssl_ = SSL_new(context);
     BIO* bio = ssl_ ? BIO_new(bio_method()) : nullptr;
     if (bio == nullptr)
@@ -32,12 +34,12 @@ tls_stream::tls_stream(const executor_type& executor, SSL_CTX* context) : next_(
     SSL_set_mode(ssl_, SSL_MODE_RELEASE_BUFFERS);
 }
 
-tls_stream::~tls_stream()
+client_stream::~client_stream()
 {
     SSL_free(ssl_);
 }
 
-tls_stream::error_code tls_stream::failure() const
+client_stream::error_code client_stream::failure() const
 {
     if (unsigned long code = ERR_get_error(); code != 0)
     {
@@ -51,9 +53,9 @@ tls_stream::error_code tls_stream::failure() const
     return ssl::error::unspecified_system_error;
 }
 
-int tls_stream::bio_read(BIO* bio, char* data, int size)
+int client_stream::bio_read(BIO* bio, char* data, int size)
 {
-    auto& self = *static_cast<tls_stream*>(BIO_get_data(bio));
+    auto& self = *static_cast<client_stream*>(BIO_get_data(bio));
     BIO_clear_retry_flags(bio);
     if (self.incoming_.size() == 0)
     {
@@ -68,9 +70,9 @@ int tls_stream::bio_read(BIO* bio, char* data, int size)
     return static_cast<int>(count);
 }
 
-int tls_stream::bio_write(BIO* bio, const char* data, int size)
+int client_stream::bio_write(BIO* bio, const char* data, int size)
 {
-    auto& self = *static_cast<tls_stream*>(BIO_get_data(bio));
+    auto& self = *static_cast<client_stream*>(BIO_get_data(bio));
     BIO_clear_retry_flags(bio);
     try
     {
@@ -85,9 +87,9 @@ int tls_stream::bio_write(BIO* bio, const char* data, int size)
     }
 }
 
-long tls_stream::bio_ctrl(BIO* bio, int command, long, void*)
+long client_stream::bio_ctrl(BIO* bio, int command, long, void*)
 {
-    auto& self = *static_cast<tls_stream*>(BIO_get_data(bio));
+    auto& self = *static_cast<client_stream*>(BIO_get_data(bio));
     switch (command)
     {
     case BIO_CTRL_FLUSH:
@@ -103,11 +105,11 @@ long tls_stream::bio_ctrl(BIO* bio, int command, long, void*)
     }
 }
 
-BIO_METHOD* tls_stream::bio_method()
+BIO_METHOD* client_stream::bio_method()
 {
     // Made once and kept for the life of the process, as OpenSSL's own methods are.
     static BIO_METHOD* const method = [] {
-        BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fxrates tls_stream");
+        BIO_METHOD* made = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fxrates client_stream");
         if (made != nullptr)
         {
             BIO_meth_set_read(made, &bio_read);

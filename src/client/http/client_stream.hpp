@@ -1,6 +1,8 @@
 #pragma once
 
-// A TLS client stream over a `beast::tcp_stream`, for the client's connections.
+// The client's connection stream over a `beast::tcp_stream`: TLS for https:// origins, or, made
+// without a TLS context, plain TCP for http:// ones (reads and writes go straight to the socket),
+// so that the pool, the connector and the exchange handle both with one type.
 //
 // Why not asio::ssl::stream: it moves every byte through a BIO pair and holds four 17 KiB buffers
 // per connection (two of them zero-filled when the stream is made), about 70 KiB before a byte is
@@ -32,25 +34,30 @@
 
 namespace fxrates::detail {
 
-class tls_stream
+class client_stream
 {
 public:
     using executor_type = boost::asio::any_io_executor;
     using next_layer_type = boost::beast::tcp_stream;
     using error_code = boost::system::error_code;
 
-    /// A client connection with `context`'s settings (verification, trust, session cache). Throws
-    /// `boost::system::system_error` if OpenSSL cannot make one.
-    tls_stream(const executor_type& executor, SSL_CTX* context);
-    ~tls_stream();
+    /// A client connection with `context`'s settings (verification, trust, session cache), or a
+    /// plain TCP one if `context` is null. Throws `boost::system::system_error` if OpenSSL cannot
+    /// make one.
+    client_stream(const executor_type& executor, SSL_CTX* context);
+    ~client_stream();
     // OpenSSL's BIO points at this object: it stays where it was made.
-    tls_stream(const tls_stream&) = delete;
-    tls_stream& operator=(const tls_stream&) = delete;
+    client_stream(const client_stream&) = delete;
+    client_stream& operator=(const client_stream&) = delete;
 
     /// Bytes from the peer not yet read: ciphertext not yet decrypted, or plaintext OpenSSL holds.
     /// A connection with any after its answer is out of step and must not be reused.
-    bool has_unread_input() const noexcept { return incoming_.size() != 0 || SSL_pending(ssl_) > 0; }
+    bool has_unread_input() const noexcept { return incoming_.size() != 0 || (ssl_ && SSL_pending(ssl_) > 0); }
 
+    /// Whether this is a TLS connection (else plain TCP).
+    bool secure() const noexcept { return ssl_ != nullptr; }
+
+    /// The OpenSSL connection; null for plain TCP.
     SSL* native_handle() noexcept { return ssl_; }
     next_layer_type& next_layer() noexcept { return next_; }
     executor_type get_executor() noexcept { return next_.get_executor(); }
@@ -68,21 +75,33 @@ public:
     template <class MutableBufferSequence, class Token>
     auto async_read_some(const MutableBufferSequence& buffers, Token&& token)
     {
-        auto target = first_nonempty<boost::asio::mutable_buffer>(buffers);
-        auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
-        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, target.size() == 0), token, next_);
+        return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
+            [this](auto handler, const MutableBufferSequence& buffers) {
+                if (!ssl_)
+                    return next_.async_read_some(buffers, std::move(handler));
+                auto target = first_nonempty<boost::asio::mutable_buffer>(buffers);
+                auto step = [target](SSL* ssl) { return SSL_read(ssl, target.data(), clamp(target.size())); };
+                boost::asio::async_compose<decltype(handler), void(error_code, std::size_t)>(
+                    io_op<decltype(step), true>(*this, step, target.size() == 0), handler, next_);
+            },
+            token, buffers);
     }
 
     /// Completes with `void(error_code, std::size_t)`: some of `buffers` encrypted and sent.
     template <class ConstBufferSequence, class Token>
     auto async_write_some(const ConstBufferSequence& buffers, Token&& token)
     {
-        // The client writes each request as one buffer, so one buffer at a time is one record.
-        auto source = first_nonempty<boost::asio::const_buffer>(buffers);
-        auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
-        return boost::asio::async_compose<Token, void(error_code, std::size_t)>(
-            io_op<decltype(step), true>(*this, step, source.size() == 0), token, next_);
+        return boost::asio::async_initiate<Token, void(error_code, std::size_t)>(
+            [this](auto handler, const ConstBufferSequence& buffers) {
+                if (!ssl_)
+                    return next_.async_write_some(buffers, std::move(handler));
+                // The client writes each request as one buffer, so one buffer at a time is one record.
+                auto source = first_nonempty<boost::asio::const_buffer>(buffers);
+                auto step = [source](SSL* ssl) { return SSL_write(ssl, source.data(), clamp(source.size())); };
+                boost::asio::async_compose<decltype(handler), void(error_code, std::size_t)>(
+                    io_op<decltype(step), true>(*this, step, source.size() == 0), handler, next_);
+            },
+            token, buffers);
     }
 
 private:
@@ -144,10 +163,10 @@ private:
 // One handshake, read or write: run the OpenSSL call; send what it produced; if it wants more
 // input, read from the socket and run it again.
 template <class Step, bool Transfers>
-class tls_stream::io_op
+class client_stream::io_op
 {
 public:
-    io_op(tls_stream& stream, Step step, bool nothing_to_do) : stream_(stream), step_(std::move(step))
+    io_op(client_stream& stream, Step step, bool nothing_to_do) : stream_(stream), step_(std::move(step))
     {
         if (nothing_to_do)
             state_ = state::finishing;
@@ -260,7 +279,7 @@ private:
         stream_.next_.async_read_some(stream_.incoming_.prepare(stream_.read_size_), std::move(self));
     }
 
-    tls_stream& stream_;
+    client_stream& stream_;
     Step step_;
     state state_ = state::starting;
     bool async_ = false; // some step has waited: completing now is not inline

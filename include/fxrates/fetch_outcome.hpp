@@ -1,0 +1,86 @@
+#pragma once
+
+#include <fxrates/body_sink.hpp>
+#include <fxrates/diagnostics.hpp>
+#include <fxrates/error.hpp>
+#include <fxrates/request_timing.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fxrates {
+
+/// One URL to fetch with `client::async_fetch_batch`.
+struct fetch_item
+{
+    /// An absolute `https://` or `http://` URL.
+    std::string url;
+
+    /// Where the body goes as it arrives; null keeps it in `fetch_outcome::body`. Not owned: it
+    /// must live until the item's outcome is observed.
+    body_sink* sink = nullptr;
+
+    /// Fields to send besides the client's own (e.g. `If-None-Match`, `Range`).
+    std::vector<std::pair<std::string, std::string>> fields;
+};
+
+/// What became of one URL: its final answer, or the error that stopped it.
+struct fetch_outcome
+{
+    /// The URL asked for.
+    std::string url;
+
+    /// Success when empty. An answer 4xx or 5xx is an error in `fxrates.http` (its body still went
+    /// to the sink); 2xx and 304 are successes; another status (a redirect not followed) is
+    /// `errc::bad_response`.
+    error_code error;
+
+    /// Why it failed, when it did.
+    diagnostics diag;
+
+    /// The final answer's status (0 if none came).
+    unsigned status = 0;
+
+    /// The URL that gave the final answer, after redirects (empty if none came).
+    std::string final_url;
+
+    /// Fields of the final answer that a downloader keeps: `Content-Type`, and the validators for
+    /// conditional requests (`ETag`, `Last-Modified`). Untrusted server text.
+    std::string content_type;
+    std::string etag;
+    std::string last_modified;
+
+    /// Bytes of the final answer's decoded body that went to the sink (or into `body`).
+    std::uint64_t bytes = 0;
+
+    /// The body, when the item had no sink.
+    std::string body;
+
+    /// When each phase of the request happened (of the last attempt).
+    request_timing timing;
+
+    /// Requests sent: 1, or more after retries, 429s and redirects (0 if it never got that far).
+    unsigned attempts = 0;
+
+    /// 429 answers met on the way (each waited for, costing no retry).
+    unsigned rate_limited = 0;
+
+    /// Redirects followed.
+    unsigned redirects = 0;
+
+    /// The server answered something (so a failure is not "cannot reach").
+    bool server_answered = false;
+
+    bool ok() const noexcept { return !error; }
+};
+
+/// Told of each item of a fetch batch as it ends (its index and outcome), on the client's
+/// executor, once per item, before the batch completes: where a sink's file is committed or
+/// removed, and where progress is shown. It must be quick and must not throw.
+using fetch_observer = std::function<void(std::size_t index, const fetch_outcome& outcome)>;
+
+} // namespace fxrates
