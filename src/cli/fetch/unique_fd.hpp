@@ -31,6 +31,9 @@ public:
     int get() const noexcept { return fd_; }
     explicit operator bool() const noexcept { return fd_ >= 0; }
 
+    /// Gives up ownership: the caller closes the descriptor returned (to see close's error).
+    int release() noexcept { return std::exchange(fd_, -1); }
+
     /// Closes the descriptor held (if any) and takes `fd`. A close error is ignored: the descriptor
     /// is gone either way on Linux, and whoever needs to know about lost data calls fsync first.
     void reset(int fd = -1) noexcept
