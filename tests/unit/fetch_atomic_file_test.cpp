@@ -16,7 +16,8 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace {
+namespace
+{
 
 // A scratch folder holding the output folder `out` and a folder `outside` that nothing may reach
 // through `out`; removed with all it holds when the test ends.
@@ -145,7 +146,8 @@ TEST_CASE("a symbolic link planted in the output folder never leads a file out o
     CHECK_FALSE(::access((s.out + "/x").c_str(), F_OK) == 0);
 }
 
-TEST_CASE("a symbolic link as the final name is kept, or replaced itself with overwrite, never written through")
+TEST_CASE(
+    "a symbolic link as the final name is kept, or replaced itself with overwrite, never written through")
 {
     scratch s;
     std::string target = s.outside + "/victim";
@@ -248,7 +250,8 @@ TEST_CASE("absolute names and dot components are refused even here, as a second 
     for (const char* name : {"/etc/passwd", "../x", "a/../../b", "a/./b", "a//b", "a/", ""})
     {
         CAPTURE(std::string(name));
-        CHECK(file.open(s.root.get(), name).find("not a relative name below the output folder") != std::string::npos);
+        CHECK(file.open(s.root.get(), name).find("not a relative name below the output folder") !=
+              std::string::npos);
     }
     CHECK(scratch::list(s.out).empty());
     CHECK(scratch::list(s.path) == std::vector<std::string>{"out", "outside"});

@@ -10,7 +10,8 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace {
+namespace
+{
 
 // Collects what the ordered output writes, one string per writer call, and can fail from a given call on.
 struct fake_stdout
@@ -20,7 +21,8 @@ struct fake_stdout
 
     output_writer writer()
     {
-        return [this](std::string_view data) -> fxrates::error_code {
+        return [this](std::string_view data) -> fxrates::error_code
+        {
             if (calls.size() >= fail_from)
                 return make_error_code(boost::system::errc::broken_pipe);
             calls.emplace_back(data);

@@ -21,6 +21,7 @@ TEST_CASE("a list line is a URL, or a URL and a file name, with white space and 
     CHECK(pair.item.file == "out/x.json");
 
     CHECK(parse_list_line("HTTPS://[::1]:443/", 1).kind == line_kind::item);
+    CHECK(parse_list_line("https://x/page#section", 1).kind == line_kind::item);
 }
 
 TEST_CASE("blank lines and comments in a list are skipped")
@@ -35,17 +36,18 @@ TEST_CASE("a list line that is not an absolute http or https URL with a host is 
     REQUIRE(bad.kind == line_kind::error);
     CHECK(bad.error == "line 7: \"htp://x\" is not an http:// or https:// URL (its scheme is htp)");
 
-    for (const char* text : {"example.com/x", "/relative", "ftp://example.com/", "file:///etc/passwd", "https://",
-                             "https:///path", "http:x", "mailto:a@b", "javascript:alert(1)"})
+    for (const char* text : {"example.com/x", "/relative", "ftp://example.com/", "file:///etc/passwd",
+                             "https://", "https:///path", "http:x", "mailto:a@b", "javascript:alert(1)"})
     {
         CAPTURE(std::string(text));
         auto parsed = parse_list_line(text, 2);
         CHECK(parsed.kind == line_kind::error);
         CHECK(parsed.error.rfind("line 2: ", 0) == 0);
     }
-    CHECK(parse_list_line("https://ex\xC3\xA4mple.com/", 5).error ==
-          "line 5: \"https://ex\xC3\xA4mple.com/\" is not an http:// or https:// URL (characters outside ASCII "
-          "must be percent-encoded)");
+    CHECK(
+        parse_list_line("https://ex\xC3\xA4mple.com/", 5).error ==
+        "line 5: \"https://ex\xC3\xA4mple.com/\" is not an http:// or https:// URL (characters outside ASCII "
+        "must be percent-encoded)");
 }
 
 TEST_CASE("a list line with a third field is refused: it is a URL with a space in it")
@@ -69,7 +71,9 @@ TEST_CASE("control characters inside a list line are refused and shown escaped")
 
 TEST_CASE("the URL in an error message is escaped, so a hostile list cannot drive the terminal")
 {
-    auto parsed = parse_list_line("htp://x/\xE2\x80\xAE" "evil", 1);
+    auto parsed = parse_list_line("htp://x/\xE2\x80\xAE"
+                                  "evil",
+                                  1);
     REQUIRE(parsed.kind == line_kind::error);
     CHECK(parsed.error.find("\xE2\x80\xAE") == std::string::npos);
 }
@@ -90,8 +94,9 @@ TEST_CASE("a template needs a {} and must make an http or https URL")
 {
     CHECK_FALSE(check_template("https://api.example/rates?base={}"));
     CHECK_FALSE(check_template("https://{}.example.com/"));
-    CHECK(check_template("https://api.example/rates") == "the template \"https://api.example/rates\" has no {} to put "
-                                                         "each value in");
+    CHECK(check_template("https://api.example/rates") ==
+          "the template \"https://api.example/rates\" has no {} to put "
+          "each value in");
     CHECK(check_template("ftp://x/{}") ==
           "the template \"ftp://x/{}\" does not make an http:// or https:// URL (its scheme is ftp)");
     CHECK(check_template("{}"));
@@ -107,8 +112,9 @@ TEST_CASE("a values file line is trimmed, keeps inner spaces and skips blanks an
     CHECK(value.item.url.empty());
     CHECK(parse_value_line("", 1).kind == line_kind::skip);
     CHECK(parse_value_line(" # EUR", 1).kind == line_kind::skip);
-    CHECK(parse_value_line("a\tb", 3).error == "line 3: contains the control character \\t; a values file has one "
-                                               "value a line");
+    CHECK(parse_value_line("a\tb", 3).error ==
+          "line 3: contains the control character \\t; a values file has one "
+          "value a line");
     CHECK(parse_value_line("\xFF\xFE", 4).error == "line 4: \"\\xff\\xfe\" is not UTF-8 text");
 }
 

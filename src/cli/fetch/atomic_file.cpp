@@ -1,4 +1,5 @@
 #include "cli/fetch/atomic_file.hpp"
+#include "cli/fetch/output_names.hpp"
 
 #include <fxrates/utf8.hpp>
 
@@ -11,9 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace fxrates::cli::fetch {
+namespace fxrates::cli::fetch
+{
 
-namespace {
+namespace
+{
 
 // The longest file name component Linux file systems take (NAME_MAX).
 constexpr std::size_t max_component = 255;
@@ -25,20 +28,17 @@ std::string quoted(std::string_view name)
     return '"' + escape_untrusted(name) + '"';
 }
 
-// The `/`-separated components of `name`; empty if the name is absolute or has an empty, `.` or `..`
-// component (output_names refuses these first; this is the second line of defence).
+// The `/`-separated components of `name`; empty if the name is not confined (output_names refuses
+// such names first; this is the second line of defence).
 std::vector<std::string> components(std::string_view name)
 {
     std::vector<std::string> parts;
-    if (name.empty() || name.front() == '/')
-        return {};
+    if (check_confined(name))
+        return parts;
     for (;;)
     {
         auto slash = name.find('/');
-        std::string_view part = name.substr(0, slash);
-        if (part.empty() || part == "." || part == "..")
-            return {};
-        parts.emplace_back(part);
+        parts.emplace_back(name.substr(0, slash));
         if (slash == std::string_view::npos)
             return parts;
         name.remove_prefix(slash + 1);
@@ -239,8 +239,9 @@ std::string atomic_file::commit(bool overwrite, bool sync)
     if (::close(file_.release()) != 0)
         return failure("cannot write", errno);
     const int folder = folder_.get();
-    int renamed = overwrite ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
-                            : ::renameat2(folder, temporary_.c_str(), folder, leaf_.c_str(), RENAME_NOREPLACE);
+    int renamed = overwrite
+                      ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
+                      : ::renameat2(folder, temporary_.c_str(), folder, leaf_.c_str(), RENAME_NOREPLACE);
     if (renamed != 0 && !overwrite && (errno == EINVAL || errno == ENOSYS))
     {
         // The file system has no RENAME_NOREPLACE: link() also refuses an existing name, atomically.

@@ -11,7 +11,8 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch {
+namespace fxrates::cli::fetch
+{
 
 /// Opens the output folder `path` (creating it, but not its parents, when `create` is set), as the
 /// root that all output names are resolved under. An invalid descriptor with `why` set on failure.
@@ -29,7 +30,7 @@ std::optional<bool> file_exists(int root, std::string_view name, std::string& wh
  * of its final name, renamed into place by `commit`.
  *
  * Names are relative, `/`-separated and already confined (see output_names.hpp); as a second line
- * of defence `open` still refuses an absolute name and empty, `.` and `..` components. Each folder
+ * of defence `open` still refuses any name that `check_confined` refuses. Each folder
  * on the way is created if missing and opened with O_NOFOLLOW, so a symbolic link inside the
  * output folder can never lead the file out of it.
  *

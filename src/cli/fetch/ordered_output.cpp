@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-namespace fxrates::cli::fetch {
+namespace fxrates::cli::fetch
+{
 
-namespace {
+namespace
+{
 
 error_code last_error() noexcept
 {
@@ -132,7 +134,8 @@ output_status ordered_output::hold(held_item& item, std::string_view data)
     }
     while (!data.empty())
     {
-        ssize_t written = ::pwrite(item.spill_.get(), data.data(), data.size(), static_cast<off_t>(item.spilled_));
+        ssize_t written =
+            ::pwrite(item.spill_.get(), data.data(), data.size(), static_cast<off_t>(item.spilled_));
         if (written < 0 && errno == EINTR)
             continue;
         if (written < 0)
@@ -165,7 +168,8 @@ output_status ordered_output::write_out(held_item& item)
             broken_ = {ec, "cannot read back output held in " + spill_dir_ + ": " + ec.message()};
             return broken_;
         }
-        if (auto status = emit(std::string_view(buffer.data(), static_cast<std::size_t>(got))); status.failed())
+        if (auto status = emit(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+            status.failed())
             return status;
         offset += static_cast<std::uint64_t>(got);
     }

@@ -14,7 +14,8 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch {
+namespace fxrates::cli::fetch
+{
 
 /// Where the output goes (stdout in the program, a string in tests). Returns the error of a failed
 /// write (EPIPE when the reader went away), which stops all further output.
@@ -95,8 +96,8 @@ private:
             failed,
         };
         state state_ = state::open;
-        std::string memory_;  // the first bytes, in memory
-        unique_fd spill_;     // the bytes after them, once the memory bound was reached
+        std::string memory_; // the first bytes, in memory
+        unique_fd spill_;    // the bytes after them, once the memory bound was reached
         std::uint64_t spilled_ = 0;
     };
 

@@ -7,9 +7,11 @@
 
 #include <vector>
 
-namespace fxrates::cli::fetch {
+namespace fxrates::cli::fetch
+{
 
-namespace {
+namespace
+{
 
 constexpr std::string_view white_space = " \t\r\n\v\f";
 
@@ -66,7 +68,7 @@ std::optional<std::string> check_url(std::string_view url)
         if (byte >= 0x80)
             return std::string("characters outside ASCII must be percent-encoded");
     }
-    auto parsed = boost::urls::parse_absolute_uri(url);
+    auto parsed = boost::urls::parse_uri(url);
     if (!parsed)
         return "it is not an absolute URL: " + parsed.error().message();
     const boost::urls::url_view& view = *parsed;
@@ -100,7 +102,8 @@ parsed_line parse_list_line(std::string_view text, std::size_t line_number)
                                            " fields; a line is URL or URL FILE (a space inside a URL "
                                            "must be written as %20)");
     if (auto why = check_url(fields[0]))
-        return line_error(line_number, quoted(fields[0]) + " is not an http:// or https:// URL (" + *why + ")");
+        return line_error(line_number,
+                          quoted(fields[0]) + " is not an http:// or https:// URL (" + *why + ")");
     parsed_line result;
     result.kind = line_kind::item;
     result.item.line = line_number;
@@ -116,8 +119,9 @@ parsed_line parse_value_line(std::string_view text, std::size_t line_number)
     if (text.empty() || text.front() == '#')
         return {};
     if (auto control = stray_control(text, false); !control.empty())
-        return line_error(line_number, "contains the control character " + control + "; a values file has "
-                                                                                       "one value a line");
+        return line_error(line_number, "contains the control character " + control +
+                                           "; a values file has "
+                                           "one value a line");
     if (valid_utf8(text) != text)
         return line_error(line_number, quoted(text) + " is not UTF-8 text");
     parsed_line result;
