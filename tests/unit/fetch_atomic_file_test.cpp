@@ -16,8 +16,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 // A scratch folder holding the output folder `out` and a folder `outside` that nothing may reach
 // through `out`; removed with all it holds when the test ends.

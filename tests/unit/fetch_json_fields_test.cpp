@@ -10,8 +10,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 std::string fields(std::string_view body, const std::vector<std::string>& pointers)
 {

@@ -10,8 +10,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 // Collects what the ordered output writes, one string per writer call, and can fail from a given call on.
 struct fake_stdout

@@ -6,8 +6,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 list_item url_item(std::string url, std::size_t line = 1)
 {

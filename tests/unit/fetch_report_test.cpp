@@ -13,8 +13,7 @@
 using namespace fxrates::cli::fetch;
 namespace json = boost::json;
 
-namespace
-{
+namespace {
 
 report_record succeeded()
 {

@@ -1,4 +1,5 @@
 #include "cli/fetch/atomic_file.hpp"
+#include "cli/fetch/messages.hpp"
 #include "cli/fetch/output_names.hpp"
 
 #include <fxrates/utf8.hpp>
@@ -12,21 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 // The longest file name component Linux file systems take (NAME_MAX).
 constexpr std::size_t max_component = 255;
 constexpr std::string_view temporary_marker = ".fxrates-";
 constexpr std::size_t random_length = 6;
-
-std::string quoted(std::string_view name)
-{
-    return '"' + escape_untrusted(name) + '"';
-}
 
 // The `/`-separated components of `name`; empty if the name is not confined (output_names refuses
 // such names first; this is the second line of defence).

@@ -11,8 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// Opens the output folder `path` (creating it, but not its parents, when `create` is set), as the
 /// root that all output names are resolved under. An invalid descriptor with `why` set on failure.

@@ -1,4 +1,5 @@
 #include "cli/fetch/json_fields.hpp"
+#include "cli/fetch/messages.hpp"
 
 #include <fxrates/utf8.hpp>
 
@@ -9,18 +10,11 @@
 #include <charconv>
 #include <utility>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 namespace json = boost::json;
 
-namespace
-{
-
-std::string quoted(std::string_view text)
-{
-    return '"' + escape_untrusted(text) + '"';
-}
+namespace {
 
 // Shortest text that reads back as the same double ("1.085", not Boost.JSON's "1.085E0").
 void append_double(std::string& out, double value)

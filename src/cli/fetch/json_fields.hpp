@@ -9,8 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// The deepest nesting of arrays and objects accepted in an answer: deeper documents are refused
 /// rather than parsed, as they are either hostile or not what a rates API returns.

@@ -7,11 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 error_code last_error() noexcept
 {

@@ -14,8 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// Where the output goes (stdout in the program, a string in tests). Returns the error of a failed
 /// write (EPIPE when the reader went away), which stops all further output.

@@ -1,4 +1,5 @@
 #include "cli/fetch/output_names.hpp"
+#include "cli/fetch/messages.hpp"
 
 #include <fxrates/utf8.hpp>
 
@@ -8,24 +9,12 @@
 #include <algorithm>
 #include <iterator>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 constexpr std::size_t max_component = 255; // NAME_MAX
 constexpr std::size_t max_name = 4096;     // PATH_MAX
-
-std::string quoted(std::string_view text)
-{
-    return '"' + escape_untrusted(text) + '"';
-}
-
-std::string line_prefix(std::size_t line)
-{
-    return "line " + std::to_string(line) + ": ";
-}
 
 } // namespace
 

@@ -13,8 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// What a `build_name` call gives: the name, or why there is none.
 struct name_result

@@ -11,11 +11,9 @@
 #include <cstdio>
 #include <stdexcept>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 class json_object_writer
 {

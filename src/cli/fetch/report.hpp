@@ -11,8 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// The schema name each report line starts with; a new version of it gets a new number.
 inline constexpr std::string_view report_schema = "fxrates.fetch/1";

@@ -10,8 +10,7 @@
 
 #include <unistd.h>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// Owns a file descriptor (or none, -1) and closes it on destruction. Move-only.
 class unique_fd

@@ -1,4 +1,5 @@
 #include "cli/fetch/url_list.hpp"
+#include "cli/fetch/messages.hpp"
 
 #include <fxrates/utf8.hpp>
 
@@ -7,11 +8,9 @@
 
 #include <vector>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 constexpr std::string_view white_space = " \t\r\n\v\f";
 
@@ -29,11 +28,6 @@ bool is_control(unsigned char c) noexcept
     return c < 0x20 || c == 0x7F;
 }
 
-std::string line_prefix(std::size_t line_number)
-{
-    return "line " + std::to_string(line_number) + ": ";
-}
-
 parsed_line line_error(std::size_t line_number, std::string message)
 {
     return {.kind = line_kind::error, .item = {}, .error = line_prefix(line_number) + std::move(message)};
@@ -49,9 +43,28 @@ std::string stray_control(std::string_view text, bool tab_allowed)
     return {};
 }
 
-std::string quoted(std::string_view text)
+// What every line gets first: `text` is trimmed (a CR left by CRLF files goes with the white space);
+// a blank or comment line is a skip, and a control character (but a field-separating tab where
+// `tab_allowed`) an error, named as such instead of surfacing later as a confusing URL error.
+// nullopt when the line goes on to be parsed.
+std::optional<parsed_line> screen(std::string_view& text, std::size_t line_number, bool tab_allowed,
+                                  std::string_view expected)
 {
-    return '"' + escape_untrusted(text) + '"';
+    text = trim(text);
+    if (text.empty() || text.front() == '#')
+        return parsed_line{};
+    if (auto control = stray_control(text, tab_allowed); !control.empty())
+        return line_error(line_number,
+                          "contains the control character " + control + "; " + std::string(expected));
+    return std::nullopt;
+}
+
+parsed_line item_line(std::size_t line_number)
+{
+    parsed_line result;
+    result.kind = line_kind::item;
+    result.item.line = line_number;
+    return result;
 }
 
 } // namespace
@@ -82,14 +95,8 @@ std::optional<std::string> check_url(std::string_view url)
 
 parsed_line parse_list_line(std::string_view text, std::size_t line_number)
 {
-    text = trim(text);
-    if (text.empty() || text.front() == '#')
-        return {};
-    // Control characters are refused before the split, so that a stray CR or NUL in the middle of a
-    // line is named as such instead of surfacing as a confusing URL error.
-    if (auto control = stray_control(text, true); !control.empty())
-        return line_error(line_number, "contains the control character " + control +
-                                           "; a list has one URL (and optionally a FILE) a line");
+    if (auto screened = screen(text, line_number, true, "a list has one URL (and optionally a FILE) a line"))
+        return *screened;
     std::vector<std::string_view> fields;
     while (!text.empty())
     {
@@ -104,9 +111,7 @@ parsed_line parse_list_line(std::string_view text, std::size_t line_number)
     if (auto why = check_url(fields[0]))
         return line_error(line_number,
                           quoted(fields[0]) + " is not an http:// or https:// URL (" + *why + ")");
-    parsed_line result;
-    result.kind = line_kind::item;
-    result.item.line = line_number;
+    parsed_line result = item_line(line_number);
     result.item.url = std::string(fields[0]);
     if (fields.size() == 2)
         result.item.file = std::string(fields[1]);
@@ -115,18 +120,11 @@ parsed_line parse_list_line(std::string_view text, std::size_t line_number)
 
 parsed_line parse_value_line(std::string_view text, std::size_t line_number)
 {
-    text = trim(text);
-    if (text.empty() || text.front() == '#')
-        return {};
-    if (auto control = stray_control(text, false); !control.empty())
-        return line_error(line_number, "contains the control character " + control +
-                                           "; a values file has "
-                                           "one value a line");
+    if (auto screened = screen(text, line_number, false, "a values file has one value a line"))
+        return *screened;
     if (valid_utf8(text) != text)
         return line_error(line_number, quoted(text) + " is not UTF-8 text");
-    parsed_line result;
-    result.kind = line_kind::item;
-    result.item.line = line_number;
+    parsed_line result = item_line(line_number);
     result.item.value = std::string(text);
     return result;
 }

@@ -9,8 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// One URL to fetch, with where it came from.
 struct list_item
