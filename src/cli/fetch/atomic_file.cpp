@@ -1,0 +1,273 @@
+#include "cli/fetch/atomic_file.hpp"
+#include "cli/fetch/messages.hpp"
+#include "cli/fetch/output_names.hpp"
+
+#include <fxrates/utf8.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace fxrates::cli::fetch {
+
+namespace {
+
+// The longest file name component Linux file systems take (NAME_MAX).
+constexpr std::size_t max_component = 255;
+constexpr std::string_view temporary_marker = ".fxrates-";
+constexpr std::size_t random_length = 6;
+
+// The `/`-separated components of `name`; empty if the name is not confined (output_names refuses
+// such names first; this is the second line of defence).
+std::vector<std::string> components(std::string_view name)
+{
+    std::vector<std::string> parts;
+    if (check_confined(name))
+        return parts;
+    for (;;)
+    {
+        auto slash = name.find('/');
+        parts.emplace_back(name.substr(0, slash));
+        if (slash == std::string_view::npos)
+            return parts;
+        name.remove_prefix(slash + 1);
+    }
+}
+
+// Opens folder `part` in `parent` without following a symbolic link, creating it first if asked.
+unique_fd open_folder(int parent, const std::string& part, bool create)
+{
+    if (create && ::mkdirat(parent, part.c_str(), 0777) != 0 && errno != EEXIST)
+        return {};
+    return unique_fd{::openat(parent, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+}
+
+std::string folder_failure(std::string_view name, const std::string& part, int error)
+{
+    std::string reason = error == ELOOP || error == ENOTDIR
+                             ? "is a symbolic link or not a folder; fxrates never follows links inside the "
+                               "output folder"
+                             : errno_text(error);
+    return "cannot write " + quoted(name) + ": " + quoted(part) + " " + reason;
+}
+
+// Opens the folders of all but the last of `parts` in turn, below `root`. An invalid descriptor on
+// failure, with `why` set; without `create`, a folder that does not exist leaves `why` empty.
+unique_fd walk(int root, std::string_view name, const std::vector<std::string>& parts, bool create,
+               std::string& why)
+{
+    unique_fd folder{::fcntl(root, F_DUPFD_CLOEXEC, 0)};
+    if (!folder)
+    {
+        why = "cannot write " + quoted(name) + ": " + errno_text(errno);
+        return {};
+    }
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i)
+    {
+        folder = open_folder(folder.get(), parts[i], create);
+        if (!folder)
+        {
+            why = !create && errno == ENOENT ? std::string{} : folder_failure(name, parts[i], errno);
+            return {};
+        }
+    }
+    return folder;
+}
+
+// Random characters for a temporary name: unpredictable, so that another process cannot plant a
+// file or link under the name before we create it (O_EXCL refuses it anyway; this avoids retries).
+std::string random_suffix()
+{
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char bytes[random_length] = {};
+    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    {
+        // No entropy (very early boot): uniqueness still comes from O_EXCL and the retries.
+        static unsigned counter = 0;
+        unsigned mixed = static_cast<unsigned>(::getpid()) * 2654435761u + ++counter;
+        for (auto& byte : bytes)
+            byte = static_cast<unsigned char>(mixed >>= 3);
+    }
+    std::string suffix;
+    for (unsigned char byte : bytes)
+        suffix += alphabet[byte % (sizeof alphabet - 1)];
+    return suffix;
+}
+
+// `.LEAF.fxrates-XXXXXX`, with LEAF cut (at a character boundary) to keep within NAME_MAX.
+std::string temporary_name(std::string_view leaf)
+{
+    std::size_t room = max_component - 1 - temporary_marker.size() - random_length;
+    if (leaf.size() > room)
+    {
+        leaf = leaf.substr(0, room);
+        while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
+            leaf.remove_suffix(1);
+        if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
+            leaf.remove_suffix(1);
+    }
+    return '.' + std::string(leaf) + std::string(temporary_marker) + random_suffix();
+}
+
+} // namespace
+
+unique_fd open_output_dir(const std::string& path, bool create, std::string& why)
+{
+    if (create && ::mkdir(path.c_str(), 0777) != 0 && errno != EEXIST)
+    {
+        why = "cannot create the output folder " + quoted(path) + ": " + errno_text(errno);
+        return {};
+    }
+    unique_fd fd{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (!fd)
+        why = "cannot open the output folder " + quoted(path) + ": " + errno_text(errno);
+    return fd;
+}
+
+std::optional<bool> file_exists(int root, std::string_view name, std::string& why)
+{
+    why.clear();
+    auto parts = components(name);
+    if (parts.empty())
+    {
+        why = "cannot check " + quoted(name) + ": it is not a relative name below the output folder";
+        return std::nullopt;
+    }
+    unique_fd folder = walk(root, name, parts, false, why);
+    if (!folder)
+        return why.empty() ? std::optional<bool>(false) : std::nullopt;
+    struct stat status;
+    if (::fstatat(folder.get(), parts.back().c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0)
+        return true;
+    if (errno == ENOENT)
+        return false;
+    why = "cannot check " + quoted(name) + ": " + errno_text(errno);
+    return std::nullopt;
+}
+
+atomic_file& atomic_file::operator=(atomic_file&& other) noexcept
+{
+    if (this != &other)
+    {
+        discard();
+        name_ = std::move(other.name_);
+        leaf_ = std::move(other.leaf_);
+        temporary_ = std::move(other.temporary_);
+        folder_ = std::move(other.folder_);
+        file_ = std::move(other.file_);
+        size_ = other.size_;
+        other.temporary_.clear();
+    }
+    return *this;
+}
+
+atomic_file::~atomic_file()
+{
+    discard();
+}
+
+std::string atomic_file::open(int root, std::string_view name)
+{
+    discard();
+    name_ = std::string(name);
+    size_ = 0;
+    auto parts = components(name);
+    if (parts.empty())
+        return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
+    std::string why;
+    folder_ = walk(root, name, parts, true, why);
+    if (!folder_)
+        return why;
+    leaf_ = parts.back();
+    for (int attempt = 0; attempt < 32; ++attempt)
+    {
+        std::string candidate = temporary_name(leaf_);
+        file_.reset(::openat(folder_.get(), candidate.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (file_)
+        {
+            temporary_ = std::move(candidate);
+            return {};
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    return failure("cannot create a temporary file for", errno);
+}
+
+std::string atomic_file::write(std::string_view data)
+{
+    while (!data.empty())
+    {
+        ssize_t written = ::write(file_.get(), data.data(), data.size());
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written < 0)
+            return failure("cannot write", errno);
+        size_ += static_cast<std::uint64_t>(written);
+        data.remove_prefix(static_cast<std::size_t>(written));
+    }
+    return {};
+}
+
+std::string atomic_file::reset()
+{
+    if (::ftruncate(file_.get(), 0) != 0 || ::lseek(file_.get(), 0, SEEK_SET) != 0)
+        return failure("cannot empty", errno);
+    size_ = 0;
+    return {};
+}
+
+std::string atomic_file::commit(bool overwrite, bool sync)
+{
+    if (!file_)
+        return "cannot commit " + quoted(name_) + ": it is not open";
+    if (sync && ::fsync(file_.get()) != 0)
+        return failure("cannot write", errno);
+    // close() is where some file systems (NFS) report a failed write: it must be seen before rename.
+    if (::close(file_.release()) != 0)
+        return failure("cannot write", errno);
+    const int folder = folder_.get();
+    int renamed = overwrite
+                      ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
+                      : ::renameat2(folder, temporary_.c_str(), folder, leaf_.c_str(), RENAME_NOREPLACE);
+    if (renamed != 0 && !overwrite && (errno == EINVAL || errno == ENOSYS))
+    {
+        // The file system has no RENAME_NOREPLACE: link() also refuses an existing name, atomically.
+        renamed = ::linkat(folder, temporary_.c_str(), folder, leaf_.c_str(), 0);
+        if (renamed == 0)
+            ::unlinkat(folder, temporary_.c_str(), 0);
+    }
+    if (renamed != 0)
+    {
+        int error = errno;
+        discard();
+        if (error == EEXIST)
+            return quoted(name_) + " exists; --overwrite to replace";
+        return failure("cannot put in place", error);
+    }
+    temporary_.clear();
+    if (sync && ::fsync(folder) != 0)
+        return failure("cannot write", errno);
+    return {};
+}
+
+void atomic_file::discard() noexcept
+{
+    file_.reset();
+    if (!temporary_.empty() && folder_)
+        ::unlinkat(folder_.get(), temporary_.c_str(), 0);
+    temporary_.clear();
+}
+
+std::string atomic_file::failure(std::string_view what, int error) const
+{
+    return std::string(what) + " " + quoted(name_) + ": " + errno_text(error);
+}
+
+} // namespace fxrates::cli::fetch

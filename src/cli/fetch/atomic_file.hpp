@@ -1,0 +1,83 @@
+#pragma once
+
+// Output files of `fxrates fetch -o DIR`: each appears whole or not at all (never a truncated file
+// under its final name), never replaces an existing file unless asked, and never lands outside DIR,
+// even when DIR holds symbolic links planted by someone else.
+
+#include "cli/fetch/unique_fd.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fxrates::cli::fetch {
+
+/// Opens the output folder `path` (creating it, but not its parents, when `create` is set), as the
+/// root that all output names are resolved under. An invalid descriptor with `why` set on failure.
+/// `path` itself may be a symbolic link: the user named it; only names below it are confined.
+unique_fd open_output_dir(const std::string& path, bool create, std::string& why);
+
+/// Whether something (a file, a folder, a symbolic link) is already at `name` below `root`, for the
+/// "keep the existing file" decision before fetching. Looks through no symbolic link on the way.
+/// nullopt with `why` set if that cannot be told (a folder on the way is a link or unreadable).
+/// This check races with other writers; `atomic_file::commit` is what guarantees no replacement.
+std::optional<bool> file_exists(int root, std::string_view name, std::string& why);
+
+/**
+ * One output file being written: a hidden temporary file (`.NAME.fxrates-XXXXXX`) in the folder
+ * of its final name, renamed into place by `commit`.
+ *
+ * Names are relative, `/`-separated and already confined (see output_names.hpp); as a second line
+ * of defence `open` still refuses any name that `check_confined` refuses. Each folder
+ * on the way is created if missing and opened with O_NOFOLLOW, so a symbolic link inside the
+ * output folder can never lead the file out of it.
+ *
+ * Errors are sentences naming the file, with the system's reason; an empty string is success.
+ * A file not committed is removed by the destructor. Move-only; no thread safety.
+ */
+class atomic_file
+{
+public:
+    atomic_file() = default;
+    atomic_file(atomic_file&&) noexcept = default;
+    atomic_file& operator=(atomic_file&& other) noexcept;
+    ~atomic_file();
+
+    /// Creates the folders of `name` below `root` and the temporary file (mode 0644 less the
+    /// umask). `root` must stay open while this object is used.
+    std::string open(int root, std::string_view name);
+
+    /// Appends `data`, retrying short and interrupted writes.
+    std::string write(std::string_view data);
+
+    /// Empties the file: a retry starts the answer over.
+    std::string reset();
+
+    /// Gives the file its final name. Without `overwrite` an existing file (or link, or folder) of
+    /// that name is never replaced, atomically (RENAME_NOREPLACE, or link and unlink where the file
+    /// system lacks it): no window between a check and the rename. `sync` flushes the file and the
+    /// folder to disk first, for crash safety at the cost of speed.
+    std::string commit(bool overwrite, bool sync = false);
+
+    /// Removes the temporary file, if any. Idempotent.
+    void discard() noexcept;
+
+    /// The final name, as given to `open`.
+    const std::string& name() const noexcept { return name_; }
+
+    /// Bytes written since `open` or the last `reset`.
+    std::uint64_t size() const noexcept { return size_; }
+
+private:
+    std::string failure(std::string_view what, int error) const;
+
+    std::string name_;      // the final name, relative to the root
+    std::string leaf_;      // its last component
+    std::string temporary_; // the temporary file's name in `folder_`
+    unique_fd folder_;      // the folder of the final name
+    unique_fd file_;
+    std::uint64_t size_ = 0;
+};
+
+} // namespace fxrates::cli::fetch

@@ -1,0 +1,105 @@
+#include "cli/fetch/json_fields.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using namespace fxrates::cli::fetch;
+
+namespace {
+
+std::string fields(std::string_view body, const std::vector<std::string>& pointers)
+{
+    std::string line, why;
+    bool ok = extract_fields(body, pointers, line, why);
+    REQUIRE_MESSAGE(ok, why);
+    CHECK(why.empty());
+    return line;
+}
+
+std::string failure(std::string_view body, const std::vector<std::string>& pointers)
+{
+    std::string line = "stale", why;
+    CHECK_FALSE(extract_fields(body, pointers, line, why));
+    CHECK(line.empty());
+    return why;
+}
+
+} // namespace
+
+TEST_CASE("fields are looked up by JSON pointer and joined by tabs, strings raw and the rest as JSON")
+{
+    const std::string body =
+        R"({"base":"EUR","date":"2024-01-02","rates":{"USD":1.085,"JPY":157},"n":-3,"big":1e300,)"
+        R"("ok":true,"none":null,"list":[1,"a",{"b":2.5}],"results":[{"lat":47.37}]})";
+    CHECK(fields(body, {"/base", "/rates/USD", "/rates/JPY"}) == "EUR\t1.085\t157");
+    CHECK(fields(body, {"/n", "/big", "/ok", "/none"}) == "-3\t1e+300\ttrue\tnull");
+    CHECK(fields(body, {"/list", "/rates"}) == "[1,\"a\",{\"b\":2.5}]\t{\"USD\":1.085,\"JPY\":157}");
+    CHECK(fields(body, {"/results/0/lat"}) == "47.37");
+    CHECK(fields(R"([1,2])", {""}) == "[1,2]");
+    CHECK(fields(body, {}) == "");
+}
+
+TEST_CASE("pointer escapes ~0 and ~1 reach keys holding ~ and /")
+{
+    CHECK(fields(R"({"a/b":1,"m~n":2,"":3})", {"/a~1b", "/m~0n", "/"}) == "1\t2\t3");
+}
+
+TEST_CASE("a string with tabs, newlines, controls or backslashes stays one unambiguous field")
+{
+    const std::string body = R"({"s":"a\tb\nc\r\u0001\\t\"q\"","bidi":"x\u202ey","c1":"\u0085"})";
+    CHECK(fields(body, {"/s"}) == R"(a\tb\nc\r\x01\\t"q")");
+    CHECK(fields(body, {"/bidi"}) == "x\\u202ey");
+    CHECK(fields(body, {"/c1"}) == "\\u0085");
+    std::string line = fields(body, {"/s", "/bidi", "/c1"});
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(std::count(line.begin(), line.end(), '\t') == 2);
+}
+
+TEST_CASE("objects and arrays stay valid JSON on one line, even with hostile strings inside")
+{
+    std::string line = fields(R"({"o":{"k\n":"v\t\u202e\u2028"}})", {"/o"});
+    CHECK(line == R"({"k\n":"v\t\u202e\u2028"})");
+    CHECK(boost::json::parse(line).at("k\n") == "v\t\xE2\x80\xAE\xE2\x80\xA8");
+}
+
+TEST_CASE("a missing field or an answer that is not JSON is refused with a clear reason")
+{
+    CHECK(failure(R"({"results":[]})", {"/results/0/lat"}) == "no field /results/0/lat in the answer");
+    CHECK(failure(R"({"a":1})", {"/a", "/b"}) == "no field /b in the answer");
+    CHECK(failure(R"({"a":[1]})", {"/a/x"}) == "no field /a/x in the answer");
+    CHECK(failure(R"({"a":[1]})", {"/a/01"}) == "no field /a/01 in the answer");
+    CHECK(failure(R"({"a":1})", {"/a/b"}) == "no field /a/b in the answer");
+    CHECK(failure("<html>502 Bad Gateway</html>", {"/a"}).rfind("the answer is not JSON (", 0) == 0);
+    CHECK(failure("", {"/a"}).rfind("the answer is not JSON (", 0) == 0);
+    CHECK(failure(R"({"a":1} trailing)", {"/a"}).rfind("the answer is not JSON (", 0) == 0);
+    CHECK(failure("{\"a\":\"\xFF\"}", {"/a"}).rfind("the answer is not JSON (", 0) == 0);
+}
+
+TEST_CASE("a document nested deeper than the limit is refused, not parsed")
+{
+    std::string deep = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');
+    CHECK(fields(deep, {""}) == deep);
+    std::string deeper = std::string(max_json_depth + 1, '[') + std::string(max_json_depth + 1, ']');
+    CHECK(failure(deeper, {""}).rfind("the answer is not JSON (", 0) == 0);
+    std::string hostile = std::string(100000, '[');
+    CHECK(failure(hostile, {""}).rfind("the answer is not JSON (", 0) == 0);
+}
+
+TEST_CASE("a --field value must be a JSON pointer")
+{
+    CHECK_FALSE(check_pointer(""));
+    CHECK_FALSE(check_pointer("/"));
+    CHECK_FALSE(check_pointer("/rates/USD"));
+    CHECK_FALSE(check_pointer("/a~0b~1c"));
+    CHECK(check_pointer("rates/USD") ==
+          "--field \"rates/USD\" is not a JSON pointer: it must start with '/' (/rates/USD)");
+    CHECK(check_pointer("/a~2") ==
+          "--field \"/a~2\" is not a JSON pointer: '~' must be followed by 0 (for ~) or "
+          "1 (for /)");
+    CHECK(check_pointer("/a~"));
+}
