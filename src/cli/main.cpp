@@ -1,4 +1,5 @@
 #include "cli/compare_command.hpp"
+#include "cli/fetch_command.hpp"
 #include "cli/rates_command.hpp"
 #include "cli/reference.hpp"
 #include "cli/serve_command.hpp"
@@ -22,6 +23,8 @@ int main(int argc, char** argv)
 
     fxrates::cli::rates_options rates_options;
     auto* rates = fxrates::cli::add_rates_command(app, rates_options);
+    fxrates::cli::fetch_options fetch_options;
+    auto* fetch = fxrates::cli::add_fetch_command(app, fetch_options);
     fxrates::cli::compare_options compare_options;
     auto* compare = fxrates::cli::add_compare_command(app, compare_options);
     fxrates::cli::serve_options serve_options;
@@ -47,6 +50,8 @@ int main(int argc, char** argv)
     {
         if (rates->parsed())
             return fxrates::cli::run_rates(rates_options);
+        if (fetch->parsed())
+            return fxrates::cli::run_fetch(fetch_options);
         if (worker->parsed())
             return fxrates::run_process_pool_worker();
         if (strategy_worker->parsed())

@@ -51,9 +51,8 @@ bool standard_error_is_terminal()
     return ::isatty(STDERR_FILENO) == 1;
 }
 
-progress_display::progress_display(std::string command, std::size_t total, bool on_terminal,
-                                   std::function<std::string(const rates_outcome&)> describe)
-    : command_(std::move(command)), total_(total), on_terminal_(on_terminal), describe_(std::move(describe))
+progress_display::progress_display(std::string command, std::size_t total, bool on_terminal)
+    : command_(std::move(command)), total_(total), on_terminal_(on_terminal)
 {
 }
 
@@ -97,7 +96,7 @@ void progress_display::tick(std::shared_ptr<boost::asio::steady_timer> ticker)
     });
 }
 
-void progress_display::record(const rates_outcome& outcome)
+void progress_display::record(bool ok, const std::function<std::string()>& describe)
 {
     if (!on_terminal_)
         return;
@@ -106,10 +105,11 @@ void progress_display::record(const rates_outcome& outcome)
         return;
     ++done_;
     auto now = clock_type::now();
-    if (!outcome.ok())
+    if (!ok)
     {
         ++failed_;
-        std::cerr << clear_line << "fxrates " << command_ << ": " << escape_untrusted(describe_(outcome), false) << '\n';
+        if (auto line = describe(); !line.empty())
+            std::cerr << clear_line << "fxrates " << command_ << ": " << escape_untrusted(line, false) << '\n';
         draw_locked(now);
     }
     else if (now - last_draw_ >= redraw_interval || done_ == total_)

@@ -5,8 +5,6 @@
 // with each failure printed above it as it happens. Anywhere else (a file, a pipe, a CI log) there
 // are no redraws at all: the failures are printed once, at the end, by the command.
 
-#include <fxrates/rates_outcome.hpp>
-
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -31,10 +29,8 @@ class progress_display
 public:
     using clock_type = std::chrono::steady_clock;
 
-    /// `describe` turns a failed outcome into its one-line explanation (printed as it happens).
-    /// Disabled (`on_terminal` false), it does nothing at all.
-    progress_display(std::string command, std::size_t total, bool on_terminal,
-                     std::function<std::string(const rates_outcome&)> describe);
+    /// Counts `total` items of `command`. Disabled (`on_terminal` false), it does nothing at all.
+    progress_display(std::string command, std::size_t total, bool on_terminal);
     ~progress_display();
 
     progress_display(const progress_display&) = delete;
@@ -47,8 +43,9 @@ public:
     /// until `finish`.
     void start(boost::asio::any_io_executor executor);
 
-    /// Counts one finished base; a failure is printed at once, above the line. From any thread.
-    void record(const rates_outcome& outcome);
+    /// Counts one finished item; a failure is printed at once, above the line, as `describe`
+    /// says it (called only then; an empty line prints nothing). From any thread.
+    void record(bool ok, const std::function<std::string()>& describe);
 
     /// Clears the line, for the command's own output. From any thread; idempotent.
     void finish();
@@ -61,7 +58,6 @@ private:
     std::string command_;
     std::size_t total_;
     bool on_terminal_;
-    std::function<std::string(const rates_outcome&)> describe_;
     clock_type::time_point started_ = clock_type::now();
     clock_type::time_point last_draw_{};
     std::mutex mutex_;

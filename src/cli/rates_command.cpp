@@ -299,13 +299,13 @@ int run_rates(const rates_options& options)
         unreachable_said = true;
         return cannot_reach(params.api_url, outcome, options.local);
     };
-    progress_display progress("rates", bases->size(), standard_error_is_terminal() && !options.quiet, describe_now);
+    progress_display progress("rates", bases->size(), standard_error_is_terminal() && !options.quiet);
 
     // --format ndjson writes each base as it ends; a write that fails stops the batch.
     bool stream_failed = false;
     std::function<void()> stop_batch;
     auto observe = [&](std::size_t index, const rates_outcome& outcome) {
-        progress.record(outcome);
+        progress.record(outcome.ok(), [&] { return describe_now(outcome); });
         if (format == output_format::ndjson && !stream_failed &&
             !write_standard_output("rates", ndjson_line(index, outcome, *symbols)))
         {

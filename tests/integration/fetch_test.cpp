@@ -1,0 +1,225 @@
+// The client's general fetch (any URL, a sink per item, a batch in input order) against the
+// in-process server over real TLS on loopback.
+
+#include <fxrates/client.hpp>
+#include <fxrates/server/local_server.hpp>
+
+#include "support/run_until.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using fxrates::client;
+using fxrates::client_params;
+using fxrates::fetch_item;
+using fxrates::fetch_outcome;
+using fxrates::local_server;
+using fxrates::server_params;
+using fxrates::test::run_until_complete;
+using namespace std::chrono_literals;
+
+namespace {
+
+client_params trusting(const local_server& server)
+{
+    client_params params;
+    params.api_url = server.base_url();
+    params.ca_pem = server.certificate_pem();
+    params.use_system_trust = false;
+    return params;
+}
+
+server_params fixed_day()
+{
+    server_params params;
+    params.today = std::chrono::sys_days(std::chrono::year_month_day(std::chrono::year(2024), std::chrono::month(3),
+                                                                      std::chrono::day(1)));
+    return params;
+}
+
+// Records what the client hands over, in order.
+class recording_sink final : public fxrates::body_sink
+{
+public:
+    fxrates::error_code begin(unsigned status) override
+    {
+        statuses.push_back(status);
+        body.clear();
+        return {};
+    }
+
+    fxrates::error_code write(std::string_view data) override
+    {
+        ++writes;
+        body.append(data);
+        return {};
+    }
+
+    std::vector<unsigned> statuses;
+    std::string body;
+    std::size_t writes = 0;
+};
+
+struct batch_run
+{
+    fxrates::error_code error;
+    std::vector<fetch_outcome> outcomes;
+    std::vector<std::size_t> observed;
+};
+
+asio::awaitable<batch_run> fetch_all(client& api, std::vector<fetch_item> items)
+{
+    batch_run run;
+    auto observe = [&run](std::size_t index, const fetch_outcome&) { run.observed.push_back(index); };
+    auto [ec, outcomes] =
+        co_await api.async_fetch_batch(std::move(items), observe, asio::as_tuple(asio::use_awaitable));
+    run.error = ec;
+    run.outcomes = std::move(outcomes);
+    co_return run;
+}
+
+} // namespace
+
+TEST_CASE("a fetch batch gives one outcome per URL in input order: bodies, statuses, and an error for each bad one")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    const auto base = server.base_url();
+    std::vector<fetch_item> items{{base + "/rates?base=USD", nullptr, {}},
+                                  {base + "/no-such-path", nullptr, {}},
+                                  {"ftp://example.com/x", nullptr, {}},
+                                  {base + "/currencies", nullptr, {}},
+                                  {base + "/rates?base=XXX", nullptr, {}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    CHECK_FALSE(run.error);
+    REQUIRE(run.outcomes.size() == 5);
+    CHECK(run.observed.size() == 5);
+
+    const auto& usd = run.outcomes[0];
+    CHECK(usd.ok());
+    CHECK(usd.url == base + "/rates?base=USD");
+    CHECK(usd.final_url == base + "/rates?base=USD");
+    CHECK(usd.status == 200);
+    CHECK(usd.content_type.starts_with("application/json"));
+    CHECK(usd.body.find("\"base\":\"USD\"") != std::string::npos);
+    CHECK(usd.bytes == usd.body.size());
+    CHECK(usd.attempts == 1);
+
+    CHECK(run.outcomes[1].error == fxrates::make_http_error(404));
+    CHECK(run.outcomes[1].status == 404);
+    CHECK(run.outcomes[2].error == fxrates::errc::bad_url);
+    CHECK(run.outcomes[2].attempts == 0);
+    CHECK(run.outcomes[2].url == "ftp://example.com/x");
+    CHECK(run.outcomes[3].ok());
+    CHECK(run.outcomes[3].body.find("\"USD\"") != std::string::npos);
+    CHECK(run.outcomes[4].error == fxrates::make_http_error(400));
+}
+
+TEST_CASE("a fetched body goes to its sink as it arrives, counted, and never into the outcome")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    recording_sink sink;
+    auto fetch_one = [&]() -> asio::awaitable<fetch_outcome> {
+        // Named, not a temporary in the co_await expression (GCC 12 destroys such temporaries twice).
+        fetch_item item{server.base_url() + "/rates?base=EUR", &sink, {}};
+        auto [ec, outcome] = co_await api.async_fetch(std::move(item), asio::as_tuple(asio::use_awaitable));
+        CHECK(ec == outcome.error);
+        co_return outcome;
+    };
+    auto outcome = run_until_complete(context, fetch_one());
+    CHECK(outcome.ok());
+    CHECK(outcome.body.empty());
+    CHECK(sink.statuses == std::vector<unsigned>{200});
+    CHECK(sink.body.find("\"base\":\"EUR\"") != std::string::npos);
+    CHECK(outcome.bytes == sink.body.size());
+    CHECK(sink.writes >= 1);
+}
+
+TEST_CASE("a redirect is followed to the answer: the sink sees only the final answer, and the outcome names its URL")
+{
+    auto params = fixed_day();
+    params.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+        if (target.starts_with("/rates"))
+            return fxrates::fault::redirect_302;
+        return std::nullopt;
+    };
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+    recording_sink sink;
+    std::vector<fetch_item> items{{server.base_url() + "/rates?base=PLN", &sink, {}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    REQUIRE(run.outcomes.size() == 1);
+    const auto& outcome = run.outcomes[0];
+    CHECK(outcome.ok());
+    CHECK(outcome.redirects == 1);
+    CHECK(outcome.final_url == server.base_url() + "/redirected/rates?base=PLN");
+    CHECK(sink.statuses == std::vector<unsigned>{200});
+    CHECK(sink.body.find("\"base\":\"PLN\"") != std::string::npos);
+}
+
+TEST_CASE("an item's own fields are sent with its request, and a field that would end the header early is refused")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    std::vector<fetch_item> items{
+        {server.base_url() + "/rates?base=USD", nullptr, {{"Accept-Language", "pl"}}},
+        {server.base_url() + "/rates?base=USD", nullptr, {{"X-Bad", "a\r\nInjected: yes"}}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    REQUIRE(run.outcomes.size() == 2);
+    CHECK(run.outcomes[0].ok());
+    CHECK(run.outcomes[1].error == boost::asio::error::invalid_argument);
+    CHECK(run.outcomes[1].attempts == 1);
+    CHECK(server.requests_served() == 1);
+}
+
+TEST_CASE("cancelling a fetch batch ends it at once: finished items keep their bodies, the rest are aborted")
+{
+    auto params = fixed_day();
+    params.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+        if (target.find("base=EUR") != std::string_view::npos)
+            return fxrates::fault::stall;
+        return std::nullopt;
+    };
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+    asio::cancellation_signal cancel;
+    std::vector<fetch_item> items{{server.base_url() + "/rates?base=USD", nullptr, {}},
+                                  {server.base_url() + "/rates?base=EUR", nullptr, {}}};
+    auto run_batch = [&]() -> asio::awaitable<batch_run> {
+        batch_run run;
+        // The stalled item stays pending; once the other is observed, the batch is cancelled.
+        auto observe = [&](std::size_t index, const fetch_outcome& outcome) {
+            run.observed.push_back(index);
+            if (outcome.ok())
+                cancel.emit(asio::cancellation_type::terminal);
+        };
+        auto [ec, outcomes] = co_await api.async_fetch_batch(
+            std::move(items), observe,
+            asio::bind_cancellation_slot(cancel.slot(), asio::as_tuple(asio::use_awaitable)));
+        run.error = ec;
+        run.outcomes = std::move(outcomes);
+        co_return run;
+    };
+    auto run = run_until_complete(context, run_batch(), 10s);
+    CHECK(run.error == asio::error::operation_aborted);
+    REQUIRE(run.outcomes.size() == 2);
+    CHECK(run.outcomes[0].ok());
+    CHECK(run.outcomes[0].body.find("\"base\":\"USD\"") != std::string::npos);
+    CHECK(run.outcomes[1].error == fxrates::condition::cancelled);
+    CHECK(run.observed.size() == 2);
+}
