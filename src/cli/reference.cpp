@@ -28,6 +28,21 @@ constexpr std::string_view rates_exit_codes = R"(  0    every base succeeded
   130  interrupted by Ctrl-C (what finished is printed, the rest listed); 143
        for SIGTERM)";
 
+constexpr std::string_view fetch_examples = R"(  fxrates fetch --cacert ca.pem -i urls.txt > all.txt
+      each body whole, in the list's order, whatever order they finish in
+  fxrates fetch --cacert ca.pem -i images.txt -o images --per-host 8 --report -
+      files saved atomically under images/, one JSON report line per URL
+  fxrates fetch --cacert ca.pem --template 'https://localhost:8443/rates?base={}' \
+      --values bases.txt --field /base --field /rates/EUR)";
+
+constexpr std::string_view fetch_exit_codes = R"(  0    every URL was fetched (and saved)
+  1    the command line or the list was wrong, output could not be written,
+       or every URL failed
+  2    some URLs failed (each explained on stderr and in --report; the others
+       are printed or saved)
+  130  interrupted by Ctrl-C (finished files kept, partial ones removed, the
+       rest listed); 143 for SIGTERM)";
+
 constexpr std::string_view compare_examples = R"(  fxrates compare --local --timeline t.svg --trace t.json
   fxrates compare --local --latency 100 --repeat 200 --threads 32
   fxrates compare --local --strategies async,thread-pool --format json)";
@@ -50,6 +65,7 @@ constexpr std::string_view serve_exit_codes = R"(  0    stopped by Ctrl-C or SIG
 
 constexpr command_reference commands[] = {
     {"rates", rates_examples, rates_exit_codes},
+    {"fetch", fetch_examples, fetch_exit_codes},
     {"compare", compare_examples, compare_exit_codes},
     {"serve", serve_examples, serve_exit_codes},
 };

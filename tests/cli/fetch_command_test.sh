@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# `fxrates fetch` as a user runs it against `fxrates serve`: bodies in input order on stdout, files
+# saved atomically and confined to -o, --field lines, --report lines for every input line, exit
+# codes 0 / 2 / 1 / 130, and usage errors that name the line before anything is sent.
+# Usage: fetch_command_test.sh PATH/TO/fxrates
+set -uo pipefail
+fxrates=$1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+work=$(mktemp -d "$PWD/fetch_command_test.XXXXXX")
+out=$work/out
+err=$work/err
+main_shell=$BASHPID
+server_pid=
+cleanup() {
+    [ "$BASHPID" = "$main_shell" ] || return
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The server, on a free port; its banner names the port.
+coproc server { exec "$fxrates" serve --port 0 --cert-out "$work/ca.pem" 2>&1; }
+server_pid=$server_PID
+IFS= read -r -t 20 banner <&"${server[0]}" || { echo "FAIL: no banner from fxrates serve"; exit 1; }
+[[ $banner =~ https://127\.0\.0\.1:([0-9]+) ]] || { echo "FAIL: unexpected banner: $banner"; exit 1; }
+base=https://localhost:${BASH_REMATCH[1]}
+
+run() { "$fxrates" fetch --cacert "$work/ca.pem" "$@" >"$out" 2>"$err"; code=$?; }
+
+# Each body whole, in the order of the list.
+for b in USD EUR PLN NOK CZK; do echo "$base/rates?base=$b&date=2019-04-09"; done >"$work/list.txt"
+printf '# a comment, and a blank line\n\n' >>"$work/list.txt"
+run -i "$work/list.txt"
+[ "$code" = 0 ] || fail "stdout: exit code $code: $(cat "$err")"
+[ "$(grep -o '"base":"[A-Z]*"' "$out" | tr '\n' ' ')" = '"base":"USD" "base":"EUR" "base":"PLN" "base":"NOK" "base":"CZK" ' ] ||
+    fail "stdout: bodies not whole or not in input order: $(head -c 300 "$out")"
+[ -z "$(cat "$err")" ] || fail "stdout: unexpected stderr: $(cat "$err")"
+
+# The same list from stdin gives the same bytes.
+"$fxrates" fetch --cacert "$work/ca.pem" -i - <"$work/list.txt" >"$work/stdin.out" 2>"$err" ||
+    fail "-i -: exit code $?: $(cat "$err")"
+cmp -s "$out" "$work/stdin.out" || fail "-i - gives other bytes than -i FILE"
+
+# One failure among successes: exit 2, explained with its line, the others kept.
+printf '%s\n%s\n' "$base/rates?base=USD" "$base/no-such-page" >"$work/partial.txt"
+run -i "$work/partial.txt"
+[ "$code" = 2 ] || fail "partial: exit code $code, expected 2"
+grep -q '"base":"USD"' "$out" || fail "partial: the successful body is missing"
+grep -q "line 2: $base/no-such-page: the server answered HTTP 404" "$err" || fail "partial: not explained: $(cat "$err")"
+
+# All failed: exit 1.
+run "$base/nothing-here" "$base/nor-here"
+[ "$code" = 1 ] || fail "all failed: exit code $code, expected 1"
+
+# A malformed line is a usage error naming the line, before anything is sent.
+printf '%s\nhtp://typo\n' "$base/rates?base=USD" >"$work/bad.txt"
+run -i "$work/bad.txt"
+[ "$code" = 1 ] || fail "bad line: exit code $code, expected 1"
+grep -q "line 2" "$err" || fail "bad line: the line number is not named: $(cat "$err")"
+[ ! -s "$out" ] || fail "bad line: something was fetched before the list was checked"
+
+# Files: the crawler's "URL FILE" pairs and names from the URL, saved whole, no temporary left.
+printf '%s usd.json\n%s eur.json\n' "$base/rates?base=USD" "$base/rates?base=EUR" >"$work/pairs.txt"
+run -i "$work/pairs.txt" -o "$work/saved" --report "$work/report.jsonl"
+[ "$code" = 0 ] || fail "files: exit code $code: $(cat "$err")"
+grep -q '"base":"USD"' "$work/saved/usd.json" && grep -q '"base":"EUR"' "$work/saved/eur.json" ||
+    fail "files: not saved under the names given"
+[ "$(ls -A "$work/saved" | wc -l)" = 2 ] || fail "files: other files left in the folder: $(ls -A "$work/saved")"
+[ "$(wc -l <"$work/report.jsonl")" = 2 ] || fail "report: not one line per input line"
+sum=$(sha256sum "$work/saved/usd.json" | cut -d' ' -f1)
+head -1 "$work/report.jsonl" | grep -q "\"schema\":\"fxrates.fetch/1\",\"index\":1,\"line\":1,.*\"status\":200,.*\"sha256\":\"$sum\",\"file\":\"usd.json\"" ||
+    fail "report: first line unexpected: $(head -1 "$work/report.jsonl")"
+
+# An existing file is kept, and that item fails; --overwrite replaces it.
+echo original >"$work/saved/usd.json"
+rm "$work/saved/eur.json"
+run -i "$work/pairs.txt" -o "$work/saved"
+[ "$code" = 2 ] || fail "existing file: exit code $code, expected 2"
+[ "$(cat "$work/saved/usd.json")" = original ] || fail "existing file: replaced without --overwrite"
+grep -q '"base":"EUR"' "$work/saved/eur.json" || fail "existing file: the other item was not saved"
+grep -q "usd.json exists" "$err" || fail "existing file: not explained: $(cat "$err")"
+run -i "$work/pairs.txt" -o "$work/saved" --overwrite
+[ "$code" = 0 ] && grep -q '"base":"USD"' "$work/saved/usd.json" || fail "--overwrite: not replaced"
+
+# Names that would leave the folder, or collide, are refused for that item only.
+mkdir -p "$work/jail"
+printf '%s ../escaped\n%s\n%s\n%s\n' "$base/rates?base=USD" "$base/a/..%2F..%2Fetc" \
+    "$base/rates?base=USD" "$base/rates?base=EUR" >"$work/hostile.txt"
+run -i "$work/hostile.txt" -o "$work/jail/out"
+[ "$code" = 2 ] || fail "hostile names: exit code $code, expected 2: $(cat "$err")"
+grep -q '"base":"USD"' "$work/jail/out/rates" || fail "hostile names: the one good item was not saved"
+[ ! -e "$work/jail/escaped" ] && [ ! -e "$work/escaped" ] && [ ! -e "$work/etc" ] || fail "hostile names: a file left the folder"
+grep -q 'line 1: .*\.\.' "$err" && grep -q 'line 2: ' "$err" && grep -q 'line 4: .*taken by line 3' "$err" ||
+    fail "hostile names: not each explained: $(cat "$err")"
+
+# A symbolic link planted in the folder is never followed out of it.
+mkdir -p "$work/outside" "$work/linked"
+ln -s "$work/outside" "$work/linked/sub"
+run "$base/rates?base=USD" -o "$work/linked" --name 'sub/{name}'
+[ "$code" = 1 ] || fail "planted link: exit code $code, expected 1"
+[ -z "$(ls -A "$work/outside")" ] || fail "planted link: a file was written through the link"
+
+# --template with --values and --field: one tab-separated line per value, in order.
+printf 'USD\nEUR\n' >"$work/values.txt"
+run --template "$base/rates?base={}&date=2019-04-09" --values "$work/values.txt" --field /base --field /rates/PLN
+[ "$code" = 0 ] || fail "--field: exit code $code: $(cat "$err")"
+[ "$(cat "$out")" = $'USD\t3.801543\nEUR\t4.287' ] || fail "--field: unexpected lines: $(cat -A "$out")"
+run --template "$base/rates?base={}" --values "$work/values.txt" --field /no/such
+[ "$code" = 1 ] || fail "--field missing: exit code $code, expected 1"
+grep -q "/no/such" "$err" || fail "--field missing: not explained: $(cat "$err")"
+
+# Output that cannot be written is an error.
+"$fxrates" fetch --cacert "$work/ca.pem" "$base/rates?base=USD" >/dev/full 2>"$err"
+code=$?
+[ "$code" = 1 ] || fail "/dev/full: exit code $code, expected 1"
+grep -q "No space left" "$err" || fail "/dev/full: not explained: $(cat "$err")"
+
+# Usage errors.
+run
+[ "$code" = 1 ] && grep -q "no URLs to fetch" "$err" || fail "no URLs: exit $code: $(cat "$err")"
+run "$base/rates?base=USD" --report -
+[ "$code" = 1 ] && grep -q "needs -o" "$err" || fail "--report - without -o: exit $code: $(cat "$err")"
+run --template "https://x/{}" --values "$work/values.txt" --field nope
+[ "$code" = 1 ] && grep -q -- "--field" "$err" || fail "bad --field: exit $code: $(cat "$err")"
+
+if [ "$failures" -ne 0 ]; then
+    echo "$failures failure(s)"
+    exit 1
+fi
+echo "all fetch command checks passed"
