@@ -21,6 +21,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -62,15 +63,17 @@ bool read_lines(const std::string& path, const char* what, Parse parse, std::vec
     std::istream* in = &std::cin;
     if (path != "-")
     {
-        if (auto why = check_regular_file(path); !why.empty())
+        // A pipe is fine here (`-i <(grep ... list)`): a list ends when its writer does.
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec))
         {
-            report(command_name, std::string(what) + ": " + why);
+            report(command_name, std::string(what) + ": " + path + " is a folder, not a list");
             return false;
         }
         file.open(path, std::ios::binary);
         if (!file)
         {
-            report(command_name, std::string(what) + ": cannot open " + path);
+            report(command_name, std::string(what) + ": cannot open " + path + ": " + std::strerror(errno));
             return false;
         }
         in = &file;

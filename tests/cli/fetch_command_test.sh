@@ -12,9 +12,11 @@ out=$work/out
 err=$work/err
 main_shell=$BASHPID
 server_pid=
+slow_pid=
 cleanup() {
     [ "$BASHPID" = "$main_shell" ] || return
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$slow_pid" ] && kill "$slow_pid" 2>/dev/null && wait "$slow_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -123,6 +125,50 @@ run "$base/rates?base=USD" --report -
 [ "$code" = 1 ] && grep -q "needs -o" "$err" || fail "--report - without -o: exit $code: $(cat "$err")"
 run --template "https://x/{}" --values "$work/values.txt" --field nope
 [ "$code" = 1 ] && grep -q -- "--field" "$err" || fail "bad --field: exit $code: $(cat "$err")"
+
+# Ctrl-C mid-run, and a server killed mid-run: answers drip one byte per 100 ms, so every file is
+# part-way when it happens. Finished files are kept, partial ones removed (none under a final name),
+# and the report accounts for every line.
+. "$(dirname "$0")/wait_for_exit.sh"
+# (A second server: bash keeps one coproc at a time, so its banner is read from a file.)
+"$fxrates" serve --port 0 --fault drip:1 --cert-out "$work/slow-ca.pem" >"$work/slow.banner" 2>&1 &
+slow_pid=$!
+deadline=$((SECONDS + 20))
+until grep -q serving "$work/slow.banner" || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+[[ $(cat "$work/slow.banner") =~ https://127\.0\.0\.1:([0-9]+) ]] || fail "no banner from the slow server"
+slow=https://localhost:${BASH_REMATCH[1]}
+cat "$work/slow-ca.pem" "$work/ca.pem" >"$work/both-ca.pem" # one CA file for both servers, as with curl
+for b in USD EUR PLN; do echo "$slow/rates?base=$b $b.json"; done >"$work/slow.txt"
+echo "$base/rates?base=NOK NOK.json" >>"$work/slow.txt" # from the fast server: finishes at once
+wait_for_partial_files() { # DIR: until a temporary file exists (the answers have begun), at most 20 s
+    local deadline=$((SECONDS + 20))
+    until [ -n "$(find "$1" -name '.*' 2>/dev/null)" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+    [ -n "$(find "$1" -name '.*' 2>/dev/null)" ] || fail "no partial file appeared in $1"
+}
+"$fxrates" fetch --cacert "$work/both-ca.pem" -i "$work/slow.txt" -o "$work/int" \
+    --report "$work/int.jsonl" >"$out" 2>"$err" &
+client=$!
+wait_for_partial_files "$work/int"
+kill -INT "$client"
+wait_for_exit "$client" 10
+[ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
+[ -z "$(find "$work/int" -name '.*')" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"
+[ "$(ls -A "$work/int")" = NOK.json ] || fail "Ctrl-C: expected only the finished file: $(ls -A "$work/int")"
+grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input): 1, 2, 3" "$err" ||
+    fail "Ctrl-C: the unfinished lines are not listed: $(cat "$err")"
+[ "$(wc -l <"$work/int.jsonl")" = 4 ] || fail "Ctrl-C: the report does not account for every line"
+
+"$fxrates" fetch --cacert "$work/slow-ca.pem" -i <(head -3 "$work/slow.txt") -o "$work/killed" --retries 0 \
+    --report "$work/killed.jsonl" >"$out" 2>"$err" &
+client=$!
+wait_for_partial_files "$work/killed"
+kill -9 "$slow_pid"
+wait "$slow_pid" 2>/dev/null
+slow_pid=
+wait_for_exit "$client" 30
+[ "$exit_code" = 1 ] || fail "server killed: exit code $exit_code, expected 1: $(cat "$err")"
+[ -z "$(ls -A "$work/killed")" ] || fail "server killed: files left: $(ls -A "$work/killed")"
+[ "$(grep -c '"ok":false' "$work/killed.jsonl")" = 3 ] || fail "server killed: the report does not hold 3 failures"
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"
