@@ -13,7 +13,7 @@ struct png_spec
     /// Seeds the pixels: the same spec always makes the same bytes.
     std::uint64_t seed = 1;
     /// Every `noise_every`-th row is pseudo-random noise, which deflate cannot shrink; the others
-    /// are a smooth gradient, which it can. 1 makes the whole image noise (its file is about
+    /// are a gradient in bands of equal rows, which it can. 1 makes the whole image noise (its file is about
     /// 3 × width × height bytes); 0 makes none.
     std::uint32_t noise_every = 1;
 };
