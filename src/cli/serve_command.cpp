@@ -84,7 +84,8 @@ std::string errno_text() { return errno ? std::strerror(errno) : "the output fai
 
 CLI::App* add_serve_command(CLI::App& app, serve_options& options)
 {
-    auto* serve = app.add_subcommand("serve", "Run the look-alike rates API server (HTTPS) until Ctrl-C");
+    auto* serve = app.add_subcommand(
+        "serve", "Run the look-alike rates API server (HTTPS), with static files or a demo site, until Ctrl-C");
     auto& params = options.params;
     serve->add_option("--address", params.address, "Address to listen on")->capture_default_str();
     serve->add_option("--port", params.port, "TCP port; 0 picks a free one and prints it")
