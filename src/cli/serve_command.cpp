@@ -85,7 +85,8 @@ std::string errno_text() { return errno ? std::strerror(errno) : "the output fai
 CLI::App* add_serve_command(CLI::App& app, serve_options& options)
 {
     auto* serve = app.add_subcommand(
-        "serve", "Run the look-alike rates API server (HTTPS), with static files or a demo site, until Ctrl-C");
+        "serve",
+        "Run the look-alike rates API server (HTTPS), with static files or a demo site, until Ctrl-C");
     auto& params = options.params;
     serve->add_option("--address", params.address, "Address to listen on")->capture_default_str();
     serve->add_option("--port", params.port, "TCP port; 0 picks a free one and prints it")
@@ -130,9 +131,10 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                       "Serve the files under this directory at every path but /rates and /currencies (GET, "
                       "HEAD, ETag, 304, Range); without it: the demo site /site/ and /bytes/N")
         ->check(CLI::ExistingDirectory);
-    serve->add_option("--plain-port", params.plain_port,
-                      "Also listen on this TCP port without TLS (plain HTTP), same routes and limits; 0 picks "
-                      "a free one and prints it")
+    serve
+        ->add_option("--plain-port", params.plain_port,
+                     "Also listen on this TCP port without TLS (plain HTTP), same routes and limits; 0 picks "
+                     "a free one and prints it")
         ->check(whole_number(65535, "a port number, 0-65535 (0 picks a free one)"));
     return serve;
 }
@@ -221,7 +223,8 @@ int serve_until_stopped(serve_options& options)
         bool plain_failed = rates_server.port() != 0;
         report(command, "cannot listen on " + params.address + ':' +
                             std::to_string(plain_failed ? *params.plain_port : params.port) + ": " +
-                            e.code().message() + "; choose another " + (plain_failed ? "--plain-port" : "--port") +
+                            e.code().message() + "; choose another " +
+                            (plain_failed ? "--plain-port" : "--port") +
                             " (0 picks a free one) or --address");
         return 1;
     }

@@ -39,10 +39,11 @@ std::string page_html(int n)
     int previous = n == 1 ? count : n - 1;
     int next = n == count ? 1 : n + 1;
     int far = (n * 7) % count + 1;
-    std::string text = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Page " +
-                       to_string(n) + " of the fxrates demo site</title>\n</head>\n<body>\n<h1>Page " + to_string(n) +
-                       "</h1>\n<p>A page of the site that <code>fxrates serve</code> generates, for URL fetchers "
-                       "to try offline.</p>\n<ul>\n";
+    std::string text =
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Page " + to_string(n) +
+        " of the fxrates demo site</title>\n</head>\n<body>\n<h1>Page " + to_string(n) +
+        "</h1>\n<p>A page of the site that <code>fxrates serve</code> generates, for URL fetchers "
+        "to try offline.</p>\n<ul>\n";
     text += "<li><a href=\"" + page(previous) + "\">previous</a></li>\n";
     text += "<li><a href=\"" + page(next) + "\">next</a></li>\n";
     text += "<li><a href=\"/site/" + page(far) + "\">page " + to_string(far) + "</a></li>\n";
@@ -50,25 +51,28 @@ std::string page_html(int n)
     text += "<li><a href=\"/bytes/" + to_string(1024 * n) + "\">" + to_string(1024 * n) + " bytes</a></li>\n";
     text += "</ul>\n";
     for (int image : {n % demo_site::image_count, (n * 5 + 3) % demo_site::image_count})
-        text += "<img src=\"img/image-" + two_digits(image) + ".png\" alt=\"image " + to_string(image) + "\">\n";
+        text +=
+            "<img src=\"img/image-" + two_digits(image) + ".png\" alt=\"image " + to_string(image) + "\">\n";
     text += "</body>\n</html>\n";
     return text;
 }
 
 std::string index_html()
 {
-    std::string text = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                       "<title>fxrates demo site</title>\n</head>\n<body>\n<h1>fxrates demo site</h1>\n<ul>\n";
+    std::string text =
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<title>fxrates demo site</title>\n</head>\n<body>\n<h1>fxrates demo site</h1>\n<ul>\n";
     for (int n = 1; n <= demo_site::page_count; ++n)
-        text += "<li><a href=\"page-" + std::to_string(n) + ".html\">page " + std::to_string(n) + "</a></li>\n";
+        text +=
+            "<li><a href=\"page-" + std::to_string(n) + ".html\">page " + std::to_string(n) + "</a></li>\n";
     text += "</ul>\n<p><img src=\"img/image-00.png\" alt=\"image 0\"></p>\n</body>\n</html>\n";
     return text;
 }
 
 // N of `prefix` + N + `suffix`, N from `low` to `high` written without leading zeros (or, with
 // `digits`, with exactly that many digits).
-std::optional<int> numbered(std::string_view name, std::string_view prefix, std::string_view suffix, int low, int high,
-                            int digits = 0)
+std::optional<int> numbered(std::string_view name, std::string_view prefix, std::string_view suffix, int low,
+                            int high, int digits = 0)
 {
     if (!name.starts_with(prefix) || !name.ends_with(suffix) || name.size() <= prefix.size() + suffix.size())
         return std::nullopt;
@@ -159,7 +163,8 @@ resource_lookup demo_site::text(const std::string& key, std::string_view content
     }
     const auto& body = cached->second;
     auto crc = crc32(0L, reinterpret_cast<const Bytef*>(body->data()), static_cast<uInt>(body->size()));
-    return {resource{std::string(content_type), strong_etag(body->size(), crc), last_modified(), std::make_shared<text_source>(body)}};
+    return {resource{std::string(content_type), strong_etag(body->size(), crc), last_modified(),
+                     std::make_shared<text_source>(body)}};
 }
 
 } // namespace fxrates::detail

@@ -81,7 +81,8 @@ std::optional<std::time_t> instant(int year, int month_index, int day, int hours
     // 60 is a leap second, which an HTTP date may name.
     if (!date.ok() || hours > 23 || minutes > 59 || seconds > 60)
         return std::nullopt;
-    auto at = sys_days{date} + std::chrono::hours{hours} + std::chrono::minutes{minutes} + std::chrono::seconds{seconds};
+    auto at = sys_days{date} + std::chrono::hours{hours} + std::chrono::minutes{minutes} +
+              std::chrono::seconds{seconds};
     return static_cast<std::time_t>(at.time_since_epoch().count());
 }
 

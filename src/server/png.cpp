@@ -24,7 +24,8 @@ void append_chunk(std::string& out, std::string_view type, std::string_view data
     append_u32(out, static_cast<std::uint32_t>(data.size()));
     auto crc_from = out.size();
     out.append(type).append(data);
-    auto crc = crc32(0L, reinterpret_cast<const Bytef*>(out.data() + crc_from), static_cast<uInt>(out.size() - crc_from));
+    auto crc = crc32(0L, reinterpret_cast<const Bytef*>(out.data() + crc_from),
+                     static_cast<uInt>(out.size() - crc_from));
     append_u32(out, static_cast<std::uint32_t>(crc));
 }
 
@@ -67,17 +68,20 @@ std::string make_png(const png_spec& spec)
 
     std::vector<unsigned char> deflated(compressBound(static_cast<uLong>(rows.size())));
     uLongf deflated_size = static_cast<uLongf>(deflated.size());
-    if (compress2(deflated.data(), &deflated_size, rows.data(), static_cast<uLong>(rows.size()), Z_BEST_SPEED) != Z_OK)
+    if (compress2(deflated.data(), &deflated_size, rows.data(), static_cast<uLong>(rows.size()),
+                  Z_BEST_SPEED) != Z_OK)
         throw std::runtime_error("zlib could not deflate the image");
 
     std::string header;
     append_u32(header, spec.width);
     append_u32(header, spec.height);
-    header += std::string_view("\x08\x02\x00\x00\x00", 5); // depth 8, truecolour, deflate, filter 0, no interlace
+    header +=
+        std::string_view("\x08\x02\x00\x00\x00", 5); // depth 8, truecolour, deflate, filter 0, no interlace
 
     std::string png("\x89PNG\r\n\x1a\n", 8);
     append_chunk(png, "IHDR", header);
-    append_chunk(png, "IDAT", std::string_view(reinterpret_cast<const char*>(deflated.data()), deflated_size));
+    append_chunk(png, "IDAT",
+                 std::string_view(reinterpret_cast<const char*>(deflated.data()), deflated_size));
     append_chunk(png, "IEND", {});
     return png;
 }

@@ -1,6 +1,7 @@
 #include "server/resource.hpp"
 
 #include "server/http_date.hpp"
+#include "server/http_field.hpp"
 
 #include <boost/beast/core/string.hpp>
 
@@ -11,15 +12,6 @@
 namespace fxrates::detail {
 
 namespace {
-
-std::string_view trimmed(std::string_view text) noexcept
-{
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-        text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-        text.remove_suffix(1);
-    return text;
-}
 
 std::string_view without_weak_prefix(std::string_view tag) noexcept
 {
@@ -40,7 +32,7 @@ std::optional<std::uint64_t> whole_number(std::string_view text) noexcept
 // Last-Modified (RFC 9110 13.1.5).
 bool if_range_matches(std::string_view field, std::string_view etag, std::time_t last_modified) noexcept
 {
-    field = trimmed(field);
+    field = without_ows(field);
     if (field.starts_with('"') || field.starts_with("W/"))
         return field == etag && !etag.starts_with("W/");
     auto date = parse_http_date(field);
@@ -60,13 +52,13 @@ std::size_t text_source::read(std::uint64_t offset, std::span<char> out, boost::
 
 bool etag_list_matches(std::string_view list, std::string_view etag) noexcept
 {
-    list = trimmed(list);
+    list = without_ows(list);
     if (list == "*")
         return true;
     auto wanted = without_weak_prefix(etag);
     while (!list.empty())
     {
-        list = trimmed(list);
+        list = without_ows(list);
         auto tag = list;
         auto opaque = without_weak_prefix(tag);
         // An entity tag is quoted, and its opaque part may hold commas: find its closing quote.
@@ -77,7 +69,7 @@ bool etag_list_matches(std::string_view list, std::string_view etag) noexcept
             return false;
         if (opaque.substr(0, close + 1) == wanted)
             return true;
-        list = trimmed(opaque.substr(close + 1));
+        list = without_ows(opaque.substr(close + 1));
         if (!list.empty() && !list.starts_with(','))
             return false;
         if (!list.empty())
@@ -88,11 +80,12 @@ bool etag_list_matches(std::string_view list, std::string_view etag) noexcept
 
 std::optional<byte_range> parse_single_range(std::string_view field, std::uint64_t size) noexcept
 {
-    field = trimmed(field);
+    field = without_ows(field);
     auto equals = field.find('=');
-    if (equals == std::string_view::npos || !boost::beast::iequals(trimmed(field.substr(0, equals)), "bytes"))
+    if (equals == std::string_view::npos ||
+        !boost::beast::iequals(without_ows(field.substr(0, equals)), "bytes"))
         return std::nullopt;
-    auto spec = trimmed(field.substr(equals + 1));
+    auto spec = without_ows(field.substr(equals + 1));
     if (spec.find(',') != std::string_view::npos)
         return std::nullopt; // several ranges: served whole instead
     auto dash = spec.find('-');
@@ -126,8 +119,8 @@ std::optional<byte_range> parse_single_range(std::string_view field, std::uint64
     return byte_range{*first, last - *first + 1};
 }
 
-selection select_representation(const request_conditions& request, std::string_view etag, std::time_t last_modified,
-                                std::uint64_t size)
+selection select_representation(const request_conditions& request, std::string_view etag,
+                                std::time_t last_modified, std::uint64_t size)
 {
     bool get = request.method == "GET";
     if (!request.if_none_match.empty())
@@ -138,7 +131,7 @@ selection select_representation(const request_conditions& request, std::string_v
     else if (!request.if_modified_since.empty())
     {
         // A date that does not parse, or lies in the future, is ignored (RFC 9110 13.1.3).
-        auto since = parse_http_date(trimmed(request.if_modified_since));
+        auto since = parse_http_date(without_ows(request.if_modified_since));
         if (since && *since <= request.now && last_modified <= *since)
             return {selection_kind::not_modified, {}};
     }
@@ -157,8 +150,8 @@ selection select_representation(const request_conditions& request, std::string_v
 
 std::string content_range(byte_range range, std::uint64_t size)
 {
-    return "bytes " + std::to_string(range.first) + '-' + std::to_string(range.first + range.length - 1) + '/' +
-           std::to_string(size);
+    return "bytes " + std::to_string(range.first) + '-' + std::to_string(range.first + range.length - 1) +
+           '/' + std::to_string(size);
 }
 
 std::string strong_etag(std::uint64_t size, std::uint64_t nanoseconds)

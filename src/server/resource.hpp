@@ -98,8 +98,8 @@ struct selection
 /// If-Range does not match (strong comparison, or the exact Last-Modified date). One range is served
 /// (`a-b`, `a-`, `-n`); a field with several ranges, or one that does not parse, is ignored, as RFC
 /// 9110 14.2 allows.
-selection select_representation(const request_conditions& request, std::string_view etag, std::time_t last_modified,
-                                std::uint64_t size);
+selection select_representation(const request_conditions& request, std::string_view etag,
+                                std::time_t last_modified, std::uint64_t size);
 
 /// Whether a list of entity tags (If-None-Match) contains `etag`, comparing weakly (`W/` ignored);
 /// `*` matches any.

@@ -687,7 +687,8 @@ private:
     {
         beast::error_code ec;
         std::string client = socket.remote_endpoint(ec).address().to_string();
-        connection<beast::tcp_stream> conn{beast::tcp_stream(std::move(socket)), asio::steady_timer(self->executor_)};
+        connection<beast::tcp_stream> conn{beast::tcp_stream(std::move(socket)),
+                                           asio::steady_timer(self->executor_)};
         stream_phase phase(entry, conn);
         if (co_await serve_requests(self, conn, client))
             conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec); // the end of the last answer
@@ -822,7 +823,8 @@ private:
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         auto total = std::min(count.value_or(body.range.length), body.range.length);
-        auto buffer = std::make_unique<char[]>(static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, total)) + 1);
+        auto buffer = std::make_unique<char[]>(
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, total)) + 1);
         for (std::uint64_t sent = 0; sent < total;)
         {
             if (stopped_)
@@ -834,7 +836,8 @@ private:
                 co_return false; // the Content-Length cannot be kept: end the connection
             tcp_layer.expires_after(params_.write_timeout);
             std::size_t written = 0;
-            std::tie(ec, written) = co_await asio::async_write(conn.stream, asio::buffer(buffer.get(), got), use_tuple);
+            std::tie(ec, written) =
+                co_await asio::async_write(conn.stream, asio::buffer(buffer.get(), got), use_tuple);
             if (ec)
                 co_return false;
             sent += got;
@@ -979,7 +982,9 @@ private:
             co_await conn.delay.async_wait(use_tuple);
             co_return after_fault::drop;
         }
-        case fault::drip: co_return sent(co_await write_answer(sent_head(), std::nullopt, 1, std::chrono::milliseconds(100)));
+        case fault::drip:
+            co_return sent(
+                co_await write_answer(sent_head(), std::nullopt, 1, std::chrono::milliseconds(100)));
         case fault::tls_truncate:
         {
             co_await write_answer(sent_head());
@@ -999,7 +1004,9 @@ private:
         case fault::redirect_303: redirect(303, relocated); break;
         case fault::redirect_307: redirect(307, relocated); break;
         case fault::redirect_308: redirect(308, relocated); break;
-        case fault::redirect_absolute: redirect(302, (tls ? "https://" : "http://") + host() + relocated); break;
+        case fault::redirect_absolute:
+            redirect(302, (tls ? "https://" : "http://") + host() + relocated);
+            break;
         case fault::redirect_loop: redirect(302, target); break;
         case fault::redirect_http: redirect(302, "http://" + host() + relocated); break;
         case fault::gzip:
@@ -1032,11 +1039,13 @@ private:
         }
         case fault::lf_only:
             as_sent_for(request, answer);
-            co_return sent(co_await write_answer(raw_head(response, status_line(response), "\n").append("\n")));
+            co_return sent(
+                co_await write_answer(raw_head(response, status_line(response), "\n").append("\n")));
         case fault::no_reason:
             as_sent_for(request, answer);
             co_return sent(co_await write_answer(
-                raw_head(response, "HTTP/1.1 " + std::to_string(response.result_int()), "\r\n").append("\r\n")));
+                raw_head(response, "HTTP/1.1 " + std::to_string(response.result_int()), "\r\n")
+                    .append("\r\n")));
         case fault::endless_trailers:
         case fault::endless_chunk_ext:
             in_memory();
@@ -1054,8 +1063,8 @@ private:
     // client closes, the server stops, or the request timeout passes, however fast the client
     // reads; a piece of about 1 KiB is all it holds at a time.
     template <class Stream>
-    asio::awaitable<after_fault> send_endless(connection<Stream>& conn, fault kind, const request_type& request,
-                                              response_type& response)
+    asio::awaitable<after_fault> send_endless(connection<Stream>& conn, fault kind,
+                                              const request_type& request, response_type& response)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         // The stream's expiry ends a write the client does not read, but not a stream of writes that
@@ -1099,8 +1108,9 @@ private:
         }
         if (params_.inject_status)
             if (auto status = params_.inject_status(request.target()))
-                return {encoded(request, make_response({*status, detail::detail_body("Injected failure."), {}},
-                                                       request.version(), request.keep_alive()))};
+                return {
+                    encoded(request, make_response({*status, detail::detail_body("Injected failure."), {}},
+                                                   request.version(), request.keep_alive()))};
         return route(request, request.target());
     }
 
@@ -1123,8 +1133,8 @@ private:
             return {make_response({lookup.status, detail::detail_body(lookup.detail), {}}, request.version(),
                                   request.keep_alive())};
         if (request.method() != http::verb::get && request.method() != http::verb::head)
-            return {make_response({405, detail::detail_body("Method Not Allowed"), "GET, HEAD"}, request.version(),
-                                  request.keep_alive())};
+            return {make_response({405, detail::detail_body("Method Not Allowed"), "GET, HEAD"},
+                                  request.version(), request.keep_alive())};
         const auto& found = *lookup.found;
         auto size = found.body->size();
         auto if_none_match = joined(request, http::field::if_none_match);
@@ -1211,7 +1221,8 @@ private:
         return response;
     }
 
-    http::response<http::string_body> make_response(detail::api_response api, unsigned version, bool keep_alive)
+    http::response<http::string_body> make_response(detail::api_response api, unsigned version,
+                                                    bool keep_alive)
     {
         auto response = base_response(api.status, version, keep_alive);
         response.set(http::field::content_type, "application/json");

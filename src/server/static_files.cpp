@@ -62,7 +62,8 @@ public:
         std::size_t done = 0;
         while (done < out.size() && offset + done < size_)
         {
-            auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(out.size() - done, size_ - offset - done));
+            auto wanted =
+                static_cast<std::size_t>(std::min<std::uint64_t>(out.size() - done, size_ - offset - done));
             auto got = ::pread(fd_.get(), out.data() + done, wanted, static_cast<off_t>(offset + done));
             if (got < 0 && errno == EINTR)
                 continue;

@@ -193,8 +193,9 @@ TEST_CASE("If-None-Match and If-Modified-Since get 304 with the validators, and 
         CHECK(get(server, plain, "/hello.txt", "If-None-Match: \"other\"\r\n").status == 200);
 
         CHECK(get(server, plain, "/hello.txt", "If-Modified-Since: " + modified + "\r\n").status == 304);
-        CHECK(get(server, plain, "/hello.txt", "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n").status ==
-              200);
+        CHECK(
+            get(server, plain, "/hello.txt", "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n").status ==
+            200);
         // A non-matching If-None-Match decides alone: the If-Modified-Since that would give 304 is ignored.
         CHECK(get(server, plain, "/hello.txt",
                   "If-None-Match: \"other\"\r\nIf-Modified-Since: " + modified + "\r\n")
@@ -202,7 +203,8 @@ TEST_CASE("If-None-Match and If-Modified-Since get 304 with the validators, and 
     }
 }
 
-TEST_CASE("a byte range gets 206 with Content-Range, one past the end 416, and a stale If-Range the whole file")
+TEST_CASE(
+    "a byte range gets 206 with Content-Range, one past the end 416, and a stale If-Range the whole file")
 {
     site_directory site;
     local_server server(with_plain_port(site.root().string()));
@@ -222,7 +224,8 @@ TEST_CASE("a byte range gets 206 with Content-Range, one past the end 416, and a
         CHECK(beyond.header("content-range") == "bytes */" + size);
 
         auto etag = part.header("etag");
-        CHECK(get(server, plain, "/hello.txt", "Range: bytes=0-4\r\nIf-Range: " + etag + "\r\n").status == 206);
+        CHECK(get(server, plain, "/hello.txt", "Range: bytes=0-4\r\nIf-Range: " + etag + "\r\n").status ==
+              206);
         auto stale = get(server, plain, "/hello.txt", "Range: bytes=0-4\r\nIf-Range: \"stale\"\r\n");
         CHECK(stale.status == 200);
         CHECK(stale.body == site_directory::hello);
@@ -255,7 +258,8 @@ TEST_CASE("paths that leave the root, by .., encoded dots or slashes, links or o
     }
 }
 
-TEST_CASE("a 64 MiB /bytes body streams whole and right over TLS and plain, and the server's memory stays small")
+TEST_CASE(
+    "a 64 MiB /bytes body streams whole and right over TLS and plain, and the server's memory stays small")
 {
     local_server server(with_plain_port());
     auto before = fxrates::test::status_kib("VmRSS");
@@ -297,9 +301,10 @@ TEST_CASE("/bytes/N ignores the query, serves ranges, 304 and HEAD, and refuses 
         auto part = get(server, plain, "/bytes/1000", "Range: bytes=990-\r\n");
         CHECK(part.status == 206);
         CHECK(part.body == reply.body.substr(990));
-        CHECK(get(server, plain, "/bytes/1000", "If-None-Match: " + reply.header("etag") + "\r\n").status == 304);
-        CHECK(get(server, plain, "/bytes/1000", "If-Modified-Since: Tue, 09 Apr 2019 00:00:00 GMT\r\n").status ==
+        CHECK(get(server, plain, "/bytes/1000", "If-None-Match: " + reply.header("etag") + "\r\n").status ==
               304);
+        CHECK(get(server, plain, "/bytes/1000", "If-Modified-Since: Tue, 09 Apr 2019 00:00:00 GMT\r\n")
+                  .status == 304);
 
         auto huge = get(server, plain, "/bytes/17179869184", {}, "HEAD");
         CHECK(huge.status == 200);
@@ -319,7 +324,8 @@ TEST_CASE("the demo site links its pages, and its images are valid PNG files who
     auto page = get(server, true, "/site/page-3.html");
     CHECK(page.status == 200);
     CHECK(page.body.find("<img src=\"img/image-") != std::string::npos);
-    CHECK(get(server, true, "/site/page-3.html", "If-None-Match: " + page.header("etag") + "\r\n").status == 304);
+    CHECK(get(server, true, "/site/page-3.html", "If-None-Match: " + page.header("etag") + "\r\n").status ==
+          304);
     CHECK(get(server, false, "/site/page-99.html").status == 404);
 
     for (const char* image : {"/site/img/image-00.png", "/site/img/image-07.png", "/site/img/image-14.png"})
@@ -404,7 +410,8 @@ TEST_CASE("plain connections have the TLS ones' limits: 431 for a huge header, a
     local_server server(params);
 
     tls_connection vandal(plain_http, *server.plain_port());
-    std::string huge = "GET /site/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
+    std::string huge =
+        "GET /site/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n";
     try
     {
         vandal.write_raw(huge);
@@ -415,8 +422,8 @@ TEST_CASE("plain connections have the TLS ones' limits: 431 for a huge header, a
     {
         // Closed with our bytes unread: a reset while we were still writing or reading.
         CAPTURE(e.code().message());
-        CHECK((e.code() == boost::asio::error::connection_reset || e.code() == boost::asio::error::broken_pipe ||
-               e.code() == boost::asio::error::eof));
+        CHECK((e.code() == boost::asio::error::connection_reset ||
+               e.code() == boost::asio::error::broken_pipe || e.code() == boost::asio::error::eof));
     }
 
     tls_connection slowpoke(plain_http, *server.plain_port());

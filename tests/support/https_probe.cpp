@@ -80,6 +80,23 @@ struct tls_connection::state
         else
             f(*plain);
     }
+
+    // Runs one operation, started by `start(stream, handler)`, to its end or the deadline (which
+    // throws, naming `what`); returns its error code.
+    template <class Start>
+    error_code complete(const char* what, Start&& start)
+    {
+        error_code ec;
+        bool done = false;
+        with_stream([&](auto& s) {
+            start(s, [&](error_code e, std::size_t) {
+                ec = e;
+                done = true;
+            });
+        });
+        run_until(context, done, deadline, what);
+        return ec;
+    }
 };
 
 namespace {
@@ -156,16 +173,8 @@ tls_connection::~tls_connection() = default;
 void tls_connection::write_raw(std::string_view bytes)
 {
     auto& s = *state_;
-    error_code ec;
-    bool done = false;
-    s.with_stream([&](auto& stream) {
-        asio::async_write(stream, asio::buffer(bytes), [&](error_code e, std::size_t) {
-            ec = e;
-            done = true;
-        });
-    });
-    run_until(s.context, done, s.deadline, "writing");
-    check(ec, "write");
+    auto write = [&](auto& stream, auto handler) { asio::async_write(stream, asio::buffer(bytes), handler); };
+    check(s.complete("writing", write), "write");
 }
 
 http_reply tls_connection::read_reply(bool head_request)
@@ -174,16 +183,8 @@ http_reply tls_connection::read_reply(bool head_request)
     http::response_parser<http::string_body> parser;
     parser.skip(head_request); // a HEAD response announces a body it does not send
     parser.body_limit(64 * 1024 * 1024);
-    error_code ec;
-    bool done = false;
-    s.with_stream([&](auto& stream) {
-        http::async_read(stream, s.buffer, parser, [&](error_code e, std::size_t) {
-            ec = e;
-            done = true;
-        });
-    });
-    run_until(s.context, done, s.deadline, "reading a response");
-    check(ec, "read response");
+    auto read = [&](auto& stream, auto handler) { http::async_read(stream, s.buffer, parser, handler); };
+    check(s.complete("reading a response", read), "read response");
     auto reply = reply_head(parser.get());
     reply.body = std::move(parser.get().body());
     return reply;
@@ -194,29 +195,17 @@ http_reply tls_connection::read_reply_in_pieces(const std::function<void(std::st
     auto& s = *state_;
     http::response_parser<http::buffer_body> parser;
     parser.body_limit(boost::none);
-    error_code ec;
-    bool done = false;
-    s.with_stream([&](auto& stream) {
-        http::async_read_header(stream, s.buffer, parser, [&](error_code e, std::size_t) {
-            ec = e;
-            done = true;
-        });
-    });
-    run_until(s.context, done, s.deadline, "reading a response's head");
-    check(ec, "read response head");
+    auto read_head = [&](auto& stream, auto handler) {
+        http::async_read_header(stream, s.buffer, parser, handler);
+    };
+    check(s.complete("reading a response's head", read_head), "read response head");
     std::vector<char> scratch(64 * 1024);
     while (!parser.is_done())
     {
         parser.get().body().data = scratch.data();
         parser.get().body().size = scratch.size();
-        done = false;
-        s.with_stream([&](auto& stream) {
-            http::async_read(stream, s.buffer, parser, [&](error_code e, std::size_t) {
-                ec = e;
-                done = true;
-            });
-        });
-        run_until(s.context, done, s.deadline, "reading a response's body");
+        auto read = [&](auto& stream, auto handler) { http::async_read(stream, s.buffer, parser, handler); };
+        auto ec = s.complete("reading a response's body", read);
         if (ec == http::error::need_buffer)
             ec = {};
         check(ec, "read response body");

@@ -65,7 +65,8 @@ class tls_connection
 public:
     tls_connection(std::uint16_t port, const std::string& ca_pem, std::string host_name = "localhost",
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
-    tls_connection(plain_http_t, std::uint16_t port, std::chrono::milliseconds deadline = std::chrono::seconds(10));
+    tls_connection(plain_http_t, std::uint16_t port,
+                   std::chrono::milliseconds deadline = std::chrono::seconds(10));
     ~tls_connection();
 
     /// Sends one request and reads the response; throws on a transport error.

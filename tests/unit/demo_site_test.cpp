@@ -79,7 +79,8 @@ TEST_CASE("every link and image of the demo site leads to a resource of the site
         for (std::sregex_iterator it(text.begin(), text.end(), reference), end; it != end; ++it)
         {
             std::string link = (*it)[1];
-            std::string path = link.starts_with("/") ? link : "/site/" + (link == "./" ? std::string() : link);
+            std::string path =
+                link.starts_with("/") ? link : "/site/" + (link == "./" ? std::string() : link);
             CAPTURE(page);
             CAPTURE(link);
             CHECK(site.find(path).found);

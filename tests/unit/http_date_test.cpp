@@ -26,15 +26,17 @@ TEST_CASE("the obsolete RFC 850 and asctime forms of an HTTP date are accepted, 
     CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == rfc_example);
     CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == rfc_example);
     // A two-digit year is in this century up to 69.
-    CHECK(parse_http_date("Tuesday, 09-Apr-19 00:00:00 GMT") == parse_http_date("Tue, 09 Apr 2019 00:00:00 GMT"));
+    CHECK(parse_http_date("Tuesday, 09-Apr-19 00:00:00 GMT") ==
+          parse_http_date("Tue, 09 Apr 2019 00:00:00 GMT"));
 }
 
 TEST_CASE("text that is no HTTP date, or names no real instant, is not a date")
 {
-    for (const char* text : {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
-                             "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT",
-                             "Sun, 06 Nov 1994 25:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 GMT ", "1994-11-06T08:49:37Z",
-                             "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT"})
+    for (const char* text :
+         {"", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
+          "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
+          "Sun, 06 Nov 1994 08:49:37 GMT ", "1994-11-06T08:49:37Z",
+          "Sun, 06 Nov 1994 08:49:37 GMT, Mon, 07 Nov 1994 08:49:37 GMT"})
     {
         CAPTURE(text);
         CHECK_FALSE(parse_http_date(text));

@@ -60,7 +60,8 @@ TEST_CASE("a matching If-None-Match gets 304 and decides alone, whatever If-Modi
     CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::full);
 }
 
-TEST_CASE("If-Modified-Since gets 304 unless the resource changed after it, and a future or bad date is ignored")
+TEST_CASE(
+    "If-Modified-Since gets 304 unless the resource changed after it, and a future or bad date is ignored")
 {
     auto request = get();
     request.if_modified_since = modified_text;
@@ -94,8 +95,8 @@ TEST_CASE("a range past the end cannot be satisfied, and a malformed field or se
     CHECK(range_of("bytes=100-200", 100) == range{0, 0});
     CHECK(range_of("bytes=-0", 100) == range{0, 0});
     CHECK(range_of("bytes=0-", 0) == range{0, 0});
-    for (const char* ignored : {"bytes=5-1", "bytes=a-b", "bytes=", "bytes=-", "items=0-1", "bytes=0-1,5-6", "0-1",
-                                "bytes=99999999999999999999999-"})
+    for (const char* ignored : {"bytes=5-1", "bytes=a-b", "bytes=", "bytes=-", "items=0-1", "bytes=0-1,5-6",
+                                "0-1", "bytes=99999999999999999999999-"})
     {
         CAPTURE(ignored);
         CHECK_FALSE(range_of(ignored, 100));

@@ -21,10 +21,9 @@ TEST_CASE("a request path splits into percent-decoded components, empty ones ski
 
 TEST_CASE("a path that could leave the root, or is not a plain path, has no components")
 {
-    for (const char* refused : {"/..", "/../etc/passwd", "/a/../../b", "/%2e%2e/x", "/%2E%2e/x", "/.%2e/x", "/./a",
-                                "/a/%2e", "/..%2fetc", "/a%2F..%2F..%2Fb", "/a%5c..", "/a\\b", "/a%00b", "/%", "/%4",
-                                "/%zz", "a/b", "",
-                                "http://host/a", "*"})
+    for (const char* refused : {"/..", "/../etc/passwd", "/a/../../b", "/%2e%2e/x", "/%2E%2e/x", "/.%2e/x",
+                                "/./a", "/a/%2e", "/..%2fetc", "/a%2F..%2F..%2Fb", "/a%5c..", "/a\\b",
+                                "/a%00b", "/%", "/%4", "/%zz", "a/b", "", "http://host/a", "*"})
     {
         CAPTURE(refused);
         CHECK_FALSE(path_components(refused));
