@@ -281,8 +281,13 @@ TEST_CASE(
         CHECK(received == size);
         CHECK(right);
     }
-    // Held whole, one body alone would be 64 MiB.
+    // Held whole, one body alone would be 64 MiB. A sanitizer's quarantine keeps freed memory, so
+    // only the optimised build can tell.
+#ifndef FXRATES_SANITIZED
     CHECK(fxrates::test::status_kib("VmHWM") - before < 24 * 1024);
+#else
+    (void)before;
+#endif
 }
 
 TEST_CASE("/bytes/N ignores the query, serves ranges, 304 and HEAD, and refuses N above 16 GiB with 400")
