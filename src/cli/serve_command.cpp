@@ -84,7 +84,9 @@ std::string errno_text() { return errno ? std::strerror(errno) : "the output fai
 
 CLI::App* add_serve_command(CLI::App& app, serve_options& options)
 {
-    auto* serve = app.add_subcommand("serve", "Run the look-alike rates API server (HTTPS) until Ctrl-C");
+    auto* serve = app.add_subcommand(
+        "serve",
+        "Run the look-alike rates API server (HTTPS), with static files or a demo site, until Ctrl-C");
     auto& params = options.params;
     serve->add_option("--address", params.address, "Address to listen on")->capture_default_str();
     serve->add_option("--port", params.port, "TCP port; 0 picks a free one and prints it")
@@ -125,6 +127,15 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
     serve->add_option("--data", options.history_file,
                       "An ECB eurofxref-hist.csv to serve instead of the one built in")
         ->check(regular_file());
+    serve->add_option("--root", params.root,
+                      "Serve the files under this directory at every path but /rates and /currencies (GET, "
+                      "HEAD, ETag, 304, Range); without it: the demo site /site/ and /bytes/N")
+        ->check(CLI::ExistingDirectory);
+    serve
+        ->add_option("--plain-port", params.plain_port,
+                     "Also listen on this TCP port without TLS (plain HTTP), same routes and limits; 0 picks "
+                     "a free one and prints it")
+        ->check(whole_number(65535, "a port number, 0-65535 (0 picks a free one)"));
     return serve;
 }
 
@@ -208,8 +219,13 @@ int serve_until_stopped(serve_options& options)
     }
     catch (const boost::system::system_error& e)
     {
-        report(command, "cannot listen on " + params.address + ':' + std::to_string(params.port) + ": " +
-                            e.code().message() + "; choose another --port (0 picks a free one) or --address");
+        // The TLS port is listened on first: if it was, the plain one failed.
+        bool plain_failed = rates_server.port() != 0;
+        report(command, "cannot listen on " + params.address + ':' +
+                            std::to_string(plain_failed ? *params.plain_port : params.port) + ": " +
+                            e.code().message() + "; choose another " +
+                            (plain_failed ? "--plain-port" : "--port") +
+                            " (0 picks a free one) or --address");
         return 1;
     }
 
@@ -238,6 +254,9 @@ int serve_until_stopped(serve_options& options)
         banner += " with faults";
     if (!options.certificate_out.empty())
         banner += " (certificate in " + escape_untrusted(options.certificate_out, false) + ')';
+    // After the TLS part, which scripts read up to the first ';'.
+    if (auto plain_port = rates_server.plain_port())
+        banner += "; plain http://" + host + ':' + std::to_string(*plain_port);
     if (!print_line(banner + "; Ctrl-C stops"))
     {
         report(command, "cannot write the line with the port to standard output: " + errno_text() + "; stopping");

@@ -1,5 +1,7 @@
 #include "server/gzip.hpp"
 
+#include "server/http_field.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -50,16 +52,6 @@ public:
 private:
     z_stream stream_{};
 };
-
-std::string_view trimmed(std::string_view text) noexcept
-{
-    auto blank = [](char c) { return c == ' ' || c == '\t'; };
-    while (!text.empty() && blank(text.front()))
-        text.remove_prefix(1);
-    while (!text.empty() && blank(text.back()))
-        text.remove_suffix(1);
-    return text;
-}
 
 char lower(char c) noexcept
 {
@@ -132,7 +124,7 @@ bool accepts_gzip(std::string_view accept_encoding) noexcept
         accept_encoding.remove_prefix(comma == std::string_view::npos ? accept_encoding.size() : comma + 1);
 
         auto semicolon = element.find(';');
-        auto coding = trimmed(element.substr(0, semicolon));
+        auto coding = without_ows(element.substr(0, semicolon));
         if (coding.empty())
             continue;
         std::optional<int> q = 1000;
@@ -142,8 +134,8 @@ bool accepts_gzip(std::string_view accept_encoding) noexcept
             semicolon = element.find(';');
             auto parameter = element.substr(0, semicolon);
             auto equals = parameter.find('=');
-            if (equals != std::string_view::npos && iequals(trimmed(parameter.substr(0, equals)), "q"))
-                q = parse_qvalue(trimmed(parameter.substr(equals + 1)));
+            if (equals != std::string_view::npos && iequals(without_ows(parameter.substr(0, equals)), "q"))
+                q = parse_qvalue(without_ows(parameter.substr(equals + 1)));
         }
         if (!q)
             continue;

@@ -14,7 +14,7 @@ constexpr std::array<std::string_view, 7> day_names = {"Mon", "Tue", "Wed", "Thu
 constexpr std::array<std::string_view, 7> long_day_names = {"Monday", "Tuesday",  "Wednesday", "Thursday",
                                                             "Friday", "Saturday", "Sunday"};
 
-// A cursor over the field value: each step consumes what it matched, or fails and leaves the rest.
+// A cursor over the field value: each step consumes what it matched, or fails.
 class reader
 {
 public:
@@ -45,7 +45,7 @@ public:
                 return false;
             value = value * 10 + (rest_[i] - '0');
         }
-        rest_.remove_prefix(digits);
+        rest_.remove_prefix(static_cast<std::size_t>(digits));
         return true;
     }
 
@@ -78,10 +78,11 @@ std::optional<std::time_t> instant(int year, int month_index, int day, int hours
     using namespace std::chrono;
     year_month_day date{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month_index + 1)},
                         std::chrono::day{static_cast<unsigned>(day)}};
-    // 60 seconds is a leap second, which an HTTP date may name.
+    // 60 is a leap second, which an HTTP date may name.
     if (!date.ok() || hours > 23 || minutes > 59 || seconds > 60)
         return std::nullopt;
-    auto at = sys_days{date} + std::chrono::hours{hours} + std::chrono::minutes{minutes} + std::chrono::seconds{seconds};
+    auto at = sys_days{date} + std::chrono::hours{hours} + std::chrono::minutes{minutes} +
+              std::chrono::seconds{seconds};
     return static_cast<std::time_t>(at.time_since_epoch().count());
 }
 

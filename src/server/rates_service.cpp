@@ -91,8 +91,7 @@ api_response rates_service::handle(std::string_view method, std::string_view tar
                                    std::chrono::sys_days today) const
 {
     std::string_view path = path_of(target);
-    bool known_path = path == "/rates" || path == "/currencies";
-    if (!known_path)
+    if (!serves(path))
         return error(404, "Not Found");
     if (method != "GET" && method != "HEAD")
         return {405, detail_body("Method Not Allowed"), "GET, HEAD"};

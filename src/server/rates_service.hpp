@@ -31,6 +31,9 @@ public:
     /// (`/rates?base=USD`). HEAD is answered like GET; the caller drops the body.
     api_response handle(std::string_view method, std::string_view target, std::chrono::sys_days today) const;
 
+    /// Whether `path` (without query) is one of the API's: `/rates` or `/currencies`.
+    static bool serves(std::string_view path) noexcept { return path == "/rates" || path == "/currencies"; }
+
     const ecb_history& history() const noexcept { return *history_; }
 
 private:

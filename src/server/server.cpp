@@ -2,9 +2,13 @@
 #include <fxrates/server/server.hpp>
 
 #include <fxrates/utf8.hpp>
+#include "server/demo_site.hpp"
 #include "server/gzip.hpp"
+#include "server/http_date.hpp"
 #include "server/rate_limiter.hpp"
 #include "server/rates_service.hpp"
+#include "server/resource.hpp"
+#include "server/static_files.hpp"
 #include "server/tls_identity.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +24,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -38,6 +43,7 @@
 #include <list>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace fxrates {
@@ -88,21 +94,12 @@ std::chrono::sys_days utc_today()
 class http_date
 {
 public:
-    static std::string at(std::time_t seconds)
-    {
-        std::tm parts{};
-        gmtime_r(&seconds, &parts);
-        char text[64];
-        std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &parts);
-        return text;
-    }
-
     const std::string& now()
     {
         std::time_t seconds = std::time(nullptr);
         if (seconds != formatted_at_)
         {
-            value_ = at(seconds);
+            value_ = detail::format_http_date(seconds);
             formatted_at_ = seconds;
         }
         return value_;
@@ -209,6 +206,32 @@ void compress(response_type& response)
     response.prepare_payload();
 }
 
+// A body sent piece by piece from its source (a file, a cached image, /bytes/N), never held whole.
+struct streamed_body
+{
+    std::shared_ptr<detail::body_source> source;
+    detail::byte_range range;
+};
+
+// An answer: its head, and its body either in memory (the API's) or `streamed` (then the head's
+// Content-Length says how long it is, and the head's own body is empty).
+struct outgoing
+{
+    outgoing() = default;
+    outgoing(response_type head_and_body) : response(std::move(head_and_body)) {}
+
+    response_type response;
+    std::optional<streamed_body> streamed;
+};
+
+// Faults that rewrite or re-frame a body (gzip, drip, the endless ones) read a streamed body into
+// memory first, if it is no larger than this; a larger one is sent as it is, or left out.
+constexpr std::uint64_t fault_body_limit = 8 << 20;
+
+// The size of the pieces a streamed body is read and written in: the memory a connection holds
+// for it, whatever the body's size.
+constexpr std::size_t body_piece_size = 32 * 1024;
+
 // Answers keep their body until they are sent; a HEAD answer then announces its length only.
 void as_sent_for(const request_type& request, response_type& response)
 {
@@ -217,6 +240,39 @@ void as_sent_for(const request_type& request, response_type& response)
     auto length = response.body().size();
     response.body().clear();
     response.content_length(length);
+}
+
+void as_sent_for(const request_type& request, outgoing& answer)
+{
+    if (request.method() == http::verb::head)
+        answer.streamed.reset(); // its Content-Length is set already
+    as_sent_for(request, answer.response);
+}
+
+// The status line and fields of `response` as Beast writes them, through the blank line.
+std::string head_text(const response_type& response)
+{
+    std::ostringstream text;
+    text << http::response<http::empty_body>(response.base());
+    return std::move(text).str();
+}
+
+// The body of `answer` as a source: the streamed one, or a copy of the one in memory.
+streamed_body body_of(const outgoing& answer)
+{
+    if (answer.streamed)
+        return *answer.streamed;
+    auto text = std::make_shared<const std::string>(answer.response.body());
+    return {std::make_shared<detail::text_source>(text), {0, text->size()}};
+}
+
+// The values of every field `name` of `request`, joined with commas (RFC 9110 5.3).
+std::string joined(const request_type& request, http::field name)
+{
+    std::string values;
+    for (auto [it, end] = request.equal_range(name); it != end; ++it)
+        values.append(values.empty() ? "" : ",").append(it->value());
+    return values;
 }
 
 bool is_disconnect(const beast::error_code& ec)
@@ -234,8 +290,10 @@ public:
     impl(asio::any_io_executor executor, server_params params)
         : executor_(std::move(executor)), params_(std::move(params)),
           service_(params_.history ? params_.history : ecb_history::embedded()), acceptor_(executor_),
-          tls_(ssl::context::tls_server), sweeper_(executor_)
+          plain_acceptor_(executor_), tls_(ssl::context::tls_server), sweeper_(executor_)
     {
+        if (!params_.root.empty())
+            files_ = std::make_unique<detail::static_files>(params_.root);
         std::string key_pem;
         if (params_.certificate_file.empty() != params_.private_key_file.empty())
             throw std::runtime_error("give both a certificate file and a private key file, or neither");
@@ -295,13 +353,12 @@ public:
 
     void start()
     {
-        tcp::endpoint endpoint(asio::ip::make_address(params_.address), params_.port);
-        acceptor_.open(endpoint.protocol());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        acceptor_.bind(endpoint);
-        acceptor_.listen(asio::socket_base::max_listen_connections);
-        port_ = acceptor_.local_endpoint().port();
-        asio::co_spawn(executor_, accept_loop(shared_from_this()), asio::detached);
+        port_ = listen(acceptor_, params_.port);
+        if (params_.plain_port)
+            plain_port_ = listen(plain_acceptor_, *params_.plain_port);
+        asio::co_spawn(executor_, accept_loop(shared_from_this(), acceptor_, false), asio::detached);
+        if (params_.plain_port)
+            asio::co_spawn(executor_, accept_loop(shared_from_this(), plain_acceptor_, true), asio::detached);
         asio::co_spawn(executor_, sweep_loop(shared_from_this()), asio::detached);
     }
 
@@ -310,28 +367,42 @@ public:
         stopped_ = true;
         beast::error_code ignored;
         acceptor_.close(ignored);
+        plain_acceptor_.close(ignored);
         sweeper_.cancel();
         for (auto* connection : connections_)
             connection->close();
     }
 
     std::uint16_t port() const noexcept { return port_; }
+    std::optional<std::uint16_t> plain_port() const noexcept
+    {
+        auto port = plain_port_.load();
+        return port ? std::optional<std::uint16_t>(port) : std::nullopt;
+    }
     const std::string& certificate_pem() const noexcept { return certificate_pem_; }
     std::uint64_t requests_served() const noexcept { return requests_served_; }
     std::size_t open_connections() const noexcept { return open_connections_; }
     const asio::any_io_executor& executor() const noexcept { return executor_; }
 
 private:
+    // Binds and listens on `port` of the address; returns the port (the one picked for 0).
+    std::uint16_t listen(tcp::acceptor& acceptor, std::uint16_t port)
+    {
+        tcp::endpoint endpoint(asio::ip::make_address(params_.address), port);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(asio::socket_base::reuse_address(true));
+        acceptor.bind(endpoint);
+        acceptor.listen(asio::socket_base::max_listen_connections);
+        return acceptor.local_endpoint().port();
+    }
+
+    // A connection past its first phase: over TLS (`beast::ssl_stream<beast::tcp_stream>`) or
+    // plain (`beast::tcp_stream`).
+    template <class Stream>
     struct connection
     {
-        beast::ssl_stream<beast::tcp_stream> stream;
+        Stream stream;
         asio::steady_timer delay;
-
-        void close()
-        {
-            beast::get_lowest_layer(stream).close();
-            delay.cancel();
-        }
     };
 
     // One client connection, in whichever phase it is. Until its first bytes come (and while it
@@ -339,9 +410,10 @@ private:
     // stream, whose SSL object and buffers cost about 80 KiB, is made only once the client talks.
     struct tracked
     {
-        tcp::socket* bare = nullptr;        // before TLS
+        tcp::socket* bare = nullptr;        // before TLS (or before the plain stream)
         asio::steady_timer* wait = nullptr; // the handshake-slot wait, before TLS
-        connection* tls = nullptr;          // once the TLS stream exists
+        beast::tcp_stream* stream = nullptr; // once the stream exists: its TCP layer
+        asio::steady_timer* delay = nullptr; // and the connection's timer
         std::chrono::steady_clock::time_point deadline; // for the handshake, counted from accept
         std::list<tracked*>::iterator all_it;
         std::list<tracked*>::iterator waiting_it;      // valid while pending
@@ -353,8 +425,11 @@ private:
         void close()
         {
             beast::error_code ignored;
-            if (tls)
-                tls->close();
+            if (stream)
+            {
+                stream->close();
+                delay->cancel();
+            }
             else if (bare)
                 bare->close(ignored);
             if (wait)
@@ -491,12 +566,12 @@ private:
         --handshakes_;
     }
 
-    static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self)
+    static asio::awaitable<void> accept_loop(std::shared_ptr<impl> self, tcp::acceptor& acceptor, bool plain)
     {
         asio::steady_timer backoff(self->executor_);
         while (!self->stopped_)
         {
-            auto [ec, socket] = co_await self->acceptor_.async_accept(use_tuple);
+            auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
             if (self->stopped_)
                 break;
             if (ec)
@@ -511,13 +586,14 @@ private:
             }
             if (self->connections_.size() >= self->params_.max_connections && !self->drop_oldest_pending())
                 continue; // full of clients past their handshake: the socket closes as it goes out of scope
-            asio::co_spawn(self->executor_, serve_connection(self, std::move(socket)), asio::detached);
+            asio::co_spawn(self->executor_, serve_connection(self, std::move(socket), plain), asio::detached);
         }
     }
 
     // The first phase of a connection, kept small (this frame holds no TLS state): wait for the
-    // client's first bytes on the bare socket, then for a handshake slot.
-    static asio::awaitable<void> serve_connection(std::shared_ptr<impl> self, tcp::socket socket)
+    // client's first bytes on the bare socket, then for a handshake slot (TLS only). A plain
+    // connection is held to the same deadline for its first bytes.
+    static asio::awaitable<void> serve_connection(std::shared_ptr<impl> self, tcp::socket socket, bool plain)
     {
         asio::steady_timer slot_wait(self->executor_);
         tracked entry;
@@ -534,6 +610,12 @@ private:
         if (socket.available(ec) == 0 || ec)
             co_return; // closed (or reset) before sending a byte: nothing to keep
 
+        if (plain)
+        {
+            registered.leave_pending();
+            co_await serve_plain(self, std::move(socket), entry);
+            co_return;
+        }
         if (!co_await self->acquire_handshake_slot(entry))
             co_return;
         handshake_slot slot(*self);
@@ -543,19 +625,25 @@ private:
         co_await serve_tls(self, std::move(socket), entry, slot);
     }
 
-    // Points `entry` at the TLS connection for as long as it exists.
-    class tls_phase
+    // Points `entry` at the connection's stream for as long as it exists.
+    class stream_phase
     {
     public:
-        tls_phase(tracked& entry, connection& conn) : entry_(entry)
+        template <class Stream>
+        stream_phase(tracked& entry, connection<Stream>& conn) : entry_(entry)
         {
             entry_.bare = nullptr;
             entry_.wait = nullptr;
-            entry_.tls = &conn;
+            entry_.stream = &beast::get_lowest_layer(conn.stream);
+            entry_.delay = &conn.delay;
         }
-        ~tls_phase() { entry_.tls = nullptr; }
-        tls_phase(const tls_phase&) = delete;
-        tls_phase& operator=(const tls_phase&) = delete;
+        ~stream_phase()
+        {
+            entry_.stream = nullptr;
+            entry_.delay = nullptr;
+        }
+        stream_phase(const stream_phase&) = delete;
+        stream_phase& operator=(const stream_phase&) = delete;
 
     private:
         tracked& entry_;
@@ -576,9 +664,10 @@ private:
     {
         beast::error_code ec;
         std::string client = socket.remote_endpoint(ec).address().to_string();
-        connection conn{beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), self->tls_),
-                        asio::steady_timer(self->executor_)};
-        tls_phase phase(entry, conn);
+        connection<beast::ssl_stream<beast::tcp_stream>> conn{
+            beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), self->tls_),
+            asio::steady_timer(self->executor_)};
+        stream_phase phase(entry, conn);
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
 
         tcp_layer.expires_at(entry.deadline);
@@ -587,6 +676,32 @@ private:
         if (ec)
             co_return;
 
+        if (co_await serve_requests(self, conn, client) && !self->stopped_)
+        {
+            tcp_layer.expires_after(tls_shutdown_timeout);
+            std::tie(ec) = co_await conn.stream.async_shutdown(use_tuple);
+        }
+    }
+
+    static asio::awaitable<void> serve_plain(std::shared_ptr<impl> self, tcp::socket socket, tracked& entry)
+    {
+        beast::error_code ec;
+        std::string client = socket.remote_endpoint(ec).address().to_string();
+        connection<beast::tcp_stream> conn{beast::tcp_stream(std::move(socket)),
+                                           asio::steady_timer(self->executor_)};
+        stream_phase phase(entry, conn);
+        if (co_await serve_requests(self, conn, client))
+            conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec); // the end of the last answer
+    }
+
+    // Reads requests and answers them until the client or an answer ends the connection. True if
+    // it may end cleanly (TLS close_notify); false if it is gone, or must end without a word.
+    template <class Stream>
+    static asio::awaitable<bool> serve_requests(std::shared_ptr<impl> self, connection<Stream>& conn,
+                                                const std::string& client)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        beast::error_code ec;
         // Capped, so that no part of a request (a chunk extension or the trailers, which Beast must
         // hold whole before parsing them) can grow it without end: they count against the header limit.
         beast::flat_buffer buffer(self->params_.header_limit);
@@ -604,11 +719,11 @@ private:
             if (!ec && !bad_coding && !parser.is_done())
                 std::tie(ec, bytes) = co_await http::async_read(conn.stream, buffer, parser, use_tuple);
 
-            http::response<http::string_body> response;
+            outgoing answer;
             if (ec || bad_coding)
             {
                 if (ec && (is_disconnect(ec) || self->stopped_))
-                    co_return;
+                    co_return false;
                 // Malformed request: say so, then close, since the stream position is unknown.
                 unsigned status = ec == http::error::header_limit || ec == http::error::buffer_overflow ? 431
                                   : ec == http::error::body_limit                                       ? 413
@@ -618,7 +733,7 @@ private:
                                                          std::to_string(request_body_limit) + " bytes)."
                                    : bad_coding    ? "Bad request: unsupported Transfer-Encoding (only chunked)."
                                                    : "Bad request: " + ec.message() + ".";
-                response = self->make_response({status, detail::detail_body(text), {}}, 11, false);
+                answer.response = self->make_response({status, detail::detail_body(text), {}}, 11, false);
                 keep_alive = false;
                 malformed = true;
             }
@@ -626,13 +741,13 @@ private:
             {
                 const auto& request = parser.get();
                 keep_alive = request.keep_alive();
-                response = self->answer(request, client);
+                answer = self->answer(request, client);
                 if (self->params_.latency > std::chrono::steady_clock::duration::zero())
                 {
                     conn.delay.expires_after(self->params_.latency);
                     std::tie(ec) = co_await conn.delay.async_wait(use_tuple);
                     if (ec || self->stopped_)
-                        co_return;
+                        co_return false;
                 }
                 auto injected = self->next_fault(request.target());
                 if (self->params_.log_request)
@@ -642,20 +757,20 @@ private:
                     std::string line = escape_untrusted(request.method_string(), false);
                     line.append(" ").append(escape_untrusted(request.target(), false)).append(" -> ");
                     line.append(injected ? "fault " + std::string(to_string(*injected))
-                                         : std::to_string(response.result_int()));
+                                         : std::to_string(answer.response.result_int()));
                     self->params_.log_request(line);
                 }
                 if (injected)
                 {
                     ++self->requests_served_;
-                    auto next = co_await self->misbehave(conn, *injected, request, response);
+                    auto next = co_await self->misbehave(conn, *injected, request, answer);
                     if (next == after_fault::drop)
-                        co_return; // the fault ended the connection
+                        co_return false; // the fault ended the connection
                     if (next == after_fault::close)
                         break;
                     continue;
                 }
-                as_sent_for(request, response);
+                as_sent_for(request, answer);
             }
 
             ++self->requests_served_;
@@ -663,19 +778,78 @@ private:
             // for the error answer, then a plain close, so that both sides cannot block on a
             // write each (a 1 MB header line would otherwise hold the connection for the whole
             // write timeout).
-            tcp_layer.expires_after(malformed ? std::min<std::chrono::steady_clock::duration>(
-                                                    self->params_.write_timeout, malformed_answer_timeout)
-                                              : self->params_.write_timeout);
-            std::tie(ec, bytes) = co_await http::async_write(conn.stream, response, use_tuple);
-            if (ec || malformed)
-                co_return;
+            if (!co_await self->send(conn, answer,
+                                     malformed ? std::min<std::chrono::steady_clock::duration>(
+                                                     self->params_.write_timeout, malformed_answer_timeout)
+                                               : self->params_.write_timeout) ||
+                malformed)
+                co_return false;
         }
+        co_return true;
+    }
 
-        if (!self->stopped_)
+    // Sends `answer` whole, each write (of the head, of each piece of a streamed body) within
+    // `write_timeout`. False if the connection failed or the server stopped meanwhile.
+    template <class Stream>
+    asio::awaitable<bool> send(connection<Stream>& conn, outgoing& answer,
+                               std::chrono::steady_clock::duration write_timeout)
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        tcp_layer.expires_after(write_timeout);
+        if (!answer.streamed)
         {
-            tcp_layer.expires_after(tls_shutdown_timeout);
-            std::tie(ec) = co_await conn.stream.async_shutdown(use_tuple);
+            auto [ec, written] = co_await http::async_write(conn.stream, answer.response, use_tuple);
+            co_return !ec;
         }
+        if (!co_await write_pieces(conn, text_body(head_text(answer.response))))
+            co_return false;
+        co_return co_await write_pieces(conn, *answer.streamed);
+    }
+
+    static streamed_body text_body(std::string text)
+    {
+        auto shared = std::make_shared<const std::string>(std::move(text));
+        return {std::make_shared<detail::text_source>(shared), {0, shared->size()}};
+    }
+
+    // Writes the first `count` bytes of `body` (all of them by default), read and written
+    // `piece_size` bytes at a time with a `pause` after each: the memory held is one piece. False if
+    // the source cannot be read (a file that shrank), the connection failed or the server stopped.
+    template <class Stream>
+    asio::awaitable<bool> write_pieces(connection<Stream>& conn, streamed_body body,
+                                       std::optional<std::uint64_t> count = std::nullopt,
+                                       std::size_t piece_size = body_piece_size,
+                                       std::chrono::steady_clock::duration pause = {})
+    {
+        auto& tcp_layer = beast::get_lowest_layer(conn.stream);
+        auto total = std::min(count.value_or(body.range.length), body.range.length);
+        auto buffer = std::make_unique<char[]>(
+            static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, total)) + 1);
+        for (std::uint64_t sent = 0; sent < total;)
+        {
+            if (stopped_)
+                co_return false;
+            beast::error_code ec;
+            auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, total - sent));
+            auto got = body.source->read(body.range.first + sent, {buffer.get(), wanted}, ec);
+            if (ec || got == 0)
+                co_return false; // the Content-Length cannot be kept: end the connection
+            tcp_layer.expires_after(params_.write_timeout);
+            std::size_t written = 0;
+            std::tie(ec, written) =
+                co_await asio::async_write(conn.stream, asio::buffer(buffer.get(), got), use_tuple);
+            if (ec)
+                co_return false;
+            sent += got;
+            if (pause > std::chrono::steady_clock::duration::zero())
+            {
+                conn.delay.expires_after(pause);
+                std::tie(ec) = co_await conn.delay.async_wait(use_tuple);
+                if (ec)
+                    co_return false;
+            }
+        }
+        co_return true;
     }
 
     std::optional<fault> next_fault(beast::string_view target)
@@ -694,27 +868,52 @@ private:
         drop,       // the connection is gone, or must end without close_notify
     };
 
-    // Answers with fault `kind` instead of `response` (the right answer, with its body even for
-    // HEAD) to `request`.
-    asio::awaitable<after_fault> misbehave(connection& conn, fault kind, const request_type& request,
-                                           response_type& response)
+    // Answers with fault `kind` instead of `answer` (the right answer, with its body even for
+    // HEAD) to `request`. A streamed body stays streamed where the fault only cuts or re-frames it,
+    // and is read into memory (up to `fault_body_limit`) where the fault must rewrite it.
+    template <class Stream>
+    asio::awaitable<after_fault> misbehave(connection<Stream>& conn, fault kind, const request_type& request,
+                                           outgoing& answer)
     {
+        constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+        auto& response = answer.response;
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         auto reset = [&] {
             beast::error_code ignored;
             tcp_layer.socket().set_option(asio::socket_base::linger(true, 0), ignored); // RST, not FIN
             tcp_layer.close();
         };
-        auto serialized = [&] {
-            as_sent_for(request, response);
-            std::ostringstream text;
-            text << response;
-            return std::move(text).str();
-        };
         auto write_bytes = [&](std::string_view bytes) -> asio::awaitable<bool> {
             tcp_layer.expires_after(params_.write_timeout);
             auto [ec, written] = co_await asio::async_write(conn.stream, asio::buffer(bytes), use_tuple);
             co_return !ec;
+        };
+        // `head` (the answer's own, unless a fault rewrote it), then the first `body_bytes` of the
+        // body (all of it by default); `piece` bytes at a time, with `pause` after each.
+        auto write_answer = [&](std::string head, std::optional<std::uint64_t> body_bytes = std::nullopt,
+                                std::size_t piece = body_piece_size,
+                                std::chrono::steady_clock::duration pause = {}) -> asio::awaitable<bool> {
+            auto body = body_of(answer);
+            if (!co_await write_pieces(conn, text_body(std::move(head)), std::nullopt, piece, pause))
+                co_return false;
+            co_return co_await write_pieces(conn, body, body_bytes, piece, pause);
+        };
+        // What Beast writes of the head, for an answer as sent (a HEAD answer without its body).
+        auto sent_head = [&] {
+            as_sent_for(request, answer);
+            return head_text(response);
+        };
+        // The body in memory, for the faults that rewrite it, if it is small enough.
+        auto in_memory = [&] {
+            if (!answer.streamed || answer.streamed->range.length > fault_body_limit)
+                return;
+            auto& [source, range] = *answer.streamed;
+            response.body().resize(static_cast<std::size_t>(range.length));
+            beast::error_code ec;
+            auto got = source->read(range.first, {response.body().data(), response.body().size()}, ec);
+            response.body().resize(got);
+            response.content_length(got);
+            answer.streamed.reset();
         };
         // After an answer that was sent whole (or not): what the request's keep-alive allows.
         auto sent = [&](bool ok) {
@@ -723,6 +922,7 @@ private:
             return response.keep_alive() ? after_fault::keep_going : after_fault::close;
         };
         auto replace = [&](unsigned status, std::string body, const char* content_type = "application/json") {
+            answer.streamed.reset();
             response = make_response({status, std::move(body), {}}, response.version(), response.keep_alive());
             response.set(http::field::content_type, content_type);
         };
@@ -752,7 +952,7 @@ private:
             if (kind == fault::http_429)
                 response.set(http::field::retry_after, "1");
             else if (kind == fault::http_429_date)
-                response.set(http::field::retry_after, http_date::at(std::time(nullptr) + 2));
+                response.set(http::field::retry_after, detail::format_http_date(std::time(nullptr) + 2));
             break;
         case fault::bad_json: replace(200, date_body + ",\"rates\":{\"EUR\":0.88"); break;
         case fault::missing_rates: replace(200, date_body + "}"); break;
@@ -764,17 +964,15 @@ private:
             break;
         case fault::reset: reset(); co_return after_fault::drop;
         case fault::reset_mid_body:
-        {
-            auto text = serialized();
-            co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
-            reset();
-            co_return after_fault::drop;
-        }
         case fault::short_body:
         {
-            auto text = serialized();
-            co_await write_bytes(std::string_view(text).substr(0, text.size() - response.body().size() / 2));
-            tcp_layer.close(); // a FIN inside a TLS stream: the client sees the body cut short
+            auto head = sent_head();
+            auto length = body_of(answer).range.length;
+            co_await write_answer(std::move(head), length - length / 2);
+            if (kind == fault::reset_mid_body)
+                reset();
+            else
+                tcp_layer.close(); // a FIN (inside a TLS stream): the client sees the body cut short
             co_return after_fault::drop;
         }
         case fault::stall:
@@ -785,22 +983,11 @@ private:
             co_return after_fault::drop;
         }
         case fault::drip:
-        {
-            auto text = serialized();
-            for (char byte : text)
-            {
-                if (!co_await write_bytes(std::string_view(&byte, 1)) || stopped_)
-                    co_return after_fault::drop;
-                conn.delay.expires_after(std::chrono::milliseconds(100));
-                auto [ec] = co_await conn.delay.async_wait(use_tuple);
-                if (ec)
-                    co_return after_fault::drop;
-            }
-            co_return sent(true);
-        }
+            co_return sent(
+                co_await write_answer(sent_head(), std::nullopt, 1, std::chrono::milliseconds(100)));
         case fault::tls_truncate:
         {
-            co_await write_bytes(serialized());
+            co_await write_answer(sent_head());
             tcp_layer.close(); // no close_notify
             co_return after_fault::drop;
         }
@@ -817,12 +1004,16 @@ private:
         case fault::redirect_303: redirect(303, relocated); break;
         case fault::redirect_307: redirect(307, relocated); break;
         case fault::redirect_308: redirect(308, relocated); break;
-        case fault::redirect_absolute: redirect(302, "https://" + host() + relocated); break;
+        case fault::redirect_absolute:
+            redirect(302, (tls ? "https://" : "http://") + host() + relocated);
+            break;
         case fault::redirect_loop: redirect(302, target); break;
         case fault::redirect_http: redirect(302, "http://" + host() + relocated); break;
         case fault::gzip:
-            // Under --gzip the right answer may be compressed already.
-            if (response.find(http::field::content_encoding) == response.end())
+            // Under --gzip the right answer may be compressed already; a body too large to hold is
+            // sent as it is.
+            in_memory();
+            if (response.find(http::field::content_encoding) == response.end() && !answer.streamed)
                 compress(response);
             break;
         case fault::gzip_bomb:
@@ -833,51 +1024,47 @@ private:
             for (int i = 1; i <= 12; ++i)
                 response.set("X-Padding-" + std::to_string(i), std::string(1000, 'p'));
             break;
-        case fault::ignore_query: response = api_answer(request, with_base_usd(target)); break;
+        case fault::ignore_query: answer = route(request, with_base_usd(target)); break;
         case fault::http10_close:
         {
-            as_sent_for(request, response);
+            as_sent_for(request, answer);
             auto first_line = "HTTP/1.0 " + std::to_string(response.result_int()) + ' ' +
                               std::string(response.reason());
             auto text = raw_head(response, first_line, "\r\n",
                                  {http::field::content_length, http::field::connection,
                                   http::field::keep_alive});
-            text.append("\r\n").append(response.body());
-            co_await write_bytes(text);
+            co_await write_answer(text.append("\r\n"));
             tcp_layer.close(); // the end of the body, as HTTP/1.0 allows; no close_notify
             co_return after_fault::drop;
         }
         case fault::lf_only:
-        {
-            as_sent_for(request, response);
-            auto text = raw_head(response, status_line(response), "\n");
-            text.append("\n").append(response.body());
-            co_return sent(co_await write_bytes(text));
-        }
+            as_sent_for(request, answer);
+            co_return sent(
+                co_await write_answer(raw_head(response, status_line(response), "\n").append("\n")));
         case fault::no_reason:
-        {
-            as_sent_for(request, response);
-            auto text = raw_head(response, "HTTP/1.1 " + std::to_string(response.result_int()), "\r\n");
-            text.append("\r\n").append(response.body());
-            co_return sent(co_await write_bytes(text));
-        }
+            as_sent_for(request, answer);
+            co_return sent(co_await write_answer(
+                raw_head(response, "HTTP/1.1 " + std::to_string(response.result_int()), "\r\n")
+                    .append("\r\n")));
         case fault::endless_trailers:
-        case fault::endless_chunk_ext: co_return co_await send_endless(conn, kind, request, response);
+        case fault::endless_chunk_ext:
+            in_memory();
+            answer.streamed.reset(); // too large to hold: the endless part alone
+            co_return co_await send_endless(conn, kind, request, response);
         case fault::http2_only:
             co_return co_await write_bytes(http2_refusal()) ? after_fault::close : after_fault::drop;
         }
-        as_sent_for(request, response);
-        tcp_layer.expires_after(params_.write_timeout);
-        auto [ec, written] = co_await http::async_write(conn.stream, response, use_tuple);
-        co_return sent(!ec);
+        as_sent_for(request, answer);
+        co_return sent(co_await send(conn, answer, params_.write_timeout));
     }
 
     // A chunked answer that never ends: after the body's chunk, the last chunk and then trailer
     // fields forever, or a first chunk-size line whose extension goes on forever. It ends when the
     // client closes, the server stops, or the request timeout passes, however fast the client
     // reads; a piece of about 1 KiB is all it holds at a time.
-    asio::awaitable<after_fault> send_endless(connection& conn, fault kind, const request_type& request,
-                                              response_type& response)
+    template <class Stream>
+    asio::awaitable<after_fault> send_endless(connection<Stream>& conn, fault kind,
+                                              const request_type& request, response_type& response)
     {
         auto& tcp_layer = beast::get_lowest_layer(conn.stream);
         // The stream's expiry ends a write the client does not read, but not a stream of writes that
@@ -911,19 +1098,83 @@ private:
         co_return after_fault::drop;
     }
 
-    response_type answer(const request_type& request, const std::string& client)
+    outgoing answer(const request_type& request, const std::string& client)
     {
         if (limiter_)
         {
             auto decision = limiter_->check(client, std::chrono::steady_clock::now());
             if (!decision.allowed)
-                return encoded(request, rate_limited(decision.retry_after, request));
+                return {encoded(request, rate_limited(decision.retry_after, request))};
         }
         if (params_.inject_status)
             if (auto status = params_.inject_status(request.target()))
-                return encoded(request, make_response({*status, detail::detail_body("Injected failure."), {}},
-                                                      request.version(), request.keep_alive()));
-        return api_answer(request, request.target());
+                return {
+                    encoded(request, make_response({*status, detail::detail_body("Injected failure."), {}},
+                                                   request.version(), request.keep_alive()))};
+        return route(request, request.target());
+    }
+
+    // The answer to `request` as if its target were `target`: the API's, or a resource's (a file
+    // under the root, or the demo site's), with its body even for HEAD.
+    outgoing route(const request_type& request, std::string_view target)
+    {
+        auto relative = without_redirect_prefix(target);
+        auto path = relative.substr(0, relative.find('?'));
+        if (!detail::rates_service::serves(path) && (files_ || detail::demo_site::owns(path)))
+            return resource_answer(request, files_ ? files_->find(path) : demo_.find(path));
+        return {api_answer(request, target)};
+    }
+
+    // A resource's answer, as RFC 9110 has it: 200, 206 with one range, 304 or 416, each with
+    // the resource's validators.
+    outgoing resource_answer(const request_type& request, detail::resource_lookup lookup)
+    {
+        if (!lookup.found)
+            return {make_response({lookup.status, detail::detail_body(lookup.detail), {}}, request.version(),
+                                  request.keep_alive())};
+        if (request.method() != http::verb::get && request.method() != http::verb::head)
+            return {make_response({405, detail::detail_body("Method Not Allowed"), "GET, HEAD"},
+                                  request.version(), request.keep_alive())};
+        const auto& found = *lookup.found;
+        auto size = found.body->size();
+        auto if_none_match = joined(request, http::field::if_none_match);
+        auto range = joined(request, http::field::range);
+        detail::request_conditions conditions{request.method_string(),
+                                              if_none_match,
+                                              request[http::field::if_modified_since],
+                                              range,
+                                              request[http::field::if_range],
+                                              std::time(nullptr)};
+        auto chosen = detail::select_representation(conditions, found.etag, found.last_modified, size);
+
+        outgoing answer{base_response(200, request.version(), request.keep_alive())};
+        auto& response = answer.response;
+        response.set(http::field::etag, found.etag);
+        response.set(http::field::last_modified, detail::format_http_date(found.last_modified));
+        response.set(http::field::accept_ranges, "bytes");
+        switch (chosen.kind)
+        {
+        case detail::selection_kind::not_modified:
+            // No body, and no Content-Length: a 304 must not announce one other than the 200's.
+            response.result(http::status::not_modified);
+            return answer;
+        case detail::selection_kind::unsatisfiable:
+            response.result(http::status::range_not_satisfiable);
+            response.set(http::field::content_range, "bytes */" + std::to_string(size));
+            response.set(http::field::content_type, "application/json");
+            response.body() = detail::detail_body("Range Not Satisfiable");
+            response.prepare_payload();
+            return answer;
+        case detail::selection_kind::partial:
+            response.result(http::status::partial_content);
+            response.set(http::field::content_range, detail::content_range(chosen.range, size));
+            break;
+        case detail::selection_kind::full: break;
+        }
+        response.set(http::field::content_type, found.content_type);
+        response.content_length(chosen.range.length);
+        answer.streamed = streamed_body{found.body, chosen.range};
+        return answer;
     }
 
     // The API's answer to `request` as if its target were `target`, with its body even for HEAD.
@@ -940,10 +1191,7 @@ private:
         if (!params_.gzip)
             return response;
         response.set(http::field::vary, "Accept-Encoding");
-        std::string accepted;
-        for (auto [it, end] = request.equal_range(http::field::accept_encoding); it != end; ++it)
-            accepted.append(accepted.empty() ? "" : ",").append(it->value());
-        if (detail::accepts_gzip(accepted))
+        if (detail::accepts_gzip(joined(request, http::field::accept_encoding)))
             compress(response);
         return response;
     }
@@ -963,16 +1211,24 @@ private:
         return response;
     }
 
-    http::response<http::string_body> make_response(detail::api_response api, unsigned version, bool keep_alive)
+    // An answer with the fields every answer has, and no body yet.
+    response_type base_response(unsigned status, unsigned version, bool keep_alive)
     {
-        http::response<http::string_body> response{static_cast<http::status>(api.status), version};
+        response_type response{static_cast<http::status>(status), version};
         response.set(http::field::server, "fxrates");
         response.set(http::field::date, date_.now());
+        response.keep_alive(keep_alive);
+        return response;
+    }
+
+    http::response<http::string_body> make_response(detail::api_response api, unsigned version,
+                                                    bool keep_alive)
+    {
+        auto response = base_response(api.status, version, keep_alive);
         response.set(http::field::content_type, "application/json");
         if (!api.allow.empty())
             response.set(http::field::allow, api.allow);
         response.body() = std::move(api.body);
-        response.keep_alive(keep_alive);
         response.prepare_payload();
         return response;
     }
@@ -981,6 +1237,9 @@ private:
     server_params params_;
     detail::rates_service service_;
     tcp::acceptor acceptor_;
+    tcp::acceptor plain_acceptor_;
+    std::unique_ptr<detail::static_files> files_; // under --root
+    detail::demo_site demo_;                      // without --root
     ssl::context tls_;
     std::string certificate_pem_;
     std::optional<detail::rate_limiter> limiter_;
@@ -993,6 +1252,7 @@ private:
     http_date date_;
     bool stopped_ = false;
     std::atomic<std::uint16_t> port_{0};
+    std::atomic<std::uint16_t> plain_port_{0}; // 0 until listening
     std::atomic<std::uint64_t> requests_served_{0};
     std::atomic<std::size_t> open_connections_{0};
 };
@@ -1012,6 +1272,7 @@ server::~server()
 void server::start() { impl_->start(); }
 void server::stop() { impl_->stop(); }
 std::uint16_t server::port() const noexcept { return impl_->port(); }
+std::optional<std::uint16_t> server::plain_port() const noexcept { return impl_->plain_port(); }
 const std::string& server::certificate_pem() const noexcept { return impl_->certificate_pem(); }
 std::uint64_t server::requests_served() const noexcept { return impl_->requests_served(); }
 std::size_t server::open_connections() const noexcept { return impl_->open_connections(); }
@@ -1054,6 +1315,12 @@ local_server::local_server(server_params params) : impl_(std::make_unique<impl>(
 local_server::~local_server() = default;
 std::uint16_t local_server::port() const noexcept { return impl_->server_.port(); }
 std::string local_server::base_url() const { return "https://127.0.0.1:" + std::to_string(port()); }
+std::optional<std::uint16_t> local_server::plain_port() const noexcept { return impl_->server_.plain_port(); }
+std::string local_server::plain_base_url() const
+{
+    auto port = plain_port();
+    return port ? "http://127.0.0.1:" + std::to_string(*port) : std::string();
+}
 const std::string& local_server::certificate_pem() const noexcept { return impl_->server_.certificate_pem(); }
 std::uint64_t local_server::requests_served() const noexcept { return impl_->server_.requests_served(); }
 std::size_t local_server::open_connections() const noexcept { return impl_->server_.open_connections(); }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `fxrates serve` as a user runs it: it prints where it listens, writes the certificate, stops
-# cleanly (exit 0) on SIGINT and on SIGTERM, and explains bad input with exit code 1.
+# cleanly (exit 0) on SIGINT and on SIGTERM, explains bad input with exit code 1, and serves files
+# (--root), the demo site and plain HTTP (--plain-port) to curl.
 # Usage: serve_command_test.sh PATH/TO/fxrates
 set -uo pipefail
 fxrates=$1
@@ -143,6 +144,63 @@ if [[ $line =~ 127\.0\.0\.1:([0-9]+) ]]; then
 else
     fail "request log to a closed pipe: no banner: '$line', stderr: $(cat "$work/log.err")"
     kill -9 "$pid" 2>/dev/null
+fi
+
+# --root and --plain-port as curl fetches them: files over HTTPS and plain HTTP, a range, no way out
+# of the root, the API beside the files; the banner gives the plain port after the TLS part.
+refused "--root: Directory does not exist" --root "$work/no-such-dir"
+refused "0-65535" --plain-port 65536
+if command -v curl >/dev/null; then
+    mkdir -p "$work/site/docs"
+    printf 'Hello, files!\n' >"$work/site/hello.txt"
+    printf '<h1>docs</h1>\n' >"$work/site/docs/index.html"
+    printf 'secret\n' >"$work/secret.txt"
+    ln -s ../secret.txt "$work/site/link.txt"
+    coproc files { exec "$fxrates" serve --port 0 --plain-port 0 --root "$work/site" --cert-out "$work/files-ca.pem" 2>&1; }
+    pid=$files_PID
+    banner='^fxrates serve: serving https://127\.0\.0\.1:([0-9]+) \(certificate in [^)]*\); plain http://127\.0\.0\.1:([0-9]+); Ctrl-C stops$'
+    if IFS= read -r -t 20 line <&"${files[0]}" && [[ $line =~ $banner ]]; then
+        tls=${BASH_REMATCH[1]} plain=${BASH_REMATCH[2]}
+        status() { curl -s -o /dev/null -w '%{http_code}' --path-as-is "$@"; }
+        [ "$(curl -s --cacert "$work/files-ca.pem" "https://localhost:$tls/hello.txt")" = "Hello, files!" ] ||
+            fail "--root: the file over HTTPS"
+        [ "$(curl -s "http://127.0.0.1:$plain/hello.txt")" = "Hello, files!" ] || fail "--root: the file over plain HTTP"
+        [ "$(curl -s "http://127.0.0.1:$plain/docs/")" = "<h1>docs</h1>" ] || fail "--root: a directory's index.html"
+        [ "$(curl -s -r 0-4 "http://127.0.0.1:$plain/hello.txt")" = "Hello" ] || fail "--root: a range"
+        etag=$(curl -s -I "http://127.0.0.1:$plain/hello.txt" | tr -d '\r' | sed -n 's/^ETag: //Ip')
+        [ -n "$etag" ] || fail "--root: no ETag"
+        [ "$(status -H "If-None-Match: $etag" "http://127.0.0.1:$plain/hello.txt")" = 304 ] || fail "--root: no 304"
+        for target in /../secret.txt /%2e%2e/secret.txt /..%2fsecret.txt /link.txt; do
+            [ "$(status "http://127.0.0.1:$plain$target")" = 404 ] || fail "--root: $target is not 404"
+            [ "$(status --cacert "$work/files-ca.pem" "https://localhost:$tls$target")" = 404 ] ||
+                fail "--root: $target over HTTPS is not 404"
+        done
+        [ "$(status "http://127.0.0.1:$plain/rates?base=USD")" = 200 ] || fail "--root: /rates is not the API's"
+        # The plain port is taken now: refused naming --plain-port.
+        refused "--plain-port" --port 0 --plain-port "$plain"
+    else
+        fail "--root --plain-port: banner: $line"
+    fi
+    kill "$pid" 2>/dev/null
+    wait_for_exit "$pid" 10
+    [ "$exit_code" = 0 ] || fail "--root --plain-port: exit code $exit_code, expected 0"
+
+    # Without --root: the demo site and /bytes/N, streamed.
+    coproc demo { exec "$fxrates" serve --port 0 --plain-port 0 2>&1; }
+    pid=$demo_PID
+    if IFS= read -r -t 20 line <&"${demo[0]}" && [[ $line =~ plain\ http://127\.0\.0\.1:([0-9]+)\; ]]; then
+        plain=${BASH_REMATCH[1]}
+        curl -s "http://127.0.0.1:$plain/site/" | grep -q 'href="page-1.html"' || fail "demo site: no index"
+        [ "$(curl -s "http://127.0.0.1:$plain/site/img/image-03.png" | head -c 4 | tail -c 3)" = PNG ] ||
+            fail "demo site: no PNG image"
+        [ "$(curl -s "http://127.0.0.1:$plain/bytes/10485760?i=1" | wc -c)" = 10485760 ] || fail "/bytes: wrong length"
+    else
+        fail "demo site: banner: $line"
+    fi
+    kill "$pid" 2>/dev/null
+    wait_for_exit "$pid" 10
+else
+    echo "skipped: no curl for --root and --plain-port"
 fi
 
 # IPv6 in brackets, where the machine has ::1.

@@ -6,6 +6,7 @@
 #include <fxrates/server/local_server.hpp>
 
 #include "support/https_probe.hpp"
+#include "support/process_memory.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/system/system_error.hpp>
@@ -33,6 +34,7 @@ using fxrates::local_server;
 using fxrates::server_params;
 using fxrates::test::http_reply;
 using fxrates::test::https_request;
+using fxrates::test::status_kib; // the server runs in-process: its memory plus the test's
 using fxrates::test::raw_answer;
 using fxrates::test::raw_end;
 using fxrates::test::tls_connection;
@@ -101,19 +103,6 @@ std::string hex(std::size_t value)
     char text[32];
     std::snprintf(text, sizeof text, "%zx", value);
     return text;
-}
-
-// A line of this process's /proc/self/status, in KiB: `VmRSS` now, `VmHWM` its peak. The server runs
-// in-process, so this is its memory plus the test's.
-std::size_t status_kib(const std::string& name)
-{
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line))
-        if (line.starts_with(name + ":"))
-            return std::stoul(line.substr(name.size() + 1));
-    FAIL("no " << name << " in /proc/self/status");
-    return 0;
 }
 
 // Sends `head`, then `piece` `count` times (stopping early if the server closes the connection),

@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -24,6 +25,7 @@
 #include <cctype>
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace fxrates::test {
 
@@ -65,9 +67,58 @@ struct tls_connection::state
     asio::io_context context{1};
     ssl::context tls{ssl::context::tls_client};
     std::optional<beast::ssl_stream<beast::tcp_stream>> stream;
+    std::optional<beast::tcp_stream> plain; // instead of `stream`, without TLS
     beast::flat_buffer buffer;
     std::chrono::steady_clock::time_point deadline;
+
+    // Calls `f` with whichever stream the connection has.
+    template <class F>
+    void with_stream(F&& f)
+    {
+        if (stream)
+            f(*stream);
+        else
+            f(*plain);
+    }
+
+    // Runs one operation, started by `start(stream, handler)`, to its end or the deadline (which
+    // throws, naming `what`); returns its error code.
+    template <class Start>
+    error_code complete(const char* what, Start&& start)
+    {
+        error_code ec;
+        bool done = false;
+        with_stream([&](auto& s) {
+            start(s, [&](error_code e, std::size_t) {
+                ec = e;
+                done = true;
+            });
+        });
+        run_until(context, done, deadline, what);
+        return ec;
+    }
 };
+
+namespace {
+
+// The status, fields (names in lower case) and keep-alive of a parsed response.
+template <class Message>
+http_reply reply_head(const Message& message)
+{
+    http_reply reply;
+    reply.status = message.result_int();
+    for (const auto& field : message)
+    {
+        std::string name(field.name_string());
+        for (char& c : name)
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        reply.headers[name] = std::string(field.value());
+    }
+    reply.keep_alive = message.keep_alive();
+    return reply;
+}
+
+} // namespace
 
 tls_connection::tls_connection(std::uint16_t port, const std::string& ca_pem, std::string host_name,
                                std::chrono::milliseconds deadline)
@@ -100,19 +151,30 @@ tls_connection::tls_connection(std::uint16_t port, const std::string& ca_pem, st
     check(ec, "TLS handshake");
 }
 
+tls_connection::tls_connection(plain_http_t, std::uint16_t port, std::chrono::milliseconds deadline)
+    : state_(std::make_unique<state>())
+{
+    auto& s = *state_;
+    s.deadline = std::chrono::steady_clock::now() + deadline;
+    s.plain.emplace(s.context);
+    error_code ec;
+    bool done = false;
+    s.plain->expires_at(s.deadline);
+    s.plain->async_connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), [&](error_code e) {
+        ec = e;
+        done = true;
+    });
+    run_until(s.context, done, s.deadline, "connecting");
+    check(ec, "connect");
+}
+
 tls_connection::~tls_connection() = default;
 
 void tls_connection::write_raw(std::string_view bytes)
 {
     auto& s = *state_;
-    error_code ec;
-    bool done = false;
-    asio::async_write(*s.stream, asio::buffer(bytes), [&](error_code e, std::size_t) {
-        ec = e;
-        done = true;
-    });
-    run_until(s.context, done, s.deadline, "writing");
-    check(ec, "write");
+    auto write = [&](auto& stream, auto handler) { asio::async_write(stream, asio::buffer(bytes), handler); };
+    check(s.complete("writing", write), "write");
 }
 
 http_reply tls_connection::read_reply(bool head_request)
@@ -121,27 +183,35 @@ http_reply tls_connection::read_reply(bool head_request)
     http::response_parser<http::string_body> parser;
     parser.skip(head_request); // a HEAD response announces a body it does not send
     parser.body_limit(64 * 1024 * 1024);
-    error_code ec;
-    bool done = false;
-    http::async_read(*s.stream, s.buffer, parser, [&](error_code e, std::size_t) {
-        ec = e;
-        done = true;
-    });
-    run_until(s.context, done, s.deadline, "reading a response");
-    check(ec, "read response");
-    auto& message = parser.get();
-    http_reply reply;
-    reply.status = message.result_int();
-    for (const auto& field : message)
-    {
-        std::string name(field.name_string());
-        for (char& c : name)
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        reply.headers[name] = std::string(field.value());
-    }
-    reply.body = std::move(message.body());
-    reply.keep_alive = message.keep_alive();
+    auto read = [&](auto& stream, auto handler) { http::async_read(stream, s.buffer, parser, handler); };
+    check(s.complete("reading a response", read), "read response");
+    auto reply = reply_head(parser.get());
+    reply.body = std::move(parser.get().body());
     return reply;
+}
+
+http_reply tls_connection::read_reply_in_pieces(const std::function<void(std::string_view)>& piece)
+{
+    auto& s = *state_;
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(boost::none);
+    auto read_head = [&](auto& stream, auto handler) {
+        http::async_read_header(stream, s.buffer, parser, handler);
+    };
+    check(s.complete("reading a response's head", read_head), "read response head");
+    std::vector<char> scratch(64 * 1024);
+    while (!parser.is_done())
+    {
+        parser.get().body().data = scratch.data();
+        parser.get().body().size = scratch.size();
+        auto read = [&](auto& stream, auto handler) { http::async_read(stream, s.buffer, parser, handler); };
+        auto ec = s.complete("reading a response's body", read);
+        if (ec == http::error::need_buffer)
+            ec = {};
+        check(ec, "read response body");
+        piece(std::string_view(scratch.data(), scratch.size() - parser.get().body().size));
+    }
+    return reply_head(parser.get());
 }
 
 http_reply tls_connection::request(std::string_view method, std::string_view target, std::string_view extra_headers)
@@ -169,13 +239,13 @@ raw_answer tls_connection::read_raw(std::size_t byte_limit)
         answer.bytes.append(scratch, std::min(n, byte_limit - answer.bytes.size()));
         if (!e && answer.bytes.size() < byte_limit)
         {
-            s.stream->async_read_some(asio::buffer(scratch), on_read);
+            s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(scratch), on_read); });
             return;
         }
         ec = e;
         done = true;
     };
-    s.stream->async_read_some(asio::buffer(scratch), on_read);
+    s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(scratch), on_read); });
     run_until(s.context, done, s.deadline, "reading raw bytes");
     if (answer.bytes.size() >= byte_limit)
         answer.end = raw_end::byte_limit;
@@ -207,13 +277,13 @@ bool tls_connection::wait_until_closed_by_server()
     std::function<void(error_code, std::size_t)> on_read = [&](error_code e, std::size_t) {
         if (!e)
         {
-            s.stream->async_read_some(asio::buffer(scratch), on_read);
+            s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(scratch), on_read); });
             return;
         }
         ec = e;
         done = true;
     };
-    s.stream->async_read_some(asio::buffer(scratch), on_read);
+    s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(scratch), on_read); });
     try
     {
         run_until(s.context, done, s.deadline, "waiting for the server to close");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -50,11 +51,21 @@ struct raw_answer
     raw_end end = raw_end::byte_limit;
 };
 
-/// One TLS connection to 127.0.0.1:port, verifying the server against `ca_pem` for `host_name`.
+/// Selects the plain-HTTP constructor of `tls_connection`.
+struct plain_http_t
+{
+};
+inline constexpr plain_http_t plain_http{};
+
+/// One TLS connection to 127.0.0.1:port, verifying the server against `ca_pem` for `host_name`;
+/// or, made with `plain_http`, a plain TCP connection speaking HTTP without TLS (then a clean close
+/// reads as `raw_end::close_notify`).
 class tls_connection
 {
 public:
     tls_connection(std::uint16_t port, const std::string& ca_pem, std::string host_name = "localhost",
+                   std::chrono::milliseconds deadline = std::chrono::seconds(10));
+    tls_connection(plain_http_t, std::uint16_t port,
                    std::chrono::milliseconds deadline = std::chrono::seconds(10));
     ~tls_connection();
 
@@ -66,6 +77,10 @@ public:
 
     /// Reads one response; throws on a transport error.
     http_reply read_reply(bool head_request = false);
+
+    /// Reads one response (not to a HEAD) of any length, handing its body to `piece` as it comes, a
+    /// piece of at most 64 KiB at a time, without keeping it: the reply's `body` stays empty.
+    http_reply read_reply_in_pieces(const std::function<void(std::string_view)>& piece);
 
     /// Reads raw bytes (first any that an earlier read left buffered) until the server closes the
     /// connection or `byte_limit` bytes have come (no more are returned); throws `deadline_exceeded`

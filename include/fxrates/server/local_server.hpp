@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fxrates {
@@ -25,8 +26,14 @@ public:
 
     std::uint16_t port() const noexcept;
 
+    /// The plain-HTTP port, if `server_params::plain_port` was set (see `server::plain_port`).
+    std::optional<std::uint16_t> plain_port() const noexcept;
+
     /// `https://127.0.0.1:PORT` (the certificate also names localhost and ::1).
     std::string base_url() const;
+
+    /// `http://127.0.0.1:PLAIN_PORT`; empty without a plain port.
+    std::string plain_base_url() const;
 
     const std::string& certificate_pem() const noexcept;
 

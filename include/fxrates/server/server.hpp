@@ -7,12 +7,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace fxrates {
 
 /// The look-alike of api.vatcomply.com: `GET /rates` and `GET /currencies` over HTTPS with
-/// HTTP/1.1 keep-alive, on the ECB's rate history, following api-contract.md.
+/// HTTP/1.1 keep-alive, on the ECB's rate history, following api-contract.md. Other paths serve
+/// static files (`server_params::root`) or the built-in demo site and `/bytes/N`; optionally over
+/// plain HTTP too (`server_params::plain_port`).
 ///
 /// All its work runs on the executor it is given, which must be single-threaded (an
 /// `io_context` run by one thread, or a strand): every connection is a coroutine on it.
@@ -40,6 +43,10 @@ public:
 
     /// The port listened on (the one picked, if `port` was 0). Valid after `start`.
     std::uint16_t port() const noexcept;
+
+    /// The port listened on without TLS (the one picked, if `plain_port` was 0); nothing unless
+    /// `server_params::plain_port` was set. Valid after `start`.
+    std::optional<std::uint16_t> plain_port() const noexcept;
 
     /// The server's certificate, PEM: trusting it is how clients verify the server.
     const std::string& certificate_pem() const noexcept;
