@@ -22,11 +22,13 @@ cleanup() {
 trap cleanup EXIT
 
 # The server, on a free port; its banner names the port.
-coproc server { exec "$fxrates" serve --port 0 --cert-out "$work/ca.pem" 2>&1; }
+coproc server { exec "$fxrates" serve --port 0 --plain-port 0 --cert-out "$work/ca.pem" 2>&1; }
 server_pid=$server_PID
 IFS= read -r -t 20 banner <&"${server[0]}" || { echo "FAIL: no banner from fxrates serve"; exit 1; }
-[[ $banner =~ https://127\.0\.0\.1:([0-9]+) ]] || { echo "FAIL: unexpected banner: $banner"; exit 1; }
+[[ $banner =~ https://127\.0\.0\.1:([0-9]+).*plain\ http://127\.0\.0\.1:([0-9]+) ]] ||
+    { echo "FAIL: unexpected banner: $banner"; exit 1; }
 base=https://localhost:${BASH_REMATCH[1]}
+plain=http://127.0.0.1:${BASH_REMATCH[2]}
 
 run() { "$fxrates" fetch --cacert "$work/ca.pem" "$@" >"$out" 2>"$err"; code=$?; }
 
@@ -43,6 +45,18 @@ run -i "$work/list.txt"
 "$fxrates" fetch --cacert "$work/ca.pem" -i - <"$work/list.txt" >"$work/stdin.out" 2>"$err" ||
     fail "-i -: exit code $?: $(cat "$err")"
 cmp -s "$out" "$work/stdin.out" || fail "-i - gives other bytes than -i FILE"
+
+# Bodies that finish out of order (a large one first, small ones after it) still come out whole
+# and in input order: byte for byte what each URL gives alone, one after another. Plain http://
+# and https:// in one list.
+order=("$base/bytes/50000000" "$base/rates?base=USD" "$plain/bytes/1000" "$plain/site/" "$base/bytes/10")
+run "${order[@]}"
+[ "$code" = 0 ] || fail "out of order: exit code $code: $(cat "$err")"
+: >"$work/expected"
+for u in "${order[@]}"; do
+    "$fxrates" fetch --cacert "$work/ca.pem" "$u" >>"$work/expected" || fail "alone: $u failed"
+done
+cmp -s "$out" "$work/expected" || fail "out of order: stdout is not the bodies in input order ($(wc -c <"$out") bytes, expected $(wc -c <"$work/expected"))"
 
 # One failure among successes: exit 2, explained with its line, the others kept.
 printf '%s\n%s\n' "$base/rates?base=USD" "$base/no-such-page" >"$work/partial.txt"
