@@ -179,17 +179,23 @@ error_code write_all(int fd, std::string_view text)
 }
 
 // A body on its way to a file under -o: opened when a successful answer begins (an error page is
-// never saved), written to a temporary name, and committed or discarded when the item ends.
+// never saved), written to a temporary name, and committed or discarded when the item ends. Small
+// pieces are gathered into one write: most files then cost one write(2), not one per TLS record.
 class file_sink final : public body_sink
 {
 public:
-    file_sink(int root, std::string name, bool hash) : root_(root), name_(std::move(name)), hash_(hash) {}
+    file_sink(int root, std::string name, bool hash) : root_(root), name_(std::move(name))
+    {
+        if (hash)
+            hasher_.emplace();
+    }
 
     error_code begin(unsigned status) override
     {
         passing_ = is_success_status(status);
-        if (hash_)
-            hasher_.reset();
+        if (hasher_)
+            hasher_->reset();
+        pending_.clear();
         if (!passing_)
             return {};
         auto why = opened_ ? file_.reset() : file_.open(root_, name_);
@@ -201,9 +207,16 @@ public:
     {
         if (!passing_)
             return {};
-        if (hash_)
-            hasher_.update(data);
-        return fail(file_.write(data));
+        if (hasher_)
+            hasher_->update(data);
+        if (pending_.size() + data.size() <= gather_limit)
+        {
+            pending_.append(data);
+            return {};
+        }
+        if (auto ec = flush())
+            return ec;
+        return data.size() < gather_limit ? (pending_.append(data), error_code{}) : fail(file_.write(data));
     }
 
     // Gives the file its name; why not, if it could not be.
@@ -215,17 +228,31 @@ public:
             if (auto why = file_.open(root_, name_); !why.empty())
                 return why;
         }
+        if (flush())
+            return failure_;
+        std::string().swap(pending_);
         return file_.commit(overwrite);
     }
 
     void discard() noexcept { file_.discard(); }
 
-    std::string sha256() { return hash_ ? hasher_.hex_digest() : std::string(); }
+    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
 
     // Why a write failed (the answer was stopped for it), or empty.
     const std::string& failure() const noexcept { return failure_; }
 
 private:
+    static constexpr std::size_t gather_limit = 32 * 1024;
+
+    error_code flush()
+    {
+        if (pending_.empty())
+            return {};
+        auto ec = fail(file_.write(pending_));
+        pending_.clear();
+        return ec;
+    }
+
     error_code fail(const std::string& why)
     {
         if (why.empty())
@@ -236,11 +263,11 @@ private:
 
     int root_;
     std::string name_;
-    bool hash_;
     bool opened_ = false;
     bool passing_ = false;
     fetch::atomic_file file_;
-    fetch::sha256_hasher hasher_;
+    std::optional<fetch::sha256_hasher> hasher_; // only with --report: a context per file costs
+    std::string pending_;
     std::string failure_;
 };
 
@@ -248,13 +275,17 @@ private:
 class ordered_sink final : public body_sink
 {
 public:
-    ordered_sink(fetch::ordered_output& out, std::size_t index, bool hash) : out_(out), index_(index), hash_(hash) {}
+    ordered_sink(fetch::ordered_output& out, std::size_t index, bool hash) : out_(out), index_(index)
+    {
+        if (hash)
+            hasher_.emplace();
+    }
 
     error_code begin(unsigned status) override
     {
         passing_ = is_success_status(status);
-        if (hash_)
-            hasher_.reset();
+        if (hasher_)
+            hasher_->reset();
         if (!passing_)
             return {};
         return fail(out_.begin(index_));
@@ -264,12 +295,12 @@ public:
     {
         if (!passing_)
             return {};
-        if (hash_)
-            hasher_.update(data);
+        if (hasher_)
+            hasher_->update(data);
         return fail(out_.write(index_, data));
     }
 
-    std::string sha256() { return hash_ ? hasher_.hex_digest() : std::string(); }
+    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
     const std::string& failure() const noexcept { return failure_; }
     bool output_failed() const noexcept { return output_failed_; }
 
@@ -285,9 +316,8 @@ private:
 
     fetch::ordered_output& out_;
     std::size_t index_;
-    bool hash_;
     bool passing_ = false;
-    fetch::sha256_hasher hasher_;
+    std::optional<fetch::sha256_hasher> hasher_;
     std::string failure_;
     bool output_failed_ = false;
 };

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <vector>
 
+#include <utility>
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -56,21 +58,28 @@ std::string folder_failure(std::string_view name, const std::string& part, int e
     return "cannot write " + quoted(name) + ": " + quoted(part) + " " + reason;
 }
 
-// Opens the folders of all but the last of `parts` in turn, below `root`. An invalid descriptor on
-// failure, with `why` set; without `create`, a folder that does not exist leaves `why` empty.
-unique_fd walk(int root, std::string_view name, const std::vector<std::string>& parts, bool create,
-               std::string& why)
+// The folder a name's last part lives in: `root` itself, borrowed, for a name without folders (no
+// dup and no close per file: most names have none), or a folder below it, owned.
+struct folder_ref
 {
-    unique_fd folder{::fcntl(root, F_DUPFD_CLOEXEC, 0)};
-    if (!folder)
-    {
-        why = "cannot write " + quoted(name) + ": " + errno_text(errno);
-        return {};
-    }
+    unique_fd owned;
+    int fd = -1;
+
+    explicit operator bool() const noexcept { return fd >= 0; }
+};
+
+// Opens the folders of all but the last of `parts` in turn, below `root`. An invalid reference on
+// failure, with `why` set; without `create`, a folder that does not exist leaves `why` empty.
+folder_ref walk(int root, std::string_view name, const std::vector<std::string>& parts, bool create,
+                std::string& why)
+{
+    folder_ref folder;
+    folder.fd = root;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i)
     {
-        folder = open_folder(folder.get(), parts[i], create);
-        if (!folder)
+        folder.owned = open_folder(folder.fd, parts[i], create);
+        folder.fd = folder.owned.get();
+        if (!folder.owned)
         {
             why = !create && errno == ENOENT ? std::string{} : folder_failure(name, parts[i], errno);
             return {};
@@ -81,21 +90,25 @@ unique_fd walk(int root, std::string_view name, const std::vector<std::string>& 
 
 // Random characters for a temporary name: unpredictable, so that another process cannot plant a
 // file or link under the name before we create it (O_EXCL refuses it anyway; this avoids retries).
+// One getrandom per process seeds a generator; a system call per file would cost more than it adds.
 std::string random_suffix()
 {
     static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    unsigned char bytes[random_length] = {};
-    if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
-    {
-        // No entropy (very early boot): uniqueness still comes from O_EXCL and the retries.
-        static unsigned counter = 0;
-        unsigned mixed = static_cast<unsigned>(::getpid()) * 2654435761u + ++counter;
-        for (auto& byte : bytes)
-            byte = static_cast<unsigned char>(mixed >>= 3);
-    }
+    thread_local std::uint64_t state = [] {
+        std::uint64_t seed = 0;
+        if (::getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed))
+            seed = static_cast<std::uint64_t>(::getpid()) * 0x9e3779b97f4a7c15ULL; // no entropy yet: O_EXCL still guards
+        return seed;
+    }();
+    // splitmix64: every output of a 64-bit state, well mixed.
+    state += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t mixed = state;
+    mixed = (mixed ^ (mixed >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    mixed = (mixed ^ (mixed >> 27)) * 0x94d049bb133111ebULL;
+    mixed ^= mixed >> 31;
     std::string suffix;
-    for (unsigned char byte : bytes)
-        suffix += alphabet[byte % (sizeof alphabet - 1)];
+    for (std::size_t i = 0; i < random_length; ++i, mixed /= (sizeof alphabet - 1))
+        suffix += alphabet[mixed % (sizeof alphabet - 1)];
     return suffix;
 }
 
@@ -138,11 +151,11 @@ std::optional<bool> file_exists(int root, std::string_view name, std::string& wh
         why = "cannot check " + quoted(name) + ": it is not a relative name below the output folder";
         return std::nullopt;
     }
-    unique_fd folder = walk(root, name, parts, false, why);
+    auto folder = walk(root, name, parts, false, why);
     if (!folder)
         return why.empty() ? std::optional<bool>(false) : std::nullopt;
     struct stat status;
-    if (::fstatat(folder.get(), parts.back().c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0)
+    if (::fstatat(folder.fd, parts.back().c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0)
         return true;
     if (errno == ENOENT)
         return false;
@@ -158,7 +171,8 @@ atomic_file& atomic_file::operator=(atomic_file&& other) noexcept
         name_ = std::move(other.name_);
         leaf_ = std::move(other.leaf_);
         temporary_ = std::move(other.temporary_);
-        folder_ = std::move(other.folder_);
+        owned_folder_ = std::move(other.owned_folder_);
+        folder_ = std::exchange(other.folder_, -1);
         file_ = std::move(other.file_);
         size_ = other.size_;
         other.temporary_.clear();
@@ -180,14 +194,16 @@ std::string atomic_file::open(int root, std::string_view name)
     if (parts.empty())
         return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
     std::string why;
-    folder_ = walk(root, name, parts, true, why);
-    if (!folder_)
+    auto folder = walk(root, name, parts, true, why);
+    if (!folder)
         return why;
+    owned_folder_ = std::move(folder.owned);
+    folder_ = folder.fd;
     leaf_ = parts.back();
     for (int attempt = 0; attempt < 32; ++attempt)
     {
         std::string candidate = temporary_name(leaf_);
-        file_.reset(::openat(folder_.get(), candidate.c_str(),
+        file_.reset(::openat(folder_, candidate.c_str(),
                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (file_)
         {
@@ -232,7 +248,7 @@ std::string atomic_file::commit(bool overwrite, bool sync)
     // close() is where some file systems (NFS) report a failed write: it must be seen before rename.
     if (::close(file_.release()) != 0)
         return failure("cannot write", errno);
-    const int folder = folder_.get();
+    const int folder = folder_;
     int renamed = overwrite
                       ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
                       : ::renameat2(folder, temporary_.c_str(), folder, leaf_.c_str(), RENAME_NOREPLACE);
@@ -260,8 +276,8 @@ std::string atomic_file::commit(bool overwrite, bool sync)
 void atomic_file::discard() noexcept
 {
     file_.reset();
-    if (!temporary_.empty() && folder_)
-        ::unlinkat(folder_.get(), temporary_.c_str(), 0);
+    if (!temporary_.empty() && folder_ >= 0)
+        ::unlinkat(folder_, temporary_.c_str(), 0);
     temporary_.clear();
 }
 

@@ -7,6 +7,7 @@
 #include "cli/fetch/unique_fd.hpp"
 
 #include <cstdint>
+#include <utility>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,7 +41,7 @@ class atomic_file
 {
 public:
     atomic_file() = default;
-    atomic_file(atomic_file&&) noexcept = default;
+    atomic_file(atomic_file&& other) noexcept { *this = std::move(other); }
     atomic_file& operator=(atomic_file&& other) noexcept;
     ~atomic_file();
 
@@ -75,7 +76,8 @@ private:
     std::string name_;      // the final name, relative to the root
     std::string leaf_;      // its last component
     std::string temporary_; // the temporary file's name in `folder_`
-    unique_fd folder_;      // the folder of the final name
+    unique_fd owned_folder_; // the folder of the final name, when it is below the root
+    int folder_ = -1;        // the folder of the final name: the root (borrowed) or owned_folder_
     unique_fd file_;
     std::uint64_t size_ = 0;
 };
