@@ -9,7 +9,10 @@
 #   bench/fetch_bench.sh 1 1073741824 1 3         # one 1 GiB body
 #   bench/fetch_bench.sh 10 1024 10 5 100         # the URL article's scenario: 10 URLs, 100 ms
 # Peers that are not installed are skipped: curl, wget2, aria2c (Debian packages curl, wget2,
-# aria2), and the origin's Python programs from $PEERS/seed-fetch (python3-aiohttp).
+# aria2), and the origin's Python programs from $PEERS/seed-fetch (python3-aiohttp); ONLY="curl"
+# keeps fxrates and the peers named. OUT_PARENT=/dev/shm writes to tmpfs: on this VM, creating
+# files on ext4 costs more kernel time than everything else and varies by ±30% between runs (it
+# scans recently deleted inodes), which drowns the tools' own cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 files=$1 size=$2 connections=$3 runs=${4:-5} latency=${5:-0}
@@ -22,7 +25,8 @@ for ((i = 1; i <= files; i++)); do echo "$url/bytes/$size?i=$i"; done >"$list"
 # curl: one url/output pair per file; aria2c: an out= name per file (each URL's last segment is the same).
 awk '{ printf "url = \"%s\"\noutput = \"%d\"\n", $1, NR }' "$list" >"$work/curl.config"
 awk '{ printf "%s\n  out=%d\n", $1, NR }' "$list" >"$work/aria2.list"
-out=$work/out
+out=$(mktemp -d "${OUT_PARENT:-$work}/fetch-bench.XXXXXX")/out
+wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 # Runs "$@" RUNS times into a fresh $out, checks the files, prints the medians.
 measure() {
@@ -54,19 +58,20 @@ measure() {
 echo "server: $url, latency $latency ms; $files files of $size bytes, $connections connections; median of $runs runs"
 measure "fxrates fetch" "$build/fxrates" fetch --cacert "$ca" -i "$list" -o "$out" --name '{index}' -q \
     --concurrency "$connections" --per-host "$connections"
-if command -v curl >/dev/null; then
+if command -v curl >/dev/null && wanted curl; then
     measure "curl --parallel" curl --silent --show-error --fail --cacert "$ca" --parallel --parallel-max "$connections" \
         --output-dir "$out" -K "$work/curl.config"
 fi
-if command -v aria2c >/dev/null; then
+if command -v aria2c >/dev/null && wanted aria2c; then
     measure "aria2c -j" aria2c --quiet=true --ca-certificate="$ca" -j "$connections" --max-connection-per-server=1 \
         --allow-overwrite=true --auto-file-renaming=false --file-allocation=none -d "$out" -i "$work/aria2.list"
 fi
-if command -v wget2 >/dev/null; then
+if command -v wget2 >/dev/null && wanted wget2; then
     measure "wget2 --max-threads" wget2 --quiet --ca-certificate="$ca" --max-threads="$connections" --no-robots \
         -P "$out" -i "$list"
 fi
-if /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && [ -f "$peers/seed-fetch/aiohttp_fetch.py" ]; then
+if wanted aiohttp && /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && [ -f "$peers/seed-fetch/aiohttp_fetch.py" ]; then
     measure "python aiohttp (limit $connections)" env FX_URLS="$list" FX_CA="$ca" FX_OUT="$out" FX_POOL="$connections" \
         /usr/bin/python3 "$peers/seed-fetch/aiohttp_fetch.py"
 fi
+rm -rf "$(dirname "$out")"

@@ -586,6 +586,10 @@ private:
             }
             if (self->connections_.size() >= self->params_.max_connections && !self->drop_oldest_pending())
                 continue; // full of clients past their handshake: the socket closes as it goes out of scope
+            // A streamed body goes out in pieces; with Nagle's algorithm a piece's short tail waits
+            // for the client's delayed ACK (40 ms) before the next one goes.
+            boost::system::error_code ignored;
+            socket.set_option(tcp::no_delay(true), ignored);
             asio::co_spawn(self->executor_, serve_connection(self, std::move(socket), plain), asio::detached);
         }
     }
