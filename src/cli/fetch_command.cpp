@@ -184,7 +184,8 @@ error_code write_all(int fd, std::string_view text)
 class file_sink final : public body_sink
 {
 public:
-    file_sink(int root, std::string name, bool hash) : root_(root), name_(std::move(name))
+    // `name` must outlive the sink.
+    file_sink(int root, const std::string& name, bool hash) : root_(root), name_(name)
     {
         if (hash)
             hasher_.emplace();
@@ -198,8 +199,7 @@ public:
         pending_.clear();
         if (!passing_)
             return {};
-        auto why = opened_ ? file_.reset() : file_.open(root_, name_);
-        opened_ = true;
+        auto why = file_ ? file_->reset() : open();
         return fail(why);
     }
 
@@ -216,25 +216,27 @@ public:
         }
         if (auto ec = flush())
             return ec;
-        return data.size() < gather_limit ? (pending_.append(data), error_code{}) : fail(file_.write(data));
+        return data.size() < gather_limit ? (pending_.append(data), error_code{}) : fail(file_->write(data));
     }
 
     // Gives the file its name; why not, if it could not be.
     std::string commit(bool overwrite)
     {
-        if (!opened_)
-        {
-            // A successful answer with no body part at all (a 204) still makes its (empty) file.
-            if (auto why = file_.open(root_, name_); !why.empty())
+        // A successful answer with no body part at all (a 204) still makes its (empty) file.
+        if (!file_)
+            if (auto why = open(); !why.empty())
                 return why;
-        }
         if (flush())
             return failure_;
         std::string().swap(pending_);
-        return file_.commit(overwrite);
+        return file_->commit(overwrite);
     }
 
-    void discard() noexcept { file_.discard(); }
+    void discard() noexcept
+    {
+        if (file_)
+            file_->discard();
+    }
 
     std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
 
@@ -248,7 +250,7 @@ private:
     {
         if (pending_.empty())
             return {};
-        auto ec = fail(file_.write(pending_));
+        auto ec = fail(file_->write(pending_));
         pending_.clear();
         return ec;
     }
@@ -261,11 +263,17 @@ private:
         return make_error_code(boost::system::errc::io_error);
     }
 
+    std::string open()
+    {
+        file_ = std::make_unique<fetch::atomic_file>();
+        return file_->open(root_, name_);
+    }
+
     int root_;
-    std::string name_;
-    bool opened_ = false;
+    const std::string& name_;
     bool passing_ = false;
-    fetch::atomic_file file_;
+    // Made when the answer begins: a sink waiting its turn in a long list holds little.
+    std::unique_ptr<fetch::atomic_file> file_;
     std::optional<fetch::sha256_hasher> hasher_; // only with --report: a context per file costs
     std::string pending_;
     std::string failure_;
@@ -560,8 +568,8 @@ int run_fetch(const fetch_options& options)
                                  " and is kept (--overwrite replaces it)";
                 continue;
             }
-            file_names[i] = name.name;
-            file_sinks[i] = std::make_unique<file_sink>(root.get(), name.name, hash);
+            file_names[i] = std::move(name.name);
+            file_sinks[i] = std::make_unique<file_sink>(root.get(), file_names[i], hash);
             request.sink = file_sinks[i].get();
         }
         else if (!to_fields)

@@ -9,7 +9,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <doctest/doctest.h>
@@ -222,4 +226,82 @@ TEST_CASE("cancelling a fetch batch ends it at once: finished items keep their b
     CHECK(run.outcomes[0].body.find("\"base\":\"USD\"") != std::string::npos);
     CHECK(run.outcomes[1].error == fxrates::condition::cancelled);
     CHECK(run.observed.size() == 2);
+}
+
+namespace {
+
+// A plain-HTTP origin of our own that answers every request with a 302 to `location`.
+asio::awaitable<void> redirect_everything(asio::ip::tcp::acceptor& listener, std::string location)
+{
+    for (;;)
+    {
+        auto [accept_error, socket] = co_await listener.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (accept_error)
+            co_return;
+        std::string request;
+        char buffer[1024];
+        while (request.find("\r\n\r\n") == std::string::npos)
+        {
+            auto [read_error, read] = co_await socket.async_read_some(asio::buffer(buffer),
+                                                                      asio::as_tuple(asio::use_awaitable));
+            if (read_error)
+                break;
+            request.append(buffer, read);
+        }
+        std::string answer = "HTTP/1.1 302 Found\r\nLocation: " + location + "\r\nContent-Length: 0\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(answer), asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+} // namespace
+
+TEST_CASE("a redirect from a plain http:// origin to another, https:// one is followed, with that origin's certificate check")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    asio::ip::tcp::acceptor listener(context, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto target = server.base_url() + "/rates?base=NOK";
+    asio::co_spawn(context, redirect_everything(listener, target), asio::detached);
+    client api(context, trusting(server));
+    recording_sink sink;
+    const auto start = "http://127.0.0.1:" + std::to_string(listener.local_endpoint().port()) + "/old/place";
+    std::vector<fetch_item> items{{start, &sink, {}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    listener.close();
+    REQUIRE(run.outcomes.size() == 1);
+    const auto& outcome = run.outcomes[0];
+    CHECK(outcome.ok());
+    CHECK(outcome.url == start);
+    CHECK(outcome.final_url == target);
+    CHECK(outcome.redirects == 1);
+    CHECK(outcome.attempts == 2);
+    CHECK(sink.statuses == std::vector<unsigned>{200});
+    CHECK(sink.body.find("\"base\":\"NOK\"") != std::string::npos);
+}
+
+TEST_CASE("a fetch over plain http:// reads the server's plain port, and a body cut mid-way is an error, never a short success")
+{
+    auto params = fixed_day();
+    params.plain_port = 0;
+    params.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+        if (target.starts_with("/bytes/300000?cut"))
+            return fxrates::fault::reset_mid_body;
+        return std::nullopt;
+    };
+    local_server server(params);
+    REQUIRE(server.plain_port());
+    asio::io_context context;
+    auto client_settings = trusting(server);
+    client_settings.body_limit = 1 << 20;
+    client_settings.retry.max_attempts = 1;
+    client api(context, client_settings);
+    const auto plain = server.plain_base_url();
+    std::vector<fetch_item> items{{plain + "/bytes/300000", nullptr, {}}, {plain + "/bytes/300000?cut", nullptr, {}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    REQUIRE(run.outcomes.size() == 2);
+    CHECK(run.outcomes[0].ok());
+    CHECK(run.outcomes[0].bytes == 300000);
+    CHECK(run.outcomes[0].timing.tls_done == run.outcomes[0].timing.connected); // no handshake on plain TCP
+    CHECK_FALSE(run.outcomes[1].ok());
+    CHECK(run.outcomes[1].server_answered);
 }
