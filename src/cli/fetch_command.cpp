@@ -178,46 +178,65 @@ error_code write_all(int fd, std::string_view text)
     return {};
 }
 
-// A body on its way to a file under -o: opened when a successful answer begins (an error page is
-// never saved), written to a temporary name, and committed or discarded when the item ends. Small
-// pieces are gathered into one write: most files then cost one write(2), not one per TLS record.
-class file_sink final : public body_sink
+// The body of a successful answer (2xx; an error page is neither saved nor printed), hashed for
+// the report when asked; what to do with it is the derived sink's.
+class success_body_sink : public body_sink
 {
 public:
-    // `name` must outlive the sink.
-    file_sink(int root, const std::string& name, bool hash) : root_(root), name_(name)
+    explicit success_body_sink(bool hash)
     {
         if (hash)
             hasher_.emplace();
     }
 
-    error_code begin(unsigned status) override
+    error_code begin(unsigned status) final
     {
         passing_ = is_success_status(status);
         if (hasher_)
             hasher_->reset();
-        pending_.clear();
-        if (!passing_)
-            return {};
-        auto why = file_ ? file_->reset() : open();
-        return fail(why);
+        return passing_ ? begin_body() : error_code{};
     }
 
-    error_code write(std::string_view data) override
+    error_code write(std::string_view data) final
     {
         if (!passing_)
             return {};
         if (hasher_)
             hasher_->update(data);
-        if (pending_.size() + data.size() <= gather_limit)
-        {
-            pending_.append(data);
-            return {};
-        }
-        if (auto ec = flush())
-            return ec;
-        return data.size() < gather_limit ? (pending_.append(data), error_code{}) : fail(file_->write(data));
+        return write_body(data);
     }
+
+    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
+
+    // Why the body could not be kept (the answer was stopped for it), or empty.
+    const std::string& failure() const noexcept { return failure_; }
+
+protected:
+    virtual error_code begin_body() = 0;
+    virtual error_code write_body(std::string_view data) = 0;
+
+    error_code fail(const std::string& why, error_code ec = make_error_code(boost::system::errc::io_error))
+    {
+        if (why.empty())
+            return {};
+        failure_ = why;
+        return ec;
+    }
+
+private:
+    bool passing_ = false;
+    std::optional<fetch::sha256_hasher> hasher_; // only with --report: a context per item costs
+    std::string failure_;
+};
+
+// A body on its way to a file under -o: written to a temporary name, and committed or discarded
+// when the item ends. Small pieces are gathered into one write: most files then cost one write(2),
+// not one per TLS record.
+class file_sink final : public success_body_sink
+{
+public:
+    // `name` must outlive the sink.
+    file_sink(int root, const std::string& name, bool hash) : success_body_sink(hash), root_(root), name_(name) {}
 
     // Gives the file its name; why not, if it could not be.
     std::string commit(bool overwrite)
@@ -227,7 +246,7 @@ public:
             if (auto why = open(); !why.empty())
                 return why;
         if (flush())
-            return failure_;
+            return failure();
         std::string().swap(pending_);
         return file_->commit(overwrite);
     }
@@ -238,13 +257,31 @@ public:
             file_->discard();
     }
 
-    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
-
-    // Why a write failed (the answer was stopped for it), or empty.
-    const std::string& failure() const noexcept { return failure_; }
-
 private:
     static constexpr std::size_t gather_limit = 32 * 1024;
+
+    error_code begin_body() override
+    {
+        pending_.clear();
+        return fail(file_ ? file_->reset() : open());
+    }
+
+    error_code write_body(std::string_view data) override
+    {
+        if (pending_.size() + data.size() <= gather_limit)
+        {
+            pending_.append(data);
+            return {};
+        }
+        if (auto ec = flush())
+            return ec;
+        if (data.size() < gather_limit)
+        {
+            pending_.append(data);
+            return {};
+        }
+        return fail(file_->write(data));
+    }
 
     error_code flush()
     {
@@ -255,14 +292,6 @@ private:
         return ec;
     }
 
-    error_code fail(const std::string& why)
-    {
-        if (why.empty())
-            return {};
-        failure_ = why;
-        return make_error_code(boost::system::errc::io_error);
-    }
-
     std::string open()
     {
         file_ = std::make_unique<fetch::atomic_file>();
@@ -271,62 +300,37 @@ private:
 
     int root_;
     const std::string& name_;
-    bool passing_ = false;
     // Made when the answer begins: a sink waiting its turn in a long list holds little.
     std::unique_ptr<fetch::atomic_file> file_;
-    std::optional<fetch::sha256_hasher> hasher_; // only with --report: a context per file costs
     std::string pending_;
-    std::string failure_;
 };
 
 // A body on its way to stdout, in input order, through the ordered output.
-class ordered_sink final : public body_sink
+class ordered_sink final : public success_body_sink
 {
 public:
-    ordered_sink(fetch::ordered_output& out, std::size_t index, bool hash) : out_(out), index_(index)
+    ordered_sink(fetch::ordered_output& out, std::size_t index, bool hash)
+        : success_body_sink(hash), out_(out), index_(index)
     {
-        if (hash)
-            hasher_.emplace();
     }
 
-    error_code begin(unsigned status) override
-    {
-        passing_ = is_success_status(status);
-        if (hasher_)
-            hasher_->reset();
-        if (!passing_)
-            return {};
-        return fail(out_.begin(index_));
-    }
-
-    error_code write(std::string_view data) override
-    {
-        if (!passing_)
-            return {};
-        if (hasher_)
-            hasher_->update(data);
-        return fail(out_.write(index_, data));
-    }
-
-    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
-    const std::string& failure() const noexcept { return failure_; }
+    // Standard output itself failed (a full disk, a closed pipe): the run stops.
     bool output_failed() const noexcept { return output_failed_; }
 
 private:
-    error_code fail(const fetch::output_status& status)
+    error_code begin_body() override { return take(out_.begin(index_)); }
+    error_code write_body(std::string_view data) override { return take(out_.write(index_, data)); }
+
+    error_code take(const fetch::output_status& status)
     {
         if (!status.failed())
             return {};
-        failure_ = status.message;
-        output_failed_ = status.code.failed(); // stdout itself failed (a full disk, a closed pipe)
-        return status.code ? status.code : make_error_code(boost::system::errc::io_error);
+        output_failed_ = status.code.failed();
+        return fail(status.message, status.code ? status.code : make_error_code(boost::system::errc::io_error));
     }
 
     fetch::ordered_output& out_;
     std::size_t index_;
-    bool passing_ = false;
-    std::optional<fetch::sha256_hasher> hasher_;
-    std::string failure_;
     bool output_failed_ = false;
 };
 

@@ -113,6 +113,23 @@ void spawn(const asio::any_io_executor& executor, asio::awaitable<Result> work,
                        })));
 }
 
+// What every kind of outcome (rates, any URL) takes from the fetch: its timing (queued when the
+// caller queued it), its attempts, 429s and redirects, and its error and explanation.
+template <class Outcome>
+void take_fetch_facts(detail::fetch_outcome& fetched, std::chrono::steady_clock::time_point queued, Outcome& outcome)
+{
+    outcome.timing = fetched.timing;
+    outcome.timing.queued = queued;
+    outcome.timing.thread_id = current_thread_number();
+    outcome.timing.process_id = current_process_id();
+    outcome.attempts = fetched.attempts;
+    outcome.rate_limited = fetched.rate_limited;
+    outcome.redirects = fetched.redirects;
+    outcome.server_answered = fetched.response.got_answer;
+    outcome.error = fetched.error;
+    outcome.diag = std::move(fetched.diag);
+}
+
 // Counts the final answer's body on its way to the caller's sink.
 class counting_sink final : public body_sink
 {
@@ -234,16 +251,7 @@ public:
         auto queued = std::chrono::steady_clock::now();
         auto fetched = co_await self->fetcher_.fetch(
             self->api_request(detail::rates_target(self->endpoint_, base, query)), budget.get());
-        outcome.timing = fetched.timing;
-        outcome.timing.queued = queued;
-        outcome.timing.thread_id = current_thread_number();
-        outcome.timing.process_id = current_process_id();
-        outcome.attempts = fetched.attempts;
-        outcome.rate_limited = fetched.rate_limited;
-        outcome.redirects = fetched.redirects;
-        outcome.server_answered = fetched.response.got_answer;
-        outcome.error = fetched.error;
-        outcome.diag = std::move(fetched.diag);
+        take_fetch_facts(fetched, queued, outcome);
         if (!outcome.error)
         {
             outcome.final_url = fetched.final_url;
@@ -325,17 +333,7 @@ public:
         if (item.sink)
             request.sink = &counted.emplace(*item.sink);
         auto fetched = co_await self->fetcher_.fetch(std::move(request), budget.get());
-        auto queued = outcome.timing.queued;
-        outcome.timing = fetched.timing;
-        outcome.timing.queued = queued;
-        outcome.timing.thread_id = current_thread_number();
-        outcome.timing.process_id = current_process_id();
-        outcome.attempts = fetched.attempts;
-        outcome.rate_limited = fetched.rate_limited;
-        outcome.redirects = fetched.redirects;
-        outcome.server_answered = fetched.response.got_answer;
-        outcome.error = fetched.error;
-        outcome.diag = std::move(fetched.diag);
+        take_fetch_facts(fetched, outcome.timing.queued, outcome);
         const auto& head = fetched.response.head;
         outcome.status = head.status;
         if (!outcome.error)
