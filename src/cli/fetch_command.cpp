@@ -158,6 +158,13 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
         text += " (" + escape_untrusted(outcome.diag.client_message(), false) + ")";
     if (!outcome.diag.server_message().empty())
         text += "; the server says: \"" + escape_untrusted(outcome.diag.server_message(), false) + '"';
+    // The library names settings; the command line has flags for them.
+    if (outcome.error == condition::tls && outcome.diag.client_message().find("trust its CA") != std::string::npos)
+        text += " (--cacert FILE trusts a CA; --insecure skips verification)";
+    else if (outcome.error == errc::body_limit)
+        text += " (--max-size SIZE raises it)";
+    else if (outcome.error == condition::timeout)
+        text += " (--timeout SECONDS raises the time per URL)";
     return text;
 }
 

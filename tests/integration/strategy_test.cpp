@@ -407,7 +407,7 @@ TEST_CASE("the thread pools under a low descriptor limit: every base has an outc
                     CHECK((outcome.error == boost::asio::error::connection_reset ||
                            outcome.error == boost::asio::ssl::error::stream_truncated ||
                            outcome.error == boost::asio::error::eof ||
-                           outcome.error == boost::asio::error::timed_out));
+                           outcome.error == fxrates::condition::timeout));
             }
             MESSAGE(failed << " of " << report.outcomes.size() << " failed, " << out_of_descriptors
                            << " naming 'Too many open files'");

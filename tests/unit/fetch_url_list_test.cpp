@@ -44,6 +44,10 @@ TEST_CASE("a list line that is not an absolute http or https URL with a host is 
         CHECK(parsed.kind == line_kind::error);
         CHECK(parsed.error.rfind("line 2: ", 0) == 0);
     }
+    // Credentials would go unsent, and into messages and reports: refused.
+    CHECK(parse_list_line("https://user:secret@example.com/x", 3).error ==
+          "line 3: \"https://user:secret@example.com/x\" is not an http:// or https:// URL (it has a user name or "
+          "password (user:pass@), which fxrates does not send)");
     CHECK(
         parse_list_line("https://ex\xC3\xA4mple.com/", 5).error ==
         "line 5: \"https://ex\xC3\xA4mple.com/\" is not an http:// or https:// URL (characters outside ASCII "

@@ -90,6 +90,10 @@ std::optional<std::string> check_url(std::string_view url)
         return "its scheme is " + escape_untrusted(view.scheme());
     if (!view.has_authority() || view.encoded_host().empty())
         return std::string("it has no host");
+    // fxrates sends no credentials, and a URL with them would also put a password in messages and
+    // reports: refused rather than silently fetched without them.
+    if (view.has_userinfo())
+        return std::string("it has a user name or password (user:pass@), which fxrates does not send");
     return std::nullopt;
 }
 
