@@ -10,9 +10,11 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/fetch_strategies_test.XXXXXX")
 main_shell=$BASHPID
 server_pid=
+slow_pid=
 cleanup() {
     [ "$BASHPID" = "$main_shell" ] || return
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    [ -n "$slow_pid" ] && kill "$slow_pid" 2>/dev/null && wait "$slow_pid" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,6 +68,33 @@ grep -q '"base":"USD"' "$work/files-sequential/USD.json" || fail "the files do n
 
 # A name not offered is a usage error.
 "$fxrates" fetch --strategy fibers "$base/x" >/dev/null 2>"$work/err" && fail "--strategy fibers was accepted"
+
+# Ctrl-C under the threaded and process strategies, as under async: 130, the finished file kept,
+# nothing else left, the unfinished lines listed. A second server never answers.
+. "$(dirname "$0")/wait_for_exit.sh"
+"$fxrates" serve --port 0 --fault stall:1 --cert-out "$work/slow-ca.pem" >"$work/slow.banner" 2>&1 &
+slow_pid=$!
+deadline=$((SECONDS + 20))
+until grep -q serving "$work/slow.banner" || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+[[ $(cat "$work/slow.banner") =~ https://127\.0\.0\.1:([0-9]+) ]] || fail "no banner from the slow server"
+slow=https://localhost:${BASH_REMATCH[1]}
+cat "$work/slow-ca.pem" "$work/ca.pem" >"$work/both-ca.pem"
+for b in USD EUR PLN; do echo "$slow/rates?base=$b $b.json"; done >"$work/slow.txt"
+echo "$base/rates?base=NOK NOK.json" >>"$work/slow.txt"
+for s in thread-per-item thread-pool process-pool offload; do
+    "$fxrates" fetch --cacert "$work/both-ca.pem" --strategy "$s" --threads 4 -i "$work/slow.txt" -o "$work/int-$s" \
+        >"$work/int-out" 2>"$work/int-err" &
+    client=$!
+    # Until NOK is saved (the others are under way: --threads 4), at most 20 s.
+    deadline=$((SECONDS + 20))
+    until [ -e "$work/int-$s/NOK.json" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+    kill -INT "$client"
+    wait_for_exit "$client" 10
+    [ "$exit_code" = 130 ] || fail "$s: Ctrl-C: exit code $exit_code, expected 130: $(cat "$work/int-err")"
+    [ "$(ls -A "$work/int-$s")" = NOK.json ] || fail "$s: Ctrl-C: expected only the finished file: $(ls -A "$work/int-$s")"
+    grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input): 1, 2, 3" "$work/int-err" ||
+        fail "$s: Ctrl-C: the unfinished lines are not listed: $(cat "$work/int-err")"
+done
 
 # compare --urls: one row per strategy, a lane per strategy and a bar per URL in the timeline.
 "$fxrates" compare --urls "$work/list.txt" --cacert "$work/ca.pem" --strategies sequential,thread-pool,process-pool,async \
