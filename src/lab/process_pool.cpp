@@ -615,39 +615,40 @@ private:
     std::size_t index_;
 };
 
-void serve_rates_jobs(const strategy_params& params)
+// A worker's loop: one job a line, read by `decode`, done by `answer(api, index, item)` (false once
+// standard output has failed); the client is made at the first job.
+template <class Decode, class Answer>
+void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
 {
     std::optional<blocking_client> api;
     std::string line;
     while (std::getline(std::cin, line))
     {
-        auto job = decode_job(line);
+        auto job = decode(line);
         if (!job)
             continue;
         if (!api)
             api.emplace(params.client);
-        auto outcome = api->get_rates(job->second, params.query);
-        std::cout << encode_outcome(job->first, outcome) << std::flush;
+        if (!answer(*api, job->first, std::move(job->second)))
+            return;
     }
+}
+
+void serve_rates_jobs(const strategy_params& params)
+{
+    serve_jobs(params, decode_job, [&](blocking_client& api, std::size_t index, currency_code base) {
+        return send(encode_outcome(index, api.get_rates(base, params.query))) && std::cout.flush();
+    });
 }
 
 void serve_fetch_jobs(const strategy_params& params)
 {
-    std::optional<blocking_client> api;
-    std::string line;
-    while (std::getline(std::cin, line))
-    {
-        auto job = decode_fetch_job(line);
-        if (!job)
-            continue;
-        if (!api)
-            api.emplace(params.client);
-        pipe_sink sink(job->first);
-        job->second.sink = &sink;
-        auto outcome = api->fetch(std::move(job->second));
-        if (!send(encode_outcome(job->first, outcome)) || !std::cout.flush())
-            return;
-    }
+    serve_jobs(params, decode_fetch_job, [](blocking_client& api, std::size_t index, fetch_item item) {
+        pipe_sink sink(index);
+        item.sink = &sink;
+        auto outcome = api.fetch(std::move(item));
+        return send(encode_outcome(index, outcome)) && std::cout.flush();
+    });
 }
 
 } // namespace

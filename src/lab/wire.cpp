@@ -299,6 +299,27 @@ void decode_common(const json::object& message, Outcome& outcome)
     timing.process_id = message.at("process").to_number<int>();
 }
 
+// An outcome line: its index, the fields every outcome has, and the job's own (`decode_own`,
+// which throws on a missing or mistyped field). Empty if the line is not one.
+template <class Outcome, class DecodeOwn>
+std::optional<std::pair<std::size_t, Outcome>> decode_outcome_line(std::string_view line, DecodeOwn decode_own)
+{
+    try
+    {
+        auto value = json::parse(line);
+        const auto& message = value.as_object();
+        Outcome outcome;
+        std::size_t index = message.at("index").to_number<std::size_t>();
+        decode_own(message, outcome);
+        decode_common(message, outcome);
+        return std::pair{index, std::move(outcome)};
+    }
+    catch (const std::exception&)
+    {
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
@@ -318,25 +339,14 @@ std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
 
 std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_view line)
 {
-    try
-    {
-        auto value = json::parse(line);
-        const auto& message = value.as_object();
-        rates_outcome outcome;
-        std::size_t index = message.at("index").to_number<std::size_t>();
+    return decode_outcome_line<rates_outcome>(line, [](const json::object& message, rates_outcome& outcome) {
         outcome.base = currency_code(std::string_view(message.at("base").as_string()));
-        decode_common(message, outcome);
         if (auto date = parse_iso_date(message.at("date").as_string()))
             outcome.value.date = *date;
         outcome.value.base = currency_code(std::string_view(message.at("value_base").as_string()));
         for (const auto& [code, rate] : message.at("rates").as_object())
             outcome.value.values[currency_code(std::string_view(code))] = rate.to_number<double>();
-        return std::pair{index, std::move(outcome)};
-    }
-    catch (const std::exception&)
-    {
-        return std::nullopt;
-    }
+    });
 }
 
 std::string encode_fetch_job(std::size_t index, const fetch_item& item)
@@ -385,25 +395,14 @@ std::string encode_outcome(std::size_t index, const fetch_outcome& outcome)
 
 std::optional<std::pair<std::size_t, fetch_outcome>> decode_fetch_outcome(std::string_view line)
 {
-    try
-    {
-        auto value = json::parse(line);
-        const auto& message = value.as_object();
-        fetch_outcome outcome;
-        std::size_t index = message.at("index").to_number<std::size_t>();
+    return decode_outcome_line<fetch_outcome>(line, [](const json::object& message, fetch_outcome& outcome) {
         outcome.url = message.at("url").as_string();
         outcome.status = message.at("status").to_number<unsigned>();
         outcome.content_type = message.at("content_type").as_string();
         outcome.etag = message.at("etag").as_string();
         outcome.last_modified = message.at("last_modified").as_string();
         outcome.bytes = message.at("bytes").to_number<std::uint64_t>();
-        decode_common(message, outcome);
-        return std::pair{index, std::move(outcome)};
-    }
-    catch (const std::exception&)
-    {
-        return std::nullopt;
-    }
+    });
 }
 
 namespace {

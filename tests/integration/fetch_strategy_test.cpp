@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <algorithm>
 #include <future>
 #include <memory>
 #include <stop_token>
@@ -233,36 +234,34 @@ TEST_CASE("a sink that refuses the body fails its item under every strategy, and
     }
 }
 
-// Counts the requests the server receives, so that a test can wait for the next one.
+// The targets the server receives, so that a test can wait for one of its own (a request of an
+// earlier run may still reach the server after that run has ended).
 class arrivals
 {
 public:
-    void arrived()
+    void arrived(std::string_view target)
     {
         {
             std::lock_guard lock(mutex_);
-            ++count_;
+            targets_.emplace_back(target);
         }
         changed_.notify_all();
     }
 
-    // True once more than `seen` requests have come, false if none more came within `limit`.
-    bool wait_past(std::size_t seen, std::chrono::seconds limit)
+    // True once a target holding `tag` has come, false if none came within `limit`.
+    bool wait_for(const std::string& tag, std::chrono::seconds limit)
     {
         std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, limit, [&] { return count_ > seen; });
-    }
-
-    std::size_t count()
-    {
-        std::lock_guard lock(mutex_);
-        return count_;
+        return changed_.wait_for(lock, limit, [&] {
+            return std::any_of(targets_.begin(), targets_.end(),
+                               [&](const std::string& target) { return target.find(tag) != std::string::npos; });
+        });
     }
 
 private:
     std::mutex mutex_;
     std::condition_variable changed_;
-    std::size_t count_ = 0;
+    std::vector<std::string> targets_;
 };
 
 TEST_CASE("a stop request ends the URL job under every strategy: unfinished items are aborted")
@@ -270,8 +269,8 @@ TEST_CASE("a stop request ends the URL job under every strategy: unfinished item
     arrivals requests;
     auto settings = fixed_day();
     // The server never answers: once a request has arrived, the job is stopped.
-    settings.inject_fault = [&requests](std::string_view) -> std::optional<fxrates::fault> {
-        requests.arrived();
+    settings.inject_fault = [&requests](std::string_view target) -> std::optional<fxrates::fault> {
+        requests.arrived(target);
         return fxrates::fault::stall;
     };
     local_server server(settings);
@@ -282,11 +281,11 @@ TEST_CASE("a stop request ends the URL job under every strategy: unfinished item
         std::stop_source stop;
         params.stop = stop.get_token();
         std::vector<fetch_item> items;
+        std::string tag = "run=" + std::string(to_string(kind));
         for (int i = 0; i < 4; ++i)
-            items.push_back({server.base_url() + "/currencies", nullptr, {}});
-        auto seen = requests.count();
+            items.push_back({server.base_url() + "/currencies?" + tag, nullptr, {}});
         auto running = std::async(std::launch::async, [&] { return run_within(kind, params, std::move(items), 20s); });
-        CHECK(requests.wait_past(seen, 20s));
+        CHECK(requests.wait_for(tag, 20s));
         stop.request_stop();
         auto run = running.get();
         REQUIRE(run.report.outcomes.size() == 4);
