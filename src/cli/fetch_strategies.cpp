@@ -6,11 +6,13 @@
 
 #include <utility>
 
-namespace fxrates::cli {
+namespace fxrates::cli
+{
 
 namespace asio = boost::asio;
 
-namespace {
+namespace
+{
 
 // The strategies `fetch` offers: the article's ways of fetching a URL list. The throttled variants
 // are the rates lab's; fetch has its own per-host --rate, which every strategy keeps.
@@ -25,9 +27,10 @@ void add_fetch_strategy_options(CLI::App& command, fetch_strategy_options& optio
     for (auto kind : offered)
         names.emplace_back(to_string(kind));
     command
-        .add_option("--strategy", options.name,
-                    "How the URLs are fetched: on one event loop (async), one after another, a thread per URL, "
-                    "a pool of --threads threads or processes, or offload; the outputs are the same")
+        .add_option(
+            "--strategy", options.name,
+            "How the URLs are fetched: on one event loop (async), one after another, a thread per URL, "
+            "a pool of --threads threads or processes, or offload; the outputs are the same")
         ->check(CLI::IsMember(names))
         ->capture_default_str();
     command
@@ -71,8 +74,9 @@ private:
 };
 
 strategy_fetch::strategy_fetch(asio::io_context& context, strategy kind, std::size_t threads,
-                               const client_params& params, std::vector<fetch_item> items, fetch_observer observe,
-                               asio::cancellation_slot cancel, std::function<void()> done)
+                               const client_params& params, std::vector<fetch_item> items,
+                               fetch_observer observe, asio::cancellation_slot cancel,
+                               std::function<void()> done)
     : work_(context.get_executor())
 {
     for (auto& item : items)
@@ -94,35 +98,38 @@ strategy_fetch::strategy_fetch(asio::io_context& context, strategy kind, std::si
     for (const auto& item : items)
         urls.push_back(item.url);
     // Each outcome goes to the loop, as the client's batch would tell it there.
-    auto on_loop = [this, &context](std::size_t index, const fetch_outcome& outcome) {
-        asio::post(context, [this, index, outcome] { tell(index, outcome); });
-    };
-    thread_ = std::thread([this, &context, kind, settings = std::move(settings), items = std::move(items),
-                           urls = std::move(urls), on_loop = std::move(on_loop), done = std::move(done)]() mutable {
-        std::string failure;
-        try
+    auto on_loop = [this, &context](std::size_t index, const fetch_outcome& outcome)
+    { asio::post(context, [this, index, outcome] { tell(index, outcome); }); };
+    thread_ = std::thread(
+        [this, &context, kind, settings = std::move(settings), items = std::move(items),
+         urls = std::move(urls), on_loop = std::move(on_loop), done = std::move(done)]() mutable
         {
-            run_fetch_strategy(kind, settings, std::move(items), on_loop);
-        }
-        catch (const std::exception& e)
-        {
-            failure = e.what(); // out of memory, say: the items not told of fail with it
-        }
-        // After every outcome posted above: the loop runs them in order, then this.
-        asio::post(context, [this, failure = std::move(failure), urls = std::move(urls), done = std::move(done)] {
-            for (std::size_t i = 0; i < told_.size(); ++i)
-                if (!told_[i])
-                {
-                    fetch_outcome lost;
-                    lost.url = urls[i];
-                    lost.error = errc::worker_failed;
-                    lost.diag.set_client_message("the strategy failed: " + failure);
-                    tell(i, lost);
-                }
-            done();
-            work_.reset();
+            std::string failure;
+            try
+            {
+                run_fetch_strategy(kind, settings, std::move(items), on_loop);
+            }
+            catch (const std::exception& e)
+            {
+                failure = e.what(); // out of memory, say: the items not told of fail with it
+            }
+            // After every outcome posted above: the loop runs them in order, then this.
+            asio::post(context,
+                       [this, failure = std::move(failure), urls = std::move(urls), done = std::move(done)]
+                       {
+                           for (std::size_t i = 0; i < told_.size(); ++i)
+                               if (!told_[i])
+                               {
+                                   fetch_outcome lost;
+                                   lost.url = urls[i];
+                                   lost.error = errc::worker_failed;
+                                   lost.diag.set_client_message("the strategy failed: " + failure);
+                                   tell(i, lost);
+                               }
+                           done();
+                           work_.reset();
+                       });
         });
-    });
 }
 
 void strategy_fetch::tell(std::size_t index, const fetch_outcome& outcome)

@@ -25,7 +25,8 @@
 #include <thread>
 #include <vector>
 
-namespace fxrates::cli {
+namespace fxrates::cli
+{
 
 /// `--strategy NAME` and `--threads N` of `fxrates fetch`.
 struct fetch_strategy_options
@@ -53,9 +54,9 @@ std::optional<strategy> chosen_fetch_strategy(const fetch_strategy_options& opti
 class strategy_fetch
 {
 public:
-    strategy_fetch(boost::asio::io_context& context, strategy kind, std::size_t threads, const client_params& params,
-                   std::vector<fetch_item> items, fetch_observer observe, boost::asio::cancellation_slot cancel,
-                   std::function<void()> done);
+    strategy_fetch(boost::asio::io_context& context, strategy kind, std::size_t threads,
+                   const client_params& params, std::vector<fetch_item> items, fetch_observer observe,
+                   boost::asio::cancellation_slot cancel, std::function<void()> done);
     /// Waits for the strategy's thread (it has ended once `done` has run).
     ~strategy_fetch();
 

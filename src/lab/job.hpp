@@ -32,7 +32,8 @@
 #include <utility>
 #include <vector>
 
-namespace fxrates::detail {
+namespace fxrates::detail
+{
 
 using time_point = std::chrono::steady_clock::time_point;
 
@@ -79,8 +80,7 @@ public:
             params_.on_outcome(index, outcome);
     }
 
-    template <class CompletionToken>
-    void async_batch(client& api, CompletionToken&& token) const
+    template <class CompletionToken> void async_batch(client& api, CompletionToken&& token) const
     {
         api.async_get_rates_batch(params_.bases, params_.query, params_.on_outcome,
                                   std::forward<CompletionToken>(token));
@@ -126,8 +126,7 @@ public:
             observe_(index, outcome);
     }
 
-    template <class CompletionToken>
-    void async_batch(client& api, CompletionToken&& token) const
+    template <class CompletionToken> void async_batch(client& api, CompletionToken&& token) const
     {
         api.async_fetch_batch(items_, observe_, std::forward<CompletionToken>(token));
     }

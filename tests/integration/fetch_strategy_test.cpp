@@ -28,7 +28,8 @@ using fxrates::strategy;
 using fxrates::strategy_params;
 using namespace std::chrono_literals;
 
-namespace {
+namespace
+{
 
 fxrates::server_params fixed_day(std::chrono::steady_clock::duration latency = {})
 {
@@ -92,10 +93,13 @@ url_run run_within(strategy kind, const strategy_params& params, std::vector<fet
                    std::chrono::seconds limit = 60s)
 {
     auto observed = std::make_shared<std::vector<std::size_t>>();
-    auto running = std::async(std::launch::async, [&, observed] {
-        auto observe = [observed](std::size_t index, const fetch_outcome&) { observed->push_back(index); };
-        return fxrates::run_fetch_strategy(kind, params, std::move(items), observe);
-    });
+    auto running = std::async(std::launch::async,
+                              [&, observed]
+                              {
+                                  auto observe = [observed](std::size_t index, const fetch_outcome&)
+                                  { observed->push_back(index); };
+                                  return fxrates::run_fetch_strategy(kind, params, std::move(items), observe);
+                              });
     if (running.wait_for(limit) != std::future_status::ready)
     {
         FAIL("the strategy " << to_string(kind) << " did not finish within " << limit.count() << " s");
@@ -137,7 +141,8 @@ TEST_CASE("a blocking fetch under way is abandoned at its deadline and at a stop
 {
     local_server server(fixed_day(10s));
     fxrates::blocking_client api(params_for(server).client);
-    auto late = api.fetch({server.base_url() + "/currencies", nullptr, {}}, std::chrono::steady_clock::now() + 100ms);
+    auto late =
+        api.fetch({server.base_url() + "/currencies", nullptr, {}}, std::chrono::steady_clock::now() + 100ms);
     CHECK(late.error == fxrates::errc::batch_deadline);
 
     std::stop_source stop;
@@ -252,10 +257,13 @@ public:
     bool wait_for(const std::string& tag, std::chrono::seconds limit)
     {
         std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, limit, [&] {
-            return std::any_of(targets_.begin(), targets_.end(),
-                               [&](const std::string& target) { return target.find(tag) != std::string::npos; });
-        });
+        return changed_.wait_for(lock, limit,
+                                 [&]
+                                 {
+                                     return std::any_of(targets_.begin(), targets_.end(),
+                                                        [&](const std::string& target)
+                                                        { return target.find(tag) != std::string::npos; });
+                                 });
     }
 
 private:
@@ -269,7 +277,8 @@ TEST_CASE("a stop request ends the URL job under every strategy: unfinished item
     arrivals requests;
     auto settings = fixed_day();
     // The server never answers: once a request has arrived, the job is stopped.
-    settings.inject_fault = [&requests](std::string_view target) -> std::optional<fxrates::fault> {
+    settings.inject_fault = [&requests](std::string_view target) -> std::optional<fxrates::fault>
+    {
         requests.arrived(target);
         return fxrates::fault::stall;
     };
@@ -284,7 +293,8 @@ TEST_CASE("a stop request ends the URL job under every strategy: unfinished item
         std::string tag = "run=" + std::string(to_string(kind));
         for (int i = 0; i < 4; ++i)
             items.push_back({server.base_url() + "/currencies?" + tag, nullptr, {}});
-        auto running = std::async(std::launch::async, [&] { return run_within(kind, params, std::move(items), 20s); });
+        auto running =
+            std::async(std::launch::async, [&] { return run_within(kind, params, std::move(items), 20s); });
         CHECK(requests.wait_for(tag, 20s));
         stop.request_stop();
         auto run = running.get();
@@ -319,7 +329,8 @@ TEST_CASE("the URL job in a fresh process counts and drops the bodies, and repor
 TEST_CASE("a large body crosses the process pool's pipes in pieces and arrives whole, in order")
 {
     auto settings = fixed_day();
-    settings.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+    settings.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault>
+    {
         if (target.starts_with("/currencies?big"))
             return fxrates::fault::huge_body;
         return std::nullopt;
