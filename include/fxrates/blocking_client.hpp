@@ -2,6 +2,7 @@
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/currency.hpp>
+#include <fxrates/fetch_outcome.hpp>
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/rates_query.hpp>
 
@@ -11,8 +12,8 @@
 
 namespace fxrates {
 
-/// A blocking rates client, the counterpart of Python's `requests`: `get_rates` returns when the
-/// answer is there, blocking the calling thread. For threads, processes and the offload bridge.
+/// A blocking rates client, the counterpart of Python's `requests`: `get_rates` (and `fetch`, for
+/// any URL) returns when the answer is there, blocking the calling thread. For threads, processes and the offload bridge.
 ///
 /// It keeps its own keep-alive connection between calls, and every phase has the time limits of
 /// `client_params` (it runs the asynchronous client on a private event loop, so verification,
@@ -44,6 +45,16 @@ public:
     /// thread).
     rates_outcome get_rates(currency_code base, const rates_query& query,
                             std::chrono::steady_clock::time_point deadline, std::stop_token stop = {});
+
+    /// Fetches one URL, as `client::async_fetch` does (the body goes to `item.sink`, or into the
+    /// outcome's `body` without one), no later than `deadline`, abandoned at once on `stop`: the
+    /// counterpart of `requests.get(url)`. Errors and time limits as for `get_rates`; the sink is
+    /// called on the calling thread, before this returns. A request abandoned at the deadline is
+    /// `errc::batch_deadline`, by a stop `operation_aborted`; what the sink had then received is
+    /// the caller's to discard.
+    fetch_outcome fetch(fetch_item item,
+                        std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max(),
+                        std::stop_token stop = {});
 
 private:
     struct impl;

@@ -28,6 +28,9 @@ struct compare_options
     std::string format = "table";
     std::string timeline_file;
     std::string trace_file;
+    std::string urls_file;    ///< --urls FILE: the URL job instead of rates
+    std::string url_template; ///< --template, with --values
+    std::string values;
 };
 
 /// Adds the `compare` subcommand to `app`.
@@ -35,6 +38,8 @@ CLI::App* add_compare_command(CLI::App& app, compare_options& options);
 
 /// Runs every chosen strategy on the same job and prints the matrix and the comparison table, or
 /// with `--format json|csv` the comparison alone as data (progress and failures go to stderr).
+/// With `--urls` (or `--template` and `--values`) the job is a URL list, as `fetch` reads it: the
+/// same table and timeline, without the matrix; the bodies are dropped (their sizes are compared).
 /// Returns 0 if every request of every strategy succeeded, 2 if some failed, 1 on bad input.
 int run_compare(const compare_options& options);
 

@@ -425,6 +425,7 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
     command->add_flag("--no-compression", options.no_compression,
                       "Do not ask for compressed answers (a compressed answer is decoded all the same)");
     command->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
+    add_fetch_strategy_options(*command, options.strategy);
     (void)input;
     return command;
 }
@@ -731,11 +732,21 @@ int run_fetch(const fetch_options& options)
     auto observe = [&](std::size_t request_index, const fetch_outcome& outcome) {
         end_item(item_of_request[request_index], outcome);
     };
-    api.async_fetch_batch(std::move(requests), observe,
-                          asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<fetch_outcome>) {
-                              signals.cancel();
-                              progress.finish();
-                          }));
+    auto finished = [&] {
+        signals.cancel();
+        progress.finish();
+    };
+    // --strategy other than async: the lab's strategy on a thread of its own, told to this loop
+    // as the client's batch would be (cli/fetch_strategies.cpp).
+    std::optional<strategy_fetch> by_strategy;
+    if (auto kind = chosen_fetch_strategy(options.strategy))
+        by_strategy.emplace(context, *kind, options.strategy.threads, params, std::move(requests), observe,
+                            cancel.slot(), finished);
+    else
+        api.async_fetch_batch(std::move(requests), observe,
+                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<fetch_outcome>) {
+                                  finished();
+                              }));
     context.run();
     progress.finish();
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cli/common_options.hpp"
+#include "cli/fetch_strategies.hpp"
 
 #include <CLI/App.hpp>
 
@@ -33,6 +34,7 @@ struct fetch_options
     unsigned max_redirects = 10;
     bool no_compression = false;
     bool quiet = false;
+    fetch_strategy_options strategy; ///< --strategy, --threads (cli/fetch_strategies.hpp)
 };
 
 /// Adds the `fetch` subcommand to `app`; its options are written into `options`.

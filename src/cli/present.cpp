@@ -120,7 +120,8 @@ std::string as_sentence(std::string text)
 }
 
 // describe_failure without the base: also the CSV error cell, whose row already names the base.
-std::string failure_text(const rates_outcome& outcome)
+template <class Outcome>
+std::string failure_text(const Outcome& outcome)
 {
     std::string text = as_sentence(outcome.error.message());
     if (!outcome.diag.client_message().empty())
@@ -455,6 +456,11 @@ std::string render_comparison(output_format format, const comparison& table)
 std::string describe_failure(const rates_outcome& outcome)
 {
     return std::string(outcome.base.view()) + ": " + failure_text(outcome);
+}
+
+std::string describe_failure(const fetch_outcome& outcome)
+{
+    return escape_untrusted(outcome.url, false) + ": " + failure_text(outcome);
 }
 
 } // namespace fxrates

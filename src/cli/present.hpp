@@ -1,6 +1,7 @@
 #pragma once
 
 #include <fxrates/currency.hpp>
+#include <fxrates/fetch_outcome.hpp>
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/utf8.hpp>
 
@@ -166,6 +167,8 @@ std::string render_comparison(output_format format, const comparison& table);
 /// `\x1b`, `\u202e`, `\\`, `\"`): the line cannot move the cursor, recolour the terminal, reorder
 /// what is shown, or forge another line.
 std::string describe_failure(const rates_outcome& outcome);
+/// The same for a URL of `compare --urls`: the URL (escaped), then why.
+std::string describe_failure(const fetch_outcome& outcome);
 
 // escape_untrusted, for text shown as describe_failure shows it, is in <fxrates/utf8.hpp>.
 

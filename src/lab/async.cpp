@@ -25,8 +25,10 @@ namespace fxrates::detail {
 
 namespace asio = boost::asio;
 
-void run_async(const strategy_params& params, bool throttled, run_report& report)
+template <class Job>
+void run_async(const Job& job, bool throttled, report_of<Job>& report)
 {
+    const auto& params = job.params();
     asio::io_context context(1);
     auto client_settings = params.client;
     if (throttled)
@@ -36,10 +38,10 @@ void run_async(const strategy_params& params, bool throttled, run_report& report
     }
     client api(context, client_settings);
     asio::cancellation_signal cancel;
-    api.async_get_rates_batch(params.bases, params.query, params.on_outcome,
-                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
-                                  report.outcomes = std::move(outcomes);
-                              }));
+    auto keep = [&](error_code, std::vector<typename Job::outcome_type> outcomes) {
+        report.outcomes = std::move(outcomes);
+    };
+    job.async_batch(api, asio::bind_cancellation_slot(cancel.slot(), std::move(keep)));
     // A stop request comes from another thread: hand it to the loop, which owns the signal.
     std::stop_callback on_stop(params.stop, [&] {
         asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); });
@@ -79,47 +81,43 @@ private:
     std::vector<blocking_client> shelf_;
 };
 
-asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf,
-                                      const strategy_params& params, std::chrono::steady_clock::time_point deadline,
-                                      std::size_t index, run_report& report)
+template <class Job>
+asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf, const Job& job,
+                                      time_point deadline, std::size_t index, report_of<Job>& report)
 {
     auto queued = std::chrono::steady_clock::now();
-    auto base = params.bases[index];
-    auto job = [&shelf, &params, base, deadline] {
-        if (auto refused = refuse_start(params, base, deadline))
+    auto work = [&shelf, &job, index, deadline] {
+        if (auto refused = refuse_start(job, index, deadline))
             return std::move(*refused);
         auto api = shelf.take();
-        auto outcome = fetch_by_deadline(api, params, base, deadline);
+        auto outcome = job.fetch(api, index, deadline);
         shelf.give_back(std::move(api));
         return outcome;
     };
-    auto [ec, outcome] = co_await async_offload(pool, std::move(job), asio::as_tuple(asio::use_awaitable));
+    auto [ec, outcome] = co_await async_offload(pool, std::move(work), asio::as_tuple(asio::use_awaitable));
     if (ec)
-    {
-        outcome.base = base;
-        outcome.error = ec;
-        if (ec == asio::error::operation_aborted)
-            outcome.diag.set_client_message("stopped before the answer came");
-    }
+        outcome = job.failed(index, ec == asio::error::operation_aborted ? "stopped before the answer came" : "",
+                             ec);
     outcome.timing.queued = queued;
     report.outcomes[index] = std::move(outcome);
-    if (params.on_outcome)
-        params.on_outcome(index, report.outcomes[index]);
+    job.observe(index, report.outcomes[index]);
 }
 
 } // namespace
 
-void run_offload(const strategy_params& params, run_report& report)
+template <class Job>
+void run_offload(const Job& job, report_of<Job>& report)
 {
+    const auto& params = job.params();
     asio::io_context context(1);
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
     client_shelf shelf(params.client);
-    report.outcomes.resize(params.bases.size());
-    std::vector<asio::cancellation_signal> cancel(params.bases.size());
+    report.outcomes.resize(job.size());
+    std::vector<asio::cancellation_signal> cancel(job.size());
     // Jobs not started by the batch's deadline skip their request; those under way end there.
-    auto deadline = batch_deadline(params);
-    for (std::size_t i = 0; i < params.bases.size(); ++i)
-        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, params, deadline, i, report),
+    auto deadline = job.deadline();
+    for (std::size_t i = 0; i < job.size(); ++i)
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, job, deadline, i, report),
                        asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
     // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
     std::stop_callback on_stop(params.stop, [&] {
@@ -134,5 +132,10 @@ void run_offload(const strategy_params& params, run_report& report)
     report.peak_threads = std::max(report.peak_threads, thread_count());
     pool.join();
 }
+
+#define FXRATES_INSTANTIATE_ASYNC(JOB)                                \
+    template void run_async<JOB>(const JOB&, bool, report_of<JOB>&); \
+    template void run_offload<JOB>(const JOB&, report_of<JOB>&);
+FXRATES_FOR_EACH_JOB(FXRATES_INSTANTIATE_ASYNC)
 
 } // namespace fxrates::detail

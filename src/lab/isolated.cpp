@@ -38,15 +38,16 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-run_report failed_run(strategy kind, const strategy_params& params, const std::string& why,
-                      error_code error = errc::worker_failed)
+template <class Job>
+detail::report_of<Job> failed_run(strategy kind, const Job& job, const std::string& why,
+                                  error_code error = errc::worker_failed)
 {
-    run_report report;
+    detail::report_of<Job> report;
     report.kind = kind;
     report.started = std::chrono::steady_clock::now();
-    for (auto base : params.bases)
+    for (std::size_t i = 0; i < job.size(); ++i)
     {
-        report.outcomes.push_back(detail::failed_outcome(base, why, error));
+        report.outcomes.push_back(job.failed(i, why, error));
         report.outcomes.back().timing.queued = report.outcomes.back().timing.done = report.started;
     }
     return report;
@@ -177,21 +178,29 @@ private:
 
 } // namespace
 
-run_report run_strategy_in_process(strategy kind, const strategy_params& params)
+namespace {
+
+// Runs `job` under `kind` in a fresh `strategy-worker` process, which is sent `header` (the
+// strategy, the job's kind and, for URLs, the items); `decode` reads its report.
+template <class Job, class Decode>
+detail::report_of<Job> run_in_process(strategy kind, const Job& job, detail::settings_header header, Decode decode)
 {
+    const auto& params = job.params();
     detail::ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
-    std::string request = detail::encode_settings(params, to_string(kind));
-    // A report is a JSON line per base of a few KiB at most; more than this is not a report.
-    const std::size_t max_report = (params.bases.size() + 16) * 64 * 1024;
+    header.strategy = to_string(kind);
+    header.job = Job::wire_name;
+    std::string request = detail::encode_settings(params, header);
+    // A report is a JSON line per item of a few KiB at most; more than this is not a report.
+    const std::size_t max_report = (job.size() + 16) * 64 * 1024;
 
     // The child keeps this process's signal mask (see spawn_child): Ctrl-C reaches this process
     // alone, which asks the child to stop by ending its input.
     std::string why;
     auto child = detail::spawn_child(program, "strategy-worker", why);
     if (!child)
-        return failed_run(kind, params, why);
+        return failed_run(kind, job, why);
     // Whatever ends this function, an exception included, the child is not left running or
     // unreaped.
     struct child_guard
@@ -218,13 +227,12 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     guard.reaped = true;
 
     std::string failure = supervisor->failure();
-    auto report =
-        supervisor->sent() && failure.empty() ? detail::decode_report(supervisor->text()) : std::nullopt;
+    auto report = supervisor->sent() && failure.empty() ? decode(supervisor->text()) : std::nullopt;
     if (!report)
     {
         if (failure.empty())
             failure = "the strategy's process ended without a report (status " + std::to_string(status) + ")";
-        return failed_run(kind, params, failure,
+        return failed_run(kind, job, failure,
                           supervisor->interrupted() ? error_code(boost::asio::error::operation_aborted)
                                                     : errc::worker_failed);
     }
@@ -236,6 +244,33 @@ run_report run_strategy_in_process(strategy kind, const strategy_params& params)
     return *report;
 }
 
+// In a strategy-worker of the URL job: the bodies are counted (the outcomes' `bytes`) and dropped.
+class discarding_sink final : public body_sink
+{
+public:
+    error_code write(std::string_view) override { return {}; }
+};
+
+} // namespace
+
+run_report run_strategy_in_process(strategy kind, const strategy_params& params)
+{
+    return run_in_process(kind, detail::rates_job(params), {},
+                          [](std::string_view text) { return detail::decode_report(text); });
+}
+
+fetch_run_report run_fetch_strategy_in_process(strategy kind, const strategy_params& params,
+                                               const std::vector<std::string>& urls)
+{
+    std::vector<fetch_item> items;
+    for (const auto& url : urls)
+        items.push_back({url, nullptr, {}});
+    detail::settings_header header;
+    header.urls = urls;
+    return run_in_process(kind, detail::fetch_job(params, std::move(items), {}), std::move(header),
+                          [](std::string_view text) { return detail::decode_fetch_report(text); });
+}
+
 int run_strategy_worker()
 {
     std::string line;
@@ -243,11 +278,14 @@ int run_strategy_worker()
         return 1;
     try
     {
-        std::string name;
-        auto params = detail::decode_settings(line, &name);
-        auto kind = parse_strategy(name);
+        detail::settings_header header;
+        auto params = detail::decode_settings(line, &header);
+        auto kind = parse_strategy(header.strategy);
         if (!kind)
             throw std::invalid_argument("unknown strategy");
+        if (!header.job.empty() && header.job != detail::rates_job::wire_name &&
+            header.job != detail::fetch_job::wire_name)
+            throw std::invalid_argument("unknown job '" + header.job + "'");
         // The parent asks for a stop by ending this process's input (Ctrl-C, or its own time
         // limit): a thread waits for that end. It is the parent's, not the strategy's, so it is
         // left out of the thread count.
@@ -265,14 +303,27 @@ int run_strategy_worker()
             }
             stop->request_stop();
             // Stays until the process ends, so that every thread count the strategy takes holds
-            // it, and the one subtracted below is always there to subtract.
+            // it, and the one subtracted from the report is always there to subtract.
             for (;;)
                 ::pause();
         }).detach();
-        auto report = run_strategy(*kind, params);
-        if (report.peak_threads > 1)
-            --report.peak_threads;
-        std::cout << detail::encode_report(report) << std::flush;
+        // The parent's thread is not the strategy's: left out of the count.
+        auto report_without_the_watch = [](auto report) {
+            if (report.peak_threads > 1)
+                --report.peak_threads;
+            return detail::encode_report(report);
+        };
+        if (header.job == detail::fetch_job::wire_name)
+        {
+            std::vector<discarding_sink> sinks(header.urls.size());
+            std::vector<fetch_item> items;
+            for (std::size_t i = 0; i < header.urls.size(); ++i)
+                items.push_back({header.urls[i], &sinks[i], {}});
+            std::cout << report_without_the_watch(run_fetch_strategy(*kind, params, std::move(items)));
+        }
+        else
+            std::cout << report_without_the_watch(run_strategy(*kind, params));
+        std::cout << std::flush;
         return 0;
     }
     catch (const std::exception& e)

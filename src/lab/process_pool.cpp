@@ -1,6 +1,6 @@
 // The process pool: worker processes started fresh from the fxrates program (posix_spawn, never
-// a bare fork of this threaded process), fed one base at a time over a pipe, answering one JSON
-// line each. An io_context run on the calling thread watches them all, each pipe a
+// a bare fork of this threaded process), fed one item at a time over a pipe, answering one JSON
+// line each (and, for a URL, its body first, in data frames: see fetch_answer_reader). An io_context run on the calling thread watches them all, each pipe a
 // posix::stream_descriptor: a worker that dies is noticed at once and its base reported as failed,
 // a worker slow to read its input holds up no other, and a timer keeps the batch's time limit, so
 // nothing ever hangs.
@@ -19,6 +19,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/json.hpp>
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -32,6 +33,7 @@
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 
@@ -46,6 +48,166 @@ namespace asio = boost::asio;
 // One answer is a JSON line of one base's outcome: a few KiB. A worker that sends a megabyte with
 // no end of line is not answering.
 constexpr std::size_t max_answer_line = 1024 * 1024;
+
+// What a worker of the rates job sends: one outcome line per base.
+class rates_answer_reader
+{
+public:
+    explicit rates_answer_reader(const rates_job&) {}
+
+    // Takes the complete lines at the front of `received`, telling `answer(index, outcome)` of each
+    // well-formed one (the supervisor checks that it answers an open job). False if the worker
+    // must be stopped: never, for lines; an overlong one is caught by the supervisor.
+    template <class Answer>
+    bool take(std::string& received, const std::optional<std::size_t>&, Answer answer)
+    {
+        std::size_t newline;
+        while ((newline = received.find('\n')) != std::string::npos)
+        {
+            auto line = received.substr(0, newline);
+            received.erase(0, newline + 1);
+            if (auto decoded = decode_outcome(line))
+                answer(decoded->first, std::move(decoded->second));
+        }
+        return true;
+    }
+};
+
+// A body piece travels as a line `{"index":I,"data":N}` followed by N raw bytes, at most this many,
+// so that neither side holds more than a piece of a body, whatever its size; a final answer begins
+// with a line `{"index":I,"begin":STATUS}`; the outcome line (wire.hpp) ends the item. The pipe's
+// own back-pressure does the rest: a worker blocks while the supervisor's sinks are busy.
+constexpr std::size_t max_data_frame = 64 * 1024;
+
+// What a worker of the URL job sends: frames of its current item's body, fed to that item's sink
+// here (so that the files, their names and their atomic commits stay the parent's, exactly as with
+// the other strategies), then its outcome.
+class fetch_answer_reader
+{
+public:
+    explicit fetch_answer_reader(const fetch_job& job) : job_(job) {}
+
+    template <class Answer>
+    bool take(std::string& received, const std::optional<std::size_t>& current, Answer answer)
+    {
+        for (;;)
+        {
+            if (data_left_ > 0)
+            {
+                auto piece = std::min(data_left_, received.size());
+                if (piece == 0)
+                    return true;
+                if (current && data_index_ == *current)
+                    deliver(*current, std::string_view(received).substr(0, piece));
+                received.erase(0, piece);
+                data_left_ -= piece;
+                continue;
+            }
+            auto newline = received.find('\n');
+            if (newline == std::string::npos)
+                return true;
+            auto line = received.substr(0, newline);
+            received.erase(0, newline + 1);
+            auto frame = decode_frame(line);
+            if (!frame)
+            {
+                if (auto decoded = decode_fetch_outcome(line))
+                {
+                    if (current && decoded->first == *current)
+                        finish(*current, decoded->second);
+                    answer(decoded->first, std::move(decoded->second));
+                }
+                continue;
+            }
+            if (frame->data)
+            {
+                if (*frame->data > max_data_frame)
+                    return false; // not a frame of ours
+                data_index_ = frame->index;
+                data_left_ = *frame->data;
+            }
+            else if (current && frame->index == *current)
+                begin(*current, frame->status);
+        }
+    }
+
+private:
+    struct frame
+    {
+        std::size_t index = 0;
+        std::optional<std::size_t> data;
+        unsigned status = 0;
+    };
+
+    static std::optional<frame> decode_frame(std::string_view line)
+    {
+        boost::system::error_code ec;
+        auto value = boost::json::parse(line, ec);
+        if (ec || !value.is_object())
+            return std::nullopt;
+        const auto& object = value.get_object();
+        const auto* index = object.if_contains("index");
+        const auto* data = object.if_contains("data");
+        const auto* begin = object.if_contains("begin");
+        if (!index || !index->is_number() || (!data && !begin))
+            return std::nullopt;
+        frame f;
+        try
+        {
+            f.index = index->to_number<std::size_t>();
+            if (data)
+                f.data = data->to_number<std::size_t>();
+            else
+                f.status = begin->to_number<unsigned>();
+        }
+        catch (const std::exception&)
+        {
+            return std::nullopt;
+        }
+        return f;
+    }
+
+    void begin(std::size_t index, unsigned status)
+    {
+        body_.clear();
+        refused_ = {};
+        if (auto* sink = job_.item(index).sink)
+            refused_ = sink->begin(status);
+    }
+
+    void deliver(std::size_t index, std::string_view data)
+    {
+        if (refused_)
+            return; // the sink stopped this answer: the rest of it is dropped
+        if (auto* sink = job_.item(index).sink)
+            refused_ = sink->write(data);
+        else
+            body_.append(data);
+    }
+
+    // The outcome of the current item: its body (without a sink), and the sink's refusal, which
+    // fails the item as it would have failed the request in this process.
+    void finish(std::size_t index, fetch_outcome& outcome)
+    {
+        if (refused_ && outcome.ok())
+        {
+            outcome.error = refused_;
+            outcome.diag.set_client_message("the body could not be taken: " + refused_.message());
+        }
+        if (!job_.item(index).sink)
+            outcome.body = std::move(body_);
+        body_.clear();
+        refused_ = {};
+    }
+
+    const fetch_job& job_;
+    std::size_t data_index_ = 0, data_left_ = 0;
+    std::string body_;
+    error_code refused_;
+};
+
+template <class Job>
+using answer_reader = std::conditional_t<std::is_same_v<Job, rates_job>, rates_answer_reader, fetch_answer_reader>;
 
 // Pending operations refer to its members: it stays at one address (held by unique_ptr).
 struct worker_process
@@ -62,6 +224,7 @@ struct worker_process
     bool no_more_jobs = false; // its input is closed once the outbox is written
     std::optional<std::size_t> job;
     bool alive = false;
+    std::size_t number = 0; // its place in the pool's list
     bool answered = false; // once at least: its client and resolver thread have started
     std::size_t threads = 0; // as last read
 };
@@ -94,7 +257,8 @@ int end_worker(worker_process& worker, int signal, rusage* usage = nullptr)
 
 // Ends a worker as end_worker does, counting it in the report: reaping counts its CPU in this
 // process's children; its peak memory is added to the pool's, since the workers run side by side.
-int reap(worker_process& worker, int signal, run_report& report)
+template <class Report>
+int reap(worker_process& worker, int signal, Report& report)
 {
     // Read while it runs: once it has ended only getrusage's figure is left, which counts this
     // process's own peak too (see peak_rss_kib).
@@ -115,6 +279,7 @@ bool spawn_worker(asio::io_context& context, const std::string& program, worker_
     if (!child)
         return false;
     auto& worker = *workers.emplace_back(std::make_unique<worker_process>(context));
+    worker.number = workers.size() - 1;
     worker.pid = child->pid;
     worker.alive = true;
     adopt_pipe(worker.to_worker, child->to_child);
@@ -123,16 +288,18 @@ bool spawn_worker(asio::io_context& context, const std::string& program, worker_
 }
 
 // The pool at work: every handler runs on the calling thread, in io_context::run. Once finished
-// (every base answered, every worker gone, the deadline passed, or a stop request), the loop
+// (every item answered, every worker gone, the deadline passed, or a stop request), the loop
 // stops and no handler runs again; what is still open is reported by run_process_pool.
+template <class Job>
 class pool_supervisor
 {
 public:
-    pool_supervisor(asio::io_context& context, const strategy_params& params, run_report& report,
-                    worker_list& workers)
-        : context_(context), params_(params), report_(report), workers_(workers), count_(params.bases.size()),
-          answered_(count_, false), remaining_(count_), deadline_timer_(context)
+    pool_supervisor(asio::io_context& context, const Job& job, report_of<Job>& report, worker_list& workers)
+        : context_(context), job_(job), params_(job.params()), report_(report), workers_(workers),
+          count_(job.size()), answered_(count_, false), remaining_(count_), deadline_timer_(context)
     {
+        for (std::size_t w = 0; w < workers_.size(); ++w)
+            readers_.emplace_back(job_);
     }
 
     bool answered(std::size_t i) const { return answered_[i]; }
@@ -191,11 +358,9 @@ private:
         if (worker.job && !answered_[*worker.job])
         {
             report_.outcomes[*worker.job] =
-                failed_outcome(params_.bases[*worker.job],
-                               "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
+                job_.failed(*worker.job, "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
             answered_[*worker.job] = true;
-            if (params_.on_outcome)
-                params_.on_outcome(*worker.job, report_.outcomes[*worker.job]);
+            job_.observe(*worker.job, report_.outcomes[*worker.job]);
             --remaining_;
         }
         worker.job.reset();
@@ -213,7 +378,7 @@ private:
         else
         {
             worker.job = next_++;
-            worker.outbox += encode_job(*worker.job, params_.bases[*worker.job]);
+            worker.outbox += job_.encode_item(*worker.job);
         }
         write(worker);
     }
@@ -268,35 +433,31 @@ private:
             return;
         }
         worker.received.append(worker.chunk.data(), size);
-        if (worker.received.size() > max_answer_line && worker.received.find('\n') == std::string::npos)
-        {
-            // Not an answer of ours: stop listening to it rather than fill memory.
-            ::kill(worker.pid, SIGKILL);
-            retire(worker);
-            return;
-        }
-        std::size_t newline;
-        while ((newline = worker.received.find('\n')) != std::string::npos)
-        {
-            auto line = worker.received.substr(0, newline);
-            worker.received.erase(0, newline + 1);
-            auto answer = decode_outcome(line);
-            if (!answer || answer->first >= count_ || answered_[answer->first])
-                continue; // not a well-formed answer to an open job: ignored, the job stays open
-            answer->second.timing.queued = queued_;
-            report_.outcomes[answer->first] = std::move(answer->second);
-            answered_[answer->first] = true;
-            if (params_.on_outcome)
-                params_.on_outcome(answer->first, report_.outcomes[answer->first]);
+        auto answer = [&](std::size_t index, typename Job::outcome_type outcome) {
+            if (index >= count_ || answered_[index])
+                return; // not an answer to an open job: ignored, the job stays open
+            outcome.timing.queued = queued_;
+            report_.outcomes[index] = std::move(outcome);
+            answered_[index] = true;
+            job_.observe(index, report_.outcomes[index]);
             --remaining_;
             bool first_answer = !std::exchange(worker.answered, true);
-            if (worker.job == answer->first)
+            if (worker.job == index)
                 assign(worker);
             if (first_answer)
             {
                 worker.threads = thread_count_of(worker.pid);
                 sample_threads();
             }
+        };
+        // The worker's job as it changes: an answer assigns the next, whose frames may follow.
+        bool well_formed = readers_[worker.number].take(worker.received, worker.job, answer);
+        if (!well_formed || worker.received.size() > max_answer_line)
+        {
+            // Not an answer of ours: stop listening to it rather than fill memory.
+            ::kill(worker.pid, SIGKILL);
+            retire(worker);
+            return;
         }
         if (remaining_ == 0)
             finish();
@@ -305,9 +466,11 @@ private:
     }
 
     asio::io_context& context_;
+    const Job& job_;
     const strategy_params& params_;
-    run_report& report_;
+    report_of<Job>& report_;
     worker_list& workers_;
+    std::vector<answer_reader<Job>> readers_;
     const std::size_t count_;
     std::vector<bool> answered_;
     std::size_t next_ = 0, remaining_;
@@ -318,24 +481,26 @@ private:
 
 } // namespace
 
-void run_process_pool(const strategy_params& params, run_report& report)
+template <class Job>
+void run_process_pool(const Job& job, report_of<Job>& report)
 {
-    const std::size_t count = params.bases.size();
+    const auto& params = job.params();
+    const std::size_t count = job.size();
     report.outcomes.resize(count);
-    for (std::size_t i = 0; i < count; ++i)
-        report.outcomes[i].base = params.bases[i];
     if (count == 0)
         return;
 
     ignore_sigpipe();
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
-    // The workers get their bases one job at a time, not in the settings, which stay small.
+    // The workers get their items one job at a time, not in the settings, which stay small.
     const std::string settings = [&]
     {
         strategy_params without_bases = params;
         without_bases.bases.clear();
-        return encode_settings(without_bases);
+        settings_header header;
+        header.job = Job::wire_name;
+        return encode_settings(without_bases, header);
     }();
 
     // One thread (this one) runs it; it outlives the workers' descriptors and the supervisor's timer.
@@ -360,13 +525,12 @@ void run_process_pool(const strategy_params& params, run_report& report)
     if (workers.empty())
     {
         for (std::size_t i = 0; i < count; ++i)
-            report.outcomes[i] =
-                failed_outcome(params.bases[i], "no worker process could be started: " + why);
+            report.outcomes[i] = job.failed(i, "no worker process could be started: " + why);
         return;
     }
 
-    auto deadline = batch_deadline(params);
-    pool_supervisor supervisor(context, params, report, workers);
+    auto deadline = job.deadline();
+    pool_supervisor<Job> supervisor(context, job, report, workers);
     supervisor.run(settings, deadline);
 
     // Whatever is still open: stopped, the deadline passed, or every worker died.
@@ -378,14 +542,13 @@ void run_process_pool(const strategy_params& params, run_report& report)
         bool started = std::any_of(workers.begin(), workers.end(),
                                    [i](const auto& w) { return w->alive && w->job == i; });
         if (params.stop.stop_requested())
-            report.outcomes[i] = failed_outcome(params.bases[i], "stopped before the answer came",
-                                                boost::asio::error::operation_aborted);
+            report.outcomes[i] =
+                job.failed(i, "stopped before the answer came", boost::asio::error::operation_aborted);
         else if (too_late)
-            report.outcomes[i] = failed_outcome(params.bases[i],
-                                                batch_deadline_message(started, params.client.batch_timeout),
-                                                errc::batch_deadline);
+            report.outcomes[i] =
+                job.failed(i, batch_deadline_message(started, params.client.batch_timeout), errc::batch_deadline);
         else
-            report.outcomes[i] = failed_outcome(params.bases[i], "no worker process was left to answer");
+            report.outcomes[i] = job.failed(i, "no worker process was left to answer");
     }
     for (auto& worker : workers)
     {
@@ -394,6 +557,102 @@ void run_process_pool(const strategy_params& params, run_report& report)
     }
 }
 
+#define FXRATES_INSTANTIATE_PROCESS_POOL(JOB) template void run_process_pool<JOB>(const JOB&, report_of<JOB>&);
+FXRATES_FOR_EACH_JOB(FXRATES_INSTANTIATE_PROCESS_POOL)
+
+std::string rates_job::encode_item(std::size_t index) const
+{
+    return encode_job(index, params_.bases[index]);
+}
+
+std::string fetch_job::encode_item(std::size_t index) const
+{
+    return encode_fetch_job(index, items_[index]);
+}
+
+namespace
+{
+
+// A worker's standard output, which only one thread writes: false once it has failed (the pool
+// has gone), so that the worker stops.
+bool send(std::string_view bytes)
+{
+    std::cout.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return static_cast<bool>(std::cout);
+}
+
+// In a worker of the URL job: the body goes to the pool in frames as it arrives.
+class pipe_sink final : public body_sink
+{
+public:
+    explicit pipe_sink(std::size_t index) : index_(index) {}
+
+    error_code begin(unsigned status) override
+    {
+        boost::json::object frame{{"index", index_}, {"begin", status}};
+        return sent(send(boost::json::serialize(frame) + "\n"));
+    }
+
+    error_code write(std::string_view data) override
+    {
+        while (!data.empty())
+        {
+            auto piece = data.substr(0, max_data_frame);
+            boost::json::object frame{{"index", index_}, {"data", piece.size()}};
+            if (!send(boost::json::serialize(frame) + "\n") || !send(piece))
+                return sent(false);
+            data.remove_prefix(piece.size());
+        }
+        return {};
+    }
+
+private:
+    static error_code sent(bool ok)
+    {
+        return ok ? error_code() : make_error_code(boost::system::errc::broken_pipe);
+    }
+
+    std::size_t index_;
+};
+
+// A worker's loop: one job a line, read by `decode`, done by `answer(api, index, item)` (false once
+// standard output has failed); the client is made at the first job.
+template <class Decode, class Answer>
+void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
+{
+    std::optional<blocking_client> api;
+    std::string line;
+    while (std::getline(std::cin, line))
+    {
+        auto job = decode(line);
+        if (!job)
+            continue;
+        if (!api)
+            api.emplace(params.client);
+        if (!answer(*api, job->first, std::move(job->second)))
+            return;
+    }
+}
+
+void serve_rates_jobs(const strategy_params& params)
+{
+    serve_jobs(params, decode_job, [&](blocking_client& api, std::size_t index, currency_code base) {
+        return send(encode_outcome(index, api.get_rates(base, params.query))) && std::cout.flush();
+    });
+}
+
+void serve_fetch_jobs(const strategy_params& params)
+{
+    serve_jobs(params, decode_fetch_job, [](blocking_client& api, std::size_t index, fetch_item item) {
+        pipe_sink sink(index);
+        item.sink = &sink;
+        auto outcome = api.fetch(std::move(item));
+        return send(encode_outcome(index, outcome)) && std::cout.flush();
+    });
+}
+
+} // namespace
+
 int run_process_pool_worker()
 {
     std::ios::sync_with_stdio(false);
@@ -401,26 +660,22 @@ int run_process_pool_worker()
     if (!std::getline(std::cin, line))
         return 0;
     strategy_params params;
+    settings_header header;
     try
     {
-        params = decode_settings(line);
+        params = decode_settings(line, &header);
+        if (!header.job.empty() && header.job != rates_job::wire_name && header.job != fetch_job::wire_name)
+            throw std::invalid_argument("unknown job '" + header.job + "'");
     }
     catch (const std::exception& e)
     {
         std::cerr << "fxrates worker: " << e.what() << '\n';
         return 1;
     }
-    std::optional<blocking_client> api;
-    while (std::getline(std::cin, line))
-    {
-        auto job = decode_job(line);
-        if (!job)
-            continue;
-        if (!api)
-            api.emplace(params.client);
-        auto outcome = api->get_rates(job->second, params.query);
-        std::cout << encode_outcome(job->first, outcome) << std::flush;
-    }
+    if (header.job == fetch_job::wire_name)
+        serve_fetch_jobs(params);
+    else
+        serve_rates_jobs(params);
     return 0;
 }
 

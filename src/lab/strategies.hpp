@@ -1,42 +1,55 @@
 #pragma once
 
 // The strategies' bodies: each fills `report.outcomes` (input order) and `report.peak_threads`.
-// run_strategy measures wall time, CPU and memory around them.
+// run_strategy measures wall time, CPU and memory around them. Each is a template over the job
+// (lab/job.hpp), instantiated in its own file for the rates job and the URL job.
 
 #include <fxrates/error.hpp>
+#include "client/batch.hpp"
+#include "lab/job.hpp"
 #include "lab/strategy.hpp"
+
+#include <boost/asio/error.hpp>
 
 #include <chrono>
 #include <optional>
 #include <string>
 
-namespace fxrates {
-class blocking_client;
-}
-
 namespace fxrates::detail {
 
-void run_sequential(const strategy_params& params, run_report& report);
-void run_thread_per_item(const strategy_params& params, run_report& report);
-void run_thread_pool(const strategy_params& params, bool throttled, run_report& report);
-void run_process_pool(const strategy_params& params, run_report& report);
+template <class Job>
+using report_of = basic_run_report<typename Job::outcome_type>;
+
+template <class Job>
+void run_sequential(const Job& job, report_of<Job>& report);
+template <class Job>
+void run_thread_per_item(const Job& job, report_of<Job>& report);
+template <class Job>
+void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report);
+template <class Job>
+void run_process_pool(const Job& job, report_of<Job>& report);
+template <class Job>
+void run_async(const Job& job, bool throttled, report_of<Job>& report);
+template <class Job>
+void run_offload(const Job& job, report_of<Job>& report);
+
 int run_process_pool_worker();
 
-/// The outcome of a base that got no answer: `error`, explained by `why`, done now.
-rates_outcome failed_outcome(currency_code base, std::string why, error_code error = errc::worker_failed);
+/// The outcome of an item that must not start: the batch is stopped, or past its `deadline`.
+template <class Job>
+std::optional<typename Job::outcome_type> refuse_start(const Job& job, std::size_t index, time_point deadline)
+{
+    if (job.params().stop.stop_requested())
+        return job.failed(index, "stopped before it started", boost::asio::error::operation_aborted);
+    if (std::chrono::steady_clock::now() >= deadline)
+        return job.failed(index, batch_deadline_message(false, job.params().client.batch_timeout),
+                          errc::batch_deadline);
+    return std::nullopt;
+}
 
-/// When the whole batch must be done: `client_params::batch_timeout` from now.
-std::chrono::steady_clock::time_point batch_deadline(const strategy_params& params);
-
-/// The outcome of a base that must not start: the batch is stopped, or past its `deadline`.
-std::optional<rates_outcome> refuse_start(const strategy_params& params, currency_code base,
-                                          std::chrono::steady_clock::time_point deadline);
-
-/// One base through a blocking client, by the batch's `deadline` and stop request; a request
-/// still under way at the deadline is abandoned and says which time limit it hit.
-rates_outcome fetch_by_deadline(blocking_client& api, const strategy_params& params, currency_code base,
-                                std::chrono::steady_clock::time_point deadline);
-void run_async(const strategy_params& params, bool throttled, run_report& report);
-void run_offload(const strategy_params& params, run_report& report);
+// Each strategy's file instantiates its bodies for both jobs.
+#define FXRATES_FOR_EACH_JOB(INSTANTIATE) \
+    INSTANTIATE(rates_job)                \
+    INSTANTIATE(fetch_job)
 
 } // namespace fxrates::detail

@@ -2,6 +2,7 @@
 
 #include <fxrates/blocking_client.hpp>
 
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -61,25 +62,28 @@ std::optional<strategy> parse_strategy(std::string_view name) noexcept
 namespace {
 
 // The caller's observer, made safe for the threaded strategies (calls serialised) and complete:
-// each base is told once, and those a strategy did not tell as they ended (a base that could not
+// each item is told once, and those a strategy did not tell as they ended (an item that could not
 // start, say) are told when the run is over, before it returns.
+template <class Outcome>
 class observer_guard
 {
 public:
-    explicit observer_guard(outcome_observer observe, std::size_t count) : observe_(std::move(observe)), told_(count) {}
+    using observer = std::function<void(std::size_t, const Outcome&)>;
 
-    outcome_observer wrapped()
+    explicit observer_guard(observer observe, std::size_t count) : observe_(std::move(observe)), told_(count) {}
+
+    observer wrapped()
     {
         if (!observe_)
             return {};
-        return [this](std::size_t index, const rates_outcome& outcome) {
+        return [this](std::size_t index, const Outcome& outcome) {
             std::lock_guard lock(mutex_);
             if (index < told_.size() && !std::exchange(told_[index], true))
                 observe_(index, outcome);
         };
     }
 
-    void tell_the_rest(const std::vector<rates_outcome>& outcomes)
+    void tell_the_rest(const std::vector<Outcome>& outcomes)
     {
         if (!observe_)
             return;
@@ -90,19 +94,16 @@ public:
     }
 
 private:
-    outcome_observer observe_;
+    observer observe_;
     std::mutex mutex_;
     std::vector<char> told_; // not vector<bool>: std::exchange needs a real reference
 };
 
-} // namespace
-
-run_report run_strategy(strategy kind, const strategy_params& caller_params)
+// Runs `kind` on `job`, measuring it; `observer` has been handed to the job, wrapped.
+template <class Job, class Outcome>
+basic_run_report<Outcome> run_measured(strategy kind, const Job& job, observer_guard<Outcome>& observer)
 {
-    observer_guard observer(caller_params.on_outcome, caller_params.bases.size());
-    strategy_params params = caller_params;
-    params.on_outcome = observer.wrapped();
-    run_report report;
+    basic_run_report<Outcome> report;
     report.kind = kind;
     bool children = kind == strategy::process_pool;
     double cpu_before = detail::cpu_seconds(children);
@@ -111,14 +112,14 @@ run_report run_strategy(strategy kind, const strategy_params& caller_params)
 
     switch (kind)
     {
-    case strategy::sequential: detail::run_sequential(params, report); break;
-    case strategy::thread_per_item: detail::run_thread_per_item(params, report); break;
-    case strategy::thread_pool: detail::run_thread_pool(params, false, report); break;
-    case strategy::thread_pool_throttled: detail::run_thread_pool(params, true, report); break;
-    case strategy::process_pool: detail::run_process_pool(params, report); break;
-    case strategy::async: detail::run_async(params, false, report); break;
-    case strategy::async_throttled: detail::run_async(params, true, report); break;
-    case strategy::offload: detail::run_offload(params, report); break;
+    case strategy::sequential: detail::run_sequential(job, report); break;
+    case strategy::thread_per_item: detail::run_thread_per_item(job, report); break;
+    case strategy::thread_pool: detail::run_thread_pool(job, false, report); break;
+    case strategy::thread_pool_throttled: detail::run_thread_pool(job, true, report); break;
+    case strategy::process_pool: detail::run_process_pool(job, report); break;
+    case strategy::async: detail::run_async(job, false, report); break;
+    case strategy::async_throttled: detail::run_async(job, true, report); break;
+    case strategy::offload: detail::run_offload(job, report); break;
     }
 
     observer.tell_the_rest(report.outcomes);
@@ -129,18 +130,52 @@ run_report run_strategy(strategy kind, const strategy_params& caller_params)
     return report;
 }
 
+} // namespace
+
+run_report run_strategy(strategy kind, const strategy_params& caller_params)
+{
+    observer_guard<rates_outcome> observer(caller_params.on_outcome, caller_params.bases.size());
+    strategy_params params = caller_params;
+    params.on_outcome = observer.wrapped();
+    return run_measured(kind, detail::rates_job(params), observer);
+}
+
+fetch_run_report run_fetch_strategy(strategy kind, const strategy_params& params, std::vector<fetch_item> items,
+                                    fetch_observer observe)
+{
+    observer_guard<fetch_outcome> observer(std::move(observe), items.size());
+    return run_measured(kind, detail::fetch_job(params, std::move(items), observer.wrapped()), observer);
+}
+
 } // namespace fxrates
 
 namespace fxrates::detail {
+
+namespace {
+
+template <class Outcome>
+Outcome failed_with(Outcome outcome, std::string why, error_code error)
+{
+    outcome.error = error;
+    outcome.diag.set_client_message(std::move(why));
+    outcome.timing.done = std::chrono::steady_clock::now();
+    return outcome;
+}
+
+} // namespace
 
 rates_outcome failed_outcome(currency_code base, std::string why, error_code error)
 {
     rates_outcome outcome;
     outcome.base = base;
-    outcome.error = error;
-    outcome.diag.set_client_message(std::move(why));
-    outcome.timing.done = std::chrono::steady_clock::now();
-    return outcome;
+    return failed_with(std::move(outcome), std::move(why), error);
+}
+
+fetch_outcome failed_outcome(const std::string& url, std::string why, error_code error)
+{
+    fetch_outcome outcome;
+    outcome.url = url;
+    return failed_with(std::move(outcome), std::move(why), error);
 }
 
 std::chrono::steady_clock::time_point batch_deadline(const strategy_params& params)
@@ -148,18 +183,8 @@ std::chrono::steady_clock::time_point batch_deadline(const strategy_params& para
     return deadline_after(params.client.batch_timeout);
 }
 
-std::optional<rates_outcome> refuse_start(const strategy_params& params, currency_code base,
-                                          std::chrono::steady_clock::time_point deadline)
-{
-    if (params.stop.stop_requested())
-        return failed_outcome(base, "stopped before it started", boost::asio::error::operation_aborted);
-    if (std::chrono::steady_clock::now() >= deadline)
-        return failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout), errc::batch_deadline);
-    return std::nullopt;
-}
-
 rates_outcome fetch_by_deadline(blocking_client& api, const strategy_params& params, currency_code base,
-                                std::chrono::steady_clock::time_point deadline)
+                                time_point deadline)
 {
     auto outcome = api.get_rates(base, params.query, deadline, params.stop);
     if (outcome.error == errc::batch_deadline)

@@ -2,6 +2,7 @@
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/currency.hpp>
+#include <fxrates/fetch_outcome.hpp>
 #include <fxrates/rates_outcome.hpp>
 #include <fxrates/rates_query.hpp>
 
@@ -70,12 +71,14 @@ struct strategy_params
     outcome_observer on_outcome;
 };
 
-/// What a run did and what it cost.
-struct run_report
+/// What a run did and what it cost: of the rates job (`run_report`) or of the URL job
+/// (`fetch_run_report`).
+template <class Outcome>
+struct basic_run_report
 {
     strategy kind{};
-    /// One per base, in input order, with its timing.
-    std::vector<rates_outcome> outcomes;
+    /// One per item (base or URL), in input order, with its timing.
+    std::vector<Outcome> outcomes;
     std::chrono::steady_clock::time_point started{};
     double wall_seconds = 0;
     /// CPU of this process (and of child processes, for the process pool), user + system.
@@ -87,6 +90,9 @@ struct run_report
     long peak_rss_kib = 0;
 };
 
+using run_report = basic_run_report<rates_outcome>;
+using fetch_run_report = basic_run_report<fetch_outcome>;
+
 /// Runs `kind` on `params`; never throws for network or API errors (they are in the outcomes).
 run_report run_strategy(strategy kind, const strategy_params& params);
 
@@ -94,6 +100,23 @@ run_report run_strategy(strategy kind, const strategy_params& params);
 /// figures are its own: CPU, peak memory and threads of that process (and its workers) alone.
 /// Never throws; a process that fails yields outcomes with `errc::worker_failed`.
 run_report run_strategy_in_process(strategy kind, const strategy_params& params);
+
+/// The URL job: runs `kind` on `items` (any URLs; `params.bases` and `params.query` are not used),
+/// each body going to its item's sink (or into its outcome without one), and `observe` told of each
+/// item as it ends (once, calls serialised, as `params.on_outcome` is for the rates job).
+///
+/// Sinks: an item's sink is called on the thread that runs the item (a worker thread of the
+/// threaded strategies, the event loop of the asynchronous ones, the supervising thread of the
+/// process pool, whose workers send the bodies back over their pipes in bounded chunks); sinks that
+/// share state must lock it. Unlike the rates job no batch-wide time limit applies (as for
+/// `client::async_fetch_batch`): each item is bounded by the client's request limits.
+fetch_run_report run_fetch_strategy(strategy kind, const strategy_params& params, std::vector<fetch_item> items,
+                                    fetch_observer observe = {});
+
+/// The URL job on `urls` in a fresh process, as `run_strategy_in_process` does for rates: the
+/// bodies are counted and discarded there (only their sizes come back, in the outcomes).
+fetch_run_report run_fetch_strategy_in_process(strategy kind, const strategy_params& params,
+                                               const std::vector<std::string>& urls);
 
 /// The body of `fxrates strategy-worker`: reads a strategy and its settings as one JSON line on
 /// standard input, runs it, and writes the report on standard output. Returns the exit code.

@@ -1,12 +1,11 @@
 // The book's threaded programs, without their flaws: only the calling thread gathers results,
-// in input order; a worker's failure becomes that base's error and never hangs the pool; the
+// in input order; a worker's failure becomes that item's error and never hangs the pool; the
 // throttle blocks for exactly as long as needed instead of polling.
 
 #include <fxrates/blocking_client.hpp>
 #include <fxrates/blocking_throttle.hpp>
 
 #include "client/batch.hpp"
-#include "client/deadline.hpp"
 #include "client/deadline.hpp"
 #include "lab/measure.hpp"
 #include "lab/strategies.hpp"
@@ -66,72 +65,73 @@ private:
     bool closed_ = false;
 };
 
-// Fetches one base by `deadline` (the batch's), turning anything thrown into that base's error.
-rates_outcome fetch_guarded(std::optional<blocking_client>& api, const strategy_params& params, currency_code base,
-                            std::chrono::steady_clock::time_point deadline)
+// Fetches one item by `deadline` (the batch's), turning anything thrown into that item's error.
+template <class Job>
+typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, const Job& job, std::size_t index,
+                                         time_point deadline)
 {
-    if (auto refused = refuse_start(params, base, deadline))
+    if (auto refused = refuse_start(job, index, deadline))
         return std::move(*refused);
     try
     {
         if (!api)
-            api.emplace(params.client);
-        return fetch_by_deadline(*api, params, base, deadline);
+            api.emplace(job.params().client);
+        return job.fetch(*api, index, deadline);
     }
     catch (const std::exception& e)
     {
         // Not the server's doing: the client could not be set up (a CA file that holds no
         // certificate, say), or the thread ran out of memory.
-        return failed_outcome(base, std::string("the worker failed: ") + e.what(), errc::worker_failed);
+        return job.failed(index, std::string("the worker failed: ") + e.what(), errc::worker_failed);
     }
 }
 
 } // namespace
 
-void run_sequential(const strategy_params& params, run_report& report)
+template <class Job>
+void run_sequential(const Job& job, report_of<Job>& report)
 {
     std::optional<blocking_client> api;
-    auto deadline = batch_deadline(params);
-    report.outcomes.reserve(params.bases.size());
-    for (auto base : params.bases)
+    auto deadline = job.deadline();
+    report.outcomes.reserve(job.size());
+    for (std::size_t i = 0; i < job.size(); ++i)
     {
         auto queued = std::chrono::steady_clock::now();
-        auto outcome = fetch_guarded(api, params, base, deadline);
+        auto outcome = fetch_guarded(api, job, i, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
-        if (params.on_outcome)
-            params.on_outcome(report.outcomes.size() - 1, report.outcomes.back());
+        job.observe(i, report.outcomes.back());
         if (report.outcomes.size() == 1)
             report.peak_threads = std::max(report.peak_threads, thread_count()); // the client's own, now started
     }
 }
 
-void run_thread_per_item(const strategy_params& params, run_report& report)
+template <class Job>
+void run_thread_per_item(const Job& job, report_of<Job>& report)
 {
-    report.outcomes.resize(params.bases.size());
+    report.outcomes.resize(job.size());
     std::vector<std::thread> threads;
-    threads.reserve(params.bases.size());
+    threads.reserve(job.size());
     auto queued = std::chrono::steady_clock::now();
-    auto deadline = batch_deadline(params);
+    auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
-    for (std::size_t i = 0; i < params.bases.size(); ++i)
+    for (std::size_t i = 0; i < job.size(); ++i)
     {
         try
         {
             // Each thread writes only its own slot; the calling thread reads them after join.
             threads.emplace_back([&, i] {
                 std::optional<blocking_client> api;
-                report.outcomes[i] = fetch_guarded(api, params, params.bases[i], deadline);
+                report.outcomes[i] = fetch_guarded(api, job, i, deadline);
                 report.outcomes[i].timing.queued = queued;
-                if (params.on_outcome)
-                    params.on_outcome(i, report.outcomes[i]);
+                job.observe(i, report.outcomes[i]);
                 peak.sample();
             });
         }
         catch (const std::system_error& e)
         {
-            // Out of threads: this base fails, and the ones started still finish.
-            report.outcomes[i] = failed_outcome(params.bases[i], std::string("cannot start a thread: ") + e.what());
+            // Out of threads: this item fails, and the ones started still finish.
+            report.outcomes[i] = job.failed(i, std::string("cannot start a thread: ") + e.what());
         }
     }
     peak.sample();
@@ -140,8 +140,10 @@ void run_thread_per_item(const strategy_params& params, run_report& report)
     report.peak_threads = peak.most();
 }
 
-void run_thread_pool(const strategy_params& params, bool throttled, run_report& report)
+template <class Job>
+void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
 {
+    const auto& params = job.params();
     struct work
     {
         std::size_t index;
@@ -150,7 +152,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     struct result
     {
         std::size_t index;
-        rates_outcome outcome;
+        typename Job::outcome_type outcome;
     };
     blocking_queue<work> work_queue;
     blocking_queue<result> results;
@@ -165,34 +167,34 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
             throttle->close();
     });
 
-    auto deadline = batch_deadline(params);
+    auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
     auto worker = [&] {
         std::optional<blocking_client> api;
         bool sampled = false;
         while (auto item = work_queue.pop())
         {
-            auto base = params.bases[item->index];
-            rates_outcome outcome;
+            auto index = item->index;
+            typename Job::outcome_type outcome;
             auto granted = std::chrono::steady_clock::now();
             auto wait = throttle ? throttle->acquire_until(std::min(deadline, deadline_after(params.client.queue_timeout)))
                                  : blocking_throttle::acquire_result::granted;
             if (wait == blocking_throttle::acquire_result::granted)
             {
                 granted = std::chrono::steady_clock::now();
-                outcome = fetch_guarded(api, params, base, deadline);
+                outcome = fetch_guarded(api, job, index, deadline);
                 if (!std::exchange(sampled, true))
                     peak.sample();
             }
             else if (wait == blocking_throttle::acquire_result::closed)
-                outcome = failed_outcome(base, "stopped while waiting for the rate limit",
-                                         boost::asio::error::operation_aborted);
+                outcome = job.failed(index, "stopped while waiting for the rate limit",
+                                     boost::asio::error::operation_aborted);
             else if (std::chrono::steady_clock::now() >= deadline)
-                outcome = failed_outcome(base, batch_deadline_message(false, params.client.batch_timeout),
-                                         errc::batch_deadline);
+                outcome = job.failed(index, batch_deadline_message(false, params.client.batch_timeout),
+                                     errc::batch_deadline);
             else
-                outcome = failed_outcome(
-                    base, rate_limit_held_message(limit_text("queue timeout", params.client.queue_timeout)),
+                outcome = job.failed(
+                    index, rate_limit_held_message(limit_text("queue timeout", params.client.queue_timeout)),
                     boost::asio::error::timed_out);
             outcome.timing.queued = item->queued;
             outcome.timing.granted = granted;
@@ -200,7 +202,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
         }
     };
 
-    std::size_t count = params.bases.size();
+    std::size_t count = job.size();
     std::size_t workers = std::max<std::size_t>(1, std::min(params.workers, std::max<std::size_t>(count, 1)));
     std::vector<std::thread> threads;
     try
@@ -223,7 +225,7 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     if (threads.empty())
     {
         for (std::size_t i = 0; i < count; ++i)
-            report.outcomes[i] = failed_outcome(params.bases[i], "cannot start any worker thread");
+            report.outcomes[i] = job.failed(i, "cannot start any worker thread");
         report.peak_threads = peak.most();
         return;
     }
@@ -231,12 +233,17 @@ void run_thread_pool(const strategy_params& params, bool throttled, run_report& 
     {
         auto item = results.pop();
         report.outcomes[item->index] = std::move(item->outcome);
-        if (params.on_outcome)
-            params.on_outcome(item->index, report.outcomes[item->index]);
+        job.observe(item->index, report.outcomes[item->index]);
     }
     for (auto& thread : threads)
         thread.join();
     report.peak_threads = peak.most();
 }
+
+#define FXRATES_INSTANTIATE_THREADED(JOB)                                                   \
+    template void run_sequential<JOB>(const JOB&, report_of<JOB>&);                        \
+    template void run_thread_per_item<JOB>(const JOB&, report_of<JOB>&);                   \
+    template void run_thread_pool<JOB>(const JOB&, bool, report_of<JOB>&);
+FXRATES_FOR_EACH_JOB(FXRATES_INSTANTIATE_THREADED)
 
 } // namespace fxrates::detail

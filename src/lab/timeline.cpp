@@ -153,7 +153,8 @@ std::string wall_text(double seconds)
            " s";
 }
 
-time_point earliest_event(const run_report& run)
+template <class Report>
+time_point earliest_event(const Report& run)
 {
     std::optional<time_point> first;
     for (const auto& outcome : run.outcomes)
@@ -168,7 +169,8 @@ time_point earliest_event(const run_report& run)
 
 // A report made by hand may lack `started`; measuring from the epoch of steady_clock would push its
 // requests off the page, so such a run starts at its first event instead.
-time_point run_origin(const run_report& run)
+template <class Report>
+time_point run_origin(const Report& run)
 {
     return run.started != time_point{} ? run.started : earliest_event(run);
 }
@@ -204,7 +206,8 @@ boundaries phase_boundaries(const request_timing& timing, time_point origin)
 }
 
 // The longest run sets the scale of the shared axis.
-double time_span(std::span<const run_report> runs)
+template <class Report>
+double time_span(std::span<const Report> runs)
 {
     double longest = 0;
     for (const auto& run : runs)
@@ -252,7 +255,8 @@ struct lane_geometry
     double height = min_lane_height;
 };
 
-std::vector<lane_geometry> lay_out_lanes(std::span<const run_report> runs)
+template <class Report>
+std::vector<lane_geometry> lay_out_lanes(std::span<const Report> runs)
 {
     std::vector<lane_geometry> lanes;
     double top = lanes_top;
@@ -292,10 +296,32 @@ void append_legend(std::string& out)
     out += "</g>\n";
 }
 
-std::string request_tooltip(const rates_outcome& outcome, const boundaries& b)
+// What names an item in the pictures: its base, or its URL.
+std::string item_label(const rates_outcome& outcome)
+{
+    return outcome.base.str();
+}
+
+std::string item_label(const fetch_outcome& outcome)
+{
+    return outcome.url;
+}
+
+std::string_view label_attribute(const rates_outcome&)
+{
+    return "data-base";
+}
+
+std::string_view label_attribute(const fetch_outcome&)
+{
+    return "data-url";
+}
+
+template <class Outcome>
+std::string request_tooltip(const Outcome& outcome, const boundaries& b)
 {
     std::string text =
-        outcome.base.str() + ": " + seconds_text(b.front()) + " \u2192 " + seconds_text(b.back());
+        item_label(outcome) + ": " + seconds_text(b.front()) + " \u2192 " + seconds_text(b.back());
     for (std::size_t i = 0; i < phases.size(); ++i)
     {
         text += i == 0 ? "\n" : ", ";
@@ -314,7 +340,8 @@ std::string request_tooltip(const rates_outcome& outcome, const boundaries& b)
     return text;
 }
 
-void append_request(std::string& out, const rates_outcome& outcome, const boundaries& b, double row_top,
+template <class Outcome>
+void append_request(std::string& out, const Outcome& outcome, const boundaries& b, double row_top,
                     double row_height, double scale)
 {
     auto x_of = [&](double seconds) { return plot_left + seconds * scale; };
@@ -324,7 +351,7 @@ void append_request(std::string& out, const rates_outcome& outcome, const bounda
     std::string height = number(bar_height);
 
     out += outcome.ok() ? "<g class=\"request\"" : "<g class=\"request failed\"";
-    out += " data-base=\"" + escaped(outcome.base.view()) + "\"><title>";
+    out += " " + std::string(label_attribute(outcome)) + "=\"" + escaped(item_label(outcome)) + "\"><title>";
     append_escaped(out, request_tooltip(outcome, b));
     out += "</title>";
 
@@ -377,7 +404,8 @@ void append_request(std::string& out, const rates_outcome& outcome, const bounda
     out += "</g>\n";
 }
 
-void append_lane(std::string& out, const run_report& run, const lane_geometry& lane, double scale)
+template <class Report>
+void append_lane(std::string& out, const Report& run, const lane_geometry& lane, double scale)
 {
     auto origin = run_origin(run);
     std::size_t failures = 0;
@@ -453,7 +481,8 @@ json::object complete_event(std::string_view name, std::string_view category, st
 
 } // namespace
 
-std::string render_timeline_svg(std::span<const run_report> runs)
+template <class Report>
+std::string timeline_svg_of(std::span<const Report> runs)
 {
     double span = time_span(runs);
     double scale = (plot_right - plot_left) / span;
@@ -520,7 +549,8 @@ std::string render_timeline_svg(std::span<const run_report> runs)
     return out;
 }
 
-std::string render_chrome_trace(std::span<const run_report> runs)
+template <class Report>
+std::string chrome_trace_of(std::span<const Report> runs)
 {
     json::array events;
     for (std::size_t r = 0; r < runs.size(); ++r)
@@ -582,7 +612,7 @@ std::string render_chrome_trace(std::span<const run_report> runs)
             track->first = us.back();
             std::int64_t tid = track->second;
 
-            auto request = complete_event(outcome.base.view(), "request", pid, tid, us.front(), us.back());
+            auto request = complete_event(item_label(outcome), "request", pid, tid, us.front(), us.back());
             json::object args;
             args["ok"] = outcome.ok();
             args["reused_connection"] = outcome.timing.reused_connection;
@@ -610,6 +640,26 @@ std::string render_chrome_trace(std::span<const run_report> runs)
     root["traceEvents"] = std::move(events);
     root["displayTimeUnit"] = "ms";
     return json::serialize(root);
+}
+
+std::string render_timeline_svg(std::span<const run_report> runs)
+{
+    return timeline_svg_of(runs);
+}
+
+std::string render_timeline_svg(std::span<const fetch_run_report> runs)
+{
+    return timeline_svg_of(runs);
+}
+
+std::string render_chrome_trace(std::span<const run_report> runs)
+{
+    return chrome_trace_of(runs);
+}
+
+std::string render_chrome_trace(std::span<const fetch_run_report> runs)
+{
+    return chrome_trace_of(runs);
 }
 
 } // namespace fxrates

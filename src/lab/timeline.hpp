@@ -43,6 +43,10 @@ namespace fxrates {
 /// \returns The document, starting with an XML declaration.
 std::string render_timeline_svg(std::span<const run_report> runs);
 
+/// The same for runs of the URL job: a row per URL, `<g class="request" data-url="...">`, its
+/// tooltip naming the URL.
+std::string render_timeline_svg(std::span<const fetch_run_report> runs);
+
 /// Writes runs of `fxrates compare` in the Chrome trace event format, for Perfetto
 /// (https://ui.perfetto.dev) or `chrome://tracing`.
 ///
@@ -67,5 +71,8 @@ std::string render_timeline_svg(std::span<const run_report> runs);
 /// \par Thread safety
 /// A pure function of its argument.
 std::string render_chrome_trace(std::span<const run_report> runs);
+
+/// The same for runs of the URL job, each request named after its URL.
+std::string render_chrome_trace(std::span<const fetch_run_report> runs);
 
 } // namespace fxrates

@@ -172,24 +172,33 @@ void from_json(const json::value& v, T& object)
 
 // The worker's whole configuration goes along, so that a process-pool run behaves as an
 // in-process one: the same timeouts, retries and limits.
-std::string encode_settings(const strategy_params& params, std::string_view strategy)
+std::string encode_settings(const strategy_params& params, const settings_header& header)
 {
     json::object line;
-    if (!strategy.empty())
-        line["strategy"] = strategy;
+    if (!header.strategy.empty())
+        line["strategy"] = header.strategy;
+    if (!header.job.empty())
+        line["job"] = header.job;
+    if (!header.urls.empty())
+        line["urls"] = to_json(header.urls);
     line["settings"] = to_json(params);
     return json::serialize(line) + "\n";
 }
 
-strategy_params decode_settings(std::string_view line, std::string* strategy)
+strategy_params decode_settings(std::string_view line, settings_header* header)
 {
     try
     {
         auto message = json::parse(line).as_object();
-        if (strategy)
+        if (header)
         {
             const auto* named = message.if_contains("strategy");
-            *strategy = named ? std::string(named->as_string()) : std::string();
+            header->strategy = named ? std::string(named->as_string()) : std::string();
+            const auto* job = message.if_contains("job");
+            header->job = job ? std::string(job->as_string()) : std::string();
+            header->urls.clear();
+            if (const auto* urls = message.if_contains("urls"))
+                from_json(*urls, header->urls);
         }
         strategy_params params;
         from_json(message.at("settings"), params);
@@ -224,11 +233,12 @@ std::optional<std::pair<std::size_t, currency_code>> decode_job(std::string_view
     return std::pair{static_cast<std::size_t>(index->to_number<std::uint64_t>()), *code};
 }
 
-std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
+namespace {
+
+// The fields every outcome has, of either job: its error, diagnostics, timing and counters.
+template <class Outcome>
+void encode_common(json::object& line, const Outcome& outcome)
 {
-    json::object line;
-    line["index"] = index;
-    line["base"] = outcome.base.view();
     if (outcome.error)
     {
         line["error"] = json::object{{"category", outcome.error.category().name()},
@@ -237,12 +247,6 @@ std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
     }
     line["client_message"] = outcome.diag.client_message();
     line["server_message"] = outcome.diag.server_message();
-    line["date"] = to_iso_string(outcome.value.date);
-    line["value_base"] = outcome.value.base.view();
-    json::object values;
-    for (const auto& [code, rate] : outcome.value.values)
-        values[code.view()] = rate;
-    line["rates"] = std::move(values);
     const auto& t = outcome.timing;
     line["timing"] = json::array{ticks(t.queued),     ticks(t.granted), ticks(t.started), ticks(t.connected),
                                  ticks(t.tls_done),   ticks(t.first_byte), ticks(t.done)};
@@ -254,56 +258,60 @@ std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
     line["final_url"] = outcome.final_url;
     line["thread"] = t.thread_id;
     line["process"] = t.process_id;
-    return json::serialize(line) + "\n";
 }
 
-std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_view line)
+// Throws on a missing or mistyped field.
+template <class Outcome>
+void decode_common(const json::object& message, Outcome& outcome)
+{
+    outcome.diag.set_client_message(std::string(message.at("client_message").as_string()));
+    outcome.diag.set_server_message(std::string(message.at("server_message").as_string()));
+    if (auto error = message.if_contains("error"))
+    {
+        const auto& fields = error->as_object();
+        auto* category = category_named(fields.at("category").as_string());
+        if (category)
+            outcome.error = error_code(fields.at("value").to_number<int>(), *category);
+        else
+        {
+            outcome.error = errc::worker_failed;
+            outcome.diag.set_client_message(std::string(fields.at("message").as_string()) +
+                                            (outcome.diag.client_message().empty() ? "" : "; ") +
+                                            outcome.diag.client_message());
+        }
+    }
+    const auto& t = message.at("timing").as_array();
+    auto& timing = outcome.timing;
+    timing.queued = from_ticks(t.at(0));
+    timing.granted = from_ticks(t.at(1));
+    timing.started = from_ticks(t.at(2));
+    timing.connected = from_ticks(t.at(3));
+    timing.tls_done = from_ticks(t.at(4));
+    timing.first_byte = from_ticks(t.at(5));
+    timing.done = from_ticks(t.at(6));
+    timing.reused_connection = message.at("reused").as_bool();
+    outcome.attempts = message.at("attempts").to_number<unsigned>();
+    outcome.rate_limited = message.at("rate_limited").to_number<unsigned>();
+    outcome.redirects = message.at("redirects").to_number<unsigned>();
+    outcome.server_answered = message.at("server_answered").as_bool();
+    outcome.final_url = message.at("final_url").as_string();
+    timing.thread_id = message.at("thread").to_number<std::uint64_t>();
+    timing.process_id = message.at("process").to_number<int>();
+}
+
+// An outcome line: its index, the fields every outcome has, and the job's own (`decode_own`,
+// which throws on a missing or mistyped field). Empty if the line is not one.
+template <class Outcome, class DecodeOwn>
+std::optional<std::pair<std::size_t, Outcome>> decode_outcome_line(std::string_view line, DecodeOwn decode_own)
 {
     try
     {
         auto value = json::parse(line);
         const auto& message = value.as_object();
-        rates_outcome outcome;
+        Outcome outcome;
         std::size_t index = message.at("index").to_number<std::size_t>();
-        outcome.base = currency_code(std::string_view(message.at("base").as_string()));
-        outcome.diag.set_client_message(std::string(message.at("client_message").as_string()));
-        outcome.diag.set_server_message(std::string(message.at("server_message").as_string()));
-        if (auto error = message.if_contains("error"))
-        {
-            const auto& fields = error->as_object();
-            auto* category = category_named(fields.at("category").as_string());
-            if (category)
-                outcome.error = error_code(fields.at("value").to_number<int>(), *category);
-            else
-            {
-                outcome.error = errc::worker_failed;
-                outcome.diag.set_client_message(std::string(fields.at("message").as_string()) +
-                                                (outcome.diag.client_message().empty() ? "" : "; ") +
-                                                outcome.diag.client_message());
-            }
-        }
-        if (auto date = parse_iso_date(message.at("date").as_string()))
-            outcome.value.date = *date;
-        outcome.value.base = currency_code(std::string_view(message.at("value_base").as_string()));
-        for (const auto& [code, rate] : message.at("rates").as_object())
-            outcome.value.values[currency_code(std::string_view(code))] = rate.to_number<double>();
-        const auto& t = message.at("timing").as_array();
-        auto& timing = outcome.timing;
-        timing.queued = from_ticks(t.at(0));
-        timing.granted = from_ticks(t.at(1));
-        timing.started = from_ticks(t.at(2));
-        timing.connected = from_ticks(t.at(3));
-        timing.tls_done = from_ticks(t.at(4));
-        timing.first_byte = from_ticks(t.at(5));
-        timing.done = from_ticks(t.at(6));
-        timing.reused_connection = message.at("reused").as_bool();
-        outcome.attempts = message.at("attempts").to_number<unsigned>();
-        outcome.rate_limited = message.at("rate_limited").to_number<unsigned>();
-        outcome.redirects = message.at("redirects").to_number<unsigned>();
-        outcome.server_answered = message.at("server_answered").as_bool();
-        outcome.final_url = message.at("final_url").as_string();
-        timing.thread_id = message.at("thread").to_number<std::uint64_t>();
-        timing.process_id = message.at("process").to_number<int>();
+        decode_own(message, outcome);
+        decode_common(message, outcome);
         return std::pair{index, std::move(outcome)};
     }
     catch (const std::exception&)
@@ -312,7 +320,95 @@ std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_
     }
 }
 
-std::string encode_report(const run_report& report)
+} // namespace
+
+std::string encode_outcome(std::size_t index, const rates_outcome& outcome)
+{
+    json::object line;
+    line["index"] = index;
+    line["base"] = outcome.base.view();
+    line["date"] = to_iso_string(outcome.value.date);
+    line["value_base"] = outcome.value.base.view();
+    json::object values;
+    for (const auto& [code, rate] : outcome.value.values)
+        values[code.view()] = rate;
+    line["rates"] = std::move(values);
+    encode_common(line, outcome);
+    return json::serialize(line) + "\n";
+}
+
+std::optional<std::pair<std::size_t, rates_outcome>> decode_outcome(std::string_view line)
+{
+    return decode_outcome_line<rates_outcome>(line, [](const json::object& message, rates_outcome& outcome) {
+        outcome.base = currency_code(std::string_view(message.at("base").as_string()));
+        if (auto date = parse_iso_date(message.at("date").as_string()))
+            outcome.value.date = *date;
+        outcome.value.base = currency_code(std::string_view(message.at("value_base").as_string()));
+        for (const auto& [code, rate] : message.at("rates").as_object())
+            outcome.value.values[currency_code(std::string_view(code))] = rate.to_number<double>();
+    });
+}
+
+std::string encode_fetch_job(std::size_t index, const fetch_item& item)
+{
+    json::array fields;
+    for (const auto& [name, value] : item.fields)
+        fields.push_back(json::array{json::string(name), json::string(value)});
+    json::object job{{"index", index}, {"url", item.url}, {"fields", std::move(fields)}};
+    return json::serialize(job) + "\n";
+}
+
+std::optional<std::pair<std::size_t, fetch_item>> decode_fetch_job(std::string_view line)
+{
+    try
+    {
+        auto value = json::parse(line);
+        const auto& job = value.as_object();
+        fetch_item item;
+        item.url = job.at("url").as_string();
+        for (const auto& field : job.at("fields").as_array())
+        {
+            const auto& pair = field.as_array();
+            item.fields.emplace_back(std::string(pair.at(0).as_string()), std::string(pair.at(1).as_string()));
+        }
+        return std::pair{job.at("index").to_number<std::size_t>(), std::move(item)};
+    }
+    catch (const std::exception&)
+    {
+        return std::nullopt;
+    }
+}
+
+std::string encode_outcome(std::size_t index, const fetch_outcome& outcome)
+{
+    json::object line;
+    line["index"] = index;
+    line["url"] = outcome.url;
+    line["status"] = outcome.status;
+    line["content_type"] = outcome.content_type;
+    line["etag"] = outcome.etag;
+    line["last_modified"] = outcome.last_modified;
+    line["bytes"] = outcome.bytes;
+    encode_common(line, outcome);
+    return json::serialize(line) + "\n";
+}
+
+std::optional<std::pair<std::size_t, fetch_outcome>> decode_fetch_outcome(std::string_view line)
+{
+    return decode_outcome_line<fetch_outcome>(line, [](const json::object& message, fetch_outcome& outcome) {
+        outcome.url = message.at("url").as_string();
+        outcome.status = message.at("status").to_number<unsigned>();
+        outcome.content_type = message.at("content_type").as_string();
+        outcome.etag = message.at("etag").as_string();
+        outcome.last_modified = message.at("last_modified").as_string();
+        outcome.bytes = message.at("bytes").to_number<std::uint64_t>();
+    });
+}
+
+namespace {
+
+template <class Outcome>
+std::string encode_any_report(const basic_run_report<Outcome>& report)
 {
     json::object head{{"strategy", to_string(report.kind)},
                       {"started", ticks(report.started)},
@@ -327,13 +423,15 @@ std::string encode_report(const run_report& report)
     return text;
 }
 
-std::optional<run_report> decode_report(std::string_view text)
+// `decode_line` is decode_outcome or decode_fetch_outcome.
+template <class Outcome, class DecodeLine>
+std::optional<basic_run_report<Outcome>> decode_any_report(std::string_view text, DecodeLine decode_line)
 {
     try
     {
         auto newline = text.find('\n');
         auto head = json::parse(text.substr(0, newline)).as_object();
-        run_report report;
+        basic_run_report<Outcome> report;
         auto kind = parse_strategy(head.at("strategy").as_string());
         if (!kind)
             return std::nullopt;
@@ -350,8 +448,8 @@ std::optional<run_report> decode_report(std::string_view text)
         {
             auto start = newline + 1;
             newline = text.find('\n', start);
-            auto outcome = decode_outcome(text.substr(start, newline == std::string_view::npos ? newline : newline - start));
-            // Every base once: a repeated one would leave another's outcome unset.
+            auto outcome = decode_line(text.substr(start, newline == std::string_view::npos ? newline : newline - start));
+            // Every item once: a repeated one would leave another's outcome unset.
             if (!outcome || outcome->first >= report.outcomes.size() || seen[outcome->first])
                 return std::nullopt;
             seen[outcome->first] = true;
@@ -366,6 +464,28 @@ std::optional<run_report> decode_report(std::string_view text)
     {
         return std::nullopt;
     }
+}
+
+} // namespace
+
+std::string encode_report(const run_report& report)
+{
+    return encode_any_report(report);
+}
+
+std::string encode_report(const fetch_run_report& report)
+{
+    return encode_any_report(report);
+}
+
+std::optional<run_report> decode_report(std::string_view text)
+{
+    return decode_any_report<rates_outcome>(text, [](std::string_view line) { return decode_outcome(line); });
+}
+
+std::optional<fetch_run_report> decode_fetch_report(std::string_view text)
+{
+    return decode_any_report<fetch_outcome>(text, [](std::string_view line) { return decode_fetch_outcome(line); });
 }
 
 } // namespace fxrates::detail

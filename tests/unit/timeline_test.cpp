@@ -788,8 +788,8 @@ TEST_CASE("a thousand requests still fit in a lane of reasonable height")
 
 TEST_CASE("an empty list of runs still gives valid documents")
 {
-    CHECK(read_xml(fxrates::render_timeline_svg({})).error.empty());
-    auto events = read_trace(fxrates::render_chrome_trace({}));
+    CHECK(read_xml(fxrates::render_timeline_svg(std::span<const run_report>{})).error.empty());
+    auto events = read_trace(fxrates::render_chrome_trace(std::span<const run_report>{}));
     CHECK(events.empty());
 }
 

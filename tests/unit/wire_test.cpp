@@ -167,12 +167,64 @@ TEST_CASE("settings for a strategy-worker name the strategy, and read back the s
 {
     fxrates::strategy_params sent;
     sent.bases = {currency_code("USD"), currency_code("EUR")};
-    auto line = fxrates::detail::encode_settings(sent, "thread-pool");
+    fxrates::detail::settings_header named;
+    named.strategy = "thread-pool";
+    auto line = fxrates::detail::encode_settings(sent, named);
     CHECK(line.find("\"strategy\":\"thread-pool\"") != std::string::npos);
     CHECK(line.back() == '\n');
     auto got = fxrates::detail::decode_settings(line);
     CHECK(got.bases == sent.bases);
     CHECK(fxrates::detail::encode_settings(sent).find("\"strategy\"") == std::string::npos);
+}
+
+TEST_CASE("settings for the URL job name the job and carry the URLs, and read back the same")
+{
+    fxrates::strategy_params sent;
+    fxrates::detail::settings_header header;
+    header.strategy = "process-pool";
+    header.job = "fetch";
+    header.urls = {"https://a.test/x", "http://b.test/y?z=1"};
+    auto line = fxrates::detail::encode_settings(sent, header);
+    fxrates::detail::settings_header got;
+    fxrates::detail::decode_settings(line, &got);
+    CHECK(got.strategy == "process-pool");
+    CHECK(got.job == "fetch");
+    CHECK(got.urls == header.urls);
+    fxrates::detail::decode_settings(fxrates::detail::encode_settings(sent), &got);
+    CHECK(got.job.empty());
+    CHECK(got.urls.empty());
+}
+
+TEST_CASE("a URL job and a URL outcome read back the same, without the body")
+{
+    fxrates::fetch_item item{"https://a.test/f.bin", nullptr, {{"Range", "bytes=0-9"}}};
+    auto job = fxrates::detail::decode_fetch_job(fxrates::detail::encode_fetch_job(7, item));
+    REQUIRE(job);
+    CHECK(job->first == 7);
+    CHECK(job->second.url == item.url);
+    CHECK(job->second.fields == item.fields);
+    CHECK_FALSE(fxrates::detail::decode_fetch_job("{\"index\": 1}"));
+
+    fxrates::fetch_outcome outcome;
+    outcome.url = item.url;
+    outcome.status = 404;
+    outcome.error = fxrates::error_code(404, fxrates::http_category());
+    outcome.diag.set_client_message("not there");
+    outcome.bytes = 12;
+    outcome.content_type = "text/plain";
+    outcome.body = "not sent";
+    outcome.attempts = 2;
+    auto back = fxrates::detail::decode_fetch_outcome(fxrates::detail::encode_outcome(3, outcome));
+    REQUIRE(back);
+    CHECK(back->first == 3);
+    CHECK(back->second.url == outcome.url);
+    CHECK(back->second.status == 404);
+    CHECK(back->second.error == outcome.error);
+    CHECK(back->second.diag.client_message() == "not there");
+    CHECK(back->second.bytes == 12);
+    CHECK(back->second.content_type == "text/plain");
+    CHECK(back->second.attempts == 2);
+    CHECK(back->second.body.empty());
 }
 
 TEST_CASE("a worker's TLS failure comes back as one, not as 'the worker failed'")

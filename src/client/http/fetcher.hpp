@@ -148,6 +148,15 @@ public:
                             : "stopped while waiting for the rate limit");
                     break;
                 }
+                // A cancellation that came while this coroutine waited to resume after the grant
+                // reached no operation: only its state remembers it, and the request below would
+                // not see it (a server that never answers would hold it to the request timeout).
+                if (co_await cancelled())
+                {
+                    outcome.error = asio::error::operation_aborted;
+                    outcome.diag.set_client_message("stopped before the request was sent");
+                    break;
+                }
             }
             auto granted = Clock::now();
             timing.granted = std::chrono::steady_clock::now();

@@ -1,0 +1,364 @@
+// The URL job under every strategy, against the in-process server: outcomes in input order, the
+// same bodies whatever the strategy (the process pool's come back over its workers' pipes),
+// failures per item, a sink's refusal, and a stop. Each run has a hard deadline.
+
+#include <fxrates/blocking_client.hpp>
+#include <fxrates/server/local_server.hpp>
+#include "lab/strategy.hpp"
+
+#include <boost/asio/error.hpp>
+
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <algorithm>
+#include <future>
+#include <memory>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+using fxrates::fetch_item;
+using fxrates::fetch_outcome;
+using fxrates::fetch_run_report;
+using fxrates::local_server;
+using fxrates::strategy;
+using fxrates::strategy_params;
+using namespace std::chrono_literals;
+
+namespace
+{
+
+fxrates::server_params fixed_day(std::chrono::steady_clock::duration latency = {})
+{
+    fxrates::server_params params;
+    params.today = std::chrono::sys_days(std::chrono::year{2024} / 3 / 1);
+    params.latency = latency;
+    return params;
+}
+
+strategy_params params_for(const local_server& server)
+{
+    strategy_params params;
+    params.client.api_url = server.base_url();
+    params.client.ca_pem = server.certificate_pem();
+    params.client.use_system_trust = false;
+    params.workers = 3;
+    params.throttle_rate = 500;
+    params.worker_program = FXRATES_CLI_PATH;
+    return params;
+}
+
+// What one item's sink was handed: each thread writes only its own item's.
+class recording_sink final : public fxrates::body_sink
+{
+public:
+    fxrates::error_code begin(unsigned status) override
+    {
+        statuses.push_back(status);
+        body.clear();
+        return {};
+    }
+
+    fxrates::error_code write(std::string_view data) override
+    {
+        body.append(data);
+        return {};
+    }
+
+    std::vector<unsigned> statuses;
+    std::string body;
+};
+
+// Refuses every body, as a full disk would.
+class refusing_sink final : public fxrates::body_sink
+{
+public:
+    fxrates::error_code write(std::string_view) override
+    {
+        return make_error_code(boost::system::errc::no_space_on_device);
+    }
+};
+
+struct url_run
+{
+    fetch_run_report report;
+    std::vector<std::size_t> observed; // indexes, in the order told
+};
+
+// Runs the URL job on another thread; a run that does not end within the limit fails the test.
+url_run run_within(strategy kind, const strategy_params& params, std::vector<fetch_item> items,
+                   std::chrono::seconds limit = 60s)
+{
+    auto observed = std::make_shared<std::vector<std::size_t>>();
+    auto running = std::async(std::launch::async,
+                              [&, observed]
+                              {
+                                  auto observe = [observed](std::size_t index, const fetch_outcome&)
+                                  { observed->push_back(index); };
+                                  return fxrates::run_fetch_strategy(kind, params, std::move(items), observe);
+                              });
+    if (running.wait_for(limit) != std::future_status::ready)
+    {
+        FAIL("the strategy " << to_string(kind) << " did not finish within " << limit.count() << " s");
+        std::abort(); // unreachable: FAIL throws
+    }
+    return {running.get(), *observed};
+}
+
+std::vector<std::string> mixed_urls(const local_server& server)
+{
+    const auto base = server.base_url();
+    return {base + "/rates?base=USD", base + "/no-such-path",   "ftp://example.com/x",
+            base + "/currencies",     base + "/rates?base=XXX", base + "/rates?base=PLN&symbols=EUR,USD"};
+}
+
+} // namespace
+
+TEST_CASE("a blocking client fetches one URL: its body to the sink, its status, or the error")
+{
+    local_server server(fixed_day());
+    fxrates::blocking_client api(params_for(server).client);
+    recording_sink sink;
+    auto outcome = api.fetch({server.base_url() + "/rates?base=USD", &sink, {}});
+    CHECK(outcome.ok());
+    CHECK(outcome.status == 200);
+    CHECK(outcome.body.empty());
+    CHECK(sink.body.find("\"base\":\"USD\"") != std::string::npos);
+    CHECK(outcome.bytes == sink.body.size());
+
+    auto missing = api.fetch({server.base_url() + "/no-such-path", nullptr, {}});
+    CHECK(missing.error == fxrates::make_http_error(404));
+
+    auto kept = api.fetch({server.base_url() + "/currencies", nullptr, {}});
+    CHECK(kept.ok());
+    CHECK(kept.body.find("\"USD\"") != std::string::npos);
+}
+
+TEST_CASE("a blocking fetch under way is abandoned at its deadline and at a stop request")
+{
+    local_server server(fixed_day(10s));
+    fxrates::blocking_client api(params_for(server).client);
+    auto late =
+        api.fetch({server.base_url() + "/currencies", nullptr, {}}, std::chrono::steady_clock::now() + 100ms);
+    CHECK(late.error == fxrates::errc::batch_deadline);
+
+    std::stop_source stop;
+    stop.request_stop();
+    auto stopped = api.fetch({server.base_url() + "/currencies", nullptr, {}},
+                             std::chrono::steady_clock::time_point::max(), stop.get_token());
+    CHECK(stopped.error == boost::asio::error::operation_aborted);
+}
+
+TEST_CASE("every strategy fetches the URL job in input order, with the same bodies and the same failures")
+{
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    auto urls = mixed_urls(server);
+    std::vector<std::string> reference_bodies;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::vector<std::unique_ptr<recording_sink>> sinks;
+        std::vector<fetch_item> items;
+        for (const auto& url : urls)
+            items.push_back({url, sinks.emplace_back(std::make_unique<recording_sink>()).get(), {}});
+        auto run = run_within(kind, params, std::move(items));
+        const auto& outcomes = run.report.outcomes;
+        REQUIRE(outcomes.size() == urls.size());
+        CHECK(run.report.kind == kind);
+        CHECK(run.observed.size() == urls.size());
+        for (std::size_t i = 0; i < urls.size(); ++i)
+            CHECK(outcomes[i].url == urls[i]);
+
+        CHECK(outcomes[0].ok());
+        CHECK(outcomes[0].status == 200);
+        CHECK(outcomes[1].error == fxrates::make_http_error(404));
+        CHECK(outcomes[2].error == fxrates::errc::bad_url);
+        CHECK(outcomes[3].ok());
+        CHECK(outcomes[4].error == fxrates::make_http_error(400));
+        CHECK(outcomes[5].ok());
+
+        std::vector<std::string> bodies;
+        for (std::size_t i = 0; i < urls.size(); ++i)
+        {
+            if (outcomes[i].ok())
+            {
+                CHECK(outcomes[i].bytes == sinks[i]->body.size());
+                CHECK(sinks[i]->statuses == std::vector<unsigned>{200});
+            }
+            bodies.push_back(outcomes[i].ok() ? sinks[i]->body : std::string());
+        }
+        CHECK(bodies[0].find("\"base\":\"USD\"") != std::string::npos);
+        if (reference_bodies.empty())
+            reference_bodies = bodies;
+        else
+            CHECK(bodies == reference_bodies);
+    }
+}
+
+TEST_CASE("without a sink, every strategy keeps each body in its outcome, the process pool's included")
+{
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    for (auto kind : {strategy::sequential, strategy::thread_pool, strategy::process_pool, strategy::offload})
+    {
+        CAPTURE(to_string(kind));
+        std::vector<fetch_item> items;
+        for (const auto& base : {"USD", "EUR", "NOK", "CZK"})
+            items.push_back({server.base_url() + "/rates?base=" + base, nullptr, {}});
+        auto run = run_within(kind, params, std::move(items));
+        REQUIRE(run.report.outcomes.size() == 4);
+        for (const auto& outcome : run.report.outcomes)
+        {
+            CHECK(outcome.ok());
+            CHECK(outcome.body.size() == outcome.bytes);
+        }
+        CHECK(run.report.outcomes[2].body.find("\"base\":\"NOK\"") != std::string::npos);
+    }
+}
+
+TEST_CASE("a sink that refuses the body fails its item under every strategy, and only that item")
+{
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        refusing_sink refusing;
+        recording_sink fine;
+        std::vector<fetch_item> items{{server.base_url() + "/rates?base=USD", &refusing, {}},
+                                      {server.base_url() + "/rates?base=EUR", &fine, {}}};
+        auto run = run_within(kind, params, std::move(items));
+        REQUIRE(run.report.outcomes.size() == 2);
+        CHECK_FALSE(run.report.outcomes[0].ok());
+        CHECK(run.report.outcomes[1].ok());
+        CHECK(fine.body.find("\"base\":\"EUR\"") != std::string::npos);
+    }
+}
+
+// The targets the server receives, so that a test can wait for one of its own (a request of an
+// earlier run may still reach the server after that run has ended).
+class arrivals
+{
+public:
+    void arrived(std::string_view target)
+    {
+        {
+            std::lock_guard lock(mutex_);
+            targets_.emplace_back(target);
+        }
+        changed_.notify_all();
+    }
+
+    // True once a target holding `tag` has come, false if none came within `limit`.
+    bool wait_for(const std::string& tag, std::chrono::seconds limit)
+    {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, limit,
+                                 [&]
+                                 {
+                                     return std::any_of(targets_.begin(), targets_.end(),
+                                                        [&](const std::string& target)
+                                                        { return target.find(tag) != std::string::npos; });
+                                 });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::string> targets_;
+};
+
+TEST_CASE("a stop request ends the URL job under every strategy: unfinished items are aborted")
+{
+    arrivals requests;
+    auto settings = fixed_day();
+    // The server never answers: once a request has arrived, the job is stopped.
+    settings.inject_fault = [&requests](std::string_view target) -> std::optional<fxrates::fault>
+    {
+        requests.arrived(target);
+        return fxrates::fault::stall;
+    };
+    local_server server(settings);
+    auto params = params_for(server);
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::stop_source stop;
+        params.stop = stop.get_token();
+        std::vector<fetch_item> items;
+        std::string tag = "run=" + std::string(to_string(kind));
+        for (int i = 0; i < 4; ++i)
+            items.push_back({server.base_url() + "/currencies?" + tag, nullptr, {}});
+        auto running =
+            std::async(std::launch::async, [&] { return run_within(kind, params, std::move(items), 20s); });
+        CHECK(requests.wait_for(tag, 20s));
+        stop.request_stop();
+        auto run = running.get();
+        REQUIRE(run.report.outcomes.size() == 4);
+        for (const auto& outcome : run.report.outcomes)
+            CHECK(outcome.error == boost::asio::error::operation_aborted);
+        CHECK(run.report.wall_seconds < 15);
+    }
+}
+
+TEST_CASE("the URL job in a fresh process counts and drops the bodies, and reports each URL in order")
+{
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    auto urls = mixed_urls(server);
+    for (auto kind : {strategy::thread_pool, strategy::process_pool, strategy::async})
+    {
+        CAPTURE(to_string(kind));
+        auto report = fxrates::run_fetch_strategy_in_process(kind, params, urls);
+        REQUIRE(report.outcomes.size() == urls.size());
+        CHECK(report.kind == kind);
+        for (std::size_t i = 0; i < urls.size(); ++i)
+            CHECK(report.outcomes[i].url == urls[i]);
+        CHECK(report.outcomes[0].ok());
+        CHECK(report.outcomes[0].bytes > 0);
+        CHECK(report.outcomes[0].body.empty());
+        CHECK(report.outcomes[1].error == fxrates::make_http_error(404));
+        CHECK(report.peak_rss_kib > 0);
+    }
+}
+
+TEST_CASE("a large body crosses the process pool's pipes in pieces and arrives whole, in order")
+{
+    auto settings = fixed_day();
+    settings.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault>
+    {
+        if (target.starts_with("/currencies?big"))
+            return fxrates::fault::huge_body;
+        return std::nullopt;
+    };
+    local_server server(settings);
+    auto params = params_for(server);
+    params.client.body_limit = 64 * 1024 * 1024;
+    // Counts what it is handed, and checks that no piece is larger than a frame.
+    class counting_sink final : public fxrates::body_sink
+    {
+    public:
+        fxrates::error_code write(std::string_view data) override
+        {
+            bytes += data.size();
+            largest = std::max(largest, data.size());
+            return {};
+        }
+        std::size_t bytes = 0, largest = 0;
+    };
+    counting_sink big, small;
+    std::vector<fetch_item> items{{server.base_url() + "/currencies?big", &big, {}},
+                                  {server.base_url() + "/currencies", &small, {}}};
+    auto run = run_within(strategy::process_pool, params, std::move(items));
+    REQUIRE(run.report.outcomes.size() == 2);
+    CHECK(run.report.outcomes[0].ok());
+    CHECK(run.report.outcomes[0].bytes == big.bytes);
+    CHECK(big.bytes >= 50 * 1000 * 1000);
+    CHECK(big.largest <= 64 * 1024);
+    CHECK(run.report.outcomes[1].ok());
+    CHECK(small.bytes == run.report.outcomes[1].bytes);
+}
