@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <limits>
 
 namespace fxrates::cli::fetch
@@ -82,6 +83,15 @@ void lower(std::string& text)
 }
 
 } // namespace
+
+env_lookup process_environment()
+{
+    return [](std::string_view name) -> std::optional<std::string>
+    {
+        const char* value = std::getenv(std::string(name).c_str());
+        return value ? std::optional<std::string>(value) : std::nullopt;
+    };
+}
 
 std::optional<shard> parse_shard(std::string_view text, const env_lookup& env, std::string& why)
 {

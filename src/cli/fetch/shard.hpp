@@ -35,6 +35,9 @@ struct shard
 /// need no real environment.
 using env_lookup = std::function<std::optional<std::string>(std::string_view name)>;
 
+/// The lookup of this process's environment (`getenv`).
+env_lookup process_environment();
+
 /// Reads `K/N` as given to --shard. K is a number from 0 to N-1, or a word naming the variable a
 /// job runner sets: `k8s` reads JOB_COMPLETION_INDEX (Kubernetes indexed Jobs), `slurm` reads
 /// SLURM_ARRAY_TASK_ID less SLURM_ARRAY_TASK_MIN when that is set (Slurm job arrays). nullopt, with
