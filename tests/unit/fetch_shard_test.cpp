@@ -9,8 +9,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 // An environment holding only `vars`.
 env_lookup env_of(std::map<std::string, std::string, std::less<>> vars)

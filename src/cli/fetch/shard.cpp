@@ -11,13 +11,11 @@
 #include <cstdlib>
 #include <limits>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 namespace urls = boost::urls;
 
-namespace
-{
+namespace {
 
 constexpr std::string_view shard_form = "; write --shard K/N, K a number from 0 to N-1, k8s or slurm";
 

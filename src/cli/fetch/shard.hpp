@@ -16,8 +16,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// Most shards of one list.
 inline constexpr std::uint32_t max_shards = 65536;
