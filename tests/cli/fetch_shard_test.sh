@@ -120,7 +120,7 @@ usage() { # EXPECTED-TEXT K/N [VARIABLE=VALUE...]
 }
 usage "--shard k8s/4: JOB_COMPLETION_INDEX is not set" k8s/4
 usage 'JOB_COMPLETION_INDEX is "x", not a number' k8s/4 JOB_COMPLETION_INDEX=x
-usage "K is 4, not from 0 to 3" k8s/4 JOB_COMPLETION_INDEX=4
+usage "K is 4 (from JOB_COMPLETION_INDEX), not from 0 to 3" k8s/4 JOB_COMPLETION_INDEX=4
 usage "SLURM_ARRAY_TASK_ID is not set" slurm/4 JOB_COMPLETION_INDEX=1
 usage "K is 4, not from 0 to 3" 4/4
 usage "not a number from 1 to 65536" 0/0

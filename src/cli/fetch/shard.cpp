@@ -111,10 +111,13 @@ std::optional<shard> parse_shard(std::string_view text, const env_lookup& env, s
         return std::nullopt;
     if (*index >= *count)
     {
-        why = "K is " + std::to_string(*index) + ", not from 0 to " + std::to_string(*count - 1) +
-              (text.substr(0, slash) == "k8s" || text.substr(0, slash) == "slurm"
-                   ? " (it came from the environment: do the job's indexes match N?)"
-                   : "");
+        auto word = text.substr(0, slash);
+        std::string variable = word == "k8s"     ? "JOB_COMPLETION_INDEX"
+                               : word == "slurm" ? "SLURM_ARRAY_TASK_ID"
+                                                 : "";
+        why = "K is " + std::to_string(*index) + (variable.empty() ? "" : " (from " + variable + ")") +
+              ", not from 0 to " + std::to_string(*count - 1) +
+              (variable.empty() ? "" : ": do the job's indexes match N?");
         return std::nullopt;
     }
     return shard{static_cast<std::uint32_t>(*index), static_cast<std::uint32_t>(*count)};
