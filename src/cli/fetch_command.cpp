@@ -5,6 +5,7 @@
 #include "cli/fetch/ordered_output.hpp"
 #include "cli/fetch/output_names.hpp"
 #include "cli/fetch/report.hpp"
+#include "cli/fetch/shard.hpp"
 #include "cli/fetch/url_list.hpp"
 #include "cli/input_checks.hpp"
 #include "cli/output.hpp"
@@ -424,6 +425,10 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
         ->capture_default_str();
     command->add_flag("--no-compression", options.no_compression,
                       "Do not ask for compressed answers (a compressed answer is decoded all the same)");
+    command->add_option("--shard", options.shard,
+                        "Fetch only the lines whose origin hashes to K of N, for N machines or jobs; K may be k8s "
+                        "(JOB_COMPLETION_INDEX) or slurm (SLURM_ARRAY_TASK_ID)")
+        ->check(not_empty("K/N"));
     command->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
     add_fetch_strategy_options(*command, options.strategy);
     (void)input;
@@ -465,6 +470,18 @@ int run_fetch(const fetch_options& options)
         }
         pattern = *parsed;
     }
+    fetch::shard part;
+    if (!options.shard.empty())
+    {
+        std::string why;
+        auto parsed = fetch::parse_shard(options.shard, fetch::process_environment(), why);
+        if (!parsed)
+        {
+            report(command_name, "--shard " + escape_untrusted(options.shard, false) + ": " + why);
+            return 1;
+        }
+        part = *parsed;
+    }
     auto items = read_items(options);
     if (!items)
         return 1;
@@ -474,6 +491,9 @@ int run_fetch(const fetch_options& options)
                              "--values (see 'fxrates fetch --help')");
         return 1;
     }
+    // Other shards' lines are not part of this run; `position` keeps the input's numbering (the
+    // report's index, {index}) so that the shards' reports and files merge. A shard may be empty.
+    const std::vector<std::size_t> position = fetch::keep_shard(*items, part);
 
     client_params params;
     apply_time_limit(options.timeout_seconds, params);
@@ -556,7 +576,7 @@ int run_fetch(const fetch_options& options)
         fetch_item request{item.url, nullptr, {}};
         if (to_files)
         {
-            auto name = fetch::build_name(pattern, item, i);
+            auto name = fetch::build_name(pattern, item, position[i]);
             if (!name.ok())
             {
                 own_failure[i] = name.error;
@@ -666,7 +686,7 @@ int run_fetch(const fetch_options& options)
         if (hash && !report_failed)
         {
             fetch::report_record record;
-            record.index = i + 1;
+            record.index = position[i] + 1;
             record.line = item.line;
             record.url = item.url;
             record.final_url = outcome.final_url;

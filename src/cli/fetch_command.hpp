@@ -23,6 +23,7 @@ struct fetch_options
     bool overwrite = false;
     std::vector<std::string> fields; ///< --field /json/pointer
     std::string report;      ///< --report FILE, "-" for stdout
+    std::string shard;       ///< --shard K/N; empty: the whole list
     trust_options trust;
     std::size_t concurrency = 100;
     std::size_t per_host = 6;

@@ -33,7 +33,10 @@ constexpr std::string_view fetch_examples = R"(  fxrates fetch --cacert ca.pem -
   fxrates fetch --cacert ca.pem -i images.txt -o images --per-host 8 --report -
       files saved atomically under images/, one JSON report line per URL
   fxrates fetch --cacert ca.pem --template 'https://localhost:8443/rates?base={}' \
-      --values bases.txt --field /base --field /rates/EUR)";
+      --values bases.txt --field /base --field /rates/EUR
+  fxrates fetch -i list.txt --shard 2/4 -o out2 --report report-2.jsonl
+      part 2 (from 0) of 4 of the list, split by host; k8s/4 or slurm/4 take
+      K from the job's index; sort -t: -k3,3n report-*.jsonl merges reports)";
 
 constexpr std::string_view fetch_exit_codes = R"(  0    every URL was fetched (and saved)
   1    the command line or the list was wrong, output could not be written,
