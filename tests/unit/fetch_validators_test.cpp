@@ -6,8 +6,7 @@
 
 using namespace fxrates::cli::fetch;
 
-namespace
-{
+namespace {
 
 validator_entry page()
 {

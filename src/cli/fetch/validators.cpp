@@ -8,11 +8,9 @@
 
 #include <optional>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
-namespace
-{
+namespace {
 
 namespace json = boost::json;
 

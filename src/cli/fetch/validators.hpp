@@ -14,8 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace fxrates::cli::fetch
-{
+namespace fxrates::cli::fetch {
 
 /// The metadata file's name in the output folder; no output file may take it.
 inline constexpr std::string_view validators_file_name = ".fxrates-meta";
