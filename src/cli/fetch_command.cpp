@@ -2,11 +2,13 @@
 
 #include "cli/fetch/atomic_file.hpp"
 #include "cli/fetch/json_fields.hpp"
+#include "cli/fetch/messages.hpp"
 #include "cli/fetch/ordered_output.hpp"
 #include "cli/fetch/output_names.hpp"
 #include "cli/fetch/report.hpp"
 #include "cli/fetch/shard.hpp"
 #include "cli/fetch/url_list.hpp"
+#include "cli/fetch_refresh.hpp"
 #include "cli/input_checks.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
@@ -385,6 +387,10 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
         ->capture_default_str();
     command->add_flag("--overwrite", options.overwrite, "Replace files that exist (they are kept otherwise)")
         ->needs(output);
+    command->add_flag("--refresh", options.refresh,
+                      "Fetch again into a folder of an earlier run, asking for changed files only (If-None-Match); "
+                      "unchanged files are not written")
+        ->needs(output);
     auto* field = command->add_option("--field", options.fields,
                                       "Print this field of each JSON answer (a JSON pointer such as /rates/EUR); "
                                       "repeat for more, tab-separated, one line per URL")
@@ -523,6 +529,9 @@ int run_fetch(const fetch_options& options)
             return 1;
         }
     }
+    std::optional<fetch_refresh> validators; // DIR/.fxrates-meta (cli/fetch_refresh.hpp)
+    if (to_files)
+        validators.emplace(root.get(), options.output_dir);
     fetch::unique_fd report_file;
     if (!options.report.empty() && !report_to_stdout)
     {
@@ -582,6 +591,12 @@ int run_fetch(const fetch_options& options)
                 own_failure[i] = name.error;
                 continue;
             }
+            if (name.name == fetch::validators_file_name)
+            {
+                own_failure[i] = fetch::line_prefix(item.line) + escape_untrusted(name.name, false) +
+                                 " is where fetch keeps the folder's validators; give the file another name";
+                continue;
+            }
             if (auto clash = taken.claim(name.name, item.line))
             {
                 own_failure[i] = *clash;
@@ -594,7 +609,9 @@ int run_fetch(const fetch_options& options)
                 own_failure[i] = why;
                 continue;
             }
-            if (*exists && !options.overwrite)
+            if (*exists && options.refresh)
+                request.fields = validators->conditions(name.name, item.url);
+            else if (*exists && !options.overwrite)
             {
                 own_failure[i] = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
                                  " and is kept (--overwrite replaces it)";
@@ -626,6 +643,8 @@ int run_fetch(const fetch_options& options)
     auto end_item = [&](std::size_t i, const fetch_outcome& outcome) {
         auto& item = (*items)[i];
         bool ok = outcome.ok() && own_failure[i].empty();
+        // Only a conditional request gets a 304: the file on disk is current and stays untouched.
+        const bool not_modified = ok && outcome.status == 304;
         std::string why = own_failure[i];
         std::string sha;
         std::string field_line;
@@ -634,16 +653,20 @@ int run_fetch(const fetch_options& options)
             auto& sink = *file_sinks[i];
             if (!sink.failure().empty())
                 why = "cannot save: " + sink.failure();
-            if (ok)
+            if (not_modified)
+                sha = validators->not_modified(file_names[i], outcome);
+            else if (ok)
             {
                 sha = sink.sha256();
-                if (auto cannot = sink.commit(options.overwrite); !cannot.empty())
+                if (auto cannot = sink.commit(options.overwrite || options.refresh); !cannot.empty())
                 {
                     ok = false;
                     why = "cannot save: " + cannot;
                 }
+                else
+                    validators->saved(file_names[i], item.url, outcome, hash ? sha : std::string());
             }
-            if (!ok)
+            if (!ok || not_modified)
                 sink.discard();
             file_sinks[i].reset(); // its descriptors go now, not at the end of a long run
         }
@@ -698,6 +721,7 @@ int run_fetch(const fetch_options& options)
             record.attempts = outcome.attempts;
             fill_timing(outcome.timing, record);
             record.ok = ok;
+            record.not_modified = not_modified;
             if (!ok)
             {
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
@@ -772,6 +796,10 @@ int run_fetch(const fetch_options& options)
 
     for (const auto& line : failure_lines)
         report(command_name, line);
+    if (validators)
+        validators->save();
+    if (options.refresh && !options.quiet)
+        report(command_name, std::to_string(validators->not_modified_count()) + " not modified");
     if (stdout_failed || report_failed)
         return 1;
     if (report_to_stdout || !to_files)

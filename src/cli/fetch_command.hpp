@@ -21,6 +21,7 @@ struct fetch_options
     std::string output_dir;  ///< -o DIR; empty: bodies to stdout
     std::string name = "{name}";
     bool overwrite = false;
+    bool refresh = false; ///< --refresh: conditional requests for files an earlier run saved
     std::vector<std::string> fields; ///< --field /json/pointer
     std::string report;      ///< --report FILE, "-" for stdout
     std::string shard;       ///< --shard K/N; empty: the whole list

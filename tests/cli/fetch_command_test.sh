@@ -82,7 +82,7 @@ run -i "$work/pairs.txt" -o "$work/saved" --report "$work/report.jsonl"
 [ "$code" = 0 ] || fail "files: exit code $code: $(cat "$err")"
 grep -q '"base":"USD"' "$work/saved/usd.json" && grep -q '"base":"EUR"' "$work/saved/eur.json" ||
     fail "files: not saved under the names given"
-[ "$(ls -A "$work/saved" | wc -l)" = 2 ] || fail "files: other files left in the folder: $(ls -A "$work/saved")"
+[ "$(ls -A "$work/saved" | grep -vcx .fxrates-meta)" = 2 ] || fail "files: other files left in the folder: $(ls -A "$work/saved")"
 [ "$(wc -l <"$work/report.jsonl")" = 2 ] || fail "report: not one line per input line"
 sum=$(sha256sum "$work/saved/usd.json" | cut -d' ' -f1)
 head -1 "$work/report.jsonl" | grep -q "\"schema\":\"fxrates.fetch/1\",\"index\":1,\"line\":1,.*\"status\":200,.*\"sha256\":\"$sum\",\"file\":\"usd.json\"" ||
@@ -166,8 +166,9 @@ wait_for_partial_files "$work/int"
 kill -INT "$client"
 wait_for_exit "$client" 10
 [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
-[ -z "$(find "$work/int" -name '.*')" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"
-[ "$(ls -A "$work/int")" = NOK.json ] || fail "Ctrl-C: expected only the finished file: $(ls -A "$work/int")"
+[ -z "$(find "$work/int" -name '.*' ! -name .fxrates-meta)" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"
+[ "$(ls -A "$work/int" | grep -vx .fxrates-meta)" = NOK.json ] || fail "Ctrl-C: expected only the finished file: $(ls -A "$work/int")"
+grep -q '"file":"NOK.json"' "$work/int/.fxrates-meta" || fail "Ctrl-C: the finished file's validators were not saved"
 grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input): 1, 2, 3" "$err" ||
     fail "Ctrl-C: the unfinished lines are not listed: $(cat "$err")"
 [ "$(wc -l <"$work/int.jsonl")" = 4 ] || fail "Ctrl-C: the report does not account for every line"

@@ -144,6 +144,12 @@ unique_fd open_output_dir(const std::string& path, bool create, std::string& why
 
 std::optional<bool> file_exists(int root, std::string_view name, std::string& why)
 {
+    auto found = inspect_file(root, name, why);
+    return found ? std::optional<bool>(found->exists) : std::nullopt;
+}
+
+std::optional<existing_file> inspect_file(int root, std::string_view name, std::string& why)
+{
     why.clear();
     auto parts = components(name);
     if (parts.empty())
@@ -153,12 +159,12 @@ std::optional<bool> file_exists(int root, std::string_view name, std::string& wh
     }
     auto folder = walk(root, name, parts, false, why);
     if (!folder)
-        return why.empty() ? std::optional<bool>(false) : std::nullopt;
+        return why.empty() ? std::optional<existing_file>(existing_file{}) : std::nullopt;
     struct stat status;
     if (::fstatat(folder.fd, parts.back().c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0)
-        return true;
+        return existing_file{true, S_ISREG(status.st_mode), static_cast<std::uint64_t>(status.st_size)};
     if (errno == ENOENT)
-        return false;
+        return existing_file{};
     why = "cannot check " + quoted(name) + ": " + errno_text(errno);
     return std::nullopt;
 }

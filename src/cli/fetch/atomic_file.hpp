@@ -25,6 +25,17 @@ unique_fd open_output_dir(const std::string& path, bool create, std::string& why
 /// This check races with other writers; `atomic_file::commit` is what guarantees no replacement.
 std::optional<bool> file_exists(int root, std::string_view name, std::string& why);
 
+/// What `inspect_file` finds at a name.
+struct existing_file
+{
+    bool exists = false;    ///< something is there
+    bool regular = false;   ///< a regular file (not a link, folder or other)
+    std::uint64_t size = 0; ///< its size, when regular
+};
+
+/// `file_exists`, with the size of a regular file (for `--refresh`'s "did it change" check).
+std::optional<existing_file> inspect_file(int root, std::string_view name, std::string& why);
+
 /**
  * One output file being written: a hidden temporary file (`.NAME.fxrates-XXXXXX`) in the folder
  * of its final name, renamed into place by `commit`.

@@ -112,6 +112,7 @@ std::string report_line(const report_record& record)
     json.milliseconds("first_byte_ms", record.first_byte_ms);
     json.milliseconds("total_ms", record.total_ms);
     json.boolean("ok", record.ok);
+    json.boolean("not_modified", record.not_modified);
     if (record.ok)
         json.null("error");
     else

@@ -36,6 +36,7 @@ struct report_record
     std::optional<double> first_byte_ms; ///< from sending the request to the first byte of the answer
     std::optional<double> total_ms;      ///< from the start of the item to its end
     bool ok = false;
+    bool not_modified = false; ///< a 304 to a conditional request (--refresh): the file was kept as it was
     std::string error_category; ///< a stable word for scripts ("timeout", "http", "exists"); empty if ok
     std::string error_message;  ///< a sentence for people (may quote the server: untrusted)
 };

@@ -1,0 +1,185 @@
+#include "cli/fetch/validators.hpp"
+#include "cli/fetch/output_names.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+
+namespace fxrates::cli::fetch {
+
+namespace {
+
+namespace json = boost::json;
+
+// A member that must be a string, or (when `nullable`) null or absent, which read as "".
+std::optional<std::string> string_member(const json::object& object, std::string_view key, bool nullable)
+{
+    const auto* value = object.if_contains(key);
+    if (!value || value->is_null())
+        return nullable ? std::optional<std::string>(std::string()) : std::nullopt;
+    if (!value->is_string())
+        return std::nullopt;
+    return std::string(value->get_string());
+}
+
+std::optional<std::uint64_t> size_member(const json::object& object, std::string_view key)
+{
+    const auto* value = object.if_contains(key);
+    if (!value)
+        return std::nullopt;
+    if (value->is_uint64())
+        return value->get_uint64();
+    if (value->is_int64() && value->get_int64() >= 0)
+        return static_cast<std::uint64_t>(value->get_int64());
+    return std::nullopt;
+}
+
+bool is_hex_digest(std::string_view text)
+{
+    if (text.size() != 64)
+        return false;
+    for (char c : text)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    return true;
+}
+
+std::optional<validator_entry> parse_entry(std::string_view line)
+{
+    boost::system::error_code ec;
+    auto value = json::parse(line, ec);
+    if (ec || !value.is_object())
+        return std::nullopt;
+    const auto& object = value.get_object();
+    auto file = string_member(object, "file", false);
+    auto url = string_member(object, "url", false);
+    auto etag = string_member(object, "etag", true);
+    auto last_modified = string_member(object, "last_modified", true);
+    auto sha256 = string_member(object, "sha256", true);
+    auto bytes = size_member(object, "bytes");
+    if (!file || !url || !etag || !last_modified || !sha256 || !bytes)
+        return std::nullopt;
+    if (check_confined(*file) || *file == validators_file_name)
+        return std::nullopt;
+    // A hostile file must not add fields to a request: refused, not cleaned up.
+    if ((!etag->empty() && !is_sendable_validator(*etag)) ||
+        (!last_modified->empty() && !is_sendable_validator(*last_modified)))
+        return std::nullopt;
+    if (!sha256->empty() && !is_hex_digest(*sha256))
+        return std::nullopt;
+    return validator_entry{std::move(*file),          std::move(*url), std::move(*etag),
+                           std::move(*last_modified), *bytes,          std::move(*sha256)};
+}
+
+json::value string_or_null(const std::string& text)
+{
+    if (text.empty())
+        return nullptr;
+    return json::string(text);
+}
+
+} // namespace
+
+bool is_sendable_validator(std::string_view value)
+{
+    if (value.empty() || value.size() > max_validator_length)
+        return false;
+    for (char c : value)
+        if (c < 0x20 || c > 0x7E)
+            return false;
+    return true;
+}
+
+validator_store validator_store::parse(std::string_view text, std::size_t& ignored)
+{
+    ignored = 0;
+    validator_store store;
+    while (!text.empty())
+    {
+        auto end = text.find('\n');
+        auto line = text.substr(0, end);
+        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+        if (line.find_first_not_of(" \t\r") == std::string_view::npos)
+            continue;
+        auto entry = parse_entry(line);
+        if (!entry)
+        {
+            ++ignored;
+            continue;
+        }
+        auto name = entry->file;
+        store.entries_.insert_or_assign(std::move(name), std::move(*entry));
+    }
+    return store;
+}
+
+std::string validator_store::serialize() const
+{
+    std::string text;
+    for (const auto& [name, entry] : entries_)
+    {
+        json::object object;
+        object["file"] = entry.file;
+        object["url"] = entry.url;
+        object["etag"] = string_or_null(entry.etag);
+        object["last_modified"] = string_or_null(entry.last_modified);
+        object["bytes"] = entry.bytes;
+        object["sha256"] = string_or_null(entry.sha256);
+        text += json::serialize(object);
+        text += '\n';
+    }
+    return text;
+}
+
+const validator_entry* validator_store::find(std::string_view file) const
+{
+    auto found = entries_.find(file);
+    return found == entries_.end() ? nullptr : &found->second;
+}
+
+bool validator_store::put(validator_entry entry)
+{
+    if (check_confined(entry.file) || entry.file == validators_file_name)
+        return false;
+    if (!is_sendable_validator(entry.etag))
+        entry.etag.clear();
+    if (!is_sendable_validator(entry.last_modified))
+        entry.last_modified.clear();
+    if (!is_hex_digest(entry.sha256))
+        entry.sha256.clear();
+    auto name = entry.file;
+    entries_.insert_or_assign(std::move(name), std::move(entry));
+    return true;
+}
+
+void validator_store::erase(std::string_view file)
+{
+    if (auto found = entries_.find(file); found != entries_.end())
+        entries_.erase(found);
+}
+
+void validator_store::merge(const validator_store& newer)
+{
+    for (const auto& [name, entry] : newer.entries_)
+        entries_.insert_or_assign(name, entry);
+}
+
+std::vector<std::pair<std::string, std::string>>
+conditional_fields(const validator_entry& entry, std::string_view url, std::uint64_t size_on_disk)
+{
+    std::vector<std::pair<std::string, std::string>> fields;
+    if (entry.url != url || entry.bytes != size_on_disk)
+        return fields;
+    if (!entry.etag.empty())
+        fields.emplace_back("If-None-Match", entry.etag);
+    // RFC 9110 13.1.3: a server ignores If-Modified-Since when If-None-Match is present; sending
+    // both still helps one that knows only dates.
+    if (!entry.last_modified.empty())
+        fields.emplace_back("If-Modified-Since", entry.last_modified);
+    return fields;
+}
+
+} // namespace fxrates::cli::fetch

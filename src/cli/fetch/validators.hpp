@@ -1,0 +1,90 @@
+#pragma once
+
+// `fxrates fetch --refresh`: the validators (ETag, Last-Modified) of the files an earlier run saved
+// under -o DIR, kept in DIR/.fxrates-meta, so that a later run asks "changed since?" instead of
+// fetching every file again. The metadata file sits in a folder others may write to, so every line
+// is checked as untrusted input: a bad line is skipped (and counted), never fatal, and nothing in it
+// can add a header to a request or name a file outside the folder.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fxrates::cli::fetch {
+
+/// The metadata file's name in the output folder; no output file may take it.
+inline constexpr std::string_view validators_file_name = ".fxrates-meta";
+
+/// The longest ETag or Last-Modified kept: a longer one is not a validator worth sending back.
+inline constexpr std::size_t max_validator_length = 1024;
+
+/// What is known of one saved file.
+struct validator_entry
+{
+    std::string file;          ///< relative to the output folder, as `check_confined` accepts it
+    std::string url;           ///< the URL it was fetched from
+    std::string etag;          ///< the answer's ETag, as sent (quotes included); empty if none
+    std::string last_modified; ///< the answer's Last-Modified, as sent; empty if none
+    std::uint64_t bytes = 0;   ///< the file's size when saved
+    std::string sha256;        ///< its digest when it was computed (with --report); empty if not
+
+    bool operator==(const validator_entry&) const = default;
+};
+
+/// Whether `value` can go back to a server as a header value: at most `max_validator_length`
+/// bytes of printable ASCII (no CR, LF or other control character, which would split the request).
+bool is_sendable_validator(std::string_view value);
+
+/**
+ * The entries of one metadata file, by file name.
+ *
+ * Format: one JSON object a line, `{"file":...,"url":...,"etag":...,"last_modified":...,
+ * "bytes":N,"sha256":...}`, sorted by file name; `etag`, `last_modified` and `sha256` are null
+ * when unknown. Strings are JSON-escaped, so any name or validator stays on its line.
+ *
+ * No thread safety; a value type.
+ */
+class validator_store
+{
+public:
+    /// Reads the text of a metadata file. A line that is not such an object, names a file
+    /// `check_confined` refuses, or has a validator `is_sendable_validator` refuses is skipped
+    /// and counted in `ignored`; blank lines are skipped silently. A later line for the same file
+    /// replaces an earlier one.
+    static validator_store parse(std::string_view text, std::size_t& ignored);
+
+    /// The text of the metadata file: every entry, one line each, sorted by file name.
+    std::string serialize() const;
+
+    /// The entry of `file`, or null.
+    const validator_entry* find(std::string_view file) const;
+
+    /// Adds or replaces the entry of `entry.file`. Validators that cannot be sent back are dropped
+    /// (the file is then fetched unconditionally next time). An entry whose name `check_confined`
+    /// refuses is not kept: false.
+    bool put(validator_entry entry);
+
+    /// Forgets `file` (it was replaced without validators, or is gone).
+    void erase(std::string_view file);
+
+    /// Takes every entry of `newer`, replacing entries of the same files.
+    void merge(const validator_store& newer);
+
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    std::map<std::string, validator_entry, std::less<>> entries_;
+};
+
+/// The fields that make a request conditional on `entry`, for a file now `size_on_disk` bytes
+/// long fetched from `url`: `If-None-Match` with its ETag and `If-Modified-Since` with its
+/// Last-Modified. None when the entry is for another URL, the size changed (the file was edited),
+/// or it has no validators: the file is then fetched unconditionally.
+std::vector<std::pair<std::string, std::string>>
+conditional_fields(const validator_entry& entry, std::string_view url, std::uint64_t size_on_disk);
+
+} // namespace fxrates::cli::fetch
