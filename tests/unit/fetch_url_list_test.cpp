@@ -44,6 +44,16 @@ TEST_CASE("a list line that is not an absolute http or https URL with a host is 
         CHECK(parsed.kind == line_kind::error);
         CHECK(parsed.error.rfind("line 2: ", 0) == 0);
     }
+    // Boost.URL 1.81 wraps a port above 65535 to another port: refused, as are ports that are no number.
+    for (const char* text : {"http://127.0.0.1:112537/x", "http://127.0.0.1:0/", "http://127.0.0.1:47001:abc",
+                             "http://127.0.0.1:4x/"})
+    {
+        CAPTURE(std::string(text));
+        auto parsed = parse_list_line(text, 4);
+        CHECK(parsed.kind == line_kind::error);
+    }
+    CHECK(parse_list_line("http://127.0.0.1:8080/", 4).kind == line_kind::item);
+    CHECK(parse_list_line("http://127.0.0.1:/", 4).kind == line_kind::item);
     // Credentials would go unsent, and into messages and reports: refused.
     CHECK(parse_list_line("https://user:secret@example.com/x", 3).error ==
           "line 3: \"https://user:secret@example.com/x\" is not an http:// or https:// URL (it has a user name or "

@@ -456,3 +456,17 @@ TEST_CASE_FIXTURE(fixture, "a server that answers nothing but 429s is given up a
     CHECK(transport.requests.size() == 20);
     CHECK(outcome.diag.client_message().find("gave up after 20 answers 429") != std::string::npos);
 }
+
+TEST_CASE("a URL's port is read from its text: above 65535 or not a number is refused, never wrapped to another port")
+{
+    fxrates::detail::http_location location;
+    std::string why;
+    CHECK(fxrates::detail::parse_http_location("http://127.0.0.1:112537/x", location, why) == errc::bad_redirect);
+    CHECK(why.find("not a port number from 1 to 65535") != std::string::npos);
+    CHECK(fxrates::detail::parse_http_location("http://127.0.0.1:0/", location, why) == errc::bad_redirect);
+    CHECK(fxrates::detail::parse_http_location("https://h:65535/a?b", location, why) == fxrates::error_code{});
+    CHECK(location.origin.port == 65535);
+    CHECK(location.target == "/a?b");
+    CHECK(fxrates::detail::parse_http_location("https://h:/a", location, why) == fxrates::error_code{});
+    CHECK(location.origin.port == 443);
+}

@@ -92,6 +92,15 @@ std::optional<std::string> check_url(std::string_view url)
         return std::string("it has no host");
     // fxrates sends no credentials, and a URL with them would also put a password in messages and
     // reports: refused rather than silently fetched without them.
+    if (view.has_port() && !view.port().empty())
+    {
+        auto port = view.port();
+        bool digits = port.size() <= 5 && port.find_first_not_of("0123456789") == boost::core::string_view::npos;
+        if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535)
+            return "its port " + escape_untrusted(port) + " is not a number from 1 to 65535";
+    }
+    if (!view.encoded_path().empty() && !view.encoded_path().starts_with('/'))
+        return std::string("its path does not start with '/'");
     if (view.has_userinfo())
         return std::string("it has a user name or password (user:pass@), which fxrates does not send");
     return std::nullopt;

@@ -18,6 +18,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -167,9 +168,13 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, boost::beas
         if (ec)
             co_return fail(ec);
         // A stream's expiry may never fire while every read completes at once (a server that
-        // sends fast and for ever): the deadline is also checked between reads.
+        // sends fast and for ever), nor does a cancellation, which only ends a read that waits:
+        // both are also checked between reads.
         if (clock_type::now() >= limits.whole.at)
             co_return fail(boost::beast::error::timeout);
+        if (asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+            state.cancelled() != asio::cancellation_type::none)
+            co_return fail(asio::error::operation_aborted);
     }
     tcp.expires_never();
     result.got_answer = true;

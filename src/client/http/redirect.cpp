@@ -49,16 +49,29 @@ error_code from_url(const urls::url_view& url, http_location& out, std::string& 
         why = "the host of '" + std::string(url.buffer()) + "' is not supported";
         return errc::bad_redirect;
     }
-    if (url.has_port())
+    if (url.has_port() && !url.port().empty()) // "host:" is the default port (RFC 3986, 6.2.3)
     {
-        if (url.port_number() == 0)
+        // Read from the text: Boost 1.81's port_number() wraps a number above 65535 round to another
+        // port, which would fetch from another server.
+        auto text = url.port();
+        unsigned long number = 0;
+        bool digits = text.size() <= 5 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (digits)
+            number = std::stoul(std::string(text));
+        if (!digits || number == 0 || number > 65535)
         {
             why = "the port of '" + std::string(url.buffer()) + "' is not a port number from 1 to 65535";
             return errc::bad_redirect;
         }
-        result.origin.port = url.port_number();
+        result.origin.port = static_cast<std::uint16_t>(number);
     }
-    result.target = url.encoded_path().empty() ? "/" : std::string(url.encoded_path());
+    auto path = url.encoded_path();
+    if (!path.empty() && !path.starts_with('/'))
+    {
+        why = "the path of '" + std::string(url.buffer()) + "' does not start with '/'";
+        return errc::bad_redirect;
+    }
+    result.target = path.empty() ? "/" : std::string(path);
     if (url.has_query())
         result.target += "?" + std::string(url.encoded_query());
     out = std::move(result);
