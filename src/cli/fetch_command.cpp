@@ -552,7 +552,8 @@ int run_fetch(const fetch_options& options)
         }
         return ec;
     };
-    fetch::ordered_output body_out(to_stdout, stdout_memory_bound);
+    // Whole bodies only: a body that fails half-way leaves nothing of itself on stdout.
+    fetch::ordered_output body_out(to_stdout, stdout_memory_bound, fetch::default_spill_dir(), true);
     bool report_failed = false;
     int report_fd = report_to_stdout ? STDOUT_FILENO : report_file.get();
     fetch::ordered_output report_out(

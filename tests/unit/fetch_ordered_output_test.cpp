@@ -202,3 +202,29 @@ TEST_CASE("a writer error is returned and then returned by every later call")
     CHECK(ordered.finish(2, true).failed());
     CHECK(out.all() == "first");
 }
+
+TEST_CASE("with whole items, the head is held too: a failed head leaves nothing, a retried head starts over, and spills work")
+{
+    fake_stdout out;
+    ordered_output ordered(out.writer(), 4, default_spill_dir(), true);
+    CHECK_FALSE(ordered.write(0, "partial").failed());
+    CHECK(out.all().empty()); // held, not streamed
+    CHECK_FALSE(ordered.write(1, "one;").failed());
+    CHECK_FALSE(ordered.finish(1, true).failed());
+    CHECK_FALSE(ordered.finish(0, false).failed()); // the head failed half-way: none of it is written
+    CHECK(out.all() == "one;");
+    CHECK(ordered.head() == 2);
+
+    // An open item that becomes the head stays held until it ends; a new answer voids its bytes.
+    CHECK_FALSE(ordered.write(3, "three;").failed());
+    CHECK_FALSE(ordered.write(2, "cut").failed());
+    CHECK_FALSE(ordered.begin(2).failed());
+    CHECK_FALSE(ordered.write(2, "two, whole and longer than the memory bound;").failed());
+    CHECK(ordered.spilled_bytes() > 0);
+    CHECK_FALSE(ordered.finish(3, true).failed());
+    CHECK(out.all() == "one;");
+    CHECK_FALSE(ordered.finish(2, true).failed());
+    CHECK(out.all() == "one;two, whole and longer than the memory bound;three;");
+    CHECK(ordered.held_bytes() == 0);
+    CHECK(ordered.spilled_bytes() == 0);
+}

@@ -39,8 +39,8 @@ std::string default_spill_dir()
     return dir && *dir ? dir : "/tmp";
 }
 
-ordered_output::ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir)
-    : out_(std::move(out)), memory_bound_(memory_bound), spill_dir_(std::move(spill_dir))
+ordered_output::ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir, bool whole_items)
+    : out_(std::move(out)), memory_bound_(memory_bound), spill_dir_(std::move(spill_dir)), whole_items_(whole_items)
 {
 }
 
@@ -50,7 +50,7 @@ output_status ordered_output::begin(std::size_t index)
         return broken_;
     if (index < head_)
         return misuse(index, "has already been written out");
-    if (index == head_)
+    if (index == head_ && !whole_items_)
     {
         if (head_written_ > 0)
             return misuse(index, "cannot start over: " + std::to_string(head_written_) +
@@ -72,7 +72,7 @@ output_status ordered_output::write(std::size_t index, std::string_view data)
         return broken_;
     if (index < head_)
         return misuse(index, "has already been written out");
-    if (index == head_)
+    if (index == head_ && !whole_items_)
     {
         head_written_ += data.size();
         return emit(data);
@@ -89,8 +89,25 @@ output_status ordered_output::finish(std::size_t index, bool ok)
         return broken_;
     if (index < head_)
         return misuse(index, "has already been written out");
-    if (index == head_)
+    if (index == head_ && !whole_items_)
         return advance();
+    if (index == head_)
+    {
+        // Whole items: the head's bytes were held; they go out now, or not at all.
+        if (auto found = waiting_.find(index); found != waiting_.end())
+        {
+            held_item item = std::move(found->second);
+            waiting_.erase(found);
+            if (ok)
+            {
+                if (auto status = write_out(item); status.failed())
+                    return status;
+            }
+            else
+                drop(item);
+        }
+        return advance();
+    }
     held_item& item = waiting_[index];
     if (item.state_ != held_item::state::open)
         return misuse(index, "has already finished");
@@ -184,6 +201,8 @@ output_status ordered_output::advance()
         auto found = waiting_.find(head_);
         if (found == waiting_.end())
             return {};
+        if (whole_items_ && found->second.state_ == held_item::state::open)
+            return {}; // held until it ends
         held_item item = std::move(found->second);
         waiting_.erase(found);
         bool open = item.state_ == held_item::state::open;

@@ -42,6 +42,10 @@ std::string default_spill_dir();
  * When the head finishes, the finished items after it are written out in order, and the first
  * unfinished one becomes the head: its held bytes are written, and its further bytes stream.
  *
+ * With `whole_items`, the head is held like the others and written only when it ends well, so that
+ * a failed answer leaves no part of its body in the output (`fxrates fetch`'s stdout: "each body
+ * whole"); a large body then waits in a spill file until it is complete.
+ *
  * The number of items need not be known: an index is just a position. Every index from 0 up must
  * eventually be finished, or the items after a missing one are never written.
  *
@@ -57,7 +61,8 @@ class ordered_output
 public:
     /// `memory_bound` is the most bytes held in memory for all items waiting their turn (0: every
     /// waiting byte goes to a spill file).
-    ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir = default_spill_dir());
+    ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir = default_spill_dir(),
+                   bool whole_items = false);
 
     ordered_output(const ordered_output&) = delete;
     ordered_output& operator=(const ordered_output&) = delete;
@@ -113,6 +118,7 @@ private:
     std::map<std::size_t, held_item> waiting_; // items after the head that have bytes or are finished
     std::size_t head_ = 0;
     std::uint64_t head_written_ = 0; // bytes of the head already given to the writer
+    bool whole_items_ = false;       // the head is held too, until it ends
     std::size_t held_ = 0;
     std::uint64_t spilled_ = 0;
     output_status broken_;
