@@ -5,6 +5,7 @@
 #include "cli/input_checks.hpp"
 #include "cli/interrupt_watch.hpp"
 #include "cli/output.hpp"
+#include "cli/url_input.hpp"
 
 #include <fxrates/client_params.hpp>
 #include <fxrates/date.hpp>
@@ -241,41 +242,22 @@ namespace {
 std::optional<std::vector<std::string>> read_url_job(const compare_options& options)
 {
     const bool from_template = !options.url_template.empty();
-    const std::string& path = from_template ? options.values : options.urls_file;
-    const char* what = from_template ? "--values" : "--urls";
-    if (from_template)
-        if (auto why = fetch::check_template(options.url_template))
-        {
-            report("compare", "--template: " + *why);
-            return std::nullopt;
-        }
-    std::ifstream file(path, std::ios::binary);
-    if (!file)
+    std::vector<fetch::list_item> items;
+    bool read = from_template ? read_template_values("compare", options.url_template, options.values,
+                                                     max_requests_per_strategy, items)
+                              : read_url_list("compare", options.urls_file, "--urls", max_requests_per_strategy, items);
+    if (!read)
+        return std::nullopt;
+    if (items.empty())
     {
-        report("compare", std::string(what) + ": cannot open " + path);
+        report("compare", std::string(from_template ? "--values" : "--urls") + ": no URLs in " +
+                              (from_template ? options.values : options.urls_file));
         return std::nullopt;
     }
     std::vector<std::string> urls;
-    std::string text;
-    for (std::size_t number = 1; std::getline(file, text); ++number)
-    {
-        auto parsed = from_template ? fetch::template_item(options.url_template, fetch::parse_value_line(text, number))
-                                    : fetch::parse_list_line(text, number);
-        if (parsed.kind == fetch::line_kind::error)
-        {
-            report("compare", std::string(what) + " " + path + ", " + parsed.error);
-            return std::nullopt;
-        }
-        if (parsed.kind == fetch::line_kind::item)
-            urls.push_back(std::move(parsed.item.url));
-        if (urls.size() > max_requests_per_strategy)
-            break; // refused below, by check_request_count
-    }
-    if (urls.empty())
-    {
-        report("compare", std::string(what) + ": no URLs in " + path);
-        return std::nullopt;
-    }
+    urls.reserve(items.size());
+    for (auto& item : items)
+        urls.push_back(std::move(item.url));
     return urls;
 }
 

@@ -12,6 +12,7 @@
 #include "cli/input_checks.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
+#include "cli/url_input.hpp"
 
 #include <fxrates/client.hpp>
 #include <fxrates/utf8.hpp>
@@ -57,58 +58,6 @@ bool is_success_status(unsigned status)
     return status >= 200 && status < 300;
 }
 
-// Reads the lines of `path` ("-": stdin) through `parse`, appending items; false, having said why
-// (with the line number), at the first bad line.
-template <class Parse>
-bool read_lines(const std::string& path, const char* what, Parse parse, std::vector<list_item>& items)
-{
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (path != "-")
-    {
-        // A pipe is fine here (`-i <(grep ... list)`): a list ends when its writer does.
-        std::error_code ec;
-        if (std::filesystem::is_directory(path, ec))
-        {
-            report(command_name, std::string(what) + ": " + path + " is a folder, not a list");
-            return false;
-        }
-        file.open(path, std::ios::binary);
-        if (!file)
-        {
-            report(command_name, std::string(what) + ": cannot open " + path + ": " + std::strerror(errno));
-            return false;
-        }
-        in = &file;
-    }
-    std::string line;
-    for (std::size_t number = 1; std::getline(*in, line); ++number)
-    {
-        auto parsed = parse(line, number);
-        if (parsed.kind == fetch::line_kind::error)
-        {
-            report(command_name, std::string(what) + " " + (path == "-" ? "(stdin)" : path) + ", " + parsed.error);
-            return false;
-        }
-        if (parsed.kind == fetch::line_kind::item)
-        {
-            if (items.size() == max_items)
-            {
-                report(command_name, std::string(what) + ": more than " + std::to_string(max_items) +
-                                         " URLs in one run; split the list");
-                return false;
-            }
-            items.push_back(std::move(parsed.item));
-        }
-    }
-    if (in->bad())
-    {
-        report(command_name, std::string(what) + ": cannot read " + (path == "-" ? "stdin" : path));
-        return false;
-    }
-    return true;
-}
-
 // The items to fetch, from the arguments, -i, or --template with --values; nullopt, having said
 // why, on the first bad one (before anything is sent).
 std::optional<std::vector<list_item>> read_items(const fetch_options& options)
@@ -123,21 +72,11 @@ std::optional<std::vector<list_item>> read_items(const fetch_options& options)
         }
         items.push_back({i + 1, options.urls[i], {}, {}});
     }
-    if (!options.input.empty() && !read_lines(options.input, "-i", fetch::parse_list_line, items))
+    if (!options.input.empty() && !read_url_list(command_name, options.input, "-i", max_items, items))
         return std::nullopt;
-    if (!options.url_template.empty())
-    {
-        if (auto why = fetch::check_template(options.url_template))
-        {
-            report(command_name, "--template: " + *why);
-            return std::nullopt;
-        }
-        auto from_value = [&](std::string_view text, std::size_t number) {
-            return fetch::template_item(options.url_template, fetch::parse_value_line(text, number));
-        };
-        if (!read_lines(options.values, "--values", from_value, items))
-            return std::nullopt;
-    }
+    if (!options.url_template.empty() &&
+        !read_template_values(command_name, options.url_template, options.values, max_items, items))
+        return std::nullopt;
     return items;
 }
 

@@ -5,6 +5,7 @@
 #include <fxrates/blocking_client.hpp>
 #include <fxrates/server/local_server.hpp>
 #include "lab/strategy.hpp"
+#include "support/recording_sink.hpp"
 
 #include <boost/asio/error.hpp>
 
@@ -26,6 +27,7 @@ using fxrates::fetch_run_report;
 using fxrates::local_server;
 using fxrates::strategy;
 using fxrates::strategy_params;
+using fxrates::test::recording_sink;
 using namespace std::chrono_literals;
 
 namespace
@@ -50,27 +52,6 @@ strategy_params params_for(const local_server& server)
     params.worker_program = FXRATES_CLI_PATH;
     return params;
 }
-
-// What one item's sink was handed: each thread writes only its own item's.
-class recording_sink final : public fxrates::body_sink
-{
-public:
-    fxrates::error_code begin(unsigned status) override
-    {
-        statuses.push_back(status);
-        body.clear();
-        return {};
-    }
-
-    fxrates::error_code write(std::string_view data) override
-    {
-        body.append(data);
-        return {};
-    }
-
-    std::vector<unsigned> statuses;
-    std::string body;
-};
 
 // Refuses every body, as a full disk would.
 class refusing_sink final : public fxrates::body_sink

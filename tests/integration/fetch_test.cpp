@@ -4,6 +4,7 @@
 #include <fxrates/client.hpp>
 #include <fxrates/server/local_server.hpp>
 
+#include "support/recording_sink.hpp"
 #include "support/run_until.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -28,6 +29,7 @@ using fxrates::fetch_item;
 using fxrates::fetch_outcome;
 using fxrates::local_server;
 using fxrates::server_params;
+using fxrates::test::recording_sink;
 using fxrates::test::run_until_complete;
 using namespace std::chrono_literals;
 
@@ -49,29 +51,6 @@ server_params fixed_day()
                                                                       std::chrono::day(1)));
     return params;
 }
-
-// Records what the client hands over, in order.
-class recording_sink final : public fxrates::body_sink
-{
-public:
-    fxrates::error_code begin(unsigned status) override
-    {
-        statuses.push_back(status);
-        body.clear();
-        return {};
-    }
-
-    fxrates::error_code write(std::string_view data) override
-    {
-        ++writes;
-        body.append(data);
-        return {};
-    }
-
-    std::vector<unsigned> statuses;
-    std::string body;
-    std::size_t writes = 0;
-};
 
 struct batch_run
 {
