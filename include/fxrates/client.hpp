@@ -189,6 +189,32 @@ public:
             token, std::move(items), std::move(observe));
     }
 
+    /// Fetches the URLs that `next` gives, as it gives them, at most `client_params::max_connections`
+    /// at a time (and `max_connections_per_origin` to each origin), telling `observe` of each as it
+    /// ends, in the order they end, with its index in the order `next` gave it. Nothing is kept
+    /// once observed, and `next` is called only when a request can start, so memory is bounded by
+    /// the connections, not by the list: the operation for a list of millions of URLs read from a
+    /// file as it goes.
+    ///
+    /// `window` (0: none) bounds how far ahead of the oldest unfinished item requests may start: a
+    /// caller that writes outcomes in input order (holding the early ones) then holds at most
+    /// `window` of them, even behind one slow URL, at the cost of waiting for it.
+    ///
+    /// Completion signature: `void(error_code)`, once every item given has been observed: set only
+    /// when the operation was cancelled; then the items under way are observed with
+    /// `operation_aborted` and `next` is not called again. The retry budget
+    /// (`retry_params::budget_ratio`) grows with the items as they start.
+    template <boost::asio::completion_token_for<void(error_code)> CompletionToken = boost::asio::deferred_t>
+    auto async_fetch_stream(fetch_source next, fetch_observer observe, std::size_t window = 0,
+                            CompletionToken&& token = CompletionToken{})
+    {
+        return boost::asio::async_initiate<CompletionToken, void(error_code)>(
+            [this](auto handler, fetch_source next, fetch_observer observe, std::size_t window) {
+                async_fetch_stream_impl(std::move(next), std::move(observe), window, std::move(handler));
+            },
+            token, std::move(next), std::move(observe), window);
+    }
+
     /// Closes idle connections and fails pending operations with `errc::client_closed`.
     void close();
 
@@ -218,6 +244,8 @@ private:
     void async_fetch_batch_impl(
         std::vector<fetch_item> items, fetch_observer observe,
         boost::asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler);
+    void async_fetch_stream_impl(fetch_source next, fetch_observer observe, std::size_t window,
+                                 boost::asio::any_completion_handler<void(error_code)> handler);
 
     class impl;
     std::shared_ptr<impl> impl_;

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -82,5 +83,10 @@ struct fetch_outcome
 /// executor, once per item, before the batch completes: where a sink's file is committed or
 /// removed, and where progress is shown. It must be quick and must not throw.
 using fetch_observer = std::function<void(std::size_t index, const fetch_outcome& outcome)>;
+
+/// Gives the next URL of a streamed fetch (`client::async_fetch_stream`), or nullopt at the end of
+/// the list. Called on the client's executor, only when a request can start: a list read here is
+/// read as fast as it is fetched, never ahead. It must not throw.
+using fetch_source = std::function<std::optional<fetch_item>()>;
 
 } // namespace fxrates

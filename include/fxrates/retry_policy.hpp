@@ -87,32 +87,41 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
 /// The retries a batch may still make: `ratio` of its requests, and never fewer than one request
 /// may make on its own (`per_request`, i.e. `max_attempts - 1`), so that a small batch retries as
 /// often as asked. A ratio of 0 turns retries off. 429 answers are not retries: they wait for the
-/// server's Retry-After and do not spend the budget.
+/// server's Retry-After and do not spend the budget. A batch whose size is not known up front (a
+/// list read as it goes) starts with no requests and adds each as it starts, earning as it goes.
 class retry_budget
 {
 public:
-    retry_budget(double ratio, std::size_t requests, std::size_t per_request = 1)
-        : left_(std::max<std::size_t>(
-              std::max<std::size_t>(1, per_request),
-              static_cast<std::size_t>(std::floor(ratio * static_cast<double>(requests)))))
+    retry_budget(double ratio, std::size_t requests, std::size_t per_request = 1) noexcept
+        : ratio_(ratio), requests_(requests), floor_(std::max<std::size_t>(1, per_request))
     {
-        if (ratio <= 0)
-            left_ = 0;
     }
+
+    /// One more request joined the batch.
+    void add_request() noexcept { ++requests_; }
 
     /// Takes one retry from the budget; false when it is spent.
     bool try_spend() noexcept
     {
-        if (left_ == 0)
+        if (left() == 0)
             return false;
-        --left_;
+        ++spent_;
         return true;
     }
 
-    std::size_t left() const noexcept { return left_; }
+    std::size_t left() const noexcept
+    {
+        if (ratio_ <= 0)
+            return 0;
+        auto earned = std::max<std::size_t>(floor_, static_cast<std::size_t>(std::floor(ratio_ * static_cast<double>(requests_))));
+        return earned > spent_ ? earned - spent_ : 0;
+    }
 
 private:
-    std::size_t left_;
+    double ratio_;
+    std::size_t requests_;
+    std::size_t floor_;
+    std::size_t spent_ = 0;
 };
 
 } // namespace fxrates

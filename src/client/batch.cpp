@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <deque>
 
 namespace fxrates::detail {
 
@@ -22,90 +23,116 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 template <class Outcome>
-struct batch_state
+struct pulled_state
 {
-    std::size_t count;
-    const std::function<asio::awaitable<Outcome>(std::size_t)>& fetch;
-    const std::function<void(std::size_t, const Outcome&)>& observe;
-    std::vector<Outcome>& outcomes;
-    std::vector<bool> finished;
-    std::size_t next = 0;
-    bool stopping = false;
-    clock_type::time_point queued = clock_type::now();
+    pulled_state(const asio::any_io_executor& executor, std::size_t workers, std::size_t window_size,
+                 std::function<std::optional<batch_task<Outcome>>(std::size_t)>& take_item,
+                 std::function<void(std::size_t, Outcome, item_end)>& finish_item)
+        : take(take_item), finish(finish_item), running(workers), window(window_size),
+          window_moved(executor, clock_type::time_point::max())
+    {
+    }
+
+    std::function<std::optional<batch_task<Outcome>>(std::size_t)>& take;
+    std::function<void(std::size_t, Outcome, item_end)>& finish;
+    // Per worker: the index of the item it runs, if any (an exception leaves it there).
+    std::vector<std::optional<std::size_t>> running;
+    std::size_t taken = 0;
+    bool exhausted = false;
+    // The ordering window: the oldest unfinished item, which of the items after it are finished,
+    // and where workers wait for the window to move.
+    std::size_t window = 0;
+    std::size_t oldest = 0;
+    std::deque<bool> finished_after_oldest;
+    asio::steady_timer window_moved;
+    std::optional<item_end> stopping; // stopped or cancelled, once the batch is being stopped
 };
 
-// Takes the next item until none is left: N items cost as many coroutines as workers, not N.
 template <class Outcome>
-asio::awaitable<void> worker(batch_state<Outcome>& batch)
+void end_item(pulled_state<Outcome>& batch, std::size_t index, Outcome outcome, item_end how)
+{
+    batch.finish(index, std::move(outcome), how);
+    batch.finished_after_oldest[index - batch.oldest] = true;
+    if (index != batch.oldest)
+        return;
+    while (!batch.finished_after_oldest.empty() && batch.finished_after_oldest.front())
+    {
+        batch.finished_after_oldest.pop_front();
+        ++batch.oldest;
+    }
+    batch.window_moved.cancel();
+}
+
+// Takes the next item until none is left.
+template <class Outcome>
+asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
 {
     // Cancellation is reported in outcomes; an exception would skip the transport's bookkeeping.
     co_await asio::this_coro::throw_if_cancelled(false);
-    while (!batch.stopping && batch.next < batch.count)
+    while (!batch.stopping && !batch.exhausted)
     {
-        std::size_t index = batch.next++;
-        auto outcome = co_await batch.fetch(index);
-        outcome.timing.queued = batch.queued; // every item of a batch is queued when it starts
-        if (batch.stopping)
+        if (batch.window > 0 && batch.taken >= batch.oldest + batch.window)
         {
-            // Stopped meanwhile: run_ordered_batch accounts for this item, saying what had happened.
-            batch.outcomes[index].attempts = outcome.attempts;
-            batch.outcomes[index].rate_limited = outcome.rate_limited;
-            batch.outcomes[index].server_answered = outcome.server_answered || outcome.rate_limited > 0;
+            // Stopping the batch cancels this wait.
+            co_await batch.window_moved.async_wait(use_tuple);
+            continue;
+        }
+        std::size_t index = batch.taken;
+        std::optional<batch_task<Outcome>> task = batch.take(index);
+        if (!task)
+        {
+            batch.exhausted = true;
             break;
         }
-        batch.outcomes[index] = std::move(outcome);
-        batch.finished[index] = true;
-        if (batch.observe)
-            batch.observe(index, batch.outcomes[index]);
+        ++batch.taken;
+        batch.finished_after_oldest.push_back(false);
+        batch.running[id] = index;
+        Outcome outcome = co_await (*task)();
+        batch.running[id].reset();
+        end_item(batch, index, std::move(outcome), batch.stopping.value_or(item_end::finished));
     }
 }
 
 } // namespace
 
 template <class Outcome>
-asio::awaitable<basic_batch_result<Outcome>>
-run_ordered_batch(std::vector<Outcome> outcomes, std::size_t workers, clock_type::duration time_limit,
-                  std::function<asio::awaitable<Outcome>(std::size_t)> fetch,
-                  std::function<void(std::size_t, const Outcome&)> observe)
+asio::awaitable<pulled_batch_end> run_pulled_batch(std::size_t workers, std::size_t window,
+                                                   clock_type::duration time_limit,
+                                                   std::function<std::optional<batch_task<Outcome>>(std::size_t)> take,
+                                                   std::function<void(std::size_t, Outcome, item_end)> finish)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     auto executor = co_await asio::this_coro::executor;
-    basic_batch_result<Outcome> result;
-    result.outcomes = std::move(outcomes);
-    const std::size_t count = result.outcomes.size();
-    if (count == 0)
-        co_return result;
-
-    batch_state<Outcome> batch{count, fetch, observe, result.outcomes, std::vector<bool>(count, false)};
-    workers = std::clamp<std::size_t>(workers, 1, count);
+    workers = std::max<std::size_t>(workers, 1);
+    pulled_state<Outcome> batch(executor, workers, window, take, finish);
     std::vector<asio::cancellation_signal> stop(workers);
     std::size_t running = workers;
     // Both the deadline and, cancelled by the last worker, the "all done" signal.
     asio::steady_timer wake(executor, deadline_after(time_limit));
     for (std::size_t w = 0; w < workers; ++w)
     {
-        // A worker ends by itself, or by an exception (it then leaves its item unfinished, and
-        // that item is reported below like any other unfinished one).
-        auto on_exit = [&](std::exception_ptr) {
+        // A worker ends by itself, or by an exception: its item then ends as failed.
+        auto on_exit = [&, w](std::exception_ptr failure) {
+            if (failure && batch.running[w])
+                end_item(batch, *std::exchange(batch.running[w], std::nullopt), Outcome{}, item_end::failed);
             if (--running == 0)
                 wake.cancel();
         };
-        asio::co_spawn(executor, worker(batch), asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
+        asio::co_spawn(executor, worker(batch, w), asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
     }
     co_await wake.async_wait(use_tuple);
-    bool cancelled = false;
+    pulled_batch_end end;
     if (running > 0)
     {
         // The deadline passed, or the caller cancelled: stop the workers and wait for them
-        // (every step honours cancellation promptly), then account for every unfinished item.
+        // (every step honours cancellation promptly); each tells `finish` of its item.
         asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
-        cancelled = state.cancelled() != asio::cancellation_type::none;
-        if (cancelled)
-        {
-            result.error = asio::error::operation_aborted;
+        end.cancelled = state.cancelled() != asio::cancellation_type::none;
+        end.stopped = !end.cancelled;
+        if (end.cancelled)
             co_await asio::this_coro::reset_cancellation_state();
-        }
-        batch.stopping = true;
+        batch.stopping = end.cancelled ? item_end::cancelled : item_end::stopped;
+        batch.window_moved.cancel();
         for (auto& signal : stop)
             signal.emit(asio::cancellation_type::terminal);
         while (running > 0)
@@ -114,18 +141,72 @@ run_ordered_batch(std::vector<Outcome> outcomes, std::size_t workers, clock_type
             co_await wake.async_wait(use_tuple);
         }
     }
+    end.taken = batch.taken;
+    co_return end;
+}
+
+template asio::awaitable<pulled_batch_end>
+run_pulled_batch(std::size_t, std::size_t, clock_type::duration, std::function<std::optional<batch_task<rates_outcome>>(std::size_t)>,
+                 std::function<void(std::size_t, rates_outcome, item_end)>);
+template asio::awaitable<pulled_batch_end>
+run_pulled_batch(std::size_t, std::size_t, clock_type::duration, std::function<std::optional<batch_task<fetch_outcome>>(std::size_t)>,
+                 std::function<void(std::size_t, fetch_outcome, item_end)>);
+
+template <class Outcome>
+asio::awaitable<basic_batch_result<Outcome>>
+run_ordered_batch(std::vector<Outcome> outcomes, std::size_t workers, clock_type::duration time_limit,
+                  std::function<asio::awaitable<Outcome>(std::size_t)> fetch,
+                  std::function<void(std::size_t, const Outcome&)> observe)
+{
+    co_await asio::this_coro::throw_if_cancelled(false);
+    basic_batch_result<Outcome> result;
+    result.outcomes = std::move(outcomes);
+    const std::size_t count = result.outcomes.size();
+    if (count == 0)
+        co_return result;
+
+    std::vector<bool> finished(count, false);
+    const auto queued = clock_type::now(); // every item of a batch is queued when it starts
+    std::function<std::optional<batch_task<Outcome>>(std::size_t)> take =
+        [&](std::size_t index) -> std::optional<batch_task<Outcome>> {
+        if (index >= count)
+            return std::nullopt;
+        return batch_task<Outcome>([&fetch, index] { return fetch(index); });
+    };
+    std::function<void(std::size_t, Outcome, item_end)> finish = [&](std::size_t index, Outcome outcome,
+                                                                      item_end how) {
+        auto& kept = result.outcomes[index];
+        if (how == item_end::finished)
+        {
+            outcome.timing.queued = queued;
+            kept = std::move(outcome);
+            finished[index] = true;
+            if (observe)
+                observe(index, kept);
+        }
+        else if (how != item_end::failed)
+        {
+            // Stopped meanwhile: accounted for below, saying what had happened.
+            kept.attempts = outcome.attempts;
+            kept.rate_limited = outcome.rate_limited;
+            kept.server_answered = outcome.server_answered || outcome.rate_limited > 0;
+        }
+    };
+    auto end = co_await run_pulled_batch<Outcome>(std::min(workers, count), 0, time_limit, take, finish);
+    if (end.cancelled)
+        result.error = asio::error::operation_aborted;
     for (std::size_t i = 0; i < count; ++i)
     {
-        if (batch.finished[i])
+        if (finished[i])
             continue;
         auto& outcome = result.outcomes[i];
         outcome.diag = {};
-        if (cancelled)
+        if (end.cancelled)
         {
             outcome.error = asio::error::operation_aborted;
             outcome.diag.set_client_message("cancelled before the answer came");
         }
-        else if (!batch.stopping)
+        else if (!end.stopped)
         {
             outcome.error = errc::worker_failed;
             outcome.diag.set_client_message("the request failed unexpectedly (an exception)");

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,53 @@ struct basic_batch_result
     /// One per item, in input order.
     std::vector<Outcome> outcomes;
 };
+
+/// How an item of a pulled batch ended.
+enum class item_end
+{
+    finished,  ///< its task returned in time
+    stopped,   ///< the time limit passed while it ran (its outcome says what had happened)
+    cancelled, ///< the batch was cancelled while it ran
+    failed,    ///< its task threw (the outcome is a default one)
+};
+
+/// One item's work in a pulled batch.
+template <class Outcome>
+using batch_task = std::function<boost::asio::awaitable<Outcome>()>;
+
+/// How a pulled batch ended.
+struct pulled_batch_end
+{
+    bool cancelled = false;   ///< the awaiting coroutine was cancelled
+    bool stopped = false;     ///< the time limit passed
+    std::size_t taken = 0;    ///< items `take` gave
+};
+
+/// The core of every batch: workers pull the items one at a time, so that a batch of N items costs
+/// as many coroutines as workers, and a list read as it goes is read only as fast as it is fetched
+/// (back-pressure: `take` runs only when a worker is free).
+///
+/// `take(index)` is called with 0, 1, 2, ... whenever one of the `workers` is free, and returns the
+/// item's task, or nullopt when there are no more (it is not called again after that). `finish` is
+/// told of every item taken, once, as it ends (saying how), before this completes; the items never
+/// taken are the caller's to account for. With a `window` (0: none), an item starts only while its
+/// index is less than the oldest unfinished one's plus `window`: a caller that hands outcomes on in
+/// input order then holds at most `window` of them, whatever stalls. Past `time_limit`, or when the awaiting coroutine is
+/// cancelled, the running tasks are cancelled and awaited. Neither `take` nor `finish` may throw.
+template <class Outcome>
+boost::asio::awaitable<pulled_batch_end>
+run_pulled_batch(std::size_t workers, std::size_t window, std::chrono::steady_clock::duration time_limit,
+                 std::function<std::optional<batch_task<Outcome>>(std::size_t index)> take,
+                 std::function<void(std::size_t index, Outcome outcome, item_end how)> finish);
+
+extern template boost::asio::awaitable<pulled_batch_end>
+run_pulled_batch(std::size_t, std::size_t, std::chrono::steady_clock::duration,
+                 std::function<std::optional<batch_task<rates_outcome>>(std::size_t)>,
+                 std::function<void(std::size_t, rates_outcome, item_end)>);
+extern template boost::asio::awaitable<pulled_batch_end>
+run_pulled_batch(std::size_t, std::size_t, std::chrono::steady_clock::duration,
+                 std::function<std::optional<batch_task<fetch_outcome>>(std::size_t)>,
+                 std::function<void(std::size_t, fetch_outcome, item_end)>);
 
 /// Runs `fetch(index)` for every item with at most `workers` at once, and gathers the outcomes in
 /// input order whatever the order they finish in. `outcomes` comes in with one outcome per item,

@@ -372,6 +372,42 @@ public:
             std::move(fetch), std::move(observe));
     }
 
+    static asio::awaitable<error_code> fetch_stream(std::shared_ptr<impl> self, fetch_source next,
+                                                    fetch_observer observe, std::size_t window)
+    {
+        const auto& retry = self->params_.retry;
+        auto budget =
+            std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        std::function<std::optional<detail::batch_task<fetch_outcome>>(std::size_t)> take =
+            [&](std::size_t) -> std::optional<detail::batch_task<fetch_outcome>> {
+            auto item = next();
+            if (!item)
+                return std::nullopt;
+            budget->add_request();
+            return detail::batch_task<fetch_outcome>(
+                [self, budget, item = std::move(*item)]() mutable { return fetch_url(self, std::move(item), budget); });
+        };
+        std::function<void(std::size_t, fetch_outcome, detail::item_end)> finish =
+            [&](std::size_t index, fetch_outcome outcome, detail::item_end how) {
+                if (how == detail::item_end::failed)
+                {
+                    outcome.error = errc::worker_failed;
+                    outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
+                }
+                else if (how == detail::item_end::cancelled && outcome.ok())
+                {
+                    // Done as the cancellation came: the caller asked for no more, so it is not kept.
+                    outcome.error = asio::error::operation_aborted;
+                    outcome.diag.set_client_message("cancelled before the answer came");
+                }
+                if (observe)
+                    observe(index, outcome);
+            };
+        auto end = co_await detail::run_pulled_batch<fetch_outcome>(
+            self->params_.max_connections, window, std::chrono::steady_clock::duration::max(), take, finish);
+        co_return end.cancelled ? error_code(asio::error::operation_aborted) : error_code();
+    }
+
     asio::any_io_executor executor_;
     client_params params_;
     detail::api_endpoint endpoint_;
@@ -489,6 +525,20 @@ void client::async_fetch_batch_impl(
                   batch.error = internal_error(failure, ignored);
               }
               std::move(handler)(batch.error, std::move(batch.outcomes));
+          });
+}
+
+void client::async_fetch_stream_impl(fetch_source next, fetch_observer observe, std::size_t window,
+                                     asio::any_completion_handler<void(error_code)> handler)
+{
+    spawn(impl_->executor(), impl::fetch_stream(impl_, std::move(next), std::move(observe), window), std::move(handler),
+          [](auto handler, std::exception_ptr failure, error_code error) {
+              if (failure)
+              {
+                  diagnostics ignored;
+                  error = internal_error(failure, ignored);
+              }
+              std::move(handler)(error);
           });
 }
 

@@ -240,3 +240,106 @@ TEST_CASE("an empty batch completes at once with no outcomes")
     REQUIRE(result);
     CHECK(result->outcomes.empty());
 }
+
+// The pulled batch under the streamed fetch: items are taken only as workers free up, and never
+// more than the window past the oldest unfinished one.
+namespace {
+
+using fxrates::detail::batch_task;
+using fxrates::detail::item_end;
+using fxrates::detail::pulled_batch_end;
+using fxrates::detail::run_pulled_batch;
+
+// A currency-like code per index (the fake API keys its gates by base).
+std::string code_of(std::size_t index)
+{
+    return "A" + std::string(1, static_cast<char>('A' + index / 26)) + std::string(1, static_cast<char>('A' + index % 26));
+}
+
+struct pulled_run
+{
+    explicit pulled_run(std::size_t items) : count(items) {}
+
+    std::size_t count;
+    std::vector<std::size_t> taken;
+    std::vector<std::pair<std::size_t, item_end>> ended;
+    std::optional<pulled_batch_end> end;
+
+    void start(asio::io_context& context, fake_api& api, std::size_t workers, std::size_t window,
+               asio::cancellation_slot slot = {})
+    {
+        std::function<std::optional<batch_task<rates_outcome>>(std::size_t)> take =
+            [this, &api](std::size_t index) -> std::optional<batch_task<rates_outcome>> {
+            if (index >= count)
+                return std::nullopt;
+            taken.push_back(index);
+            std::string code = code_of(index);
+            return batch_task<rates_outcome>([&api, code] { return fake_api::fetch(&api, currency_code(code)); });
+        };
+        std::function<void(std::size_t, rates_outcome, item_end)> finish = [this](std::size_t index, rates_outcome,
+                                                                                   item_end how) {
+            ended.emplace_back(index, how);
+        };
+        asio::co_spawn(context, run_pulled_batch<rates_outcome>(workers, window, no_deadline, take, finish),
+                       asio::bind_cancellation_slot(slot, [this](std::exception_ptr, pulled_batch_end e) { end = e; }));
+    }
+};
+
+} // namespace
+
+TEST_CASE("a pulled batch takes an item only when a worker is free")
+{
+    asio::io_context context;
+    fake_api api{context};
+    pulled_run run(5);
+    run.start(context, api, 2, 0);
+    context.poll();
+    CHECK(run.taken == std::vector<std::size_t>{0, 1}); // two workers: nothing read ahead
+    api.open(code_of(1));
+    CHECK(run.taken == std::vector<std::size_t>{0, 1, 2});
+    for (std::size_t i : {0, 2, 3, 4})
+        api.open(code_of(i));
+    REQUIRE(run.end);
+    CHECK(run.end->taken == 5);
+    CHECK_FALSE(run.end->cancelled);
+    CHECK(run.ended.size() == 5);
+}
+
+TEST_CASE("a pulled batch starts nothing past the window behind a slow first item")
+{
+    asio::io_context context;
+    fake_api api{context};
+    pulled_run run(10);
+    run.start(context, api, 4, 3);
+    context.poll();
+    CHECK(run.taken == std::vector<std::size_t>{0, 1, 2});
+    api.open(code_of(1));
+    api.open(code_of(2));
+    CHECK(run.taken.size() == 3); // item 0 holds the window: 1 and 2 are done, nothing new starts
+    api.open(code_of(0));
+    CHECK(run.taken == std::vector<std::size_t>{0, 1, 2, 3, 4, 5});
+    for (std::size_t i = 3; i < 10; ++i)
+        api.open(code_of(i));
+    REQUIRE(run.end);
+    CHECK(run.ended.size() == 10);
+}
+
+TEST_CASE("cancelling a pulled batch ends the running items as cancelled and takes no more")
+{
+    asio::io_context context;
+    fake_api api{context};
+    asio::cancellation_signal cancel;
+    pulled_run run(10);
+    run.start(context, api, 2, 4, cancel.slot());
+    context.poll();
+    api.open(code_of(0));
+    cancel.emit(asio::cancellation_type::terminal);
+    context.run();
+    REQUIRE(run.end);
+    CHECK(run.end->cancelled);
+    CHECK(run.end->taken == 3);
+    REQUIRE(run.ended.size() == 3);
+    CHECK(run.ended[0] == std::pair<std::size_t, item_end>{0, item_end::finished});
+    CHECK(run.ended[1].second == item_end::cancelled);
+    CHECK(run.ended[2].second == item_end::cancelled);
+}

@@ -79,6 +79,22 @@ TEST_CASE("the retry budget is a share of the batch, at least one, and none when
     CHECK_FALSE(none.try_spend());
 }
 
+TEST_CASE("a batch of unknown size earns retries as its requests start")
+{
+    fxrates::retry_budget budget(0.1, 0, 2);
+    CHECK(budget.left() == 2); // what one request may make on its own, from the start
+    CHECK(budget.try_spend());
+    for (int i = 0; i < 30; ++i)
+        budget.add_request();
+    CHECK(budget.left() == 2); // 10% of 30 = 3, one spent
+    CHECK(budget.try_spend());
+    CHECK(budget.try_spend());
+    CHECK_FALSE(budget.try_spend());
+    for (int i = 0; i < 10; ++i)
+        budget.add_request();
+    CHECK(budget.left() == 1);
+}
+
 TEST_CASE("Retry-After is read as seconds or as an HTTP date, and anything else is ignored")
 {
     using std::chrono::seconds;
