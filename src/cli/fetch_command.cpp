@@ -1,6 +1,6 @@
 #include "cli/fetch_command.hpp"
 
-#include "cli/fetch/atomic_file.hpp"
+#include "cli/fetch/item_sinks.hpp"
 #include "cli/fetch/json_fields.hpp"
 #include "cli/fetch/messages.hpp"
 #include "cli/fetch/ordered_output.hpp"
@@ -24,14 +24,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <csignal>
-#include <filesystem>
 #include <cstring>
-#include <fstream>
-#include <iostream>
+#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -50,35 +50,19 @@ constexpr std::size_t stdout_memory_bound = 16 * 1024 * 1024;
 // With --field the body is parsed whole, in memory: without --max-size, at most this.
 constexpr std::size_t field_body_limit = 64 * 1024 * 1024;
 
-// Most items in one run: each keeps its outcome until the end.
-constexpr std::size_t max_items = 1'000'000;
+// A list that can be read only once (stdin, a pipe) is read this far ahead before anything is
+// sent, so that a bad line in a short list is a usage error, as in a file (which is checked whole).
+constexpr std::size_t checked_ahead = 10'000;
 
-bool is_success_status(unsigned status)
-{
-    return status >= 200 && status < 300;
-}
+// Items that may end ahead of the oldest unfinished one, waiting for their turn in the ordered
+// outputs (stdout, the report): with the connections, what bounds the run's memory.
+constexpr std::size_t ordering_window = 4096;
 
-// The items to fetch, from the arguments, -i, or --template with --values; nullopt, having said
-// why, on the first bad one (before anything is sent).
-std::optional<std::vector<list_item>> read_items(const fetch_options& options)
-{
-    std::vector<list_item> items;
-    for (std::size_t i = 0; i < options.urls.size(); ++i)
-    {
-        if (auto why = fetch::check_url(options.urls[i]))
-        {
-            report(command_name, "argument '" + options.urls[i] + "' is not a URL to fetch: " + *why);
-            return std::nullopt;
-        }
-        items.push_back({i + 1, options.urls[i], {}, {}});
-    }
-    if (!options.input.empty() && !read_url_list(command_name, options.input, "-i", max_items, items))
-        return std::nullopt;
-    if (!options.url_template.empty() &&
-        !read_template_values(command_name, options.url_template, options.values, max_items, items))
-        return std::nullopt;
-    return items;
-}
+// A strategy other than async takes its list whole.
+constexpr std::size_t max_strategy_items = 1'000'000;
+
+// thread-per-item starts a thread per URL (the article's 10 to 400 of them).
+constexpr std::size_t max_thread_per_item = 1000;
 
 // One line for a failed item: where it came from, the URL, and why.
 std::string describe_failure(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
@@ -110,179 +94,6 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
     return text;
 }
 
-// Writes all of `text` to descriptor `fd`, as an error code.
-error_code write_all(int fd, std::string_view text)
-{
-    while (!text.empty())
-    {
-        auto written = ::write(fd, text.data(), text.size());
-        if (written < 0)
-        {
-            if (errno == EINTR)
-                continue;
-            return error_code(errno, boost::system::system_category());
-        }
-        text.remove_prefix(static_cast<std::size_t>(written));
-    }
-    return {};
-}
-
-// The body of a successful answer (2xx; an error page is neither saved nor printed), hashed for
-// the report when asked; what to do with it is the derived sink's.
-class success_body_sink : public body_sink
-{
-public:
-    explicit success_body_sink(bool hash)
-    {
-        if (hash)
-            hasher_.emplace();
-    }
-
-    error_code begin(unsigned status) final
-    {
-        passing_ = is_success_status(status);
-        if (hasher_)
-            hasher_->reset();
-        return passing_ ? begin_body() : error_code{};
-    }
-
-    error_code write(std::string_view data) final
-    {
-        if (!passing_)
-            return {};
-        if (hasher_)
-            hasher_->update(data);
-        return write_body(data);
-    }
-
-    std::string sha256() { return hasher_ ? hasher_->hex_digest() : std::string(); }
-
-    // Why the body could not be kept (the answer was stopped for it), or empty.
-    const std::string& failure() const noexcept { return failure_; }
-
-protected:
-    virtual error_code begin_body() = 0;
-    virtual error_code write_body(std::string_view data) = 0;
-
-    error_code fail(const std::string& why, error_code ec = make_error_code(boost::system::errc::io_error))
-    {
-        if (why.empty())
-            return {};
-        failure_ = why;
-        return ec;
-    }
-
-private:
-    bool passing_ = false;
-    std::optional<fetch::sha256_hasher> hasher_; // only with --report: a context per item costs
-    std::string failure_;
-};
-
-// A body on its way to a file under -o: written to a temporary name, and committed or discarded
-// when the item ends. Small pieces are gathered into one write: most files then cost one write(2),
-// not one per TLS record.
-class file_sink final : public success_body_sink
-{
-public:
-    // `name` must outlive the sink.
-    file_sink(int root, const std::string& name, bool hash) : success_body_sink(hash), root_(root), name_(name) {}
-
-    // Gives the file its name; why not, if it could not be.
-    std::string commit(bool overwrite)
-    {
-        // A successful answer with no body part at all (a 204) still makes its (empty) file.
-        if (!file_)
-            if (auto why = open(); !why.empty())
-                return why;
-        if (flush())
-            return failure();
-        std::string().swap(pending_);
-        return file_->commit(overwrite);
-    }
-
-    void discard() noexcept
-    {
-        if (file_)
-            file_->discard();
-    }
-
-private:
-    static constexpr std::size_t gather_limit = 32 * 1024;
-
-    error_code begin_body() override
-    {
-        pending_.clear();
-        return fail(file_ ? file_->reset() : open());
-    }
-
-    error_code write_body(std::string_view data) override
-    {
-        if (pending_.size() + data.size() <= gather_limit)
-        {
-            pending_.append(data);
-            return {};
-        }
-        if (auto ec = flush())
-            return ec;
-        if (data.size() < gather_limit)
-        {
-            pending_.append(data);
-            return {};
-        }
-        return fail(file_->write(data));
-    }
-
-    error_code flush()
-    {
-        if (pending_.empty())
-            return {};
-        auto ec = fail(file_->write(pending_));
-        pending_.clear();
-        return ec;
-    }
-
-    std::string open()
-    {
-        file_ = std::make_unique<fetch::atomic_file>();
-        return file_->open(root_, name_);
-    }
-
-    int root_;
-    const std::string& name_;
-    // Made when the answer begins: a sink waiting its turn in a long list holds little.
-    std::unique_ptr<fetch::atomic_file> file_;
-    std::string pending_;
-};
-
-// A body on its way to stdout, in input order, through the ordered output.
-class ordered_sink final : public success_body_sink
-{
-public:
-    ordered_sink(fetch::ordered_output& out, std::size_t index, bool hash)
-        : success_body_sink(hash), out_(out), index_(index)
-    {
-    }
-
-    // Standard output itself failed (a full disk, a closed pipe): the run stops.
-    bool output_failed() const noexcept { return output_failed_; }
-
-private:
-    error_code begin_body() override { return take(out_.begin(index_)); }
-    error_code write_body(std::string_view data) override { return take(out_.write(index_, data)); }
-
-    error_code take(const fetch::output_status& status)
-    {
-        if (!status.failed())
-            return {};
-        output_failed_ = status.code.failed();
-        return fail(status.message, status.code ? status.code : make_error_code(boost::system::errc::io_error));
-    }
-
-    fetch::ordered_output& out_;
-    std::size_t index_;
-    bool output_failed_ = false;
-};
-
 // A report line's timings, in milliseconds from the item's start.
 void fill_timing(const request_timing& timing, fetch::report_record& record)
 {
@@ -298,6 +109,347 @@ void fill_timing(const request_timing& timing, fetch::report_record& record)
     record.first_byte_ms = since(timing.tls_done, timing.first_byte);
     record.total_ms = since(timing.queued, timing.done);
 }
+
+
+// An item read from the inputs, or a bad line of them.
+struct url_ahead
+{
+    url_reader::result kind = url_reader::result::item;
+    fetch::list_item item;
+    std::string why;
+};
+
+// The items of a run as it goes: read from the inputs when a request can start (checked ahead
+// where they can be), each one's state kept from then until it ends, and every output fed as
+// items end. Whatever the list's length, it holds only the items under way and what waits for
+// its turn in the ordered outputs.
+class fetch_run
+{
+public:
+    struct setup
+    {
+        const fetch_options& options;
+        bool to_files;
+        bool to_fields;
+        bool hash;
+        int root;
+        fetch::name_pattern pattern;
+        fetch::shard part;
+        fetch_refresh* validators;
+        fetch::ordered_output& body_out;
+        fetch::ordered_output& report_out;
+        const bool& stdout_failed;
+        const bool& report_failed;
+    };
+
+    fetch_run(setup config, url_reader reader, std::deque<url_ahead> ahead, bool reader_done,
+              std::optional<std::size_t> total)
+        : config_(std::move(config)), reader_(std::move(reader)), ahead_(std::move(ahead)), reader_done_(reader_done),
+          progress_(std::string(command_name), total.value_or(0),
+                    standard_error_is_terminal() && !config_.options.quiet)
+    {
+    }
+
+    progress_display& progress() noexcept { return progress_; }
+
+    // Set once the run's loop exists: stops the batch (stdout or the report cannot be written).
+    std::function<void()> stop_batch;
+    // Set on Ctrl-C: the items it cuts short are listed, not counted as failures.
+    int signal_number = 0;
+
+    // The next request, or nullopt at the end of the input. Items refused before sending (a bad
+    // line of a pipe, a name) end here, in their turn, without a request.
+    std::optional<fetch_item> next_request()
+    {
+        for (;;)
+        {
+            url_ahead next;
+            if (!ahead_.empty())
+            {
+                next = std::move(ahead_.front());
+                ahead_.pop_front();
+            }
+            else if (reader_done_)
+                return std::nullopt;
+            else
+            {
+                next.kind = reader_.next(next.item, next.why);
+                if (next.kind == url_reader::result::end || next.kind == url_reader::result::failed)
+                {
+                    reader_done_ = true;
+                    if (next.kind == url_reader::result::failed)
+                        input_failure_ = next.why;
+                    return std::nullopt;
+                }
+            }
+            const std::size_t position = positions_++;
+            // A bad line has no origin to shard by: the first shard reports it.
+            if (next.kind == url_reader::result::bad_line ? config_.part.index != 0
+                                                          : !fetch::in_shard(next.item.url, config_.part))
+                continue;
+            auto state = std::make_unique<item_state>();
+            state->item = std::move(next.item);
+            state->index = next_index_++;
+            state->position = position;
+            state->own_failure = std::move(next.why);
+            fetch_item request{state->item.url, nullptr, {}};
+            if (state->own_failure.empty())
+                prepare(*state, request);
+            if (!state->own_failure.empty())
+            {
+                fetch_outcome refused;
+                refused.url = state->item.url;
+                end_item(*state, refused);
+                continue;
+            }
+            running_.emplace(requests_++, std::move(state));
+            return request;
+        }
+    }
+
+    // The outcome of request `index` (in the order next_request gave them).
+    void observe(std::size_t index, const fetch_outcome& outcome)
+    {
+        auto found = running_.find(index);
+        if (found == running_.end())
+            return;
+        auto state = std::move(found->second);
+        running_.erase(found);
+        end_item(*state, outcome);
+    }
+
+    // The run is over: says the failures that progress did not say as they happened.
+    void say_failures()
+    {
+        progress_.finish();
+        for (const auto& line : failure_lines_)
+            report(command_name, line);
+        if (failed_ > failure_lines_.size() && !progress_.enabled())
+            report(command_name, "... and " + std::to_string(failed_ - failure_lines_.size()) +
+                                     " more failures (--report FILE lists every one)");
+        if (!input_failure_.empty())
+            report(command_name, input_failure_ + "; the items before it were fetched");
+    }
+
+    std::size_t ended() const noexcept { return ended_; }
+    std::size_t failed() const noexcept { return failed_; }
+    std::size_t cut_short() const noexcept { return cut_short_; }
+    static constexpr std::size_t listed_cut_short = 20;
+    // The first `listed_cut_short` lines cut short, as "1, 2, 3".
+    std::string cut_short_lines() const
+    {
+        std::string text;
+        for (auto line : cut_short_lines_)
+            text += (text.empty() ? "" : ", ") + std::to_string(line);
+        return text;
+    }
+    bool input_failed() const noexcept { return !input_failure_.empty(); }
+    // Items of the input not started (the run was stopped before they were read).
+    bool input_left() const noexcept { return !reader_done_ || !ahead_.empty(); }
+    std::size_t next_line() const noexcept { return ahead_.empty() ? 0 : ahead_.front().item.line; }
+
+private:
+    struct item_state
+    {
+        fetch::list_item item;
+        std::size_t index = 0;    // among this run's items: the order of stdout and the report
+        std::size_t position = 0; // among the input's items (every shard's): the report's index, {index}
+        std::string own_failure;  // why it was refused before sending, or why its body was not kept
+        std::string file_name;
+        std::unique_ptr<fetch::file_sink> file;
+        std::unique_ptr<fetch::ordered_sink> out;
+    };
+
+    // The item's sink, and its name under -o; or `own_failure` says why it cannot be fetched.
+    void prepare(item_state& state, fetch_item& request)
+    {
+        const auto& options = config_.options;
+        if (config_.to_files)
+        {
+            auto name = fetch::build_name(config_.pattern, state.item, state.position);
+            if (!name.ok())
+            {
+                state.own_failure = name.error;
+                return;
+            }
+            if (name.name == fetch::validators_file_name)
+            {
+                state.own_failure = fetch::line_prefix(state.item.line) + escape_untrusted(name.name, false) +
+                                    " is where fetch keeps the folder's validators; give the file another name";
+                return;
+            }
+            if (auto clash = taken_.claim(name.name, state.item.line))
+            {
+                state.own_failure = *clash;
+                return;
+            }
+            std::string why;
+            auto exists = fetch::file_exists(config_.root, name.name, why);
+            if (!exists)
+            {
+                state.own_failure = why;
+                return;
+            }
+            if (*exists && options.refresh)
+                request.fields = config_.validators->conditions(name.name, state.item.url);
+            else if (*exists && !options.overwrite)
+            {
+                state.own_failure = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
+                                    " and is kept (--overwrite replaces it)";
+                return;
+            }
+            state.file_name = std::move(name.name);
+            state.file = std::make_unique<fetch::file_sink>(config_.root, state.file_name, config_.hash);
+            request.sink = state.file.get();
+        }
+        else if (!config_.to_fields)
+        {
+            state.out = std::make_unique<fetch::ordered_sink>(config_.body_out, state.index, config_.hash);
+            request.sink = state.out.get();
+        }
+    }
+
+    // One item ends: its file is committed or removed, its stdout turn or --field line taken, its
+    // report line written, and progress told.
+    void end_item(item_state& state, const fetch_outcome& outcome)
+    {
+        const auto& options = config_.options;
+        const std::size_t i = state.index;
+        bool ok = outcome.ok() && state.own_failure.empty();
+        // Only a conditional request gets a 304: the file on disk is current and stays untouched.
+        const bool not_modified = ok && outcome.status == 304;
+        std::string why = state.own_failure;
+        std::string sha;
+        std::string field_line;
+        if (state.file)
+        {
+            auto& sink = *state.file;
+            if (!sink.failure().empty())
+                why = "cannot save: " + sink.failure();
+            if (not_modified)
+                sha = config_.validators->not_modified(state.file_name, outcome);
+            else if (ok)
+            {
+                sha = sink.sha256();
+                if (auto cannot = sink.commit(options.overwrite || options.refresh); !cannot.empty())
+                {
+                    ok = false;
+                    why = "cannot save: " + cannot;
+                }
+                else
+                    config_.validators->saved(state.file_name, state.item.url, outcome,
+                                              config_.hash ? sha : std::string());
+            }
+            if (!ok || not_modified)
+                sink.discard();
+            state.file.reset(); // its descriptors go now, not at the end of a long run
+        }
+        else if (state.out)
+        {
+            auto& sink = *state.out;
+            if (!sink.failure().empty())
+                why = sink.failure();
+            if (ok)
+                sha = sink.sha256();
+            if (sink.output_failed() && stop_batch)
+                stop_batch();
+            state.out.reset();
+        }
+        else if (config_.to_fields && ok)
+        {
+            std::string reason;
+            if (!fetch::extract_fields(outcome.body, options.fields, field_line, reason))
+            {
+                ok = false;
+                why = reason;
+            }
+            else if (config_.hash)
+            {
+                fetch::sha256_hasher hasher;
+                hasher.update(outcome.body);
+                sha = hasher.hex_digest();
+            }
+        }
+        if (!config_.to_files && !config_.stdout_failed)
+        {
+            if (config_.to_fields && ok)
+            {
+                config_.body_out.begin(i);
+                config_.body_out.write(i, field_line + "\n");
+            }
+            if (config_.body_out.finish(i, ok).code && stop_batch)
+                stop_batch();
+        }
+        if (config_.hash && !config_.report_failed)
+        {
+            fetch::report_record record;
+            record.index = state.position + 1;
+            record.line = state.item.line;
+            record.url = state.item.url;
+            record.final_url = outcome.final_url;
+            record.status = outcome.status;
+            record.bytes = outcome.bytes;
+            record.sha256 = sha;
+            record.file = ok && config_.to_files ? state.file_name : std::string();
+            record.content_type = outcome.content_type;
+            record.attempts = outcome.attempts;
+            fill_timing(outcome.timing, record);
+            record.ok = ok;
+            record.not_modified = not_modified;
+            if (!ok)
+            {
+                record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
+                record.error_message = why.empty() ? describe_failure(state.item, outcome, {}) : why;
+            }
+            config_.report_out.begin(i);
+            config_.report_out.write(i, fetch::report_line(record) + "\n");
+            if (config_.report_out.finish(i, true).code && stop_batch)
+                stop_batch();
+        }
+        ++ended_;
+        if (!ok && signal_number != 0 && outcome.error == condition::cancelled)
+        {
+            // The first lines of the input, whatever order they were cut in.
+            ++cut_short_;
+            cut_short_lines_.insert(
+                std::upper_bound(cut_short_lines_.begin(), cut_short_lines_.end(), state.item.line),
+                state.item.line);
+            if (cut_short_lines_.size() > listed_cut_short)
+                cut_short_lines_.pop_back();
+            progress_.record(true, {});
+        }
+        else if (!ok)
+        {
+            ++failed_;
+            auto line = describe_failure(state.item, outcome, why);
+            progress_.record(false, [&] { return line; });
+            // Said at the end when progress did not say it; a long run keeps only the first ones.
+            if (!progress_.enabled() && failure_lines_.size() < max_failure_lines)
+                failure_lines_.push_back(std::move(line));
+        }
+        else
+            progress_.record(true, {});
+    }
+
+    static constexpr std::size_t max_failure_lines = 1000;
+
+    setup config_;
+    url_reader reader_;
+    std::deque<url_ahead> ahead_;
+    bool reader_done_;
+    std::string input_failure_;
+    progress_display progress_;
+    fetch::name_registry taken_;
+    std::unordered_map<std::size_t, std::unique_ptr<item_state>> running_;
+    std::size_t positions_ = 0;
+    std::size_t next_index_ = 0;
+    std::size_t requests_ = 0;
+    std::size_t ended_ = 0;
+    std::size_t failed_ = 0;
+    std::size_t cut_short_ = 0;
+    std::vector<std::size_t> cut_short_lines_;
+    std::vector<std::string> failure_lines_;
+};
 
 } // namespace
 
@@ -427,18 +579,76 @@ int run_fetch(const fetch_options& options)
         }
         part = *parsed;
     }
-    auto items = read_items(options);
-    if (!items)
-        return 1;
-    if (items->empty())
+    // The inputs, checked before anything is sent as far as they can be: whole when they can be
+    // read twice (files), else as far as `checked_ahead` (stdin, pipes; a bad line further on is
+    // that item's failure). A list is then read as the run goes, never held whole.
+    url_sources sources{options.urls, options.input, "-i", options.url_template, options.values};
+    url_reader reader(sources);
+    std::deque<url_ahead> ahead;
+    bool reader_done = false;
+    std::optional<std::size_t> total; // this shard's items, when known
+    std::size_t items_seen = 0;
+    if (reader.rereadable())
+    {
+        url_reader check(sources);
+        std::size_t kept = 0;
+        for (url_ahead line;;)
+        {
+            line.kind = check.next(line.item, line.why);
+            if (line.kind == url_reader::result::end)
+                break;
+            if (line.kind != url_reader::result::item)
+            {
+                report(command_name, line.why);
+                return 1;
+            }
+            ++items_seen;
+            kept += fetch::in_shard(line.item.url, part) ? 1 : 0;
+        }
+        total = kept;
+    }
+    else
+    {
+        while (ahead.size() < checked_ahead)
+        {
+            url_ahead line;
+            line.kind = reader.next(line.item, line.why);
+            if (line.kind == url_reader::result::end)
+            {
+                reader_done = true;
+                break;
+            }
+            if (line.kind != url_reader::result::item)
+            {
+                report(command_name, line.why);
+                return 1;
+            }
+            ahead.push_back(std::move(line));
+        }
+        items_seen = ahead.size();
+        if (reader_done)
+            total = static_cast<std::size_t>(std::count_if(ahead.begin(), ahead.end(), [&](const url_ahead& line) {
+                return fetch::in_shard(line.item.url, part);
+            }));
+    }
+    if (items_seen == 0)
     {
         report(command_name, "no URLs to fetch: give them as arguments, with -i FILE, or with --template and "
                              "--values (see 'fxrates fetch --help')");
         return 1;
     }
-    // Other shards' lines are not part of this run; `position` keeps the input's numbering (the
-    // report's index, {index}) so that the shards' reports and files merge. A shard may be empty.
-    const std::vector<std::size_t> position = fetch::keep_shard(*items, part);
+    // A strategy other than async takes its list whole: at most so many.
+    const auto kind = chosen_fetch_strategy(options.strategy);
+    const std::size_t most_items = kind == strategy::thread_per_item ? max_thread_per_item : max_strategy_items;
+    if (kind && (total ? *total > most_items : most_items < checked_ahead))
+    {
+        report(command_name, "--strategy " + options.strategy.name + " takes at most " + std::to_string(most_items) +
+                                 " URLs" + (total ? " (the list has " + std::to_string(*total) + ")" : "") +
+                                 (kind == strategy::thread_per_item ? ": it starts a thread per URL; use thread-pool"
+                                                                    : ": it holds the list whole; use async") +
+                                 " for longer lists");
+        return 1;
+    }
 
     client_params params;
     apply_time_limit(options.timeout_seconds, params);
@@ -483,7 +693,7 @@ int run_fetch(const fetch_options& options)
     }
     bool stdout_failed = false;
     auto to_stdout = [&](std::string_view text) -> error_code {
-        auto ec = write_all(STDOUT_FILENO, text);
+        auto ec = fetch::write_all(STDOUT_FILENO, text);
         if (ec && !stdout_failed)
         {
             stdout_failed = true;
@@ -497,7 +707,7 @@ int run_fetch(const fetch_options& options)
     int report_fd = report_to_stdout ? STDOUT_FILENO : report_file.get();
     fetch::ordered_output report_out(
         [&](std::string_view text) -> error_code {
-            auto ec = write_all(report_fd, text);
+            auto ec = fetch::write_all(report_fd, text);
             if (ec && !report_failed)
             {
                 report_failed = true;
@@ -506,198 +716,9 @@ int run_fetch(const fetch_options& options)
             return ec;
         },
         stdout_memory_bound);
-    const bool hash = !options.report.empty();
-
-    // Each item's state; an item refused before sending (its name) fails without a request.
-    const std::size_t count = items->size();
-    std::vector<std::string> own_failure(count);
-    std::vector<std::string> file_names(count);
-    std::vector<std::unique_ptr<file_sink>> file_sinks(to_files ? count : 0);
-    std::vector<std::unique_ptr<ordered_sink>> stdout_sinks(!to_files && !to_fields ? count : 0);
-    std::vector<fetch_item> requests;
-    std::vector<std::size_t> item_of_request;
-    requests.reserve(count);
-    item_of_request.reserve(count);
-    fetch::name_registry taken;
-    for (std::size_t i = 0; i < count; ++i)
-    {
-        auto& item = (*items)[i];
-        fetch_item request{item.url, nullptr, {}};
-        if (to_files)
-        {
-            auto name = fetch::build_name(pattern, item, position[i]);
-            if (!name.ok())
-            {
-                own_failure[i] = name.error;
-                continue;
-            }
-            if (name.name == fetch::validators_file_name)
-            {
-                own_failure[i] = fetch::line_prefix(item.line) + escape_untrusted(name.name, false) +
-                                 " is where fetch keeps the folder's validators; give the file another name";
-                continue;
-            }
-            if (auto clash = taken.claim(name.name, item.line))
-            {
-                own_failure[i] = *clash;
-                continue;
-            }
-            std::string why;
-            auto exists = fetch::file_exists(root.get(), name.name, why);
-            if (!exists)
-            {
-                own_failure[i] = why;
-                continue;
-            }
-            if (*exists && options.refresh)
-                request.fields = validators->conditions(name.name, item.url);
-            else if (*exists && !options.overwrite)
-            {
-                own_failure[i] = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
-                                 " and is kept (--overwrite replaces it)";
-                continue;
-            }
-            file_names[i] = std::move(name.name);
-            file_sinks[i] = std::make_unique<file_sink>(root.get(), file_names[i], hash);
-            request.sink = file_sinks[i].get();
-        }
-        else if (!to_fields)
-        {
-            stdout_sinks[i] = std::make_unique<ordered_sink>(body_out, i, hash);
-            request.sink = stdout_sinks[i].get();
-        }
-        requests.push_back(std::move(request));
-        item_of_request.push_back(i);
-    }
-
-    progress_display progress(std::string(command_name), count, standard_error_is_terminal() && !options.quiet);
-    std::vector<bool> succeeded(count, false);
-    std::size_t failed = 0;
-    std::vector<std::string> failure_lines; // said at the end when progress did not say them
-    std::vector<bool> cut_short(count, false); // stopped by Ctrl-C: listed at the end, not as failures
-    int signal_number = 0;
-
-    // One item ends: its file is committed or removed, its stdout turn or --field line taken, its
-    // report line written, and progress told.
-    std::function<void()> stop_batch;
-    auto end_item = [&](std::size_t i, const fetch_outcome& outcome) {
-        auto& item = (*items)[i];
-        bool ok = outcome.ok() && own_failure[i].empty();
-        // Only a conditional request gets a 304: the file on disk is current and stays untouched.
-        const bool not_modified = ok && outcome.status == 304;
-        std::string why = own_failure[i];
-        std::string sha;
-        std::string field_line;
-        if (file_sinks.size() > i && file_sinks[i])
-        {
-            auto& sink = *file_sinks[i];
-            if (!sink.failure().empty())
-                why = "cannot save: " + sink.failure();
-            if (not_modified)
-                sha = validators->not_modified(file_names[i], outcome);
-            else if (ok)
-            {
-                sha = sink.sha256();
-                if (auto cannot = sink.commit(options.overwrite || options.refresh); !cannot.empty())
-                {
-                    ok = false;
-                    why = "cannot save: " + cannot;
-                }
-                else
-                    validators->saved(file_names[i], item.url, outcome, hash ? sha : std::string());
-            }
-            if (!ok || not_modified)
-                sink.discard();
-            file_sinks[i].reset(); // its descriptors go now, not at the end of a long run
-        }
-        else if (stdout_sinks.size() > i && stdout_sinks[i])
-        {
-            auto& sink = *stdout_sinks[i];
-            if (!sink.failure().empty())
-                why = sink.failure();
-            if (ok)
-                sha = sink.sha256();
-            if (sink.output_failed() && stop_batch)
-                stop_batch();
-            stdout_sinks[i].reset();
-        }
-        else if (to_fields && ok)
-        {
-            std::string reason;
-            if (!fetch::extract_fields(outcome.body, options.fields, field_line, reason))
-            {
-                ok = false;
-                why = reason;
-            }
-            else if (hash)
-            {
-                fetch::sha256_hasher hasher;
-                hasher.update(outcome.body);
-                sha = hasher.hex_digest();
-            }
-        }
-        if (!to_files && !stdout_failed)
-        {
-            if (to_fields && ok)
-            {
-                body_out.begin(i);
-                body_out.write(i, field_line + "\n");
-            }
-            if (body_out.finish(i, ok).code && stop_batch)
-                stop_batch();
-        }
-        if (hash && !report_failed)
-        {
-            fetch::report_record record;
-            record.index = position[i] + 1;
-            record.line = item.line;
-            record.url = item.url;
-            record.final_url = outcome.final_url;
-            record.status = outcome.status;
-            record.bytes = outcome.bytes;
-            record.sha256 = sha;
-            record.file = ok && to_files ? file_names[i] : std::string();
-            record.content_type = outcome.content_type;
-            record.attempts = outcome.attempts;
-            fill_timing(outcome.timing, record);
-            record.ok = ok;
-            record.not_modified = not_modified;
-            if (!ok)
-            {
-                record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
-                record.error_message = why.empty() ? describe_failure(item, outcome, {}) : why;
-            }
-            report_out.begin(i);
-            report_out.write(i, fetch::report_line(record) + "\n");
-            if (report_out.finish(i, true).code && stop_batch)
-                stop_batch();
-        }
-        succeeded[i] = ok;
-        if (!ok && signal_number != 0 && outcome.error == condition::cancelled)
-        {
-            cut_short[i] = true;
-            progress.record(true, {});
-        }
-        else if (!ok)
-        {
-            ++failed;
-            auto line = describe_failure(item, outcome, why);
-            progress.record(false, [&] { return line; });
-            if (!progress.enabled())
-                failure_lines.push_back(std::move(line));
-        }
-        else
-            progress.record(true, {});
-    };
-
-    // Items refused before sending end first (their order in the outputs is kept all the same).
-    for (std::size_t i = 0; i < count; ++i)
-        if (!own_failure[i].empty())
-        {
-            fetch_outcome refused;
-            refused.url = (*items)[i].url;
-            end_item(i, refused);
-        }
+    fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
+                   validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed},
+                  std::move(reader), std::move(ahead), reader_done, total);
 
     namespace asio = boost::asio;
     asio::io_context context(1);
@@ -705,37 +726,45 @@ int run_fetch(const fetch_options& options)
     client api(context, params);
     asio::signal_set signals(context, SIGINT, SIGTERM);
     asio::cancellation_signal cancel;
-    stop_batch = [&] { cancel.emit(asio::cancellation_type::terminal); };
+    run.stop_batch = [&] { cancel.emit(asio::cancellation_type::terminal); };
     signals.async_wait([&](const boost::system::error_code& ec, int number) {
         if (ec)
             return;
-        signal_number = number;
+        run.signal_number = number;
         cancel.emit(asio::cancellation_type::terminal);
     });
-    progress.start(context.get_executor());
-    auto observe = [&](std::size_t request_index, const fetch_outcome& outcome) {
-        end_item(item_of_request[request_index], outcome);
-    };
+    run.progress().start(context.get_executor());
+    auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
     auto finished = [&] {
         signals.cancel();
-        progress.finish();
+        run.progress().finish();
     };
     // --strategy other than async: the lab's strategy on a thread of its own, told to this loop
     // as the client's batch would be (cli/fetch_strategies.cpp).
     std::optional<strategy_fetch> by_strategy;
-    if (auto kind = chosen_fetch_strategy(options.strategy))
+    if (kind)
+    {
+        std::vector<fetch_item> requests;
+        while (auto request = run.next_request())
+        {
+            if (requests.size() == most_items)
+            {
+                run.say_failures();
+                report(command_name, "--strategy " + options.strategy.name + " takes at most " +
+                                         std::to_string(most_items) + " URLs; use async for longer lists");
+                return 1;
+            }
+            requests.push_back(std::move(*request));
+        }
         by_strategy.emplace(context, *kind, options.strategy.threads, params, std::move(requests), observe,
                             cancel.slot(), finished);
+    }
     else
-        api.async_fetch_batch(std::move(requests), observe,
-                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<fetch_outcome>) {
-                                  finished();
-                              }));
+        api.async_fetch_stream([&] { return run.next_request(); }, observe, ordering_window,
+                               asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
-    progress.finish();
+    run.say_failures();
 
-    for (const auto& line : failure_lines)
-        report(command_name, line);
     if (validators)
         validators->save();
     if (options.refresh && !options.quiet)
@@ -752,27 +781,22 @@ int run_fetch(const fetch_options& options)
         report(command_name, "cannot write --report " + options.report + ": " + std::strerror(errno));
         return 1;
     }
-    if (signal_number != 0)
+    const std::size_t ended = run.ended(), failed = run.failed(), cut_short = run.cut_short();
+    if (run.signal_number != 0)
     {
-        std::string unfinished;
-        std::size_t listed = 0, not_done = 0;
-        for (std::size_t i = 0; i < count; ++i)
-            if (cut_short[i])
-            {
-                ++not_done;
-                if (listed++ < 20)
-                    unfinished += (unfinished.empty() ? "" : ", ") + std::to_string((*items)[i].line);
-            }
-        report(command_name, "interrupted; " + std::to_string(count - not_done - failed) + " of " +
-                                 std::to_string(count) + " fetched, " + std::to_string(failed) + " failed" +
-                                 (not_done ? ", not finished (lines of the input): " + unfinished +
-                                                 (not_done > 20 ? ", ..." : "")
-                                           : ""));
-        return 128 + signal_number;
+        std::string text = "interrupted; " + std::to_string(ended - cut_short - failed) + " of " +
+                           std::to_string(ended) + " fetched, " + std::to_string(failed) + " failed";
+        if (cut_short > 0)
+            text += ", not finished (lines of the input): " + run.cut_short_lines() +
+                    (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
+        if (run.input_left())
+            text += total ? ", not started: " + std::to_string(*total - ended) : ", the rest of the list not started";
+        report(command_name, text);
+        return 128 + run.signal_number;
     }
-    if (failed == 0)
+    if (failed == 0 && !run.input_failed())
         return 0;
-    return failed == count ? 1 : 2;
+    return failed == ended ? 1 : 2;
 }
 
 } // namespace fxrates::cli

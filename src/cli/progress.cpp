@@ -34,7 +34,8 @@ std::string seconds_text(std::chrono::nanoseconds d)
 
 std::string progress_text(std::size_t done, std::size_t failed, std::size_t total, std::chrono::nanoseconds elapsed)
 {
-    std::string text = std::to_string(done) + "/" + std::to_string(total) + " done";
+    // A list read as it goes has no total yet (0): then no estimate either.
+    std::string text = std::to_string(done) + (total > 0 ? "/" + std::to_string(total) : std::string()) + " done";
     if (failed > 0)
         text += ", " + std::to_string(failed) + " failed";
     text += ", " + seconds_text(elapsed);

@@ -2,67 +2,163 @@
 
 #include "cli/output.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 namespace fxrates::cli {
 
-namespace {
+url_reader::url_reader(url_sources sources) : sources_(std::move(sources)) {}
 
-// Reads the lines of `path` ("-": stdin) through `parse`, appending items; false, having said why
-// (with the line number), at the first bad line.
-template <class Parse>
-bool read_lines(std::string_view command_name, const std::string& path, const char* what, std::size_t max_items,
-                Parse parse, std::vector<fetch::list_item>& items)
+bool url_reader::rereadable() const
 {
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (path != "-")
+    auto regular = [](const std::string& path) {
+        struct stat info{};
+        return path.empty() || (path != "-" && ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode));
+    };
+    return regular(sources_.list_path) && (sources_.url_template.empty() || regular(sources_.values_path));
+}
+
+bool url_reader::open(const std::string& path, const char* what, std::string& why)
+{
+    line_number_ = 0;
+    if (path == "-")
     {
-        // A pipe is fine here (`-i <(grep ... list)`): a list ends when its writer does.
-        std::error_code ec;
-        if (std::filesystem::is_directory(path, ec))
-        {
-            report(command_name, std::string(what) + ": " + path + " is a folder, not a list");
-            return false;
-        }
-        file.open(path, std::ios::binary);
-        if (!file)
-        {
-            report(command_name, std::string(what) + ": cannot open " + path + ": " + std::strerror(errno));
-            return false;
-        }
-        in = &file;
+        in_ = &std::cin;
+        return true;
     }
-    std::string line;
-    for (std::size_t number = 1; std::getline(*in, line); ++number)
+    // A pipe is fine here (`-i <(grep ... list)`): a list ends when its writer does.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
     {
-        auto parsed = parse(line, number);
-        if (parsed.kind == fetch::line_kind::error)
-        {
-            report(command_name, std::string(what) + " " + (path == "-" ? "(stdin)" : path) + ", " + parsed.error);
-            return false;
-        }
-        if (parsed.kind == fetch::line_kind::item)
-        {
-            if (items.size() == max_items)
-            {
-                report(command_name, std::string(what) + ": more than " + std::to_string(max_items) +
-                                         " URLs in one run; split the list");
-                return false;
-            }
-            items.push_back(std::move(parsed.item));
-        }
-    }
-    if (in->bad())
-    {
-        report(command_name, std::string(what) + ": cannot read " + (path == "-" ? "stdin" : path));
+        why = std::string(what) + ": " + path + " is a folder, not a list";
         return false;
     }
+    file_.open(path, std::ios::binary);
+    if (!file_)
+    {
+        why = std::string(what) + ": cannot open " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    in_ = &file_;
     return true;
+}
+
+url_reader::result url_reader::next(fetch::list_item& item, std::string& why)
+{
+    for (;;)
+    {
+        switch (stage_)
+        {
+        case stage::arguments:
+            if (argument_ < sources_.urls.size())
+            {
+                const auto& url = sources_.urls[argument_++];
+                item = {argument_, url, {}, {}};
+                if (auto bad = fetch::check_url(url))
+                {
+                    why = "argument '" + url + "' is not a URL to fetch: " + *bad;
+                    return result::bad_line;
+                }
+                return result::item;
+            }
+            stage_ = stage::list;
+            if (!sources_.list_path.empty() && !open(sources_.list_path, sources_.list_flag, why))
+            {
+                stage_ = stage::done;
+                return result::failed;
+            }
+            break;
+        case stage::list:
+        case stage::values: {
+            const std::string& path = stage_ == stage::list ? sources_.list_path : sources_.values_path;
+            if (!path.empty() && in_ != nullptr && std::getline(*in_, line_))
+            {
+                ++line_number_;
+                auto parsed = stage_ == stage::list
+                                  ? fetch::parse_list_line(line_, line_number_)
+                                  : fetch::template_item(sources_.url_template,
+                                                         fetch::parse_value_line(line_, line_number_));
+                if (parsed.kind == fetch::line_kind::skip)
+                    break;
+                item = std::move(parsed.item);
+                if (parsed.kind == fetch::line_kind::error)
+                {
+                    item.line = line_number_;
+                    why = std::string(flag()) + " " + path_name(path) + ", " + parsed.error;
+                    return result::bad_line;
+                }
+                return result::item;
+            }
+            if (!path.empty() && in_ != nullptr && in_->bad())
+            {
+                why = std::string(flag()) + ": cannot read " + (path == "-" ? "stdin" : path) + " after line " +
+                      std::to_string(line_number_);
+                stage_ = stage::done;
+                return result::failed;
+            }
+            if (file_.is_open())
+                file_.close();
+            in_ = nullptr;
+            if (stage_ == stage::list && !sources_.url_template.empty())
+            {
+                stage_ = stage::values;
+                if (auto bad = fetch::check_template(sources_.url_template))
+                {
+                    why = "--template: " + *bad;
+                    stage_ = stage::done;
+                    return result::failed;
+                }
+                if (!open(sources_.values_path, "--values", why))
+                {
+                    stage_ = stage::done;
+                    return result::failed;
+                }
+            }
+            else
+                stage_ = stage::done;
+            break;
+        }
+        case stage::done:
+            return result::end;
+        }
+    }
+}
+
+namespace {
+
+// Appends every item of `sources` to `items`; false, having said why, at the first bad line.
+bool read_all(std::string_view command, url_sources sources, std::size_t max_items,
+              std::vector<fetch::list_item>& items)
+{
+    const char* flag = sources.url_template.empty() ? sources.list_flag : "--values";
+    url_reader reader(std::move(sources));
+    fetch::list_item item;
+    std::string why;
+    for (;;)
+    {
+        switch (reader.next(item, why))
+        {
+        case url_reader::result::item:
+            if (items.size() == max_items)
+            {
+                report(command, std::string(flag) + ": more than " + std::to_string(max_items) +
+                                    " URLs in one run; split the list");
+                return false;
+            }
+            items.push_back(std::move(item));
+            break;
+        case url_reader::result::end:
+            return true;
+        case url_reader::result::bad_line:
+        case url_reader::result::failed:
+            report(command, why);
+            return false;
+        }
+    }
 }
 
 } // namespace
@@ -70,21 +166,19 @@ bool read_lines(std::string_view command_name, const std::string& path, const ch
 bool read_url_list(std::string_view command, const std::string& path, const char* what, std::size_t max_items,
                    std::vector<fetch::list_item>& items)
 {
-    return read_lines(command, path, what, max_items, fetch::parse_list_line, items);
+    url_sources sources;
+    sources.list_path = path;
+    sources.list_flag = what;
+    return read_all(command, std::move(sources), max_items, items);
 }
 
 bool read_template_values(std::string_view command, const std::string& url_template, const std::string& values_path,
                           std::size_t max_items, std::vector<fetch::list_item>& items)
 {
-    if (auto why = fetch::check_template(url_template))
-    {
-        report(command, "--template: " + *why);
-        return false;
-    }
-    auto from_value = [&](std::string_view text, std::size_t number) {
-        return fetch::template_item(url_template, fetch::parse_value_line(text, number));
-    };
-    return read_lines(command, values_path, "--values", max_items, from_value, items);
+    url_sources sources;
+    sources.url_template = url_template;
+    sources.values_path = values_path;
+    return read_all(command, std::move(sources), max_items, items);
 }
 
 } // namespace fxrates::cli

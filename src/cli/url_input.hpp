@@ -1,17 +1,73 @@
 #pragma once
 
-// The URL lists that `fetch` and `compare --urls` read: a list (`URL` or `URL FILE` a line) or a
-// template filled from a values file, read one line at a time through the sans-io parsers of
-// cli/fetch/url_list.hpp, from a file, a pipe or stdin ("-").
+// The URL lists that `fetch` and `compare --urls` read: URLs given as arguments, a list (`URL` or
+// `URL FILE` a line), or a template filled from a values file, read one line at a time through the
+// sans-io parsers of cli/fetch/url_list.hpp, from a file, a pipe or stdin ("-"). Nothing here holds
+// a whole list: `url_reader` gives one item at a time, so that a list of millions streams.
 
 #include "cli/fetch/url_list.hpp"
 
 #include <cstddef>
+#include <fstream>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace fxrates::cli {
+
+/// Where a run's URLs come from; read in this order.
+struct url_sources
+{
+    std::vector<std::string> urls; ///< given as arguments
+    std::string list_path;         ///< a URL list ("-": stdin), empty if none
+    const char* list_flag = "-i";  ///< the list's flag, for messages
+    std::string url_template;      ///< with `values_path`: a template with {}
+    std::string values_path;       ///< the template's values ("-": stdin)
+};
+
+/// Reads the items of `url_sources` one at a time.
+class url_reader
+{
+public:
+    enum class result
+    {
+        item,     ///< the next item was read
+        bad_line, ///< a line is not a usable item; `why` says which and why; reading can go on
+        end,      ///< no more items
+        failed,   ///< an input cannot be opened or read; `why` says which; nothing more comes
+    };
+
+    explicit url_reader(url_sources sources);
+
+    /// The next item, or what stopped it.
+    result next(fetch::list_item& item, std::string& why);
+
+    /// Every input is an argument or a regular file, so that another reader can read it all again
+    /// (to check a list before anything is sent). Stdin, pipes and FIFOs can be read only once.
+    bool rereadable() const;
+
+private:
+    enum class stage
+    {
+        arguments,
+        list,
+        values,
+        done,
+    };
+
+    bool open(const std::string& path, const char* what, std::string& why);
+    const char* flag() const { return stage_ == stage::list ? sources_.list_flag : "--values"; }
+    std::string path_name(const std::string& path) const { return path == "-" ? "(stdin)" : path; }
+
+    url_sources sources_;
+    stage stage_ = stage::arguments;
+    std::size_t argument_ = 0;
+    std::ifstream file_;
+    std::istream* in_ = nullptr;
+    std::size_t line_number_ = 0;
+    std::string line_;
+};
 
 /// Appends the items of the list at `path` (named `what` in messages, e.g. "-i") to `items`; false,
 /// having said why as `fxrates COMMAND: ...` (with the line number), at the first bad line, or past
