@@ -8,6 +8,7 @@
 #include "cli/fetch/report.hpp"
 #include "cli/fetch/shard.hpp"
 #include "cli/fetch/url_list.hpp"
+#include "cli/fetch_loops.hpp"
 #include "cli/fetch_refresh.hpp"
 #include "cli/input_checks.hpp"
 #include "cli/output.hpp"
@@ -22,15 +23,18 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstring>
 #include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include <fcntl.h>
@@ -155,7 +159,7 @@ public:
     // Set once the run's loop exists: stops the batch (stdout or the report cannot be written).
     std::function<void()> stop_batch;
     // Set on Ctrl-C: the items it cuts short are listed, not counted as failures.
-    int signal_number = 0;
+    std::atomic<int> signal_number = 0;
 
     // The next request, or nullopt at the end of the input. Items refused before sending (a bad
     // line of a pipe, a name) end here, in their turn, without a request.
@@ -206,6 +210,9 @@ public:
             return request;
         }
     }
+
+    // The number of the request next_request gave last (from 0).
+    std::size_t last_number() const noexcept { return requests_ - 1; }
 
     // The outcome of request `index` (in the order next_request gave them).
     void observe(std::size_t index, const fetch_outcome& outcome)
@@ -526,6 +533,11 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
                         "Fetch only the lines whose origin hashes to K of N, for N machines or jobs; K may be k8s "
                         "(JOB_COMPLETION_INDEX) or slurm (SLURM_ARRAY_TASK_ID)")
         ->check(not_empty("K/N"));
+    command->add_option("--loops", options.loops,
+                        "Event loops fetching at once, each on a thread with its own connections (0: one per core); "
+                        "--concurrency, --per-host and --rate are shared out among them")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{256}))
+        ->capture_default_str();
     command->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
     add_fetch_strategy_options(*command, options.strategy);
     (void)input;
@@ -639,6 +651,12 @@ int run_fetch(const fetch_options& options)
     }
     // A strategy other than async takes its list whole: at most so many.
     const auto kind = chosen_fetch_strategy(options.strategy);
+    if (kind && options.loops != 1)
+    {
+        report(command_name, "--loops runs the async strategy on several event loops; --strategy " +
+                                 options.strategy.name + " has threads of its own (--threads N)");
+        return 1;
+    }
     const std::size_t most_items = kind == strategy::thread_per_item ? max_thread_per_item : max_strategy_items;
     if (kind && (total ? *total > most_items : most_items < checked_ahead))
     {
@@ -665,6 +683,9 @@ int run_fetch(const fetch_options& options)
                                     : std::numeric_limits<std::size_t>::max();
     if (!apply_trust_options(command_name, options.trust, params))
         return 1;
+    // --loops 0: one per core.
+    const loop_shares shares = fetch::share_limits(
+        params, options.loops != 0 ? options.loops : std::max(1u, std::thread::hardware_concurrency()));
 
     // Where things go: the output folder, the report, and stdout in input order.
     fetch::unique_fd root;
@@ -726,7 +747,8 @@ int run_fetch(const fetch_options& options)
     client api(context, params);
     asio::signal_set signals(context, SIGINT, SIGTERM);
     asio::cancellation_signal cancel;
-    run.stop_batch = [&] { cancel.emit(asio::cancellation_type::terminal); };
+    // From any loop's thread: the cancellation itself is emitted on this one.
+    run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
     signals.async_wait([&](const boost::system::error_code& ec, int number) {
         if (ec)
             return;
@@ -742,6 +764,7 @@ int run_fetch(const fetch_options& options)
     // --strategy other than async: the lab's strategy on a thread of its own, told to this loop
     // as the client's batch would be (cli/fetch_strategies.cpp).
     std::optional<strategy_fetch> by_strategy;
+    std::optional<loops_fetch> by_loops; // --loops N: cli/fetch_loops.cpp
     if (kind)
     {
         std::vector<fetch_item> requests;
@@ -758,6 +781,18 @@ int run_fetch(const fetch_options& options)
         }
         by_strategy.emplace(context, *kind, options.strategy.threads, params, std::move(requests), observe,
                             cancel.slot(), finished);
+    }
+    else if (shares.loops > 1)
+    {
+        auto next = [&]() -> std::optional<std::pair<std::size_t, fetch_item>> {
+            auto request = run.next_request();
+            if (!request)
+                return std::nullopt;
+            return std::make_pair(run.last_number(), std::move(*request));
+        };
+        // Bodies to stdout meet in one ordered output: their sinks take the run's lock.
+        by_loops.emplace(context, shares, ordering_window, next, observe, !to_files && !to_fields, cancel.slot(),
+                         finished);
     }
     else
         api.async_fetch_stream([&] { return run.next_request(); }, observe, ordering_window,
@@ -792,7 +827,7 @@ int run_fetch(const fetch_options& options)
         if (run.input_left())
             text += total ? ", not started: " + std::to_string(*total - ended) : ", the rest of the list not started";
         report(command_name, text);
-        return 128 + run.signal_number;
+        return 128 + run.signal_number.load();
     }
     if (failed == 0 && !run.input_failed())
         return 0;

@@ -36,6 +36,7 @@ struct fetch_options
     unsigned max_redirects = 10;
     bool no_compression = false;
     bool quiet = false;
+    std::size_t loops = 1; ///< --loops: event loops (threads), 0 = one per core
     fetch_strategy_options strategy; ///< --strategy, --threads (cli/fetch_strategies.hpp)
 };
 

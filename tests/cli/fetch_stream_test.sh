@@ -80,6 +80,37 @@ assert [r["line"] for r in records] == list(range(1, 10008))
 assert not records[10005]["ok"] and all(r["ok"] for i, r in enumerate(records) if i != 10005)
 PY
 
+# --loops 2 gives the files, the report and the stdout that --loops 1 gives, from two origins
+# (TLS and plain), each body once, in input order.
+[[ $banner =~ https://127\.0\.0\.1:([0-9]+) ]] || fail "no https port in the banner"
+tls=https://localhost:${BASH_REMATCH[1]}
+for i in $(seq 300); do
+    echo "$tls/bytes/$((i * 37))?i=$i"
+    echo "$base/site/page-$((i % 40 + 1)).html?i=$i"
+done >"$work/two-origins.txt"
+same_report() { # A B: the reports without their timings
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+def load(path):
+    keep = ("index", "line", "url", "status", "bytes", "sha256", "file", "ok")
+    return [{k: r.get(k) for k in keep} for r in map(json.loads, open(path))]
+a, b = load(sys.argv[1]), load(sys.argv[2])
+assert len(a) == 600 and a == b, "reports differ"
+PY
+}
+for loops in 1 2; do
+    "$fxrates" fetch -q --cacert "$work/ca.pem" -i "$work/two-origins.txt" -o "$work/loops$loops" --name '{index}' \
+        --loops "$loops" --report "$work/loops$loops.jsonl" 2>"$work/err" || fail "--loops $loops -o: exit $?: $(cat "$work/err")"
+    "$fxrates" fetch -q --cacert "$work/ca.pem" -i "$work/two-origins.txt" --loops "$loops" >"$work/stdout$loops" \
+        2>"$work/err" || fail "--loops $loops to stdout: exit $?: $(cat "$work/err")"
+done
+diff -r "$work/loops1" "$work/loops2" >/dev/null || fail "--loops 2 saved other files than --loops 1"
+same_report "$work/loops1.jsonl" "$work/loops2.jsonl" || fail "--loops 2 reported otherwise than --loops 1"
+cmp -s "$work/stdout1" "$work/stdout2" || fail "--loops 2 printed other bytes than --loops 1"
+[ "$(find "$work/loops2" -type f ! -name .fxrates-meta | wc -l)" = 600 ] || fail "--loops 2: not 600 files"
+"$fxrates" fetch -q --loops 2 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
+[ $? = 1 ] && grep -q -- "--loops runs the async strategy" "$work/err" || fail "--loops with --strategy: not refused"
+
 if [ "$failures" -gt 0 ]; then
     echo "fetch stream: $failures failed"
     exit 1

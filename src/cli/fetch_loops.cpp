@@ -1,0 +1,117 @@
+#include "cli/fetch_loops.hpp"
+
+#include <fxrates/client.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/post.hpp>
+
+#include <unordered_map>
+
+namespace fxrates::cli {
+
+namespace asio = boost::asio;
+
+// An item's sink, called under the run's lock, when sinks share state with `observe`.
+class loops_fetch::locked_sink final : public body_sink
+{
+public:
+    locked_sink(body_sink& sink, std::mutex& lock) : sink_(sink), lock_(lock) {}
+
+    error_code begin(unsigned status) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.begin(status);
+    }
+
+    error_code write(std::string_view data) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.write(data);
+    }
+
+private:
+    body_sink& sink_;
+    std::mutex& lock_;
+};
+
+// One loop: its thread, and what it needs from the others' threads.
+struct loops_fetch::loop
+{
+    asio::io_context context{1};
+    asio::cancellation_signal stop; // emitted on this loop's thread only
+    // The loop's items under way, by the loop's own index: their run-wide number and locked sink.
+    std::unordered_map<std::size_t, std::pair<std::size_t, std::unique_ptr<locked_sink>>> under_way;
+    std::size_t taken = 0;
+    std::thread thread;
+};
+
+loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, std::size_t window, source next,
+                         fetch_observer observe, bool lock_sinks, asio::cancellation_slot cancel,
+                         std::function<void()> done)
+    : next_(std::move(next)), observe_(std::move(observe)), lock_sinks_(lock_sinks), context_(context),
+      work_(context.get_executor()), done_(std::move(done)), running_(shares.loops)
+{
+    for (std::size_t k = 0; k < shares.loops; ++k)
+        loops_.push_back(std::make_unique<loop>());
+    // Emitted on the main loop's thread; each loop stops on its own thread.
+    if (cancel.is_connected())
+        cancel.assign([this](asio::cancellation_type type) {
+            for (auto& each : loops_)
+                asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
+        });
+    const std::size_t window_share = window == 0 ? 0 : std::max<std::size_t>(1, window / shares.loops);
+    for (std::size_t k = 0; k < shares.loops; ++k)
+        loops_[k]->thread = std::thread([this, &self = *loops_[k], params = shares.params[k], window_share] {
+            run_loop(self, params, window_share);
+        });
+}
+
+void loops_fetch::run_loop(loop& self, client_params params, std::size_t window)
+{
+    {
+        client api(self.context, std::move(params));
+        auto take = [this, &self]() -> std::optional<fetch_item> {
+            std::lock_guard hold(lock_);
+            auto next = next_();
+            if (!next)
+                return std::nullopt;
+            auto& [number, item] = *next;
+            std::unique_ptr<locked_sink> locked;
+            if (lock_sinks_ && item.sink)
+            {
+                locked = std::make_unique<locked_sink>(*item.sink, lock_);
+                item.sink = locked.get();
+            }
+            self.under_way.emplace(self.taken++, std::make_pair(number, std::move(locked)));
+            return std::move(item);
+        };
+        auto ended = [this, &self](std::size_t index, const fetch_outcome& outcome) {
+            std::lock_guard hold(lock_);
+            auto found = self.under_way.find(index);
+            if (found == self.under_way.end())
+                return;
+            auto number = found->second.first;
+            observe_(number, outcome);
+            self.under_way.erase(found);
+        };
+        api.async_fetch_stream(take, ended, window, asio::bind_cancellation_slot(self.stop.slot(), [](error_code) {}));
+        self.context.run();
+    }
+    std::lock_guard hold(lock_);
+    if (--running_ == 0)
+        asio::post(context_, [this] {
+            done_();
+            work_.reset();
+        });
+}
+
+loops_fetch::~loops_fetch()
+{
+    for (auto& each : loops_)
+        asio::post(each->context, [&stop = each->stop] { stop.emit(asio::cancellation_type::terminal); });
+    for (auto& each : loops_)
+        if (each->thread.joinable())
+            each->thread.join();
+}
+
+} // namespace fxrates::cli

@@ -1,0 +1,50 @@
+// How --loops N shares the run's limits out: together, the loops never exceed what one would.
+
+#include "cli/fetch/loop_shares.hpp"
+
+#include <doctest/doctest.h>
+
+using fxrates::client_params;
+using fxrates::cli::fetch::share_limits;
+
+TEST_CASE("the loops' shares of connections add up to the run's limits")
+{
+    client_params params;
+    params.max_connections = 101;
+    params.max_connections_per_origin = 7;
+    auto shares = share_limits(params, 2);
+    REQUIRE(shares.loops == 2);
+    REQUIRE(shares.params.size() == 2);
+    CHECK(shares.params[0].max_connections + shares.params[1].max_connections == 101);
+    CHECK(shares.params[0].max_connections_per_origin == 4);
+    CHECK(shares.params[1].max_connections_per_origin == 3);
+}
+
+TEST_CASE("never more loops than a host may have connections, nor fewer than one")
+{
+    client_params params;
+    params.max_connections = 100;
+    params.max_connections_per_origin = 2;
+    CHECK(share_limits(params, 8).loops == 2); // each loop needs one of each host's connections
+    CHECK(share_limits(params, 0).loops == 1);
+    params.max_connections_per_origin = 6;
+    params.max_connections = 3;
+    CHECK(share_limits(params, 4).loops == 3);
+}
+
+TEST_CASE("a request rate and its burst are shared out too")
+{
+    client_params params;
+    params.max_connections = 10;
+    params.max_connections_per_origin = 6;
+    params.rate = 10;
+    params.burst = 3;
+    auto shares = share_limits(params, 2);
+    for (const auto& part : shares.params)
+    {
+        CHECK(part.rate == doctest::Approx(5));
+        CHECK(part.burst == doctest::Approx(1.5));
+    }
+    params.rate = 0; // no limit stays no limit
+    CHECK(share_limits(params, 2).params[1].rate == 0);
+}
