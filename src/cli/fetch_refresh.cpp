@@ -1,6 +1,7 @@
 #include "cli/fetch_refresh.hpp"
 
 #include "cli/fetch/atomic_file.hpp"
+#include "cli/fetch/item_sinks.hpp"
 #include "cli/fetch/unique_fd.hpp"
 #include "cli/output.hpp"
 
@@ -86,7 +87,38 @@ std::vector<std::pair<std::string, std::string>> fetch_refresh::conditions(const
 void fetch_refresh::saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
                           std::string sha256)
 {
-    updates_.put({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256)});
+    record({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256)});
+}
+
+void fetch_refresh::record(fetch::validator_entry entry)
+{
+    if (root_ < 0 || !fetch::append_entry_line(std::move(entry), pending_))
+        return;
+    ++recorded_;
+    if (pending_.size() >= flush_size)
+        flush();
+}
+
+void fetch_refresh::flush()
+{
+    if (pending_.empty() || root_ < 0)
+        return;
+    if (!journal_)
+    {
+        std::string name(fetch::validators_file_name);
+        journal_ = fetch::unique_fd(
+            ::openat(root_, name.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666));
+    }
+    // One write of whole lines: a reader never sees half a line, even beside another run.
+    if (!journal_ || fetch::write_all(journal_.get(), pending_))
+    {
+        if (!journal_failed_)
+            report(command_name, "warning: the validators cannot be saved in " + dir_ + "/" +
+                                     std::string(fetch::validators_file_name) + " (" + fetch::errno_text(errno) +
+                                     "); --refresh fetches those files again");
+        journal_failed_ = true;
+    }
+    pending_.clear();
 }
 
 std::string fetch_refresh::not_modified(const std::string& name, const fetch_outcome& outcome)
@@ -102,13 +134,16 @@ std::string fetch_refresh::not_modified(const std::string& name, const fetch_out
     if (!outcome.last_modified.empty())
         updated.last_modified = outcome.last_modified;
     if (!(updated == *entry))
-        updates_.put(updated);
+        record(std::move(updated));
     return entry->sha256;
 }
 
 void fetch_refresh::save()
 {
-    if (root_ < 0 || updates_.size() == 0)
+    flush();
+    // Into a folder without validators, every file is saved once: the appended lines are the
+    // whole file. Over earlier ones, the file is rewritten with one line a file, sorted.
+    if (root_ < 0 || recorded_ == 0 || known_.size() == 0 || journal_failed_)
         return;
     // Read again: another run may have saved other files into the folder meanwhile.
     auto text = read_meta(root_, dir_);
@@ -116,7 +151,6 @@ void fetch_refresh::save()
         return;
     std::size_t ignored = 0;
     auto store = fetch::validator_store::parse(*text, ignored);
-    store.merge(updates_);
     fetch::atomic_file file;
     std::string name(fetch::validators_file_name);
     auto why = file.open(root_, name);
@@ -125,8 +159,7 @@ void fetch_refresh::save()
     if (why.empty())
         why = file.commit(true);
     if (!why.empty())
-        report(command_name,
-               "warning: the validators were not saved (" + why + "); --refresh fetches those files again");
+        report(command_name, "warning: the validators were not tidied (" + why + "); they stay as they were");
 }
 
 } // namespace fxrates::cli

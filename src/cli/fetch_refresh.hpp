@@ -5,6 +5,7 @@
 // 304 and no write. This is the command's side: reading and writing that file below the output
 // folder's descriptor, and the run's bookkeeping.
 
+#include "cli/fetch/unique_fd.hpp"
 #include "cli/fetch/validators.hpp"
 
 #include <fxrates/fetch_outcome.hpp>
@@ -18,11 +19,12 @@
 namespace fxrates::cli {
 
 /**
- * The validators of one output folder during a run: read when the run starts, updated as items
- * end, and written back once at the end (a Ctrl-C included), merged with what the file then holds.
+ * The validators of one output folder during a run: read when the run starts; each saved file's
+ * line is appended to the file as the run goes (gathered into writes of 64 KiB, and at the end),
+ * so that a long run holds none of them and a crash loses at most the last few; at the end, a
+ * folder that had validators before gets its file rewritten (atomically), one line a file.
  *
- * The file is written only when something changed, atomically (a temporary file renamed over it),
- * so a refresh whose every answer is a 304 writes nothing. A file that cannot be read or written
+ * Nothing is written when nothing changed, so a refresh whose every answer is a 304 writes nothing. A file that cannot be read or written
  * costs a warning, never the run: the files themselves are what was asked for.
  *
  * No thread safety: used on the command's event loop.
@@ -46,7 +48,8 @@ public:
     /// validator in the 304 is kept for next time.
     std::string not_modified(const std::string& name, const fetch_outcome& outcome);
 
-    /// Writes the metadata file if anything changed; warns on failure.
+    /// Writes what is pending, and tidies the metadata file if it had entries before; warns on
+    /// failure. A Ctrl-C saves too.
     void save();
 
     std::size_t not_modified_count() const noexcept { return not_modified_; }
@@ -54,8 +57,16 @@ public:
 private:
     int root_;
     std::string dir_;
-    fetch::validator_store known_;   // as read at the start
-    fetch::validator_store updates_; // this run's, merged over the file's entries at the end
+    static constexpr std::size_t flush_size = 64 * 1024;
+
+    void record(fetch::validator_entry entry);
+    void flush();
+
+    fetch::validator_store known_; // as read at the start
+    std::string pending_;          // lines not yet appended
+    fetch::unique_fd journal_;     // the metadata file, opened for appending when first needed
+    std::size_t recorded_ = 0;
+    bool journal_failed_ = false;
     std::size_t not_modified_ = 0;
 };
 

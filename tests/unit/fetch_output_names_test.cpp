@@ -180,3 +180,14 @@ TEST_CASE("a name that is another item's folder, or needs another item's file as
           "line 5");
     CHECK(names.size() == 3);
 }
+
+TEST_CASE("a hundred thousand names are told apart, and a repeat still names the line of the first")
+{
+    name_registry names;
+    for (std::size_t i = 1; i <= 100'000; ++i)
+        REQUIRE_FALSE(names.claim("d" + std::to_string(i % 97) + "/f" + std::to_string(i), i));
+    CHECK(names.size() == 100'000);
+    CHECK(names.claim("d" + std::to_string(54321 % 97) + "/f54321", 100'001) ==
+          "line 100001: the file name \"d" + std::to_string(54321 % 97) + "/f54321\" is already taken by line 54321");
+    CHECK(names.claim("d5", 100'002)->find("is already a folder") != std::string::npos);
+}

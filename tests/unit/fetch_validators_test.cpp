@@ -149,3 +149,27 @@ TEST_CASE("a request is conditional only for the same URL and an unchanged size"
     entry.last_modified.clear();
     CHECK(conditional_fields(entry, entry.url, entry.bytes).empty());
 }
+
+TEST_CASE("lines appended as files are saved read back as the store, the later line of a file winning")
+{
+    std::string text;
+    auto first = page();
+    CHECK(append_entry_line(first, text));
+    auto second = page();
+    second.file = "a/other.html";
+    second.etag = "\"bad\r\nX-Injected: 1\""; // cannot go back to a server: dropped, the entry kept
+    CHECK(append_entry_line(second, text));
+    auto newer = first;
+    newer.etag = "\"new\"";
+    CHECK(append_entry_line(newer, text));
+    auto escaping = page();
+    escaping.file = "../outside";
+    CHECK_FALSE(append_entry_line(escaping, text)); // never named outside the folder
+    std::size_t ignored = 0;
+    auto store = validator_store::parse(text, ignored);
+    CHECK(ignored == 0);
+    CHECK(store.size() == 2);
+    CHECK(store.find(first.file)->etag == "\"new\"");
+    CHECK(store.find("a/other.html")->etag.empty());
+    CHECK(store.find("../outside") == nullptr);
+}

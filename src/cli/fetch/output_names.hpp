@@ -7,6 +7,7 @@
 #include "cli/fetch/url_list.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,7 +87,12 @@ std::optional<std::string> check_confined(std::string_view name);
 /**
  * The names taken so far in one run, so that two items never write the same file: the second is
  * refused, naming the line of the first. A name that needs another item's file as a folder (`a`
- * and `a/b`) is refused too. Memory grows with the names taken (a name and its folders each).
+ * and `a/b`) is refused too.
+ *
+ * A list of a million files must not hold a million names: each name is kept as a 64-bit hash
+ * (with its line) in one flat table, 12 to 24 bytes a name. Two different names with equal hashes
+ * would be taken for one (odds about n^2 / 2^65: 3e-8 for a million names); the message then
+ * still names the earlier line, where a user can see that it is not the same file.
  */
 class name_registry
 {
@@ -99,8 +105,24 @@ public:
     std::size_t size() const noexcept { return files_.size(); }
 
 private:
-    std::unordered_map<std::string, std::size_t> files_;   // name -> line of its item
-    std::unordered_map<std::string, std::size_t> folders_; // folder -> line of the first item inside
+    // Hashes of names, each with the line of its item; open addressing, linear probing.
+    class hash_table
+    {
+    public:
+        // The line `key` was put with, or 0.
+        std::uint64_t find(std::uint64_t key) const noexcept;
+        // Puts `key` with `line` unless it is there.
+        void put(std::uint64_t key, std::uint64_t line);
+        std::size_t size() const noexcept { return size_; }
+
+    private:
+        std::vector<std::uint64_t> keys_; // 0: an empty slot
+        std::vector<std::uint32_t> lines_;
+        std::size_t size_ = 0;
+    };
+
+    hash_table files_;   // name -> line of its item
+    hash_table folders_; // folder -> line of the first item inside
 };
 
 } // namespace fxrates::cli::fetch

@@ -116,21 +116,51 @@ validator_store validator_store::parse(std::string_view text, std::size_t& ignor
     return store;
 }
 
+namespace {
+
+// What of `entry` may be kept: false for a name that may not be; validators that could not be
+// sent back are dropped (the file is then fetched unconditionally next time).
+bool sanitize(validator_entry& entry)
+{
+    if (check_confined(entry.file) || entry.file == validators_file_name)
+        return false;
+    if (!is_sendable_validator(entry.etag))
+        entry.etag.clear();
+    if (!is_sendable_validator(entry.last_modified))
+        entry.last_modified.clear();
+    if (!is_hex_digest(entry.sha256))
+        entry.sha256.clear();
+    return true;
+}
+
+void append_line(const validator_entry& entry, std::string& text)
+{
+    json::object object;
+    object["file"] = entry.file;
+    object["url"] = entry.url;
+    object["etag"] = string_or_null(entry.etag);
+    object["last_modified"] = string_or_null(entry.last_modified);
+    object["bytes"] = entry.bytes;
+    object["sha256"] = string_or_null(entry.sha256);
+    text += json::serialize(object);
+    text += '\n';
+}
+
+} // namespace
+
+bool append_entry_line(validator_entry entry, std::string& text)
+{
+    if (!sanitize(entry))
+        return false;
+    append_line(entry, text);
+    return true;
+}
+
 std::string validator_store::serialize() const
 {
     std::string text;
     for (const auto& [name, entry] : entries_)
-    {
-        json::object object;
-        object["file"] = entry.file;
-        object["url"] = entry.url;
-        object["etag"] = string_or_null(entry.etag);
-        object["last_modified"] = string_or_null(entry.last_modified);
-        object["bytes"] = entry.bytes;
-        object["sha256"] = string_or_null(entry.sha256);
-        text += json::serialize(object);
-        text += '\n';
-    }
+        append_line(entry, text);
     return text;
 }
 
@@ -142,14 +172,8 @@ const validator_entry* validator_store::find(std::string_view file) const
 
 bool validator_store::put(validator_entry entry)
 {
-    if (check_confined(entry.file) || entry.file == validators_file_name)
+    if (!sanitize(entry))
         return false;
-    if (!is_sendable_validator(entry.etag))
-        entry.etag.clear();
-    if (!is_sendable_validator(entry.last_modified))
-        entry.last_modified.clear();
-    if (!is_hex_digest(entry.sha256))
-        entry.sha256.clear();
     auto name = entry.file;
     entries_.insert_or_assign(std::move(name), std::move(entry));
     return true;

@@ -43,8 +43,10 @@ bool is_sendable_validator(std::string_view value);
  * The entries of one metadata file, by file name.
  *
  * Format: one JSON object a line, `{"file":...,"url":...,"etag":...,"last_modified":...,
- * "bytes":N,"sha256":...}`, sorted by file name; `etag`, `last_modified` and `sha256` are null
- * when unknown. Strings are JSON-escaped, so any name or validator stays on its line.
+ * "bytes":N,"sha256":...}`; `etag`, `last_modified` and `sha256` are null when unknown. Strings
+ * are JSON-escaped, so any name or validator stays on its line. A run appends a line as each file
+ * is saved (so that a crash keeps what was saved before it, and a long run holds none of them);
+ * a later line for a file replaces an earlier one, and a rewrite (`serialize`) sorts by name.
  *
  * No thread safety; a value type.
  */
@@ -79,6 +81,10 @@ public:
 private:
     std::map<std::string, validator_entry, std::less<>> entries_;
 };
+
+/// Appends the metadata line of `entry` to `text`, with the rules of `validator_store::put`; false
+/// (nothing appended) for a name that may not be kept.
+bool append_entry_line(validator_entry entry, std::string& text);
 
 /// The fields that make a request conditional on `entry`, for a file now `size_on_disk` bytes
 /// long fetched from `url`: `If-None-Match` with its ETag and `If-Modified-Since` with its
