@@ -284,3 +284,54 @@ TEST_CASE("an output folder that cannot be opened or created is named in the err
     CHECK_FALSE(open_output_dir("/nonexistent/out", false, why));
     CHECK(why.rfind("cannot open the output folder \"/nonexistent/out\": ", 0) == 0);
 }
+
+TEST_CASE("a partial download is kept under a fixed hidden name with its note, continued, and put in place whole")
+{
+    scratch dir;
+    {
+        atomic_file file;
+        REQUIRE(file.open_partial(dir.root.get(), "big.bin", false, "{\"url\":\"u\"}") == "");
+        CHECK(file.partial());
+        REQUIRE(file.write("first half, ") == "");
+        file.keep(); // a Ctrl-C: left for --continue
+    }
+    CHECK(scratch::list(dir.out) == std::vector<std::string>{".big.bin.fxrates-partial", ".big.bin.fxrates-partial.json"});
+    CHECK(atomic_file::read_note(dir.root.get(), "big.bin") == "{\"url\":\"u\"}");
+    CHECK_FALSE(atomic_file::read_note(dir.root.get(), "other.bin"));
+
+    atomic_file again;
+    REQUIRE(again.open_partial(dir.root.get(), "big.bin", true) == "");
+    CHECK(again.size() == 12);
+    std::string held;
+    REQUIRE(again.read_back(again.size(), [&](std::string_view piece) { held += piece; }) == "");
+    CHECK(held == "first half, ");
+    REQUIRE(again.write("second half") == "");
+    REQUIRE(again.commit(false) == "");
+    CHECK(scratch::read(dir.out + "/big.bin") == "first half, second half");
+    CHECK(scratch::list(dir.out) == std::vector<std::string>{"big.bin"}); // the note went with it
+}
+
+TEST_CASE("a partial download that starts over is cut, and a discarded one leaves nothing")
+{
+    scratch dir;
+    atomic_file file;
+    REQUIRE(file.open_partial(dir.root.get(), "a/b.bin", false, "n") == "");
+    REQUIRE(file.write("0123456789") == "");
+    REQUIRE(file.truncate(4) == "");
+    REQUIRE(file.write("x") == "");
+    file.discard();
+    CHECK(scratch::list(dir.out + "/a").empty());
+    atomic_file temporary; // keep() on a temporary file is a discard: only partial files stay
+    REQUIRE(temporary.open(dir.root.get(), "t.bin") == "");
+    temporary.keep();
+    CHECK(scratch::list(dir.out) == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("a link planted under a partial file's name is not followed")
+{
+    scratch dir;
+    REQUIRE(::symlink((dir.outside + "/target").c_str(), (dir.out + "/.x.fxrates-partial").c_str()) == 0);
+    atomic_file file;
+    CHECK(file.open_partial(dir.root.get(), "x", true) != "");
+    CHECK(scratch::list(dir.outside).empty());
+}

@@ -5,6 +5,7 @@
 #include <fxrates/utf8.hpp>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -127,6 +128,48 @@ std::string temporary_name(std::string_view leaf)
     return '.' + std::string(leaf) + std::string(temporary_marker) + random_suffix();
 }
 
+constexpr std::string_view partial_marker = ".fxrates-partial";
+constexpr std::string_view note_suffix = ".json";
+constexpr std::size_t max_note_size = 64 * 1024;
+
+// `.LEAF.fxrates-partial`, with LEAF cut to keep the note's name within NAME_MAX.
+std::string partial_name(std::string_view leaf)
+{
+    std::size_t room = max_component - 1 - partial_marker.size() - note_suffix.size();
+    if (leaf.size() > room)
+    {
+        leaf = leaf.substr(0, room);
+        while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
+            leaf.remove_suffix(1);
+        if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
+            leaf.remove_suffix(1);
+    }
+    return '.' + std::string(leaf) + std::string(partial_marker);
+}
+
+std::string note_name(std::string_view leaf)
+{
+    return partial_name(leaf) + std::string(note_suffix);
+}
+
+// Writes `text` as the whole of `name` in `folder` (no link followed).
+int write_whole(int folder, const std::string& name, std::string_view text)
+{
+    unique_fd file{::openat(folder, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)};
+    if (!file)
+        return errno;
+    while (!text.empty())
+    {
+        ssize_t written = ::write(file.get(), text.data(), text.size());
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written < 0)
+            return errno;
+        text.remove_prefix(static_cast<std::size_t>(written));
+    }
+    return ::close(file.release()) == 0 ? 0 : errno;
+}
+
 } // namespace
 
 unique_fd open_output_dir(const std::string& path, bool create, std::string& why)
@@ -181,6 +224,7 @@ atomic_file& atomic_file::operator=(atomic_file&& other) noexcept
         folder_ = std::exchange(other.folder_, -1);
         file_ = std::move(other.file_);
         size_ = other.size_;
+        partial_ = std::exchange(other.partial_, false);
         other.temporary_.clear();
     }
     return *this;
@@ -196,6 +240,7 @@ std::string atomic_file::open(int root, std::string_view name)
     discard();
     name_ = std::string(name);
     size_ = 0;
+    partial_ = false;
     auto parts = components(name);
     if (parts.empty())
         return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
@@ -209,8 +254,7 @@ std::string atomic_file::open(int root, std::string_view name)
     for (int attempt = 0; attempt < 32; ++attempt)
     {
         std::string candidate = temporary_name(leaf_);
-        file_.reset(::openat(folder_, candidate.c_str(),
-                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        file_.reset(::openat(folder_, candidate.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (file_)
         {
             temporary_ = std::move(candidate);
@@ -237,11 +281,114 @@ std::string atomic_file::write(std::string_view data)
     return {};
 }
 
-std::string atomic_file::reset()
+std::string atomic_file::truncate(std::uint64_t size)
 {
-    if (::ftruncate(file_.get(), 0) != 0 || ::lseek(file_.get(), 0, SEEK_SET) != 0)
-        return failure("cannot empty", errno);
+    if (::ftruncate(file_.get(), static_cast<off_t>(size)) != 0 ||
+        ::lseek(file_.get(), static_cast<off_t>(size), SEEK_SET) != static_cast<off_t>(size))
+        return failure("cannot cut", errno);
+    size_ = size;
+    return {};
+}
+
+std::string atomic_file::open_partial(int root, std::string_view name, bool keep, std::string_view note)
+{
+    discard();
+    name_ = std::string(name);
     size_ = 0;
+    auto parts = components(name);
+    if (parts.empty())
+        return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
+    std::string why;
+    auto folder = walk(root, name, parts, true, why);
+    if (!folder)
+        return why;
+    owned_folder_ = std::move(folder.owned);
+    folder_ = folder.fd;
+    leaf_ = parts.back();
+    std::string partial = partial_name(leaf_);
+    // A partial file is ours by its name alone: O_NOFOLLOW refuses a link planted under it.
+    file_.reset(::openat(folder_, partial.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep ? 0 : O_TRUNC),
+                         0644));
+    if (!file_)
+        return failure("cannot create a partial file for", errno);
+    struct stat info{};
+    if (::fstat(file_.get(), &info) != 0 || !S_ISREG(info.st_mode))
+    {
+        file_.reset();
+        return failure("cannot continue", errno ? errno : EINVAL);
+    }
+    temporary_ = std::move(partial);
+    partial_ = true;
+    if (keep)
+    {
+        size_ = static_cast<std::uint64_t>(info.st_size);
+        if (::lseek(file_.get(), 0, SEEK_END) < 0)
+            return failure("cannot continue", errno);
+        return {};
+    }
+    return write_note(note);
+}
+
+std::string atomic_file::write_note(std::string_view note)
+{
+    if (int error = write_whole(folder_, note_name(leaf_), note))
+        return failure("cannot note where the partial download came from for", error);
+    return {};
+}
+
+std::optional<std::string> atomic_file::read_note(int root, std::string_view name)
+{
+    auto parts = components(name);
+    if (parts.empty())
+        return std::nullopt;
+    std::string why;
+    auto folder = walk(root, name, parts, false, why);
+    if (!folder)
+        return std::nullopt;
+    unique_fd file{::openat(folder.fd, note_name(parts.back()).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)};
+    struct stat info{};
+    if (!file || ::fstat(file.get(), &info) != 0 || !S_ISREG(info.st_mode) ||
+        static_cast<std::uint64_t>(info.st_size) > max_note_size)
+        return std::nullopt;
+    std::string text(static_cast<std::size_t>(info.st_size), '\0');
+    std::size_t got = 0;
+    while (got < text.size())
+    {
+        ssize_t n = ::read(file.get(), text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return std::nullopt;
+        got += static_cast<std::size_t>(n);
+    }
+    return text;
+}
+
+void atomic_file::keep() noexcept
+{
+    if (!partial_)
+    {
+        discard();
+        return;
+    }
+    file_.reset();
+    temporary_.clear(); // no longer removed
+}
+
+std::string atomic_file::read_back(std::uint64_t size, const std::function<void(std::string_view)>& take) const
+{
+    char buffer[64 * 1024];
+    for (std::uint64_t at = 0; at < size;)
+    {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(sizeof buffer, size - at));
+        ssize_t got = ::pread(file_.get(), buffer, want, static_cast<off_t>(at));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return failure("cannot read back", got < 0 ? errno : EIO);
+        take(std::string_view(buffer, static_cast<std::size_t>(got)));
+        at += static_cast<std::uint64_t>(got);
+    }
     return {};
 }
 
@@ -274,6 +421,11 @@ std::string atomic_file::commit(bool overwrite, bool sync)
         return failure("cannot put in place", error);
     }
     temporary_.clear();
+    if (partial_)
+    {
+        ::unlinkat(folder, note_name(leaf_).c_str(), 0);
+        partial_ = false;
+    }
     if (sync && ::fsync(folder) != 0)
         return failure("cannot write", errno);
     return {};
@@ -283,8 +435,13 @@ void atomic_file::discard() noexcept
 {
     file_.reset();
     if (!temporary_.empty() && folder_ >= 0)
+    {
         ::unlinkat(folder_, temporary_.c_str(), 0);
+        if (partial_)
+            ::unlinkat(folder_, note_name(leaf_).c_str(), 0);
+    }
     temporary_.clear();
+    partial_ = false;
 }
 
 std::string atomic_file::failure(std::string_view what, int error) const

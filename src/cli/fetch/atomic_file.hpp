@@ -7,6 +7,7 @@
 #include "cli/fetch/unique_fd.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <utility>
 #include <optional>
 #include <string>
@@ -38,7 +39,8 @@ std::optional<existing_file> inspect_file(int root, std::string_view name, std::
 
 /**
  * One output file being written: a hidden temporary file (`.NAME.fxrates-XXXXXX`) in the folder
- * of its final name, renamed into place by `commit`.
+ * of its final name, renamed into place by `commit`; or, for a download a later run may continue,
+ * a hidden partial file of a fixed name (`open_partial`).
  *
  * Names are relative, `/`-separated and already confined (see output_names.hpp); as a second line
  * of defence `open` still refuses any name that `check_confined` refuses. Each folder
@@ -64,7 +66,35 @@ public:
     std::string write(std::string_view data);
 
     /// Empties the file: a retry starts the answer over.
-    std::string reset();
+    std::string reset() { return truncate(0); }
+
+    /// Cuts the file to its first `size` bytes (what a resumed answer continues from).
+    std::string truncate(std::uint64_t size);
+
+    /// Opens `name` as a download that a later run can continue (`fetch --continue`): the file is
+    /// `.LEAF.fxrates-partial` beside the final name, so that the next run finds it, with
+    /// `.LEAF.fxrates-partial.json` beside it holding `note` (what it came from). Created empty; or,
+    /// with `keep`, an existing one is opened to append to what it holds (`size()` is then its
+    /// size), and `note` is left as it is. `commit` puts it in place and removes the note.
+    std::string open_partial(int root, std::string_view name, bool keep, std::string_view note = {});
+
+    /// Replaces the note of a partial file (the answer changed: another validator).
+    std::string write_note(std::string_view note);
+
+    /// The note of `name`'s partial file below `root`, if there is one and it is a regular file of
+    /// at most 64 KiB (it is read as untrusted).
+    static std::optional<std::string> read_note(int root, std::string_view name);
+
+    /// Whether this is a partial file (from `open_partial`).
+    bool partial() const noexcept { return partial_; }
+
+    /// Leaves a partial file where it is for a later run, closed; the destructor no longer removes
+    /// it. A temporary file is discarded instead. Idempotent.
+    void keep() noexcept;
+
+    /// Reads back the first `size` bytes written, in pieces, to `take` (to hash what a resumed
+    /// download held before).
+    std::string read_back(std::uint64_t size, const std::function<void(std::string_view)>& take) const;
 
     /// Gives the file its final name. Without `overwrite` an existing file (or link, or folder) of
     /// that name is never replaced, atomically (RENAME_NOREPLACE, or link and unlink where the file
@@ -91,6 +121,7 @@ private:
     int folder_ = -1;        // the folder of the final name: the root (borrowed) or owned_folder_
     unique_fd file_;
     std::uint64_t size_ = 0;
+    bool partial_ = false;
 };
 
 } // namespace fxrates::cli::fetch
