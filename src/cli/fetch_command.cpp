@@ -95,6 +95,8 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
         text += " (--max-size SIZE raises it)";
     else if (outcome.error == condition::timeout)
         text += " (--timeout SECONDS raises the time per URL)";
+    else if (outcome.error == errc::header_limit)
+        text += " (--max-header SIZE raises it)";
     return text;
 }
 
@@ -379,12 +381,16 @@ private:
         }
         if (!config_.to_files && !config_.stdout_failed)
         {
-            if (config_.to_fields && ok)
+            if (config_.to_fields)
             {
+                // A failed item prints its line too, with every field empty: line N of the output
+                // stays item N's, for `paste` and friends (the failure is on stderr).
+                if (!ok)
+                    field_line.assign(options.fields.size() - 1, '\t');
                 config_.body_out.begin(i);
                 config_.body_out.write(i, field_line + "\n");
             }
-            if (config_.body_out.finish(i, ok).code && stop_batch)
+            if (config_.body_out.finish(i, ok || config_.to_fields).code && stop_batch)
                 stop_batch();
         }
         if (config_.hash && !config_.report_failed)
@@ -492,7 +498,8 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
     auto* field = command->add_option("--field", options.fields,
                                       "Print this field of each JSON answer (a JSON pointer such as /rates/EUR); "
                                       "repeat for more, tab-separated, one line per URL")
-                      ->excludes(output);
+                      ->excludes(output)
+                      ->allow_extra_args(false);
     (void)field;
     command->add_option("--report", options.report,
                         "Write one JSON line per URL, in input order, to FILE ('-' for stdout): status, bytes, "
@@ -524,6 +531,11 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
                         "Largest body taken, after decompression (e.g. 100M); larger fails that URL")
         ->transform(CLI::AsSizeValue(false))
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
+    command->add_option("--max-header", options.max_header,
+                        "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
+        ->transform(CLI::AsSizeValue(false))
+        ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 26))
+        ->capture_default_str();
     command->add_option("--max-redirects", options.max_redirects, "Redirects followed per URL at most (0: none)")
         ->check(CLI::Range(0u, 50u))
         ->capture_default_str();
@@ -674,6 +686,7 @@ int run_fetch(const fetch_options& options)
     params.max_connections_per_origin = options.per_host;
     params.retry.max_attempts = options.retries + 1;
     params.max_redirects = options.max_redirects;
+    params.header_limit = static_cast<std::size_t>(options.max_header);
     params.accept_compression = !options.no_compression;
     params.rate = options.rate;
     params.burst = options.burst;

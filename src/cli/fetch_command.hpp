@@ -3,6 +3,8 @@
 #include "cli/common_options.hpp"
 #include "cli/fetch_strategies.hpp"
 
+#include <fxrates/client_params.hpp>
+
 #include <CLI/App.hpp>
 
 #include <cstdint>
@@ -34,6 +36,7 @@ struct fetch_options
     double timeout_seconds = 600;
     std::uint64_t max_size = 0; ///< 0: no limit
     unsigned max_redirects = 10;
+    std::uint64_t max_header = fxrates::client_params{}.header_limit;
     bool no_compression = false;
     bool quiet = false;
     std::size_t loops = 1; ///< --loops: event loops (threads), 0 = one per core

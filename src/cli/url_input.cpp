@@ -77,7 +77,9 @@ url_reader::result url_reader::next(fetch::list_item& item, std::string& why)
             const std::string& path = stage_ == stage::list ? sources_.list_path : sources_.values_path;
             if (!path.empty() && in_ != nullptr && std::getline(*in_, line_))
             {
-                ++line_number_;
+                // A byte order mark, as some Windows editors write, is not part of the first URL.
+                if (++line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF"))
+                    line_.erase(0, 3);
                 auto parsed = stage_ == stage::list
                                   ? fetch::parse_list_line(line_, line_number_)
                                   : fetch::template_item(sources_.url_template,

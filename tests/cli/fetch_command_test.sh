@@ -125,6 +125,15 @@ run --template "$base/rates?base={}&date=2019-04-09" --values "$work/values.txt"
 run --template "$base/rates?base={}" --values "$work/values.txt" --field /no/such
 [ "$code" = 1 ] || fail "--field missing: exit code $code, expected 1"
 grep -q "/no/such" "$err" || fail "--field missing: not explained: $(cat "$err")"
+[ "$(cat "$out")" = $'\n' ] || [ "$(wc -l <"$out")" = 2 ] || fail "--field missing: not one (empty) line per value: $(cat -A "$out")"
+# A failed item keeps its line (empty fields), so that line N is still value N's; and a URL after
+# --field is a URL, not a second pointer.
+printf 'USD\nXXX\nEUR\n' >"$work/with-bad.txt"
+run --template "$base/rates?base={}&date=2019-04-09" --values "$work/with-bad.txt" --field /base --field /rates/PLN
+[ "$code" = 2 ] || fail "--field with a failing value: exit code $code, expected 2"
+[ "$(cat "$out")" = $'USD\t3.801543\n\t\nEUR\t4.287' ] || fail "--field with a failing value: lines: $(cat -A "$out")"
+run --field /base "$base/rates?base=USD&date=2019-04-09"
+[ "$code" = 0 ] && [ "$(cat "$out")" = USD ] || fail "--field before a URL: exit $code: $(cat "$out") $(cat "$err")"
 
 # Output that cannot be written is an error.
 "$fxrates" fetch --cacert "$work/ca.pem" "$base/rates?base=USD" >/dev/full 2>"$err"
