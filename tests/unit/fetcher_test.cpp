@@ -156,6 +156,18 @@ TEST_CASE_FIXTURE(fixture, "a connection failure is retried up to max_attempts a
     CHECK_FALSE(outcome.response.got_answer);
 }
 
+TEST_CASE_FIXTURE(fixture, "a retry that gets the answer is a success: the failure before it is forgotten")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::failure(asio::error::connection_reset, "reset") : fake_reply::ok("fine");
+    });
+    auto outcome = run(get(usd));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.diag.client_message().empty());
+    CHECK(outcome.response.body == "fine");
+    CHECK(outcome.attempts == 2);
+}
+
 TEST_CASE_FIXTURE(fixture, "a bad answer (over a limit, bad HTTP) is never retried")
 {
     for (auto error : {fxrates::error_code(errc::body_limit), fxrates::error_code(errc::bad_http),

@@ -127,6 +127,8 @@ public:
                 outcome.diag.set_client_message("stopped before the request was sent");
                 break;
             }
+            // An earlier attempt's failure is not this one's (a retry that succeeds is a success).
+            outcome.error = {};
             outcome.diag.clear();
             auto& state = state_of(location.origin);
             auto attempt_start = Clock::now();
