@@ -156,6 +156,14 @@ public:
     /// teach apply to each origin on its own). The body goes to `item.sink` as it arrives, or into
     /// the outcome's `body` without one (bounded by `client_params::body_limit` either way).
     ///
+    /// A sink that offers what it holds (`body_sink::resume_from`) is resumed, on the first attempt
+    /// and on each retry after a cut: the request asks for the rest (`Range: bytes=OFFSET-`,
+    /// `If-Range` with its strong ETag or Last-Modified, `Accept-Encoding: identity`). A 206 that
+    /// continues the body is appended (`body_head::offset` is the sink's offset); a 200 starts it over
+    /// (the resource changed, or the server ignores ranges); a 416, or a 206 that does not continue it
+    /// (another first byte, a content coding), is asked again for the whole body, once, without
+    /// spending a retry. The body limit bounds the whole body, the bytes resumed from included.
+    ///
     /// Completion signature: `void(error_code, fetch_outcome)`; the error is the outcome's (see
     /// `fetch_outcome::error`), whose `diag` explains it.
     ///

@@ -25,7 +25,8 @@ struct fetch_item
     /// must live until the item's outcome is observed.
     body_sink* sink = nullptr;
 
-    /// Fields to send besides the client's own (e.g. `If-None-Match`, `Range`).
+    /// Fields to send besides the client's own (e.g. `If-None-Match`, `Range`). With a `Range` or
+    /// `If-Range` of its own, the item is never resumed (the caller manages ranges).
     std::vector<std::pair<std::string, std::string>> fields;
 };
 
@@ -55,8 +56,16 @@ struct fetch_outcome
     std::string etag;
     std::string last_modified;
 
-    /// Bytes of the final answer's decoded body that went to the sink (or into `body`).
+    /// Size of the whole decoded body the sink holds (or of `body`): the bytes it kept from before
+    /// (`resumed_from`) and those the final answer wrote. The bytes transferred by the final
+    /// answer are `bytes - resumed_from`.
     std::uint64_t bytes = 0;
+
+    /// Bytes of the body that came from before the final answer: what the sink held (from an
+    /// earlier attempt of this request, cut mid-body, or from an earlier run) when the final answer,
+    /// a 206, continued it. 0 when the final answer carried the whole body (see
+    /// `body_sink::resume_from`).
+    std::uint64_t resumed_from = 0;
 
     /// The body, when the item had no sink.
     std::string body;

@@ -136,10 +136,12 @@ class counting_sink final : public body_sink
 public:
     explicit counting_sink(body_sink& to) : to_(to) {}
 
-    error_code begin(unsigned status) override
+    using body_sink::begin;
+
+    error_code begin(const body_head& head) override
     {
         bytes = 0;
-        return to_.begin(status);
+        return to_.begin(head);
     }
 
     error_code write(std::string_view data) override
@@ -148,7 +150,9 @@ public:
         return to_.write(data);
     }
 
-    std::uint64_t bytes = 0;
+    std::optional<resume_point> resume_from() const override { return to_.resume_from(); }
+
+    std::uint64_t bytes = 0; // of the final answer: none of those it resumed from
 
 private:
     body_sink& to_;
@@ -344,8 +348,9 @@ public:
             outcome.last_modified = head.find("last-modified").value_or("");
             outcome.error = check_fetched_status(head.status, outcome.diag);
         }
+        outcome.resumed_from = fetched.resumed_from;
         if (counted)
-            outcome.bytes = counted->bytes;
+            outcome.bytes = fetched.resumed_from + counted->bytes;
         else
         {
             outcome.body = std::move(fetched.response.body);

@@ -26,12 +26,21 @@ struct fake_reply
     std::string body;
     bool got_answer = true;                                   ///< with an error: the server had begun to answer
     std::string message;                                      ///< with an error: the transport's explanation
+    bool cut = false;                                         ///< with an error: the head and `body` came first
 
     static fake_reply ok(std::string body) { return {{}, 200, {}, std::move(body), true, {}}; }
     static fake_reply answer(unsigned status, std::vector<std::pair<std::string, std::string>> fields = {},
                              std::string body = {})
     {
         return {{}, status, std::move(fields), std::move(body), true, {}};
+    }
+    /// An answer cut mid-body: its head and the first part of its body reach the sink, then `error`.
+    static fake_reply cut_after(std::string partial_body, std::vector<std::pair<std::string, std::string>> fields = {},
+                                unsigned status = 200, error_code error = errc::truncated_answer)
+    {
+        fake_reply reply{error, status, std::move(fields), std::move(partial_body), true, "cut mid-body"};
+        reply.cut = true;
+        return reply;
     }
     static fake_reply failure(error_code error, std::string message = {})
     {
@@ -62,18 +71,24 @@ public:
         requests.push_back(request);
         auto reply = respond(request);
         detail::http_response response;
-        response.head.status = reply.error ? 0 : reply.status;
+        response.head.status = reply.error && !reply.cut ? 0 : reply.status;
         for (const auto& [name, value] : reply.fields)
             response.head.add_field(name, value);
         response.got_answer = reply.error ? reply.got_answer : true;
         response.diag.set_client_message(reply.message);
-        if (request.sink && !reply.error)
+        if (request.sink && (!reply.error || reply.cut))
         {
-            request.sink->begin(response.head.status);
-            request.sink->write(reply.body);
+            // As the parser does: a sink's refusal stops the answer and is its error.
+            error_code refused = request.sink->begin(detail::describe_body(response.head));
+            if (!refused)
+                refused = request.sink->write(reply.body);
+            if (refused)
+                reply.error = refused;
         }
         else
             response.body = std::move(reply.body);
+        if (reply.error)
+            response.head = {}; // a failed exchange has no head
         // Posted, never inline; the handler still runs on its own associated executor.
         boost::asio::post(executor_, boost::asio::append(std::move(handler), reply.error, std::move(response)));
     }

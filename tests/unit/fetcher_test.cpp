@@ -6,6 +6,7 @@
 
 #include "support/fake_transport.hpp"
 #include "support/manual_clock.hpp"
+#include "support/recording_sink.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -87,6 +88,27 @@ struct fixture
 };
 
 const std::string usd = "https://api.example/rates?base=USD";
+const std::string file = "https://files.example/big.bin";
+
+// The value of a field the fetcher added to `request` (or the caller did), if any.
+std::optional<std::string> field_of(const http_request& request, std::string_view name)
+{
+    if (request.extra_fields)
+        for (const auto& field : *request.extra_fields)
+            if (field.name == name)
+                return field.value;
+    return std::nullopt;
+}
+
+// A partial download left by an earlier run: the first `held` bytes of the answer with `etag`.
+fxrates::test::resuming_sink partial(std::string held, std::string etag, std::string last_modified = {})
+{
+    fxrates::test::resuming_sink sink;
+    sink.body = std::move(held);
+    sink.etag = std::move(etag);
+    sink.last_modified = std::move(last_modified);
+    return sink;
+}
 
 } // namespace
 
@@ -154,6 +176,18 @@ TEST_CASE_FIXTURE(fixture, "a connection failure is retried up to max_attempts a
     CHECK(outcome.attempts == 3);
     CHECK(outcome.diag.client_message().find("cannot connect to api.example") != std::string::npos);
     CHECK_FALSE(outcome.response.got_answer);
+}
+
+TEST_CASE_FIXTURE(fixture, "a retry that gets the answer is a success: the failure before it is forgotten")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::failure(asio::error::connection_reset, "reset") : fake_reply::ok("fine");
+    });
+    auto outcome = run(get(usd));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.diag.client_message().empty());
+    CHECK(outcome.response.body == "fine");
+    CHECK(outcome.attempts == 2);
 }
 
 TEST_CASE_FIXTURE(fixture, "a bad answer (over a limit, bad HTTP) is never retried")
@@ -469,4 +503,241 @@ TEST_CASE("a URL's port is read from its text: above 65535 or not a number is re
     CHECK(location.target == "/a?b");
     CHECK(fxrates::detail::parse_http_location("https://h:/a", location, why) == fxrates::error_code{});
     CHECK(location.origin.port == 443);
+}
+
+// Resuming: a sink that holds part of a body is asked for the rest (Range + If-Range, identity).
+
+TEST_CASE_FIXTURE(fixture, "a body cut mid-way is resumed on the retry with Range and If-Range, and the sink ends with the exact bytes")
+{
+    answer([](const http_request& request, std::size_t i) {
+        if (i == 0)
+            return fake_reply::cut_after("01234", {{"ETag", "\"v1\""}, {"Content-Length", "10"}});
+        if (field_of(request, "Range") != "bytes=5-" || field_of(request, "If-Range") != "\"v1\"" ||
+            !request.identity_encoding)
+            return fake_reply::answer(400);
+        return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 5-9/10"}}, "56789");
+    });
+    fxrates::test::resuming_sink sink;
+    auto request = get(file);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.response.status() == 206);
+    CHECK(outcome.resumed_from == 5);
+    CHECK(sink.body == "0123456789");
+    CHECK(sink.misplaced == 0);
+    REQUIRE(sink.heads.size() == 2);
+    CHECK(sink.heads[0].offset == 0);
+    CHECK(sink.heads[0].total_size == 10u);
+    CHECK(sink.heads[1].offset == 5);
+    CHECK(sink.heads[1].total_size == 10u);
+    CHECK_FALSE(field_of(transport.requests[0], "Range"));
+    CHECK_FALSE(transport.requests[0].identity_encoding);
+}
+
+TEST_CASE_FIXTURE(fixture, "a sink's partial from an earlier run is continued from the first request, and a caller's fields are kept")
+{
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(206, {{"Content-Range", "bytes 6-10/11"}}, "world");
+    });
+    auto sink = partial("hello ", "\"e1\"");
+    auto request = get(file);
+    request.sink = &sink;
+    request.extra_fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
+        std::vector<fxrates::detail::request_field>{{"Accept", "*/*"}});
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    CHECK(sink.body == "hello world");
+    CHECK(outcome.resumed_from == 6);
+    REQUIRE(transport.requests.size() == 1);
+    CHECK(field_of(transport.requests[0], "Range") == "bytes=6-");
+    CHECK(field_of(transport.requests[0], "If-Range") == "\"e1\"");
+    CHECK(field_of(transport.requests[0], "Accept") == "*/*");
+    CHECK(transport.requests[0].identity_encoding);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 200 to a resumed request starts the body over: the resource changed, or ranges are not supported")
+{
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(200, {{"ETag", "\"v2\""}}, "a new body");
+    });
+    auto sink = partial("old by", "\"v1\"");
+    auto request = get(file);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.resumed_from == 0);
+    CHECK(sink.body == "a new body");
+    REQUIRE(sink.heads.size() == 1);
+    CHECK(sink.heads[0].offset == 0);
+    CHECK(sink.etag == "\"v2\"");
+}
+
+TEST_CASE_FIXTURE(fixture, "a 416 to a resumed request is asked again for the whole body, once, without spending the retry budget")
+{
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range"))
+            return fake_reply::answer(416, {{"Content-Range", "bytes */4"}}, "not satisfiable");
+        return fake_reply::answer(200, {{"ETag", "\"v2\""}}, "new!");
+    });
+    auto sink = partial("longer than now", "\"v1\"");
+    fxrates::retry_budget budget(0, 10); // none
+    auto request = get(file);
+    request.sink = &sink;
+    auto outcome = run(std::move(request), &budget);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.status() == 200);
+    CHECK(outcome.attempts == 2);
+    CHECK(sink.body == "new!");
+    REQUIRE(sink.heads.size() == 1); // the 416 never reached the sink
+    CHECK(sink.heads[0].status == 200);
+    REQUIRE(transport.requests.size() == 2);
+    CHECK_FALSE(field_of(transport.requests[1], "Range"));
+    CHECK_FALSE(field_of(transport.requests[1], "If-Range"));
+    CHECK_FALSE(transport.requests[1].identity_encoding);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 416 to the whole-body request that follows is the answer: the restart happens once")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(416, {{"Content-Range", "bytes */4"}}); });
+    auto sink = partial("held", "\"v1\"");
+    auto request = get(file);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK(outcome.response.status() == 416);
+    CHECK(transport.requests.size() == 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 that does not continue where the sink stopped, or comes encoded, is refused before the sink sees it, and the whole body is asked for")
+{
+    for (auto fields : {std::vector<std::pair<std::string, std::string>>{{"Content-Range", "bytes 0-9/10"}},
+                        std::vector<std::pair<std::string, std::string>>{{"Content-Range", "bytes 4-9/10"},
+                                                                         {"Content-Encoding", "gzip"}},
+                        std::vector<std::pair<std::string, std::string>>{{"Content-Range", "bytes 4-9"}},
+                        std::vector<std::pair<std::string, std::string>>{}})
+    {
+        CAPTURE(fields.size());
+        transport.requests.clear();
+        answer([fields](const http_request& request, std::size_t) {
+            if (field_of(request, "Range"))
+                return fake_reply::answer(206, fields, "456789");
+            return fake_reply::ok("0123456789");
+        });
+        auto sink = partial("0123", "\"v1\"");
+        fxrates::retry_budget budget(0, 10);
+        auto request = get(file);
+        request.sink = &sink;
+        auto outcome = run(std::move(request), &budget);
+        CHECK_FALSE(outcome.error);
+        CHECK(outcome.resumed_from == 0);
+        CHECK(sink.body == "0123456789");
+        REQUIRE(sink.heads.size() == 1);
+        CHECK(sink.heads[0].status == 200);
+        REQUIRE(transport.requests.size() == 2);
+        CHECK_FALSE(field_of(transport.requests[1], "Range"));
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "a weak ETag is never an If-Range validator: the Last-Modified date is, and without one nothing resumes")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(206, {{"Content-Range", "bytes 3-5/6"}}, "def"); });
+    auto dated = partial("abc", "W/\"weak\"", "Tue, 09 Apr 2019 00:00:00 GMT");
+    auto request = get(file);
+    request.sink = &dated;
+    CHECK_FALSE(run(std::move(request)).error);
+    CHECK(field_of(transport.requests.at(0), "If-Range") == "Tue, 09 Apr 2019 00:00:00 GMT");
+    CHECK(dated.body == "abcdef");
+
+    transport.requests.clear();
+    answer([](const http_request&, std::size_t) { return fake_reply::ok("abcdef"); });
+    auto weak_only = partial("abc", "W/\"weak\"");
+    request = get(file);
+    request.sink = &weak_only;
+    CHECK_FALSE(run(std::move(request)).error);
+    CHECK_FALSE(field_of(transport.requests.at(0), "Range"));
+    CHECK_FALSE(transport.requests.at(0).identity_encoding);
+    CHECK(weak_only.body == "abcdef");
+}
+
+TEST_CASE("the If-Range validator is a strong, well-formed ETag, else a printable Last-Modified date, else none")
+{
+    using fxrates::detail::if_range_validator;
+    using point = fxrates::resume_point;
+    CHECK(if_range_validator(point{5, "\"abc\"", "date"}) == "\"abc\"");
+    CHECK(if_range_validator(point{5, "\"\"", ""}) == "\"\"");
+    CHECK(if_range_validator(point{5, "W/\"abc\"", "date"}) == "date");
+    CHECK(if_range_validator(point{5, "W/\"abc\"", ""}).empty());
+    // Not entity tags (unquoted, a quote inside, a control character): server text never sent as such.
+    CHECK(if_range_validator(point{5, "abc", ""}).empty());
+    CHECK(if_range_validator(point{5, "\"a\"b\"", ""}).empty());
+    CHECK(if_range_validator(point{5, "\"a\r\nX-Evil: 1\"", ""}).empty());
+    CHECK(if_range_validator(point{5, "", "Tue, 09 Apr 2019\r\nX-Evil: 1"}).empty());
+    CHECK(if_range_validator(point{5, "", ""}).empty());
+}
+
+TEST_CASE_FIXTURE(fixture, "a caller's own Range is sent as it is and never resumed")
+{
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(206, {{"Content-Range", "bytes 0-1/10"}}, "01"); });
+    auto sink = partial("held", "\"v1\"");
+    auto request = get(file);
+    request.sink = &sink;
+    request.extra_fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
+        std::vector<fxrates::detail::request_field>{{"range", "bytes=0-1"}});
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    REQUIRE(transport.requests.size() == 1);
+    REQUIRE(transport.requests[0].extra_fields->size() == 1);
+    CHECK_FALSE(transport.requests[0].identity_encoding);
+    CHECK(sink.body == "01");
+    CHECK(outcome.resumed_from == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "without a sink, a retry after a cut starts over")
+{
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::cut_after("0123", {{"ETag", "\"v1\""}}) : fake_reply::ok("0123456789");
+    });
+    auto outcome = run(get(file));
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.body == "0123456789");
+    REQUIRE(transport.requests.size() == 2);
+    CHECK_FALSE(field_of(transport.requests[1], "Range"));
+}
+
+TEST_CASE_FIXTURE(fixture, "the body limit bounds the whole body, the bytes resumed from included")
+{
+    params.body_limit = 8;
+    SUBCASE("by the Content-Range's complete length, before any byte reaches the sink")
+    {
+        answer([](const http_request&, std::size_t) {
+            return fake_reply::answer(206, {{"Content-Range", "bytes 6-9/10"}}, "6789");
+        });
+    }
+    SUBCASE("by the bytes as they come, when the length is not known")
+    {
+        answer([](const http_request&, std::size_t) {
+            return fake_reply::answer(206, {{"Content-Range", "bytes 6-9/*"}}, "6789");
+        });
+    }
+    auto sink = partial("012345", "\"v1\"");
+    auto request = get(file);
+    request.sink = &sink;
+    auto outcome = run(std::move(request));
+    CHECK(outcome.error == errc::body_limit);
+    CHECK(transport.requests.size() == 1); // never retried
+    CHECK(sink.body.size() <= 8);
+    CHECK(outcome.diag.client_message().find("resumed from byte 6") != std::string::npos);
+    CHECK(outcome.diag.client_message().find("body limit of 8 bytes") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a HEAD request never asks for a range")
+{
+    auto sink = partial("held", "\"v1\"");
+    auto request = get(file);
+    request.head = true;
+    request.sink = &sink;
+    CHECK_FALSE(run(std::move(request)).error);
+    CHECK_FALSE(field_of(transport.requests.at(0), "Range"));
 }

@@ -18,6 +18,8 @@
 using fxrates::errc;
 using fxrates::error_code;
 using fxrates::detail::body_sink;
+using fxrates::detail::describe_body;
+using fxrates::detail::parse_content_range;
 using fxrates::detail::header_field;
 using fxrates::detail::response_head;
 using fxrates::detail::response_limits;
@@ -979,4 +981,128 @@ TEST_CASE("the parser's errors are sticky: later bytes and closes change nothing
     CHECK(parser.error() == errc::bad_http);
     CHECK(parser.error_detail() == detail);
     CHECK_FALSE(parser.done());
+}
+
+TEST_CASE("a Content-Range is parsed strictly: bytes FIRST-LAST/LENGTH, FIRST-LAST/*, or */LENGTH")
+{
+    auto range = parse_content_range("bytes 500-999/1000");
+    REQUIRE(range);
+    CHECK(range->satisfied);
+    CHECK(range->first == 500);
+    CHECK(range->last == 999);
+    CHECK(range->complete_length == 1000u);
+
+    range = parse_content_range("BYTES 0-0/*");
+    REQUIRE(range);
+    CHECK(range->first == 0);
+    CHECK(range->last == 0);
+    CHECK_FALSE(range->complete_length);
+
+    range = parse_content_range("bytes */1000");
+    REQUIRE(range);
+    CHECK_FALSE(range->satisfied);
+    CHECK(range->complete_length == 1000u);
+
+    range = parse_content_range("bytes 0-18446744073709551614/18446744073709551615");
+    REQUIRE(range);
+    CHECK(range->last == 18446744073709551614u);
+}
+
+TEST_CASE("a hostile or malformed Content-Range parses as nothing")
+{
+    using namespace std::string_view_literals;
+    for (std::string_view value : std::initializer_list<std::string_view>{
+             "", "bytes", "bytes ", "bytes 0-9", "bytes 0-9/", "bytes -9/10", "bytes 0-/10", "bytes 9-0/10",
+             "bytes 0-10/10",                      // the last byte is past the end
+             "bytes */*", "bytes *-9/10", "bytes */",
+             "bytes  0-9/10", "bytes 0 -9/10", "bytes 0- 9/10", "bytes 0-9 /10", "bytes 0-9/10 ", " bytes 0-9/10",
+             "bytes\t0-9/10", "bytes +0-9/10", "bytes 0-+9/10", "bytes 0x0-9/10", "bytes -0-9/10",
+             "bytes 0-9/10, 20-29/30", "bytes 0-9/10/11", "bytes 0-9-10/11",
+             "items 0-9/10", "bytesx 0-9/10", "bytes=0-9/10",
+             "bytes 0-18446744073709551616/*",    // 2^64: does not fit
+             "bytes 99999999999999999999999-1/*", "bytes 0-1/99999999999999999999999",
+             "bytes 0-9/1\0"sv})
+    {
+        CAPTURE(value);
+        CHECK_FALSE(parse_content_range(value));
+    }
+    // Long runs of digits are refused without running over.
+    CHECK_FALSE(parse_content_range("bytes 0-1/" + std::string(100000, '9')));
+}
+
+TEST_CASE("a head tells the sink where its body goes, how large the whole is, its validators and coding")
+{
+    auto head_of = [](std::string_view text) {
+        string_sink sink;
+        response_parser parser({}, sink, true);
+        parser.feed(text);
+        REQUIRE(parser.done());
+        return describe_body(parser.head());
+    };
+    auto partial = head_of("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 500-999/1000\r\n"
+                           "ETag: \"v1\"\r\nLast-Modified: Tue, 09 Apr 2019 00:00:00 GMT\r\n"
+                           "Accept-Ranges: none, bytes\r\nContent-Length: 500\r\n\r\n");
+    CHECK(partial.status == 206);
+    CHECK(partial.offset == 500);
+    CHECK(partial.total_size == 1000u);
+    CHECK(partial.etag == "\"v1\"");
+    CHECK(partial.last_modified == "Tue, 09 Apr 2019 00:00:00 GMT");
+    CHECK(partial.accepts_ranges);
+    CHECK_FALSE(partial.encoded);
+
+    auto whole = head_of("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nContent-Encoding: identity\r\n"
+                         "Content-Range: bytes 500-999/1000\r\n\r\n");
+    CHECK(whole.offset == 0); // only a 206 places its bytes
+    CHECK(whole.total_size == 1000u);
+    CHECK_FALSE(whole.encoded);
+    CHECK_FALSE(whole.accepts_ranges);
+    CHECK(whole.etag.empty());
+
+    auto encoded = head_of("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Encoding: gzip\r\n\r\n");
+    CHECK(encoded.encoded);
+    CHECK_FALSE(encoded.total_size); // the decoded size is not known
+
+    auto unusable = head_of("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-9/10\r\n"
+                            "Content-Range: bytes 0-4/10\r\nContent-Length: 5\r\n\r\n");
+    CHECK(unusable.offset == 0); // two Content-Ranges: neither is trusted
+    CHECK_FALSE(unusable.total_size);
+
+    auto unsatisfiable = head_of("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */10\r\n"
+                                 "Content-Length: 0\r\n\r\n");
+    CHECK(unsatisfiable.offset == 0);
+    CHECK(unsatisfiable.total_size == 10u);
+
+    auto wrong_form = head_of("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes */10\r\n\r\n");
+    CHECK(wrong_form.offset == 0);
+    CHECK_FALSE(wrong_form.total_size);
+}
+
+TEST_CASE("the sink's begin gets the head's facts, and a sink written for begin(status) still gets the status")
+{
+    class head_sink final : public body_sink
+    {
+    public:
+        using body_sink::begin;
+        std::vector<fxrates::body_head> heads;
+        error_code begin(const fxrates::body_head& head) override
+        {
+            heads.push_back(head);
+            return {};
+        }
+        error_code write(std::string_view) override { return {}; }
+    };
+    head_sink sink;
+    response_parser parser({}, sink);
+    parser.feed("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 3-5/6\r\nContent-Length: 3\r\n\r\ndef");
+    CHECK(parser.done());
+    REQUIRE(sink.heads.size() == 1);
+    CHECK(sink.heads[0].offset == 3);
+    CHECK(sink.heads[0].total_size == 6u);
+
+    string_sink old_style; // overrides begin(unsigned) only
+    old_style.body = "voided";
+    response_parser old_parser({}, old_style);
+    old_parser.feed("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 3-5/6\r\nContent-Length: 3\r\n\r\ndef");
+    CHECK(old_parser.done());
+    CHECK(old_style.body == "def");
 }

@@ -18,6 +18,7 @@
 #include "client/deadline.hpp"
 #include "client/http/rate_learner.hpp"
 #include "client/http/redirect.hpp"
+#include "client/http/resume.hpp"
 #include "client/http/transport.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -30,7 +31,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/wait_traits.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <random>
@@ -59,6 +62,7 @@ struct fetch_outcome
     unsigned rate_limited = 0;    ///< 429 answers met
     unsigned redirects = 0;       ///< hops followed
     request_timing timing;        ///< granted, started ... first_byte of the last request; done
+    std::uint64_t resumed_from = 0; ///< bytes the sink kept from before the final answer (a resume)
 };
 
 /// Answers the fetcher handles itself instead of handing them to its caller: gateway failures it
@@ -69,25 +73,107 @@ constexpr bool is_retried_status(unsigned status) noexcept
 }
 
 /// The caller's sink as one attempt sees it: the bodies of answers that the fetcher handles itself
-/// (redirects followed, 429s, retried gateway failures) are dropped, never mixed into the caller's.
+/// (redirects followed, 429s, retried gateway failures, a 416 to a resumed request) are dropped,
+/// never mixed into the caller's. When the attempt asks for the rest of the caller's body from an
+/// offset, a 206 that does not continue it there (another first byte, no usable Content-Range, a
+/// content coding) is refused at its head, before the caller's sink sees it; either way the fetcher
+/// then asks for the whole body. The whole body, the bytes resumed from included, is held to the
+/// body limit.
 class final_answer_sink final : public body_sink
 {
 public:
-    final_answer_sink(body_sink& to, bool follows_redirects) : to_(to), follows_redirects_(follows_redirects) {}
-
-    error_code begin(unsigned status) override
+    final_answer_sink(body_sink& to, bool follows_redirects, std::uint64_t body_limit)
+        : to_(to), follows_redirects_(follows_redirects), body_limit_(body_limit)
     {
-        passing_ = !(status == 429 || is_retried_status(status) ||
-                     (follows_redirects_ && is_followed_redirect(status)));
-        return passing_ ? to_.begin(status) : error_code{};
     }
 
-    error_code write(std::string_view data) override { return passing_ ? to_.write(data) : error_code{}; }
+    using body_sink::begin;
+
+    /// Before each attempt: the offset it asks for the rest of the body from, or none.
+    void start_attempt(std::optional<std::uint64_t> resume_at) noexcept
+    {
+        resume_at_ = resume_at;
+        passing_ = false;
+        range_refused_ = false;
+        refusal_.clear();
+    }
+
+    error_code begin(const body_head& head) override
+    {
+        unsigned status = head.status;
+        bool resumed = resume_at_.has_value();
+        passing_ = !(status == 429 || is_retried_status(status) ||
+                     (follows_redirects_ && is_followed_redirect(status)) || (resumed && status == 416));
+        if (resumed && status == 416)
+        {
+            range_refused_ = true;
+            refusal_ = "the server answered 416 (Range Not Satisfiable) to the request for the rest from byte " +
+                       std::to_string(*resume_at_);
+        }
+        if (!passing_)
+            return {};
+        kept_ = 0;
+        if (resumed && status == 206)
+        {
+            if (head.offset != *resume_at_ || head.encoded)
+            {
+                passing_ = false;
+                range_refused_ = true;
+                refusal_ = "the 206 answer to the request for the rest from byte " + std::to_string(*resume_at_) +
+                           (head.encoded         ? std::string(" came with a content coding")
+                            : head.offset == 0 ? std::string(" has no usable Content-Range")
+                                               : " starts at byte " + std::to_string(head.offset));
+                return errc::bad_response;
+            }
+            kept_ = head.offset;
+        }
+        whole_ = kept_;
+        // Without bytes kept, the parser's own limit is the whole body's (and says it better).
+        if (kept_ > 0 && (kept_ > body_limit_ || (head.total_size && *head.total_size > body_limit_)))
+            return refuse_size(std::max(kept_, head.total_size.value_or(0)));
+        return to_.begin(head);
+    }
+
+    error_code write(std::string_view data) override
+    {
+        if (!passing_)
+            return {};
+        // The parser bounds the answer's own bytes; this bounds them with the ones resumed from.
+        if (data.size() > body_limit_ - whole_)
+            return refuse_size(whole_ + data.size());
+        whole_ += data.size();
+        return to_.write(data);
+    }
+
+    std::optional<resume_point> resume_from() const override { return to_.resume_from(); }
+
+    /// The last answer was a 416 to the resumed request, or a 206 that does not continue the body.
+    bool range_refused() const noexcept { return range_refused_; }
+
+    /// Bytes the caller's sink kept from before the last answer that reached it: its resume offset.
+    std::uint64_t resumed_from() const noexcept { return passing_ ? kept_ : 0; }
+
+    /// Why the last answer was refused, when this sink refused it; empty otherwise.
+    const std::string& refusal() const noexcept { return refusal_; }
 
 private:
+    error_code refuse_size(std::uint64_t size)
+    {
+        passing_ = false;
+        refusal_ = "resumed from byte " + std::to_string(kept_) + ", the whole body (" + std::to_string(size) +
+                   " bytes or more) would pass the body limit of " + std::to_string(body_limit_) + " bytes";
+        return errc::body_limit;
+    }
+
     body_sink& to_;
     bool follows_redirects_;
+    std::uint64_t body_limit_;
+    std::optional<std::uint64_t> resume_at_;
+    std::uint64_t kept_ = 0;  // of the passing answer: the bytes resumed from
+    std::uint64_t whole_ = 0; // of the passing answer: the bytes resumed from, and those written since
     bool passing_ = false;
+    bool range_refused_ = false;
+    std::string refusal_;
 };
 
 template <class Clock = std::chrono::steady_clock, class WaitTraits = boost::asio::wait_traits<Clock>>
@@ -118,7 +204,13 @@ public:
         unsigned failures = 0;
         std::optional<final_answer_sink> sink;
         if (request.sink)
-            sink.emplace(*request.sink, params_.max_redirects > 0);
+            sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit);
+        // Whether this fetch may ask for the rest of a body the sink holds: not for a HEAD, nor when
+        // the caller manages ranges, nor after a resume was refused (a 416, or a 206 that did not
+        // continue the body): then the rest of the fetch asks for whole answers, so that a server
+        // that cannot resume costs one extra request, never a loop.
+        bool may_resume = sink && !request.head && !asks_for_range(request.extra_fields);
+        std::string restart_note; // why a resume was given up, for the message if the fetch fails
         for (;;)
         {
             if (co_await cancelled())
@@ -127,6 +219,8 @@ public:
                 outcome.diag.set_client_message("stopped before the request was sent");
                 break;
             }
+            // An earlier attempt's failure is not this one's (a retry that succeeds is a success).
+            outcome.error = {};
             outcome.diag.clear();
             auto& state = state_of(location.origin);
             auto attempt_start = Clock::now();
@@ -167,6 +261,18 @@ public:
             sent.head = request.head;
             sent.extra_fields = request.extra_fields;
             sent.sink = sink ? &*sink : nullptr;
+            std::optional<std::uint64_t> resume_at;
+            if (may_resume)
+                if (auto point = request.sink->resume_from(); point && point->offset > 0)
+                    if (auto validator = if_range_validator(*point); !validator.empty())
+                    {
+                        resume_at = point->offset;
+                        sent.extra_fields = with_resume_fields(request.extra_fields, point->offset,
+                                                               std::move(validator));
+                        sent.identity_encoding = true;
+                    }
+            if (sink)
+                sink->start_attempt(resume_at);
             sent.queue = queue_limit;
             sent.queue.left = left_until(queue_deadline, granted);
             sent.whole = {left_until(whole_deadline, granted), whole_name, whole_length};
@@ -176,6 +282,18 @@ public:
             auto now = Clock::now();
             stamp(timing, response.timing);
             unsigned status = ec ? 0 : response.status();
+
+            if (resume_at && sink->range_refused())
+            {
+                // The server cannot continue this body: ask for all of it, at once and without
+                // spending the retry budget (the server answered; nothing failed).
+                may_resume = false;
+                restart_note = "the download started over: " + sink->refusal();
+                continue;
+            }
+            if (sink && !sink->refusal().empty())
+                response.diag.set_client_message("the answer from " + location.origin.host_header() +
+                                                 " is larger than the body limit: " + sink->refusal());
 
             if (status == 429)
             {
@@ -303,6 +421,9 @@ public:
             }
         }
         outcome.final_url = location.url();
+        outcome.resumed_from = sink ? sink->resumed_from() : 0;
+        if (outcome.error && !restart_note.empty())
+            add_note(outcome.diag, restart_note);
         timing.done = std::chrono::steady_clock::now();
         co_return outcome;
     }

@@ -51,6 +51,7 @@ struct shared_state final : handshake_gate
         if (has_control_characters(params.user_agent))
             throw std::invalid_argument("client_params::user_agent must not contain control characters");
         fixed_fields = "\r\nUser-Agent: " + params.user_agent + "\r\n";
+        identity_fields = fixed_fields + "Accept-Encoding: identity\r\n";
         if (params.accept_compression)
             fixed_fields += "Accept-Encoding: gzip, deflate\r\n";
     }
@@ -60,6 +61,7 @@ struct shared_state final : handshake_gate
     tls_connector connector;
     connection_pool<connection> pool;
     std::string fixed_fields; // User-Agent and Accept-Encoding, the same for every request
+    std::string identity_fields; // the same, asking for no content coding (http_request::identity_encoding)
     // Requests waiting for a connection, one queue per origin: a release frees room for its own
     // origin first, and nobody is woken only to find the same limit again.
     std::unordered_map<origin, std::unique_ptr<wait_queue>, origin_hash> slot_waiters;
@@ -247,10 +249,11 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
 std::string request_bytes(const shared_state& state, const http_request& request)
 {
     std::string bytes;
-    bytes.reserve(64 + request.target.size() + state.fixed_fields.size());
+    const std::string& fixed = request.identity_encoding ? state.identity_fields : state.fixed_fields;
+    bytes.reserve(64 + request.target.size() + fixed.size());
     bytes.append(request.head ? "HEAD " : "GET ").append(request.target).append(" HTTP/1.1\r\nHost: ");
     request.origin.append_host_header(bytes);
-    bytes.append(state.fixed_fields);
+    bytes.append(fixed);
     if (request.extra_fields)
         for (const auto& field : *request.extra_fields)
             bytes.append(field.name).append(": ").append(field.value).append("\r\n");

@@ -101,6 +101,23 @@ template <class Each> void for_each_element(std::string_view list, Each each)
     }
 }
 
+// A whole decimal number as RFC 9110 writes positions and lengths (1*DIGIT), within 64 bits.
+std::optional<std::uint64_t> parse_decimal(std::string_view text) noexcept
+{
+    if (text.empty())
+        return std::nullopt;
+    constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t number = 0;
+    for (char c : text)
+    {
+        auto digit = static_cast<unsigned>(c - '0');
+        if (c < '0' || c > '9' || number > (most - digit) / 10)
+            return std::nullopt;
+        number = number * 10 + digit;
+    }
+    return number;
+}
+
 // What the Content-Length fields say. RFC 9110 8.6 lets a recipient accept a list of identical
 // values (from proxies that merged fields); anything else means the framing cannot be trusted.
 struct content_length
@@ -124,19 +141,14 @@ struct content_length
 
     void add_element(std::string_view element, std::string_view field_value)
     {
-        constexpr std::uint64_t most = std::numeric_limits<std::uint64_t>::max();
-        std::uint64_t number = 0;
-        for (char c : element)
+        auto parsed = parse_decimal(element);
+        if (!parsed)
         {
-            auto digit = static_cast<unsigned>(c - '0');
-            if (c < '0' || c > '9' || number > (most - digit) / 10)
-            {
-                if (problem.empty())
-                    problem = "the Content-Length " + quoted(field_value) + " is not a valid length";
-                return;
-            }
-            number = number * 10 + digit;
+            if (problem.empty())
+                problem = "the Content-Length " + quoted(field_value) + " is not a valid length";
+            return;
         }
+        std::uint64_t number = *parsed;
         if (present && number != value && problem.empty())
             problem = "the answer has different Content-Length values (" + std::to_string(value) + " and " +
                       std::to_string(number) + ")";
@@ -185,6 +197,83 @@ bool split_field_line(std::string_view line, std::string_view& name, std::string
 }
 
 } // namespace
+
+std::optional<content_range> parse_content_range(std::string_view value) noexcept
+{
+    std::size_t space = value.find(' ');
+    if (space == std::string_view::npos || !iequals(value.substr(0, space), "bytes"))
+        return std::nullopt;
+    std::string_view rest = value.substr(space + 1);
+    std::size_t slash = rest.find('/');
+    if (slash == std::string_view::npos)
+        return std::nullopt;
+    std::string_view range = rest.substr(0, slash);
+    std::string_view length = rest.substr(slash + 1);
+    content_range parsed;
+    if (length != "*")
+    {
+        parsed.complete_length = parse_decimal(length);
+        if (!parsed.complete_length)
+            return std::nullopt;
+    }
+    if (range == "*")
+    {
+        // unsatisfied-range: "*/" complete-length, never "*/*".
+        if (!parsed.complete_length)
+            return std::nullopt;
+        parsed.satisfied = false;
+        return parsed;
+    }
+    std::size_t dash = range.find('-');
+    if (dash == std::string_view::npos)
+        return std::nullopt;
+    auto first = parse_decimal(range.substr(0, dash));
+    auto last = parse_decimal(range.substr(dash + 1));
+    if (!first || !last || *first > *last || (parsed.complete_length && *last >= *parsed.complete_length))
+        return std::nullopt;
+    parsed.first = *first;
+    parsed.last = *last;
+    return parsed;
+}
+
+body_head describe_body(const response_head& head)
+{
+    body_head described;
+    described.status = head.status;
+    content_length length;
+    std::optional<std::string_view> range_field;
+    bool several_ranges = false;
+    for (header_field field : head.fields())
+    {
+        if (iequals(field.name, "content-length"))
+            length.add_field(field.value);
+        else if (iequals(field.name, "content-range"))
+        {
+            several_ranges = several_ranges || range_field.has_value();
+            range_field = field.value;
+        }
+        else if (iequals(field.name, "content-encoding"))
+            for_each_element(field.value, [&](std::string_view coding)
+                             { described.encoded = described.encoded || !iequals(coding, "identity"); });
+        else if (iequals(field.name, "accept-ranges"))
+            for_each_element(field.value, [&](std::string_view unit)
+                             { described.accepts_ranges = described.accepts_ranges || iequals(unit, "bytes"); });
+    }
+    described.etag = head.find("etag").value_or("");
+    described.last_modified = head.find("last-modified").value_or("");
+
+    // Only a 206 places its bytes, and only a 206 or a 416 sizes the whole by its Content-Range.
+    bool ranged = head.status == 206 || head.status == 416;
+    auto range = ranged && range_field && !several_ranges ? parse_content_range(*range_field) : std::nullopt;
+    if (range && range->satisfied == (head.status == 206))
+    {
+        described.offset = range->satisfied ? range->first : 0;
+        described.total_size = range->complete_length;
+    }
+    else if (!ranged && !described.encoded && length.present && length.problem.empty())
+        described.total_size = length.value;
+    return described;
+}
 
 // response_head
 
@@ -406,7 +495,7 @@ void response_parser::on_head_end()
         return;
     }
     head_done_ = true;
-    if (error_code code = sink_->begin(status))
+    if (error_code code = sink_->begin(describe_body(head_)))
         return fail(code, "the body's destination refused it: " + code.message());
 
     bool transfer_encoding = false;

@@ -145,6 +145,26 @@ inline response_head::field_range response_head::fields() const noexcept
     return field_range(*this);
 }
 
+/// A `Content-Range` value (RFC 9110 14.4): `bytes FIRST-LAST/LENGTH`, `bytes FIRST-LAST/*`, or
+/// `bytes */LENGTH` (a 416's: nothing of LENGTH bytes was satisfiable).
+struct content_range
+{
+    bool satisfied = true;                        ///< false for `bytes */LENGTH`
+    std::uint64_t first = 0;                      ///< the first byte's position
+    std::uint64_t last = 0;                       ///< the last byte's position (inclusive)
+    std::optional<std::uint64_t> complete_length; ///< none for `*`
+};
+
+/// Parses a Content-Range value strictly, as untrusted text: the unit `bytes` (any case), one
+/// space, decimal numbers without signs or spaces that fit in 64 bits, FIRST <= LAST, and LAST <
+/// LENGTH when LENGTH is known. Anything else (another unit, extra text, a list) is none.
+std::optional<content_range> parse_content_range(std::string_view value) noexcept;
+
+/// What the head of a final answer says of its body, for `body_sink::begin`: the status, the
+/// offset of a 206 (its Content-Range's first byte; 0 for any other status or a 206 whose
+/// Content-Range does not parse), the whole size, the validators and whether it is encoded.
+body_head describe_body(const response_head& head);
+
 /// Parses one HTTP/1.x answer from the bytes of a connection, skipping 1xx interim answers.
 ///
 /// Feed it what the connection delivers, in pieces of any size, until `done()` or `error()`; call

@@ -61,6 +61,9 @@ struct http_request
     time_limit queue;                        ///< until a connection is had (never after `whole`)
     time_limit whole;                        ///< until the whole answer is read
     body_sink* sink = nullptr;               ///< where the body goes; null: `http_response::body`
+    /// Ask for the body without a content coding (`Accept-Encoding: identity` instead of the
+    /// client's own): a range of an encoded body would be a range of its encoded bytes.
+    bool identity_encoding = false;
 };
 
 /// When each step of one exchange happened; the transport owns these, the layers above copy them.
