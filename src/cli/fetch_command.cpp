@@ -201,7 +201,7 @@ public:
             fetch_item request{state->item.url, nullptr, {}};
             if (state->own_failure.empty())
                 prepare(*state, request);
-            if (!state->own_failure.empty())
+            if (!state->own_failure.empty() || state->skipped)
             {
                 fetch_outcome refused;
                 refused.url = state->item.url;
@@ -243,6 +243,7 @@ public:
     std::size_t ended() const noexcept { return ended_; }
     std::size_t failed() const noexcept { return failed_; }
     std::size_t cut_short() const noexcept { return cut_short_; }
+    std::size_t partials_kept() const noexcept { return partials_kept_; }
     static constexpr std::size_t listed_cut_short = 20;
     // The first `listed_cut_short` lines cut short, as "1, 2, 3".
     std::string cut_short_lines() const
@@ -264,6 +265,7 @@ private:
         std::size_t index = 0;    // among this run's items: the order of stdout and the report
         std::size_t position = 0; // among the input's items (every shard's): the report's index, {index}
         std::string own_failure;  // why it was refused before sending, or why its body was not kept
+        bool skipped = false;     // --continue: its file is complete already
         std::string file_name;
         std::unique_ptr<fetch::file_sink> file;
         std::unique_ptr<fetch::ordered_sink> out;
@@ -301,15 +303,27 @@ private:
             }
             if (*exists && options.refresh)
                 request.fields = config_.validators->conditions(name.name, state.item.url);
+            else if (*exists && options.continue_run)
+            {
+                // Complete: only a whole file is ever put under its name.
+                state.skipped = true;
+                state.file_name = std::move(name.name);
+                return;
+            }
             else if (*exists && !options.overwrite)
             {
                 state.own_failure = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
-                                    " and is kept (--overwrite replaces it)";
+                                    " and is kept (--overwrite replaces it, --continue skips it)";
                 return;
             }
             state.file_name = std::move(name.name);
-            state.file = std::make_unique<fetch::file_sink>(config_.root, state.file_name, config_.hash);
+            state.file =
+                std::make_unique<fetch::file_sink>(config_.root, state.file_name, state.item.url, config_.hash);
             request.sink = state.file.get();
+            if (options.continue_run && !*exists)
+                if (auto text = fetch::atomic_file::read_note(config_.root, state.file_name))
+                    if (auto note = fetch::parse_note(*text); note && note->url == state.item.url)
+                        state.file->continue_partial(*note); // if it cannot be, the item starts over
         }
         else if (!config_.to_fields)
         {
@@ -349,7 +363,16 @@ private:
                     config_.validators->saved(state.file_name, state.item.url, outcome,
                                               config_.hash ? sha : std::string());
             }
-            if (!ok || not_modified)
+            if (!ok)
+            {
+                if (auto kept = sink.end_failed())
+                {
+                    ++partials_kept_;
+                    why = (why.empty() ? describe_failure(state.item, outcome, {}) : why) + "; " +
+                          std::to_string(kept) + " bytes kept for --continue";
+                }
+            }
+            else if (not_modified)
                 sink.discard();
             state.file.reset(); // its descriptors go now, not at the end of a long run
         }
@@ -409,6 +432,10 @@ private:
             fill_timing(outcome.timing, record);
             record.ok = ok;
             record.not_modified = not_modified;
+            record.skipped = state.skipped;
+            record.resumed_from = outcome.resumed_from;
+            if (state.skipped)
+                record.file = state.file_name;
             if (!ok)
             {
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
@@ -460,6 +487,7 @@ private:
     std::size_t ended_ = 0;
     std::size_t failed_ = 0;
     std::size_t cut_short_ = 0;
+    std::size_t partials_kept_ = 0;
     std::vector<std::size_t> cut_short_lines_;
     std::vector<std::string> failure_lines_;
 };
@@ -490,6 +518,10 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
         ->needs(output)
         ->capture_default_str();
     command->add_flag("--overwrite", options.overwrite, "Replace files that exist (they are kept otherwise)")
+        ->needs(output);
+    command->add_flag("--continue", options.continue_run,
+                      "Go on with an interrupted run into the same folder: complete files are skipped, partial "
+                      "downloads continue where they stopped (Range + If-Range)")
         ->needs(output);
     command->add_flag("--refresh", options.refresh,
                       "Fetch again into a folder of an earlier run, asking for changed files only (If-None-Match); "
@@ -837,6 +869,8 @@ int run_fetch(const fetch_options& options)
         if (cut_short > 0)
             text += ", not finished (lines of the input): " + run.cut_short_lines() +
                     (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
+        if (run.partials_kept() > 0)
+            text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: --continue resumes them";
         if (run.input_left())
             text += total ? ", not started: " + std::to_string(*total - ended) : ", the rest of the list not started";
         report(command_name, text);

@@ -23,7 +23,8 @@ struct fetch_options
     std::string output_dir;  ///< -o DIR; empty: bodies to stdout
     std::string name = "{name}";
     bool overwrite = false;
-    bool refresh = false; ///< --refresh: conditional requests for files an earlier run saved
+    bool refresh = false;
+    bool continue_run = false; ///< --continue: skip complete files, resume partial ones ///< --refresh: conditional requests for files an earlier run saved
     std::vector<std::string> fields; ///< --field /json/pointer
     std::string report;      ///< --report FILE, "-" for stdout
     std::string shard;       ///< --shard K/N; empty: the whole list

@@ -56,10 +56,24 @@ class strategy_fetch::locked_sink final : public body_sink
 public:
     locked_sink(body_sink& sink, std::mutex& lock) : sink_(sink), lock_(lock) {}
 
+    // Both forms, forwarded as called: a caller that knows only the status (the process pool's
+    // frames) reaches the sink's own begin(unsigned).
     error_code begin(unsigned status) override
     {
         std::lock_guard hold(lock_);
         return sink_.begin(status);
+    }
+
+    error_code begin(const body_head& head) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.begin(head);
+    }
+
+    std::optional<resume_point> resume_from() const override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.resume_from();
     }
 
     error_code write(std::string_view data) override

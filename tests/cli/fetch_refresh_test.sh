@@ -50,7 +50,7 @@ grep -q '"file":"index.html","url":"https://localhost:[0-9]*/site/","etag":"\\"[
 # Without --refresh the files are kept, as before.
 run -i "$work/list.txt" -o "$work/site"
 [ "$code" = 1 ] || fail "second run without --refresh: exit code $code, expected 1"
-grep -q 'exists in .* and is kept (--overwrite replaces it)' "$err" || fail "second run: $(cat "$err")"
+grep -q 'exists in .* and is kept (--overwrite replaces it, --continue skips it)' "$err" || fail "second run: $(cat "$err")"
 
 # --refresh: every file a 304, nothing written (not even the metadata file), exit code 0.
 sleep 1.1 # a write would show in the mtime (seconds)

@@ -43,7 +43,7 @@ TEST_CASE("a report line is one JSON object, schema first, with every field in a
         R"({"schema":"fxrates.fetch/1","index":2,"line":5,"url":"https://x/a","final_url":"https://x/b",)"
         R"("status":200,"bytes":3,"sha256":"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",)"
         R"("file":"a.json","content_type":"application/json","attempts":1,"queued_ms":null,"connect_ms":1.500,)"
-        R"("tls_ms":null,"first_byte_ms":null,"total_ms":12.346,"ok":true,"not_modified":false,"error":null})");
+        R"("tls_ms":null,"first_byte_ms":null,"total_ms":12.346,"ok":true,"not_modified":false,"skipped":false,"resumed_from":0,"error":null})");
 }
 
 TEST_CASE("a failed item's report line has null for what is unknown and an error object")

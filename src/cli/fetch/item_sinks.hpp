@@ -32,12 +32,19 @@ public:
             hasher_.emplace();
     }
 
-    error_code begin(unsigned status) final
+    error_code begin(const body_head& head) final
     {
-        passing_ = status >= 200 && status < 300;
+        passing_ = head.status >= 200 && head.status < 300;
         if (hasher_)
             hasher_->reset();
-        return passing_ ? begin_body() : error_code{};
+        return passing_ ? begin_body(head) : error_code{};
+    }
+
+    error_code begin(unsigned status) final
+    {
+        body_head head;
+        head.status = status;
+        return begin(head);
     }
 
     error_code write(std::string_view data) final
@@ -55,8 +62,17 @@ public:
     const std::string& failure() const noexcept { return failure_; }
 
 protected:
-    virtual error_code begin_body() = 0;
+    // `head.offset` > 0: the answer continues what the sink holds (see body_sink::resume_from).
+    virtual error_code begin_body(const body_head& head) = 0;
     virtual error_code write_body(std::string_view data) = 0;
+
+    // For bytes kept from before: the digest covers the whole body.
+    void hash_held(std::string_view data)
+    {
+        if (hasher_)
+            hasher_->update(data);
+    }
+    bool hashing() const noexcept { return hasher_.has_value(); }
 
     error_code fail(const std::string& why, error_code ec = make_error_code(boost::system::errc::io_error))
     {
@@ -72,27 +88,54 @@ private:
     std::string failure_;
 };
 
+/// Where a partial download came from, as kept beside it for `fetch --continue`.
+struct partial_note
+{
+    std::string url;
+    std::string etag;
+    std::string last_modified;
+};
+
+/// The note's text (one JSON object).
+std::string note_text(const partial_note& note);
+
+/// The note in `text`, read as untrusted (a file in a folder others may write to): nullopt unless
+/// it is such an object with a URL, and validators that could go back to a server.
+std::optional<partial_note> parse_note(std::string_view text);
+
 // A body on its way to a file under -o: written to a temporary name, and committed or discarded
 // when the item ends. Small pieces are gathered into one write: most files then cost one write(2),
 // not one per TLS record.
+//
+// Resuming: a body that can be continued (not content-coded, with a validator) is resumed by a
+// retry within the run; one of at least `partial_threshold` bytes (or of unknown size) is written
+// to a partial file of a fixed name with a note of its URL and validators, kept when the item
+// fails or is interrupted, so that `--continue` asks for the rest.
 class file_sink final : public success_body_sink
 {
 public:
-    // `name` must outlive the sink.
-    file_sink(int root, const std::string& name, bool hash) : success_body_sink(hash), root_(root), name_(name) {}
+    // Bodies this large are worth keeping between runs; smaller ones are fetched again.
+    static constexpr std::uint64_t partial_threshold = 1024 * 1024;
+
+    // `name` and `url` must outlive the sink.
+    file_sink(int root, const std::string& name, const std::string& url, bool hash)
+        : success_body_sink(hash), root_(root), name_(name), url_(url)
+    {
+    }
+
+    // --continue: takes up the partial file an earlier run kept, which came from `note`; the
+    // first request then asks for the rest. Why not, if it cannot be opened (the item then
+    // starts over).
+    std::string continue_partial(const partial_note& note);
+
+    std::optional<resume_point> resume_from() const override;
 
     // Gives the file its name; why not, if it could not be.
-    std::string commit(bool overwrite)
-    {
-        // A successful answer with no body part at all (a 204) still makes its (empty) file.
-        if (!file_)
-            if (auto why = open(); !why.empty())
-                return why;
-        if (flush())
-            return failure();
-        std::string().swap(pending_);
-        return file_->commit(overwrite);
-    }
+    std::string commit(bool overwrite);
+
+    // The item failed or was interrupted: a partial download with bytes stays for --continue
+    // (how many bytes, then), anything else is removed (0).
+    std::uint64_t end_failed() noexcept;
 
     void discard() noexcept
     {
@@ -103,49 +146,21 @@ public:
 private:
     static constexpr std::size_t gather_limit = 32 * 1024;
 
-    error_code begin_body() override
-    {
-        pending_.clear();
-        return fail(file_ ? file_->reset() : open());
-    }
-
-    error_code write_body(std::string_view data) override
-    {
-        if (pending_.size() + data.size() <= gather_limit)
-        {
-            pending_.append(data);
-            return {};
-        }
-        if (auto ec = flush())
-            return ec;
-        if (data.size() < gather_limit)
-        {
-            pending_.append(data);
-            return {};
-        }
-        return fail(file_->write(data));
-    }
-
-    error_code flush()
-    {
-        if (pending_.empty())
-            return {};
-        auto ec = fail(file_->write(pending_));
-        pending_.clear();
-        return ec;
-    }
-
-    std::string open()
-    {
-        file_ = std::make_unique<atomic_file>();
-        return file_->open(root_, name_);
-    }
+    error_code begin_body(const body_head& head) override;
+    error_code write_body(std::string_view data) override;
+    error_code flush();
+    std::string open(bool partial);
 
     int root_;
     const std::string& name_;
+    const std::string& url_;
     // Made when the answer begins: a sink waiting its turn in a long list holds little.
     std::unique_ptr<atomic_file> file_;
     std::string pending_;
+    // The answer the file's bytes came from, and whether a request may continue them.
+    std::string etag_;
+    std::string last_modified_;
+    bool resumable_ = false;
 };
 
 // A body on its way to stdout, in input order, through the ordered output.
@@ -161,7 +176,7 @@ public:
     bool output_failed() const noexcept { return output_failed_; }
 
 private:
-    error_code begin_body() override { return take(out_.begin(index_)); }
+    error_code begin_body(const body_head&) override { return take(out_.begin(index_)); }
     error_code write_body(std::string_view data) override { return take(out_.write(index_, data)); }
 
     error_code take(const output_status& status)

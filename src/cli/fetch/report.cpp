@@ -113,6 +113,8 @@ std::string report_line(const report_record& record)
     json.milliseconds("total_ms", record.total_ms);
     json.boolean("ok", record.ok);
     json.boolean("not_modified", record.not_modified);
+    json.boolean("skipped", record.skipped);
+    json.number("resumed_from", record.resumed_from);
     if (record.ok)
         json.null("error");
     else

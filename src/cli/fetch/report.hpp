@@ -37,6 +37,8 @@ struct report_record
     std::optional<double> total_ms;      ///< from the start of the item to its end
     bool ok = false;
     bool not_modified = false; ///< a 304 to a conditional request (--refresh): the file was kept as it was
+    bool skipped = false;      ///< --continue found the file complete: nothing was fetched
+    std::uint64_t resumed_from = 0; ///< bytes of the body held from before (a resumed download)
     std::string error_category; ///< a stable word for scripts ("timeout", "http", "exists"); empty if ok
     std::string error_message;  ///< a sentence for people (may quote the server: untrusted)
 };
