@@ -4,6 +4,8 @@
 #include <fxrates/client.hpp>
 #include <fxrates/server/local_server.hpp>
 
+#include "server/pattern.hpp"
+
 #include "support/recording_sink.hpp"
 #include "support/run_until.hpp"
 
@@ -19,6 +21,7 @@
 
 #include <doctest/doctest.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,7 @@ using fxrates::fetch_outcome;
 using fxrates::local_server;
 using fxrates::server_params;
 using fxrates::test::recording_sink;
+using fxrates::test::resuming_sink;
 using fxrates::test::run_until_complete;
 using namespace std::chrono_literals;
 
@@ -69,6 +73,35 @@ asio::awaitable<batch_run> fetch_all(client& api, std::vector<fetch_item> items)
     run.outcomes = std::move(outcomes);
     co_return run;
 }
+
+asio::awaitable<fetch_outcome> fetch_into(client& api, std::string url, fxrates::body_sink& sink)
+{
+    // Named, not a temporary in the co_await expression (GCC 12 destroys such temporaries twice).
+    fetch_item item{std::move(url), &sink, {}};
+    auto [ec, outcome] = co_await api.async_fetch(std::move(item), asio::as_tuple(asio::use_awaitable));
+    CHECK(ec == outcome.error);
+    co_return outcome;
+}
+
+// The server's request log, read on the test's thread.
+struct request_log
+{
+    std::mutex mutex;
+    std::vector<std::string> lines;
+
+    void attach(server_params& params)
+    {
+        params.log_request = [this](std::string_view line) {
+            std::lock_guard lock(mutex);
+            lines.emplace_back(line);
+        };
+    }
+    std::vector<std::string> taken()
+    {
+        std::lock_guard lock(mutex);
+        return std::exchange(lines, {});
+    }
+};
 
 } // namespace
 
@@ -283,4 +316,114 @@ TEST_CASE("a fetch over plain http:// reads the server's plain port, and a body 
     CHECK(run.outcomes[0].timing.tls_done == run.outcomes[0].timing.connected); // no handshake on plain TCP
     CHECK_FALSE(run.outcomes[1].ok());
     CHECK(run.outcomes[1].server_answered);
+}
+
+TEST_CASE("a partial download resumes against the server with Range and If-Range, and ends with the bytes of a whole fetch")
+{
+    auto params = fixed_day();
+    request_log log;
+    log.attach(params);
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+    const auto url = server.base_url() + "/bytes/300000";
+
+    resuming_sink whole;
+    auto first = run_until_complete(context, fetch_into(api, url, whole));
+    REQUIRE(first.ok());
+    CHECK(first.status == 200);
+    CHECK(first.resumed_from == 0);
+    CHECK(first.bytes == 300000);
+    REQUIRE(whole.body.size() == 300000);
+    REQUIRE(whole.heads.size() == 1);
+    CHECK(whole.heads[0].accepts_ranges);
+    CHECK(whole.heads[0].total_size == 300000u);
+
+    // What an interrupted run left: the first 123456 bytes and the validators they came with.
+    resuming_sink partial;
+    partial.body = whole.body.substr(0, 123456);
+    partial.etag = whole.etag;
+    partial.last_modified = whole.last_modified;
+    log.taken();
+    auto resumed = run_until_complete(context, fetch_into(api, url, partial));
+    REQUIRE(resumed.ok());
+    CHECK(resumed.status == 206);
+    CHECK(resumed.resumed_from == 123456);
+    CHECK(resumed.bytes == 300000);
+    CHECK(resumed.attempts == 1);
+    CHECK(partial.misplaced == 0);
+    CHECK(partial.body == whole.body);
+    CHECK(log.taken() == std::vector<std::string>{"GET /bytes/300000 range bytes=123456- -> 206"});
+
+    // A validator the server no longer has: the whole body again, from the start.
+    resuming_sink stale;
+    stale.body = "not these bytes";
+    stale.etag = "\"stale\"";
+    auto restarted = run_until_complete(context, fetch_into(api, url, stale));
+    REQUIRE(restarted.ok());
+    CHECK(restarted.status == 200);
+    CHECK(restarted.resumed_from == 0);
+    CHECK(stale.body == whole.body);
+}
+
+TEST_CASE("a body cut mid-way is resumed on the retry: only the rest is asked for, and the bytes are a whole fetch's")
+{
+    auto params = fixed_day();
+    request_log log;
+    log.attach(params);
+    bool cut_once = false; // the server's thread only
+    params.inject_fault = [&cut_once](std::string_view) -> std::optional<fxrates::fault> {
+        if (std::exchange(cut_once, true))
+            return std::nullopt;
+        return fxrates::fault::short_body;
+    };
+    local_server server(params);
+    asio::io_context context;
+    auto settings = trusting(server);
+    settings.retry.base_delay = 1ms;
+    settings.retry.max_delay = 1ms;
+    client api(context, settings);
+    resuming_sink sink;
+    auto outcome = run_until_complete(context, fetch_into(api, server.base_url() + "/bytes/400000", sink));
+    REQUIRE(outcome.ok());
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.status == 206);
+    CHECK(outcome.resumed_from > 0);
+    CHECK(outcome.resumed_from < 400000);
+    CHECK(outcome.bytes == 400000);
+    std::string expected(400000, '\0');
+    fxrates::detail::fill_pattern(0, expected);
+    CHECK(sink.body == expected);
+    auto lines = log.taken();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "GET /bytes/400000 -> fault short-body");
+    CHECK(lines[1] == "GET /bytes/400000 range bytes=" + std::to_string(outcome.resumed_from) + "- -> 206");
+}
+
+TEST_CASE("a server without range support (--no-ranges) gives a partial download the whole 200, and it starts over")
+{
+    auto params = fixed_day();
+    params.ranges = false;
+    request_log log;
+    log.attach(params);
+    local_server server(params);
+    asio::io_context context;
+    client api(context, trusting(server));
+    const auto url = server.base_url() + "/bytes/200000";
+    resuming_sink whole;
+    REQUIRE(run_until_complete(context, fetch_into(api, url, whole)).ok());
+    REQUIRE(whole.heads.size() == 1);
+    CHECK_FALSE(whole.heads[0].accepts_ranges);
+
+    resuming_sink partial;
+    partial.body = whole.body.substr(0, 5000);
+    partial.etag = whole.etag;
+    log.taken();
+    auto outcome = run_until_complete(context, fetch_into(api, url, partial));
+    REQUIRE(outcome.ok());
+    CHECK(outcome.status == 200);
+    CHECK(outcome.resumed_from == 0);
+    CHECK(outcome.bytes == 200000);
+    CHECK(partial.body == whole.body);
+    CHECK(log.taken() == std::vector<std::string>{"GET /bytes/200000 range bytes=5000- -> 200"});
 }
