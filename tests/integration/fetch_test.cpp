@@ -7,6 +7,7 @@
 #include "server/pattern.hpp"
 
 #include "support/recording_sink.hpp"
+#include "support/request_log.hpp"
 #include "support/run_until.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -21,7 +22,7 @@
 
 #include <doctest/doctest.h>
 
-#include <mutex>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ using fxrates::fetch_outcome;
 using fxrates::local_server;
 using fxrates::server_params;
 using fxrates::test::recording_sink;
+using fxrates::test::request_log;
 using fxrates::test::resuming_sink;
 using fxrates::test::run_until_complete;
 using namespace std::chrono_literals;
@@ -83,23 +85,36 @@ asio::awaitable<fetch_outcome> fetch_into(client& api, std::string url, fxrates:
     co_return outcome;
 }
 
-// The server's request log, read on the test's thread.
-struct request_log
+// A server whose request log the test reads, and a client that trusts it.
+struct logged_server
 {
-    std::mutex mutex;
-    std::vector<std::string> lines;
-
-    void attach(server_params& params)
+    explicit logged_server(server_params params, const std::function<void(client_params&)>& adjust = {})
+        : server(with_log(log, std::move(params))), api(context, adjusted(trusting(server), adjust))
     {
-        params.log_request = [this](std::string_view line) {
-            std::lock_guard lock(mutex);
-            lines.emplace_back(line);
-        };
     }
-    std::vector<std::string> taken()
+
+    // Fetches `target` of the server into `sink`.
+    fetch_outcome fetch(const std::string& target, fxrates::body_sink& sink)
     {
-        std::lock_guard lock(mutex);
-        return std::exchange(lines, {});
+        return run_until_complete(context, fetch_into(api, server.base_url() + target, sink));
+    }
+
+    request_log log;
+    local_server server;
+    asio::io_context context;
+    client api;
+
+private:
+    static server_params with_log(request_log& log, server_params params)
+    {
+        log.attach(params);
+        return params;
+    }
+    static client_params adjusted(client_params params, const std::function<void(client_params&)>& adjust)
+    {
+        if (adjust)
+            adjust(params);
+        return params;
     }
 };
 
@@ -320,16 +335,9 @@ TEST_CASE("a fetch over plain http:// reads the server's plain port, and a body 
 
 TEST_CASE("a partial download resumes against the server with Range and If-Range, and ends with the bytes of a whole fetch")
 {
-    auto params = fixed_day();
-    request_log log;
-    log.attach(params);
-    local_server server(params);
-    asio::io_context context;
-    client api(context, trusting(server));
-    const auto url = server.base_url() + "/bytes/300000";
-
+    logged_server site(fixed_day());
     resuming_sink whole;
-    auto first = run_until_complete(context, fetch_into(api, url, whole));
+    auto first = site.fetch("/bytes/300000", whole);
     REQUIRE(first.ok());
     CHECK(first.status == 200);
     CHECK(first.resumed_from == 0);
@@ -340,12 +348,9 @@ TEST_CASE("a partial download resumes against the server with Range and If-Range
     CHECK(whole.heads[0].total_size == 300000u);
 
     // What an interrupted run left: the first 123456 bytes and the validators they came with.
-    resuming_sink partial;
-    partial.body = whole.body.substr(0, 123456);
-    partial.etag = whole.etag;
-    partial.last_modified = whole.last_modified;
-    log.taken();
-    auto resumed = run_until_complete(context, fetch_into(api, url, partial));
+    auto partial = whole.first_bytes(123456);
+    site.log.take();
+    auto resumed = site.fetch("/bytes/300000", partial);
     REQUIRE(resumed.ok());
     CHECK(resumed.status == 206);
     CHECK(resumed.resumed_from == 123456);
@@ -353,13 +358,13 @@ TEST_CASE("a partial download resumes against the server with Range and If-Range
     CHECK(resumed.attempts == 1);
     CHECK(partial.misplaced == 0);
     CHECK(partial.body == whole.body);
-    CHECK(log.taken() == std::vector<std::string>{"GET /bytes/300000 range bytes=123456- -> 206"});
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/300000 range bytes=123456- -> 206"});
 
     // A validator the server no longer has: the whole body again, from the start.
     resuming_sink stale;
     stale.body = "not these bytes";
     stale.etag = "\"stale\"";
-    auto restarted = run_until_complete(context, fetch_into(api, url, stale));
+    auto restarted = site.fetch("/bytes/300000", stale);
     REQUIRE(restarted.ok());
     CHECK(restarted.status == 200);
     CHECK(restarted.resumed_from == 0);
@@ -369,22 +374,18 @@ TEST_CASE("a partial download resumes against the server with Range and If-Range
 TEST_CASE("a body cut mid-way is resumed on the retry: only the rest is asked for, and the bytes are a whole fetch's")
 {
     auto params = fixed_day();
-    request_log log;
-    log.attach(params);
     bool cut_once = false; // the server's thread only
     params.inject_fault = [&cut_once](std::string_view) -> std::optional<fxrates::fault> {
         if (std::exchange(cut_once, true))
             return std::nullopt;
         return fxrates::fault::short_body;
     };
-    local_server server(params);
-    asio::io_context context;
-    auto settings = trusting(server);
-    settings.retry.base_delay = 1ms;
-    settings.retry.max_delay = 1ms;
-    client api(context, settings);
+    logged_server site(params, [](client_params& settings) {
+        settings.retry.base_delay = 1ms;
+        settings.retry.max_delay = 1ms;
+    });
     resuming_sink sink;
-    auto outcome = run_until_complete(context, fetch_into(api, server.base_url() + "/bytes/400000", sink));
+    auto outcome = site.fetch("/bytes/400000", sink);
     REQUIRE(outcome.ok());
     CHECK(outcome.attempts == 2);
     CHECK(outcome.status == 206);
@@ -394,7 +395,7 @@ TEST_CASE("a body cut mid-way is resumed on the retry: only the rest is asked fo
     std::string expected(400000, '\0');
     fxrates::detail::fill_pattern(0, expected);
     CHECK(sink.body == expected);
-    auto lines = log.taken();
+    auto lines = site.log.take();
     REQUIRE(lines.size() == 2);
     CHECK(lines[0] == "GET /bytes/400000 -> fault short-body");
     CHECK(lines[1] == "GET /bytes/400000 range bytes=" + std::to_string(outcome.resumed_from) + "- -> 206");
@@ -404,26 +405,19 @@ TEST_CASE("a server without range support (--no-ranges) gives a partial download
 {
     auto params = fixed_day();
     params.ranges = false;
-    request_log log;
-    log.attach(params);
-    local_server server(params);
-    asio::io_context context;
-    client api(context, trusting(server));
-    const auto url = server.base_url() + "/bytes/200000";
+    logged_server site(params);
     resuming_sink whole;
-    REQUIRE(run_until_complete(context, fetch_into(api, url, whole)).ok());
+    REQUIRE(site.fetch("/bytes/200000", whole).ok());
     REQUIRE(whole.heads.size() == 1);
     CHECK_FALSE(whole.heads[0].accepts_ranges);
 
-    resuming_sink partial;
-    partial.body = whole.body.substr(0, 5000);
-    partial.etag = whole.etag;
-    log.taken();
-    auto outcome = run_until_complete(context, fetch_into(api, url, partial));
+    auto partial = whole.first_bytes(5000);
+    site.log.take();
+    auto outcome = site.fetch("/bytes/200000", partial);
     REQUIRE(outcome.ok());
     CHECK(outcome.status == 200);
     CHECK(outcome.resumed_from == 0);
     CHECK(outcome.bytes == 200000);
     CHECK(partial.body == whole.body);
-    CHECK(log.taken() == std::vector<std::string>{"GET /bytes/200000 range bytes=5000- -> 200"});
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/200000 range bytes=5000- -> 200"});
 }

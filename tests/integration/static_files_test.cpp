@@ -10,6 +10,7 @@
 #include "support/https_probe.hpp"
 #include "support/png_reader.hpp"
 #include "support/process_memory.hpp"
+#include "support/request_log.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -415,22 +416,17 @@ TEST_CASE("the request log, latency and the rate limit apply to files and to the
 
 TEST_CASE("the request log shows a request's Range, escaped like the target")
 {
-    std::mutex mutex;
-    std::vector<std::string> lines;
+    fxrates::test::request_log log;
     auto params = with_plain_port();
-    params.log_request = [&](std::string_view line) {
-        std::lock_guard lock(mutex);
-        lines.emplace_back(line);
-    };
+    log.attach(params);
     local_server server(params);
     CHECK(get(server, true, "/bytes/1000", "Range: bytes=500-\r\n").status == 206);
     // A bidi override and a byte that is not UTF-8: the range does not parse (ignored), the log escapes it.
     CHECK(get(server, true, "/bytes/1000", "Range: bytes=\xe2\x80\xae" "0-1\xff\r\n").status == 200);
     CHECK(get(server, true, "/bytes/1000").status == 200);
-    std::lock_guard lock(mutex);
-    CHECK(lines == std::vector<std::string>{"GET /bytes/1000 range bytes=500- -> 206",
-                                            "GET /bytes/1000 range bytes=\\u202e0-1\\xff -> 200",
-                                            "GET /bytes/1000 -> 200"});
+    CHECK(log.take() == std::vector<std::string>{"GET /bytes/1000 range bytes=500- -> 206",
+                                                 "GET /bytes/1000 range bytes=\\u202e0-1\\xff -> 200",
+                                                 "GET /bytes/1000 -> 200"});
 }
 
 TEST_CASE("without range support (--no-ranges) Range and If-Range are ignored: the whole 200, no Accept-Ranges")
