@@ -123,7 +123,10 @@ CLI::App* add_serve_command(CLI::App& app, serve_options& options)
                     "Compress answers (Content-Encoding: gzip) when the request's Accept-Encoding accepts "
                     "gzip, as the real API's front end does");
     serve->add_flag("--log-requests", options.log_requests,
-                    "Print a line per request as it is answered: method, target, status or fault");
+                    "Print a line per request as it is answered: method, target, Range if any, status or fault");
+    serve->add_flag("--no-ranges{false}", params.ranges,
+                    "Play a server without range support: ignore Range and If-Range, answer every GET with "
+                    "the whole 200 and no Accept-Ranges");
     serve->add_option("--data", options.history_file,
                       "An ECB eurofxref-hist.csv to serve instead of the one built in")
         ->check(regular_file());

@@ -759,7 +759,10 @@ private:
                     // Method and target are the client's bytes: escaped, so that a CR, LF or bidi
                     // override cannot forge or hide a line of the log.
                     std::string line = escape_untrusted(request.method_string(), false);
-                    line.append(" ").append(escape_untrusted(request.target(), false)).append(" -> ");
+                    line.append(" ").append(escape_untrusted(request.target(), false));
+                    if (auto range = joined(request, http::field::range); !range.empty())
+                        line.append(" range ").append(escape_untrusted(range, false));
+                    line.append(" -> ");
                     line.append(injected ? "fault " + std::string(to_string(*injected))
                                          : std::to_string(answer.response.result_int()));
                     self->params_.log_request(line);
@@ -1142,12 +1145,13 @@ private:
         const auto& found = *lookup.found;
         auto size = found.body->size();
         auto if_none_match = joined(request, http::field::if_none_match);
-        auto range = joined(request, http::field::range);
+        // Without range support the Range and If-Range fields are not read at all.
+        auto range = params_.ranges ? joined(request, http::field::range) : std::string();
         detail::request_conditions conditions{request.method_string(),
                                               if_none_match,
                                               request[http::field::if_modified_since],
                                               range,
-                                              request[http::field::if_range],
+                                              params_.ranges ? std::string_view(request[http::field::if_range]) : std::string_view(),
                                               std::time(nullptr)};
         auto chosen = detail::select_representation(conditions, found.etag, found.last_modified, size);
 
@@ -1155,7 +1159,8 @@ private:
         auto& response = answer.response;
         response.set(http::field::etag, found.etag);
         response.set(http::field::last_modified, detail::format_http_date(found.last_modified));
-        response.set(http::field::accept_ranges, "bytes");
+        if (params_.ranges)
+            response.set(http::field::accept_ranges, "bytes");
         switch (chosen.kind)
         {
         case detail::selection_kind::not_modified:

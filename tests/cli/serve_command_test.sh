@@ -199,6 +199,21 @@ if command -v curl >/dev/null; then
     fi
     kill "$pid" 2>/dev/null
     wait_for_exit "$pid" 10
+
+    # --no-ranges plays a server without range support; --log-requests shows a request's Range.
+    coproc noranges { exec "$fxrates" serve --port 0 --plain-port 0 --no-ranges --log-requests 2>&1; }
+    pid=$noranges_PID
+    if IFS= read -r -t 20 line <&"${noranges[0]}" && [[ $line =~ plain\ http://127\.0\.0\.1:([0-9]+)\; ]]; then
+        plain=${BASH_REMATCH[1]}
+        [ "$(curl -s -r 500- "http://127.0.0.1:$plain/bytes/1000" | wc -c)" = 1000 ] ||
+            fail "--no-ranges: a range was served, not the whole body"
+        IFS= read -r -t 20 line <&"${noranges[0]}"
+        [ "$line" = "GET /bytes/1000 range bytes=500- -> 200" ] || fail "--no-ranges --log-requests: log line: $line"
+    else
+        fail "--no-ranges: banner: $line"
+    fi
+    kill "$pid" 2>/dev/null
+    wait_for_exit "$pid" 10
 else
     echo "skipped: no curl for --root and --plain-port"
 fi

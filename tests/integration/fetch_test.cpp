@@ -4,7 +4,10 @@
 #include <fxrates/client.hpp>
 #include <fxrates/server/local_server.hpp>
 
+#include "server/pattern.hpp"
+
 #include "support/recording_sink.hpp"
+#include "support/request_log.hpp"
 #include "support/run_until.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +22,7 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +34,8 @@ using fxrates::fetch_outcome;
 using fxrates::local_server;
 using fxrates::server_params;
 using fxrates::test::recording_sink;
+using fxrates::test::request_log;
+using fxrates::test::resuming_sink;
 using fxrates::test::run_until_complete;
 using namespace std::chrono_literals;
 
@@ -69,6 +75,48 @@ asio::awaitable<batch_run> fetch_all(client& api, std::vector<fetch_item> items)
     run.outcomes = std::move(outcomes);
     co_return run;
 }
+
+asio::awaitable<fetch_outcome> fetch_into(client& api, std::string url, fxrates::body_sink& sink)
+{
+    // Named, not a temporary in the co_await expression (GCC 12 destroys such temporaries twice).
+    fetch_item item{std::move(url), &sink, {}};
+    auto [ec, outcome] = co_await api.async_fetch(std::move(item), asio::as_tuple(asio::use_awaitable));
+    CHECK(ec == outcome.error);
+    co_return outcome;
+}
+
+// A server whose request log the test reads, and a client that trusts it.
+struct logged_server
+{
+    explicit logged_server(server_params params, const std::function<void(client_params&)>& adjust = {})
+        : server(with_log(log, std::move(params))), api(context, adjusted(trusting(server), adjust))
+    {
+    }
+
+    // Fetches `target` of the server into `sink`.
+    fetch_outcome fetch(const std::string& target, fxrates::body_sink& sink)
+    {
+        return run_until_complete(context, fetch_into(api, server.base_url() + target, sink));
+    }
+
+    request_log log;
+    local_server server;
+    asio::io_context context;
+    client api;
+
+private:
+    static server_params with_log(request_log& log, server_params params)
+    {
+        log.attach(params);
+        return params;
+    }
+    static client_params adjusted(client_params params, const std::function<void(client_params&)>& adjust)
+    {
+        if (adjust)
+            adjust(params);
+        return params;
+    }
+};
 
 } // namespace
 
@@ -283,4 +331,93 @@ TEST_CASE("a fetch over plain http:// reads the server's plain port, and a body 
     CHECK(run.outcomes[0].timing.tls_done == run.outcomes[0].timing.connected); // no handshake on plain TCP
     CHECK_FALSE(run.outcomes[1].ok());
     CHECK(run.outcomes[1].server_answered);
+}
+
+TEST_CASE("a partial download resumes against the server with Range and If-Range, and ends with the bytes of a whole fetch")
+{
+    logged_server site(fixed_day());
+    resuming_sink whole;
+    auto first = site.fetch("/bytes/300000", whole);
+    REQUIRE(first.ok());
+    CHECK(first.status == 200);
+    CHECK(first.resumed_from == 0);
+    CHECK(first.bytes == 300000);
+    REQUIRE(whole.body.size() == 300000);
+    REQUIRE(whole.heads.size() == 1);
+    CHECK(whole.heads[0].accepts_ranges);
+    CHECK(whole.heads[0].total_size == 300000u);
+
+    // What an interrupted run left: the first 123456 bytes and the validators they came with.
+    auto partial = whole.first_bytes(123456);
+    site.log.take();
+    auto resumed = site.fetch("/bytes/300000", partial);
+    REQUIRE(resumed.ok());
+    CHECK(resumed.status == 206);
+    CHECK(resumed.resumed_from == 123456);
+    CHECK(resumed.bytes == 300000);
+    CHECK(resumed.attempts == 1);
+    CHECK(partial.misplaced == 0);
+    CHECK(partial.body == whole.body);
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/300000 range bytes=123456- -> 206"});
+
+    // A validator the server no longer has: the whole body again, from the start.
+    resuming_sink stale;
+    stale.body = "not these bytes";
+    stale.etag = "\"stale\"";
+    auto restarted = site.fetch("/bytes/300000", stale);
+    REQUIRE(restarted.ok());
+    CHECK(restarted.status == 200);
+    CHECK(restarted.resumed_from == 0);
+    CHECK(stale.body == whole.body);
+}
+
+TEST_CASE("a body cut mid-way is resumed on the retry: only the rest is asked for, and the bytes are a whole fetch's")
+{
+    auto params = fixed_day();
+    bool cut_once = false; // the server's thread only
+    params.inject_fault = [&cut_once](std::string_view) -> std::optional<fxrates::fault> {
+        if (std::exchange(cut_once, true))
+            return std::nullopt;
+        return fxrates::fault::short_body;
+    };
+    logged_server site(params, [](client_params& settings) {
+        settings.retry.base_delay = 1ms;
+        settings.retry.max_delay = 1ms;
+    });
+    resuming_sink sink;
+    auto outcome = site.fetch("/bytes/400000", sink);
+    REQUIRE(outcome.ok());
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.status == 206);
+    CHECK(outcome.resumed_from > 0);
+    CHECK(outcome.resumed_from < 400000);
+    CHECK(outcome.bytes == 400000);
+    std::string expected(400000, '\0');
+    fxrates::detail::fill_pattern(0, expected);
+    CHECK(sink.body == expected);
+    auto lines = site.log.take();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "GET /bytes/400000 -> fault short-body");
+    CHECK(lines[1] == "GET /bytes/400000 range bytes=" + std::to_string(outcome.resumed_from) + "- -> 206");
+}
+
+TEST_CASE("a server without range support (--no-ranges) gives a partial download the whole 200, and it starts over")
+{
+    auto params = fixed_day();
+    params.ranges = false;
+    logged_server site(params);
+    resuming_sink whole;
+    REQUIRE(site.fetch("/bytes/200000", whole).ok());
+    REQUIRE(whole.heads.size() == 1);
+    CHECK_FALSE(whole.heads[0].accepts_ranges);
+
+    auto partial = whole.first_bytes(5000);
+    site.log.take();
+    auto outcome = site.fetch("/bytes/200000", partial);
+    REQUIRE(outcome.ok());
+    CHECK(outcome.status == 200);
+    CHECK(outcome.resumed_from == 0);
+    CHECK(outcome.bytes == 200000);
+    CHECK(partial.body == whole.body);
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/200000 range bytes=5000- -> 200"});
 }

@@ -10,6 +10,7 @@
 #include "support/https_probe.hpp"
 #include "support/png_reader.hpp"
 #include "support/process_memory.hpp"
+#include "support/request_log.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -411,6 +412,46 @@ TEST_CASE("the request log, latency and the rate limit apply to files and to the
     CHECK_FALSE(limited.header("retry-after").empty());
     std::lock_guard lock(mutex);
     CHECK(lines == std::vector<std::string>{"GET /hello.txt -> 200", "GET /hello.txt -> 429"});
+}
+
+TEST_CASE("the request log shows a request's Range, escaped like the target")
+{
+    fxrates::test::request_log log;
+    auto params = with_plain_port();
+    log.attach(params);
+    local_server server(params);
+    CHECK(get(server, true, "/bytes/1000", "Range: bytes=500-\r\n").status == 206);
+    // A bidi override and a byte that is not UTF-8: the range does not parse (ignored), the log escapes it.
+    CHECK(get(server, true, "/bytes/1000", "Range: bytes=\xe2\x80\xae" "0-1\xff\r\n").status == 200);
+    CHECK(get(server, true, "/bytes/1000").status == 200);
+    CHECK(log.take() == std::vector<std::string>{"GET /bytes/1000 range bytes=500- -> 206",
+                                                 "GET /bytes/1000 range bytes=\\u202e0-1\\xff -> 200",
+                                                 "GET /bytes/1000 -> 200"});
+}
+
+TEST_CASE("without range support (--no-ranges) Range and If-Range are ignored: the whole 200, no Accept-Ranges")
+{
+    site_directory site;
+    auto with_root = with_plain_port(site.root().string());
+    with_root.ranges = false;
+    auto demo = with_plain_port();
+    demo.ranges = false;
+    for (auto [params, target] : {std::pair{with_root, "/hello.txt"}, std::pair{demo, "/bytes/1000"}})
+    {
+        CAPTURE(target);
+        local_server server(params);
+        auto whole = get(server, true, target);
+        CHECK(whole.status == 200);
+        CHECK(whole.header("accept-ranges").empty());
+        auto asked = get(server, true, target, "Range: bytes=5-\r\nIf-Range: " + whole.header("etag") + "\r\n");
+        CHECK(asked.status == 200);
+        CHECK(asked.body == whole.body);
+        CHECK(asked.header("content-range").empty());
+        CHECK(asked.header("accept-ranges").empty());
+        CHECK(get(server, true, target, "Range: bytes=100000-\r\n").status == 200); // no 416 either
+        // Conditional requests still work: only ranges are gone.
+        CHECK(get(server, true, target, "If-None-Match: " + whole.header("etag") + "\r\n").status == 304);
+    }
 }
 
 TEST_CASE("plain connections have the TLS ones' limits: 431 for a huge header, and the request timeout")

@@ -73,6 +73,17 @@ public:
         return fxrates::resume_point{body.size(), etag, last_modified};
     }
 
+    /// What an interrupted download of this body would have left: its first `size` bytes and the
+    /// validators they came with.
+    resuming_sink first_bytes(std::size_t size) const
+    {
+        resuming_sink partial;
+        partial.body = body.substr(0, size);
+        partial.etag = etag;
+        partial.last_modified = last_modified;
+        return partial;
+    }
+
     std::vector<fxrates::body_head> heads;
     std::string body;
     std::string etag;

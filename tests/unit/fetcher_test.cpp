@@ -29,6 +29,8 @@ using virtual_fetcher = fxrates::detail::basic_fetcher<manual_clock, manual_wait
 
 namespace {
 
+const std::string file = "https://files.example/big.bin";
+
 struct fixture
 {
     fixture()
@@ -72,6 +74,18 @@ struct fixture
         return std::move(*result);
     }
 
+    // Fetches the big file into `sink`, with `fields` of the caller's.
+    fetch_outcome run_into(fxrates::body_sink& sink, fxrates::retry_budget* budget = nullptr,
+                           std::vector<fxrates::detail::request_field> fields = {})
+    {
+        auto request = get(file);
+        request.sink = &sink;
+        if (!fields.empty())
+            request.extra_fields =
+                std::make_shared<const std::vector<fxrates::detail::request_field>>(std::move(fields));
+        return run(std::move(request), budget);
+    }
+
     // Records when each request was sent, on virtual time.
     void answer(std::function<fake_reply(const http_request&, std::size_t index)> script)
     {
@@ -88,7 +102,6 @@ struct fixture
 };
 
 const std::string usd = "https://api.example/rates?base=USD";
-const std::string file = "https://files.example/big.bin";
 
 // The value of a field the fetcher added to `request` (or the caller did), if any.
 std::optional<std::string> field_of(const http_request& request, std::string_view name)
@@ -518,9 +531,7 @@ TEST_CASE_FIXTURE(fixture, "a body cut mid-way is resumed on the retry with Rang
         return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 5-9/10"}}, "56789");
     });
     fxrates::test::resuming_sink sink;
-    auto request = get(file);
-    request.sink = &sink;
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink);
     CHECK_FALSE(outcome.error);
     CHECK(outcome.attempts == 2);
     CHECK(outcome.response.status() == 206);
@@ -542,11 +553,7 @@ TEST_CASE_FIXTURE(fixture, "a sink's partial from an earlier run is continued fr
         return fake_reply::answer(206, {{"Content-Range", "bytes 6-10/11"}}, "world");
     });
     auto sink = partial("hello ", "\"e1\"");
-    auto request = get(file);
-    request.sink = &sink;
-    request.extra_fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
-        std::vector<fxrates::detail::request_field>{{"Accept", "*/*"}});
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink, nullptr, {{"Accept", "*/*"}});
     CHECK_FALSE(outcome.error);
     CHECK(sink.body == "hello world");
     CHECK(outcome.resumed_from == 6);
@@ -563,9 +570,7 @@ TEST_CASE_FIXTURE(fixture, "a 200 to a resumed request starts the body over: the
         return fake_reply::answer(200, {{"ETag", "\"v2\""}}, "a new body");
     });
     auto sink = partial("old by", "\"v1\"");
-    auto request = get(file);
-    request.sink = &sink;
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink);
     CHECK_FALSE(outcome.error);
     CHECK(outcome.attempts == 1);
     CHECK(outcome.resumed_from == 0);
@@ -584,9 +589,7 @@ TEST_CASE_FIXTURE(fixture, "a 416 to a resumed request is asked again for the wh
     });
     auto sink = partial("longer than now", "\"v1\"");
     fxrates::retry_budget budget(0, 10); // none
-    auto request = get(file);
-    request.sink = &sink;
-    auto outcome = run(std::move(request), &budget);
+    auto outcome = run_into(sink, &budget);
     CHECK_FALSE(outcome.error);
     CHECK(outcome.response.status() == 200);
     CHECK(outcome.attempts == 2);
@@ -603,9 +606,7 @@ TEST_CASE_FIXTURE(fixture, "a 416 to the whole-body request that follows is the 
 {
     answer([](const http_request&, std::size_t) { return fake_reply::answer(416, {{"Content-Range", "bytes */4"}}); });
     auto sink = partial("held", "\"v1\"");
-    auto request = get(file);
-    request.sink = &sink;
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink);
     CHECK(outcome.response.status() == 416);
     CHECK(transport.requests.size() == 2);
 }
@@ -627,9 +628,7 @@ TEST_CASE_FIXTURE(fixture, "a 206 that does not continue where the sink stopped,
         });
         auto sink = partial("0123", "\"v1\"");
         fxrates::retry_budget budget(0, 10);
-        auto request = get(file);
-        request.sink = &sink;
-        auto outcome = run(std::move(request), &budget);
+        auto outcome = run_into(sink, &budget);
         CHECK_FALSE(outcome.error);
         CHECK(outcome.resumed_from == 0);
         CHECK(sink.body == "0123456789");
@@ -644,18 +643,14 @@ TEST_CASE_FIXTURE(fixture, "a weak ETag is never an If-Range validator: the Last
 {
     answer([](const http_request&, std::size_t) { return fake_reply::answer(206, {{"Content-Range", "bytes 3-5/6"}}, "def"); });
     auto dated = partial("abc", "W/\"weak\"", "Tue, 09 Apr 2019 00:00:00 GMT");
-    auto request = get(file);
-    request.sink = &dated;
-    CHECK_FALSE(run(std::move(request)).error);
+    CHECK_FALSE(run_into(dated).error);
     CHECK(field_of(transport.requests.at(0), "If-Range") == "Tue, 09 Apr 2019 00:00:00 GMT");
     CHECK(dated.body == "abcdef");
 
     transport.requests.clear();
     answer([](const http_request&, std::size_t) { return fake_reply::ok("abcdef"); });
     auto weak_only = partial("abc", "W/\"weak\"");
-    request = get(file);
-    request.sink = &weak_only;
-    CHECK_FALSE(run(std::move(request)).error);
+    CHECK_FALSE(run_into(weak_only).error);
     CHECK_FALSE(field_of(transport.requests.at(0), "Range"));
     CHECK_FALSE(transport.requests.at(0).identity_encoding);
     CHECK(weak_only.body == "abcdef");
@@ -681,11 +676,7 @@ TEST_CASE_FIXTURE(fixture, "a caller's own Range is sent as it is and never resu
 {
     answer([](const http_request&, std::size_t) { return fake_reply::answer(206, {{"Content-Range", "bytes 0-1/10"}}, "01"); });
     auto sink = partial("held", "\"v1\"");
-    auto request = get(file);
-    request.sink = &sink;
-    request.extra_fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
-        std::vector<fxrates::detail::request_field>{{"range", "bytes=0-1"}});
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink, nullptr, {{"range", "bytes=0-1"}});
     CHECK_FALSE(outcome.error);
     REQUIRE(transport.requests.size() == 1);
     REQUIRE(transport.requests[0].extra_fields->size() == 1);
@@ -722,9 +713,7 @@ TEST_CASE_FIXTURE(fixture, "the body limit bounds the whole body, the bytes resu
         });
     }
     auto sink = partial("012345", "\"v1\"");
-    auto request = get(file);
-    request.sink = &sink;
-    auto outcome = run(std::move(request));
+    auto outcome = run_into(sink);
     CHECK(outcome.error == errc::body_limit);
     CHECK(transport.requests.size() == 1); // never retried
     CHECK(sink.body.size() <= 8);

@@ -83,6 +83,12 @@ struct server_params
     /// sent with `Content-Encoding: gzip`, and every answer carries `Vary: Accept-Encoding`.
     bool gzip = false;
 
+    /// Serve byte ranges of files and `/bytes/N` (206 with Content-Range, 416, If-Range) and say so
+    /// with `Accept-Ranges: bytes`. False (`fxrates serve --no-ranges`) plays a server without range
+    /// support: `Range` and `If-Range` are ignored, every GET gets the whole 200, and no answer has
+    /// Accept-Ranges.
+    bool ranges = true;
+
     /// Faults to inject at random (`fxrates serve --fault KIND:P --seed N`); empty by default.
     fault_plan faults;
 
@@ -90,8 +96,9 @@ struct server_params
     /// request (before `faults` is consulted). Runs on the server's thread.
     std::function<std::optional<fault>(std::string_view target)> inject_fault;
 
-    /// Called with a line for each request as it is answered, e.g. `GET /rates?base=USD -> 200` or
-    /// `... -> fault stall` (`fxrates serve --log-requests`). Runs on the server's thread.
+    /// Called with a line for each request as it is answered, e.g. `GET /rates?base=USD -> 200`,
+    /// `GET /bytes/1000 range bytes=500- -> 206` (a request's Range is shown) or `... -> fault stall`
+    /// (`fxrates serve --log-requests`). Runs on the server's thread.
     std::function<void(std::string_view line)> log_request;
 
     /// For tests: called with each request's target; a status it returns is answered instead of
