@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# `fxrates fetch --continue`: a download cut mid-body (a server that resets, then one that is
+# killed and replaced on the same port) and one stopped by Ctrl-C keep their bytes in a partial file;
+# the run continued with --continue asks for the rest only (Range + If-Range in the server's log)
+# and ends with the bytes an uninterrupted download gives; a server without range support sends
+# the whole body again, with the same result; complete files are skipped.
+# Usage: fetch_continue_test.sh PATH/TO/fxrates
+set -uo pipefail
+fxrates=$1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+work=$(mktemp -d "$PWD/fetch_continue_test.XXXXXX")
+main_shell=$BASHPID
+pids=()
+cleanup() {
+    [ "$BASHPID" = "$main_shell" ] || return
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts `fxrates serve --log-requests --port PORT ARGS`, its log in $1; sets $port, $server and
+# $ca (each server has a certificate of its own).
+start_server() {
+    local log=$1 want=$2
+    shift 2
+    ca=$log.ca.pem
+    "$fxrates" serve --port "$want" --log-requests --cert-out "$ca" "$@" >"$log" 2>&1 &
+    server=$!
+    pids+=($server)
+    local deadline=$((SECONDS + 20))
+    until [[ $(head -1 "$log" 2>/dev/null) =~ https://127\.0\.0\.1:([0-9]+) ]] || [ "$SECONDS" -ge "$deadline" ]; do
+        sleep 0.05
+    done
+    [[ $(head -1 "$log") =~ https://127\.0\.0\.1:([0-9]+) ]] || { echo "FAIL: no banner: $(cat "$log")"; exit 1; }
+    port=${BASH_REMATCH[1]}
+}
+stop_server() { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }
+digest() { sha256sum <"$1" | cut -d' ' -f1; }
+
+size=4194304 # 4 MiB: past the 1 MiB from which a download is kept between runs
+
+# The reference: the body from a server that does not misbehave, to stdout.
+start_server "$work/ref.log" 0
+"$fxrates" fetch -q --cacert "$ca" "https://localhost:$port/bytes/$size" >"$work/reference" ||
+    fail "reference download failed"
+stop_server
+
+start_server "$work/cut.log" 0 --fault reset-mid-body:1
+url="https://localhost:$port/bytes/$size"
+list=$work/list.txt
+printf '%s big.bin\n' "$url" >"$list"
+
+# 1. Every answer is cut half-way: each retry asks for the rest of what the file holds, and what
+#    arrived is kept for --continue when the retries run out.
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/out" --retries 2 >"$work/stdout" 2>"$work/err"
+code=$?
+[ "$code" = 1 ] || fail "cut: exit $code, expected 1: $(cat "$work/err")"
+grep -q "bytes kept for --continue" "$work/err" || fail "cut: the kept bytes are not said: $(cat "$work/err")"
+# (How much of each cut answer arrives varies: a reset drops what the client had not read yet.)
+grep -Eq "GET /bytes/$size range bytes=[1-9][0-9]*- -> fault reset-mid-body" "$work/cut.log" ||
+    fail "cut: the retry did not ask for the rest: $(grep GET "$work/cut.log")"
+partial=$work/out/.big.bin.fxrates-partial
+[ -f "$partial" ] && [ -f "$partial.json" ] || fail "cut: no partial file and note: $(ls -A "$work/out")"
+[ ! -e "$work/out/big.bin" ] || fail "cut: a file under the final name"
+held=$(stat -c %s "$partial" 2>/dev/null || echo 0)
+[ "$held" -gt 0 ] && [ "$held" -lt "$size" ] || fail "cut: $held bytes kept"
+cmp -s -n "$held" "$partial" "$work/reference" || fail "cut: the kept bytes are not the body's first bytes"
+
+# 2. The server is killed and another takes its port: --continue asks for the rest, gets a 206.
+cut_port=$port
+stop_server
+start_server "$work/resume.log" "$cut_port"
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/out" --continue --report "$work/r.jsonl" \
+    >"$work/stdout" 2>"$work/err"
+code=$?
+[ "$code" = 0 ] || fail "continue: exit $code: $(cat "$work/err")"
+grep -q "GET /bytes/$size range bytes=$held- -> 206" "$work/resume.log" ||
+    fail "continue: no Range for the rest: $(grep GET "$work/resume.log")"
+[ "$(grep -c "GET /bytes/$size" "$work/resume.log")" = 1 ] || fail "continue: more than one request"
+[ "$(digest "$work/out/big.bin")" = "$(digest "$work/reference")" ] || fail "continue: the file differs from a whole download"
+[ -z "$(find "$work/out" -name '.big.bin*')" ] || fail "continue: the partial file or note is left: $(ls -A "$work/out")"
+grep -q "\"resumed_from\":$held," "$work/r.jsonl" && grep -q "\"sha256\":\"$(digest "$work/reference")\"" "$work/r.jsonl" ||
+    fail "continue: the report does not say what was resumed, or its digest is not the whole body's: $(cat "$work/r.jsonl")"
+
+# 3. Run again: the complete file is skipped, nothing is asked.
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/out" --continue --report "$work/r2.jsonl" \
+    >"$work/stdout" 2>"$work/err" || fail "complete: exit $?: $(cat "$work/err")"
+[ "$(grep -c "GET /bytes/$size" "$work/resume.log")" = 1 ] || fail "complete: the complete file was fetched again"
+grep -q '"skipped":true' "$work/r2.jsonl" || fail "complete: not reported as skipped: $(cat "$work/r2.jsonl")"
+stop_server
+
+# 4. A server without ranges: a partial from a cut run, then --continue gets the whole body again.
+start_server "$work/cut2.log" "$cut_port" --fault reset-mid-body:1
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/plain" --retries 0 >"$work/stdout" 2>"$work/err"
+[ -f "$work/plain/.big.bin.fxrates-partial" ] || fail "no ranges: no partial from the cut run: $(cat "$work/err")"
+held=$(stat -c %s "$work/plain/.big.bin.fxrates-partial" 2>/dev/null || echo 0)
+stop_server
+start_server "$work/noranges.log" "$cut_port" --no-ranges
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/plain" --continue >"$work/stdout" 2>"$work/err" ||
+    fail "no ranges: exit $?: $(cat "$work/err")"
+grep -q "GET /bytes/$size range bytes=$held- -> 200" "$work/noranges.log" ||
+    fail "no ranges: the Range was not asked, or not ignored: $(grep GET "$work/noranges.log")"
+[ "$(digest "$work/plain/big.bin")" = "$(digest "$work/reference")" ] || fail "no ranges: the file differs"
+[ -z "$(find "$work/plain" -name '.big.bin*')" ] || fail "no ranges: the partial file is left"
+
+# 5. Ctrl-C mid-body keeps the bytes; --continue transfers only the rest. A large body (256 MiB)
+#    so that the signal comes while it streams: sent once the partial file holds 1 MiB.
+big=268435456
+printf 'https://localhost:%s/bytes/%s large.bin\n' "$cut_port" "$big" >"$work/large.txt"
+"$fxrates" fetch -q --cacert "$ca" -i "$work/large.txt" -o "$work/int" >"$work/stdout" 2>"$work/err" &
+client=$!
+deadline=$((SECONDS + 30))
+until [ "$(stat -c %s "$work/int/.large.bin.fxrates-partial" 2>/dev/null || echo 0)" -ge 1048576 ] ||
+    [ "$SECONDS" -ge "$deadline" ] || ! kill -0 "$client" 2>/dev/null; do sleep 0.01; done
+kill -INT "$client" 2>/dev/null
+wait "$client"
+code=$?
+if [ -e "$work/int/large.bin" ]; then
+    echo "note: the 256 MiB body was complete before Ctrl-C came; the Ctrl-C case was not exercised"
+else
+    [ "$code" = 130 ] || fail "Ctrl-C: exit $code, expected 130: $(cat "$work/err")"
+    grep -q "partial download(s) kept: --continue resumes them" "$work/err" || fail "Ctrl-C: not said: $(cat "$work/err")"
+    kept=$(stat -c %s "$work/int/.large.bin.fxrates-partial" 2>/dev/null || echo 0)
+    [ "$kept" -gt 0 ] || fail "Ctrl-C: no bytes kept"
+    "$fxrates" fetch -q --cacert "$ca" -i "$work/large.txt" -o "$work/int" --continue >"$work/stdout" \
+        2>"$work/err" || fail "Ctrl-C, continued: exit $?: $(cat "$work/err")"
+    grep -q "GET /bytes/$big range bytes=$kept- -> 200" "$work/noranges.log" ||
+        fail "Ctrl-C, continued: the rest was not asked from byte $kept: $(grep "/bytes/$big" "$work/noranges.log")"
+    [ "$(stat -c %s "$work/int/large.bin")" = "$big" ] || fail "Ctrl-C, continued: wrong size"
+fi
+
+if [ "$failures" -gt 0 ]; then
+    echo "fetch continue: $failures failed"
+    exit 1
+fi
+echo "fetch continue: all passed"
