@@ -1,5 +1,7 @@
 #include "cli/fetch_loops.hpp"
 
+#include "cli/fetch/item_sinks.hpp"
+
 #include <fxrates/client.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -11,42 +13,6 @@ namespace fxrates::cli {
 
 namespace asio = boost::asio;
 
-// An item's sink, called under the run's lock, when sinks share state with `observe`.
-class loops_fetch::locked_sink final : public body_sink
-{
-public:
-    locked_sink(body_sink& sink, std::mutex& lock) : sink_(sink), lock_(lock) {}
-
-    // Both forms, forwarded as called: a caller that knows only the status (the process pool's
-    // frames) reaches the sink's own begin(unsigned).
-    error_code begin(unsigned status) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.begin(status);
-    }
-
-    error_code begin(const body_head& head) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.begin(head);
-    }
-
-    std::optional<resume_point> resume_from() const override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.resume_from();
-    }
-
-    error_code write(std::string_view data) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.write(data);
-    }
-
-private:
-    body_sink& sink_;
-    std::mutex& lock_;
-};
 
 // One loop: its thread, and what it needs from the others' threads.
 struct loops_fetch::loop
@@ -54,7 +20,7 @@ struct loops_fetch::loop
     asio::io_context context{1};
     asio::cancellation_signal stop; // emitted on this loop's thread only
     // The loop's items under way, by the loop's own index: their run-wide number and locked sink.
-    std::unordered_map<std::size_t, std::pair<std::size_t, std::unique_ptr<locked_sink>>> under_way;
+    std::unordered_map<std::size_t, std::pair<std::size_t, std::unique_ptr<fetch::locked_sink>>> under_way;
     std::size_t taken = 0;
     std::thread thread;
 };
@@ -90,10 +56,10 @@ void loops_fetch::run_loop(loop& self, client_params params, std::size_t window)
             if (!next)
                 return std::nullopt;
             auto& [number, item] = *next;
-            std::unique_ptr<locked_sink> locked;
+            std::unique_ptr<fetch::locked_sink> locked;
             if (lock_sinks_ && item.sink)
             {
-                locked = std::make_unique<locked_sink>(*item.sink, lock_);
+                locked = std::make_unique<fetch::locked_sink>(*item.sink, lock_);
                 item.sink = locked.get();
             }
             self.under_way.emplace(self.taken++, std::make_pair(number, std::move(locked)));

@@ -52,7 +52,6 @@ public:
     loops_fetch& operator=(const loops_fetch&) = delete;
 
 private:
-    class locked_sink;
     struct loop;
 
     void run_loop(loop& self, client_params params, std::size_t window);

@@ -1,5 +1,7 @@
 #include "cli/fetch_strategies.hpp"
 
+#include "cli/fetch/item_sinks.hpp"
+
 #include <fxrates/body_sink.hpp>
 
 #include <boost/asio/post.hpp>
@@ -49,43 +51,6 @@ std::optional<strategy> chosen_fetch_strategy(const fetch_strategy_options& opti
     return kind;
 }
 
-// An item's sink, called under the run's lock: the threads' body pieces and the loop's `observe`
-// (which commits files and moves stdout along) never overlap.
-class strategy_fetch::locked_sink final : public body_sink
-{
-public:
-    locked_sink(body_sink& sink, std::mutex& lock) : sink_(sink), lock_(lock) {}
-
-    // Both forms, forwarded as called: a caller that knows only the status (the process pool's
-    // frames) reaches the sink's own begin(unsigned).
-    error_code begin(unsigned status) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.begin(status);
-    }
-
-    error_code begin(const body_head& head) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.begin(head);
-    }
-
-    std::optional<resume_point> resume_from() const override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.resume_from();
-    }
-
-    error_code write(std::string_view data) override
-    {
-        std::lock_guard hold(lock_);
-        return sink_.write(data);
-    }
-
-private:
-    body_sink& sink_;
-    std::mutex& lock_;
-};
 
 strategy_fetch::strategy_fetch(asio::io_context& context, strategy kind, std::size_t threads,
                                const client_params& params, std::vector<fetch_item> items,
@@ -95,7 +60,7 @@ strategy_fetch::strategy_fetch(asio::io_context& context, strategy kind, std::si
 {
     for (auto& item : items)
         if (item.sink)
-            item.sink = sinks_.emplace_back(std::make_unique<locked_sink>(*item.sink, lock_)).get();
+            item.sink = sinks_.emplace_back(std::make_unique<fetch::locked_sink>(*item.sink, lock_)).get();
     // Emitted on the loop's thread; the stop itself may be requested from any.
     cancel_ = cancel;
     if (cancel_.is_connected())

@@ -25,6 +25,11 @@
 #include <thread>
 #include <vector>
 
+namespace fxrates::cli::fetch
+{
+class locked_sink;
+}
+
 namespace fxrates::cli
 {
 
@@ -64,7 +69,6 @@ public:
     strategy_fetch& operator=(const strategy_fetch&) = delete;
 
 private:
-    class locked_sink;
 
     void tell(std::size_t index, const fetch_outcome& outcome);
 
@@ -73,7 +77,7 @@ private:
     boost::asio::cancellation_slot cancel_;
     fetch_observer observe_;
     std::vector<char> told_; // on the loop's thread: which items `observe_` was told of
-    std::vector<std::unique_ptr<locked_sink>> sinks_;
+    std::vector<std::unique_ptr<fetch::locked_sink>> sinks_;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::thread thread_;
 };

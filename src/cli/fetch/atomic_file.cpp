@@ -235,12 +235,11 @@ atomic_file::~atomic_file()
     discard();
 }
 
-std::string atomic_file::open(int root, std::string_view name)
+std::string atomic_file::place(int root, std::string_view name)
 {
     discard();
     name_ = std::string(name);
     size_ = 0;
-    partial_ = false;
     auto parts = components(name);
     if (parts.empty())
         return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
@@ -251,6 +250,13 @@ std::string atomic_file::open(int root, std::string_view name)
     owned_folder_ = std::move(folder.owned);
     folder_ = folder.fd;
     leaf_ = parts.back();
+    return {};
+}
+
+std::string atomic_file::open(int root, std::string_view name)
+{
+    if (auto why = place(root, name); !why.empty())
+        return why;
     for (int attempt = 0; attempt < 32; ++attempt)
     {
         std::string candidate = temporary_name(leaf_);
@@ -292,19 +298,8 @@ std::string atomic_file::truncate(std::uint64_t size)
 
 std::string atomic_file::open_partial(int root, std::string_view name, bool keep, std::string_view note)
 {
-    discard();
-    name_ = std::string(name);
-    size_ = 0;
-    auto parts = components(name);
-    if (parts.empty())
-        return "cannot write " + quoted(name) + ": it is not a relative name below the output folder";
-    std::string why;
-    auto folder = walk(root, name, parts, true, why);
-    if (!folder)
+    if (auto why = place(root, name); !why.empty())
         return why;
-    owned_folder_ = std::move(folder.owned);
-    folder_ = folder.fd;
-    leaf_ = parts.back();
     std::string partial = partial_name(leaf_);
     // A partial file is ours by its name alone: O_NOFOLLOW refuses a link planted under it.
     file_.reset(::openat(folder_, partial.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep ? 0 : O_TRUNC),

@@ -112,6 +112,8 @@ public:
     std::uint64_t size() const noexcept { return size_; }
 
 private:
+    // Forgets any file of before and opens (creating them) the folders of `name` below `root`.
+    std::string place(int root, std::string_view name);
     std::string failure(std::string_view what, int error) const;
 
     std::string name_;      // the final name, relative to the root

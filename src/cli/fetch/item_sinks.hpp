@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -190,6 +191,44 @@ private:
     ordered_output& out_;
     std::size_t index_;
     bool output_failed_ = false;
+};
+
+// Another sink, every call under `lock`: for a sink fed from another thread (a strategy's, or
+// another event loop's) that shares state with code holding the same lock (the ordered stdout).
+class locked_sink final : public body_sink
+{
+public:
+    locked_sink(body_sink& sink, std::mutex& lock) : sink_(sink), lock_(lock) {}
+
+    // Both forms, forwarded as called: a caller that knows only the status (the process pool's
+    // frames) reaches the sink's own begin(unsigned).
+    error_code begin(unsigned status) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.begin(status);
+    }
+
+    error_code begin(const body_head& head) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.begin(head);
+    }
+
+    error_code write(std::string_view data) override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.write(data);
+    }
+
+    std::optional<resume_point> resume_from() const override
+    {
+        std::lock_guard hold(lock_);
+        return sink_.resume_from();
+    }
+
+private:
+    body_sink& sink_;
+    std::mutex& lock_;
 };
 
 } // namespace fxrates::cli::fetch
