@@ -40,3 +40,19 @@ echo "refresh under strace: $writes file-writing system calls (opens for writing
 [ "$(stat -c '.fxrates-meta %i:%Y' "$out/.fxrates-meta")" = "$(cat "$work/meta_before")" ] &&
     echo "the metadata file was not rewritten either"
 rm -rf "$(dirname "$out")"
+
+# The peer: wget2 -N (timestamping: If-Modified-Since, the server's Last-Modified kept as each
+# file's mtime) on a folder it filled itself, with as many threads as fxrates has connections.
+if command -v wget2 >/dev/null; then
+    wout=$(mktemp -d "${OUT_PARENT:-$work}/refresh-bench-wget2.XXXXXX")
+    cut -d' ' -f1 "$list" >"$work/urls-only.txt"
+    wget=(wget2 -q --ca-certificate="$work/ca.pem" -i "$work/urls-only.txt" -P "$wout" --max-threads="$connections"
+          --no-robots --no-host-directories)
+    timed "wget2 first" "${wget[@]}"
+    (cd "$wout" && find . -type f -printf '%p %i:%T@\n') | sort >"$work/wbefore"
+    sleep 1.1
+    timed "wget2 -N" "${wget[@]}" -N
+    (cd "$wout" && find . -type f -printf '%p %i:%T@\n') | sort >"$work/wafter"
+    echo "wget2 -N: files with the same inode and mtime: $(comm -12 "$work/wbefore" "$work/wafter" | wc -l) of $(wc -l <"$work/wbefore")"
+    rm -rf "$wout"
+fi
