@@ -38,6 +38,7 @@
 #include <unordered_map>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace fxrates::cli {
@@ -283,10 +284,11 @@ private:
                 state.own_failure = name.error;
                 return;
             }
-            if (name.name == fetch::validators_file_name)
+            if (fetch::is_internal_name(name.name))
             {
                 state.own_failure = fetch::line_prefix(state.item.line) + escape_untrusted(name.name, false) +
-                                    " is where fetch keeps the folder's validators; give the file another name";
+                                    " is a name fetch uses for its own files (validators, partial and temporary files); give the file "
+                                    "another name";
                 return;
             }
             if (auto clash = taken_.claim(name.name, state.item.line))
@@ -413,7 +415,15 @@ private:
                 config_.body_out.begin(i);
                 config_.body_out.write(i, field_line + "\n");
             }
-            if (config_.body_out.finish(i, ok || config_.to_fields).code && stop_batch)
+            // An item whose body could not be put out (a spill file that could not be made) is
+            // not fetched as far as the user is concerned: the report says so too.
+            auto put_out = config_.body_out.finish(i, ok || config_.to_fields);
+            if (put_out.failed() && ok)
+            {
+                ok = false;
+                why = put_out.message;
+            }
+            if (put_out.code && stop_batch)
                 stop_batch();
         }
         if (config_.hash && !config_.report_failed)
@@ -522,7 +532,8 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
     command->add_flag("--continue", options.continue_run,
                       "Go on with an interrupted run into the same folder: complete files are skipped, partial "
                       "downloads continue where they stopped (Range + If-Range)")
-        ->needs(output);
+        ->needs(output)
+        ->excludes("--overwrite");
     command->add_flag("--refresh", options.refresh,
                       "Fetch again into a folder of an earlier run, asking for changed files only (If-None-Match); "
                       "unchanged files are not written")
@@ -782,6 +793,26 @@ int run_fetch(const fetch_options& options)
             return ec;
         },
         stdout_memory_bound);
+    // Bodies waiting their turn for stdout spill to a file each past the memory bound: the window
+    // stays within what this process may open (raised to the hard limit first).
+    std::size_t window = ordering_window;
+    if (!to_files && !to_fields)
+    {
+        rlimit files{};
+        if (::getrlimit(RLIMIT_NOFILE, &files) == 0)
+        {
+            if (files.rlim_cur < files.rlim_max)
+            {
+                files.rlim_cur = files.rlim_max;
+                ::setrlimit(RLIMIT_NOFILE, &files);
+                ::getrlimit(RLIMIT_NOFILE, &files);
+            }
+            const rlim_t reserved = 64 + 2 * static_cast<rlim_t>(options.concurrency);
+            if (files.rlim_cur != RLIM_INFINITY)
+                window = std::clamp<std::size_t>(
+                    files.rlim_cur > reserved ? static_cast<std::size_t>(files.rlim_cur - reserved) : 0, 16, window);
+        }
+    }
     fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
                    validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed},
                   std::move(reader), std::move(ahead), reader_done, total);
@@ -836,11 +867,11 @@ int run_fetch(const fetch_options& options)
             return std::make_pair(run.last_number(), std::move(*request));
         };
         // Bodies to stdout meet in one ordered output: their sinks take the run's lock.
-        by_loops.emplace(context, shares, ordering_window, next, observe, !to_files && !to_fields, cancel.slot(),
+        by_loops.emplace(context, shares, window, next, observe, !to_files && !to_fields, cancel.slot(),
                          finished);
     }
     else
-        api.async_fetch_stream([&] { return run.next_request(); }, observe, ordering_window,
+        api.async_fetch_stream([&] { return run.next_request(); }, observe, window,
                                asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
     run.say_failures();
@@ -872,7 +903,8 @@ int run_fetch(const fetch_options& options)
         if (run.partials_kept() > 0)
             text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: --continue resumes them";
         if (run.input_left())
-            text += total ? ", not started: " + std::to_string(*total - ended) : ", the rest of the list not started";
+            text += total && *total > ended ? ", not started: " + std::to_string(*total - ended)
+                                            : ", the rest of the list not started";
         report(command_name, text);
         return 128 + run.signal_number.load();
     }

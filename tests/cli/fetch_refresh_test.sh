@@ -86,7 +86,7 @@ grep -q 'warning: 2 unreadable line(s) in .*\.fxrates-meta skipped' "$err" || fa
 
 # No output file may take the metadata file's name.
 run -i <(echo "$base/site/ .fxrates-meta") -o "$work/site"
-[ "$code" = 1 ] && grep -q "keeps the folder's validators" "$err" || fail "reserved name: exit $code: $(cat "$err")"
+[ "$code" = 1 ] && grep -q "a name fetch uses for its own files" "$err" || fail "reserved name: exit $code: $(cat "$err")"
 
 # --root: a file modified between runs is fetched again and replaced; the others are 304s.
 mkdir -p "$work/public/docs"

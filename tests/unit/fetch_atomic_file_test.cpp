@@ -335,3 +335,18 @@ TEST_CASE("a link planted under a partial file's name is not followed")
     CHECK(file.open_partial(dir.root.get(), "x", true) != "");
     CHECK(scratch::list(dir.outside).empty());
 }
+
+TEST_CASE("a partial file another run holds, or a name too long for a partial name of its own, is not shared")
+{
+    scratch dir;
+    atomic_file first;
+    REQUIRE(first.open_partial(dir.root.get(), "big.bin", false, "n") == "");
+    REQUIRE(first.write("first run's bytes") == "");
+    atomic_file second; // another run: flock is per open file, so this stands for another process
+    CHECK(second.open_partial(dir.root.get(), "big.bin", false, "m") == atomic_file::partial_unavailable);
+    CHECK(scratch::read(dir.out + "/.big.bin.fxrates-partial") == "first run's bytes"); // not emptied
+    CHECK(scratch::read(dir.out + "/.big.bin.fxrates-partial.json") == "n");
+    const std::string long_name(240, 'a');
+    atomic_file cut;
+    CHECK(cut.open_partial(dir.root.get(), long_name + "1.bin", false, "n") == atomic_file::partial_unavailable);
+}

@@ -173,3 +173,14 @@ TEST_CASE("lines appended as files are saved read back as the store, the later l
     CHECK(store.find("a/other.html")->etag.empty());
     CHECK(store.find("../outside") == nullptr);
 }
+
+TEST_CASE("names fetch uses for its own files are internal, whatever folder they are in")
+{
+    CHECK(is_internal_name(".fxrates-meta"));
+    CHECK(is_internal_name("a/.big.bin.fxrates-partial"));
+    CHECK(is_internal_name(".big.bin.fxrates-partial.json"));
+    CHECK(is_internal_name("sub/.x.fxrates-ab12cd"));
+    CHECK_FALSE(is_internal_name("big.bin"));
+    CHECK_FALSE(is_internal_name(".hidden"));
+    CHECK_FALSE(is_internal_name("fxrates-partial"));
+}

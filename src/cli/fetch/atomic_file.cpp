@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -301,16 +302,28 @@ std::string atomic_file::open_partial(int root, std::string_view name, bool keep
     if (auto why = place(root, name); !why.empty())
         return why;
     std::string partial = partial_name(leaf_);
-    // A partial file is ours by its name alone: O_NOFOLLOW refuses a link planted under it.
-    file_.reset(::openat(folder_, partial.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (keep ? 0 : O_TRUNC),
-                         0644));
+    if (partial != '.' + leaf_ + std::string(partial_marker))
+        return partial_unavailable; // cut to fit: two long names could share it
+    // A partial file is ours by its name alone: O_NOFOLLOW refuses a link planted under it. It is
+    // emptied only once locked: another run may be writing it.
+    file_.reset(::openat(folder_, partial.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (!file_)
         return failure("cannot create a partial file for", errno);
+    if (::flock(file_.get(), LOCK_EX | LOCK_NB) != 0)
+    {
+        file_.reset();
+        return partial_unavailable;
+    }
     struct stat info{};
     if (::fstat(file_.get(), &info) != 0 || !S_ISREG(info.st_mode))
     {
         file_.reset();
         return failure("cannot continue", errno ? errno : EINVAL);
+    }
+    if (!keep && info.st_size != 0 && ::ftruncate(file_.get(), 0) != 0)
+    {
+        file_.reset();
+        return failure("cannot empty", errno);
     }
     temporary_ = std::move(partial);
     partial_ = true;

@@ -76,7 +76,14 @@ public:
     /// `.LEAF.fxrates-partial.json` beside it holding `note` (what it came from). Created empty; or,
     /// with `keep`, an existing one is opened to append to what it holds (`size()` is then its
     /// size), and `note` is left as it is. `commit` puts it in place and removes the note.
+    ///
+    /// The partial file is locked (flock) while open: when another process holds it, or when the
+    /// name is too long for a partial name of its own (a cut name could be another file's), this
+    /// returns `partial_unavailable` and opens nothing; the caller then uses `open`.
     std::string open_partial(int root, std::string_view name, bool keep, std::string_view note = {});
+
+    /// What `open_partial` returns when this name cannot have a partial file now.
+    static inline const std::string partial_unavailable = "the partial file is in use or cannot be named";
 
     /// Replaces the note of a partial file (the answer changed: another validator).
     std::string write_note(std::string_view note);

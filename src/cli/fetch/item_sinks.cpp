@@ -51,8 +51,10 @@ std::optional<partial_note> parse_note(std::string_view text)
         return std::string(found->get_string());
     };
     auto url = member("url"), etag = member("etag"), last_modified = member("last_modified");
-    if (!url || url->empty() || !etag || !last_modified || !is_sendable_validator(*etag) ||
-        !is_sendable_validator(*last_modified) || (etag->empty() && last_modified->empty()))
+    // One validator is enough (a server may send only an ETag, or only Last-Modified).
+    auto usable = [](const std::string& value) { return value.empty() || is_sendable_validator(value); };
+    if (!url || url->empty() || !etag || !last_modified || !usable(*etag) || !usable(*last_modified) ||
+        (etag->empty() && last_modified->empty()))
         return std::nullopt;
     return partial_note{std::move(*url), std::move(*etag), std::move(*last_modified)};
 }
@@ -138,8 +140,16 @@ error_code file_sink::flush()
 std::string file_sink::open(bool partial)
 {
     file_ = std::make_unique<atomic_file>();
-    return partial ? file_->open_partial(root_, name_, false, note_text({url_, etag_, last_modified_}))
-                   : file_->open(root_, name_);
+    if (partial)
+    {
+        auto why = file_->open_partial(root_, name_, false, note_text({url_, etag_, last_modified_}));
+        // Another run holds that partial file, or the name is too long for one of its own: this
+        // download goes to a temporary file, and is not kept between runs.
+        if (why != atomic_file::partial_unavailable)
+            return why;
+        file_ = std::make_unique<atomic_file>();
+    }
+    return file_->open(root_, name_);
 }
 
 std::string file_sink::commit(bool overwrite)

@@ -83,6 +83,12 @@ json::value string_or_null(const std::string& text)
 
 } // namespace
 
+bool is_internal_name(std::string_view name)
+{
+    auto leaf = name.substr(name.rfind('/') == std::string_view::npos ? 0 : name.rfind('/') + 1);
+    return leaf == validators_file_name || (leaf.starts_with('.') && leaf.find(".fxrates-") != std::string_view::npos);
+}
+
 bool is_sendable_validator(std::string_view value)
 {
     if (value.empty() || value.size() > max_validator_length)

@@ -19,6 +19,11 @@ namespace fxrates::cli::fetch {
 /// The metadata file's name in the output folder; no output file may take it.
 inline constexpr std::string_view validators_file_name = ".fxrates-meta";
 
+/// Whether a name under -o is one fetch uses for its own files: the validators file, a partial
+/// file or its note (`.NAME.fxrates-partial[.json]`), a temporary file (`.NAME.fxrates-XXXXXX`).
+/// No output file may take such a name: fetch would take it for its own, and remove or rename it.
+bool is_internal_name(std::string_view name);
+
 /// The longest ETag or Last-Modified kept: a longer one is not a validator worth sending back.
 inline constexpr std::size_t max_validator_length = 1024;
 
