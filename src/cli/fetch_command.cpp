@@ -603,6 +603,10 @@ int run_fetch(const fetch_options& options)
 {
     if (!check_standard_output(command_name))
         return 1;
+    // A reader of stdout or of the report that goes away (`| head`) is a write error, handled as
+    // one (the run stops, temporary files are removed, validators saved, exit 1), not a SIGPIPE
+    // that kills the process half-way.
+    std::signal(SIGPIPE, SIG_IGN);
     const bool to_files = !options.output_dir.empty();
     const bool to_fields = !options.fields.empty();
     const bool report_to_stdout = options.report == "-";

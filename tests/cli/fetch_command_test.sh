@@ -194,6 +194,14 @@ wait_for_exit "$client" 30
 [ -z "$(ls -A "$work/killed")" ] || fail "server killed: files left: $(ls -A "$work/killed")"
 [ "$(grep -c '"ok":false' "$work/killed.jsonl")" = 3 ] || fail "server killed: the report does not hold 3 failures"
 
+# A reader that goes away (`| head`): exit 1, not a SIGPIPE, and no temporary file left behind.
+for i in $(seq 200); do echo "$base/site/page-$((i % 40 + 1)).html?i=$i p$i.html"; done >"$work/pipe.txt"
+"$fxrates" fetch -q --cacert "$work/ca.pem" -i "$work/pipe.txt" -o "$work/piped" --report - 2>"$work/pipe-err" |
+    head -c 10 >/dev/null
+code=${PIPESTATUS[0]}
+[ "$code" = 1 ] || fail "report to a closed pipe: exit $code, expected 1: $(cat "$work/pipe-err")"
+[ -z "$(find "$work/piped" -name '.*fxrates-*' ! -name .fxrates-meta 2>/dev/null)" ] || fail "report to a closed pipe: temporary files left"
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s)"
     exit 1
