@@ -6,9 +6,9 @@ set -uo pipefail
 fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# A scratch folder of its own, as the other CLI tests have (files of this test directly in the shared
-# test folder were seen to vanish mid-run under a parallel ctest).
-work=$(mktemp -d "$PWD/rates_command_test.XXXXXX")
+# A scratch folder of its own, outside the build tree (its folder under build/release/tests vanished
+# mid-run in five CI runs, even run alone; moved here to learn whether the place matters).
+work=$(mktemp -d "${TMPDIR:-/tmp}/rates_command_test.XXXXXX")
 out=$work/out
 err=$work/err
 main_shell=$BASHPID
