@@ -114,19 +114,24 @@ std::string random_suffix()
     return suffix;
 }
 
+// `leaf` cut to at most `room` bytes, at a UTF-8 character boundary.
+std::string_view cut_leaf(std::string_view leaf, std::size_t room)
+{
+    if (leaf.size() <= room)
+        return leaf;
+    leaf = leaf.substr(0, room);
+    while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
+        leaf.remove_suffix(1);
+    if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
+        leaf.remove_suffix(1);
+    return leaf;
+}
+
 // `.LEAF.fxrates-XXXXXX`, with LEAF cut (at a character boundary) to keep within NAME_MAX.
 std::string temporary_name(std::string_view leaf)
 {
-    std::size_t room = max_component - 1 - temporary_marker.size() - random_length;
-    if (leaf.size() > room)
-    {
-        leaf = leaf.substr(0, room);
-        while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
-            leaf.remove_suffix(1);
-        if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
-            leaf.remove_suffix(1);
-    }
-    return '.' + std::string(leaf) + std::string(temporary_marker) + random_suffix();
+    return '.' + std::string(cut_leaf(leaf, max_component - 1 - temporary_marker.size() - random_length)) +
+           std::string(temporary_marker) + random_suffix();
 }
 
 constexpr std::string_view partial_marker = ".fxrates-partial";
@@ -136,16 +141,8 @@ constexpr std::size_t max_note_size = 64 * 1024;
 // `.LEAF.fxrates-partial`, with LEAF cut to keep the note's name within NAME_MAX.
 std::string partial_name(std::string_view leaf)
 {
-    std::size_t room = max_component - 1 - partial_marker.size() - note_suffix.size();
-    if (leaf.size() > room)
-    {
-        leaf = leaf.substr(0, room);
-        while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
-            leaf.remove_suffix(1);
-        if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
-            leaf.remove_suffix(1);
-    }
-    return '.' + std::string(leaf) + std::string(partial_marker);
+    return '.' + std::string(cut_leaf(leaf, max_component - 1 - partial_marker.size() - note_suffix.size())) +
+           std::string(partial_marker);
 }
 
 std::string note_name(std::string_view leaf)
