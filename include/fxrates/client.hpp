@@ -216,8 +216,22 @@ public:
     auto async_fetch_stream(fetch_source next, fetch_observer observe, std::size_t window = 0,
                             CompletionToken&& token = CompletionToken{})
     {
+        fetch_feed feed = [next = std::move(next)](const fetch_waker&) {
+            auto item = next();
+            return item ? fetch_feed_answer::next(std::move(*item)) : fetch_feed_answer::end();
+        };
+        return async_fetch_stream(std::move(feed), std::move(observe), window, std::forward<CompletionToken>(token));
+    }
+
+    /// As above, from a feed that may answer "not yet" (a list that another thread reads from a
+    /// pipe): the requests under way go on meanwhile, and the feed is asked again once it wakes the
+    /// operation. Cancelling the operation ends it at once, a wait for the feed included.
+    template <boost::asio::completion_token_for<void(error_code)> CompletionToken = boost::asio::deferred_t>
+    auto async_fetch_stream(fetch_feed next, fetch_observer observe, std::size_t window = 0,
+                            CompletionToken&& token = CompletionToken{})
+    {
         return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-            [this](auto handler, fetch_source next, fetch_observer observe, std::size_t window) {
+            [this](auto handler, fetch_feed next, fetch_observer observe, std::size_t window) {
                 async_fetch_stream_impl(std::move(next), std::move(observe), window, std::move(handler));
             },
             token, std::move(next), std::move(observe), window);
@@ -252,7 +266,7 @@ private:
     void async_fetch_batch_impl(
         std::vector<fetch_item> items, fetch_observer observe,
         boost::asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler);
-    void async_fetch_stream_impl(fetch_source next, fetch_observer observe, std::size_t window,
+    void async_fetch_stream_impl(fetch_feed next, fetch_observer observe, std::size_t window,
                                  boost::asio::any_completion_handler<void(error_code)> handler);
 
     class impl;

@@ -98,4 +98,26 @@ using fetch_observer = std::function<void(std::size_t index, const fetch_outcome
 /// read as fast as it is fetched, never ahead. It must not throw.
 using fetch_source = std::function<std::optional<fetch_item>()>;
 
+/// Wakes a streamed fetch whose `fetch_feed` answered `pending`: the feed is asked again, on the
+/// client's executor. Callable from any thread, any number of times, while the client's execution
+/// context exists; once the fetch has ended it does nothing.
+using fetch_waker = std::function<void()>;
+
+/// What a `fetch_feed` answers: the next item, or `pending` (none yet), or neither: the end.
+struct fetch_feed_answer
+{
+    std::optional<fetch_item> item;
+    bool pending = false;
+
+    static fetch_feed_answer next(fetch_item item) { return {std::move(item), false}; }
+    static fetch_feed_answer not_yet() { return {std::nullopt, true}; }
+    static fetch_feed_answer end() { return {}; }
+};
+
+/// A `fetch_source` that may not have its next item yet: a list read by another thread from a pipe
+/// or a socket, or held back by the caller's own limits. Called on the client's executor when a
+/// request can start; it answers at once, and when it answers `pending`, it calls `wake` (from any
+/// thread) once it may have an item, so that the event loop never blocks on it. It must not throw.
+using fetch_feed = std::function<fetch_feed_answer(const fetch_waker& wake)>;
+
 } // namespace fxrates

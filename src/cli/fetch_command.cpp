@@ -14,6 +14,7 @@
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
 #include "cli/url_input.hpp"
+#include "cli/url_prefetch.hpp"
 
 #include <fxrates/client.hpp>
 #include <fxrates/utf8.hpp>
@@ -58,6 +59,10 @@ constexpr std::size_t field_body_limit = 64 * 1024 * 1024;
 // A list that can be read only once (stdin, a pipe) is read this far ahead before anything is
 // sent, so that a bad line in a short list is a usage error, as in a file (which is checked whole).
 constexpr std::size_t checked_ahead = 10'000;
+
+// ... or until the pipe has been quiet this long, with a line come: a slow writer (a crawler's
+// output, `tail -f`) gets its first lines fetched now, not after 10,000 of them.
+constexpr std::chrono::milliseconds quiet_pipe_start{200};
 
 // Items that may end ahead of the oldest unfinished one, waiting for their turn in the ordered
 // outputs (stdout, the report): with the connections, what bounds the run's memory.
@@ -118,14 +123,6 @@ void fill_timing(const request_timing& timing, fetch::report_record& record)
 }
 
 
-// An item read from the inputs, or a bad line of them.
-struct url_ahead
-{
-    url_reader::result kind = url_reader::result::item;
-    fetch::list_item item;
-    std::string why;
-};
-
 // The items of a run as it goes: read from the inputs when a request can start (checked ahead
 // where they can be), each one's state kept from then until it ends, and every output fed as
 // items end. Whatever the list's length, it holds only the items under way and what waits for
@@ -149,9 +146,11 @@ public:
         const bool& report_failed;
     };
 
-    fetch_run(setup config, url_reader reader, std::deque<url_ahead> ahead, bool reader_done,
-              std::optional<std::size_t> total)
-        : config_(std::move(config)), reader_(std::move(reader)), ahead_(std::move(ahead)), reader_done_(reader_done),
+    // `window` (0: none): no request starts while it is that many items past the oldest
+    // unfinished one, on whichever loop, so that what waits for its turn in the ordered outputs
+    // stays bounded behind a stalled URL.
+    fetch_run(setup config, url_prefetcher& input, std::size_t window, std::optional<std::size_t> total)
+        : config_(std::move(config)), input_(input), window_(window),
           progress_(std::string(command_name), total.value_or(0),
                     standard_error_is_terminal() && !config_.options.quiet)
     {
@@ -164,54 +163,33 @@ public:
     // Set on Ctrl-C: the items it cuts short are listed, not counted as failures.
     std::atomic<int> signal_number = 0;
 
-    // The next request, or nullopt at the end of the input. Items refused before sending (a bad
-    // line of a pipe, a name) end here, in their turn, without a request.
-    std::optional<fetch_item> next_request()
+    // The next request, or the end of the input, or `pending`: the input has no line yet (a quiet
+    // pipe), or the ordering window is full; `wake` is then called once it may be otherwise. Items
+    // refused before sending (a bad line of a pipe, a name) end here, in their turn, without a
+    // request.
+    fetch_feed_answer next_request(const fetch_waker& wake)
     {
         for (;;)
         {
-            url_ahead next;
-            if (!ahead_.empty())
+            if (window_ > 0 && next_index_ >= oldest_ + window_)
             {
-                next = std::move(ahead_.front());
-                ahead_.pop_front();
+                window_wakers_.push_back(wake);
+                return fetch_feed_answer::not_yet();
             }
-            else if (reader_done_)
-                return std::nullopt;
-            else
-            {
-                next.kind = reader_.next(next.item, next.why);
-                if (next.kind == url_reader::result::end || next.kind == url_reader::result::failed)
-                {
-                    reader_done_ = true;
-                    if (next.kind == url_reader::result::failed)
-                        input_failure_ = next.why;
-                    return std::nullopt;
-                }
-            }
-            const std::size_t position = positions_++;
-            // A bad line has no origin to shard by: the first shard reports it.
-            if (next.kind == url_reader::result::bad_line ? config_.part.index != 0
-                                                          : !fetch::in_shard(next.item.url, config_.part))
-                continue;
-            auto state = std::make_unique<item_state>();
-            state->item = std::move(next.item);
-            state->index = next_index_++;
-            state->position = position;
-            state->own_failure = std::move(next.why);
-            fetch_item request{state->item.url, nullptr, {}};
-            if (state->own_failure.empty())
-                prepare(*state, request);
-            if (!state->own_failure.empty() || state->skipped)
-            {
-                fetch_outcome refused;
-                refused.url = state->item.url;
-                end_item(*state, refused);
-                continue;
-            }
-            running_.emplace(requests_++, std::move(state));
-            return request;
+            auto taken = input_.take(wake);
+            if (taken.pending())
+                return fetch_feed_answer::not_yet();
+            if (auto answer = admit(std::move(*taken.line)))
+                return std::move(*answer);
         }
+    }
+
+    // The next request, waiting for the input (for a strategy, which takes the list whole).
+    std::optional<fetch_item> next_request_waiting()
+    {
+        for (;;)
+            if (auto answer = admit(input_.take_waiting()))
+                return std::move(answer->item);
     }
 
     // The number of the request next_request gave last (from 0).
@@ -256,10 +234,60 @@ public:
     }
     bool input_failed() const noexcept { return !input_failure_.empty(); }
     // Items of the input not started (the run was stopped before they were read).
-    bool input_left() const noexcept { return !reader_done_ || !ahead_.empty(); }
-    std::size_t next_line() const noexcept { return ahead_.empty() ? 0 : ahead_.front().item.line; }
+    bool input_left() const noexcept { return !input_done_; }
 
 private:
+    // One line of the input: a request, or the end of the input; nothing when the line ends here
+    // (refused, or another shard's).
+    std::optional<fetch_feed_answer> admit(url_ahead next)
+    {
+        if (next.kind != url_reader::result::item && next.kind != url_reader::result::bad_line)
+        {
+            input_done_ = true;
+            if (next.kind == url_reader::result::failed && input_failure_.empty())
+                input_failure_ = next.why;
+            return fetch_feed_answer::end();
+        }
+        const std::size_t position = positions_++;
+        // A bad line has no origin to shard by: the first shard reports it.
+        if (next.kind == url_reader::result::bad_line ? config_.part.index != 0
+                                                      : !fetch::in_shard(next.item.url, config_.part))
+            return std::nullopt;
+        auto state = std::make_unique<item_state>();
+        state->item = std::move(next.item);
+        state->index = next_index_++;
+        unfinished_.push_back(true);
+        state->position = position;
+        state->own_failure = std::move(next.why);
+        fetch_item request{state->item.url, nullptr, {}};
+        if (state->own_failure.empty())
+            prepare(*state, request);
+        if (!state->own_failure.empty() || state->skipped)
+        {
+            fetch_outcome refused;
+            refused.url = state->item.url;
+            end_item(*state, refused);
+            return std::nullopt;
+        }
+        running_.emplace(requests_++, std::move(state));
+        return fetch_feed_answer::next(std::move(request));
+    }
+
+    // Item `index` has ended: the window moves on past the items that ended before it.
+    void move_window(std::size_t index)
+    {
+        unfinished_[index - oldest_] = false;
+        if (index != oldest_)
+            return;
+        while (!unfinished_.empty() && !unfinished_.front())
+        {
+            unfinished_.pop_front();
+            ++oldest_;
+        }
+        for (auto& wake : std::exchange(window_wakers_, {}))
+            wake();
+    }
+
     struct item_state
     {
         fetch::list_item item;
@@ -457,6 +485,7 @@ private:
                 stop_batch();
         }
         ++ended_;
+        move_window(i);
         if (!ok && signal_number != 0 && outcome.error == condition::cancelled)
         {
             // The first lines of the input, whatever order they were cut in.
@@ -484,9 +513,12 @@ private:
     static constexpr std::size_t max_failure_lines = 1000;
 
     setup config_;
-    url_reader reader_;
-    std::deque<url_ahead> ahead_;
-    bool reader_done_;
+    url_prefetcher& input_;
+    bool input_done_ = false;
+    std::size_t window_;
+    std::size_t oldest_ = 0;       // the oldest unfinished item
+    std::deque<bool> unfinished_;  // from the oldest on: which items have not ended
+    std::vector<fetch_waker> window_wakers_;
     std::string input_failure_;
     progress_display progress_;
     fetch::name_registry taken_;
@@ -650,18 +682,24 @@ int run_fetch(const fetch_options& options)
         }
         part = *parsed;
     }
+    // A strategy other than async takes its list whole: at most so many.
+    const auto kind = chosen_fetch_strategy(options.strategy);
+    if (kind && options.loops != 1)
+    {
+        report(command_name, "--loops runs the async strategy on several event loops; --strategy " +
+                                 options.strategy.name + " has threads of its own (--threads N)");
+        return 1;
+    }
     // The inputs, checked before anything is sent as far as they can be: whole when they can be
-    // read twice (files), else as far as `checked_ahead` (stdin, pipes; a bad line further on is
-    // that item's failure). A list is then read as the run goes, never held whole.
+    // read twice (files), else as far as `checked_ahead` lines or as far as a quiet pipe has
+    // written (stdin, pipes; a bad line further on is that item's failure). A list is then read by
+    // a thread of its own as the run goes (cli/url_prefetch.hpp), never held whole, and a slow
+    // writer never holds up the event loop.
     url_sources sources{options.urls, options.input, "-i", options.url_template, options.values};
-    url_reader reader(sources);
-    std::deque<url_ahead> ahead;
-    bool reader_done = false;
     std::optional<std::size_t> total; // this shard's items, when known
     std::size_t items_seen = 0;
-    if (reader.rereadable())
+    if (url_reader check(sources); check.rereadable())
     {
-        url_reader check(sources);
         std::size_t kept = 0;
         for (url_ahead line;;)
         {
@@ -678,42 +716,35 @@ int run_fetch(const fetch_options& options)
         }
         total = kept;
     }
-    else
+    url_prefetcher input(sources, checked_ahead);
+    if (!total)
     {
-        while (ahead.size() < checked_ahead)
+        // A strategy needs its whole list before it starts: no point starting on a quiet pipe.
+        input.wait_ahead(checked_ahead,
+                         kind ? std::nullopt : std::optional<std::chrono::milliseconds>(quiet_pipe_start));
+        std::optional<std::string> bad;
+        std::size_t kept = 0;
+        input.inspect([&](const url_ahead& line) {
+            if (line.kind == url_reader::result::item)
+            {
+                ++items_seen;
+                kept += fetch::in_shard(line.item.url, part) ? 1 : 0;
+            }
+            else if (line.kind != url_reader::result::end && !bad)
+                bad = line.why;
+        });
+        if (bad)
         {
-            url_ahead line;
-            line.kind = reader.next(line.item, line.why);
-            if (line.kind == url_reader::result::end)
-            {
-                reader_done = true;
-                break;
-            }
-            if (line.kind != url_reader::result::item)
-            {
-                report(command_name, line.why);
-                return 1;
-            }
-            ahead.push_back(std::move(line));
+            report(command_name, *bad);
+            return 1;
         }
-        items_seen = ahead.size();
-        if (reader_done)
-            total = static_cast<std::size_t>(std::count_if(ahead.begin(), ahead.end(), [&](const url_ahead& line) {
-                return fetch::in_shard(line.item.url, part);
-            }));
+        if (input.all_ahead())
+            total = kept;
     }
     if (items_seen == 0)
     {
         report(command_name, "no URLs to fetch: give them as arguments, with -i FILE, or with --template and "
                              "--values (see 'fxrates fetch --help')");
-        return 1;
-    }
-    // A strategy other than async takes its list whole: at most so many.
-    const auto kind = chosen_fetch_strategy(options.strategy);
-    if (kind && options.loops != 1)
-    {
-        report(command_name, "--loops runs the async strategy on several event loops; --strategy " +
-                                 options.strategy.name + " has threads of its own (--threads N)");
         return 1;
     }
     const std::size_t most_items = kind == strategy::thread_per_item ? max_thread_per_item : max_strategy_items;
@@ -819,7 +850,7 @@ int run_fetch(const fetch_options& options)
     }
     fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
                    validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed},
-                  std::move(reader), std::move(ahead), reader_done, total);
+                  input, kind ? 0 : window, total);
 
     namespace asio = boost::asio;
     asio::io_context context(1);
@@ -848,7 +879,7 @@ int run_fetch(const fetch_options& options)
     if (kind)
     {
         std::vector<fetch_item> requests;
-        while (auto request = run.next_request())
+        while (auto request = run.next_request_waiting())
         {
             if (requests.size() == most_items)
             {
@@ -864,20 +895,21 @@ int run_fetch(const fetch_options& options)
     }
     else if (shares.loops > 1)
     {
-        auto next = [&]() -> std::optional<std::pair<std::size_t, fetch_item>> {
-            auto request = run.next_request();
-            if (!request)
-                return std::nullopt;
-            return std::make_pair(run.last_number(), std::move(*request));
+        auto next = [&](const fetch_waker& wake, std::size_t& number) {
+            auto answer = run.next_request(wake);
+            if (answer.item)
+                number = run.last_number();
+            return answer;
         };
         // Bodies to stdout meet in one ordered output: their sinks take the run's lock.
-        by_loops.emplace(context, shares, window, next, observe, !to_files && !to_fields, cancel.slot(),
-                         finished);
+        by_loops.emplace(context, shares, next, observe, !to_files && !to_fields, cancel.slot(), finished);
     }
     else
-        api.async_fetch_stream([&] { return run.next_request(); }, observe, window,
+        api.async_fetch_stream(fetch_feed([&](const fetch_waker& wake) { return run.next_request(wake); }), observe, 0,
                                asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
+    // No waker of a loop is called from here on: the loops end with this function.
+    input.stop();
     run.say_failures();
 
     if (validators)

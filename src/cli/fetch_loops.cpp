@@ -25,9 +25,8 @@ struct loops_fetch::loop
     std::thread thread;
 };
 
-loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, std::size_t window, source next,
-                         fetch_observer observe, bool lock_sinks, asio::cancellation_slot cancel,
-                         std::function<void()> done)
+loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, source next, fetch_observer observe,
+                         bool lock_sinks, asio::cancellation_slot cancel, std::function<void()> done)
     : next_(std::move(next)), observe_(std::move(observe)), lock_sinks_(lock_sinks), context_(context),
       work_(context.get_executor()), done_(std::move(done)), running_(shares.loops)
 {
@@ -39,23 +38,22 @@ loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, s
             for (auto& each : loops_)
                 asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
         });
-    const std::size_t window_share = window == 0 ? 0 : std::max<std::size_t>(1, window / shares.loops);
     for (std::size_t k = 0; k < shares.loops; ++k)
-        loops_[k]->thread = std::thread([this, &self = *loops_[k], params = shares.params[k], window_share] {
-            run_loop(self, params, window_share);
-        });
+        loops_[k]->thread =
+            std::thread([this, &self = *loops_[k], params = shares.params[k]] { run_loop(self, params); });
 }
 
-void loops_fetch::run_loop(loop& self, client_params params, std::size_t window)
+void loops_fetch::run_loop(loop& self, client_params params)
 {
     {
         client api(self.context, std::move(params));
-        auto take = [this, &self]() -> std::optional<fetch_item> {
+        fetch_feed take = [this, &self](const fetch_waker& wake) -> fetch_feed_answer {
             std::lock_guard hold(lock_);
-            auto next = next_();
-            if (!next)
-                return std::nullopt;
-            auto& [number, item] = *next;
+            std::size_t number = 0;
+            auto next = next_(wake, number);
+            if (!next.item)
+                return next;
+            auto& item = *next.item;
             std::unique_ptr<fetch::locked_sink> locked;
             if (lock_sinks_ && item.sink)
             {
@@ -63,7 +61,7 @@ void loops_fetch::run_loop(loop& self, client_params params, std::size_t window)
                 item.sink = locked.get();
             }
             self.under_way.emplace(self.taken++, std::make_pair(number, std::move(locked)));
-            return std::move(item);
+            return next;
         };
         auto ended = [this, &self](std::size_t index, const fetch_outcome& outcome) {
             std::lock_guard hold(lock_);
@@ -74,7 +72,7 @@ void loops_fetch::run_loop(loop& self, client_params params, std::size_t window)
             observe_(number, outcome);
             self.under_way.erase(found);
         };
-        api.async_fetch_stream(take, ended, window, asio::bind_cancellation_slot(self.stop.slot(), [](error_code) {}));
+        api.async_fetch_stream(take, ended, 0, asio::bind_cancellation_slot(self.stop.slot(), [](error_code) {}));
         self.context.run();
     }
     std::lock_guard hold(lock_);

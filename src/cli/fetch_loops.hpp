@@ -34,17 +34,19 @@ using fetch::loop_shares;
  * `context`'s thread) stops every loop.
  *
  * `next` and `observe` run on the loops' threads, one at a time under one lock, so they may share
- * unsynchronised state. With `lock_sinks`, every sink call takes that lock too (for sinks that
- * share state with `observe`, such as the ordered stdout); a sink of its own (a file) needs not.
+ * unsynchronised state; `next` may answer `pending` (no line yet, or the caller's ordering window
+ * is full: one window for all loops), and then calls the waker it was given once it may have an
+ * item. With `lock_sinks`, every sink call takes that lock too (for sinks that share state with
+ * `observe`, such as the ordered stdout); a sink of its own (a file) needs not.
  */
 class loops_fetch
 {
 public:
-    using source = std::function<std::optional<std::pair<std::size_t, fetch_item>>()>;
+    /// The next item, its run-wide number in `number`.
+    using source = std::function<fetch_feed_answer(const fetch_waker& wake, std::size_t& number)>;
 
-    loops_fetch(boost::asio::io_context& context, const loop_shares& shares, std::size_t window, source next,
-                fetch_observer observe, bool lock_sinks, boost::asio::cancellation_slot cancel,
-                std::function<void()> done);
+    loops_fetch(boost::asio::io_context& context, const loop_shares& shares, source next, fetch_observer observe,
+                bool lock_sinks, boost::asio::cancellation_slot cancel, std::function<void()> done);
     /// Stops the loops and waits for their threads.
     ~loops_fetch();
 
@@ -54,7 +56,7 @@ public:
 private:
     struct loop;
 
-    void run_loop(loop& self, client_params params, std::size_t window);
+    void run_loop(loop& self, client_params params);
 
     std::mutex lock_;
     source next_;

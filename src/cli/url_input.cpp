@@ -2,7 +2,9 @@
 
 #include "cli/output.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -11,7 +13,7 @@
 
 namespace fxrates::cli {
 
-url_reader::url_reader(url_sources sources) : sources_(std::move(sources)) {}
+url_reader::url_reader(url_sources sources, int stop_fd) : sources_(std::move(sources)), stop_fd_(stop_fd) {}
 
 bool url_reader::rereadable() const
 {
@@ -27,7 +29,7 @@ bool url_reader::open(const std::string& path, const char* what, std::string& wh
     line_number_ = 0;
     if (path == "-")
     {
-        in_ = &std::cin;
+        in_.emplace(STDIN_FILENO, max_line, stop_fd_);
         return true;
     }
     // A pipe is fine here (`-i <(grep ... list)`): a list ends when its writer does.
@@ -37,13 +39,13 @@ bool url_reader::open(const std::string& path, const char* what, std::string& wh
         why = std::string(what) + ": " + path + " is a folder, not a list";
         return false;
     }
-    file_.open(path, std::ios::binary);
+    file_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file_)
     {
         why = std::string(what) + ": cannot open " + path + ": " + std::strerror(errno);
         return false;
     }
-    in_ = &file_;
+    in_.emplace(file_.get(), max_line, stop_fd_);
     return true;
 }
 
@@ -75,10 +77,21 @@ url_reader::result url_reader::next(fetch::list_item& item, std::string& why)
         case stage::list:
         case stage::values: {
             const std::string& path = stage_ == stage::list ? sources_.list_path : sources_.values_path;
-            if (!path.empty() && in_ != nullptr && std::getline(*in_, line_))
+            auto got = !path.empty() && in_ ? in_->next(line_) : fetch::line_reader::status::end;
+            if (got == fetch::line_reader::status::line || got == fetch::line_reader::status::too_long)
             {
+                ++line_number_;
+                if (got == fetch::line_reader::status::too_long)
+                {
+                    item = {};
+                    item.line = line_number_;
+                    why = std::string(flag()) + " " + path_name(path) + ", line " + std::to_string(line_number_) +
+                          ": longer than " + std::to_string(max_line / 1024) +
+                          " KiB, which no URL is (is it a list, one URL a line?)";
+                    return result::bad_line;
+                }
                 // A byte order mark, as some Windows editors write, is not part of the first URL.
-                if (++line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF"))
+                if (line_number_ == 1 && line_.starts_with("\xEF\xBB\xBF"))
                     line_.erase(0, 3);
                 auto parsed = stage_ == stage::list
                                   ? fetch::parse_list_line(line_, line_number_)
@@ -95,16 +108,20 @@ url_reader::result url_reader::next(fetch::list_item& item, std::string& why)
                 }
                 return result::item;
             }
-            if (!path.empty() && in_ != nullptr && in_->bad())
+            if (got == fetch::line_reader::status::stopped)
+            {
+                stage_ = stage::done;
+                return result::stopped;
+            }
+            if (got == fetch::line_reader::status::failed)
             {
                 why = std::string(flag()) + ": cannot read " + (path == "-" ? "stdin" : path) + " after line " +
-                      std::to_string(line_number_);
+                      std::to_string(line_number_) + ": " + std::strerror(in_->error());
                 stage_ = stage::done;
                 return result::failed;
             }
-            if (file_.is_open())
-                file_.close();
-            in_ = nullptr;
+            file_.reset();
+            in_.reset();
             if (stage_ == stage::list && !sources_.url_template.empty())
             {
                 stage_ = stage::values;
@@ -157,6 +174,7 @@ bool read_all(std::string_view command, url_sources sources, std::size_t max_ite
             return true;
         case url_reader::result::bad_line:
         case url_reader::result::failed:
+        case url_reader::result::stopped:
             report(command, why);
             return false;
         }

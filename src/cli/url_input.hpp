@@ -5,11 +5,12 @@
 // sans-io parsers of cli/fetch/url_list.hpp, from a file, a pipe or stdin ("-"). Nothing here holds
 // a whole list: `url_reader` gives one item at a time, so that a list of millions streams.
 
+#include "cli/fetch/line_reader.hpp"
+#include "cli/fetch/unique_fd.hpp"
 #include "cli/fetch/url_list.hpp"
 
 #include <cstddef>
-#include <fstream>
-#include <istream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,9 +37,15 @@ public:
         bad_line, ///< a line is not a usable item; `why` says which and why; reading can go on
         end,      ///< no more items
         failed,   ///< an input cannot be opened or read; `why` says which; nothing more comes
+        stopped,  ///< `stop_fd` became readable while a read waited; nothing more comes
     };
 
-    explicit url_reader(url_sources sources);
+    /// The longest line read: longer is a bad line (no server takes such a URL).
+    static constexpr std::size_t max_line = 64 * 1024;
+
+    /// With `stop_fd` (not owned; -1: none), a read that waits for a slow pipe ends once `stop_fd`
+    /// is readable, so that another thread can stop this reader.
+    explicit url_reader(url_sources sources, int stop_fd = -1);
 
     /// The next item, or what stopped it.
     result next(fetch::list_item& item, std::string& why);
@@ -61,10 +68,11 @@ private:
     std::string path_name(const std::string& path) const { return path == "-" ? "(stdin)" : path; }
 
     url_sources sources_;
+    int stop_fd_;
     stage stage_ = stage::arguments;
     std::size_t argument_ = 0;
-    std::ifstream file_;
-    std::istream* in_ = nullptr;
+    fetch::unique_fd file_; // none for stdin
+    std::optional<fetch::line_reader> in_;
     std::size_t line_number_ = 0;
     std::string line_;
 };

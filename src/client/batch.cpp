@@ -6,12 +6,14 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 
 namespace fxrates::detail {
 
@@ -26,14 +28,33 @@ template <class Outcome>
 struct pulled_state
 {
     pulled_state(const asio::any_io_executor& executor, std::size_t workers, std::size_t window_size,
-                 std::function<std::optional<batch_task<Outcome>>(std::size_t)>& take_item,
-                 std::function<void(std::size_t, Outcome, item_end)>& finish_item)
+                 batch_take<Outcome>& take_item, std::function<void(std::size_t, Outcome, item_end)>& finish_item)
         : take(take_item), finish(finish_item), running(workers), window(window_size),
-          window_moved(executor, clock_type::time_point::max())
+          window_moved(executor, clock_type::time_point::max()),
+          item_ready(std::make_shared<wake_point>(executor))
     {
+        // From any thread: the flag and the timer are touched on the batch's executor only.
+        wake = [executor, ready = std::weak_ptr<wake_point>(item_ready)] {
+            asio::post(executor, [ready] {
+                if (auto point = ready.lock())
+                {
+                    point->woken = true;
+                    point->timer.cancel_one();
+                }
+            });
+        };
     }
 
-    std::function<std::optional<batch_task<Outcome>>(std::size_t)>& take;
+    // Where workers wait while `take` has nothing yet; shared with the waker, which may outlive
+    // the batch.
+    struct wake_point
+    {
+        explicit wake_point(const asio::any_io_executor& executor) : timer(executor, clock_type::time_point::max()) {}
+        asio::steady_timer timer;
+        bool woken = false; // woken while no worker waited: the next one to wait asks again instead
+    };
+
+    batch_take<Outcome>& take;
     std::function<void(std::size_t, Outcome, item_end)>& finish;
     // Per worker: the index of the item it runs, if any (an exception leaves it there).
     std::vector<std::optional<std::size_t>> running;
@@ -45,6 +66,8 @@ struct pulled_state
     std::size_t oldest = 0;
     std::deque<bool> finished_after_oldest;
     asio::steady_timer window_moved;
+    std::shared_ptr<wake_point> item_ready;
+    batch_waker wake;
     std::optional<item_end> stopping; // stopped or cancelled, once the batch is being stopped
 };
 
@@ -78,12 +101,25 @@ asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
             continue;
         }
         std::size_t index = batch.taken;
-        std::optional<batch_task<Outcome>> task = batch.take(index);
-        if (!task)
+        pulled_item<Outcome> next = batch.take(index, batch.wake);
+        if (next.pending)
+        {
+            // One worker wakes per wake-up, and wakes the next if it got an item: a wake-up does
+            // not stir every idle worker. Stopping the batch cancels this wait.
+            auto& ready = *batch.item_ready;
+            if (!std::exchange(ready.woken, false))
+                co_await ready.timer.async_wait(use_tuple);
+            ready.woken = false;
+            continue;
+        }
+        if (!next.task)
         {
             batch.exhausted = true;
+            batch.item_ready->timer.cancel(); // the workers waiting for an item end too
             break;
         }
+        batch.item_ready->timer.cancel_one();
+        auto task = std::move(next.task);
         ++batch.taken;
         batch.finished_after_oldest.push_back(false);
         batch.running[id] = index;
@@ -98,7 +134,7 @@ asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
 template <class Outcome>
 asio::awaitable<pulled_batch_end> run_pulled_batch(std::size_t workers, std::size_t window,
                                                    clock_type::duration time_limit,
-                                                   std::function<std::optional<batch_task<Outcome>>(std::size_t)> take,
+                                                   batch_take<Outcome> take,
                                                    std::function<void(std::size_t, Outcome, item_end)> finish)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
@@ -133,6 +169,7 @@ asio::awaitable<pulled_batch_end> run_pulled_batch(std::size_t workers, std::siz
             co_await asio::this_coro::reset_cancellation_state();
         batch.stopping = end.cancelled ? item_end::cancelled : item_end::stopped;
         batch.window_moved.cancel();
+        batch.item_ready->timer.cancel();
         for (auto& signal : stop)
             signal.emit(asio::cancellation_type::terminal);
         while (running > 0)
@@ -146,10 +183,10 @@ asio::awaitable<pulled_batch_end> run_pulled_batch(std::size_t workers, std::siz
 }
 
 template asio::awaitable<pulled_batch_end>
-run_pulled_batch(std::size_t, std::size_t, clock_type::duration, std::function<std::optional<batch_task<rates_outcome>>(std::size_t)>,
+run_pulled_batch(std::size_t, std::size_t, clock_type::duration, batch_take<rates_outcome>,
                  std::function<void(std::size_t, rates_outcome, item_end)>);
 template asio::awaitable<pulled_batch_end>
-run_pulled_batch(std::size_t, std::size_t, clock_type::duration, std::function<std::optional<batch_task<fetch_outcome>>(std::size_t)>,
+run_pulled_batch(std::size_t, std::size_t, clock_type::duration, batch_take<fetch_outcome>,
                  std::function<void(std::size_t, fetch_outcome, item_end)>);
 
 template <class Outcome>
@@ -167,11 +204,10 @@ run_ordered_batch(std::vector<Outcome> outcomes, std::size_t workers, clock_type
 
     std::vector<bool> finished(count, false);
     const auto queued = clock_type::now(); // every item of a batch is queued when it starts
-    std::function<std::optional<batch_task<Outcome>>(std::size_t)> take =
-        [&](std::size_t index) -> std::optional<batch_task<Outcome>> {
+    batch_take<Outcome> take = [&](std::size_t index, const batch_waker&) -> pulled_item<Outcome> {
         if (index >= count)
-            return std::nullopt;
-        return batch_task<Outcome>([&fetch, index] { return fetch(index); });
+            return {};
+        return {batch_task<Outcome>([&fetch, index] { return fetch(index); })};
     };
     std::function<void(std::size_t, Outcome, item_end)> finish = [&](std::size_t index, Outcome outcome,
                                                                       item_end how) {

@@ -39,6 +39,23 @@ enum class item_end
 template <class Outcome>
 using batch_task = std::function<boost::asio::awaitable<Outcome>()>;
 
+/// What `take` gives a pulled batch: the next item's task; `pending`, when the next item is not
+/// there yet (the caller then calls the batch's waker once it may be); or neither: no more items.
+template <class Outcome>
+struct pulled_item
+{
+    std::optional<batch_task<Outcome>> task;
+    bool pending = false;
+};
+
+/// Tells a pulled batch that `take` may have an item now. Callable from any thread, any number of
+/// times, while the batch's execution context exists; it does nothing once the batch has ended.
+using batch_waker = std::function<void()>;
+
+/// The items of a pulled batch, asked for one at a time.
+template <class Outcome>
+using batch_take = std::function<pulled_item<Outcome>(std::size_t index, const batch_waker& wake)>;
+
 /// How a pulled batch ended.
 struct pulled_batch_end
 {
@@ -51,8 +68,10 @@ struct pulled_batch_end
 /// as many coroutines as workers, and a list read as it goes is read only as fast as it is fetched
 /// (back-pressure: `take` runs only when a worker is free).
 ///
-/// `take(index)` is called with 0, 1, 2, ... whenever one of the `workers` is free, and returns the
-/// item's task, or nullopt when there are no more (it is not called again after that). `finish` is
+/// `take(index, wake)` is called with 0, 1, 2, ... whenever one of the `workers` is free, and returns
+/// the item's task, or nothing when there are no more (it is not called again after that), or
+/// `pending`: the free workers then wait, without blocking the thread, until `wake` is called (a
+/// list read from a pipe by another thread). The same index is asked again after a `pending`. `finish` is
 /// told of every item taken, once, as it ends (saying how), before this completes; the items never
 /// taken are the caller's to account for. With a `window` (0: none), an item starts only while its
 /// index is less than the oldest unfinished one's plus `window`: a caller that hands outcomes on in
@@ -61,16 +80,15 @@ struct pulled_batch_end
 template <class Outcome>
 boost::asio::awaitable<pulled_batch_end>
 run_pulled_batch(std::size_t workers, std::size_t window, std::chrono::steady_clock::duration time_limit,
-                 std::function<std::optional<batch_task<Outcome>>(std::size_t index)> take,
-                 std::function<void(std::size_t index, Outcome outcome, item_end how)> finish);
+                 batch_take<Outcome> take, std::function<void(std::size_t index, Outcome outcome, item_end how)> finish);
 
 extern template boost::asio::awaitable<pulled_batch_end>
 run_pulled_batch(std::size_t, std::size_t, std::chrono::steady_clock::duration,
-                 std::function<std::optional<batch_task<rates_outcome>>(std::size_t)>,
+                 batch_take<rates_outcome>,
                  std::function<void(std::size_t, rates_outcome, item_end)>);
 extern template boost::asio::awaitable<pulled_batch_end>
 run_pulled_batch(std::size_t, std::size_t, std::chrono::steady_clock::duration,
-                 std::function<std::optional<batch_task<fetch_outcome>>(std::size_t)>,
+                 batch_take<fetch_outcome>,
                  std::function<void(std::size_t, fetch_outcome, item_end)>);
 
 /// Runs `fetch(index)` for every item with at most `workers` at once, and gathers the outcomes in

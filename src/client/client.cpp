@@ -377,20 +377,20 @@ public:
             std::move(fetch), std::move(observe));
     }
 
-    static asio::awaitable<error_code> fetch_stream(std::shared_ptr<impl> self, fetch_source next,
+    static asio::awaitable<error_code> fetch_stream(std::shared_ptr<impl> self, fetch_feed next,
                                                     fetch_observer observe, std::size_t window)
     {
         const auto& retry = self->params_.retry;
         auto budget =
             std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
-        std::function<std::optional<detail::batch_task<fetch_outcome>>(std::size_t)> take =
-            [&](std::size_t) -> std::optional<detail::batch_task<fetch_outcome>> {
-            auto item = next();
-            if (!item)
-                return std::nullopt;
+        detail::batch_take<fetch_outcome> take = [&](std::size_t,
+                                                    const detail::batch_waker& wake) -> detail::pulled_item<fetch_outcome> {
+            auto answer = next(wake);
+            if (!answer.item)
+                return {std::nullopt, answer.pending};
             budget->add_request();
-            return detail::batch_task<fetch_outcome>(
-                [self, budget, item = std::move(*item)]() mutable { return fetch_url(self, std::move(item), budget); });
+            return {detail::batch_task<fetch_outcome>(
+                [self, budget, item = std::move(*answer.item)]() mutable { return fetch_url(self, std::move(item), budget); })};
         };
         std::function<void(std::size_t, fetch_outcome, detail::item_end)> finish =
             [&](std::size_t index, fetch_outcome outcome, detail::item_end how) {
@@ -533,7 +533,7 @@ void client::async_fetch_batch_impl(
           });
 }
 
-void client::async_fetch_stream_impl(fetch_source next, fetch_observer observe, std::size_t window,
+void client::async_fetch_stream_impl(fetch_feed next, fetch_observer observe, std::size_t window,
                                      asio::any_completion_handler<void(error_code)> handler)
 {
     spawn(impl_->executor(), impl::fetch_stream(impl_, std::move(next), std::move(observe), window), std::move(handler),

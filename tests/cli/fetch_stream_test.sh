@@ -2,7 +2,8 @@
 # `fxrates fetch` reads a long list as it goes: from a pipe, memory does not grow with the list's
 # length (peak RSS of 2,000 and 20,000 lines compared, read by the parent from getrusage, not a
 # time); a bad line within the first 10,000 lines of a pipe is a usage error before anything is
-# sent, one further on fails that line alone; and the report accounts for every line, in order.
+# sent, one further on fails that line alone; the report accounts for every line, in order; and a
+# slow writer of the list holds nothing up.
 # Usage: fetch_stream_test.sh PATH/TO/fxrates
 set -uo pipefail
 fxrates=$1
@@ -79,6 +80,53 @@ assert len(records) == 10007, len(records)
 assert [r["line"] for r in records] == list(range(1, 10008))
 assert not records[10005]["ok"] and all(r["ok"] for i, r in enumerate(records) if i != 10005)
 PY
+
+# A slow writer holds up nothing: line 1 is fetched while line 2 has not been written (the event
+# loop never waits on the pipe), and Ctrl-C while the pipe is quiet ends the run at once, with
+# what was fetched. The writer waits for the report's line (deadline 20 s), never for a time.
+python3 - "$fxrates" "$base" "$work" <<'PY' || fail "a slow writer of the list held the run up (see above)"
+import os, signal, subprocess, sys, time
+fxrates, base, work = sys.argv[1:4]
+def started(report_name, extra=()):
+    report = os.path.join(work, report_name)
+    fetch = subprocess.Popen([fxrates, "fetch", "-q", "-i", "-", "--report", report, *extra],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    fetch.stdin.write(f"{base}/bytes/5?slow=1\n".encode())
+    fetch.stdin.flush()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if os.path.exists(report) and open(report).read().count("\n") >= 1:
+            return fetch
+        if fetch.poll() is not None:
+            sys.exit(f"fetch exited {fetch.returncode} before line 2 was written: {fetch.stderr.read()!r}")
+        time.sleep(0.01)
+    fetch.kill()
+    sys.exit("line 1 was not fetched while the writer was quiet (the loop waits on the pipe)")
+fetch = started("slow.jsonl")
+fetch.stdin.write(f"{base}/bytes/6?slow=2\n".encode())
+fetch.stdin.close()
+if fetch.wait(timeout=20) != 0:
+    sys.exit(f"slow writer: exit {fetch.returncode}")
+if open(os.path.join(work, "slow.jsonl")).read().count('"ok":true') != 2:
+    sys.exit("slow writer: not two ok records")
+fetch = started("quiet.jsonl")
+fetch.send_signal(signal.SIGINT)
+try:
+    code = fetch.wait(timeout=20)
+except subprocess.TimeoutExpired:
+    fetch.kill()
+    sys.exit("Ctrl-C while the list's pipe was quiet did not end the run")
+err = fetch.stderr.read().decode()
+if code != 130 or "1 of 1 fetched" not in err:
+    sys.exit(f"Ctrl-C on a quiet pipe: exit {code}, {err!r}")
+PY
+
+# A line longer than any URL (64 KiB) is a bad line, named, not a reason to grow without end.
+{ echo "$base/bytes/1"; head -c 100000 /dev/zero | tr '\0' a; echo; } |
+    "$fxrates" fetch -q -i - >"$work/out" 2>"$work/err"
+code=$?
+[ "$code" = 1 ] && grep -q "line 2: longer than 64 KiB" "$work/err" ||
+    fail "a 100 kB line: exit $code, $(cat "$work/err")"
 
 # --loops 2 gives the files, the report and the stdout that --loops 1 gives, from two origins
 # (TLS and plain), each body once, in input order.

@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 namespace asio = boost::asio;
 using fxrates::currency_code;
@@ -246,7 +247,10 @@ TEST_CASE("an empty batch completes at once with no outcomes")
 namespace {
 
 using fxrates::detail::batch_task;
+using fxrates::detail::batch_take;
+using fxrates::detail::batch_waker;
 using fxrates::detail::item_end;
+using fxrates::detail::pulled_item;
 using fxrates::detail::pulled_batch_end;
 using fxrates::detail::run_pulled_batch;
 
@@ -258,9 +262,15 @@ std::string code_of(std::size_t index)
 
 struct pulled_run
 {
-    explicit pulled_run(std::size_t items) : count(items) {}
+    explicit pulled_run(std::size_t items, std::optional<std::size_t> ready = std::nullopt)
+        : count(items), available(ready.value_or(items))
+    {
+    }
 
     std::size_t count;
+    std::size_t available; // items past it are not there yet: `take` answers pending
+    batch_waker waker;     // the one `take` was given with its last pending
+    std::size_t pendings = 0;
     std::vector<std::size_t> taken;
     std::vector<std::pair<std::size_t, item_end>> ended;
     std::optional<pulled_batch_end> end;
@@ -268,13 +278,19 @@ struct pulled_run
     void start(asio::io_context& context, fake_api& api, std::size_t workers, std::size_t window,
                asio::cancellation_slot slot = {})
     {
-        std::function<std::optional<batch_task<rates_outcome>>(std::size_t)> take =
-            [this, &api](std::size_t index) -> std::optional<batch_task<rates_outcome>> {
+        batch_take<rates_outcome> take = [this, &api](std::size_t index,
+                                                      const batch_waker& wake) -> pulled_item<rates_outcome> {
             if (index >= count)
-                return std::nullopt;
+                return {};
+            if (index >= available)
+            {
+                ++pendings;
+                waker = wake;
+                return {std::nullopt, true};
+            }
             taken.push_back(index);
             std::string code = code_of(index);
-            return batch_task<rates_outcome>([&api, code] { return fake_api::fetch(&api, currency_code(code)); });
+            return {batch_task<rates_outcome>([&api, code] { return fake_api::fetch(&api, currency_code(code)); })};
         };
         std::function<void(std::size_t, rates_outcome, item_end)> finish = [this](std::size_t index, rates_outcome,
                                                                                    item_end how) {
@@ -342,4 +358,72 @@ TEST_CASE("cancelling a pulled batch ends the running items as cancelled and tak
     CHECK(run.ended[0] == std::pair<std::size_t, item_end>{0, item_end::finished});
     CHECK(run.ended[1].second == item_end::cancelled);
     CHECK(run.ended[2].second == item_end::cancelled);
+}
+
+TEST_CASE("a pulled batch whose next item is not there yet waits for the waker, then goes on")
+{
+    asio::io_context context;
+    fake_api api{context};
+    pulled_run run(4, 1);
+    run.start(context, api, 3, 0);
+    context.poll();
+    CHECK(run.taken == std::vector<std::size_t>{0});
+    REQUIRE(run.waker);
+    const auto asked = run.pendings;
+    context.poll();
+    CHECK(run.pendings == asked); // waiting, not asking again and again
+    run.available = 4;
+    // Woken from another thread, as a reader thread does.
+    std::thread([wake = run.waker] { wake(); }).join();
+    context.poll();
+    CHECK(run.taken == std::vector<std::size_t>{0, 1, 2}); // the two idle workers, one waking the other
+    for (std::size_t i = 0; i < 4; ++i)
+        api.open(code_of(i));
+    context.poll();
+    REQUIRE(run.end);
+    CHECK(run.end->taken == 4);
+    CHECK(run.ended.size() == 4);
+}
+
+TEST_CASE("a wake-up that comes before the workers wait is not lost")
+{
+    asio::io_context context;
+    fake_api api{context};
+    pulled_run run(2, 0);
+    run.start(context, api, 1, 0);
+    context.poll();
+    REQUIRE(run.waker);
+    run.available = 1;
+    run.waker();
+    run.waker(); // twice, or late: harmless
+    context.poll();
+    CHECK(run.taken == std::vector<std::size_t>{0});
+    run.available = 2;
+    run.waker();
+    api.open(code_of(0));
+    api.open(code_of(1));
+    context.poll();
+    REQUIRE(run.end);
+    CHECK(run.end->taken == 2);
+}
+
+TEST_CASE("cancelling a pulled batch that waits for its next item ends it at once")
+{
+    asio::io_context context;
+    fake_api api{context};
+    asio::cancellation_signal cancel;
+    pulled_run run(10, 1);
+    run.start(context, api, 2, 0, cancel.slot());
+    context.poll();
+    cancel.emit(asio::cancellation_type::terminal);
+    context.run();
+    REQUIRE(run.end);
+    CHECK(run.end->cancelled);
+    CHECK(run.end->taken == 1);
+    REQUIRE(run.ended.size() == 1);
+    CHECK(run.ended[0].second == item_end::cancelled);
+    auto late = run.waker;
+    late(); // after the batch: does nothing
+    context.restart();
+    context.poll();
 }
