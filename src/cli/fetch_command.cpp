@@ -26,6 +26,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -868,8 +869,24 @@ int run_fetch(const fetch_options& options)
     });
     run.progress().start(context.get_executor());
     auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
+    // The validators saved so far reach the metadata file at least every second, so that a crash
+    // loses at most the last second's (cli/fetch_refresh.hpp).
+    asio::steady_timer flush_timer(context);
+    std::function<void(const boost::system::error_code&)> flush_validators = [&](const boost::system::error_code& ec) {
+        if (ec)
+            return;
+        validators->flush();
+        flush_timer.expires_after(std::chrono::seconds(1));
+        flush_timer.async_wait(flush_validators);
+    };
+    if (validators)
+    {
+        flush_timer.expires_after(std::chrono::seconds(1));
+        flush_timer.async_wait(flush_validators);
+    }
     auto finished = [&] {
         signals.cancel();
+        flush_timer.cancel();
         run.progress().finish();
     };
     // --strategy other than async: the lab's strategy on a thread of its own, told to this loop

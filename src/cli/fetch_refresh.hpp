@@ -11,6 +11,8 @@
 #include <fxrates/fetch_outcome.hpp>
 
 #include <cstddef>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,20 +21,31 @@
 namespace fxrates::cli {
 
 /**
- * The validators of one output folder during a run: read when the run starts; each saved file's
- * line is appended to the file as the run goes (gathered into writes of 64 KiB, and at the end),
- * so that a long run holds none of them and a crash loses at most the last few; at the end, a
- * folder that had validators before gets its file rewritten (atomically), one line a file.
+ * The validators of one output folder during a run.
  *
- * Nothing is written when nothing changed, so a refresh whose every answer is a 304 writes nothing. A file that cannot be read or written
- * costs a warning, never the run: the files themselves are what was asked for.
+ * - At the start the metadata file is indexed, not loaded (cli/fetch/validators.hpp,
+ *   `validator_index`): a folder of a million files costs some 24 MB, and an entry is read back
+ *   from the file when its file comes up.
+ * - Each saved file's line is appended as the run goes: gathered into writes of 64 KiB, written at
+ *   least every second (`flush`, on the command's timer) and at the end, so that a long run holds
+ *   none of them and a crash loses at most the last second's (those files are fetched again).
+ * - At the end, a folder that had validators before gets its file rewritten atomically with the
+ *   latest line of each file, in two passes over the file (never held whole).
  *
- * No thread safety: used on the command's event loop.
+ * Runs into one folder at once do not lose each other's lines: every append and the rewrite hold
+ * an exclusive flock on the folder, the first index a shared one, and an append opens the file by
+ * name (a rewrite by another run replaces the file under it).
+ *
+ * Nothing is written when nothing changed, so a refresh whose every answer is a 304 writes
+ * nothing. A file that cannot be read or written costs a warning, never the run: the files
+ * themselves are what was asked for.
+ *
+ * Thread-safe: `--loops` saves from several loops while the command's timer flushes.
  */
 class fetch_refresh
 {
 public:
-    /// Reads the metadata file below `root` (`dir` names the folder in warnings).
+    /// Indexes the metadata file below `root` (`dir` names the folder in warnings).
     fetch_refresh(int root, std::string dir);
 
     /// The fields making the request for `name` (which exists) from `url` conditional: none when
@@ -48,23 +61,30 @@ public:
     /// validator in the 304 is kept for next time.
     std::string not_modified(const std::string& name, const fetch_outcome& outcome);
 
-    /// Writes what is pending, and tidies the metadata file if it had entries before; warns on
+    /// Appends the lines gathered so far.
+    void flush();
+
+    /// Appends what is pending, and tidies the metadata file if it had entries before; warns on
     /// failure. A Ctrl-C saves too.
     void save();
 
-    std::size_t not_modified_count() const noexcept { return not_modified_; }
+    std::size_t not_modified_count() const;
 
-private:
-    int root_;
-    std::string dir_;
     static constexpr std::size_t flush_size = 64 * 1024;
 
+private:
+    // The entry of `name` as the file had it at the start.
+    std::optional<fetch::validator_entry> known(const std::string& name) const;
     void record(fetch::validator_entry entry);
-    void flush();
+    void flush_locked();
 
-    fetch::validator_store known_; // as read at the start
-    std::string pending_;          // lines not yet appended
-    fetch::unique_fd journal_;     // the metadata file, opened for appending when first needed
+    int root_;
+    std::string dir_;
+    fetch::unique_fd meta_;      // the metadata file as it was at the start, read back with pread
+    fetch::validator_index index_; // its entries, as read at the start
+
+    mutable std::mutex lock_; // what follows
+    std::string pending_;     // lines not yet appended
     std::size_t recorded_ = 0;
     bool journal_failed_ = false;
     std::size_t not_modified_ = 0;

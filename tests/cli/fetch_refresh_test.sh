@@ -112,5 +112,42 @@ grep -q '"url":"[^"]*/b.txt".*"status":200,.*"not_modified":false' "$work/root.j
 sleep 0.2
 [ "$(grep -c ' 304' "$work/root.log")" = 2 ] || fail "--root refresh: server log: $(cat "$work/root.log")"
 
+# Runs into one folder at once keep each other's validators. Run X has appended its first 64 KiB
+# of lines and waits for one slow item (a server 4 s late) when run Y saves 10 files and, the
+# folder having entries, rewrites the metadata file; X's later lines must reach the new file, not
+# the one Y replaced, and X's own rewrite must keep Y's.
+start_server "$work/shared.log"
+"$fxrates" serve --port 0 --plain-port 0 --latency 4000 >"$work/slow.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do
+    [[ $(head -1 "$work/slow.log" 2>/dev/null) =~ plain\ http://127\.0\.0\.1:([0-9]+) ]] && break
+    sleep 0.05
+done
+[[ $(head -1 "$work/slow.log") =~ plain\ http://127\.0\.0\.1:([0-9]+) ]] || fail "no banner from the slow server"
+slow=http://127.0.0.1:${BASH_REMATCH[1]}
+run -i <(echo "$base/bytes/10?first") -o "$work/shared" --name first
+padding=$(printf 'p%.0s' $(seq 200))
+{ for i in $(seq 300); do echo "$base/bytes/5?$padding&i=$i x$i"; done; echo "$slow/bytes/5 xslow"; } >"$work/x.txt"
+"$fxrates" fetch -q --cacert "$work/ca.pem" -i "$work/x.txt" -o "$work/shared" >/dev/null 2>"$work/x.err" &
+x_pid=$!
+pids+=($x_pid)
+deadline=$((SECONDS + 20))
+until [ "$(stat -c %s "$work/shared/.fxrates-meta")" -gt 65536 ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.01; done
+for i in $(seq 10); do echo "$base/bytes/5?y=$i y$i"; done >"$work/y.txt"
+run -q -i "$work/y.txt" -o "$work/shared"
+[ "$code" = 0 ] || fail "shared folder: run Y: exit $code: $(cat "$err")"
+kill -0 "$x_pid" 2>/dev/null || fail "shared folder: run X ended before run Y did: the case was not exercised"
+wait "$x_pid" || fail "shared folder: run X: exit $?: $(cat "$work/x.err")"
+python3 - "$work/shared/.fxrates-meta" <<'PY' || fail "shared folder: validators lost or doubled (see above)"
+import json, sys
+files = [json.loads(line)["file"] for line in open(sys.argv[1])]
+expected = {"first", "xslow"} | {f"x{i}" for i in range(1, 301)} | {f"y{i}" for i in range(1, 11)}
+missing = expected - set(files)
+if missing or set(files) - expected:
+    sys.exit(f"{len(missing)} files without an entry, e.g. {sorted(missing)[:3]}")
+if len(files) != len(set(files)):
+    sys.exit(f"{len(files) - len(set(files))} doubled entries after the last rewrite")
+PY
+
 [ "$failures" = 0 ] && echo "fetch --refresh: all checks passed"
 exit $((failures > 0))

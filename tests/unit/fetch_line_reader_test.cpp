@@ -44,6 +44,7 @@ TEST_CASE("a line reader gives each line, the last one without its newline too")
     REQUIRE(reader.next(line) == line_reader::status::line);
     CHECK(line.empty());
     REQUIRE(reader.next(line) == line_reader::status::line);
+    CHECK(reader.line_offset() == 5);
     CHECK(line == "two\r"); // the list's parser trims it
     REQUIRE(reader.next(line) == line_reader::status::line);
     CHECK(line == "three");
@@ -69,6 +70,7 @@ TEST_CASE("a line over the limit is skipped to its newline, and the next line is
     CHECK(reader.next(line) == line_reader::status::too_long);
     REQUIRE(reader.next(line) == line_reader::status::line);
     CHECK(line == "short");
+    CHECK(reader.line_offset() == 9 + 400'001);
     CHECK(reader.next(line) == line_reader::status::too_long); // the last line, without a newline
     CHECK(reader.next(line) == line_reader::status::end);
     writer.join();

@@ -24,6 +24,7 @@ bool line_reader::fill()
         return false;
     if (begin_ > 0)
     {
+        base_ += begin_;
         std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
@@ -70,6 +71,7 @@ line_reader::status line_reader::next(std::string& line)
 {
     std::size_t scanned = 0; // of [begin_, end_), known to hold no newline
     bool skipping = false;   // in a line over the limit, dropping its bytes
+    line_offset_ = base_ + begin_;
     for (;;)
     {
         const char* from = buffer_.data() + begin_ + scanned;
@@ -88,6 +90,7 @@ line_reader::status line_reader::next(std::string& line)
         {
             // Too long already: forget its bytes, keep looking for its end.
             skipping = true;
+            base_ += end_;
             begin_ = end_ = scanned = 0;
         }
         if (!fill())
@@ -98,6 +101,7 @@ line_reader::status line_reader::next(std::string& line)
                 const bool kept = !skipping;
                 if (kept)
                     line.assign(buffer_.data() + begin_, end_ - begin_);
+                base_ += end_;
                 begin_ = end_ = 0;
                 return kept ? status::line : status::too_long;
             }

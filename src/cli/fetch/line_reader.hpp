@@ -6,6 +6,7 @@
 // quiet), through a "stop" descriptor that becomes readable.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ public:
     /// The next line into `line`.
     status next(std::string& line);
 
+    /// Where the last line `next` gave begins, in bytes from where reading began.
+    std::uint64_t line_offset() const noexcept { return line_offset_; }
+
     /// The errno of a `failed` read.
     int error() const noexcept { return error_; }
 
@@ -41,6 +45,8 @@ private:
     int stop_fd_;
     std::size_t max_line_;
     std::vector<char> buffer_;
+    std::uint64_t base_ = 0; // where buffer_[0] is in the input
+    std::uint64_t line_offset_ = 0;
     std::size_t begin_ = 0; // unread bytes are [begin_, end_)
     std::size_t end_ = 0;
     status done_ = status::line; // end, stopped or failed once reading is over

@@ -182,58 +182,13 @@ std::optional<std::string> check_confined(std::string_view name)
 
 namespace {
 
-// FNV-1a, 64 bits, never 0 (the empty slot).
-std::uint64_t name_hash(std::string_view name) noexcept
+// A line number as the table keeps it: not 0, at most 2^32 - 1.
+std::uint32_t line_value(std::size_t line) noexcept
 {
-    std::uint64_t hash = 14695981039346656037ull;
-    for (unsigned char c : name)
-        hash = (hash ^ c) * 1099511628211ull;
-    return hash == 0 ? 1 : hash;
+    return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(line, 1, UINT32_MAX));
 }
 
 } // namespace
-
-std::uint64_t name_registry::hash_table::find(std::uint64_t key) const noexcept
-{
-    if (keys_.empty())
-        return 0;
-    const std::size_t mask = keys_.size() - 1;
-    for (std::size_t slot = key & mask;; slot = (slot + 1) & mask)
-    {
-        if (keys_[slot] == key)
-            return lines_[slot];
-        if (keys_[slot] == 0)
-            return 0;
-    }
-}
-
-void name_registry::hash_table::put(std::uint64_t key, std::uint64_t line)
-{
-    if ((size_ + 1) * 2 > keys_.size())
-    {
-        // At most half full, so that probes stay short; grown by doubling.
-        std::vector<std::uint64_t> keys(std::max<std::size_t>(64, keys_.size() * 2), 0);
-        std::vector<std::uint32_t> lines(keys.size(), 0);
-        keys_.swap(keys);
-        lines_.swap(lines);
-        size_ = 0;
-        for (std::size_t i = 0; i < keys.size(); ++i)
-            if (keys[i] != 0)
-                put(keys[i], lines[i]);
-    }
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t slot = key & mask;
-    while (keys_[slot] != 0)
-    {
-        if (keys_[slot] == key)
-            return;
-        slot = (slot + 1) & mask;
-    }
-    keys_[slot] = key;
-    // Lines past 4 billion are not expected (a list that long is not read in one run).
-    lines_[slot] = static_cast<std::uint32_t>(std::min<std::uint64_t>(line, UINT32_MAX));
-    ++size_;
-}
 
 std::optional<std::string> name_registry::claim(const std::string& name, std::size_t line)
 {
@@ -247,9 +202,9 @@ std::optional<std::string> name_registry::claim(const std::string& name, std::si
         if (auto taken = files_.find(name_hash(std::string_view(name).substr(0, slash))))
             return prefix() + " needs " + quoted(name.substr(0, slash)) + " as a folder, but it is the file of line " +
                    std::to_string(taken);
-    files_.put(key, line);
+    files_.put(key, line_value(line));
     for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
-        folders_.put(name_hash(std::string_view(name).substr(0, slash)), line);
+        folders_.put(name_hash(std::string_view(name).substr(0, slash)), line_value(line));
     return std::nullopt;
 }
 

@@ -4,6 +4,7 @@
 // list or runs the server, so every name is checked after percent-decoding: it must stay inside DIR,
 // be printable UTF-8 and fit the file system's limits. Two URLs never share a file.
 
+#include "cli/fetch/name_hash_table.hpp"
 #include "cli/fetch/url_list.hpp"
 
 #include <cstddef>
@@ -105,24 +106,10 @@ public:
     std::size_t size() const noexcept { return files_.size(); }
 
 private:
-    // Hashes of names, each with the line of its item; open addressing, linear probing.
-    class hash_table
-    {
-    public:
-        // The line `key` was put with, or 0.
-        std::uint64_t find(std::uint64_t key) const noexcept;
-        // Puts `key` with `line` unless it is there.
-        void put(std::uint64_t key, std::uint64_t line);
-        std::size_t size() const noexcept { return size_; }
-
-    private:
-        std::vector<std::uint64_t> keys_; // 0: an empty slot
-        std::vector<std::uint32_t> lines_;
-        std::size_t size_ = 0;
-    };
-
-    hash_table files_;   // name -> line of its item
-    hash_table folders_; // folder -> line of the first item inside
+    // Name hashes (cli/fetch/name_hash_table.hpp), each with the line of its item (past 4 billion
+    // lines, the last line number that fits).
+    name_hash_table files_;   // name -> line of its item
+    name_hash_table folders_; // folder -> line of the first item inside
 };
 
 } // namespace fxrates::cli::fetch

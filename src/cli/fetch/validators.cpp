@@ -99,6 +99,29 @@ bool is_sendable_validator(std::string_view value)
     return true;
 }
 
+std::optional<validator_entry> parse_entry_line(std::string_view line)
+{
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos)
+        return std::nullopt;
+    return parse_entry(line);
+}
+
+bool validator_index::add(std::string_view line, std::uint64_t offset)
+{
+    auto entry = parse_entry_line(line);
+    if (!entry || offset > max_offset)
+        return false;
+    offsets_.put(name_hash(entry->file), static_cast<std::uint32_t>(offset + 1), true);
+    return true;
+}
+
+std::optional<std::uint64_t> validator_index::find(std::string_view file) const
+{
+    if (auto found = offsets_.find(name_hash(file)))
+        return found - 1;
+    return std::nullopt;
+}
+
 validator_store validator_store::parse(std::string_view text, std::size_t& ignored)
 {
     ignored = 0;

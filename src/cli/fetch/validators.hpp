@@ -6,9 +6,12 @@
 // is checked as untrusted input: a bad line is skipped (and counted), never fatal, and nothing in it
 // can add a header to a request or name a file outside the folder.
 
+#include "cli/fetch/name_hash_table.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -85,6 +88,40 @@ public:
 
 private:
     std::map<std::string, validator_entry, std::less<>> entries_;
+};
+
+/// One line of a metadata file as an entry, checked as `validator_store::parse` checks it; nullopt
+/// for a line that is not one (blank lines included).
+std::optional<validator_entry> parse_entry_line(std::string_view line);
+
+/**
+ * Where the latest line of each file is in a metadata file, so that a folder of a million files is
+ * not held in memory: each name is kept as a 64-bit hash with the offset of its line (12 to 24
+ * bytes a file, cli/fetch/name_hash_table.hpp), and the line is read back when it is wanted. A
+ * line read back for a name is compared with it, so two names with equal hashes never mix: the
+ * one not indexed is just fetched again, as a file without an entry is.
+ *
+ * No thread safety; a value type.
+ */
+class validator_index
+{
+public:
+    /// The largest metadata file indexed: offsets fit in 32 bits.
+    static constexpr std::uint64_t max_offset = 0xFFFF'FFFEull;
+
+    /// Indexes the entry `line` of the file, which begins at `offset`; a later line of the same
+    /// file replaces an earlier one. False, indexing nothing, if `line` is not an entry or the offset is past
+    /// `max_offset`.
+    bool add(std::string_view line, std::uint64_t offset);
+
+    /// Where the latest line of `file` begins, if it has one.
+    std::optional<std::uint64_t> find(std::string_view file) const;
+
+    /// Files indexed.
+    std::size_t size() const noexcept { return offsets_.size(); }
+
+private:
+    name_hash_table offsets_; // name hash -> offset + 1
 };
 
 /// Appends the metadata line of `entry` to `text`, with the rules of `validator_store::put`; false
