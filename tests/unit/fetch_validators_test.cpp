@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 
 using namespace fxrates::cli::fetch;
@@ -13,46 +14,78 @@ validator_entry page()
     return {"site/index.html", "https://x/site/", "\"abc\"", "Mon, 13 Apr 2026 10:00:00 GMT", 2210, {}};
 }
 
+// A metadata file's text indexed as a run indexes it, and its entries read back as a run reads
+// them: by offset, the name compared.
+struct indexed_file
+{
+    explicit indexed_file(std::string contents) : text(std::move(contents))
+    {
+        for (std::size_t offset = 0; offset < text.size();)
+        {
+            auto end = text.find('\n', offset);
+            auto line = std::string_view(text).substr(offset, end == std::string::npos ? std::string::npos : end - offset);
+            if (!index.add(line, offset) && line.find_first_not_of(" \t\r") != std::string_view::npos)
+                ++ignored;
+            offset = end == std::string::npos ? text.size() : end + 1;
+        }
+    }
+
+    std::optional<validator_entry> find(std::string_view file) const
+    {
+        auto offset = index.find(file);
+        if (!offset)
+            return std::nullopt;
+        auto end = text.find('\n', *offset);
+        auto entry = parse_entry_line(std::string_view(text).substr(*offset, end == std::string::npos ? std::string::npos : end - *offset));
+        if (!entry || entry->file != file)
+            return std::nullopt;
+        return entry;
+    }
+
+    std::string text;
+    validator_index index;
+    std::size_t ignored = 0;
+};
+
+std::string lines_of(std::initializer_list<validator_entry> entries)
+{
+    std::string text;
+    for (const auto& entry : entries)
+        REQUIRE(append_entry_line(entry, text));
+    return text;
+}
+
 } // namespace
 
-TEST_CASE("a store written and read back gives the same entries, one sorted JSON line each")
+TEST_CASE("entries appended and indexed read back the same, one JSON line each")
 {
-    validator_store store;
-    CHECK(store.put(page()));
-    CHECK(store.put({"a.png", "https://x/a.png", "", "", 7, std::string(64, 'f')}));
-    auto text = store.serialize();
-    CHECK(text == R"({"file":"a.png","url":"https://x/a.png","etag":null,"last_modified":null,"bytes":7,)"
-                  R"("sha256":")" +
-                      std::string(64, 'f') + "\"}\n" +
-                      R"({"file":"site/index.html","url":"https://x/site/","etag":"\"abc\"",)"
-                      R"("last_modified":"Mon, 13 Apr 2026 10:00:00 GMT","bytes":2210,"sha256":null})" +
-                      "\n");
-    std::size_t ignored = 99;
-    auto back = validator_store::parse(text, ignored);
-    CHECK(ignored == 0);
-    REQUIRE(back.size() == 2);
-    REQUIRE(back.find("site/index.html"));
-    CHECK(*back.find("site/index.html") == page());
-    CHECK(back.find("a.png")->bytes == 7);
-    CHECK(back.find("missing") == nullptr);
+    indexed_file file(lines_of({{"a.png", "https://x/a.png", "", "", 7, std::string(64, 'f')}, page()}));
+    CHECK(file.text == R"({"file":"a.png","url":"https://x/a.png","etag":null,"last_modified":null,"bytes":7,)"
+                       R"("sha256":")" +
+                           std::string(64, 'f') + "\"}\n" +
+                           R"({"file":"site/index.html","url":"https://x/site/","etag":"\"abc\"",)"
+                           R"("last_modified":"Mon, 13 Apr 2026 10:00:00 GMT","bytes":2210,"sha256":null})" +
+                           "\n");
+    CHECK(file.ignored == 0);
+    REQUIRE(file.index.size() == 2);
+    REQUIRE(file.find("site/index.html"));
+    CHECK(*file.find("site/index.html") == page());
+    CHECK(file.find("a.png")->bytes == 7);
+    CHECK_FALSE(file.find("missing"));
 }
 
 TEST_CASE(
     "names with quotes, spaces and non-ASCII, URLs and ETags with quotes and backslashes survive escaping")
 {
-    validator_store store;
     validator_entry odd = page();
     odd.file = "we\"ird na me/\xC3\xA9t\xC3\xA9.txt";
     odd.url = "https://x/a?b=\"c\"";
     odd.etag = "W/\"x\\\"y\"";
-    REQUIRE(store.put(odd));
-    auto text = store.serialize();
-    CHECK(text.find('\n') == text.size() - 1);
-    std::size_t ignored = 0;
-    auto back = validator_store::parse(text, ignored);
-    CHECK(ignored == 0);
-    REQUIRE(back.find(odd.file));
-    CHECK(*back.find(odd.file) == odd);
+    indexed_file file(lines_of({odd}));
+    CHECK(file.text.find('\n') == file.text.size() - 1);
+    CHECK(file.ignored == 0);
+    REQUIRE(file.find(odd.file));
+    CHECK(*file.find(odd.file) == odd);
 }
 
 TEST_CASE("corrupt lines are skipped and counted, and the good ones kept")
@@ -72,11 +105,10 @@ TEST_CASE("corrupt lines are skipped and counted, and the good ones kept")
         R"({"file":"good","url":"u","etag":"\"1\"","last_modified":null,"bytes":3,"extra":true})"
         "\n"
         R"({"file":"trunc)";
-    std::size_t ignored = 0;
-    auto store = validator_store::parse(text, ignored);
-    CHECK(ignored == 7);
-    REQUIRE(store.size() == 1);
-    CHECK(store.find("good")->etag == "\"1\"");
+    indexed_file file(text);
+    CHECK(file.ignored == 7);
+    REQUIRE(file.index.size() == 1);
+    CHECK(file.find("good")->etag == "\"1\"");
 }
 
 TEST_CASE("hostile names and validators are refused: nothing outside the folder, no injected header")
@@ -86,53 +118,55 @@ TEST_CASE("hostile names and validators are refused: nothing outside the folder,
         CAPTURE(name);
         validator_entry entry = page();
         entry.file = name;
-        validator_store store;
-        CHECK_FALSE(store.put(entry));
-        std::string line = std::string(R"({"file":")") + name +
-                           R"(","url":"u","etag":null,"last_modified":null,)" + R"("bytes":1})" + "\n";
-        std::size_t ignored = 0;
-        CHECK(validator_store::parse(line, ignored).size() == 0);
-        CHECK(ignored == 1);
+        std::string text;
+        CHECK_FALSE(append_entry_line(entry, text));
+        CHECK(text.empty());
+        indexed_file file(std::string(R"({"file":")") + name + R"(","url":"u","etag":null,"last_modified":null,)" +
+                          R"("bytes":1})" + "\n");
+        CHECK(file.index.size() == 0);
+        CHECK(file.ignored == 1);
     }
-    std::size_t ignored = 0;
-    auto store = validator_store::parse(
-        R"({"file":"a","url":"u","etag":"\"x\"\r\nX-Evil: 1","last_modified":null,"bytes":1})"
-        "\n"
-        R"({"file":"b","url":"u","etag":null,"last_modified":"\u0000","bytes":1})",
-        ignored);
-    CHECK(ignored == 2);
-    CHECK(store.size() == 0);
+    indexed_file hostile(R"({"file":"a","url":"u","etag":"\"x\"\r\nX-Evil: 1","last_modified":null,"bytes":1})"
+                         "\n"
+                         R"({"file":"b","url":"u","etag":null,"last_modified":"\u0000","bytes":1})");
+    CHECK(hostile.ignored == 2);
+    CHECK(hostile.index.size() == 0);
 
     validator_entry entry = page();
     entry.etag = "\"x\"\nX-Evil: 1";
     entry.last_modified = std::string(max_validator_length + 1, 'a');
-    validator_store kept;
-    REQUIRE(kept.put(entry));
+    indexed_file kept(lines_of({entry}));
+    REQUIRE(kept.find(entry.file));
     CHECK(kept.find(entry.file)->etag.empty());
     CHECK(kept.find(entry.file)->last_modified.empty());
 }
 
-TEST_CASE("a later line or a merged store replaces the entry of the same file")
+TEST_CASE("a later line replaces the entry of the same file; a name with another's hash is not found")
 {
-    std::size_t ignored = 0;
-    auto store =
-        validator_store::parse(R"({"file":"a","url":"u","etag":"\"1\"","last_modified":null,"bytes":1})"
-                               "\n"
-                               R"({"file":"a","url":"u","etag":"\"2\"","last_modified":null,"bytes":2})"
-                               "\n"
-                               R"({"file":"b","url":"u","etag":"\"b\"","last_modified":null,"bytes":2})",
-                               ignored);
-    CHECK(store.find("a")->etag == "\"2\"");
-    validator_store newer;
-    newer.put({"a", "u", "\"3\"", "", 3, {}});
-    newer.put({"c", "u", "\"c\"", "", 3, {}});
-    store.merge(newer);
-    CHECK(store.size() == 3);
-    CHECK(store.find("a")->etag == "\"3\"");
-    CHECK(store.find("b")->etag == "\"b\"");
-    store.erase("b");
-    store.erase("nothing");
-    CHECK(store.size() == 2);
+    indexed_file file(R"({"file":"a","url":"u","etag":"\"1\"","last_modified":null,"bytes":1})"
+                      "\n"
+                      R"({"file":"a","url":"u","etag":"\"2\"","last_modified":null,"bytes":2})"
+                      "\n"
+                      R"({"file":"b","url":"u","etag":"\"b\"","last_modified":null,"bytes":2})");
+    CHECK(file.index.size() == 2);
+    CHECK(file.find("a")->etag == "\"2\"");
+    CHECK(file.find("b")->etag == "\"b\"");
+    CHECK(file.index.find("a") == file.text.find(R"({"file":"a","url":"u","etag":"\"2\"")"));
+    // The line read back names another file (as when two names share a hash): no entry.
+    validator_index wrong;
+    REQUIRE(wrong.add(R"({"file":"b","url":"u","etag":null,"last_modified":null,"bytes":1})", 0));
+    file.index = wrong;
+    CHECK_FALSE(file.find("b")); // offset 0 holds a's line, not b's
+}
+
+TEST_CASE("offsets past what the index holds are refused, not wrapped")
+{
+    validator_index index;
+    auto line = R"({"file":"a","url":"u","etag":null,"last_modified":null,"bytes":1})";
+    CHECK(index.add(line, validator_index::max_offset));
+    CHECK(index.find("a") == validator_index::max_offset);
+    CHECK_FALSE(index.add(line, validator_index::max_offset + 1));
+    CHECK(index.find("a") == validator_index::max_offset);
 }
 
 TEST_CASE("a request is conditional only for the same URL and an unchanged size")
@@ -150,7 +184,7 @@ TEST_CASE("a request is conditional only for the same URL and an unchanged size"
     CHECK(conditional_fields(entry, entry.url, entry.bytes).empty());
 }
 
-TEST_CASE("lines appended as files are saved read back as the store, the later line of a file winning")
+TEST_CASE("lines appended as files are saved read back, the later line of a file winning")
 {
     std::string text;
     auto first = page();
@@ -165,13 +199,12 @@ TEST_CASE("lines appended as files are saved read back as the store, the later l
     auto escaping = page();
     escaping.file = "../outside";
     CHECK_FALSE(append_entry_line(escaping, text)); // never named outside the folder
-    std::size_t ignored = 0;
-    auto store = validator_store::parse(text, ignored);
-    CHECK(ignored == 0);
-    CHECK(store.size() == 2);
-    CHECK(store.find(first.file)->etag == "\"new\"");
-    CHECK(store.find("a/other.html")->etag.empty());
-    CHECK(store.find("../outside") == nullptr);
+    indexed_file file(text);
+    CHECK(file.ignored == 0);
+    CHECK(file.index.size() == 2);
+    CHECK(file.find(first.file)->etag == "\"new\"");
+    CHECK(file.find("a/other.html")->etag.empty());
+    CHECK_FALSE(file.find("../outside"));
 }
 
 TEST_CASE("names fetch uses for its own files are internal, whatever folder they are in")

@@ -122,29 +122,6 @@ std::optional<std::uint64_t> validator_index::find(std::string_view file) const
     return std::nullopt;
 }
 
-validator_store validator_store::parse(std::string_view text, std::size_t& ignored)
-{
-    ignored = 0;
-    validator_store store;
-    while (!text.empty())
-    {
-        auto end = text.find('\n');
-        auto line = text.substr(0, end);
-        text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-        if (line.find_first_not_of(" \t\r") == std::string_view::npos)
-            continue;
-        auto entry = parse_entry(line);
-        if (!entry)
-        {
-            ++ignored;
-            continue;
-        }
-        auto name = entry->file;
-        store.entries_.insert_or_assign(std::move(name), std::move(*entry));
-    }
-    return store;
-}
-
 namespace {
 
 // What of `entry` may be kept: false for a name that may not be; validators that could not be
@@ -183,41 +160,6 @@ bool append_entry_line(validator_entry entry, std::string& text)
         return false;
     append_line(entry, text);
     return true;
-}
-
-std::string validator_store::serialize() const
-{
-    std::string text;
-    for (const auto& [name, entry] : entries_)
-        append_line(entry, text);
-    return text;
-}
-
-const validator_entry* validator_store::find(std::string_view file) const
-{
-    auto found = entries_.find(file);
-    return found == entries_.end() ? nullptr : &found->second;
-}
-
-bool validator_store::put(validator_entry entry)
-{
-    if (!sanitize(entry))
-        return false;
-    auto name = entry.file;
-    entries_.insert_or_assign(std::move(name), std::move(entry));
-    return true;
-}
-
-void validator_store::erase(std::string_view file)
-{
-    if (auto found = entries_.find(file); found != entries_.end())
-        entries_.erase(found);
-}
-
-void validator_store::merge(const validator_store& newer)
-{
-    for (const auto& [name, entry] : newer.entries_)
-        entries_.insert_or_assign(name, entry);
 }
 
 std::vector<std::pair<std::string, std::string>>

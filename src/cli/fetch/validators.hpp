@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,51 +46,17 @@ struct validator_entry
 /// bytes of printable ASCII (no CR, LF or other control character, which would split the request).
 bool is_sendable_validator(std::string_view value);
 
-/**
- * The entries of one metadata file, by file name.
- *
- * Format: one JSON object a line, `{"file":...,"url":...,"etag":...,"last_modified":...,
- * "bytes":N,"sha256":...}`; `etag`, `last_modified` and `sha256` are null when unknown. Strings
- * are JSON-escaped, so any name or validator stays on its line. A run appends a line as each file
- * is saved (so that a crash keeps what was saved before it, and a long run holds none of them);
- * a later line for a file replaces an earlier one, and a rewrite (`serialize`) sorts by name.
- *
- * No thread safety; a value type.
+/*
+ * The metadata file's format: one JSON object a line, `{"file":...,"url":...,"etag":...,
+ * "last_modified":...,"bytes":N,"sha256":...}`; `etag`, `last_modified` and `sha256` are null when
+ * unknown. Strings are JSON-escaped, so any name or validator stays on its line. A run appends a
+ * line as each file is saved (so that a crash keeps what was saved before it, and a long run holds
+ * none of them); a later line for a file replaces an earlier one.
  */
-class validator_store
-{
-public:
-    /// Reads the text of a metadata file. A line that is not such an object, names a file
-    /// `check_confined` refuses, or has a validator `is_sendable_validator` refuses is skipped
-    /// and counted in `ignored`; blank lines are skipped silently. A later line for the same file
-    /// replaces an earlier one.
-    static validator_store parse(std::string_view text, std::size_t& ignored);
 
-    /// The text of the metadata file: every entry, one line each, sorted by file name.
-    std::string serialize() const;
-
-    /// The entry of `file`, or null.
-    const validator_entry* find(std::string_view file) const;
-
-    /// Adds or replaces the entry of `entry.file`. Validators that cannot be sent back are dropped
-    /// (the file is then fetched unconditionally next time). An entry whose name `check_confined`
-    /// refuses is not kept: false.
-    bool put(validator_entry entry);
-
-    /// Forgets `file` (it was replaced without validators, or is gone).
-    void erase(std::string_view file);
-
-    /// Takes every entry of `newer`, replacing entries of the same files.
-    void merge(const validator_store& newer);
-
-    std::size_t size() const noexcept { return entries_.size(); }
-
-private:
-    std::map<std::string, validator_entry, std::less<>> entries_;
-};
-
-/// One line of a metadata file as an entry, checked as `validator_store::parse` checks it; nullopt
-/// for a line that is not one (blank lines included).
+/// One line of a metadata file as an entry; nullopt for a line that is not one (blank lines
+/// included), names a file `check_confined` refuses, or has a validator `is_sendable_validator`
+/// refuses (a hostile file must not add a header to a request).
 std::optional<validator_entry> parse_entry_line(std::string_view line);
 
 /**
@@ -124,8 +89,9 @@ private:
     name_hash_table offsets_; // name hash -> offset + 1
 };
 
-/// Appends the metadata line of `entry` to `text`, with the rules of `validator_store::put`; false
-/// (nothing appended) for a name that may not be kept.
+/// Appends the metadata line of `entry` to `text`; false (nothing appended) for a name that may not
+/// be kept. Validators that could not be sent back are dropped (the file is then fetched
+/// unconditionally next time).
 bool append_entry_line(validator_entry entry, std::string& text);
 
 /// The fields that make a request conditional on `entry`, for a file now `size_on_disk` bytes
