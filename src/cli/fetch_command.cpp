@@ -296,6 +296,7 @@ private:
         std::size_t position = 0; // among the input's items (every shard's): the report's index, {index}
         std::string own_failure;  // why it was refused before sending, or why its body was not kept
         bool skipped = false;     // --continue: its file is complete already
+        std::uint64_t skipped_bytes = 0;
         std::string file_name;
         std::unique_ptr<fetch::file_sink> file;
         std::unique_ptr<fetch::ordered_sink> out;
@@ -336,8 +337,10 @@ private:
                 request.fields = config_.validators->conditions(name.name, state.item.url);
             else if (*exists && options.continue_run)
             {
-                // Complete: only a whole file is ever put under its name.
+                // Complete: only a whole file is ever put under its name. The report gives its size.
                 state.skipped = true;
+                if (auto found = fetch::inspect_file(config_.root, name.name, why))
+                    state.skipped_bytes = found->size;
                 state.file_name = std::move(name.name);
                 return;
             }
@@ -474,7 +477,10 @@ private:
             record.skipped = state.skipped;
             record.resumed_from = outcome.resumed_from;
             if (state.skipped)
+            {
                 record.file = state.file_name;
+                record.bytes = state.skipped_bytes;
+            }
             if (!ok)
             {
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";

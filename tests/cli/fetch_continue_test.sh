@@ -87,7 +87,8 @@ grep -q "\"resumed_from\":$held," "$work/r.jsonl" && grep -q "\"sha256\":\"$(dig
 "$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/out" --continue --report "$work/r2.jsonl" \
     >"$work/stdout" 2>"$work/err" || fail "complete: exit $?: $(cat "$work/err")"
 [ "$(grep -c "GET /bytes/$size" "$work/resume.log")" = 1 ] || fail "complete: the complete file was fetched again"
-grep -q '"skipped":true' "$work/r2.jsonl" || fail "complete: not reported as skipped: $(cat "$work/r2.jsonl")"
+grep -q "\"bytes\":$size,.*\"skipped\":true" "$work/r2.jsonl" ||
+    fail "complete: not reported as skipped with its size: $(cat "$work/r2.jsonl")"
 stop_server
 
 # 4. A server without ranges: a partial from a cut run, then --continue gets the whole body again.
