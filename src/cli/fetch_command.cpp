@@ -76,27 +76,30 @@ constexpr std::size_t max_strategy_items = 1'000'000;
 constexpr std::size_t max_thread_per_item = 1000;
 
 // One line for a failed item: where it came from, the URL, and why.
-std::string describe_failure(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
+// Why an item failed, without naming it (the report names it in fields of its own): the command's
+// own reason if it has one, else what the client says.
+std::string failure_reason(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
 {
-    std::string text = "line " + std::to_string(item.line) + ": " + escape_untrusted(item.url, false) + ": ";
     if (!own_reason.empty())
     {
         // The input checks' messages name the line already.
         std::string_view reason = own_reason;
         if (auto prefix = "line " + std::to_string(item.line) + ": "; reason.starts_with(prefix))
             reason.remove_prefix(prefix.size());
-        return text + std::string(reason);
+        return std::string(reason);
     }
-    if (outcome.error.category() == http_category())
-        text += "the server answered HTTP " + std::to_string(outcome.error.value());
-    else
-        text += outcome.error.message();
-    if (!outcome.diag.client_message().empty())
-        text += " (" + escape_untrusted(outcome.diag.client_message(), false) + ")";
+    std::string text = outcome.error.category() == http_category()
+                           ? "the server answered HTTP " + std::to_string(outcome.error.value())
+                           : outcome.error.message();
+    const auto& said = outcome.diag.client_message();
+    // "cannot connect to HOST: Connection refused" says it all: not "Connection refused (...)" too.
+    if (!said.empty())
+        text = said.find(text) != std::string::npos ? escape_untrusted(said, false)
+                                                    : text + " (" + escape_untrusted(said, false) + ")";
     if (!outcome.diag.server_message().empty())
         text += "; the server says: \"" + escape_untrusted(outcome.diag.server_message(), false) + '"';
     // The library names settings; the command line has flags for them.
-    if (outcome.error == condition::tls && outcome.diag.client_message().find("trust its CA") != std::string::npos)
+    if (outcome.error == condition::tls && said.find("trust its CA") != std::string::npos)
         text += " (--cacert FILE trusts a CA; --insecure skips verification)";
     else if (outcome.error == errc::body_limit)
         text += " (--max-size SIZE raises it)";
@@ -105,6 +108,13 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
     else if (outcome.error == errc::header_limit)
         text += " (--max-header SIZE raises it)";
     return text;
+}
+
+// "line N: URL: why", for stderr.
+std::string describe_failure(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
+{
+    return "line " + std::to_string(item.line) + ": " + escape_untrusted(item.url, false) + ": " +
+           failure_reason(item, outcome, own_reason);
 }
 
 // A report line's timings, in milliseconds from the item's start.
@@ -402,7 +412,7 @@ private:
                 if (auto kept = sink.end_failed())
                 {
                     ++partials_kept_;
-                    why = (why.empty() ? describe_failure(state.item, outcome, {}) : why) + "; " +
+                    why = failure_reason(state.item, outcome, why) + "; " +
                           std::to_string(kept) + " bytes kept for --continue";
                 }
             }
@@ -484,7 +494,7 @@ private:
             if (!ok)
             {
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
-                record.error_message = why.empty() ? describe_failure(state.item, outcome, {}) : why;
+                record.error_message = failure_reason(state.item, outcome, why);
             }
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
