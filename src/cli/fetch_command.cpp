@@ -61,8 +61,8 @@ constexpr std::size_t field_body_limit = 64 * 1024 * 1024;
 // sent, so that a bad line in a short list is a usage error, as in a file (which is checked whole).
 constexpr std::size_t checked_ahead = 10'000;
 
-// ... or until the pipe has been quiet this long, with a line come: a slow writer (a crawler's
-// output, `tail -f`) gets its first lines fetched now, not after 10,000 of them.
+// ... or for this long, and then as far as the first line: a slow writer (a crawler's output,
+// `tail -f`) gets its first lines fetched now, not after 10,000 of them.
 constexpr std::chrono::milliseconds quiet_pipe_start{200};
 
 // Items that may end ahead of the oldest unfinished one, waiting for their turn in the ordered
@@ -110,9 +110,12 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
     return text;
 }
 
-// "line N: URL: why", for stderr.
+// "line N: URL: why", for stderr; a bad line of the input (no URL) says so as the reader did
+// ("-i (stdin), line N: ...").
 std::string describe_failure(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
 {
+    if (item.url.empty() && !own_reason.empty())
+        return own_reason;
     return "line " + std::to_string(item.line) + ": " + escape_untrusted(item.url, false) + ": " +
            failure_reason(item, outcome, own_reason);
 }
@@ -869,6 +872,22 @@ int run_fetch(const fetch_options& options)
                    validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed},
                   input, kind ? 0 : window, total);
 
+    // A strategy takes its list whole, before anything is sent (and before Ctrl-C is the run's to
+    // handle: until then it ends the process, with nothing sent).
+    std::vector<fetch_item> requests;
+    if (kind)
+        while (auto request = run.next_request_waiting())
+        {
+            if (requests.size() == most_items)
+            {
+                run.say_failures();
+                report(command_name, "--strategy " + options.strategy.name + " takes at most " +
+                                         std::to_string(most_items) + " URLs; use async for longer lists");
+                return 1;
+            }
+            requests.push_back(std::move(*request));
+        }
+
     namespace asio = boost::asio;
     asio::io_context context(1);
     params.api_url = "https://localhost"; // the client's rates API is not used here
@@ -909,20 +928,15 @@ int run_fetch(const fetch_options& options)
     // as the client's batch would be (cli/fetch_strategies.cpp).
     std::optional<strategy_fetch> by_strategy;
     std::optional<loops_fetch> by_loops; // --loops N: cli/fetch_loops.cpp
+    // The list's reader may call the loops' wakers until it is stopped: stopped before the loops
+    // and their contexts go, an exception included.
+    struct input_stopper
+    {
+        url_prefetcher& input;
+        ~input_stopper() { input.stop(); }
+    } stop_input_first{input};
     if (kind)
     {
-        std::vector<fetch_item> requests;
-        while (auto request = run.next_request_waiting())
-        {
-            if (requests.size() == most_items)
-            {
-                run.say_failures();
-                report(command_name, "--strategy " + options.strategy.name + " takes at most " +
-                                         std::to_string(most_items) + " URLs; use async for longer lists");
-                return 1;
-            }
-            requests.push_back(std::move(*request));
-        }
         by_strategy.emplace(context, *kind, options.strategy.threads, params, std::move(requests), observe,
                             cancel.slot(), finished);
     }

@@ -29,6 +29,11 @@ bool url_reader::open(const std::string& path, const char* what, std::string& wh
     line_number_ = 0;
     if (path == "-")
     {
+        if (::fcntl(STDIN_FILENO, F_GETFL) < 0)
+        {
+            why = std::string(what) + ": cannot read stdin: it is closed (give the list a file, or a pipe)";
+            return false;
+        }
         in_.emplace(STDIN_FILENO, max_line, stop_fd_);
         return true;
     }
@@ -39,7 +44,8 @@ bool url_reader::open(const std::string& path, const char* what, std::string& wh
         why = std::string(what) + ": " + path + " is a folder, not a list";
         return false;
     }
-    file_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Not waiting for a FIFO's writer here: the read does, where it can be stopped.
+    file_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!file_)
     {
         why = std::string(what) + ": cannot open " + path + ": " + std::strerror(errno);
@@ -86,8 +92,9 @@ url_reader::result url_reader::next(fetch::list_item& item, std::string& why)
                     item = {};
                     item.line = line_number_;
                     why = std::string(flag()) + " " + path_name(path) + ", line " + std::to_string(line_number_) +
-                          ": longer than " + std::to_string(max_line / 1024) +
-                          " KiB, which no URL is (is it a list, one URL a line?)";
+                          ": longer than " + std::to_string(max_line / 1024) + " KiB" +
+                          (stage_ == stage::list ? ", which no URL is (is it a list, one URL a line?)"
+                                                 : " (is it a list of values, one a line?)");
                     return result::bad_line;
                 }
                 // A byte order mark, as some Windows editors write, is not part of the first URL.

@@ -9,13 +9,27 @@ namespace fxrates::cli {
 
 namespace {
 
+// `fd`, moved past the standard descriptors: with stdin closed, a new pipe would take 0 and be
+// read as the list.
+fetch::unique_fd above_standard(int fd)
+{
+    fetch::unique_fd owned(fd);
+    if (fd > STDERR_FILENO)
+        return owned;
+    fetch::unique_fd moved(::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+    if (!moved)
+        throw std::system_error(errno, std::generic_category(), "cannot make a pipe to stop the list's reader");
+    return moved;
+}
+
 fetch::unique_fd make_stop_pipe(fetch::unique_fd& write_end)
 {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0)
         throw std::system_error(errno, std::generic_category(), "cannot make a pipe to stop the list's reader");
-    write_end.reset(ends[1]);
-    return fetch::unique_fd(ends[0]);
+    fetch::unique_fd read_end = above_standard(ends[0]);
+    write_end = above_standard(ends[1]);
+    return read_end;
 }
 
 } // namespace
@@ -53,7 +67,8 @@ void url_prefetcher::read_all()
         std::vector<std::function<void()>> wake;
         {
             std::unique_lock hold(lock_);
-            changed_.wait(hold, [&] { return stopping_ || ahead_.size() < capacity_; });
+            // The end takes no room: a list of exactly `capacity` items is known whole.
+            changed_.wait(hold, [&] { return stopping_ || last || ahead_.size() < capacity_; });
             if (stopping_)
                 return;
             if (last)
@@ -75,16 +90,15 @@ void url_prefetcher::read_all()
 void url_prefetcher::wait_ahead(std::size_t count, std::optional<std::chrono::milliseconds> quiet)
 {
     std::unique_lock hold(lock_);
-    for (;;)
+    auto enough = [&] { return ending_ || ahead_.size() >= std::min(count, capacity_); };
+    if (quiet)
     {
-        if (ending_ || ahead_.size() >= std::min(count, capacity_))
-            return;
-        const auto had = ahead_.size();
-        if (!quiet || had == 0)
-            changed_.wait(hold);
-        else if (!changed_.wait_for(hold, *quiet, [&] { return ending_ || ahead_.size() != had; }))
-            return;
+        // Whatever came within `quiet`, then at least one item.
+        changed_.wait_for(hold, *quiet, enough);
+        changed_.wait(hold, [&] { return enough() || !ahead_.empty(); });
     }
+    else
+        changed_.wait(hold, enough);
 }
 
 void url_prefetcher::inspect(const std::function<void(const url_ahead&)>& visit) const

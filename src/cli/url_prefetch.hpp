@@ -42,8 +42,8 @@ public:
     url_prefetcher(const url_prefetcher&) = delete;
     url_prefetcher& operator=(const url_prefetcher&) = delete;
 
-    /// Waits until `count` items are read ahead or the inputs have ended; with `quiet`, also once
-    /// at least one item is there and none has come for that long (a pipe whose writer is slow).
+    /// Waits until `count` items are read ahead or the inputs have ended; with `quiet`, at most that
+    /// long, and then until one item is there (a pipe whose writer is slow starts with what came).
     void wait_ahead(std::size_t count, std::optional<std::chrono::milliseconds> quiet);
 
     /// Calls `visit` for each item read ahead so far, in order (before the consumer takes any).

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <memory>
 
@@ -33,12 +34,17 @@ struct pulled_state
           window_moved(executor, clock_type::time_point::max()),
           item_ready(std::make_shared<wake_point>(executor))
     {
-        // From any thread: the flag and the timer are touched on the batch's executor only.
+        // From any thread, any number of times: one post per wake-up, and the flags and the
+        // timer are touched on the batch's executor only.
         wake = [executor, ready = std::weak_ptr<wake_point>(item_ready)] {
+            auto point = ready.lock();
+            if (!point || point->wake_posted.exchange(true))
+                return;
             asio::post(executor, [ready] {
                 if (auto point = ready.lock())
                 {
-                    point->woken = true;
+                    point->wake_posted = false;
+                    point->awaiting = false;
                     point->timer.cancel_one();
                 }
             });
@@ -51,7 +57,10 @@ struct pulled_state
     {
         explicit wake_point(const asio::any_io_executor& executor) : timer(executor, clock_type::time_point::max()) {}
         asio::steady_timer timer;
-        bool woken = false; // woken while no worker waited: the next one to wait asks again instead
+        // `take` answered pending and holds the waker: no worker asks again until it is called,
+        // so that a source is asked (and keeps a waker) once per wake-up, not once per idle worker.
+        bool awaiting = false;
+        std::atomic<bool> wake_posted = false;
     };
 
     batch_take<Outcome>& take;
@@ -100,25 +109,30 @@ asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
             co_await batch.window_moved.async_wait(use_tuple);
             continue;
         }
+        auto& ready = *batch.item_ready;
+        if (ready.awaiting)
+        {
+            // Stopping the batch cancels this wait.
+            co_await ready.timer.async_wait(use_tuple);
+            continue;
+        }
         std::size_t index = batch.taken;
         pulled_item<Outcome> next = batch.take(index, batch.wake);
         if (next.pending)
         {
-            // One worker wakes per wake-up, and wakes the next if it got an item: a wake-up does
-            // not stir every idle worker. Stopping the batch cancels this wait.
-            auto& ready = *batch.item_ready;
-            if (!std::exchange(ready.woken, false))
-                co_await ready.timer.async_wait(use_tuple);
-            ready.woken = false;
+            // The waker wakes one worker, which wakes the next if it got an item: a wake-up does not
+            // stir every idle worker.
+            ready.awaiting = true;
+            co_await ready.timer.async_wait(use_tuple);
             continue;
         }
         if (!next.task)
         {
             batch.exhausted = true;
-            batch.item_ready->timer.cancel(); // the workers waiting for an item end too
+            ready.timer.cancel(); // the workers waiting for an item end too
             break;
         }
-        batch.item_ready->timer.cancel_one();
+        ready.timer.cancel_one();
         auto task = std::move(next.task);
         ++batch.taken;
         batch.finished_after_oldest.push_back(false);

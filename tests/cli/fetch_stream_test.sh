@@ -53,7 +53,8 @@ assert all(r["ok"] and r["bytes"] == 64 for r in records), "outcomes"
 PY
 # Held whole, 18,000 more lines cost tens of MiB (an outcome, a request and a sink each); read as
 # they go, nothing. The sanitizers keep freed memory for a while: there the growth says nothing.
-if ldd "$fxrates" | grep -Eq 'lib(a|t)san' || grep -aqE '__(a|t)san_init' "$fxrates"; then
+. "$(dirname "$0")/sanitizers.sh"
+if is_sanitized "$fxrates"; then
     echo "sanitized build: peak RSS $small KiB for 2,000 lines, $large KiB for 20,000 (not compared)"
 elif [ $((large - small)) -gt 8192 ]; then
     fail "memory grows with the list: peak RSS $small KiB for 2,000 lines, $large KiB for 20,000"
@@ -120,6 +121,24 @@ err = fetch.stderr.read().decode()
 if code != 130 or "1 of 1 fetched" not in err:
     sys.exit(f"Ctrl-C on a quiet pipe: exit {code}, {err!r}")
 PY
+
+# A FIFO no writer has opened yet holds up nothing either: the URL given as an argument is fetched,
+# and Ctrl-C ends the run (the reader waits for the writer where it can be stopped).
+mkfifo "$work/fifo"
+. "$(dirname "$0")/wait_for_exit.sh"
+"$fxrates" fetch -q "$base/bytes/7?fifo" -i "$work/fifo" --report "$work/fifo.jsonl" >/dev/null 2>"$work/err" &
+fifo_fetch=$!
+deadline=$((SECONDS + 20))
+until grep -q '"ok":true' "$work/fifo.jsonl" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.01; done
+kill -INT "$fifo_fetch"
+wait_for_exit "$fifo_fetch" 20
+[ "$exit_code" = 130 ] || fail "Ctrl-C while -i FIFO has no writer: exit $exit_code, expected 130: $(cat "$work/err")"
+
+# With stdin closed, -i - is a usage error that says so (not a list read from a pipe of its own).
+"$fxrates" fetch -q "$base/bytes/1" -i - <&- >/dev/null 2>"$work/err"
+code=$?
+[ "$code" = 1 ] && grep -q "cannot read stdin: it is closed" "$work/err" ||
+    fail "-i - with stdin closed: exit $code: $(cat "$work/err")"
 
 # A line longer than any URL (64 KiB) is a bad line, named, not a reason to grow without end.
 { echo "$base/bytes/1"; head -c 100000 /dev/zero | tr '\0' a; echo; } |

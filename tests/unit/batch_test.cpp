@@ -369,6 +369,7 @@ TEST_CASE("a pulled batch whose next item is not there yet waits for the waker, 
     context.poll();
     CHECK(run.taken == std::vector<std::size_t>{0});
     REQUIRE(run.waker);
+    CHECK(run.pendings == 1); // the other idle worker waits for the waker, without asking
     const auto asked = run.pendings;
     context.poll();
     CHECK(run.pendings == asked); // waiting, not asking again and again

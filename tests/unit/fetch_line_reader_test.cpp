@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
@@ -76,6 +77,30 @@ TEST_CASE("a line over the limit is skipped to its newline, and the next line is
     writer.join();
 }
 
+TEST_CASE("a FIFO opened before its writer came is read once the writer writes, not taken as empty")
+{
+    char folder_template[] = "/tmp/line_reader_test.XXXXXX";
+    REQUIRE(::mkdtemp(folder_template) != nullptr);
+    const std::string fifo = std::string(folder_template) + "/list";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    // As url_reader opens a list: without waiting for the writer.
+    unique_fd in(::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    REQUIRE(in);
+    test_pipe stop;
+    line_reader reader(in.get(), 100, stop.read_end.get());
+    std::thread writer([&] {
+        unique_fd out(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+        REQUIRE(::write(out.get(), "late\n", 5) == 5);
+    });
+    std::string line;
+    REQUIRE(reader.next(line) == line_reader::status::line);
+    CHECK(line == "late");
+    writer.join();
+    CHECK(reader.next(line) == line_reader::status::end);
+    ::unlink(fifo.c_str());
+    ::rmdir(folder_template);
+}
+
 TEST_CASE("a read that waits for a quiet writer ends when the stop descriptor becomes readable")
 {
     test_pipe in, stop;
@@ -93,10 +118,11 @@ TEST_CASE("a read that waits for a quiet writer ends when the stop descriptor be
 
 TEST_CASE("a read error is reported with its errno")
 {
-    test_pipe in;
-    // A write-only descriptor cannot be read.
-    line_reader reader(in.write_end.get(), 100);
+    // A folder opens, but cannot be read.
+    unique_fd folder(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(folder);
+    line_reader reader(folder.get(), 100);
     std::string line;
     CHECK(reader.next(line) == line_reader::status::failed);
-    CHECK(reader.error() == EBADF);
+    CHECK(reader.error() == EISDIR);
 }

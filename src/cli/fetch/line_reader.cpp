@@ -1,6 +1,7 @@
 #include "cli/fetch/line_reader.hpp"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@ constexpr std::size_t read_size = 64 * 1024;
 line_reader::line_reader(int fd, std::size_t max_line, int stop_fd)
     : fd_(fd), stop_fd_(stop_fd), max_line_(max_line), buffer_(std::max(max_line + 1, read_size) + read_size)
 {
+    struct stat info{};
+    regular_ = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
 }
 
 bool line_reader::fill()
@@ -31,10 +34,13 @@ bool line_reader::fill()
     }
     for (;;)
     {
-        if (stop_fd_ >= 0)
+        // A pipe, FIFO or terminal is waited for here, with the stop descriptor; a regular file
+        // never waits. (A FIFO opened without waiting for its writer reads as ended until one
+        // comes; poll waits for it.)
+        if (!regular_)
         {
             pollfd waits[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-            if (::poll(waits, 2, -1) < 0)
+            if (::poll(waits, stop_fd_ >= 0 ? 2 : 1, -1) < 0)
             {
                 if (errno == EINTR)
                     continue;
@@ -42,14 +48,14 @@ bool line_reader::fill()
                 done_ = status::failed;
                 return false;
             }
-            if (waits[1].revents != 0)
+            if (stop_fd_ >= 0 && waits[1].revents != 0)
             {
                 done_ = status::stopped;
                 return false;
             }
         }
         auto got = ::read(fd_, buffer_.data() + end_, buffer_.size() - end_);
-        if (got < 0 && errno == EINTR)
+        if (got < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (got < 0)
         {

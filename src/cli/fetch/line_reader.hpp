@@ -24,8 +24,8 @@ public:
         failed,   ///< read failed: `error()` says why
     };
 
-    /// Reads `fd` (not owned) a line at a time, lines of at most `max_line` bytes. With `stop_fd`
-    /// (not owned, -1: none), a wait for data ends as soon as `stop_fd` is readable.
+    /// Reads `fd` (not owned, blocking or not) a line at a time, lines of at most `max_line` bytes.
+    /// With `stop_fd` (not owned, -1: none), a wait for data ends as soon as `stop_fd` is readable.
     line_reader(int fd, std::size_t max_line, int stop_fd = -1);
 
     /// The next line into `line`.
@@ -43,6 +43,7 @@ private:
 
     int fd_;
     int stop_fd_;
+    bool regular_; // a regular file: read without waiting
     std::size_t max_line_;
     std::vector<char> buffer_;
     std::uint64_t base_ = 0; // where buffer_[0] is in the input
