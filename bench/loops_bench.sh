@@ -16,7 +16,7 @@ start_server 0
 ticks=$(getconf CLK_TCK)
 server_cpu() { awk -v t="$ticks" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$server_pid/stat"; }
 parent=$(mktemp -d "${OUT_PARENT:-/dev/shm}/loops-bench.XXXXXX")
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work" "$parent"; }' EXIT
+trap 'in_main_shell && { kill "$server_pid" 2>/dev/null; rm -rf "$work" "$parent"; }' EXIT
 for ((i = 1; i <= files; i++)); do echo "$url/bytes/$size?i=$i"; done >"$work/many.txt"
 echo "$url/bytes/$big big.bin" >"$work/big.txt"
 

@@ -5,8 +5,8 @@
 build=${BUILD:-build/release}
 peers=${PEERS:-../shared/peers}
 work=$(mktemp -d)
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+. "$(dirname "$0")/../tests/cli/main_shell.sh"
+trap 'in_main_shell && { kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
 
 start_server() {
     coproc server { exec "$build/fxrates" serve --port 0 --latency "$1" --cert-out "$work/ca.pem" 2>&1; }

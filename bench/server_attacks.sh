@@ -11,8 +11,8 @@ set -uo pipefail
 fxrates=$1
 runs=${2:-3}
 work=$(mktemp -d)
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && { kill $server_pid $attack_pid 2>/dev/null; rm -rf "$work"; }' EXIT
+. "$(dirname "$0")/../tests/cli/main_shell.sh"
+trap 'in_main_shell && { kill $server_pid $attack_pid 2>/dev/null; rm -rf "$work"; }' EXIT
 server_pid=
 attack_pid=
 # Both the attacker and the server need a descriptor per connection, and some to spare.

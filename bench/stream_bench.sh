@@ -37,7 +37,7 @@ mem_limit=${MEM_LIMIT_MIB:-8192} files_max=${FILES_MAX:-100000} size=1024
 start_server 0
 ca=$work/ca.pem
 scratch=$(mktemp -d "${OUT_PARENT:-/dev/shm}/stream-bench.XXXXXX")
-trap '[ "$BASHPID" = "$main_shell" ] && { kill "$server_pid" 2>/dev/null; rm -rf "$work" "$scratch"; }' EXIT
+trap 'in_main_shell && { kill "$server_pid" 2>/dev/null; rm -rf "$work" "$scratch"; }' EXIT
 out=$scratch/out report=$scratch/report.ndjson
 wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 have() { command -v "$1" >/dev/null; }

@@ -7,8 +7,8 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/compare_command_test.XXXXXX")
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
+. "$(dirname "$0")/main_shell.sh"
+trap 'in_main_shell && rm -rf "$work"' EXIT
 
 "$fxrates" compare --local --latency 20 --repeat 2 --timeline "$work/t.svg" --trace "$work/t.json" \
     >"$work/out" 2>"$work/err"

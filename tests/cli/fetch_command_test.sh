@@ -10,11 +10,11 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/fetch_command_test.XXXXXX")
 out=$work/out
 err=$work/err
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 server_pid=
 slow_pid=
 cleanup() {
-    [ "$BASHPID" = "$main_shell" ] || return
+    in_main_shell || return
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     [ -n "$slow_pid" ] && kill "$slow_pid" 2>/dev/null && wait "$slow_pid" 2>/dev/null
     rm -rf "$work"

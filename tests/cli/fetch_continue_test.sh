@@ -10,10 +10,10 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/fetch_continue_test.XXXXXX")
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 pids=()
 cleanup() {
-    [ "$BASHPID" = "$main_shell" ] || return
+    in_main_shell || return
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
     rm -rf "$work"
 }

@@ -10,10 +10,10 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/fetch_refresh_test.XXXXXX")
 out=$work/out
 err=$work/err
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 pids=()
 cleanup() {
-    [ "$BASHPID" = "$main_shell" ] || return
+    in_main_shell || return
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
     rm -rf "$work"
 }

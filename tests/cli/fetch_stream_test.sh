@@ -10,10 +10,10 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/fetch_stream_test.XXXXXX")
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 server_pid=
 cleanup() {
-    [ "$BASHPID" = "$main_shell" ] || return
+    in_main_shell || return
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
     rm -rf "$work"
 }

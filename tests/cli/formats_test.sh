@@ -8,9 +8,9 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/formats_test.XXXXXX")
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 server_pid=
-trap '[ "$BASHPID" = "$main_shell" ] && { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
+trap 'in_main_shell && { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
 
 run() { "$fxrates" "$@" >"$work/out" 2>"$work/err"; code=$?; }
 # check NAME PYTHON: runs PYTHON with the document on stdin; an assertion that fails is a failure.

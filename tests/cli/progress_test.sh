@@ -8,8 +8,8 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/progress_test.XXXXXX")
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
+. "$(dirname "$0")/main_shell.sh"
+trap 'in_main_shell && rm -rf "$work"' EXIT
 
 bases=AUD,BGN,BRL,CAD,CHF,CNY,CZK,DKK,EUR,GBP,HKD,HRK,HUF,IDR,ILS,INR,ISK,JPY,KRW,MXN,MYR,NOK,NZD,PHP,PLN,RON,RUB,SEK,SGD,THB,TRY,USD,ZAR
 

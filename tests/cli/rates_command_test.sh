@@ -11,8 +11,8 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "${TMPDIR:-/tmp}/rates_command_test.XXXXXX")
 out=$work/out
 err=$work/err
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
+. "$(dirname "$0")/main_shell.sh"
+trap 'in_main_shell && rm -rf "$work"' EXIT
 
 run() { "$fxrates" "$@" >"$out" 2>"$err"; code=$?; }
 

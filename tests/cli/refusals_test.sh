@@ -8,8 +8,8 @@ fxrates=$1
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 work=$(mktemp -d "$PWD/refusals_test.XXXXXX")
-main_shell=$BASHPID
-trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
+. "$(dirname "$0")/main_shell.sh"
+trap 'in_main_shell && rm -rf "$work"' EXIT
 out=$work/out
 err=$work/err
 

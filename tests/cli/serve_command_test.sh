@@ -6,9 +6,9 @@
 set -uo pipefail
 fxrates=$1
 work=$(mktemp -d "$PWD/serve_command_test.XXXXXX") # inside the build tree, not a shared /tmp
-main_shell=$BASHPID
+. "$(dirname "$0")/main_shell.sh"
 # Only the main shell cleans up: a subshell killed early (the watchdog below) may still run this trap.
-trap '[ "$BASHPID" = "$main_shell" ] && rm -rf "$work"' EXIT
+trap 'in_main_shell && rm -rf "$work"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
