@@ -17,13 +17,18 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -420,4 +425,127 @@ TEST_CASE("a server without range support (--no-ranges) gives a partial download
     CHECK(outcome.bytes == 200000);
     CHECK(partial.body == whole.body);
     CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/200000 range bytes=5000- -> 200"});
+}
+
+namespace {
+
+// A list fed by another thread, as `fxrates fetch` feeds a list read from a pipe: the feed answers
+// "not yet" while the queue is empty and keeps the waker, which the producer calls when it pushes.
+struct threaded_list
+{
+    fxrates::fetch_feed_answer next(const fxrates::fetch_waker& wake)
+    {
+        std::lock_guard hold(lock);
+        if (!queue.empty())
+        {
+            fetch_item item{queue.front(), nullptr, {}};
+            queue.erase(queue.begin());
+            return fxrates::fetch_feed_answer::next(std::move(item));
+        }
+        if (done)
+            return fxrates::fetch_feed_answer::end();
+        ++pendings;
+        wakers.push_back(wake);
+        return fxrates::fetch_feed_answer::not_yet();
+    }
+
+    // From the producer's thread.
+    void push(std::optional<std::string> url)
+    {
+        std::vector<fxrates::fetch_waker> wake;
+        {
+            std::lock_guard hold(lock);
+            if (url)
+                queue.push_back(std::move(*url));
+            else
+                done = true;
+            wake.swap(wakers);
+        }
+        for (auto& each : wake)
+            each();
+    }
+
+    std::mutex lock;
+    std::vector<std::string> queue;
+    std::vector<fxrates::fetch_waker> wakers;
+    bool done = false;
+    std::size_t pendings = 0;
+};
+
+} // namespace
+
+TEST_CASE("a streamed fetch from a feed that another thread fills goes on while the feed has nothing yet")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    threaded_list list;
+    std::mutex seen_lock;
+    std::condition_variable seen_changed;
+    std::vector<std::pair<std::size_t, fetch_outcome>> seen;
+    auto observe = [&](std::size_t index, const fetch_outcome& outcome) {
+        std::lock_guard hold(seen_lock);
+        seen.emplace_back(index, outcome);
+        seen_changed.notify_all();
+    };
+    // Each URL is pushed only once the one before it has been fetched: the loop must run (and
+    // answer) while the feed has nothing, or the producer waits in vain.
+    bool producer_gave_up = false;
+    std::thread producer([&] {
+        for (std::size_t k = 0; k < 4; ++k)
+        {
+            list.push(server.base_url() + "/rates?base=" + std::string(k % 2 == 0 ? "USD" : "EUR"));
+            std::unique_lock hold(seen_lock);
+            if (!seen_changed.wait_for(hold, 20s, [&] { return seen.size() == k + 1; }))
+            {
+                producer_gave_up = true;
+                break;
+            }
+        }
+        list.push(std::nullopt);
+    });
+    fxrates::fetch_feed feed = [&list](const fxrates::fetch_waker& wake) { return list.next(wake); };
+    auto run = [&]() -> asio::awaitable<fxrates::error_code> {
+        auto [ec] = co_await api.async_fetch_stream(feed, observe, 0, asio::as_tuple(asio::use_awaitable));
+        co_return ec;
+    };
+    auto error = run_until_complete(context, run());
+    producer.join();
+    CHECK_FALSE(error);
+    CHECK_FALSE(producer_gave_up);
+    REQUIRE(seen.size() == 4);
+    for (std::size_t k = 0; k < 4; ++k)
+    {
+        CHECK(seen[k].first == k);
+        CHECK(seen[k].second.ok());
+    }
+    CHECK(list.pendings >= 1); // it did wait for the feed
+}
+
+TEST_CASE("cancelling a streamed fetch that waits for its feed ends it at once")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    client api(context, trusting(server));
+    threaded_list list; // never filled
+    asio::cancellation_signal cancel;
+    fxrates::fetch_feed feed = [&](const fxrates::fetch_waker& wake) {
+        auto answer = list.next(wake);
+        // The event: the operation waits for the feed. Cancel it then, from the loop.
+        asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); });
+        return answer;
+    };
+    auto run = [&]() -> asio::awaitable<fxrates::error_code> {
+        auto [ec] = co_await api.async_fetch_stream(
+            feed, {}, 0, asio::bind_cancellation_slot(cancel.slot(), asio::as_tuple(asio::use_awaitable)));
+        co_return ec;
+    };
+    auto error = run_until_complete(context, run());
+    CHECK(error == asio::error::operation_aborted);
+    CHECK(list.pendings >= 1);
+    // A waker called after the operation ended does nothing.
+    for (auto& wake : list.wakers)
+        wake();
+    context.restart();
+    context.poll();
 }
