@@ -907,8 +907,11 @@ int run_fetch(const fetch_options& options)
     // The validators saved so far reach the metadata file at least every second, so that a crash
     // loses at most the last second's (cli/fetch_refresh.hpp).
     asio::steady_timer flush_timer(context);
+    // Set when the run ends: a tick already due then completes without an error, and must not
+    // arm the timer again (that kept the loop, and the process, alive for ever).
+    bool run_over = false;
     std::function<void(const boost::system::error_code&)> flush_validators = [&](const boost::system::error_code& ec) {
-        if (ec)
+        if (ec || run_over)
             return;
         validators->flush();
         flush_timer.expires_after(std::chrono::seconds(1));
@@ -921,6 +924,7 @@ int run_fetch(const fetch_options& options)
     }
     auto finished = [&] {
         signals.cancel();
+        run_over = true;
         flush_timer.cancel();
         run.progress().finish();
     };

@@ -376,6 +376,33 @@ TEST_CASE("a partial download resumes against the server with Range and If-Range
     CHECK(stale.body == whole.body);
 }
 
+TEST_CASE("a partial download that holds the whole body already ends with the server's 416, nothing fetched again")
+{
+    logged_server site(fixed_day());
+    resuming_sink whole;
+    REQUIRE(site.fetch("/bytes/300000", whole).ok());
+    // A run stopped between the last byte and the rename: every byte kept.
+    auto partial = whole.first_bytes(300000);
+    site.log.take();
+    auto resumed = site.fetch("/bytes/300000", partial);
+    REQUIRE(resumed.ok());
+    CHECK(resumed.status == 206);
+    CHECK(resumed.resumed_from == 300000);
+    CHECK(resumed.bytes == 300000);
+    CHECK(resumed.attempts == 1);
+    CHECK(resumed.content_type.empty()); // the 416's own text's type is not the body's
+    CHECK(partial.misplaced == 0);
+    CHECK(partial.body == whole.body);
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/300000 range bytes=300000- -> 416"});
+
+    // One byte short of what the server has is not complete: that byte is fetched.
+    auto almost = whole.first_bytes(299999);
+    auto rest = site.fetch("/bytes/300000", almost);
+    REQUIRE(rest.ok());
+    CHECK(almost.body == whole.body);
+    CHECK(site.log.take() == std::vector<std::string>{"GET /bytes/300000 range bytes=299999- -> 206"});
+}
+
 TEST_CASE("a body cut mid-way is resumed on the retry: only the rest is asked for, and the bytes are a whole fetch's")
 {
     auto params = fixed_day();

@@ -102,6 +102,19 @@ public:
     {
         unsigned status = head.status;
         bool resumed = resume_at_.has_value();
+        complete_ = false;
+        if (resumed && status == 416 && head.total_size == *resume_at_)
+        {
+            // "Nothing past byte N": the bytes kept are the whole body (a run stopped between its
+            // last byte and its rename). The If-Range validator matched, or the answer would have
+            // been a 200. The caller's sink resumes at its end and gets nothing more.
+            passing_ = complete_ = true;
+            kept_ = whole_ = *resume_at_;
+            body_head whole = head;
+            whole.status = 206;
+            whole.offset = *resume_at_;
+            return to_.begin(whole);
+        }
         passing_ = !(status == 429 || is_retried_status(status) ||
                      (follows_redirects_ && is_followed_redirect(status)) || (resumed && status == 416));
         if (resumed && status == 416)
@@ -136,7 +149,7 @@ public:
 
     error_code write(std::string_view data) override
     {
-        if (!passing_)
+        if (!passing_ || complete_)
             return {};
         // The parser bounds the answer's own bytes; this bounds them with the ones resumed from.
         if (data.size() > body_limit_ - whole_)
@@ -149,6 +162,9 @@ public:
 
     /// The last answer was a 416 to the resumed request, or a 206 that does not continue the body.
     bool range_refused() const noexcept { return range_refused_; }
+
+    /// The last answer was a 416 saying the body ends where the bytes kept end: it is complete.
+    bool complete_already() const noexcept { return complete_; }
 
     /// Bytes the caller's sink kept from before the last answer that reached it: its resume offset.
     std::uint64_t resumed_from() const noexcept { return passing_ ? kept_ : 0; }
@@ -172,6 +188,7 @@ private:
     std::uint64_t kept_ = 0;  // of the passing answer: the bytes resumed from
     std::uint64_t whole_ = 0; // of the passing answer: the bytes resumed from, and those written since
     bool passing_ = false;
+    bool complete_ = false;
     bool range_refused_ = false;
     std::string refusal_;
 };
@@ -283,6 +300,24 @@ public:
             stamp(timing, response.timing);
             unsigned status = ec ? 0 : response.status();
 
+            if (resume_at && sink->complete_already())
+            {
+                // The answer says "nothing more"; for the caller it is the end of a resumed body, as
+                // a 206 would be. Its content fields describe the 416's own text: dropped.
+                response_head rest;
+                rest.status = status = 206;
+                rest.version = response.head.version;
+                rest.set_reason("Partial Content");
+                auto named = [](std::string_view name, std::string_view wanted) {
+                    return name.size() == wanted.size() &&
+                           std::equal(name.begin(), name.end(), wanted.begin(),
+                                      [](char a, char b) { return (a | 0x20) == b; });
+                };
+                for (header_field field : response.head.fields())
+                    if (!named(field.name, "content-type") && !named(field.name, "content-length"))
+                        rest.add_field(field.name, field.value);
+                response.head = std::move(rest);
+            }
             if (resume_at && sink->range_refused())
             {
                 // The server cannot continue this body: ask for all of it, at once and without
