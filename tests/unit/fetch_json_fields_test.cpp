@@ -80,6 +80,13 @@ TEST_CASE("a missing field or an answer that is not JSON is refused with a clear
     CHECK(failure("{\"a\":\"\xFF\"}", {"/a"}).rfind("the answer is not JSON (", 0) == 0);
 }
 
+TEST_CASE("a number beyond a double's range is that item's error, never printed as inf")
+{
+    CHECK(failure(R"({"rate":1e400})", {"/rate"}).find("beyond the range of a double") != std::string::npos);
+    CHECK(failure(R"({"a":{"b":[-1e999]}})", {"/a"}).find("beyond the range of a double") != std::string::npos);
+    CHECK(fields(R"({"rate":1e300,"small":1e-400})", {"/rate", "/small"}) == "1e+300\t0");
+}
+
 TEST_CASE("a document nested deeper than the limit is refused, not parsed")
 {
     std::string deep = std::string(max_json_depth, '[') + std::string(max_json_depth, ']');

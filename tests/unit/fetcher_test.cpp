@@ -518,6 +518,16 @@ TEST_CASE("a URL's port is read from its text: above 65535 or not a number is re
     CHECK(location.origin.port == 443);
 }
 
+TEST_CASE("a URL's #fragment is the reader's: accepted, and never sent")
+{
+    fxrates::detail::http_location location;
+    std::string why;
+    CHECK(fxrates::detail::parse_http_location("https://h/a?b=1#part", location, why) == fxrates::error_code{});
+    CHECK(location.target == "/a?b=1");
+    CHECK(location.url() == "https://h/a?b=1");
+    CHECK(fxrates::detail::parse_http_location("https://h/a#x#y", location, why) == errc::bad_redirect);
+}
+
 // Resuming: a sink that holds part of a body is asked for the rest (Range + If-Range, identity).
 
 TEST_CASE_FIXTURE(fixture, "a body cut mid-way is resumed on the retry with Range and If-Range, and the sink ends with the exact bytes")

@@ -5,6 +5,8 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include <cmath>
 #include <boost/json/value.hpp>
 
 #include <charconv>
@@ -85,6 +87,28 @@ std::string field_text(const json::value& value)
     return escape_untrusted(text, false);
 }
 
+// Whether `value` is, or holds, a number read as infinity.
+bool holds_non_finite(const json::value& value)
+{
+    switch (value.kind())
+    {
+    case json::kind::double_:
+        return !std::isfinite(value.get_double());
+    case json::kind::array:
+        for (const auto& element : value.get_array())
+            if (holds_non_finite(element))
+                return true;
+        return false;
+    case json::kind::object:
+        for (const auto& member : value.get_object())
+            if (holds_non_finite(member.value()))
+                return true;
+        return false;
+    default:
+        return false;
+    }
+}
+
 } // namespace
 
 std::optional<std::string> check_pointer(std::string_view pointer)
@@ -121,6 +145,14 @@ bool extract_fields(std::string_view body, const std::vector<std::string>& point
         if (!found)
         {
             why = "no field " + escape_untrusted(pointers[i], false) + " in the answer";
+            line.clear();
+            return false;
+        }
+        if (holds_non_finite(*found))
+        {
+            // Boost.JSON reads 1e400 as infinity: printed, it would be "inf", not the server's number.
+            why = "the field " + escape_untrusted(pointers[i], false) +
+                  " holds a number beyond the range of a double (such as 1e400), which cannot be printed as sent";
             line.clear();
             return false;
         }

@@ -82,13 +82,18 @@ error_code from_url(const urls::url_view& url, http_location& out, std::string& 
 
 error_code parse_http_location(std::string_view text, http_location& out, std::string& why)
 {
-    auto parsed = urls::parse_absolute_uri(text);
+    // A #fragment names a part of the answer, for the reader: never sent (RFC 9110 4.2.5).
+    auto parsed = urls::parse_uri(text);
     if (!parsed)
     {
         why = "'" + std::string(text) + "' is not a URL (" + parsed.error().message() + ")";
         return errc::bad_redirect;
     }
-    return from_url(*parsed, out, why);
+    if (!parsed->has_fragment())
+        return from_url(*parsed, out, why);
+    urls::url sent(*parsed);
+    sent.remove_fragment();
+    return from_url(sent, out, why);
 }
 
 error_code resolve_redirect(const http_location& from, std::string_view field, http_location& to, std::string& why)
