@@ -116,7 +116,7 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
 {
     if (item.url.empty() && !own_reason.empty())
         return own_reason;
-    return "line " + std::to_string(item.line) + ": " + escape_untrusted(item.url, false) + ": " +
+    return "line " + std::to_string(item.line) + ": " + fetch::shown(item.url) + ": " +
            failure_reason(item, outcome, own_reason);
 }
 
@@ -267,6 +267,13 @@ private:
         if (next.kind == url_reader::result::bad_line ? config_.part.index != 0
                                                       : !fetch::in_shard(next.item.url, config_.part))
             return std::nullopt;
+        if (!config_.to_files && !next.item.file.empty() && !file_names_ignored_)
+        {
+            file_names_ignored_ = true;
+            report(command_name, "warning: line " + std::to_string(next.item.line) +
+                                     " names a file, but without -o DIR the bodies go to standard output; "
+                                     "the list's file names are not used");
+        }
         auto state = std::make_unique<item_state>();
         state->item = std::move(next.item);
         state->index = next_index_++;
@@ -535,6 +542,7 @@ private:
     setup config_;
     url_prefetcher& input_;
     bool input_done_ = false;
+    bool file_names_ignored_ = false; // said once
     std::size_t window_;
     std::size_t oldest_ = 0;       // the oldest unfinished item
     std::deque<bool> unfinished_;  // from the oldest on: which items have not ended

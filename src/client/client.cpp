@@ -168,6 +168,7 @@ error_code check_fetched_status(unsigned status, diagnostics& diag)
         return make_http_error(status);
     diag.set_client_message("the server answered " + std::to_string(status) +
                             (detail::is_followed_redirect(status) ? " (a redirect, and following redirects is off)"
+                             : status > 599                       ? ", a status HTTP does not define (they end at 599)"
                                                                   : ", which is not a final answer"));
     return errc::bad_response;
 }

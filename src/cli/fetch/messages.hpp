@@ -11,10 +11,25 @@
 
 namespace fxrates::cli::fetch {
 
-/// `text` between double quotes, escaped so that it cannot drive the terminal or end the quotes.
+/// The longest piece of untrusted text a message repeats: a 60 kB name is not worth a screenful.
+inline constexpr std::size_t max_quoted = 200;
+
+/// `text` escaped so that it cannot drive the terminal; past `max_quoted` bytes cut (on a character
+/// boundary) and marked "... (N bytes)".
+inline std::string shown(std::string_view text, bool inside_quotes = false)
+{
+    if (text.size() <= max_quoted)
+        return escape_untrusted(text, inside_quotes);
+    std::size_t cut = max_quoted;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+        --cut;
+    return escape_untrusted(text.substr(0, cut), inside_quotes) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+/// `text` between double quotes, as `shown`, so that it cannot end the quotes either.
 inline std::string quoted(std::string_view text)
 {
-    return '"' + escape_untrusted(text) + '"';
+    return '"' + shown(text, true) + '"';
 }
 
 /// "line N: ", the start of every message about one input line.
