@@ -9,7 +9,7 @@
 #
 #   fxrates        fetch -i - --report FILE, bodies thrown away (stdout to /dev/null)
 #   fxrates -o     the same, and each body saved under -o DIR --name '{index}' (DIR on tmpfs): the
-#                  folder's validator store (.fxrates-meta) is kept in memory until the end
+#                  folder's validators (.fxrates-meta) are appended as files are saved
 #   curl           --parallel --parallel-max CONNECTIONS -K -, `url = ...` + `output = "/dev/null"`
 #                  per URL (curl reads its whole config before the first transfer)
 #   aria2c         -i - with `  out=K` per URL (every URL's last segment is the same), -j CONNECTIONS,
