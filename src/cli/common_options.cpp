@@ -70,6 +70,16 @@ void apply_time_limit(double seconds, client_params& params)
     params.queue_timeout = std::min(params.queue_timeout, limit);
 }
 
+void apply_per_url_time_limit(double seconds, client_params& params)
+{
+    // Not apply_time_limit's "at most": a 1 GiB body at 10 MB/s takes minutes, and the client's
+    // 30 s per attempt and 60 s per item are a rates request's limits.
+    auto limit = to_duration(seconds).value_or(params.total_timeout);
+    params.total_timeout = limit;
+    params.request_timeout = limit;
+    params.queue_timeout = std::min(params.queue_timeout, limit);
+}
+
 bool check_request_count(std::string_view command, std::span<const strategy> kinds, std::size_t requests,
                          std::string_view how_to_reduce)
 {

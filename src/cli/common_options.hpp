@@ -50,6 +50,11 @@ bool apply_trust_options(std::string_view command, const trust_options& options,
 /// The whole run may take `seconds`: no phase, retry plan or queue wait may plan past it.
 void apply_time_limit(double seconds, client_params& params);
 
+/// `seconds` as the limit of each URL of a download (`fetch --timeout`): every attempt and the
+/// wait between them, however long the body; a stalled transfer is still caught by the client's
+/// connect, first-byte and read-idle limits.
+void apply_per_url_time_limit(double seconds, client_params& params);
+
 /// False, having said why and naming the limit, when `requests` requests (one per base) cannot be
 /// run by every strategy of `kinds`: more than `max_requests_per_strategy`, or more threads with a
 /// connection each than this process may open files (thread-per-item). Raises the soft limit on open

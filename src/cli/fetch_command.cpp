@@ -316,7 +316,7 @@ private:
         std::size_t position = 0; // among the input's items (every shard's): the report's index, {index}
         std::string own_failure;  // why it was refused before sending, or why its body was not kept
         bool skipped = false;     // --continue: its file is complete already
-        std::uint64_t skipped_bytes = 0;
+        std::uint64_t kept_bytes = 0; // the size of the file kept (skipped, or not modified)
         std::string file_name;
         std::unique_ptr<fetch::file_sink> file;
         std::unique_ptr<fetch::ordered_sink> out;
@@ -360,7 +360,7 @@ private:
                 // Complete: only a whole file is ever put under its name. The report gives its size.
                 state.skipped = true;
                 if (auto found = fetch::inspect_file(config_.root, name.name, why))
-                    state.skipped_bytes = found->size;
+                    state.kept_bytes = found->size;
                 state.file_name = std::move(name.name);
                 return;
             }
@@ -404,7 +404,12 @@ private:
             if (!sink.failure().empty())
                 why = "cannot save: " + sink.failure();
             if (not_modified)
+            {
                 sha = config_.validators->not_modified(state.file_name, outcome);
+                std::string unused;
+                if (auto found = fetch::inspect_file(config_.root, state.file_name, unused))
+                    state.kept_bytes = found->size; // the report gives the file's size, as kept
+            }
             else if (ok)
             {
                 sha = sink.sha256();
@@ -497,10 +502,9 @@ private:
             record.skipped = state.skipped;
             record.resumed_from = outcome.resumed_from;
             if (state.skipped)
-            {
                 record.file = state.file_name;
-                record.bytes = state.skipped_bytes;
-            }
+            if (state.skipped || not_modified)
+                record.bytes = state.kept_bytes;
             if (!ok)
             {
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
@@ -787,7 +791,7 @@ int run_fetch(const fetch_options& options)
     }
 
     client_params params;
-    apply_time_limit(options.timeout_seconds, params);
+    apply_per_url_time_limit(options.timeout_seconds, params);
     params.max_connections = options.concurrency;
     params.max_connections_per_origin = options.per_host;
     params.retry.max_attempts = options.retries + 1;

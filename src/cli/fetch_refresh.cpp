@@ -160,13 +160,17 @@ std::vector<std::pair<std::string, std::string>> fetch_refresh::conditions(const
     auto found = fetch::inspect_file(root_, name, why);
     if (!found || !found->regular)
         return {};
-    return fetch::conditional_fields(*entry, url, found->size);
+    return fetch::conditional_fields(*entry, url, found->size, found->mtime_ns);
 }
 
 void fetch_refresh::saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
                           std::string sha256)
 {
-    record({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256)});
+    // Its mtime as saved: a later edit of the file is seen, and the next refresh fetches it whole.
+    std::string why;
+    auto found = root_ >= 0 ? fetch::inspect_file(root_, name, why) : std::nullopt;
+    record({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256),
+            found && found->regular ? found->mtime_ns : 0});
 }
 
 void fetch_refresh::record(fetch::validator_entry entry)

@@ -43,8 +43,9 @@ constexpr std::string_view fetch_exit_codes = R"(  0    every URL was fetched (a
        or every URL failed
   2    some URLs failed (each explained on stderr and in --report; the others
        are printed or saved)
-  130  interrupted by Ctrl-C (finished files kept, partial ones removed, the
-       rest listed); 143 for SIGTERM)";
+  130  interrupted by Ctrl-C (finished files kept, temporary ones removed,
+       large partial downloads kept for --continue, the rest listed); 143
+       for SIGTERM)";
 
 constexpr std::string_view compare_examples = R"(  fxrates compare --local --timeline t.svg --trace t.json
   fxrates compare --local --latency 100 --repeat 200 --threads 32

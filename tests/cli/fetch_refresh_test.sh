@@ -78,6 +78,19 @@ grep -qx 'fxrates fetch: 2 not modified' "$err" || fail "refresh after edit: $(c
 [ "$(wc -c <"$work/site/page-1.html")" != 6 ] || fail "refresh after edit: page-1.html not replaced"
 grep -q '"file":"100000"' "$work/site/.fxrates-meta" || fail "refresh after edit: 100000 got no entry back"
 
+# A file edited in place to the same size (its mtime moved) is fetched again too: a 304 would keep
+# the edit, and the report would give the server's digest for other bytes.
+size=$(wc -c <"$work/site/image-01.png")
+head -c "$size" /dev/zero >"$work/site/image-01.png"
+run --refresh -i "$work/list.txt" -o "$work/site" --report "$work/same-size.jsonl"
+[ "$code" = 0 ] || fail "same-size edit: exit code $code: $(cat "$err")"
+grep -qx 'fxrates fetch: 3 not modified' "$err" || fail "same-size edit: $(cat "$err")"
+cmp -s "$work/site/image-01.png" <(head -c "$size" /dev/zero) && fail "same-size edit: the edited file was kept"
+grep -q '"file":"image-01.png",.*"not_modified":false' "$work/same-size.jsonl" ||
+    fail "same-size edit: report: $(grep image-01 "$work/same-size.jsonl")"
+grep -q "\"bytes\":[1-9][0-9]*,.*\"not_modified\":true" "$work/same-size.jsonl" ||
+    fail "same-size edit: a 304's report line does not give the kept file's size: $(head -1 "$work/same-size.jsonl")"
+
 # Corrupt metadata lines cost a warning and a full fetch of those files, not the run.
 printf 'garbage\n{"file":"../x","url":"u","etag":null,"last_modified":null,"bytes":1}\n' >>"$work/site/.fxrates-meta"
 run --refresh -i "$work/list.txt" -o "$work/site"

@@ -169,19 +169,38 @@ TEST_CASE("offsets past what the index holds are refused, not wrapped")
     CHECK(index.find("a") == validator_index::max_offset);
 }
 
-TEST_CASE("a request is conditional only for the same URL and an unchanged size")
+TEST_CASE("a request is conditional only for the same URL, an unchanged size and an unchanged mtime")
 {
     auto entry = page();
-    auto fields = conditional_fields(entry, entry.url, entry.bytes);
+    entry.mtime_ns = 1'700'000'000'123'456'789;
+    const auto when = entry.mtime_ns;
+    auto fields = conditional_fields(entry, entry.url, entry.bytes, when);
     REQUIRE(fields.size() == 2);
     CHECK(fields[0] == std::pair<std::string, std::string>("If-None-Match", "\"abc\""));
     CHECK(fields[1] == std::pair<std::string, std::string>("If-Modified-Since", entry.last_modified));
-    CHECK(conditional_fields(entry, "https://x/other", entry.bytes).empty());
-    CHECK(conditional_fields(entry, entry.url, entry.bytes + 1).empty());
+    CHECK(conditional_fields(entry, "https://x/other", entry.bytes, when).empty());
+    CHECK(conditional_fields(entry, entry.url, entry.bytes + 1, when).empty());
+    // Edited in place, same size: a 304 would keep the edit.
+    CHECK(conditional_fields(entry, entry.url, entry.bytes, when + 1).empty());
+    // An entry of an older run, without an mtime: the size alone.
+    entry.mtime_ns = 0;
+    CHECK(conditional_fields(entry, entry.url, entry.bytes, when + 1).size() == 2);
     entry.etag.clear();
-    CHECK(conditional_fields(entry, entry.url, entry.bytes).size() == 1);
+    CHECK(conditional_fields(entry, entry.url, entry.bytes, when).size() == 1);
     entry.last_modified.clear();
-    CHECK(conditional_fields(entry, entry.url, entry.bytes).empty());
+    CHECK(conditional_fields(entry, entry.url, entry.bytes, when).empty());
+}
+
+TEST_CASE("an entry's mtime survives its line; a line without one reads as unknown, a bad one is refused")
+{
+    auto entry = page();
+    entry.mtime_ns = 1'700'000'000'123'456'789;
+    indexed_file file(lines_of({entry}));
+    REQUIRE(file.find(entry.file));
+    CHECK(file.find(entry.file)->mtime_ns == entry.mtime_ns);
+    CHECK(file.text.find(R"("mtime_ns":1700000000123456789)") != std::string::npos);
+    CHECK(parse_entry_line(R"({"file":"a","url":"u","etag":null,"last_modified":null,"bytes":1})")->mtime_ns == 0);
+    CHECK_FALSE(parse_entry_line(R"({"file":"a","url":"u","etag":null,"last_modified":null,"bytes":1,"mtime_ns":"x"})"));
 }
 
 TEST_CASE("lines appended as files are saved read back, the later line of a file winning")

@@ -32,6 +32,7 @@ struct existing_file
     bool exists = false;    ///< something is there
     bool regular = false;   ///< a regular file (not a link, folder or other)
     std::uint64_t size = 0; ///< its size, when regular
+    std::int64_t mtime_ns = 0; ///< when it was last written, in ns since the epoch (when regular)
 };
 
 /// `file_exists`, with the size of a regular file (for `--refresh`'s "did it change" check).

@@ -62,6 +62,13 @@ std::optional<validator_entry> parse_entry(std::string_view line)
     auto bytes = size_member(object, "bytes");
     if (!file || !url || !etag || !last_modified || !sha256 || !bytes)
         return std::nullopt;
+    std::int64_t mtime_ns = 0; // absent in lines of older runs
+    if (const auto* mtime = object.if_contains("mtime_ns"); mtime && !mtime->is_null())
+    {
+        if (!mtime->is_int64() && !mtime->is_uint64())
+            return std::nullopt;
+        mtime_ns = mtime->is_int64() ? mtime->get_int64() : static_cast<std::int64_t>(mtime->get_uint64());
+    }
     if (check_confined(*file) || *file == validators_file_name)
         return std::nullopt;
     // A hostile file must not add fields to a request: refused, not cleaned up.
@@ -71,7 +78,7 @@ std::optional<validator_entry> parse_entry(std::string_view line)
     if (!sha256->empty() && !is_hex_digest(*sha256))
         return std::nullopt;
     return validator_entry{std::move(*file),          std::move(*url), std::move(*etag),
-                           std::move(*last_modified), *bytes,          std::move(*sha256)};
+                           std::move(*last_modified), *bytes,          std::move(*sha256), mtime_ns};
 }
 
 json::value string_or_null(const std::string& text)
@@ -148,6 +155,8 @@ void append_line(const validator_entry& entry, std::string& text)
     object["last_modified"] = string_or_null(entry.last_modified);
     object["bytes"] = entry.bytes;
     object["sha256"] = string_or_null(entry.sha256);
+    if (entry.mtime_ns != 0)
+        object["mtime_ns"] = entry.mtime_ns;
     text += json::serialize(object);
     text += '\n';
 }
@@ -162,11 +171,12 @@ bool append_entry_line(validator_entry entry, std::string& text)
     return true;
 }
 
-std::vector<std::pair<std::string, std::string>>
-conditional_fields(const validator_entry& entry, std::string_view url, std::uint64_t size_on_disk)
+std::vector<std::pair<std::string, std::string>> conditional_fields(const validator_entry& entry, std::string_view url,
+                                                                    std::uint64_t size_on_disk,
+                                                                    std::int64_t mtime_ns)
 {
     std::vector<std::pair<std::string, std::string>> fields;
-    if (entry.url != url || entry.bytes != size_on_disk)
+    if (entry.url != url || entry.bytes != size_on_disk || (entry.mtime_ns != 0 && entry.mtime_ns != mtime_ns))
         return fields;
     if (!entry.etag.empty())
         fields.emplace_back("If-None-Match", entry.etag);

@@ -38,6 +38,7 @@ struct validator_entry
     std::string last_modified; ///< the answer's Last-Modified, as sent; empty if none
     std::uint64_t bytes = 0;   ///< the file's size when saved
     std::string sha256;        ///< its digest when it was computed (with --report); empty if not
+    std::int64_t mtime_ns = 0; ///< the file's mtime once saved (ns since the epoch); 0 if unknown
 
     bool operator==(const validator_entry&) const = default;
 };
@@ -48,8 +49,8 @@ bool is_sendable_validator(std::string_view value);
 
 /*
  * The metadata file's format: one JSON object a line, `{"file":...,"url":...,"etag":...,
- * "last_modified":...,"bytes":N,"sha256":...}`; `etag`, `last_modified` and `sha256` are null when
- * unknown. Strings are JSON-escaped, so any name or validator stays on its line. A run appends a
+ * "last_modified":...,"bytes":N,"sha256":...,"mtime_ns":N}`; `etag`, `last_modified` and `sha256`
+ * are null when unknown, `mtime_ns` absent (lines of older runs). Strings are JSON-escaped, so any name or validator stays on its line. A run appends a
  * line as each file is saved (so that a crash keeps what was saved before it, and a long run holds
  * none of them); a later line for a file replaces an earlier one.
  */
@@ -95,10 +96,12 @@ private:
 bool append_entry_line(validator_entry entry, std::string& text);
 
 /// The fields that make a request conditional on `entry`, for a file now `size_on_disk` bytes
-/// long fetched from `url`: `If-None-Match` with its ETag and `If-Modified-Since` with its
-/// Last-Modified. None when the entry is for another URL, the size changed (the file was edited),
-/// or it has no validators: the file is then fetched unconditionally.
-std::vector<std::pair<std::string, std::string>>
-conditional_fields(const validator_entry& entry, std::string_view url, std::uint64_t size_on_disk);
+/// long and last written at `mtime_ns`, fetched from `url`: `If-None-Match` with its ETag and
+/// `If-Modified-Since` with its Last-Modified. None when the entry is for another URL, the size or
+/// the mtime changed (the file was edited since it was saved: a 304 would keep the edit), or it
+/// has no validators: the file is then fetched unconditionally.
+std::vector<std::pair<std::string, std::string>> conditional_fields(const validator_entry& entry, std::string_view url,
+                                                                    std::uint64_t size_on_disk,
+                                                                    std::int64_t mtime_ns);
 
 } // namespace fxrates::cli::fetch
