@@ -70,7 +70,9 @@ private:
     void read_all();
 
     mutable std::mutex lock_;
-    std::condition_variable changed_; // an item came, one was taken, or the reader is told to stop
+    std::condition_variable changed_; // an item came, or the list ended (for the consumers)
+    std::condition_variable room_;    // half the queue is free again, or stop (for the reader)
+    bool reader_waiting_ = false;     // the reader waits for room
     std::deque<url_ahead> ahead_;
     std::optional<url_ahead> ending_; // the end or failure, once read
     std::vector<std::function<void()>> wakers_;
