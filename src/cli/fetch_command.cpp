@@ -317,6 +317,7 @@ private:
         std::string own_failure;  // why it was refused before sending, or why its body was not kept
         bool skipped = false;     // --continue: its file is complete already
         std::uint64_t kept_bytes = 0; // the size of the file kept (skipped, or not modified)
+        std::optional<fetch::validator_entry> known; // --refresh: the entry its conditions came from
         std::string file_name;
         std::unique_ptr<fetch::file_sink> file;
         std::unique_ptr<fetch::ordered_sink> out;
@@ -354,7 +355,13 @@ private:
                 return;
             }
             if (*exists && options.refresh)
-                request.fields = config_.validators->conditions(name.name, state.item.url);
+            {
+                if (auto condition = config_.validators->conditions(name.name, state.item.url))
+                {
+                    request.fields = std::move(condition->fields);
+                    state.known = std::move(condition->entry);
+                }
+            }
             else if (*exists && options.continue_run)
             {
                 // Complete: only a whole file is ever put under its name. The report gives its size.
@@ -405,10 +412,10 @@ private:
                 why = "cannot save: " + sink.failure();
             if (not_modified)
             {
-                sha = config_.validators->not_modified(state.file_name, outcome);
-                std::string unused;
-                if (auto found = fetch::inspect_file(config_.root, state.file_name, unused))
-                    state.kept_bytes = found->size; // the report gives the file's size, as kept
+                // Only a conditional request gets a 304: its entry is the item's, with the file's
+                // size as checked then.
+                sha = config_.validators->not_modified(state.known ? &*state.known : nullptr, outcome);
+                state.kept_bytes = state.known ? state.known->bytes : 0;
             }
             else if (ok)
             {

@@ -148,19 +148,21 @@ std::optional<fetch::validator_entry> fetch_refresh::known(const std::string& na
     return entry;
 }
 
-std::vector<std::pair<std::string, std::string>> fetch_refresh::conditions(const std::string& name,
-                                                                           std::string_view url) const
+std::optional<fetch_refresh::condition> fetch_refresh::conditions(const std::string& name, std::string_view url) const
 {
     if (root_ < 0)
-        return {};
+        return std::nullopt;
     auto entry = known(name);
     if (!entry)
-        return {};
+        return std::nullopt;
     std::string why;
     auto found = fetch::inspect_file(root_, name, why);
     if (!found || !found->regular)
-        return {};
-    return fetch::conditional_fields(*entry, url, found->size, found->mtime_ns);
+        return std::nullopt;
+    auto fields = fetch::conditional_fields(*entry, url, found->size, found->mtime_ns);
+    if (fields.empty())
+        return std::nullopt;
+    return condition{std::move(fields), std::move(*entry)};
 }
 
 void fetch_refresh::saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
@@ -213,24 +215,24 @@ void fetch_refresh::flush_locked()
     pending_.clear();
 }
 
-std::string fetch_refresh::not_modified(const std::string& name, const fetch_outcome& outcome)
+std::string fetch_refresh::not_modified(const fetch::validator_entry* entry, const fetch_outcome& outcome)
 {
     {
         std::lock_guard hold(lock_);
         ++not_modified_;
     }
-    auto entry = known(name);
     if (!entry)
         return {};
+    const auto& known = *entry;
     // A 304 may carry the current validators (RFC 9110 15.4.5); keep them if they moved on.
-    auto updated = *entry;
+    auto updated = known;
     if (!outcome.etag.empty())
         updated.etag = outcome.etag;
     if (!outcome.last_modified.empty())
         updated.last_modified = outcome.last_modified;
-    if (!(updated == *entry))
-        record(updated);
-    return entry->sha256;
+    if (!(updated == known))
+        record(std::move(updated));
+    return known.sha256;
 }
 
 std::size_t fetch_refresh::not_modified_count() const

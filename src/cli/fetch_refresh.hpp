@@ -48,18 +48,23 @@ public:
     /// Indexes the metadata file below `root` (`dir` names the folder in warnings).
     fetch_refresh(int root, std::string dir);
 
-    /// The fields making the request for `name` (which exists) from `url` conditional: none when
-    /// the file has no entry, another URL, or another size than when it was saved.
-    std::vector<std::pair<std::string, std::string>> conditions(const std::string& name,
-                                                                std::string_view url) const;
+    /// What makes the request for `name` (which exists) from `url` conditional: its fields, and the
+    /// entry they came from (which `not_modified` takes back, so that it is read once). None when
+    /// the file has no entry, another URL, or another size or mtime than when it was saved.
+    struct condition
+    {
+        std::vector<std::pair<std::string, std::string>> fields;
+        fetch::validator_entry entry;
+    };
+    std::optional<condition> conditions(const std::string& name, std::string_view url) const;
 
     /// `name` was saved from `url` with this outcome (`sha256` empty if not computed).
     void saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
                std::string sha256);
 
-    /// `name` was not modified (a 304); its digest as last known, empty if none. A changed
-    /// validator in the 304 is kept for next time.
-    std::string not_modified(const std::string& name, const fetch_outcome& outcome);
+    /// A file was not modified (a 304); `known` is the entry `conditions` gave for it (null if
+    /// none). Its digest as last known, empty if none. A changed validator in the 304 is kept.
+    std::string not_modified(const fetch::validator_entry* known, const fetch_outcome& outcome);
 
     /// Appends the lines gathered so far.
     void flush();

@@ -1,5 +1,6 @@
 #include "client/http/content_decoder.hpp"
 
+#include "client/http/ascii.hpp"
 #include "client/http/server_text.hpp"
 
 #include <algorithm>
@@ -17,17 +18,6 @@ namespace
 
 constexpr std::size_t no_limit = static_cast<std::size_t>(-1);
 
-char ascii_lower(char c) noexcept
-{
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
 
 std::string_view trim(std::string_view text) noexcept
 {

@@ -16,6 +16,7 @@
 #include <fxrates/throttle.hpp>
 
 #include "client/deadline.hpp"
+#include "client/http/ascii.hpp"
 #include "client/http/rate_learner.hpp"
 #include "client/http/redirect.hpp"
 #include "client/http/resume.hpp"
@@ -308,13 +309,8 @@ public:
                 rest.status = status = 206;
                 rest.version = response.head.version;
                 rest.set_reason("Partial Content");
-                auto named = [](std::string_view name, std::string_view wanted) {
-                    return name.size() == wanted.size() &&
-                           std::equal(name.begin(), name.end(), wanted.begin(),
-                                      [](char a, char b) { return (a | 0x20) == b; });
-                };
                 for (header_field field : response.head.fields())
-                    if (!named(field.name, "content-type") && !named(field.name, "content-length"))
+                    if (!iequals(field.name, "content-type") && !iequals(field.name, "content-length"))
                         rest.add_field(field.name, field.value);
                 response.head = std::move(rest);
             }

@@ -1,5 +1,6 @@
 #include "client/http/response_parser.hpp"
 
+#include "client/http/ascii.hpp"
 #include "client/http/server_text.hpp"
 
 #include <algorithm>
@@ -15,20 +16,6 @@ namespace fxrates::detail
 namespace
 {
 
-char ascii_lower(char c) noexcept
-{
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept
-{
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i]))
-            return false;
-    return true;
-}
 
 bool is_ows(char c) noexcept
 {
