@@ -111,6 +111,55 @@ TEST_CASE("decode_rates ignores unknown keys")
     CHECK(out.values.at(code("USD")) == 1.0921);
 }
 
+TEST_CASE("decode_rates reads only the top level's fields, and a field given twice as its last value")
+{
+    // Fields of the same names nested in other values are not the answer's.
+    constexpr std::string_view nested =
+        R"({"meta":{"date":"1999-01-04","base":"JPY","rates":{"XXX":1}},"list":[{"rates":{"EUR":9}}],)"
+        R"("date":"2024-01-05","base":"EUR","rates":{"USD":1.0921}})";
+    fxrates::rates out;
+    fxrates::diagnostics diag;
+    REQUIRE_FALSE(fxrates::decode_rates(nested, out, diag));
+    CHECK(out.date == chrono::year_month_day(chrono::year(2024), chrono::January, chrono::day(5)));
+    CHECK(out.base == code("EUR"));
+    REQUIRE(out.values.size() == 1);
+    CHECK(out.values.at(code("USD")) == 1.0921);
+
+    constexpr std::string_view twice =
+        R"({"date":"2024-01-04","base":"USD","rates":{"EUR":2,"EUR":3,"BAD":-1},)"
+        R"("base":"GBP","rates":{"JPY":150,"CHF":1.1}})";
+    REQUIRE_FALSE(fxrates::decode_rates(twice, out, diag));
+    CHECK(out.base == code("GBP"));
+    CHECK(out.values.size() == 2); // the first `rates`, its bad rate included, is replaced whole
+    CHECK(out.values.at(code("JPY")) == 150);
+
+    check_rates_failure(R"({"date":"2024-01-04","base":"USD","rates":{"EUR":2},"rates":null})",
+                        "'rates' is not an object");
+    check_rates_failure(R"({"date":"2024-01-04","date":7,"base":"USD","rates":{}})", "'date'");
+}
+
+TEST_CASE("decode_rates reads rates in any order into a sorted map, escaped keys and long strings too")
+{
+    std::string long_date = "2024-01-05";
+    for (int i = 0; i < 5000; ++i)
+        long_date += "\\n"; // escapes: the parser hands such a string over in parts
+    fxrates::rates out;
+    fxrates::diagnostics diag;
+    REQUIRE_FALSE(fxrates::decode_rates(
+        R"({"date":"2024-01-05","base":"U\u0053D","rates":{"ZAR":3,"E\u0055R":1,"JPY":2,"EUR":4}})", out,
+        diag));
+    CHECK(out.base == code("USD"));
+    REQUIRE(out.values.size() == 3);
+    CHECK(out.values.begin()->first == code("EUR"));
+    CHECK(out.values.at(code("EUR")) == 4); // the later of the two
+    CHECK(out.values.rbegin()->first == code("ZAR"));
+    // A string longer than the parser's buffer comes in parts: still read whole (and refused).
+    check_rates_failure(R"({"date":")" + long_date + R"(","base":"USD","rates":{}})",
+                        "not a YYYY-MM-DD date: '2024-01-05\n\n");
+    // A number beyond a double's range is no rate.
+    check_rates_failure(R"({"date":"2024-01-05","base":"USD","rates":{"EUR":1e400}})", "the rate for EUR");
+}
+
 TEST_CASE("decode_rates accepts empty rates")
 {
     fxrates::rates out;
@@ -315,20 +364,25 @@ TEST_CASE("check_rates_answer refuses another base or a later day, and drops cod
     fxrates::rates answer;
     answer.base = currency_code("USD");
     answer.date = std::chrono::year{2019} / 4 / 9;
-    answer.values = {{currency_code("EUR"), 0.886761}, {currency_code("GBP"), 0.76}, {currency_code("JPY"), 111.3}};
+    answer.values = {
+        {currency_code("EUR"), 0.886761}, {currency_code("GBP"), 0.76}, {currency_code("JPY"), 111.3}};
     fxrates::rates_query query;
     query.date = std::chrono::year{2019} / 4 / 9;
     query.symbols = {currency_code("JPY"), currency_code("EUR")};
     fxrates::diagnostics diag;
 
     auto other_base = answer;
-    CHECK(fxrates::check_rates_answer(other_base, currency_code("EUR"), query, diag) == fxrates::errc::bad_response);
-    CHECK(diag.client_message() == "the answer is for base USD, not EUR (a server or cache that ignores the query?)");
+    CHECK(fxrates::check_rates_answer(other_base, currency_code("EUR"), query, diag) ==
+          fxrates::errc::bad_response);
+    CHECK(diag.client_message() ==
+          "the answer is for base USD, not EUR (a server or cache that ignores the query?)");
 
     auto later = answer;
     later.date = std::chrono::year{2019} / 4 / 10;
-    CHECK(fxrates::check_rates_answer(later, currency_code("USD"), query, diag) == fxrates::errc::bad_response);
-    CHECK(diag.client_message().find("2019-04-10, later than the day asked for, 2019-04-09") != std::string::npos);
+    CHECK(fxrates::check_rates_answer(later, currency_code("USD"), query, diag) ==
+          fxrates::errc::bad_response);
+    CHECK(diag.client_message().find("2019-04-10, later than the day asked for, 2019-04-09") !=
+          std::string::npos);
 
     auto earlier = answer; // a weekend or holiday asked for: the business day before
     earlier.date = std::chrono::year{2019} / 4 / 5;
