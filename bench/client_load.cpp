@@ -15,7 +15,8 @@
 #include <cstdio>
 #include <string>
 
-namespace {
+namespace
+{
 
 double cpu_seconds()
 {
@@ -45,6 +46,7 @@ int main(int argc, char** argv)
     params.api_url = argv[1];
     params.ca_file = argv[2];
     params.use_system_trust = false; // as the Python peer: ssl.create_default_context(cafile=...)
+    params.thread_safe = false;      // one thread runs the io_context below and uses the client
     std::size_t count = std::stoul(argv[3]);
     params.max_connections = std::stoul(argv[4]);
     if (argc == 6)
@@ -62,9 +64,9 @@ int main(int argc, char** argv)
     std::vector<fxrates::rates_outcome> outcomes;
     double cpu_before = cpu_seconds();
     auto started = std::chrono::steady_clock::now();
-    api.async_get_rates_batch(bases, {}, [&](fxrates::error_code, std::vector<fxrates::rates_outcome> results) {
-        outcomes = std::move(results);
-    });
+    api.async_get_rates_batch(bases, {},
+                              [&](fxrates::error_code, std::vector<fxrates::rates_outcome> results)
+                              { outcomes = std::move(results); });
     context.run();
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double cpu = cpu_seconds() - cpu_before;

