@@ -19,7 +19,8 @@
 #include <chrono>
 #include <deque>
 
-namespace fxrates::detail {
+namespace fxrates::detail
+{
 
 class wait_queue
 {
@@ -37,17 +38,26 @@ public:
     wait_queue(const wait_queue&) = delete;
     wait_queue& operator=(const wait_queue&) = delete;
 
-    /// Waits at the back of the queue until notified or `deadline`, whichever comes first. A
-    /// deadline already past still yields to the executor once, then reports `timed_out` (unless
-    /// a notification came in between). A coroutine already cancelled does not wait; one
-    /// cancelled while it waits reports `cancelled` unless it was notified first: a notified
-    /// waiter must pass on whatever the notification gave it.
-    boost::asio::awaitable<wake_reason> wait(boost::asio::any_io_executor executor, clock_type::time_point deadline)
+    /// Where a waiter joins the queue: behind everyone, or (a waiter that was woken but found its
+    /// turn taken after all) ahead of everyone, so that it keeps its place.
+    enum class place
+    {
+        back,
+        front,
+    };
+
+    /// Waits in the queue until notified or `deadline`, whichever comes first. A deadline already
+    /// past still yields to the executor once, then reports `timed_out` (unless a notification
+    /// came in between). A coroutine already cancelled does not wait; one cancelled while it
+    /// waits reports `cancelled` unless it was notified first: a notified waiter must pass on
+    /// whatever the notification gave it.
+    boost::asio::awaitable<wake_reason> wait(boost::asio::any_io_executor executor,
+                                             clock_type::time_point deadline, place where = place::back)
     {
         auto cancellation = co_await boost::asio::this_coro::cancellation_state;
         if (cancellation.cancelled() != boost::asio::cancellation_type::none)
             co_return wake_reason::cancelled;
-        waiter self(boost::asio::steady_timer(std::move(executor), deadline), waiters_);
+        waiter self(boost::asio::steady_timer(std::move(executor), deadline), waiters_, where);
         co_await self.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
         if (self.notified)
             co_return wake_reason::notified;
@@ -76,9 +86,13 @@ public:
 private:
     struct waiter
     {
-        waiter(boost::asio::steady_timer t, std::deque<waiter*>& q) : timer(std::move(t)), queue(q)
+        waiter(boost::asio::steady_timer t, std::deque<waiter*>& q, place where)
+            : timer(std::move(t)), queue(q)
         {
-            queue.push_back(this);
+            if (where == place::front)
+                queue.push_front(this);
+            else
+                queue.push_back(this);
         }
         waiter(const waiter&) = delete;
         waiter& operator=(const waiter&) = delete;

@@ -22,7 +22,8 @@ using fxrates::detail::wait_queue;
 using reason = wait_queue::wake_reason;
 using namespace std::chrono_literals;
 
-namespace {
+namespace
+{
 
 const auto never = wait_queue::clock_type::now() + 1h;
 const auto long_ago = wait_queue::clock_type::now() - 1h;
@@ -34,10 +35,11 @@ struct woken
 };
 
 asio::awaitable<void> wait_and_record(wait_queue& queue, wait_queue::clock_type::time_point deadline, int id,
-                                      std::vector<woken>& log)
+                                      std::vector<woken>& log,
+                                      wait_queue::place where = wait_queue::place::back)
 {
     co_await asio::this_coro::throw_if_cancelled(false); // as the client's coroutines do
-    auto why = co_await queue.wait(co_await asio::this_coro::executor, deadline);
+    auto why = co_await queue.wait(co_await asio::this_coro::executor, deadline, where);
     log.push_back({id, why});
 }
 
@@ -45,9 +47,10 @@ asio::awaitable<void> wait_and_record(wait_queue& queue, wait_queue::clock_type:
 struct fixture
 {
     // Starts waiter `id`, to be woken by a notification, its deadline or `slot`'s cancellation.
-    void start(wait_queue::clock_type::time_point deadline, int id, asio::cancellation_slot slot = {})
+    void start(wait_queue::clock_type::time_point deadline, int id, asio::cancellation_slot slot = {},
+               wait_queue::place where = wait_queue::place::back)
     {
-        asio::co_spawn(context, wait_and_record(queue, deadline, id, log),
+        asio::co_spawn(context, wait_and_record(queue, deadline, id, log, where),
                        asio::bind_cancellation_slot(slot, asio::detached));
     }
 
@@ -88,6 +91,22 @@ TEST_CASE_FIXTURE(fixture, "notify_one wakes the waiters one at a time, longest 
     CHECK(queue.empty());
 }
 
+TEST_CASE_FIXTURE(fixture, "a waiter that keeps its place joins at the front and is woken first")
+{
+    start(never, 0);
+    start(never, 1);
+    context.poll();
+    start(never, 2, {}, wait_queue::place::front); // woken once, its turn taken: it waits again, first
+    context.poll();
+    REQUIRE(queue.size() == 3);
+    for (int i = 0; i < 3; ++i)
+        notify_one_and_run();
+    REQUIRE(log.size() == 3);
+    CHECK(log[0].id == 2);
+    CHECK(log[1].id == 0);
+    CHECK(log[2].id == 1);
+}
+
 TEST_CASE_FIXTURE(fixture, "notify_all wakes every waiter; a notification with nobody waiting is not kept")
 {
     queue.notify_one(); // stores nothing: like a condition variable
@@ -104,7 +123,8 @@ TEST_CASE_FIXTURE(fixture, "notify_all wakes every waiter; a notification with n
     CHECK(queue.empty());
 }
 
-TEST_CASE_FIXTURE(fixture, "a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
+TEST_CASE_FIXTURE(
+    fixture, "a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
 {
     start(never, 0);
     start(long_ago, 1);
@@ -123,7 +143,9 @@ TEST_CASE_FIXTURE(fixture, "a waiter whose deadline has passed times out and lea
     CHECK(log[2].id == 2);
 }
 
-TEST_CASE_FIXTURE(fixture, "a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
+TEST_CASE_FIXTURE(
+    fixture,
+    "a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
 {
     asio::cancellation_signal cancel_first;
     start(never, 0, cancel_first.slot());

@@ -18,13 +18,15 @@
 #include <stdexcept>
 #include <unordered_map>
 
-namespace fxrates::detail {
+namespace fxrates::detail
+{
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
+namespace
+{
 
 bool has_control_characters(std::string_view text)
 {
@@ -60,11 +62,27 @@ struct shared_state final : handshake_gate
     client_params params; // a copy: requests under way may outlive the client
     tls_connector connector;
     connection_pool<connection> pool;
-    std::string fixed_fields; // User-Agent and Accept-Encoding, the same for every request
+    std::string fixed_fields;    // User-Agent and Accept-Encoding, the same for every request
     std::string identity_fields; // the same, asking for no content coding (http_request::identity_encoding)
-    // Requests waiting for a connection, one queue per origin: a release frees room for its own
-    // origin first, and nobody is woken only to find the same limit again.
-    std::unordered_map<origin, std::unique_ptr<wait_queue>, origin_hash> slot_waiters;
+    // Requests waiting for a connection to one origin, served in the order they came. A release
+    // frees room for its own origin first, and nobody is woken only to find the same limit again.
+    struct origin_line
+    {
+        wait_queue queue;
+        // Waiters woken for a connection given back that have not looked yet: until they have, a
+        // newcomer queues behind them rather than take what was given back for them. (Else the
+        // worker that gave a connection back took it again at once for its next item, ahead of
+        // everyone waiting, and a batch's items ended hundreds of places out of order.)
+        std::size_t woken = 0;
+
+        bool idle() const noexcept { return queue.empty() && woken == 0; }
+        void wake_one()
+        {
+            queue.notify_one();
+            ++woken;
+        }
+    };
+    std::unordered_map<origin, std::unique_ptr<origin_line>, origin_hash> slot_waiters;
     wait_queue handshake_waiters;
     bool closed = false;
 
@@ -109,15 +127,15 @@ struct shared_state final : handshake_gate
     // origin that its own limit does not hold (the global limit may have been what held it).
     void wake_slot_waiter(const origin& where)
     {
-        if (auto it = slot_waiters.find(where); it != slot_waiters.end() && !it->second->empty())
+        if (auto it = slot_waiters.find(where); it != slot_waiters.end() && !it->second->queue.empty())
         {
-            it->second->notify_one();
+            it->second->wake_one();
             return;
         }
-        for (auto& [other, queue] : slot_waiters)
-            if (!queue->empty() && pool.below_origin_limit(other))
+        for (auto& [other, line] : slot_waiters)
+            if (!line->queue.empty() && pool.below_origin_limit(other))
             {
-                queue->notify_one();
+                line->wake_one();
                 return;
             }
     }
@@ -137,13 +155,18 @@ struct shared_state final : handshake_gate
             return;
         closed = true;
         pool.close();
-        pool.for_each_busy([](connection& conn) {
-            beast::error_code ignored;
-            beast::get_lowest_layer(conn.stream).socket().close(ignored);
-        });
+        pool.for_each_busy(
+            [](connection& conn)
+            {
+                beast::error_code ignored;
+                beast::get_lowest_layer(conn.stream).socket().close(ignored);
+            });
         connector.close();
-        for (auto& [where, queue] : slot_waiters)
-            queue->notify_all();
+        for (auto& [where, line] : slot_waiters)
+        {
+            line->woken += line->queue.size();
+            line->queue.notify_all();
+        }
         handshake_waiters.notify_all();
     }
 };
@@ -154,8 +177,9 @@ asio::awaitable<error_code> stopped(const shared_state& state)
     if (state.closed)
         co_return errc::client_closed;
     auto cancellation = co_await asio::this_coro::cancellation_state;
-    co_return cancellation.cancelled() != asio::cancellation_type::none ? error_code(asio::error::operation_aborted)
-                                                                        : error_code{};
+    co_return cancellation.cancelled() != asio::cancellation_type::none
+        ? error_code(asio::error::operation_aborted)
+        : error_code{};
 }
 
 // A connection (or a slot for a new one) that one attempt holds; whatever ends the attempt,
@@ -193,13 +217,19 @@ private:
 };
 
 // Takes an idle connection into `held`, or a slot for a new one (then `held.conn` is a fresh,
-// unconnected connection), waiting in line until `limit`.
+// unconnected connection), waiting in line until `limit`. Those already waiting for the origin
+// come first, unless `ahead` (a request sent again at once, whose turn it was).
 asio::awaitable<error_code> acquire(shared_state& state, const origin& where, const named_deadline& limit,
-                                    held_connection& held, bool& reused, diagnostics& diag)
+                                    held_connection& held, bool& reused, diagnostics& diag, bool ahead)
 {
+    bool my_turn = ahead;
     for (;;)
     {
-        auto found = state.pool.try_acquire(where, clock_type::now());
+        auto line = state.slot_waiters.find(where);
+        bool others_first = !my_turn && line != state.slot_waiters.end() && !line->second->idle();
+        using acquire_result = connection_pool<connection>::acquire_result;
+        auto found = others_first ? acquire_result{acquire_status::wait, nullptr}
+                                  : state.pool.try_acquire(where, clock_type::now());
         switch (found.status)
         {
         case acquire_status::reused:
@@ -223,14 +253,22 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
             state.pool.adopt(where, *held.conn);
             reused = false;
             co_return error_code{};
-        case acquire_status::closed: co_return errc::client_closed;
-        case acquire_status::wait: break;
+        case acquire_status::closed:
+            co_return errc::client_closed;
+        case acquire_status::wait:
+            break;
         }
-        auto& queue = state.slot_waiters[where];
-        if (!queue)
-            queue = std::make_unique<wait_queue>();
-        auto woke = co_await queue->wait(state.executor, limit.at);
-        if (auto it = state.slot_waiters.find(where); it != state.slot_waiters.end() && it->second->empty())
+        auto& waiting = state.slot_waiters[where];
+        if (!waiting)
+            waiting = std::make_unique<shared_state::origin_line>();
+        auto woke = co_await waiting->queue.wait(
+            state.executor, limit.at, my_turn ? wait_queue::place::front : wait_queue::place::back);
+        // Still there: nobody removes a line that has waiters, or woken ones that have not looked.
+        auto it = state.slot_waiters.find(where);
+        my_turn = woke == wait_queue::wake_reason::notified;
+        if (my_turn)
+            --it->second->woken;
+        if (it->second->idle())
             state.slot_waiters.erase(it);
         if (state.closed)
             co_return errc::client_closed;
@@ -238,8 +276,8 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
             continue; // something was given back: look again
         if (woke == wait_queue::wake_reason::cancelled)
             co_return asio::error::operation_aborted;
-        diag.set_client_message("no connection to " + where.host_header() + " became free within " + limit.text() +
-                                " (" + std::to_string(state.params.max_connections) +
+        diag.set_client_message("no connection to " + where.host_header() + " became free within " +
+                                limit.text() + " (" + std::to_string(state.params.max_connections) +
                                 " connections at most); raise the connection limit or the timeouts");
         co_return beast::error::timeout;
     }
@@ -261,7 +299,8 @@ std::string request_bytes(const shared_state& state, const http_request& request
     return bytes;
 }
 
-asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<shared_state> self, http_request request)
+asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<shared_state> self,
+                                                           http_request request)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     auto& state = *self;
@@ -271,13 +310,15 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     auto now = clock_type::now();
     timing.started = now;
     named_deadline whole{at(now, request.whole.left), request.whole.name, request.whole.length};
-    named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name, request.queue.length};
+    named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name,
+                         request.queue.length};
     const auto& where = request.origin;
 
     bool bad_field = has_control_characters(request.target) || request.target.find(' ') != std::string::npos;
     if (request.extra_fields)
         for (const auto& field : *request.extra_fields)
-            bad_field = bad_field || has_control_characters(field.name) || has_control_characters(field.value);
+            bad_field =
+                bad_field || has_control_characters(field.name) || has_control_characters(field.value);
     if (bad_field)
     {
         diag.set_client_message("the request has control characters in its target or fields");
@@ -291,7 +332,7 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     {
         held_connection held(state, where);
         bool reused = false;
-        if (auto ec = co_await acquire(state, where, queue, held, reused, diag))
+        if (auto ec = co_await acquire(state, where, queue, held, reused, diag, attempt > 0))
             co_return std::pair{ec, std::move(response)};
         if (auto stop = co_await stopped(state))
             co_return std::pair{stop, std::move(response)};
@@ -303,7 +344,8 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
         else
         {
             auto ec = co_await state.connector.connect(
-                conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag, timing);
+                conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag,
+                timing);
             if (!ec)
                 ec = co_await state.connector.handshake(conn, where, whole, state, diag, timing);
             if (!ec)
@@ -357,29 +399,33 @@ public:
         asio::co_spawn(
             state_->executor, send(state_, std::move(request)),
             asio::bind_cancellation_slot(
-                slot, asio::bind_executor(handler_executor, [handler = std::move(handler)](
-                                                                std::exception_ptr failure,
-                                                                std::pair<error_code, http_response> result) mutable {
-                    if (failure)
-                    {
-                        // A bug, or memory exhausted: say which, never pass it off as a cancellation.
-                        result.first = errc::internal;
-                        try
-                        {
-                            std::rethrow_exception(failure);
-                        }
-                        catch (const std::exception& e)
-                        {
-                            result.second.diag.set_client_message(std::string("internal error in the transport: ") +
-                                                                  e.what());
-                        }
-                        catch (...)
-                        {
-                            result.second.diag.set_client_message("internal error in the transport");
-                        }
-                    }
-                    std::move(handler)(result.first, std::move(result.second));
-                })));
+                slot, asio::bind_executor(
+                          handler_executor,
+                          [handler = std::move(handler)](std::exception_ptr failure,
+                                                         std::pair<error_code, http_response> result) mutable
+                          {
+                              if (failure)
+                              {
+                                  // A bug, or memory exhausted: say which, never pass it off as a
+                                  // cancellation.
+                                  result.first = errc::internal;
+                                  try
+                                  {
+                                      std::rethrow_exception(failure);
+                                  }
+                                  catch (const std::exception& e)
+                                  {
+                                      result.second.diag.set_client_message(
+                                          std::string("internal error in the transport: ") + e.what());
+                                  }
+                                  catch (...)
+                                  {
+                                      result.second.diag.set_client_message(
+                                          "internal error in the transport");
+                                  }
+                              }
+                              std::move(handler)(result.first, std::move(result.second));
+                          })));
     }
 
     void close() override { state_->close(); }
