@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -108,15 +109,29 @@ public:
             return fail(diag, "the field 'rates' is missing");
         if (rates_ == presence::wrong_kind)
             return fail(diag, "the field 'rates' is not an object");
-        if (!rate_fault_.empty())
-            return fail(diag, std::move(rate_fault_));
-        out_.date = *date;
-        out_.base = *base;
         // Answers come in the ECB's order, not by code: sorted once here, on integer keys (the
-        // map's own inserts compared codes letter by letter and moved the tail each time). Of a
-        // code given twice, the later rate counts.
+        // map's own inserts compared codes letter by letter and moved the tail each time). A code
+        // given twice keeps its later rate, in the place of its first (as a document would).
         std::sort(given_.begin(), given_.end(),
                   [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::size_t fault_place = bad_key_ ? bad_key_->first : std::size_t(-1);
+        std::string fault = bad_key_ ? std::move(bad_key_->second) : std::string();
+        for (std::size_t first = 0, last = 0; first < given_.size(); first = last + 1)
+        {
+            last = first;
+            while (last + 1 < given_.size() && (given_[last + 1].first >> 32) == (given_[first].first >> 32))
+                ++last;
+            auto place = static_cast<std::uint32_t>(given_[first].first);
+            if (!is_rate(given_[last].second) && place < fault_place)
+            {
+                fault_place = place;
+                fault = "the rate for " + code_of(given_[first].first).str() + " is not a positive number";
+            }
+        }
+        if (!fault.empty())
+            return fail(diag, std::move(fault));
+        out_.date = *date;
+        out_.base = *base;
         auto& values = out_.values;
         values.clear();
         values.reserve(given_.size());
@@ -151,9 +166,10 @@ public:
                                       : field::other;
         else if (in_rates())
         {
+            place_ = entries_++;
             code_ = currency_code::parse(key);
-            if (!code_)
-                note_rate_fault("a key of 'rates' is not a currency code: '" + clipped(key) + "'");
+            if (!code_ && !bad_key_)
+                bad_key_.emplace(place_, "a key of 'rates' is not a currency code: '" + clipped(key) + "'");
         }
         pending_.clear();
         return true;
@@ -248,7 +264,7 @@ private:
         else if (depth_ == 1)
             value_at_top(object ? presence::object : presence::wrong_kind);
         else if (in_rates())
-            bad_rate();
+            rate(not_a_number);
         ++depth_;
         return true;
     }
@@ -273,7 +289,8 @@ private:
         case field::rates:
             rates_ = kind;
             given_.clear();
-            rate_fault_.clear();
+            bad_key_.reset();
+            entries_ = 0;
             break;
         case field::other:
             break;
@@ -285,7 +302,7 @@ private:
         if (depth_ == 1)
             value_at_top(presence::wrong_kind);
         else if (in_rates())
-            bad_rate();
+            rate(not_a_number);
         return true;
     }
 
@@ -293,27 +310,21 @@ private:
     {
         if (depth_ == 1)
             value_at_top(presence::wrong_kind);
-        else if (in_rates() && code_)
-        {
-            if (!std::isfinite(value) || value <= 0)
-                bad_rate();
-            else
-                given_.push_back({sort_key(*code_, given_.size()), value});
-        }
+        else if (in_rates())
+            rate(value);
         return true;
     }
 
-    void bad_rate()
+    // The value of the rates entry whose key came last; judged once the entry's last value is known.
+    void rate(double value)
     {
         if (code_)
-            note_rate_fault("the rate for " + code_->str() + " is not a positive number");
+            given_.push_back({sort_key(*code_, place_), value});
     }
 
-    void note_rate_fault(std::string message)
-    {
-        if (rate_fault_.empty())
-            rate_fault_ = std::move(message);
-    }
+    static bool is_rate(double value) { return std::isfinite(value) && value > 0; }
+
+    static constexpr double not_a_number = std::numeric_limits<double>::quiet_NaN(); // a string, null, ...
 
     rates& out_;
     int depth_ = 0; // objects and arrays open around the parser
@@ -323,7 +334,9 @@ private:
     text_field base_;
     presence rates_ = presence::missing;
     std::optional<currency_code> code_; // the key of the rate that comes, if a currency code
-    std::string rate_fault_;            // the first bad key or rate of `rates`
+    std::size_t place_ = 0;             // that key's place among the entries of `rates`
+    std::size_t entries_ = 0;           // the entries of `rates` so far
+    std::optional<std::pair<std::size_t, std::string>> bad_key_; // the first key that is no code
     // The rates of `rates` as given: (sort_key, rate). Kept inline for a usual answer (~30).
     boost::container::small_vector<std::pair<std::uint64_t, double>, 64> given_;
     std::string pending_; // a key or string given so far, when given in parts
