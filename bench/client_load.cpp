@@ -15,8 +15,7 @@
 #include <cstdio>
 #include <string>
 
-namespace
-{
+namespace {
 
 double cpu_seconds()
 {
@@ -64,9 +63,9 @@ int main(int argc, char** argv)
     std::vector<fxrates::rates_outcome> outcomes;
     double cpu_before = cpu_seconds();
     auto started = std::chrono::steady_clock::now();
-    api.async_get_rates_batch(bases, {},
-                              [&](fxrates::error_code, std::vector<fxrates::rates_outcome> results)
-                              { outcomes = std::move(results); });
+    api.async_get_rates_batch(bases, {}, [&](fxrates::error_code, std::vector<fxrates::rates_outcome> results) {
+        outcomes = std::move(results);
+    });
     context.run();
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     double cpu = cpu_seconds() - cpu_before;

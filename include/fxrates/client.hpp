@@ -24,8 +24,7 @@
 #include <utility>
 #include <vector>
 
-namespace fxrates
-{
+namespace fxrates {
 
 /// An asynchronous client of a rates API such as api.vatcomply.com, on the embedder's executor.
 ///
@@ -33,9 +32,8 @@ namespace fxrates
 /// `with_diagnostics(asio::use_awaitable)`, so inside a coroutine `co_await client.async_get_rates(base)`
 /// just works and a failure throws `error_with_diagnostics`, which carries the explanation; the
 /// batch defaults to `asio::deferred` (its failures are in its outcomes). Callbacks, `use_future`,
-/// `as_tuple` and `redirect_error` work too, with the error_code signature. Requests go over HTTPS with
-/// keep-alive connections from a pool (at most `client_params::max_connections` at once; further requests
-/// wait in order).
+/// `as_tuple` and `redirect_error` work too, with the error_code signature. Requests go over HTTPS with keep-alive connections
+/// from a pool (at most `client_params::max_connections` at once; further requests wait in order).
 ///
 /// Executor: all work runs on `get_executor()`: the executor given if it is a strand, else a
 /// strand over it, so that an `io_context` run by several threads is safe. A program whose
@@ -58,7 +56,7 @@ public:
 
     /// Makes a client on `context`'s executor.
     template <class ExecutionContext>
-    requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
+        requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
     explicit client(ExecutionContext& context, client_params params = {})
         : client(boost::asio::any_io_executor(context.get_executor()), std::move(params))
     {
@@ -83,19 +81,20 @@ public:
                          CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, rates)>(
-            [this](auto handler, currency_code base, rates_query query, diagnostics* diag)
-            { async_get_rates_impl(base, std::move(query), diag, std::move(handler)); },
+            [this](auto handler, currency_code base, rates_query query, diagnostics* diag) {
+                async_get_rates_impl(base, std::move(query), diag, std::move(handler));
+            },
             token, base, std::move(query), &diag);
     }
 
     /// \copydoc async_get_rates
     template <boost::asio::completion_token_for<void(error_code, rates)> CompletionToken = default_token_t>
-    auto async_get_rates(currency_code base, rates_query query = {},
-                         CompletionToken&& token = CompletionToken{})
+    auto async_get_rates(currency_code base, rates_query query = {}, CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, rates)>(
-            [this](auto handler, currency_code base, rates_query query, diagnostics* diag)
-            { async_get_rates_impl(base, std::move(query), diag, std::move(handler)); },
+            [this](auto handler, currency_code base, rates_query query, diagnostics* diag) {
+                async_get_rates_impl(base, std::move(query), diag, std::move(handler));
+            },
             token, base, std::move(query), static_cast<diagnostics*>(nullptr));
     }
 
@@ -109,8 +108,8 @@ public:
     ///
     /// Cancellation: terminal; pending bases complete with `operation_aborted`, finished ones keep
     /// their values.
-    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)>
-                  CompletionToken = boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
     auto async_get_rates_batch(std::vector<currency_code> bases, rates_query query = {},
                                CompletionToken&& token = CompletionToken{})
     {
@@ -121,16 +120,14 @@ public:
     /// The same, telling `observe` of each base as it ends (its index in `bases` and its outcome),
     /// on the client's executor, once per base and before the batch completes: for progress and
     /// for output streamed as the answers come. `observe` must not throw.
-    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)>
-                  CompletionToken = boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, std::vector<rates_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
     auto async_get_rates_batch(std::vector<currency_code> bases, rates_query query, outcome_observer observe,
                                CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<rates_outcome>)>(
-            [this](auto handler, std::vector<currency_code> bases, rates_query query,
-                   outcome_observer observe) {
-                async_get_rates_batch_impl(std::move(bases), std::move(query), std::move(observe),
-                                           std::move(handler));
+            [this](auto handler, std::vector<currency_code> bases, rates_query query, outcome_observer observe) {
+                async_get_rates_batch_impl(std::move(bases), std::move(query), std::move(observe), std::move(handler));
             },
             token, std::move(bases), std::move(query), std::move(observe));
     }
@@ -138,23 +135,21 @@ public:
     /// Gets the list of currencies the API knows.
     ///
     /// Completion signature: `void(error_code, currency_list)`; errors as for `async_get_rates`.
-    template <
-        boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
     auto async_get_currencies(diagnostics& diag, CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
-            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); },
-            token, &diag);
+            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); }, token,
+            &diag);
     }
 
     /// \copydoc async_get_currencies
-    template <
-        boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
+    template <boost::asio::completion_token_for<void(error_code, currency_list)> CompletionToken = default_token_t>
     auto async_get_currencies(CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, currency_list)>(
-            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); },
-            token, static_cast<diagnostics*>(nullptr));
+            [this](auto handler, diagnostics* diag) { async_get_currencies_impl(diag, std::move(handler)); }, token,
+            static_cast<diagnostics*>(nullptr));
     }
 
     /// Fetches any `https://` or `http://` URL with the client's connections, limits, retries,
@@ -179,8 +174,8 @@ public:
     auto async_fetch(fetch_item item, CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, fetch_outcome)>(
-            [this](auto handler, fetch_item item) { async_fetch_impl(std::move(item), std::move(handler)); },
-            token, std::move(item));
+            [this](auto handler, fetch_item item) { async_fetch_impl(std::move(item), std::move(handler)); }, token,
+            std::move(item));
     }
 
     /// Fetches many URLs at once, at most `client_params::max_connections` at a time (and
@@ -191,14 +186,15 @@ public:
     /// when the batch itself was cancelled; then the pending items complete with
     /// `operation_aborted`. Unlike the rates batch, no batch-wide time limit applies: each item is
     /// bounded by the request time limits (a batch of a million files has no sensible total).
-    template <boost::asio::completion_token_for<void(error_code, std::vector<fetch_outcome>)>
-                  CompletionToken = boost::asio::deferred_t>
+    template <boost::asio::completion_token_for<void(error_code, std::vector<fetch_outcome>)> CompletionToken =
+                  boost::asio::deferred_t>
     auto async_fetch_batch(std::vector<fetch_item> items, fetch_observer observe = {},
                            CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code, std::vector<fetch_outcome>)>(
-            [this](auto handler, std::vector<fetch_item> items, fetch_observer observe)
-            { async_fetch_batch_impl(std::move(items), std::move(observe), std::move(handler)); },
+            [this](auto handler, std::vector<fetch_item> items, fetch_observer observe) {
+                async_fetch_batch_impl(std::move(items), std::move(observe), std::move(handler));
+            },
             token, std::move(items), std::move(observe));
     }
 
@@ -221,13 +217,11 @@ public:
     auto async_fetch_stream(fetch_source next, fetch_observer observe, std::size_t window = 0,
                             CompletionToken&& token = CompletionToken{})
     {
-        fetch_feed feed = [next = std::move(next)](const fetch_waker&)
-        {
+        fetch_feed feed = [next = std::move(next)](const fetch_waker&) {
             auto item = next();
             return item ? fetch_feed_answer::next(std::move(*item)) : fetch_feed_answer::end();
         };
-        return async_fetch_stream(std::move(feed), std::move(observe), window,
-                                  std::forward<CompletionToken>(token));
+        return async_fetch_stream(std::move(feed), std::move(observe), window, std::forward<CompletionToken>(token));
     }
 
     /// As above, from a feed that may answer "not yet" (a list that another thread reads from a
@@ -238,8 +232,9 @@ public:
                             CompletionToken&& token = CompletionToken{})
     {
         return boost::asio::async_initiate<CompletionToken, void(error_code)>(
-            [this](auto handler, fetch_feed next, fetch_observer observe, std::size_t window)
-            { async_fetch_stream_impl(std::move(next), std::move(observe), window, std::move(handler)); },
+            [this](auto handler, fetch_feed next, fetch_observer observe, std::size_t window) {
+                async_fetch_stream_impl(std::move(next), std::move(observe), window, std::move(handler));
+            },
             token, std::move(next), std::move(observe), window);
     }
 
@@ -266,11 +261,9 @@ private:
     void async_get_rates_batch_impl(
         std::vector<currency_code> bases, rates_query query, outcome_observer observe,
         boost::asio::any_completion_handler<void(error_code, std::vector<rates_outcome>)> handler);
-    void
-    async_get_currencies_impl(diagnostics* diag,
-                              boost::asio::any_completion_handler<void(error_code, currency_list)> handler);
-    void async_fetch_impl(fetch_item item,
-                          boost::asio::any_completion_handler<void(error_code, fetch_outcome)> handler);
+    void async_get_currencies_impl(diagnostics* diag,
+                                   boost::asio::any_completion_handler<void(error_code, currency_list)> handler);
+    void async_fetch_impl(fetch_item item, boost::asio::any_completion_handler<void(error_code, fetch_outcome)> handler);
     void async_fetch_batch_impl(
         std::vector<fetch_item> items, fetch_observer observe,
         boost::asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler);

@@ -9,8 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace fxrates
-{
+namespace fxrates {
 
 /// Settings of a `client`. Every default is safe for the real API: verification on, every phase
 /// bounded in time, answers bounded in size.

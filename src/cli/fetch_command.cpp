@@ -43,11 +43,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-namespace fxrates::cli
-{
+namespace fxrates::cli {
 
-namespace
-{
+namespace {
 
 using fetch::list_item;
 
@@ -114,8 +112,7 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
 
 // "line N: URL: why", for stderr; a bad line of the input (no URL) says so as the reader did
 // ("-i (stdin), line N: ...").
-std::string describe_failure(const list_item& item, const fetch_outcome& outcome,
-                             const std::string& own_reason)
+std::string describe_failure(const list_item& item, const fetch_outcome& outcome, const std::string& own_reason)
 {
     if (item.url.empty() && !own_reason.empty())
         return own_reason;
@@ -127,20 +124,18 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
 void fill_timing(const request_timing& timing, fetch::report_record& record)
 {
     using time_point = request_timing::time_point;
-    auto since = [&](time_point from, time_point to) -> std::optional<double>
-    {
+    auto since = [&](time_point from, time_point to) -> std::optional<double> {
         if (from == time_point{} || to == time_point{})
             return std::nullopt;
         return std::chrono::duration<double, std::milli>(to - from).count();
     };
     record.queued_ms = since(timing.queued, timing.granted);
-    record.connect_ms =
-        timing.reused_connection ? std::optional<double>(0) : since(timing.started, timing.connected);
-    record.tls_ms =
-        timing.reused_connection ? std::optional<double>(0) : since(timing.connected, timing.tls_done);
+    record.connect_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.started, timing.connected);
+    record.tls_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.connected, timing.tls_done);
     record.first_byte_ms = since(timing.tls_done, timing.first_byte);
     record.total_ms = since(timing.queued, timing.done);
 }
+
 
 // The items of a run as it goes: read from the inputs when a request can start (checked ahead
 // where they can be), each one's state kept from then until it ends, and every output fed as
@@ -317,10 +312,10 @@ private:
     struct item_state
     {
         fetch::list_item item;
-        std::size_t index = 0;        // among this run's items: the order of stdout and the report
-        std::size_t position = 0;     // among the input's items (every shard's): the report's index, {index}
-        std::string own_failure;      // why it was refused before sending, or why its body was not kept
-        bool skipped = false;         // --continue: its file is complete already
+        std::size_t index = 0;    // among this run's items: the order of stdout and the report
+        std::size_t position = 0; // among the input's items (every shard's): the report's index, {index}
+        std::string own_failure;  // why it was refused before sending, or why its body was not kept
+        bool skipped = false;     // --continue: its file is complete already
         std::uint64_t kept_bytes = 0; // the size of the file kept (skipped, or not modified)
         std::optional<fetch::validator_entry> known; // --refresh: the entry its conditions came from
         std::string file_name;
@@ -343,8 +338,7 @@ private:
             if (fetch::is_internal_name(name.name))
             {
                 state.own_failure = fetch::line_prefix(state.item.line) + escape_untrusted(name.name, false) +
-                                    " is a name fetch uses for its own files (validators, partial and "
-                                    "temporary files); give the file "
+                                    " is a name fetch uses for its own files (validators, partial and temporary files); give the file "
                                     "another name";
                 return;
             }
@@ -384,8 +378,8 @@ private:
                 return;
             }
             state.file_name = std::move(name.name);
-            state.file = std::make_unique<fetch::file_sink>(config_.root, state.file_name, state.item.url,
-                                                            config_.hash);
+            state.file =
+                std::make_unique<fetch::file_sink>(config_.root, state.file_name, state.item.url, config_.hash);
             request.sink = state.file.get();
             if (options.continue_run && !*exists)
                 if (auto text = fetch::atomic_file::read_note(config_.root, state.file_name))
@@ -440,8 +434,8 @@ private:
                 if (auto kept = sink.end_failed())
                 {
                     ++partials_kept_;
-                    why = failure_reason(state.item, outcome, why) + "; " + std::to_string(kept) +
-                          " bytes kept for --continue";
+                    why = failure_reason(state.item, outcome, why) + "; " +
+                          std::to_string(kept) + " bytes kept for --continue";
                 }
             }
             else if (not_modified)
@@ -561,8 +555,8 @@ private:
     bool input_done_ = false;
     bool file_names_ignored_ = false; // said once
     std::size_t window_;
-    std::size_t oldest_ = 0;      // the oldest unfinished item
-    std::deque<bool> unfinished_; // from the oldest on: which items have not ended
+    std::size_t oldest_ = 0;       // the oldest unfinished item
+    std::deque<bool> unfinished_;  // from the oldest on: which items have not ended
     std::vector<fetch_waker> window_wakers_;
     std::string input_failure_;
     progress_display progress_;
@@ -583,125 +577,94 @@ private:
 
 CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
 {
-    auto* command =
-        app.add_subcommand("fetch", "Fetch many URLs at once, to stdout in input order or to files");
+    auto* command = app.add_subcommand("fetch", "Fetch many URLs at once, to stdout in input order or to files");
     command->add_option("urls", options.urls, "URLs to fetch (http:// or https://)");
-    auto* input =
-        command
-            ->add_option("-i,--input", options.input,
-                         "A list of URLs, one a line ('-' for stdin): 'URL' or 'URL FILE'; blank lines "
-                         "and # comments skipped")
-            ->check(not_empty("a file name"));
-    auto* templ = command
-                      ->add_option("--template", options.url_template,
-                                   "A URL with {} where each value of --values goes, percent-encoded")
+    auto* input = command->add_option("-i,--input", options.input,
+                                      "A list of URLs, one a line ('-' for stdin): 'URL' or 'URL FILE'; blank lines "
+                                      "and # comments skipped")
+                      ->check(not_empty("a file name"));
+    auto* templ = command->add_option("--template", options.url_template,
+                                      "A URL with {} where each value of --values goes, percent-encoded")
                       ->check(not_empty("a URL template"));
-    auto* values =
-        command->add_option("--values", options.values, "Values for --template, one a line ('-' for stdin)")
-            ->check(not_empty("a file name"));
+    auto* values = command->add_option("--values", options.values, "Values for --template, one a line ('-' for stdin)")
+                       ->check(not_empty("a file name"));
     templ->needs(values);
     values->needs(templ);
-    auto* output =
-        command
-            ->add_option("-o,--output-dir", options.output_dir,
-                         "Save each body to a file in this folder (made if missing) instead of stdout")
-            ->check(not_empty("a folder"));
-    command
-        ->add_option("--name", options.name,
-                     "File name under -o: {name} (last path segment), {index}, {host}, {path}, {value}")
+    auto* output = command->add_option("-o,--output-dir", options.output_dir,
+                                       "Save each body to a file in this folder (made if missing) instead of stdout")
+                       ->check(not_empty("a folder"));
+    command->add_option("--name", options.name,
+                        "File name under -o: {name} (last path segment), {index}, {host}, {path}, {value}")
         ->check(not_empty("a name pattern"))
         ->needs(output)
         ->capture_default_str();
     command->add_flag("--overwrite", options.overwrite, "Replace files that exist (they are kept otherwise)")
         ->needs(output);
-    command
-        ->add_flag("--continue", options.continue_run,
-                   "Go on with an interrupted run into the same folder: complete files are skipped, partial "
-                   "downloads continue where they stopped (Range + If-Range)")
+    command->add_flag("--continue", options.continue_run,
+                      "Go on with an interrupted run into the same folder: complete files are skipped, partial "
+                      "downloads continue where they stopped (Range + If-Range)")
         ->needs(output)
         ->excludes("--overwrite");
-    command
-        ->add_flag(
-            "--refresh", options.refresh,
-            "Fetch again into a folder of an earlier run, asking for changed files only (If-None-Match); "
-            "unchanged files are not written")
+    command->add_flag("--refresh", options.refresh,
+                      "Fetch again into a folder of an earlier run, asking for changed files only (If-None-Match); "
+                      "unchanged files are not written")
         ->needs(output);
-    auto* field =
-        command
-            ->add_option("--field", options.fields,
-                         "Print this field of each JSON answer (a JSON pointer such as /rates/EUR); "
-                         "repeat for more, tab-separated, one line per URL")
-            ->excludes(output)
-            ->allow_extra_args(false);
+    auto* field = command->add_option("--field", options.fields,
+                                      "Print this field of each JSON answer (a JSON pointer such as /rates/EUR); "
+                                      "repeat for more, tab-separated, one line per URL")
+                      ->excludes(output)
+                      ->allow_extra_args(false);
     (void)field;
-    command
-        ->add_option("--report", options.report,
-                     "Write one JSON line per URL, in input order, to FILE ('-' for stdout): status, bytes, "
-                     "sha256, file, timings, error")
+    command->add_option("--report", options.report,
+                        "Write one JSON line per URL, in input order, to FILE ('-' for stdout): status, bytes, "
+                        "sha256, file, timings, error")
         ->check(not_empty("a file name"));
-    add_trust_options(*command, options.trust, nullptr,
-                      "Also trust the certificate authorities in this PEM file",
+    add_trust_options(*command, options.trust, nullptr, "Also trust the certificate authorities in this PEM file",
                       "Do not verify servers' certificates (only for servers you control)");
-    command
-        ->add_option("--concurrency", options.concurrency,
-                     "Most connections open at once, all hosts together")
+    command->add_option("--concurrency", options.concurrency, "Most connections open at once, all hosts together")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    command
-        ->add_option("--per-host", options.per_host, "Most connections open to one host (scheme, host, port)")
+    command->add_option("--per-host", options.per_host, "Most connections open to one host (scheme, host, port)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
     auto* rate = command->add_option("--rate", options.rate, "Requests per second at most to each host")
-                     ->check(finite_number({.min = 0,
-                                            .max = 1e6,
-                                            .min_excluded = true,
-                                            .what = "a positive number of requests per second"}));
-    command
-        ->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
+                     ->check(finite_number(
+                         {.min = 0, .max = 1e6, .min_excluded = true, .what = "a positive number of requests per second"}));
+    command->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
         ->check(finite_number({.min = 1, .max = 1e6}))
         ->needs(rate);
-    command
-        ->add_option(
-            "--retries", options.retries,
-            "Retries of a URL after a connection error, timeout, 502, 503 or 504 (a 429 waits for its "
-            "Retry-After and is no retry)")
+    command->add_option("--retries", options.retries,
+                        "Retries of a URL after a connection error, timeout, 502, 503 or 504 (a 429 waits for its "
+                        "Retry-After and is no retry)")
         ->check(CLI::Range(0u, 10u))
         ->capture_default_str();
     command->add_option("--timeout", options.timeout_seconds, "Seconds each URL may take, retries included")
         ->check(finite_number({.min = 0.001, .max = 86400}))
         ->capture_default_str();
-    command
-        ->add_option("--max-size", options.max_size,
-                     "Largest body taken, after decompression (e.g. 100M); larger fails that URL")
+    command->add_option("--max-size", options.max_size,
+                        "Largest body taken, after decompression (e.g. 100M); larger fails that URL")
         ->transform(CLI::AsSizeValue(false))
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 50));
-    command
-        ->add_option("--max-header", options.max_header,
-                     "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
+    command->add_option("--max-header", options.max_header,
+                        "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
         ->transform(CLI::AsSizeValue(false))
         ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 26))
         ->capture_default_str();
-    command
-        ->add_option("--max-redirects", options.max_redirects, "Redirects followed per URL at most (0: none)")
+    command->add_option("--max-redirects", options.max_redirects, "Redirects followed per URL at most (0: none)")
         ->check(CLI::Range(0u, 50u))
         ->capture_default_str();
     command->add_flag("--no-compression", options.no_compression,
                       "Do not ask for compressed answers (a compressed answer is decoded all the same)");
-    command
-        ->add_option(
-            "--shard", options.shard,
-            "Fetch only the lines whose origin hashes to K of N, for N machines or jobs; K may be k8s "
-            "(JOB_COMPLETION_INDEX) or slurm (SLURM_ARRAY_TASK_ID)")
+    command->add_option("--shard", options.shard,
+                        "Fetch only the lines whose origin hashes to K of N, for N machines or jobs; K may be k8s "
+                        "(JOB_COMPLETION_INDEX) or slurm (SLURM_ARRAY_TASK_ID)")
         ->check(not_empty("K/N"));
-    command
-        ->add_option(
-            "--loops", options.loops,
-            "Event loops fetching at once, each on a thread with its own connections (0: one per core); "
-            "--concurrency, --per-host and --rate are shared out among them")
+    command->add_option("--loops", options.loops,
+                        "Event loops fetching at once, each on a thread with its own connections (0: one per core); "
+                        "--concurrency, --per-host and --rate are shared out among them")
         ->check(CLI::Range(std::size_t{0}, std::size_t{256}))
         ->capture_default_str();
-    command->add_flag("-q,--quiet", options.quiet,
-                      "No progress line on a terminal (failures are still reported)");
+    command->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
     add_fetch_strategy_options(*command, options.strategy);
     (void)input;
     return command;
@@ -725,8 +688,7 @@ int run_fetch(const fetch_options& options)
     }
     if (report_to_stdout && !to_files)
     {
-        report(command_name,
-               "--report - needs -o DIR: without it, the bodies (or --field lines) go to stdout");
+        report(command_name, "--report - needs -o DIR: without it, the bodies (or --field lines) go to stdout");
         return 1;
     }
     for (const auto& pointer : options.fields)
@@ -801,17 +763,15 @@ int run_fetch(const fetch_options& options)
                          kind ? std::nullopt : std::optional<std::chrono::milliseconds>(quiet_pipe_start));
         std::optional<std::string> bad;
         std::size_t kept = 0;
-        input.inspect(
-            [&](const url_ahead& line)
+        input.inspect([&](const url_ahead& line) {
+            if (line.kind == url_reader::result::item)
             {
-                if (line.kind == url_reader::result::item)
-                {
-                    ++items_seen;
-                    kept += fetch::in_shard(line.item.url, part) ? 1 : 0;
-                }
-                else if (line.kind != url_reader::result::end && !bad)
-                    bad = line.why;
-            });
+                ++items_seen;
+                kept += fetch::in_shard(line.item.url, part) ? 1 : 0;
+            }
+            else if (line.kind != url_reader::result::end && !bad)
+                bad = line.why;
+        });
         if (bad)
         {
             report(command_name, *bad);
@@ -826,16 +786,14 @@ int run_fetch(const fetch_options& options)
                              "--values (see 'fxrates fetch --help')");
         return 1;
     }
-    const std::size_t most_items =
-        kind == strategy::thread_per_item ? max_thread_per_item : max_strategy_items;
+    const std::size_t most_items = kind == strategy::thread_per_item ? max_thread_per_item : max_strategy_items;
     if (kind && (total ? *total > most_items : most_items < checked_ahead))
     {
-        report(command_name,
-               "--strategy " + options.strategy.name + " takes at most " + std::to_string(most_items) +
-                   " URLs" + (total ? " (the list has " + std::to_string(*total) + ")" : "") +
-                   (kind == strategy::thread_per_item ? ": it starts a thread per URL; use thread-pool"
-                                                      : ": it holds the list whole; use async") +
-                   " for longer lists");
+        report(command_name, "--strategy " + options.strategy.name + " takes at most " + std::to_string(most_items) +
+                                 " URLs" + (total ? " (the list has " + std::to_string(*total) + ")" : "") +
+                                 (kind == strategy::thread_per_item ? ": it starts a thread per URL; use thread-pool"
+                                                                    : ": it holds the list whole; use async") +
+                                 " for longer lists");
         return 1;
     }
 
@@ -851,8 +809,8 @@ int run_fetch(const fetch_options& options)
     params.burst = options.burst;
     params.body_limit = options.max_size > 0 ? static_cast<std::size_t>(std::min<std::uint64_t>(
                                                    options.max_size, std::numeric_limits<std::size_t>::max()))
-                        : to_fields          ? field_body_limit
-                                             : std::numeric_limits<std::size_t>::max();
+                        : to_fields ? field_body_limit
+                                    : std::numeric_limits<std::size_t>::max();
     if (!apply_trust_options(command_name, options.trust, params))
         return 1;
     // --loops 0: one per core.
@@ -877,8 +835,7 @@ int run_fetch(const fetch_options& options)
     fetch::unique_fd report_file;
     if (!options.report.empty() && !report_to_stdout)
     {
-        report_file =
-            fetch::unique_fd(::open(options.report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
+        report_file = fetch::unique_fd(::open(options.report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
         if (report_file.get() < 0)
         {
             report(command_name, "cannot write --report " + options.report + ": " + std::strerror(errno));
@@ -886,8 +843,7 @@ int run_fetch(const fetch_options& options)
         }
     }
     bool stdout_failed = false;
-    auto to_stdout = [&](std::string_view text) -> error_code
-    {
+    auto to_stdout = [&](std::string_view text) -> error_code {
         auto ec = fetch::write_all(STDOUT_FILENO, text);
         if (ec && !stdout_failed)
         {
@@ -901,8 +857,7 @@ int run_fetch(const fetch_options& options)
     bool report_failed = false;
     int report_fd = report_to_stdout ? STDOUT_FILENO : report_file.get();
     fetch::ordered_output report_out(
-        [&](std::string_view text) -> error_code
-        {
+        [&](std::string_view text) -> error_code {
             auto ec = fetch::write_all(report_fd, text);
             if (ec && !report_failed)
             {
@@ -929,8 +884,7 @@ int run_fetch(const fetch_options& options)
             const rlim_t reserved = 64 + 2 * static_cast<rlim_t>(options.concurrency);
             if (files.rlim_cur != RLIM_INFINITY)
                 window = std::clamp<std::size_t>(
-                    files.rlim_cur > reserved ? static_cast<std::size_t>(files.rlim_cur - reserved) : 0, 16,
-                    window);
+                    files.rlim_cur > reserved ? static_cast<std::size_t>(files.rlim_cur - reserved) : 0, 16, window);
         }
     }
     fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
@@ -962,14 +916,12 @@ int run_fetch(const fetch_options& options)
     asio::cancellation_signal cancel;
     // From any loop's thread: the cancellation itself is emitted on this one.
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
-    signals.async_wait(
-        [&](const boost::system::error_code& ec, int number)
-        {
-            if (ec)
-                return;
-            run.signal_number = number;
-            cancel.emit(asio::cancellation_type::terminal);
-        });
+    signals.async_wait([&](const boost::system::error_code& ec, int number) {
+        if (ec)
+            return;
+        run.signal_number = number;
+        cancel.emit(asio::cancellation_type::terminal);
+    });
     run.progress().start(context.get_executor());
     auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
     // The validators saved so far reach the metadata file at least every second, so that a crash
@@ -978,9 +930,7 @@ int run_fetch(const fetch_options& options)
     // Set when the run ends: a tick already due then completes without an error, and must not
     // arm the timer again (that kept the loop, and the process, alive for ever).
     bool run_over = false;
-    std::function<void(const boost::system::error_code&)> flush_validators =
-        [&](const boost::system::error_code& ec)
-    {
+    std::function<void(const boost::system::error_code&)> flush_validators = [&](const boost::system::error_code& ec) {
         if (ec || run_over)
             return;
         validators->flush();
@@ -992,8 +942,7 @@ int run_fetch(const fetch_options& options)
         flush_timer.expires_after(std::chrono::seconds(1));
         flush_timer.async_wait(flush_validators);
     }
-    auto finished = [&]
-    {
+    auto finished = [&] {
         signals.cancel();
         run_over = true;
         flush_timer.cancel();
@@ -1017,8 +966,7 @@ int run_fetch(const fetch_options& options)
     }
     else if (shares.loops > 1)
     {
-        auto next = [&](const fetch_waker& wake, std::size_t& number)
-        {
+        auto next = [&](const fetch_waker& wake, std::size_t& number) {
             auto answer = run.next_request(wake);
             if (answer.item)
                 number = run.last_number();
@@ -1028,8 +976,7 @@ int run_fetch(const fetch_options& options)
         by_loops.emplace(context, shares, next, observe, !to_files && !to_fields, cancel.slot(), finished);
     }
     else
-        api.async_fetch_stream(fetch_feed([&](const fetch_waker& wake) { return run.next_request(wake); }),
-                               observe, 0,
+        api.async_fetch_stream(fetch_feed([&](const fetch_waker& wake) { return run.next_request(wake); }), observe, 0,
                                asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
     // No waker of a loop is called from here on: the loops end with this function.
@@ -1061,8 +1008,7 @@ int run_fetch(const fetch_options& options)
             text += ", not finished (lines of the input): " + run.cut_short_lines() +
                     (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
         if (run.partials_kept() > 0)
-            text += "; " + std::to_string(run.partials_kept()) +
-                    " partial download(s) kept: --continue resumes them";
+            text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: --continue resumes them";
         if (run.input_left())
             text += total && *total > ended ? ", not started: " + std::to_string(*total - ended)
                                             : ", the rest of the list not started";

@@ -9,10 +9,10 @@
 
 #include <unordered_map>
 
-namespace fxrates::cli
-{
+namespace fxrates::cli {
 
 namespace asio = boost::asio;
+
 
 // One loop: its thread, and what it needs from the others' threads.
 struct loops_fetch::loop
@@ -25,9 +25,8 @@ struct loops_fetch::loop
     std::thread thread;
 };
 
-loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, source next,
-                         fetch_observer observe, bool lock_sinks, asio::cancellation_slot cancel,
-                         std::function<void()> done)
+loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, source next, fetch_observer observe,
+                         bool lock_sinks, asio::cancellation_slot cancel, std::function<void()> done)
     : next_(std::move(next)), observe_(std::move(observe)), lock_sinks_(lock_sinks), context_(context),
       work_(context.get_executor()), done_(std::move(done)), running_(shares.loops)
 {
@@ -35,12 +34,10 @@ loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, s
         loops_.push_back(std::make_unique<loop>());
     // Emitted on the main loop's thread; each loop stops on its own thread.
     if (cancel.is_connected())
-        cancel.assign(
-            [this](asio::cancellation_type type)
-            {
-                for (auto& each : loops_)
-                    asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
-            });
+        cancel.assign([this](asio::cancellation_type type) {
+            for (auto& each : loops_)
+                asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
+        });
     for (std::size_t k = 0; k < shares.loops; ++k)
         loops_[k]->thread =
             std::thread([this, &self = *loops_[k], params = shares.params[k]] { run_loop(self, params); });
@@ -51,8 +48,7 @@ void loops_fetch::run_loop(loop& self, client_params params)
     {
         params.thread_safe = false; // the loop's own thread alone runs it and uses the client
         client api(self.context, std::move(params));
-        fetch_feed take = [this, &self](const fetch_waker& wake) -> fetch_feed_answer
-        {
+        fetch_feed take = [this, &self](const fetch_waker& wake) -> fetch_feed_answer {
             std::lock_guard hold(lock_);
             std::size_t number = 0;
             auto next = next_(wake, number);
@@ -68,8 +64,7 @@ void loops_fetch::run_loop(loop& self, client_params params)
             self.under_way.emplace(self.taken++, std::make_pair(number, std::move(locked)));
             return next;
         };
-        auto ended = [this, &self](std::size_t index, const fetch_outcome& outcome)
-        {
+        auto ended = [this, &self](std::size_t index, const fetch_outcome& outcome) {
             std::lock_guard hold(lock_);
             auto found = self.under_way.find(index);
             if (found == self.under_way.end())
@@ -78,18 +73,15 @@ void loops_fetch::run_loop(loop& self, client_params params)
             observe_(number, outcome);
             self.under_way.erase(found);
         };
-        api.async_fetch_stream(take, ended, 0,
-                               asio::bind_cancellation_slot(self.stop.slot(), [](error_code) {}));
+        api.async_fetch_stream(take, ended, 0, asio::bind_cancellation_slot(self.stop.slot(), [](error_code) {}));
         self.context.run();
     }
     std::lock_guard hold(lock_);
     if (--running_ == 0)
-        asio::post(context_,
-                   [this]
-                   {
-                       done_();
-                       work_.reset();
-                   });
+        asio::post(context_, [this] {
+            done_();
+            work_.reset();
+        });
 }
 
 loops_fetch::~loops_fetch()

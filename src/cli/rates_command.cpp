@@ -30,11 +30,9 @@
 #include <iostream>
 #include <optional>
 
-namespace fxrates::cli
-{
+namespace fxrates::cli {
 
-namespace
-{
+namespace {
 
 // True when every base failed the same way before the API could answer (no DNS, no route, no
 // server): one line then says it all, instead of one identical line per base.
@@ -46,11 +44,9 @@ bool unreachable(const rates_outcome& outcome)
     if (outcome.ok() || outcome.server_answered)
         return false;
     const auto& ec = outcome.error;
-    bool lookup_failed =
-        ec.category() == error::get_netdb_category() || ec.category() == error::get_addrinfo_category();
-    bool connect_timed_out =
-        ec == condition::timeout && (outcome.diag.client_message().starts_with("cannot connect") ||
-                                     outcome.diag.client_message().starts_with("cannot resolve"));
+    bool lookup_failed = ec.category() == error::get_netdb_category() || ec.category() == error::get_addrinfo_category();
+    bool connect_timed_out = ec == condition::timeout && (outcome.diag.client_message().starts_with("cannot connect") ||
+                                                          outcome.diag.client_message().starts_with("cannot resolve"));
     return lookup_failed || connect_timed_out || ec == condition::connection;
 }
 
@@ -71,8 +67,7 @@ constexpr std::string_view untrusted_marker = "trust its CA";
 // The library names settings; the command line has flags for them.
 std::string flag_hint(const rates_outcome& outcome)
 {
-    if (outcome.error == condition::tls &&
-        outcome.diag.client_message().find(untrusted_marker) != std::string::npos)
+    if (outcome.error == condition::tls && outcome.diag.client_message().find(untrusted_marker) != std::string::npos)
         return " (--cacert FILE trusts a CA; --insecure skips verification)";
     if (outcome.error == errc::body_limit)
         return " (--max-body SIZE raises it)";
@@ -103,8 +98,8 @@ struct fetched
 // The default: the client on one io_context run by this thread, Ctrl-C and SIGTERM through a
 // signal_set on the same loop, which cancels the batch (finished bases keep their values).
 fetched fetch_on_event_loop(const client_params& params, const std::vector<currency_code>& bases,
-                            const rates_query& query, const outcome_observer& observe,
-                            progress_display& progress, std::function<void()>& stop_batch)
+                            const rates_query& query, const outcome_observer& observe, progress_display& progress,
+                            std::function<void()>& stop_batch)
 {
     namespace asio = boost::asio;
     asio::io_context context(1);
@@ -116,24 +111,19 @@ fetched fetch_on_event_loop(const client_params& params, const std::vector<curre
     fetched run;
     auto started = std::chrono::steady_clock::now();
     stop_batch = [&] { cancel.emit(asio::cancellation_type::terminal); }; // called on the loop
-    signals.async_wait(
-        [&](const boost::system::error_code& ec, int number)
-        {
-            if (ec)
-                return;
-            run.signal = number;
-            cancel.emit(asio::cancellation_type::terminal);
-        });
+    signals.async_wait([&](const boost::system::error_code& ec, int number) {
+        if (ec)
+            return;
+        run.signal = number;
+        cancel.emit(asio::cancellation_type::terminal);
+    });
     progress.start(context.get_executor());
-    api.async_get_rates_batch(
-        bases, query, observe,
-        asio::bind_cancellation_slot(cancel.slot(),
-                                     [&](error_code, std::vector<rates_outcome> outcomes)
-                                     {
-                                         run.outcomes = std::move(outcomes);
-                                         signals.cancel();
-                                         progress.finish();
-                                     }));
+    api.async_get_rates_batch(bases, query, observe,
+                              asio::bind_cancellation_slot(cancel.slot(), [&](error_code, std::vector<rates_outcome> outcomes) {
+                                  run.outcomes = std::move(outcomes);
+                                  signals.cancel();
+                                  progress.finish();
+                              }));
     context.run();
     run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return run;
@@ -173,19 +163,16 @@ fetched fetch_with_strategy(strategy kind, const client_params& params, std::siz
 
 CLI::App* add_rates_command(CLI::App& app, rates_options& options)
 {
-    auto* rates =
-        app.add_subcommand("rates", "Fetch the rates of many base currencies at once and print the matrix");
+    auto* rates = app.add_subcommand("rates", "Fetch the rates of many base currencies at once and print the matrix");
     // No delimiter for CLI11: it would skip empty elements, and `USD,,EUR` is a typo to report.
     rates->add_option("--base", options.bases, "Base currencies, comma-separated")->capture_default_str();
     rates->add_option("--symbols", options.symbols, "Currencies to show for each base, comma-separated")
         ->capture_default_str();
     add_date_option(*rates, options.date);
     auto* api = rates->add_option("--api", options.api, "Base URL of the rates API")->capture_default_str();
-    auto* local =
-        rates
-            ->add_flag("--local", options.local,
-                       "Start the built-in look-alike server in-process and use it (no network needed)")
-            ->excludes(api);
+    auto* local = rates->add_flag("--local", options.local,
+                                  "Start the built-in look-alike server in-process and use it (no network needed)")
+                      ->excludes(api);
     add_trust_options(*rates, options.trust, local, "Also trust the certificate authorities in this PEM file",
                       "Do not verify the server's certificate (only for servers you control)");
     rates->add_option("--timeout", options.timeout_seconds, "Seconds the whole batch may take")
@@ -194,59 +181,47 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     rates->add_option("--concurrency", options.concurrency, "Most connections open at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    rates
-        ->add_option("--max-handshakes", options.max_handshakes,
-                     "Most TLS handshakes under way at once (each holds ~40 KiB until it ends)")
+    rates->add_option("--max-handshakes", options.max_handshakes,
+                      "Most TLS handshakes under way at once (each holds ~40 KiB until it ends)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
         ->capture_default_str();
-    rates
-        ->add_option("--format", options.format,
-                     "Output: table (the book's), json, csv, or ndjson (one JSON line per base as it ends)")
+    rates->add_option("--format", options.format,
+                      "Output: table (the book's), json, csv, or ndjson (one JSON line per base as it ends)")
         ->check(CLI::IsMember({"table", "json", "csv", "ndjson"}))
         ->capture_default_str();
-    rates->add_flag("-q,--quiet", options.quiet,
-                    "No progress line on a terminal (failures are still reported)");
+    rates->add_flag("-q,--quiet", options.quiet, "No progress line on a terminal (failures are still reported)");
     std::vector<std::string> strategy_names;
     for (auto kind : all_strategies())
         strategy_names.emplace_back(to_string(kind));
     rates->add_option("--strategy", options.strategy, "How to make the requests")
         ->check(CLI::IsMember(strategy_names))
         ->capture_default_str();
-    auto* rate = rates
-                     ->add_option("--rate", options.rate,
-                                  "Requests per second at most (token bucket, starts empty); with async and "
-                                  "thread-pool")
-                     ->check(finite_number({.min = 0,
-                                            .max = 1e6,
-                                            .min_excluded = true,
-                                            .what = "a positive number of requests per second"}));
-    rates
-        ->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
+    auto* rate = rates->add_option("--rate", options.rate,
+                                   "Requests per second at most (token bucket, starts empty); with async and "
+                                   "thread-pool")
+                     ->check(finite_number(
+                         {.min = 0, .max = 1e6, .min_excluded = true, .what = "a positive number of requests per second"}));
+    rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
         ->check(finite_number({.min = 1, .max = 1e6}))
         ->needs(rate);
-    rates
-        ->add_option("--retries", options.retries,
-                     "Retries of a request after a connection error, timeout, 502, 503 or 504 (a 429 "
-                     "waits for its Retry-After and is no retry)")
+    rates->add_option("--retries", options.retries,
+                      "Retries of a request after a connection error, timeout, 502, 503 or 504 (a 429 "
+                      "waits for its Retry-After and is no retry)")
         ->check(CLI::Range(0u, 10u))
         ->capture_default_str();
-    rates
-        ->add_option("--max-redirects", options.max_redirects,
-                     "Redirects followed per request at most (0: none)")
+    rates->add_option("--max-redirects", options.max_redirects, "Redirects followed per request at most (0: none)")
         ->check(CLI::Range(0u, 50u))
         ->capture_default_str();
     rates->add_flag("--no-compression", options.no_compression,
                     "Do not ask for compressed answers (a compressed answer is decoded all the same)");
     // Sizes as curl's --max-filesize takes them: 1048576, 1024K, 1M (K, M and G are 1024s).
-    rates
-        ->add_option("--max-body", options.max_body,
-                     "Largest answer body taken, after decompression (e.g. 4M); larger fails that base")
+    rates->add_option("--max-body", options.max_body,
+                      "Largest answer body taken, after decompression (e.g. 4M); larger fails that base")
         ->transform(CLI::AsSizeValue(false))
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
         ->capture_default_str();
-    rates
-        ->add_option("--max-header", options.max_header,
-                     "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
+    rates->add_option("--max-header", options.max_header,
+                      "Largest answer header taken, chunk-size lines and trailers included (e.g. 256K)")
         ->transform(CLI::AsSizeValue(false))
         ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 26))
         ->capture_default_str();
@@ -318,8 +293,7 @@ int run_rates(const rates_options& options)
     // Failures as they happen, on a terminal; a failure the whole batch shares (the host cannot
     // be reached) is said once.
     bool unreachable_said = false;
-    auto describe_now = [&](const rates_outcome& outcome) -> std::string
-    {
+    auto describe_now = [&](const rates_outcome& outcome) -> std::string {
         if (!unreachable(outcome))
             return describe_failure(outcome) + flag_hint(outcome);
         if (unreachable_said)
@@ -332,8 +306,7 @@ int run_rates(const rates_options& options)
     // --format ndjson writes each base as it ends; a write that fails stops the batch.
     bool stream_failed = false;
     std::function<void()> stop_batch;
-    auto observe = [&](std::size_t index, const rates_outcome& outcome)
-    {
+    auto observe = [&](std::size_t index, const rates_outcome& outcome) {
         progress.record(outcome.ok(), [&] { return describe_now(outcome); });
         if (format == output_format::ndjson && !stream_failed &&
             !write_standard_output("rates", ndjson_line(index, outcome, *symbols)))
@@ -346,10 +319,9 @@ int run_rates(const rates_options& options)
 
     // The default way is a plain Asio program: the client and a signal_set on one event loop.
     // The lab's strategies are used only when --strategy asks for another way.
-    fetched run = kind == strategy::async
-                      ? fetch_on_event_loop(params, *bases, query, observe, progress, stop_batch)
-                      : fetch_with_strategy(kind, params, options.threads, *bases, query, observe, progress,
-                                            stop_batch);
+    fetched run = kind == strategy::async ? fetch_on_event_loop(params, *bases, query, observe, progress, stop_batch)
+                                          : fetch_with_strategy(kind, params, options.threads, *bases, query, observe,
+                                                                progress, stop_batch);
     progress.finish();
     if (stream_failed)
         return 1;
@@ -405,11 +377,10 @@ int run_rates(const rates_options& options)
     for (const auto& outcome : outcomes)
         rate_limited += outcome.rate_limited;
     if (rate_limited > 0)
-        report("rates",
-               "the server's rate limit answered 429 " + std::to_string(rate_limited) +
-                   (rate_limited == 1 ? " time" : " times") +
-                   "; those requests waited as it asked and went back in the queue, and fxrates paced "
-                   "that server to the limit it announced or showed");
+        report("rates", "the server's rate limit answered 429 " + std::to_string(rate_limited) +
+                            (rate_limited == 1 ? " time" : " times") +
+                            "; those requests waited as it asked and went back in the queue, and fxrates paced "
+                            "that server to the limit it announced or showed");
     if (failed == 0)
         return 0;
     return failed == outcomes.size() ? 1 : 2;

@@ -25,13 +25,12 @@
 
 #include <unistd.h>
 
-namespace fxrates
-{
+namespace fxrates {
 
 namespace asio = boost::asio;
 
-namespace
-{
+namespace {
+
 
 detail::api_endpoint endpoint_or_throw(const std::string& url)
 {
@@ -63,8 +62,9 @@ error_code check_status(const detail::http_response& answer, diagnostics& diag)
     unsigned status = answer.status();
     if (status >= 200 && status < 300)
         return {};
-    auto note = [&](const std::string& text)
-    { diag.set_client_message(diag.client_message() + (diag.client_message().empty() ? "" : "; ") + text); };
+    auto note = [&](const std::string& text) {
+        diag.set_client_message(diag.client_message() + (diag.client_message().empty() ? "" : "; ") + text);
+    };
     if (status < 400 || status > 599)
     {
         note("the server answered " + std::to_string(status) +
@@ -74,9 +74,8 @@ error_code check_status(const detail::http_response& answer, diagnostics& diag)
     }
     diag.set_server_message(extract_error_message(answer.body));
     if (diag.server_message().empty() && !answer.body.empty())
-        note(
-            "the error answer has no message in the API's form (JSON with 'detail', 'error' or 'message'): a "
-            "proxy's or a server's own page?");
+        note("the error answer has no message in the API's form (JSON with 'detail', 'error' or 'message'): a "
+             "proxy's or a server's own page?");
     return make_http_error(status);
 }
 
@@ -106,19 +105,18 @@ void spawn(const asio::any_io_executor& executor, asio::awaitable<Result> work,
 {
     auto slot = handler.get_cancellation_slot();
     auto handler_executor = asio::get_associated_executor(handler, executor);
-    asio::co_spawn(
-        executor, std::move(work),
-        asio::bind_cancellation_slot(
-            slot, asio::bind_executor(handler_executor, [handler = std::move(handler), complete](
-                                                            std::exception_ptr failure, Result result) mutable
-                                      { complete(std::move(handler), failure, std::move(result)); })));
+    asio::co_spawn(executor, std::move(work),
+                   asio::bind_cancellation_slot(
+                       slot, asio::bind_executor(handler_executor, [handler = std::move(handler), complete](
+                                                                       std::exception_ptr failure, Result result) mutable {
+                           complete(std::move(handler), failure, std::move(result));
+                       })));
 }
 
 // What every kind of outcome (rates, any URL) takes from the fetch: its timing (queued when the
 // caller queued it), its attempts, 429s and redirects, and its error and explanation.
 template <class Outcome>
-void take_fetch_facts(detail::fetch_outcome& fetched, std::chrono::steady_clock::time_point queued,
-                      Outcome& outcome)
+void take_fetch_facts(detail::fetch_outcome& fetched, std::chrono::steady_clock::time_point queued, Outcome& outcome)
 {
     outcome.timing = fetched.timing;
     outcome.timing.queued = queued;
@@ -169,10 +167,9 @@ error_code check_fetched_status(unsigned status, diagnostics& diag)
     if (status >= 400 && status <= 599)
         return make_http_error(status);
     diag.set_client_message("the server answered " + std::to_string(status) +
-                            (detail::is_followed_redirect(status)
-                                 ? " (a redirect, and following redirects is off)"
-                             : status > 599 ? ", a status HTTP does not define (they end at 599)"
-                                            : ", which is not a final answer"));
+                            (detail::is_followed_redirect(status) ? " (a redirect, and following redirects is off)"
+                             : status > 599                       ? ", a status HTTP does not define (they end at 599)"
+                                                                  : ", which is not a final answer"));
     return errc::bad_response;
 }
 
@@ -188,8 +185,7 @@ asio::any_io_executor serialised(asio::any_io_executor executor, bool thread_saf
     using context_executor = asio::io_context::executor_type;
     if (!thread_safe)
         return executor;
-    if (executor.target<asio::strand<context_executor>>() ||
-        executor.target<asio::strand<asio::any_io_executor>>())
+    if (executor.target<asio::strand<context_executor>>() || executor.target<asio::strand<asio::any_io_executor>>())
         return executor;
     if (const auto* plain = executor.target<context_executor>())
         return asio::make_strand(*plain);
@@ -200,10 +196,8 @@ class client::impl : public std::enable_shared_from_this<impl>
 {
 public:
     impl(asio::any_io_executor executor, client_params params)
-        : executor_(std::move(executor)), params_(std::move(params)),
-          endpoint_(endpoint_or_throw(params_.api_url)),
-          transport_(detail::make_pooled_transport(executor_, params_)),
-          fetcher_(executor_, *transport_, params_)
+        : executor_(std::move(executor)), params_(std::move(params)), endpoint_(endpoint_or_throw(params_.api_url)),
+          transport_(detail::make_pooled_transport(executor_, params_)), fetcher_(executor_, *transport_, params_)
     {
         origin_.scheme = "https";
         origin_.host = endpoint_.host;
@@ -231,14 +225,13 @@ public:
             outcome.error = decode_rates(body, outcome.value, outcome.diag);
             co_return;
         }
-        auto job = [body = std::move(body)]
-        {
+        auto job = [body = std::move(body)] {
             decoded_rates decoded;
             decoded.error = decode_rates(body, decoded.value, decoded.diag);
             return decoded;
         };
-        auto [ec, decoded] = co_await async_offload(self->params_.decode_executor, std::move(job),
-                                                    asio::as_tuple(asio::use_awaitable));
+        auto [ec, decoded] =
+            co_await async_offload(self->params_.decode_executor, std::move(job), asio::as_tuple(asio::use_awaitable));
         outcome.error = ec ? ec : decoded.error;
         outcome.diag = std::move(decoded.diag);
         outcome.value = std::move(decoded.value);
@@ -293,8 +286,8 @@ public:
     {
         co_await asio::this_coro::throw_if_cancelled(false);
         currencies_outcome outcome;
-        auto fetched = co_await self->fetcher_.fetch(
-            self->api_request(detail::currencies_target(self->endpoint_)), nullptr);
+        auto fetched =
+            co_await self->fetcher_.fetch(self->api_request(detail::currencies_target(self->endpoint_)), nullptr);
         outcome.error = fetched.error;
         outcome.diag = std::move(fetched.diag);
         if (!outcome.error)
@@ -305,18 +298,18 @@ public:
     }
 
     static asio::awaitable<detail::batch_result> fetch_batch(std::shared_ptr<impl> self,
-                                                             std::vector<currency_code> bases,
-                                                             rates_query query, outcome_observer observe)
+                                                             std::vector<currency_code> bases, rates_query query,
+                                                             outcome_observer observe)
     {
         const auto& retry = self->params_.retry;
         auto budget = std::make_shared<retry_budget>(retry.budget_ratio, bases.size(),
                                                      retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
-        auto fetch = [self, query = std::move(query), budget](currency_code base)
-        { return fetch_rates(self, base, query, budget); };
+        auto fetch = [self, query = std::move(query), budget](currency_code base) {
+            return fetch_rates(self, base, query, budget);
+        };
         // As many workers as connections may be open: more would only queue inside the pool.
         co_return co_await detail::run_batch(std::move(bases), self->params_.max_connections,
-                                             self->params_.batch_timeout, std::move(fetch),
-                                             std::move(observe));
+                                             self->params_.batch_timeout, std::move(fetch), std::move(observe));
     }
 
     // One URL: the fetch (throttle, retries, 429s, redirects) and the status.
@@ -342,8 +335,7 @@ public:
             fields.reserve(item.fields.size());
             for (auto& [name, value] : item.fields)
                 fields.push_back({std::move(name), std::move(value)});
-            request.extra_fields =
-                std::make_shared<const std::vector<detail::request_field>>(std::move(fields));
+            request.extra_fields = std::make_shared<const std::vector<detail::request_field>>(std::move(fields));
         }
         std::optional<counting_sink> counted;
         if (item.sink)
@@ -381,8 +373,9 @@ public:
         std::vector<fetch_outcome> outcomes(items.size());
         for (std::size_t i = 0; i < items.size(); ++i)
             outcomes[i].url = items[i].url;
-        auto fetch = [self, &items, budget](std::size_t index)
-        { return fetch_url(self, std::move(items[index]), budget); };
+        auto fetch = [self, &items, budget](std::size_t index) {
+            return fetch_url(self, std::move(items[index]), budget);
+        };
         co_return co_await detail::run_ordered_batch<fetch_outcome>(
             std::move(outcomes), self->params_.max_connections, std::chrono::steady_clock::duration::max(),
             std::move(fetch), std::move(observe));
@@ -392,35 +385,33 @@ public:
                                                     fetch_observer observe, std::size_t window)
     {
         const auto& retry = self->params_.retry;
-        auto budget = std::make_shared<retry_budget>(retry.budget_ratio, 0,
-                                                     retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
-        detail::batch_take<fetch_outcome> take =
-            [&](std::size_t, const detail::batch_waker& wake) -> detail::pulled_item<fetch_outcome>
-        {
+        auto budget =
+            std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        detail::batch_take<fetch_outcome> take = [&](std::size_t,
+                                                    const detail::batch_waker& wake) -> detail::pulled_item<fetch_outcome> {
             auto answer = next(wake);
             if (!answer.item)
                 return {std::nullopt, answer.pending};
             budget->add_request();
-            return {detail::batch_task<fetch_outcome>([self, budget, item = std::move(*answer.item)]() mutable
-                                                      { return fetch_url(self, std::move(item), budget); })};
+            return {detail::batch_task<fetch_outcome>(
+                [self, budget, item = std::move(*answer.item)]() mutable { return fetch_url(self, std::move(item), budget); })};
         };
         std::function<void(std::size_t, fetch_outcome, detail::item_end)> finish =
-            [&](std::size_t index, fetch_outcome outcome, detail::item_end how)
-        {
-            if (how == detail::item_end::failed)
-            {
-                outcome.error = errc::worker_failed;
-                outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
-            }
-            else if (how == detail::item_end::cancelled && outcome.ok())
-            {
-                // Done as the cancellation came: the caller asked for no more, so it is not kept.
-                outcome.error = asio::error::operation_aborted;
-                outcome.diag.set_client_message("cancelled before the answer came");
-            }
-            if (observe)
-                observe(index, outcome);
-        };
+            [&](std::size_t index, fetch_outcome outcome, detail::item_end how) {
+                if (how == detail::item_end::failed)
+                {
+                    outcome.error = errc::worker_failed;
+                    outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
+                }
+                else if (how == detail::item_end::cancelled && outcome.ok())
+                {
+                    // Done as the cancellation came: the caller asked for no more, so it is not kept.
+                    outcome.error = asio::error::operation_aborted;
+                    outcome.diag.set_client_message("cancelled before the answer came");
+                }
+                if (observe)
+                    observe(index, outcome);
+            };
         auto end = co_await detail::run_pulled_batch<fetch_outcome>(
             self->params_.max_connections, window, std::chrono::steady_clock::duration::max(), take, finish);
         co_return end.cancelled ? error_code(asio::error::operation_aborted) : error_code();
@@ -431,8 +422,8 @@ public:
     detail::api_endpoint endpoint_;
     detail::origin origin_;
     // Made once, shared by every request.
-    detail::request_fields accept_json_ = std::make_shared<const std::vector<detail::request_field>>(
-        std::vector<detail::request_field>{{"Accept", "application/json"}});
+    detail::request_fields accept_json_ =
+        std::make_shared<const std::vector<detail::request_field>>(std::vector<detail::request_field>{{"Accept", "application/json"}});
     std::unique_ptr<detail::transport> transport_;
     detail::fetcher fetcher_;
 };
@@ -482,8 +473,7 @@ void client::async_get_rates_impl(currency_code base, rates_query query, diagnos
                                   asio::any_completion_handler<void(error_code, rates)> handler)
 {
     spawn(impl_->executor(), impl::fetch_rates(impl_, base, std::move(query), nullptr), std::move(handler),
-          [diag](auto handler, std::exception_ptr failure, rates_outcome outcome)
-          {
+          [diag](auto handler, std::exception_ptr failure, rates_outcome outcome) {
               if (failure)
                   outcome.error = internal_error(failure, outcome.diag);
               if (diag)
@@ -498,8 +488,7 @@ void client::async_get_rates_batch_impl(
 {
     spawn(impl_->executor(), impl::fetch_batch(impl_, std::move(bases), std::move(query), std::move(observe)),
           std::move(handler),
-          [](auto handler, std::exception_ptr failure, detail::batch_result batch)
-          {
+          [](auto handler, std::exception_ptr failure, detail::batch_result batch) {
               if (failure)
               {
                   diagnostics ignored;
@@ -513,8 +502,7 @@ void client::async_get_currencies_impl(diagnostics* diag,
                                        asio::any_completion_handler<void(error_code, currency_list)> handler)
 {
     spawn(impl_->executor(), impl::fetch_currencies(impl_), std::move(handler),
-          [diag](auto handler, std::exception_ptr failure, impl::currencies_outcome outcome)
-          {
+          [diag](auto handler, std::exception_ptr failure, impl::currencies_outcome outcome) {
               if (failure)
                   outcome.error = internal_error(failure, outcome.diag);
               if (diag)
@@ -523,12 +511,10 @@ void client::async_get_currencies_impl(diagnostics* diag,
           });
 }
 
-void client::async_fetch_impl(fetch_item item,
-                              asio::any_completion_handler<void(error_code, fetch_outcome)> handler)
+void client::async_fetch_impl(fetch_item item, asio::any_completion_handler<void(error_code, fetch_outcome)> handler)
 {
     spawn(impl_->executor(), impl::fetch_url(impl_, std::move(item), nullptr), std::move(handler),
-          [](auto handler, std::exception_ptr failure, fetch_outcome outcome)
-          {
+          [](auto handler, std::exception_ptr failure, fetch_outcome outcome) {
               if (failure)
                   outcome.error = internal_error(failure, outcome.diag);
               auto error = outcome.error;
@@ -540,10 +526,8 @@ void client::async_fetch_batch_impl(
     std::vector<fetch_item> items, fetch_observer observe,
     asio::any_completion_handler<void(error_code, std::vector<fetch_outcome>)> handler)
 {
-    spawn(impl_->executor(), impl::fetch_many(impl_, std::move(items), std::move(observe)),
-          std::move(handler),
-          [](auto handler, std::exception_ptr failure, detail::basic_batch_result<fetch_outcome> batch)
-          {
+    spawn(impl_->executor(), impl::fetch_many(impl_, std::move(items), std::move(observe)), std::move(handler),
+          [](auto handler, std::exception_ptr failure, detail::basic_batch_result<fetch_outcome> batch) {
               if (failure)
               {
                   diagnostics ignored;
@@ -556,10 +540,8 @@ void client::async_fetch_batch_impl(
 void client::async_fetch_stream_impl(fetch_feed next, fetch_observer observe, std::size_t window,
                                      asio::any_completion_handler<void(error_code)> handler)
 {
-    spawn(impl_->executor(), impl::fetch_stream(impl_, std::move(next), std::move(observe), window),
-          std::move(handler),
-          [](auto handler, std::exception_ptr failure, error_code error)
-          {
+    spawn(impl_->executor(), impl::fetch_stream(impl_, std::move(next), std::move(observe), window), std::move(handler),
+          [](auto handler, std::exception_ptr failure, error_code error) {
               if (failure)
               {
                   diagnostics ignored;

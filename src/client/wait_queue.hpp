@@ -19,8 +19,7 @@
 #include <chrono>
 #include <deque>
 
-namespace fxrates::detail
-{
+namespace fxrates::detail {
 
 class wait_queue
 {

@@ -14,13 +14,11 @@
 #include <optional>
 #include <utility>
 
-namespace fxrates
-{
+namespace fxrates {
 
 namespace json = boost::json;
 
-namespace
-{
+namespace {
 
 constexpr std::size_t max_error_text = 512;
 
@@ -363,9 +361,8 @@ error_code check_rates_answer(rates& answer, currency_code base, const rates_que
         return fail(diag, "the answer is for base " + answer.base.str() + ", not " + base.str() +
                               " (a server or cache that ignores the query?)");
     if (query.date && std::chrono::sys_days(answer.date) > std::chrono::sys_days(*query.date))
-        return fail(diag, "the answer is for " + to_iso_string(answer.date) +
-                              ", later than the day asked for, " + to_iso_string(*query.date) +
-                              " (a server or cache that ignores the query?)");
+        return fail(diag, "the answer is for " + to_iso_string(answer.date) + ", later than the day asked for, " +
+                              to_iso_string(*query.date) + " (a server or cache that ignores the query?)");
     if (!query.symbols.empty())
         answer.values.erase(std::remove_if(answer.values.begin(), answer.values.end(),
                                            [&](const auto& entry) {

@@ -21,12 +21,12 @@
 #include <mutex>
 #include <vector>
 
-namespace fxrates::detail
-{
+namespace fxrates::detail {
 
 namespace asio = boost::asio;
 
-template <class Job> void run_async(const Job& job, bool throttled, report_of<Job>& report)
+template <class Job>
+void run_async(const Job& job, bool throttled, report_of<Job>& report)
 {
     const auto& params = job.params();
     asio::io_context context(1);
@@ -39,18 +39,19 @@ template <class Job> void run_async(const Job& job, bool throttled, report_of<Jo
     client_settings.thread_safe = false; // this thread alone runs the loop and uses the client
     client api(context, client_settings);
     asio::cancellation_signal cancel;
-    auto keep = [&](error_code, std::vector<typename Job::outcome_type> outcomes)
-    { report.outcomes = std::move(outcomes); };
+    auto keep = [&](error_code, std::vector<typename Job::outcome_type> outcomes) {
+        report.outcomes = std::move(outcomes);
+    };
     job.async_batch(api, asio::bind_cancellation_slot(cancel.slot(), std::move(keep)));
     // A stop request comes from another thread: hand it to the loop, which owns the signal.
-    std::stop_callback on_stop(
-        params.stop, [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); });
+    std::stop_callback on_stop(params.stop, [&] {
+        asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); });
+    });
     context.run();
     report.peak_threads = std::max(report.peak_threads, thread_count());
 }
 
-namespace
-{
+namespace {
 
 // Blocking clients for the pool's threads: each job borrows one, so a connection is kept alive
 // per thread, as `requests.Session` per thread would.
@@ -82,13 +83,11 @@ private:
 };
 
 template <class Job>
-asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf,
-                                      const Job& job, time_point deadline, std::size_t index,
-                                      report_of<Job>& report)
+asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf, const Job& job,
+                                      time_point deadline, std::size_t index, report_of<Job>& report)
 {
     auto queued = std::chrono::steady_clock::now();
-    auto work = [&shelf, &job, index, deadline]
-    {
+    auto work = [&shelf, &job, index, deadline] {
         if (auto refused = refuse_start(job, index, deadline))
             return std::move(*refused);
         auto api = shelf.take();
@@ -98,8 +97,8 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
     };
     auto [ec, outcome] = co_await async_offload(pool, std::move(work), asio::as_tuple(asio::use_awaitable));
     if (ec)
-        outcome = job.failed(
-            index, ec == asio::error::operation_aborted ? "stopped before the answer came" : "", ec);
+        outcome = job.failed(index, ec == asio::error::operation_aborted ? "stopped before the answer came" : "",
+                             ec);
     outcome.timing.queued = queued;
     report.outcomes[index] = std::move(outcome);
     job.observe(index, report.outcomes[index]);
@@ -107,7 +106,8 @@ asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, cli
 
 } // namespace
 
-template <class Job> void run_offload(const Job& job, report_of<Job>& report)
+template <class Job>
+void run_offload(const Job& job, report_of<Job>& report)
 {
     const auto& params = job.params();
     asio::io_context context(1);
@@ -121,16 +121,12 @@ template <class Job> void run_offload(const Job& job, report_of<Job>& report)
         asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, job, deadline, i, report),
                        asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
     // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
-    std::stop_callback on_stop(params.stop,
-                               [&]
-                               {
-                                   asio::post(context,
-                                              [&]
-                                              {
-                                                  for (auto& signal : cancel)
-                                                      signal.emit(asio::cancellation_type::terminal);
-                                              });
-                               });
+    std::stop_callback on_stop(params.stop, [&] {
+        asio::post(context, [&] {
+            for (auto& signal : cancel)
+                signal.emit(asio::cancellation_type::terminal);
+        });
+    });
     context.run(); // the bridge's work guards keep it running until every result is back
     // The pool's threads and the shelf's clients (each with the resolver thread Asio started at
     // its first lookup) are all still there.
@@ -138,8 +134,8 @@ template <class Job> void run_offload(const Job& job, report_of<Job>& report)
     pool.join();
 }
 
-#define FXRATES_INSTANTIATE_ASYNC(JOB)                                                                       \
-    template void run_async<JOB>(const JOB&, bool, report_of<JOB>&);                                         \
+#define FXRATES_INSTANTIATE_ASYNC(JOB)                                \
+    template void run_async<JOB>(const JOB&, bool, report_of<JOB>&); \
     template void run_offload<JOB>(const JOB&, report_of<JOB>&);
 FXRATES_FOR_EACH_JOB(FXRATES_INSTANTIATE_ASYNC)
 

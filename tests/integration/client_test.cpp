@@ -37,8 +37,7 @@ using fxrates::server_params;
 using fxrates::test::run_until_complete;
 using namespace std::chrono_literals;
 
-namespace
-{
+namespace {
 
 const std::vector<std::string> all_codes = {"EUR", "USD", "JPY", "BGN", "CZK", "DKK", "GBP", "HUF", "PLN",
                                             "RON", "SEK", "CHF", "ISK", "NOK", "HRK", "RUB", "TRY", "AUD",
@@ -73,7 +72,7 @@ asio::awaitable<rates_result> get_rates(client& api, std::string base, fxrates::
 {
     rates_result result;
     auto [ec, value] = co_await api.async_get_rates(currency_code(base), std::move(query), result.diag,
-                                                    asio::as_tuple(asio::use_awaitable));
+                                                   asio::as_tuple(asio::use_awaitable));
     result.error = ec;
     result.value = std::move(value);
     co_return result;
@@ -139,8 +138,7 @@ TEST_CASE("all 33 bases in one batch come back in input order")
     }
 }
 
-TEST_CASE("a batch with an observer tells it of every base once, on the client's executor, with the outcome "
-          "it returns")
+TEST_CASE("a batch with an observer tells it of every base once, on the client's executor, with the outcome it returns")
 {
     local_server server(fixed_day());
     asio::io_context context;
@@ -148,15 +146,13 @@ TEST_CASE("a batch with an observer tells it of every base once, on the client's
     auto bases = codes(all_codes);
     std::vector<int> heard(bases.size(), 0);
     std::vector<std::string> bases_heard(bases.size());
-    auto observe = [&](std::size_t index, const rates_outcome& outcome)
-    {
+    auto observe = [&](std::size_t index, const rates_outcome& outcome) {
         CHECK(context.get_executor().running_in_this_thread()); // inside the loop, not a thread of its own
         REQUIRE(index < bases.size());
         ++heard[index];
         bases_heard[index] = outcome.ok() ? outcome.value.base.str() : "failed";
     };
-    auto batch = [&]() -> asio::awaitable<std::vector<rates_outcome>>
-    {
+    auto batch = [&]() -> asio::awaitable<std::vector<rates_outcome>> {
         fxrates::rates_query query{{}, std::chrono::year{2019} / 4 / 9}; // a day with all 33
         co_return co_await api.async_get_rates_batch(bases, query, observe, asio::deferred);
     };
@@ -189,8 +185,7 @@ TEST_CASE("20 bases with 200 ms of server latency finish in well under twice the
     local_server server(params);
     asio::io_context context;
     client api(context, trusting(server));
-    std::vector<currency_code> bases =
-        codes(std::vector<std::string>(all_codes.begin(), all_codes.begin() + 20));
+    std::vector<currency_code> bases = codes(std::vector<std::string>(all_codes.begin(), all_codes.begin() + 20));
     // A check that requests really overlap, deliberately generous; speed is measured in bench/.
     fxrates::rates_query query{{}, std::chrono::year{2019} / 4 / 9}; // a day all 33 have a value
     // A first batch opens the 20 keep-alive connections; the timed one then measures requests,
@@ -207,8 +202,7 @@ TEST_CASE("20 bases with 200 ms of server latency finish in well under twice the
     CHECK(elapsed < 400ms);
 }
 
-namespace
-{
+namespace {
 
 struct connection_counts
 {
@@ -246,8 +240,7 @@ TEST_CASE("new connections resume the TLS session of an earlier one, unless told
         REQUIRE(first.size() == 1);
         CHECK_FALSE(first[0].timing.resumed_tls_session); // nothing to resume yet: a full handshake
 
-        auto later =
-            count_connections(run_until_complete(context, get_batch(api, codes({"EUR", "PLN", "NOK"}))));
+        auto later = count_connections(run_until_complete(context, get_batch(api, codes({"EUR", "PLN", "NOK"}))));
         CHECK(later.opened == 2); // the third reuses the idle connection
         CHECK(later.resumed == (resume ? 2 : 0));
     }
@@ -287,15 +280,11 @@ TEST_CASE("connections that wait for a handshake slot still resume the session")
 // only when the test closes its connection.
 struct silent_tls_server
 {
-    explicit silent_tls_server(asio::io_context& context)
-        : listener(context, {asio::ip::make_address("127.0.0.1"), 0})
+    explicit silent_tls_server(asio::io_context& context) : listener(context, {asio::ip::make_address("127.0.0.1"), 0})
     {
     }
 
-    std::string url() const
-    {
-        return "https://127.0.0.1:" + std::to_string(listener.local_endpoint().port());
-    }
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(listener.local_endpoint().port()); }
 
     // Ends the oldest handshake under way.
     void end_oldest()
@@ -310,8 +299,7 @@ struct silent_tls_server
     std::deque<std::shared_ptr<asio::ip::tcp::socket>> greeted; // ClientHello read, not answered
 };
 
-asio::awaitable<void> read_client_hello(silent_tls_server& server,
-                                        std::shared_ptr<asio::ip::tcp::socket> socket)
+asio::awaitable<void> read_client_hello(silent_tls_server& server, std::shared_ptr<asio::ip::tcp::socket> socket)
 {
     std::array<char, 4096> bytes;
     auto [ec, n] = co_await socket->async_read_some(asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
@@ -334,8 +322,7 @@ asio::awaitable<void> accept_connections(silent_tls_server& server)
     }
 }
 
-TEST_CASE(
-    "at most max_handshakes TLS handshakes are under way at once; the other connections wait their turn")
+TEST_CASE("at most max_handshakes TLS handshakes are under way at once; the other connections wait their turn")
 {
     asio::io_context context;
     silent_tls_server server(context);
@@ -378,9 +365,9 @@ TEST_CASE(
         ++ended;
     }
 
-    CHECK(server.accepted == 6); // every connection was opened at once...
-    CHECK(server.hellos == 6);   // ...each had its handshake in turn...
-    CHECK(most_under_way == 2);  // ...never more than two at a time
+    CHECK(server.accepted == 6);      // every connection was opened at once...
+    CHECK(server.hellos == 6);        // ...each had its handshake in turn...
+    CHECK(most_under_way == 2);       // ...never more than two at a time
     for (const auto& outcome : *outcomes)
         CHECK(outcome.error);
     server.listener.close();
@@ -421,8 +408,7 @@ TEST_CASE("a certificate for another host name is rejected with a clear message"
     CHECK(result.error);
     CHECK(result.diag.client_message().find("mismatch") != std::string::npos);
     CHECK(result.diag.client_message().find("subject 'CN=fxrates local server'") != std::string::npos);
-    CHECK(result.diag.client_message().find("CA file") ==
-          std::string::npos); // it is trusted: no CA file helps
+    CHECK(result.diag.client_message().find("CA file") == std::string::npos); // it is trusted: no CA file helps
 }
 
 TEST_CASE("an expired certificate is rejected with a clear message")
@@ -438,8 +424,7 @@ TEST_CASE("an expired certificate is rejected with a clear message")
     CHECK(result.error == fxrates::condition::tls);
     CHECK(result.diag.client_message().find("certificate has expired") != std::string::npos);
     // Since when: the subject and the end of its validity, yesterday, in UTC.
-    auto yesterday =
-        std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - std::chrono::hours(24));
+    auto yesterday = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now() - std::chrono::hours(24));
     auto day = fxrates::to_iso_string(std::chrono::year_month_day(yesterday));
     INFO(result.diag.client_message());
     CHECK(result.diag.client_message().find("subject 'CN=fxrates local server'") != std::string::npos);
@@ -526,26 +511,21 @@ TEST_CASE("an io_context run by four threads is safe: the client serialises itse
     std::atomic<int> done = 0;
     std::atomic<bool> timed_out = false;
     asio::steady_timer deadline(context, std::chrono::seconds(60)); // a hang becomes a failure
-    deadline.async_wait(
-        [&](fxrates::error_code ec)
+    deadline.async_wait([&](fxrates::error_code ec) {
+        if (!ec)
         {
-            if (!ec)
-            {
-                timed_out = true;
-                context.stop();
-            }
-        });
+            timed_out = true;
+            context.stop();
+        }
+    });
     fxrates::rates_query query;
     query.date = std::chrono::year{2019} / 4 / 9; // a day on which all 33 were quoted
     for (auto& slot : results)
-        api.async_get_rates_batch(
-            codes(all_codes), query,
-            [&, slot = &slot](fxrates::error_code, auto outcomes)
-            {
-                *slot = std::move(outcomes);
-                if (++done == 4)
-                    context.stop(); // idle connections and the deadline would keep run() going
-            });
+        api.async_get_rates_batch(codes(all_codes), query, [&, slot = &slot](fxrates::error_code, auto outcomes) {
+            *slot = std::move(outcomes);
+            if (++done == 4)
+                context.stop(); // idle connections and the deadline would keep run() going
+        });
     std::vector<std::thread> threads;
     for (int i = 0; i < 3; ++i)
         threads.emplace_back([&] { context.run(); });
@@ -572,9 +552,9 @@ TEST_CASE("the currencies list is fetched")
     local_server server(fixed_day());
     asio::io_context context;
     client api(context, trusting(server));
-    auto list = run_until_complete(context,
-                                   [&]() -> asio::awaitable<fxrates::currency_list>
-                                   { co_return co_await api.async_get_currencies(); }());
+    auto list = run_until_complete(context, [&]() -> asio::awaitable<fxrates::currency_list> {
+        co_return co_await api.async_get_currencies();
+    }());
     CHECK(list.size() == 33);
 }
 
@@ -583,42 +563,38 @@ TEST_CASE("co_await with the default token throws error_with_diagnostics, which 
     local_server server(fixed_day());
     asio::io_context context;
     client api(context, trusting(server));
-    auto caught = run_until_complete(context,
-                                     [&]() -> asio::awaitable<std::optional<fxrates::error_with_diagnostics>>
-                                     {
-                                         try
-                                         {
-                                             co_await api.async_get_rates(currency_code("XXX"));
-                                         }
-                                         catch (const fxrates::error_with_diagnostics& e)
-                                         {
-                                             co_return e;
-                                         }
-                                         co_return std::nullopt;
-                                     }());
+    auto caught = run_until_complete(context, [&]() -> asio::awaitable<std::optional<fxrates::error_with_diagnostics>> {
+        try
+        {
+            co_await api.async_get_rates(currency_code("XXX"));
+        }
+        catch (const fxrates::error_with_diagnostics& e)
+        {
+            co_return e;
+        }
+        co_return std::nullopt;
+    }());
     REQUIRE(caught);
     CHECK(caught->code() == fxrates::make_http_error(400));
     CHECK(caught->get_diagnostics().server_message().find("XXX") != std::string::npos);
 
     // With the caller's own diagnostics, they are filled in too; other tokens keep the error code.
     fxrates::diagnostics mine;
-    auto also = run_until_complete(context,
-                                   [&]() -> asio::awaitable<std::string>
-                                   {
-                                       try
-                                       {
-                                           co_await api.async_get_rates(currency_code("QQQ"), {}, mine);
-                                       }
-                                       catch (const fxrates::error_with_diagnostics& e)
-                                       {
-                                           co_return e.get_diagnostics().server_message();
-                                       }
-                                       co_return "";
-                                   }());
+    auto also = run_until_complete(context, [&]() -> asio::awaitable<std::string> {
+        try
+        {
+            co_await api.async_get_rates(currency_code("QQQ"), {}, mine);
+        }
+        catch (const fxrates::error_with_diagnostics& e)
+        {
+            co_return e.get_diagnostics().server_message();
+        }
+        co_return "";
+    }());
     CHECK(also.find("QQQ") != std::string::npos);
     CHECK(mine.server_message() == also);
-    auto [ec, value] = run_until_complete(
-        context, api.async_get_rates(currency_code("XXX"), {}, asio::as_tuple(asio::use_awaitable)));
+    auto [ec, value] = run_until_complete(context, api.async_get_rates(currency_code("XXX"), {},
+                                                                       asio::as_tuple(asio::use_awaitable)));
     CHECK(ec == fxrates::make_http_error(400));
 }
 
@@ -637,8 +613,7 @@ TEST_CASE("a user agent that would end the header line early is refused, a plain
     asio::io_context context;
     client_params params;
     params.user_agent = "fxrates\r\nX-Injected: 1";
-    CHECK_THROWS_WITH_AS(client(context, params), doctest::Contains("control characters"),
-                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(client(context, params), doctest::Contains("control characters"), std::invalid_argument);
 
     local_server server(fixed_day());
     auto trusted = trusting(server);
@@ -668,8 +643,7 @@ TEST_CASE("a throttled batch stays within the server's rate limit")
     CHECK(api.stats().throttle_wakeups <= 30);
 }
 
-TEST_CASE("a 429 with Retry-After pauses the origin for every queued request, and the request goes back in "
-          "the queue")
+TEST_CASE("a 429 with Retry-After pauses the origin for every queued request, and the request goes back in the queue")
 {
     auto server_settings = fixed_day();
     server_settings.rate_limit = 1; // one request a second
@@ -700,8 +674,7 @@ TEST_CASE("a 503 is retried with backoff and the base succeeds; a 400 is not ret
 {
     auto server_settings = fixed_day();
     auto refusals = std::make_shared<std::atomic<int>>(0);
-    server_settings.inject_status = [refusals](std::string_view target) -> std::optional<unsigned>
-    {
+    server_settings.inject_status = [refusals](std::string_view target) -> std::optional<unsigned> {
         if (target.find("base=NOK") != std::string_view::npos && (*refusals)++ < 2)
             return 503;
         return std::nullopt;
@@ -739,8 +712,7 @@ TEST_CASE("retries stay within the batch's budget during an outage")
     CHECK(server.requests_served() == 14);
 }
 
-namespace
-{
+namespace {
 
 // One base against a server that answers every request with `kind`, under `params`, no retries.
 rates_outcome one_faulty_base(fxrates::fault kind, client_params params)

@@ -377,25 +377,20 @@ TEST_CASE("check_rates_answer refuses another base or a later day, and drops cod
     fxrates::rates answer;
     answer.base = currency_code("USD");
     answer.date = std::chrono::year{2019} / 4 / 9;
-    answer.values = {
-        {currency_code("EUR"), 0.886761}, {currency_code("GBP"), 0.76}, {currency_code("JPY"), 111.3}};
+    answer.values = {{currency_code("EUR"), 0.886761}, {currency_code("GBP"), 0.76}, {currency_code("JPY"), 111.3}};
     fxrates::rates_query query;
     query.date = std::chrono::year{2019} / 4 / 9;
     query.symbols = {currency_code("JPY"), currency_code("EUR")};
     fxrates::diagnostics diag;
 
     auto other_base = answer;
-    CHECK(fxrates::check_rates_answer(other_base, currency_code("EUR"), query, diag) ==
-          fxrates::errc::bad_response);
-    CHECK(diag.client_message() ==
-          "the answer is for base USD, not EUR (a server or cache that ignores the query?)");
+    CHECK(fxrates::check_rates_answer(other_base, currency_code("EUR"), query, diag) == fxrates::errc::bad_response);
+    CHECK(diag.client_message() == "the answer is for base USD, not EUR (a server or cache that ignores the query?)");
 
     auto later = answer;
     later.date = std::chrono::year{2019} / 4 / 10;
-    CHECK(fxrates::check_rates_answer(later, currency_code("USD"), query, diag) ==
-          fxrates::errc::bad_response);
-    CHECK(diag.client_message().find("2019-04-10, later than the day asked for, 2019-04-09") !=
-          std::string::npos);
+    CHECK(fxrates::check_rates_answer(later, currency_code("USD"), query, diag) == fxrates::errc::bad_response);
+    CHECK(diag.client_message().find("2019-04-10, later than the day asked for, 2019-04-09") != std::string::npos);
 
     auto earlier = answer; // a weekend or holiday asked for: the business day before
     earlier.date = std::chrono::year{2019} / 4 / 5;

@@ -22,8 +22,7 @@ using fxrates::detail::wait_queue;
 using reason = wait_queue::wake_reason;
 using namespace std::chrono_literals;
 
-namespace
-{
+namespace {
 
 const auto never = wait_queue::clock_type::now() + 1h;
 const auto long_ago = wait_queue::clock_type::now() - 1h;
@@ -123,8 +122,7 @@ TEST_CASE_FIXTURE(fixture, "notify_all wakes every waiter; a notification with n
     CHECK(queue.empty());
 }
 
-TEST_CASE_FIXTURE(
-    fixture, "a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
+TEST_CASE_FIXTURE(fixture, "a waiter whose deadline has passed times out and leaves the queue; the others stay in order")
 {
     start(never, 0);
     start(long_ago, 1);
@@ -143,9 +141,7 @@ TEST_CASE_FIXTURE(
     CHECK(log[2].id == 2);
 }
 
-TEST_CASE_FIXTURE(
-    fixture,
-    "a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
+TEST_CASE_FIXTURE(fixture, "a cancelled waiter reports it and leaves the queue; the next notification goes to the next waiter")
 {
     asio::cancellation_signal cancel_first;
     start(never, 0, cancel_first.slot());

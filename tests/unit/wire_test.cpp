@@ -11,8 +11,7 @@
 using namespace std::chrono_literals;
 using fxrates::currency_code;
 
-namespace
-{
+namespace {
 
 // Walks the described fields of `T` (recursing into described members): each must be set by the
 // test to something other than its default (or a field dropped on the wire would go unnoticed,
@@ -20,27 +19,22 @@ namespace
 template <class T>
 void check_every_field(const T& sent, const T& defaults, const T& got, const std::string& path)
 {
-    boost::mp11::mp_for_each<fxrates::detail::described_fields<T>>(
-        [&](auto field)
+    boost::mp11::mp_for_each<fxrates::detail::described_fields<T>>([&](auto field) {
+        using field_type = std::remove_cvref_t<decltype(sent.*field.pointer)>;
+        std::string where = path + field.name;
+        if constexpr (boost::describe::has_describe_members<field_type>::value)
+            check_every_field(sent.*field.pointer, defaults.*field.pointer, got.*field.pointer, where + ".");
+        else if constexpr (std::is_same_v<field_type, boost::asio::any_io_executor> ||
+                           std::is_same_v<field_type, std::stop_token> ||
+                           std::is_same_v<field_type, fxrates::outcome_observer>)
+            return; // do not cross a process: checked below
+        else
         {
-            using field_type = std::remove_cvref_t<decltype(sent.*field.pointer)>;
-            std::string where = path + field.name;
-            if constexpr (boost::describe::has_describe_members<field_type>::value)
-                check_every_field(sent.*field.pointer, defaults.*field.pointer, got.*field.pointer,
-                                  where + ".");
-            else if constexpr (std::is_same_v<field_type, boost::asio::any_io_executor> ||
-                               std::is_same_v<field_type, std::stop_token> ||
-                               std::is_same_v<field_type, fxrates::outcome_observer>)
-                return; // do not cross a process: checked below
-            else
-            {
-                CAPTURE(where);
-                CHECK_MESSAGE(!(sent.*field.pointer == defaults.*field.pointer),
-                              "the test must set " << where);
-                CHECK_MESSAGE(got.*field.pointer == sent.*field.pointer,
-                              where << " did not survive the wire");
-            }
-        });
+            CAPTURE(where);
+            CHECK_MESSAGE(!(sent.*field.pointer == defaults.*field.pointer), "the test must set " << where);
+            CHECK_MESSAGE(got.*field.pointer == sent.*field.pointer, where << " did not survive the wire");
+        }
+    });
 }
 
 } // namespace
@@ -244,8 +238,7 @@ TEST_CASE("a worker's TLS failure comes back as one, not as 'the worker failed'"
     REQUIRE(back);
     CHECK(back->second.error == outcome.error);
 
-    outcome.error =
-        fxrates::error_code(0x0A000086, boost::asio::error::get_ssl_category()); // certificate verify failed
+    outcome.error = fxrates::error_code(0x0A000086, boost::asio::error::get_ssl_category()); // certificate verify failed
     back = fxrates::detail::decode_outcome(fxrates::detail::encode_outcome(0, outcome));
     REQUIRE(back);
     CHECK(back->second.error == outcome.error);

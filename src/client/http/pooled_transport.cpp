@@ -18,15 +18,13 @@
 #include <stdexcept>
 #include <unordered_map>
 
-namespace fxrates::detail
-{
+namespace fxrates::detail {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using clock_type = std::chrono::steady_clock;
 
-namespace
-{
+namespace {
 
 bool has_control_characters(std::string_view text)
 {
@@ -62,7 +60,7 @@ struct shared_state final : handshake_gate
     client_params params; // a copy: requests under way may outlive the client
     tls_connector connector;
     connection_pool<connection> pool;
-    std::string fixed_fields;    // User-Agent and Accept-Encoding, the same for every request
+    std::string fixed_fields; // User-Agent and Accept-Encoding, the same for every request
     std::string identity_fields; // the same, asking for no content coding (http_request::identity_encoding)
     // Requests waiting for a connection to one origin, served in the order they came. A release
     // frees room for its own origin first, and nobody is woken only to find the same limit again.
@@ -155,12 +153,10 @@ struct shared_state final : handshake_gate
             return;
         closed = true;
         pool.close();
-        pool.for_each_busy(
-            [](connection& conn)
-            {
-                beast::error_code ignored;
-                beast::get_lowest_layer(conn.stream).socket().close(ignored);
-            });
+        pool.for_each_busy([](connection& conn) {
+            beast::error_code ignored;
+            beast::get_lowest_layer(conn.stream).socket().close(ignored);
+        });
         connector.close();
         for (auto& [where, line] : slot_waiters)
         {
@@ -177,9 +173,8 @@ asio::awaitable<error_code> stopped(const shared_state& state)
     if (state.closed)
         co_return errc::client_closed;
     auto cancellation = co_await asio::this_coro::cancellation_state;
-    co_return cancellation.cancelled() != asio::cancellation_type::none
-        ? error_code(asio::error::operation_aborted)
-        : error_code{};
+    co_return cancellation.cancelled() != asio::cancellation_type::none ? error_code(asio::error::operation_aborted)
+                                                                        : error_code{};
 }
 
 // A connection (or a slot for a new one) that one attempt holds; whatever ends the attempt,
@@ -253,10 +248,8 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
             state.pool.adopt(where, *held.conn);
             reused = false;
             co_return error_code{};
-        case acquire_status::closed:
-            co_return errc::client_closed;
-        case acquire_status::wait:
-            break;
+        case acquire_status::closed: co_return errc::client_closed;
+        case acquire_status::wait: break;
         }
         auto& waiting = state.slot_waiters[where];
         if (!waiting)
@@ -276,8 +269,8 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
             continue; // something was given back: look again
         if (woke == wait_queue::wake_reason::cancelled)
             co_return asio::error::operation_aborted;
-        diag.set_client_message("no connection to " + where.host_header() + " became free within " +
-                                limit.text() + " (" + std::to_string(state.params.max_connections) +
+        diag.set_client_message("no connection to " + where.host_header() + " became free within " + limit.text() +
+                                " (" + std::to_string(state.params.max_connections) +
                                 " connections at most); raise the connection limit or the timeouts");
         co_return beast::error::timeout;
     }
@@ -299,8 +292,7 @@ std::string request_bytes(const shared_state& state, const http_request& request
     return bytes;
 }
 
-asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<shared_state> self,
-                                                           http_request request)
+asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<shared_state> self, http_request request)
 {
     co_await asio::this_coro::throw_if_cancelled(false);
     auto& state = *self;
@@ -310,15 +302,13 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     auto now = clock_type::now();
     timing.started = now;
     named_deadline whole{at(now, request.whole.left), request.whole.name, request.whole.length};
-    named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name,
-                         request.queue.length};
+    named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name, request.queue.length};
     const auto& where = request.origin;
 
     bool bad_field = has_control_characters(request.target) || request.target.find(' ') != std::string::npos;
     if (request.extra_fields)
         for (const auto& field : *request.extra_fields)
-            bad_field =
-                bad_field || has_control_characters(field.name) || has_control_characters(field.value);
+            bad_field = bad_field || has_control_characters(field.name) || has_control_characters(field.value);
     if (bad_field)
     {
         diag.set_client_message("the request has control characters in its target or fields");
@@ -344,8 +334,7 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
         else
         {
             auto ec = co_await state.connector.connect(
-                conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag,
-                timing);
+                conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag, timing);
             if (!ec)
                 ec = co_await state.connector.handshake(conn, where, whole, state, diag, timing);
             if (!ec)
@@ -399,33 +388,29 @@ public:
         asio::co_spawn(
             state_->executor, send(state_, std::move(request)),
             asio::bind_cancellation_slot(
-                slot, asio::bind_executor(
-                          handler_executor,
-                          [handler = std::move(handler)](std::exception_ptr failure,
-                                                         std::pair<error_code, http_response> result) mutable
-                          {
-                              if (failure)
-                              {
-                                  // A bug, or memory exhausted: say which, never pass it off as a
-                                  // cancellation.
-                                  result.first = errc::internal;
-                                  try
-                                  {
-                                      std::rethrow_exception(failure);
-                                  }
-                                  catch (const std::exception& e)
-                                  {
-                                      result.second.diag.set_client_message(
-                                          std::string("internal error in the transport: ") + e.what());
-                                  }
-                                  catch (...)
-                                  {
-                                      result.second.diag.set_client_message(
-                                          "internal error in the transport");
-                                  }
-                              }
-                              std::move(handler)(result.first, std::move(result.second));
-                          })));
+                slot, asio::bind_executor(handler_executor, [handler = std::move(handler)](
+                                                                std::exception_ptr failure,
+                                                                std::pair<error_code, http_response> result) mutable {
+                    if (failure)
+                    {
+                        // A bug, or memory exhausted: say which, never pass it off as a cancellation.
+                        result.first = errc::internal;
+                        try
+                        {
+                            std::rethrow_exception(failure);
+                        }
+                        catch (const std::exception& e)
+                        {
+                            result.second.diag.set_client_message(std::string("internal error in the transport: ") +
+                                                                  e.what());
+                        }
+                        catch (...)
+                        {
+                            result.second.diag.set_client_message("internal error in the transport");
+                        }
+                    }
+                    std::move(handler)(result.first, std::move(result.second));
+                })));
     }
 
     void close() override { state_->close(); }
