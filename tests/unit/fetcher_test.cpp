@@ -315,13 +315,63 @@ TEST_CASE("the pace is learned from the X-RateLimit fields, or from the answers 
         guessed.on_answer(t0 + i * 100ms);
     auto first = guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 300ms, t0 + 300ms);
     REQUIRE(first);
-    CHECK(first->rate == 3); // 3 answers in the second before it
+    CHECK(first->rate == doctest::Approx(10)); // 3 answers in the 300 ms before it
     // 429s of requests sent before the pace was set say nothing about it...
     CHECK_FALSE(guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 200ms, t0 + 400ms));
     // ...one sent at that pace halves it.
     auto slower = guessed.on_rate_limited(std::nullopt, std::nullopt, t0 + 900ms, t0 + 1s);
     REQUIRE(slower);
-    CHECK(slower->rate == 1.5);
+    CHECK(slower->rate == doctest::Approx(5));
+}
+
+TEST_CASE("a slowed pace comes back after 8 answers without a 429, up to the announced limit's pace")
+{
+    // A server whose 429s are not about the pace (a fault, a brief overload) must not slow a run
+    // for good: before, each such 429 halved the pace and nothing raised it again.
+    using learner = fxrates::detail::rate_learner<manual_clock>;
+    manual_clock::reset();
+    auto t = manual_clock::now();
+    learner guessed;
+    CHECK_FALSE(guessed.on_answer(t)); // no pace yet: nothing to raise
+    guessed.on_answer(t + 500ms);
+    t += 1s;
+    REQUIRE(guessed.on_rate_limited(std::nullopt, std::nullopt, t, t)->rate == 2); // the first guess
+    REQUIRE(guessed.on_rate_limited(std::nullopt, std::nullopt, t + 1s, t + 1s)->rate == 1);
+    REQUIRE(guessed.on_rate_limited(std::nullopt, std::nullopt, t + 2s, t + 2s)->rate == 0.5);
+    auto answers = [&](int count) {
+        std::optional<learner::pace> changed;
+        for (int i = 0; i < count; ++i)
+        {
+            t += 2s;
+            if (auto pace = guessed.on_answer(t))
+                changed = pace;
+        }
+        return changed;
+    };
+    CHECK_FALSE(answers(7));
+    auto up = answers(1);
+    REQUIRE(up);
+    CHECK(up->rate == 0.75);
+    CHECK(answers(8)->rate == doctest::Approx(1.125));
+    CHECK(answers(8)->rate == doctest::Approx(1.6875));
+    // A guess has no ceiling (the first counted one second's answers, maybe a run's first few).
+    CHECK(answers(8)->rate == doctest::Approx(2.53125));
+    // A 429 at the recovered pace halves it again; recovery starts over.
+    REQUIRE(guessed.on_rate_limited(std::nullopt, std::nullopt, t + 1s, t + 1s)->rate ==
+            doctest::Approx(1.265625));
+    CHECK_FALSE(answers(7));
+
+    learner announced;
+    REQUIRE(announced.on_rate_limited("2", "4", t, t));
+    auto slowed = announced.on_rate_limited("2", "4", t + 1s, t + 1s);
+    REQUIRE(slowed);
+    CHECK(slowed->rate == doctest::Approx(0.9 * 2 / 1.02));
+    std::optional<learner::pace> back;
+    for (int i = 0; i < 8; ++i)
+        if (auto pace = announced.on_answer(t + 2s + i * 1s))
+            back = pace;
+    REQUIRE(back);
+    CHECK(back->rate == doctest::Approx(2 / 1.02)); // never above the announced limit's pace
 }
 
 TEST_CASE_FIXTURE(fixture, "a 429 whose Retry-After is longer than allowed is returned, not waited for")

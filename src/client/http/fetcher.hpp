@@ -370,7 +370,8 @@ public:
                 continue; // back in the queue: a 429 is the server's pace, not a failure
             }
             if (!ec)
-                state.learner.on_answer(now);
+                if (auto faster = state.learner.on_answer(now))
+                    set_pace(state, *faster);
 
             if (!ec && is_followed_redirect(status) && params_.max_redirects > 0)
             {

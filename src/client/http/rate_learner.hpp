@@ -9,7 +9,11 @@
 // at a time; a 429 at that pace lowers it by a tenth. Without those fields the client
 // guesses from its own history: the answers it got in the last second before the first 429, then
 // half the pace at each further 429 of a request sent at that pace (429s of requests sent before
-// the pace was set say nothing about it).
+// the pace was set say nothing about it). A pace recovers: after 8 answers in a row without a 429
+// it goes up by half, up to the announced limit's pace (a guessed one has no ceiling: the first
+// guess counts one second's answers, and a run's first second may have had only a few). So a
+// server whose 429s are not about the pace (a fault, a brief overload) does not slow a run for
+// good: the pace halved at each such 429 and never rose again, and 100 requests took minutes.
 
 #include <algorithm>
 #include <charconv>
@@ -33,11 +37,15 @@ public:
         double burst = 1; ///< at once after an idle spell
     };
 
-    /// An answer other than 429 came.
-    void on_answer(time_point now)
+    /// An answer other than 429 came. Returns a faster pace to keep when the one kept has gone
+    /// long enough without a 429 and is below its ceiling.
+    std::optional<pace> on_answer(time_point now)
     {
         recent_.push_back(now);
         forget_before(now - std::chrono::seconds(1));
+        if (!current_ || current_->rate >= ceiling_ || ++answers_at_pace_ < recovery_answers)
+            return std::nullopt;
+        return set({std::min(current_->rate * 1.5, ceiling_), current_->burst}, now);
     }
 
     /// A 429 came for a request granted at `granted`, with the answer's `X-RateLimit-Limit` and
@@ -57,7 +65,8 @@ public:
             if (announced_ != *announced)
             {
                 announced_ = *announced;
-                return set({*announced / (1 + slack), 1}, now);
+                ceiling_ = std::clamp(*announced / (1 + slack), min_rate, max_rate);
+                return set({ceiling_, 1}, now);
             }
             if (granted <= paced_since_)
                 return std::nullopt; // sent before the pace was set: it says nothing about it
@@ -66,8 +75,14 @@ public:
         }
         if (!current_)
         {
+            // The answers per second over the last second, or over as much of it as there was: a
+            // run's first 429 may come a few milliseconds in, after a few answers (counted over a
+            // whole second, 3 answers in 3 ms were a pace of 3/s).
             forget_before(now - std::chrono::seconds(1));
-            return set({std::max<double>(1, static_cast<double>(recent_.size())), 1}, now);
+            double window = recent_.empty() ? 1.0
+                                            : std::clamp(std::chrono::duration<double>(now - recent_.front()).count(),
+                                                         0.05, 1.0);
+            return set({std::max(1.0, static_cast<double>(recent_.size()) / window), 1}, now);
         }
         if (granted <= paced_since_)
             return std::nullopt; // sent before the pace was set: it says nothing about the pace
@@ -115,6 +130,7 @@ private:
     static constexpr double min_rate = 0.1; // one request per 10 s: slower helps no one
     static constexpr double max_rate = 1000;  // faster is no limit worth pacing
     static constexpr double slack = 0.02;   // paced this much under an announced limit
+    static constexpr std::size_t recovery_answers = 8; // answers in a row without a 429 before speeding up
 
     std::optional<pace> set(pace chosen, time_point now)
     {
@@ -122,6 +138,7 @@ private:
         chosen.rate = std::clamp(chosen.rate, min_rate, max_rate);
         current_ = chosen;
         paced_since_ = now;
+        answers_at_pace_ = 0;
         return chosen;
     }
 
@@ -138,6 +155,8 @@ private:
     std::optional<pace> current_;
     double announced_ = 0; // the last X-RateLimit-Limit seen, as requests per second
     time_point paced_since_{};
+    double ceiling_ = max_rate;       // the pace it never goes above: the announced limit's, if any
+    std::size_t answers_at_pace_ = 0; // answers since the pace was last set
     std::size_t rate_limited_ = 0;
 };
 
