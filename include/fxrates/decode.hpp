@@ -15,7 +15,8 @@ namespace fxrates {
 /// Decodes the body of a `GET /rates` answer into `out`.
 ///
 /// Tolerant as the API contract asks: keys in any order, numbers written as integers, decimals or
-/// with exponents, unknown keys ignored. Never throws on bad input: returns `errc::bad_response`
+/// with exponents, unknown keys ignored. A field or a rate given twice is refused: which one the
+/// server meant would be a guess. Never throws on bad input: returns `errc::bad_response`
 /// and explains what was wrong in `diag.client_message()`. `out` is unspecified on failure.
 error_code decode_rates(std::string_view body, rates& out, diagnostics& diag);
 

@@ -76,7 +76,7 @@ std::string message_of(const json::value& value)
 // A `/rates` answer read as the parser meets it, with no document built: a tree of ~40 values,
 // each key hashed, only to read three fields (about 5,000 of the ~90,000 instructions a request
 // costs the client). The answer means what Boost.JSON's document would: unknown keys and their
-// values are skipped, a key given twice counts as its last value, and the first fault is reported
+// values are skipped, and the first fault is reported
 // in the order a reader of the document checks (the top level, `date`, `base`, `rates`, then each
 // rate in order).
 class rates_reader
@@ -93,6 +93,10 @@ public:
     {
         if (!top_is_object_)
             return fail(diag, "the body is not a JSON object");
+        // A field given twice: which one the server meant is anyone's guess (a document keeps the
+        // last, other readers the first), and a wrong guess prints wrong numbers.
+        if (!twice_.empty())
+            return fail(diag, "the answer gives the field '" + twice_ + "' twice");
         if (!date_.present)
             return fail(diag, "the field 'date' is missing or not a string");
         auto date = parse_iso_date(date_.text);
@@ -109,7 +113,7 @@ public:
             return fail(diag, "the field 'rates' is not an object");
         // Answers come in the ECB's order, not by code: sorted once here, on integer keys (the
         // map's own inserts compared codes letter by letter and moved the tail each time). A code
-        // given twice keeps its later rate, in the place of its first (as a document would).
+        // given twice is a fault, as a field given twice is.
         std::sort(given_.begin(), given_.end(),
                   [](const auto& a, const auto& b) { return a.first < b.first; });
         std::size_t fault_place = bad_key_ ? bad_key_->first : std::size_t(-1);
@@ -120,10 +124,11 @@ public:
             while (last + 1 < given_.size() && (given_[last + 1].first >> 32) == (given_[first].first >> 32))
                 ++last;
             auto place = static_cast<std::uint32_t>(given_[first].first);
-            if (!is_rate(given_[last].second) && place < fault_place)
+            if ((last != first || !is_rate(given_[first].second)) && place < fault_place)
             {
                 fault_place = place;
-                fault = "the rate for " + code_of(given_[first].first).str() + " is not a positive number";
+                fault = "the rate for " + code_of(given_[first].first).str() +
+                        (last != first ? " is given twice" : " is not a positive number");
             }
         }
         if (!fault.empty())
@@ -158,10 +163,16 @@ public:
             return true;
         std::string_view key = whole(last);
         if (depth_ == 1)
+        {
             field_ = key == "date"    ? field::date
                      : key == "base"  ? field::base
                      : key == "rates" ? field::rates
                                       : field::other;
+            unsigned bit = 1u << static_cast<unsigned>(field_);
+            if (field_ != field::other && (seen_ & bit) != 0 && twice_.empty())
+                twice_ = key;
+            seen_ |= bit;
+        }
         else if (in_rates())
         {
             place_ = entries_++;
@@ -333,6 +344,8 @@ private:
     presence rates_ = presence::missing;
     std::optional<currency_code> code_; // the key of the rate that comes, if a currency code
     std::size_t place_ = 0;             // that key's place among the entries of `rates`
+    unsigned seen_ = 0;                 // the top-level fields met, a bit each
+    std::string twice_;                 // the first of them given twice
     std::size_t entries_ = 0;           // the entries of `rates` so far
     std::optional<std::pair<std::size_t, std::string>> bad_key_; // the first key that is no code
     // The rates of `rates` as given: (sort_key, rate). Kept inline for a usual answer (~30).
