@@ -94,9 +94,12 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
                            : outcome.error.message();
     const auto& said = outcome.diag.client_message();
     // "cannot connect to HOST: Connection refused" says it all: not "Connection refused (...)" too.
+    // A timeout's own text ("The socket was closed due to a timeout") is generic, and wrong for
+    // a wait in line: the library's explanation says which limit passed, waiting for what.
     if (!said.empty())
-        text = said.find(text) != std::string::npos ? escape_untrusted(said, false)
-                                                    : text + " (" + escape_untrusted(said, false) + ")";
+        text = said.find(text) != std::string::npos || outcome.error == condition::timeout
+                   ? escape_untrusted(said, false)
+                   : text + " (" + escape_untrusted(said, false) + ")";
     if (!outcome.diag.server_message().empty())
         text += "; the server says: \"" + escape_untrusted(outcome.diag.server_message(), false) + '"';
     // The library names settings; the command line has flags for them.
@@ -104,6 +107,12 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
         text += " (--cacert FILE trusts a CA; --insecure skips verification)";
     else if (outcome.error == errc::body_limit)
         text += " (--max-size SIZE raises it)";
+    else if (outcome.error == condition::timeout && said.find("max_connections_per_origin") != std::string::npos)
+        text += " (--per-host N allows more connections to a host; --timeout SECONDS raises the time per URL, "
+                "its wait in line included)";
+    else if (outcome.error == condition::timeout && said.find("max_connections)") != std::string::npos)
+        text += " (--concurrency N allows more connections; --timeout SECONDS raises the time per URL, its "
+                "wait in line included)";
     else if (outcome.error == condition::timeout)
         text += " (--timeout SECONDS raises the time per URL)";
     else if (outcome.error == errc::header_limit)

@@ -269,9 +269,14 @@ asio::awaitable<error_code> acquire(shared_state& state, const origin& where, co
             continue; // something was given back: look again
         if (woke == wait_queue::wake_reason::cancelled)
             co_return asio::error::operation_aborted;
+        // Name the limit that held it: the origin's own, or the client's in all.
+        bool origin_full = !state.pool.below_origin_limit(where);
+        std::size_t most = origin_full ? state.params.max_connections_per_origin : state.params.max_connections;
         diag.set_client_message("no connection to " + where.host_header() + " became free within " + limit.text() +
-                                " (" + std::to_string(state.params.max_connections) +
-                                " connections at most); raise the connection limit or the timeouts");
+                                " (" + std::to_string(most) + (most == 1 ? " connection" : " connections") +
+                                (origin_full ? " to it" : " in all") + " at most, " +
+                                (origin_full ? "max_connections_per_origin" : "max_connections") +
+                                "); raise that limit or the timeouts");
         co_return beast::error::timeout;
     }
 }
