@@ -645,7 +645,8 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
         ->needs(rate);
     command->add_option("--retries", options.retries,
                         "Retries of a URL after a connection error, timeout, 502, 503 or 504 (a 429 waits for its "
-                        "Retry-After and is no retry)")
+                        "Retry-After and is no retry); the run retries at most 20% of its URLs, never fewer "
+                        "than N retries in all")
         ->check(CLI::Range(0u, 10u))
         ->capture_default_str();
     command->add_option("--timeout", options.timeout_seconds, "Seconds each URL may take, retries included")

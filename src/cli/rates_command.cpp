@@ -206,7 +206,8 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->needs(rate);
     rates->add_option("--retries", options.retries,
                       "Retries of a request after a connection error, timeout, 502, 503 or 504 (a 429 "
-                      "waits for its Retry-After and is no retry)")
+                      "waits for its Retry-After and is no retry); a batch retries at most 20% of its "
+                      "requests, never fewer than N retries in all")
         ->check(CLI::Range(0u, 10u))
         ->capture_default_str();
     rates->add_option("--max-redirects", options.max_redirects, "Redirects followed per request at most (0: none)")
