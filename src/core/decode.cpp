@@ -306,14 +306,9 @@ private:
         }
     }
 
-    bool scalar()
-    {
-        if (depth_ == 1)
-            value_at_top(presence::wrong_kind);
-        else if (in_rates())
-            rate(not_a_number);
-        return true;
-    }
+    // A string, a boolean or null: never a rate, and at the top level not what date, base or
+    // rates must be (a string for date and base is taken by on_string before this).
+    bool scalar() { return number(not_a_number); }
 
     bool number(double value)
     {

@@ -5,11 +5,10 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <cmath>
 #include <boost/json/value.hpp>
 
 #include <charconv>
+#include <cmath>
 #include <utility>
 
 namespace fxrates::cli::fetch {
