@@ -179,7 +179,10 @@ public:
     }
 
     /// Fetches many URLs at once, at most `client_params::max_connections` at a time (and
-    /// `max_connections_per_origin` to each origin), telling `observe` of each as it ends.
+    /// `max_connections_per_origin` to each origin), telling `observe` of each as it ends. An item
+    /// whose origin is at its limit waits aside, holding no place among the `max_connections`,
+    /// while later items of other origins start: a slow host holds up only its own items, which
+    /// start in input order as it frees up.
     ///
     /// Completion signature: `void(error_code, std::vector<fetch_outcome>)`, one outcome per item
     /// **in the order of `items`**; one failure never loses the others. The error code is set only
@@ -200,10 +203,12 @@ public:
 
     /// Fetches the URLs that `next` gives, as it gives them, at most `client_params::max_connections`
     /// at a time (and `max_connections_per_origin` to each origin), telling `observe` of each as it
-    /// ends, in the order they end, with its index in the order `next` gave it. Nothing is kept
-    /// once observed, and `next` is called only when a request can start, so memory is bounded by
-    /// the connections, not by the list: the operation for a list of millions of URLs read from a
-    /// file as it goes.
+    /// ends, in the order they end, with its index in the order `next` gave it. As in
+    /// `async_fetch_batch`, an item whose origin is at its limit waits aside while later items of
+    /// other origins start; `next` is called while a request could start and fewer than 1,024 items
+    /// wait aside so. Nothing is kept once observed, so memory is bounded by the connections and
+    /// those 1,024, not by the list: the operation for a list of millions of URLs read from a file
+    /// as it goes.
     ///
     /// `window` (0: none) bounds how far ahead of the oldest unfinished item requests may start: a
     /// caller that writes outcomes in input order (holding the early ones) then holds at most

@@ -94,8 +94,9 @@ struct fetch_outcome
 using fetch_observer = std::function<void(std::size_t index, const fetch_outcome& outcome)>;
 
 /// Gives the next URL of a streamed fetch (`client::async_fetch_stream`), or nullopt at the end of
-/// the list. Called on the client's executor, only when a request can start: a list read here is
-/// read as fast as it is fetched, never ahead. It must not throw.
+/// the list. Called on the client's executor, only when a request could start: a list read here is
+/// read as fast as it is fetched, and ahead only past items whose origin is at its limit (at most
+/// 1,024 of them; see `client::async_fetch_stream`). It must not throw.
 using fetch_source = std::function<std::optional<fetch_item>()>;
 
 /// Wakes a streamed fetch whose `fetch_feed` answered `pending`: the feed is asked again, on the

@@ -5,6 +5,7 @@
 
 #include "client/api_url.hpp"
 #include "client/batch.hpp"
+#include "client/origin_lookahead.hpp"
 #include "client/http/fetcher.hpp"
 #include "client/http/pooled_transport.hpp"
 
@@ -18,10 +19,12 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <deque>
 #include <optional>
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include <unistd.h>
 
@@ -312,23 +315,42 @@ public:
                                              self->params_.batch_timeout, std::move(fetch), std::move(observe));
     }
 
+    // An item with its URL parsed: once, when it is taken from the caller's list, since its origin
+    // decides when it may start (origin_lookahead).
+    struct parsed_item
+    {
+        fetch_item item;
+        detail::http_location location;
+        std::string bad_url; // why the URL was refused, if it was
+        std::chrono::steady_clock::time_point queued;
+    };
+
+    static parsed_item parse_item(fetch_item item)
+    {
+        parsed_item parsed{std::move(item), {}, {}, std::chrono::steady_clock::now()};
+        if (detail::parse_http_location(parsed.item.url, parsed.location, parsed.bad_url) && parsed.bad_url.empty())
+            parsed.bad_url = "not a usable URL";
+        return parsed;
+    }
+
     // One URL: the fetch (throttle, retries, 429s, redirects) and the status.
-    static asio::awaitable<fetch_outcome> fetch_url(std::shared_ptr<impl> self, fetch_item item,
+    static asio::awaitable<fetch_outcome> fetch_url(std::shared_ptr<impl> self, parsed_item parsed,
                                                     std::shared_ptr<retry_budget> budget)
     {
         co_await asio::this_coro::throw_if_cancelled(false);
         fetch_outcome outcome;
+        auto& item = parsed.item;
         outcome.url = std::move(item.url);
-        outcome.timing.queued = std::chrono::steady_clock::now();
-        detail::fetch_request request;
-        std::string why;
-        if (auto ec = detail::parse_http_location(outcome.url, request.location, why))
+        outcome.timing.queued = parsed.queued;
+        if (!parsed.bad_url.empty())
         {
             outcome.error = errc::bad_url;
-            outcome.diag.set_client_message(why);
+            outcome.diag.set_client_message(std::move(parsed.bad_url));
             outcome.timing.done = std::chrono::steady_clock::now();
             co_return outcome;
         }
+        detail::fetch_request request;
+        request.location = std::move(parsed.location);
         if (!item.fields.empty())
         {
             std::vector<detail::request_field> fields;
@@ -364,21 +386,169 @@ public:
         co_return outcome;
     }
 
+    // How an item of `run_fetches` ended, by its number in the order the feed gave it.
+    using fetch_finish = std::function<void(std::size_t number, fetch_outcome, detail::item_end)>;
+
+    // The items `next` gives, at most max_connections under way at once and at most
+    // max_connections_per_origin to each origin: an item whose origin is full is parked
+    // (origin_lookahead) while later items of other origins start. `finish` hears of every item
+    // the feed gave, once. `window` (0: none): no item is taken from the feed while it would be
+    // that many past the oldest unfinished one. `grow_budget`: each item adds to the retry budget.
+    static asio::awaitable<detail::pulled_batch_end> run_fetches(std::shared_ptr<impl> self, fetch_feed next,
+                                                                 std::size_t window,
+                                                                 std::shared_ptr<retry_budget> budget,
+                                                                 bool grow_budget, fetch_finish finish)
+    {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        // How far ahead of a full origin's items the list is read: a list of one slow host is read
+        // that far ahead, no further.
+        constexpr std::size_t most_parked = 1024;
+        detail::origin_lookahead<parsed_item> lookahead(self->params_.max_connections_per_origin,
+                                                        window > 0 ? std::min(window, most_parked) : most_parked);
+        struct under_way
+        {
+            std::size_t number;
+            std::optional<detail::origin> where; // none for a URL refused before sending
+        };
+        std::unordered_map<std::size_t, under_way> running; // by the batch's index
+        std::size_t given = 0;                              // items the feed gave
+        bool feed_ended = false;
+        std::size_t oldest = 0;                             // the oldest unfinished item's number
+        std::deque<bool> unfinished;                        // from `oldest` on
+        const detail::batch_waker* wake_batch = nullptr;
+
+        auto start = [&](std::size_t index, std::size_t number, parsed_item parsed,
+                         bool counted) -> detail::pulled_item<fetch_outcome> {
+            std::optional<detail::origin> where;
+            if (counted)
+                where = parsed.location.origin;
+            running.emplace(index, under_way{number, std::move(where)});
+            return {detail::batch_task<fetch_outcome>(
+                [self, budget, parsed = std::move(parsed)]() mutable { return fetch_url(self, std::move(parsed), budget); })};
+        };
+        detail::batch_take<fetch_outcome> take = [&](std::size_t index,
+                                                    const detail::batch_waker& wake) -> detail::pulled_item<fetch_outcome> {
+            wake_batch = &wake;
+            if (auto parked = lookahead.take_parked())
+                return start(index, parked->number, std::move(parked->item), true);
+            while (!feed_ended && lookahead.may_offer() && (window == 0 || given < oldest + window))
+            {
+                auto answer = next(wake);
+                if (!answer.item)
+                {
+                    if (answer.pending)
+                        return {std::nullopt, true};
+                    feed_ended = true;
+                    break;
+                }
+                const std::size_t number = given++;
+                unfinished.push_back(true);
+                if (grow_budget)
+                    budget->add_request();
+                auto parsed = parse_item(std::move(*answer.item));
+                if (!parsed.bad_url.empty())
+                    return start(index, number, std::move(parsed), false);
+                auto where = parsed.location.origin;
+                if (auto ready = lookahead.offer(where, number, std::move(parsed)))
+                    return start(index, number, std::move(ready->item), true);
+            }
+            if (feed_ended && lookahead.parked() == 0)
+                return {};
+            // Parked items wait for their origins, or the window for the oldest item: an item's
+            // end wakes a worker (below).
+            return {std::nullopt, true};
+        };
+        fetch_finish ended = [&](std::size_t index, fetch_outcome outcome, detail::item_end how) {
+            auto found = running.find(index);
+            if (found == running.end())
+                return;
+            auto [number, where] = std::move(found->second);
+            running.erase(found);
+            bool wake = where && lookahead.ended(*where);
+            unfinished[number - oldest] = false;
+            if (number == oldest)
+            {
+                while (!unfinished.empty() && !unfinished.front())
+                {
+                    unfinished.pop_front();
+                    ++oldest;
+                }
+                wake = wake || window > 0;
+            }
+            finish(number, std::move(outcome), how);
+            if (wake && wake_batch)
+                (*wake_batch)();
+        };
+        auto end = co_await detail::run_pulled_batch<fetch_outcome>(
+            self->params_.max_connections, 0, std::chrono::steady_clock::duration::max(), std::move(take),
+            std::move(ended));
+        // Cancelled: the items still parked were given by the feed, and are told of too.
+        for (auto& parked : lookahead.take_all())
+        {
+            fetch_outcome outcome;
+            outcome.url = std::move(parked.item.item.url);
+            outcome.error = asio::error::operation_aborted;
+            outcome.diag.set_client_message("cancelled before the request was sent");
+            outcome.timing.queued = parked.item.queued;
+            outcome.timing.done = std::chrono::steady_clock::now();
+            finish(parked.number, std::move(outcome), detail::item_end::cancelled);
+        }
+        co_return end;
+    }
+
+    // What a cancelled or failed item of a streamed fetch says.
+    static void settle(fetch_outcome& outcome, detail::item_end how)
+    {
+        if (how == detail::item_end::failed)
+        {
+            outcome.error = errc::worker_failed;
+            outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
+        }
+        else if (how == detail::item_end::cancelled && outcome.ok())
+        {
+            // Done as the cancellation came: the caller asked for no more, so it is not kept.
+            outcome.error = asio::error::operation_aborted;
+            outcome.diag.set_client_message("cancelled before the answer came");
+        }
+    }
+
     static asio::awaitable<detail::basic_batch_result<fetch_outcome>>
     fetch_many(std::shared_ptr<impl> self, std::vector<fetch_item> items, fetch_observer observe)
     {
         const auto& retry = self->params_.retry;
         auto budget = std::make_shared<retry_budget>(retry.budget_ratio, items.size(),
                                                      retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
-        std::vector<fetch_outcome> outcomes(items.size());
+        detail::basic_batch_result<fetch_outcome> result;
+        result.outcomes.resize(items.size());
+        std::vector<bool> observed(items.size(), false);
         for (std::size_t i = 0; i < items.size(); ++i)
-            outcomes[i].url = items[i].url;
-        auto fetch = [self, &items, budget](std::size_t index) {
-            return fetch_url(self, std::move(items[index]), budget);
+            result.outcomes[i].url = items[i].url;
+        std::size_t taken = 0;
+        fetch_feed feed = [&](const fetch_waker&) {
+            return taken < items.size() ? fetch_feed_answer::next(std::move(items[taken++])) : fetch_feed_answer::end();
         };
-        co_return co_await detail::run_ordered_batch<fetch_outcome>(
-            std::move(outcomes), self->params_.max_connections, std::chrono::steady_clock::duration::max(),
-            std::move(fetch), std::move(observe));
+        fetch_finish finish = [&](std::size_t number, fetch_outcome outcome, detail::item_end how) {
+            settle(outcome, how);
+            auto& kept = result.outcomes[number];
+            kept = std::move(outcome);
+            observed[number] = true;
+            if (observe)
+                observe(number, kept);
+        };
+        auto end = co_await run_fetches(self, std::move(feed), 0, std::move(budget), false, std::move(finish));
+        if (end.cancelled)
+            result.error = asio::error::operation_aborted;
+        // Items never taken from the list: the batch was cancelled first.
+        for (std::size_t i = 0; i < result.outcomes.size(); ++i)
+            if (!observed[i])
+            {
+                auto& outcome = result.outcomes[i];
+                outcome.error = asio::error::operation_aborted;
+                outcome.diag.set_client_message("cancelled before the request was sent");
+                if (observe)
+                    observe(i, outcome);
+            }
+        co_return result;
     }
 
     static asio::awaitable<error_code> fetch_stream(std::shared_ptr<impl> self, fetch_feed next,
@@ -387,33 +557,12 @@ public:
         const auto& retry = self->params_.retry;
         auto budget =
             std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
-        detail::batch_take<fetch_outcome> take = [&](std::size_t,
-                                                    const detail::batch_waker& wake) -> detail::pulled_item<fetch_outcome> {
-            auto answer = next(wake);
-            if (!answer.item)
-                return {std::nullopt, answer.pending};
-            budget->add_request();
-            return {detail::batch_task<fetch_outcome>(
-                [self, budget, item = std::move(*answer.item)]() mutable { return fetch_url(self, std::move(item), budget); })};
+        fetch_finish finish = [&](std::size_t number, fetch_outcome outcome, detail::item_end how) {
+            settle(outcome, how);
+            if (observe)
+                observe(number, outcome);
         };
-        std::function<void(std::size_t, fetch_outcome, detail::item_end)> finish =
-            [&](std::size_t index, fetch_outcome outcome, detail::item_end how) {
-                if (how == detail::item_end::failed)
-                {
-                    outcome.error = errc::worker_failed;
-                    outcome.diag.set_client_message("the request failed unexpectedly (an exception)");
-                }
-                else if (how == detail::item_end::cancelled && outcome.ok())
-                {
-                    // Done as the cancellation came: the caller asked for no more, so it is not kept.
-                    outcome.error = asio::error::operation_aborted;
-                    outcome.diag.set_client_message("cancelled before the answer came");
-                }
-                if (observe)
-                    observe(index, outcome);
-            };
-        auto end = co_await detail::run_pulled_batch<fetch_outcome>(
-            self->params_.max_connections, window, std::chrono::steady_clock::duration::max(), take, finish);
+        auto end = co_await run_fetches(self, std::move(next), window, std::move(budget), true, std::move(finish));
         co_return end.cancelled ? error_code(asio::error::operation_aborted) : error_code();
     }
 
@@ -513,7 +662,7 @@ void client::async_get_currencies_impl(diagnostics* diag,
 
 void client::async_fetch_impl(fetch_item item, asio::any_completion_handler<void(error_code, fetch_outcome)> handler)
 {
-    spawn(impl_->executor(), impl::fetch_url(impl_, std::move(item), nullptr), std::move(handler),
+    spawn(impl_->executor(), impl::fetch_url(impl_, impl::parse_item(std::move(item)), nullptr), std::move(handler),
           [](auto handler, std::exception_ptr failure, fetch_outcome outcome) {
               if (failure)
                   outcome.error = internal_error(failure, outcome.diag);

@@ -531,6 +531,64 @@ TEST_CASE("requests waiting for a connection are served in the order they came: 
         CHECK(outcome.ok());
 }
 
+TEST_CASE("a host at its connection limit holds up no other host: its items wait without holding a worker")
+{
+    // The https origin never answers; the plain one answers at once. 4 workers, 2 connections per
+    // origin: the two stalled requests fill their origin, and its other items must wait aside,
+    // not in line with a worker each, or the plain items behind them never start.
+    auto params = fixed_day();
+    params.plain_port = 0;
+    params.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+        if (target.find("hold") != std::string_view::npos)
+            return fxrates::fault::stall;
+        return std::nullopt;
+    };
+    local_server server(params);
+    asio::io_context context;
+    auto settings = trusting(server);
+    settings.max_connections = 4;
+    settings.max_connections_per_origin = 2;
+    settings.retry.max_attempts = 1;
+    client api(context, settings);
+    constexpr std::size_t stalled = 6;
+    constexpr std::size_t answered = 10;
+    std::vector<fetch_item> items;
+    for (std::size_t k = 0; k < stalled; ++k)
+        items.push_back({server.base_url() + "/bytes/64?hold=" + std::to_string(k), nullptr, {}});
+    for (std::size_t k = 0; k < answered; ++k)
+        items.push_back({server.plain_base_url() + "/bytes/64?i=" + std::to_string(k), nullptr, {}});
+    asio::cancellation_signal cancel;
+    std::vector<std::size_t> observed;
+    std::size_t answered_ok = 0;
+    auto observe = [&](std::size_t index, const fetch_outcome& outcome) {
+        observed.push_back(index);
+        if (index >= stalled && outcome.ok() && ++answered_ok == answered)
+            cancel.emit(asio::cancellation_type::terminal); // the event: every plain item is in
+    };
+    auto run_batch = [&]() -> asio::awaitable<batch_run> {
+        batch_run run;
+        auto [ec, outcomes] = co_await api.async_fetch_batch(
+            std::move(items), observe, asio::bind_cancellation_slot(cancel.slot(), asio::as_tuple(asio::use_awaitable)));
+        run.error = ec;
+        run.outcomes = std::move(outcomes);
+        co_return run;
+    };
+    auto run = run_until_complete(context, run_batch(), 15s);
+    CHECK(answered_ok == answered);
+    REQUIRE(observed.size() == stalled + answered);
+    // The plain items ended first, all of them; then the cancellation ended the stalled ones.
+    for (std::size_t place = 0; place < answered; ++place)
+        CHECK(observed[place] >= stalled);
+    REQUIRE(run.outcomes.size() == stalled + answered);
+    for (std::size_t k = 0; k < stalled; ++k)
+    {
+        CHECK(run.outcomes[k].error == fxrates::condition::cancelled);
+        CHECK(run.outcomes[k].url == server.base_url() + "/bytes/64?hold=" + std::to_string(k));
+    }
+    for (std::size_t k = stalled; k < stalled + answered; ++k)
+        CHECK(run.outcomes[k].ok());
+}
+
 TEST_CASE("a streamed fetch from a feed that another thread fills goes on while the feed has nothing yet")
 {
     local_server server(fixed_day());
