@@ -13,7 +13,7 @@ struct request_timing
 
     time_point queued{};     ///< the request was handed to the client (or a strategy's queue)
     time_point granted{};    ///< the throttle let it go (same as `started` without a throttle)
-    time_point started{};    ///< work on it began: a connection was sought
+    time_point started{};    ///< a connection, or room for a new one, was had: the waits are over
     time_point connected{};  ///< TCP connected (a reused connection: same as `started`)
     time_point tls_done{};   ///< TLS handshake done (a reused connection: same as `started`)
     time_point first_byte{}; ///< the answer's first bytes arrived

@@ -139,7 +139,8 @@ void fill_timing(const request_timing& timing, fetch::report_record& record)
             return std::nullopt;
         return std::chrono::duration<double, std::milli>(to - from).count();
     };
-    record.queued_ms = since(timing.queued, timing.granted);
+    // Every wait before the request could go: its turn among a host's URLs, the rate limit, a connection.
+    record.queued_ms = since(timing.queued, timing.started != time_point{} ? timing.started : timing.granted);
     record.connect_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.started, timing.connected);
     record.tls_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.connected, timing.tls_done);
     record.first_byte_ms = since(timing.tls_done, timing.first_byte);

@@ -589,6 +589,27 @@ TEST_CASE("a host at its connection limit holds up no other host: its items wait
         CHECK(run.outcomes[k].ok());
 }
 
+TEST_CASE("an item's timing counts its wait for its host's turn as queued: it starts once the item before it is done")
+{
+    local_server server(fixed_day());
+    asio::io_context context;
+    auto settings = trusting(server);
+    settings.max_connections_per_origin = 1;
+    client api(context, settings);
+    std::vector<fetch_item> items{{server.base_url() + "/bytes/64?i=0", nullptr, {}},
+                                  {server.base_url() + "/bytes/64?i=1", nullptr, {}}};
+    auto run = run_until_complete(context, fetch_all(api, std::move(items)));
+    REQUIRE(run.outcomes.size() == 2);
+    const auto& first = run.outcomes[0].timing;
+    const auto& second = run.outcomes[1].timing;
+    CHECK(run.outcomes[1].ok());
+    // The second was queued while the first ran, and got its connection only once the first was done.
+    CHECK(second.queued < first.done);
+    CHECK(second.started >= first.done);
+    CHECK(second.reused_connection);
+    CHECK(second.connected == second.started);
+}
+
 TEST_CASE("a streamed fetch from a feed that another thread fills goes on while the feed has nothing yet")
 {
     local_server server(fixed_day());

@@ -305,7 +305,6 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     auto& timing = response.timing;
     auto& diag = response.diag;
     auto now = clock_type::now();
-    timing.started = now;
     named_deadline whole{at(now, request.whole.left), request.whole.name, request.whole.length};
     named_deadline queue{std::min(at(now, request.queue.left), whole.at), request.queue.name, request.queue.length};
     const auto& where = request.origin;
@@ -331,11 +330,12 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
             co_return std::pair{ec, std::move(response)};
         if (auto stop = co_await stopped(state))
             co_return std::pair{stop, std::move(response)};
+        timing.started = clock_type::now(); // the wait for a connection is over
         timing.reused_connection = reused;
         timing.resumed_tls_session = false;
         auto& conn = *held.conn;
         if (reused)
-            timing.connected = timing.tls_done = clock_type::now();
+            timing.connected = timing.tls_done = timing.started;
         else
         {
             auto ec = co_await state.connector.connect(
