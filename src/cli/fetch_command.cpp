@@ -634,6 +634,7 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
                       "Do not verify servers' certificates (only for servers you control)");
     command->add_option("--concurrency", options.concurrency, "Most connections open at once, all hosts together")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->each([&options](const std::string&) { options.concurrency_given = true; })
         ->capture_default_str();
     command->add_option("--per-host", options.per_host, "Most connections open to one host (scheme, host, port)")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
@@ -744,6 +745,12 @@ int run_fetch(const fetch_options& options)
     {
         report(command_name, "--loops runs the async strategy on several event loops; --strategy " +
                                  options.strategy.name + " has threads of its own (--threads N)");
+        return 1;
+    }
+    if (kind && options.concurrency_given)
+    {
+        report(command_name, "--concurrency is the async strategy's; --strategy " + options.strategy.name +
+                                 " runs --threads N requests at once (--per-host and --rate hold for all of them)");
         return 1;
     }
     // The inputs, checked before anything is sent as far as they can be: whole when they can be

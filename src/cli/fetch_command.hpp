@@ -30,6 +30,7 @@ struct fetch_options
     std::string shard;       ///< --shard K/N; empty: the whole list
     trust_options trust;
     std::size_t concurrency = 100;
+    bool concurrency_given = false; ///< --concurrency was on the command line (a strategy has --threads instead)
     std::size_t per_host = 6;
     double rate = 0;
     double burst = 0;

@@ -197,8 +197,8 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->check(CLI::IsMember(strategy_names))
         ->capture_default_str();
     auto* rate = rates->add_option("--rate", options.rate,
-                                   "Requests per second at most (token bucket, starts empty); with async and "
-                                   "thread-pool")
+                                   "Requests per second at most (token bucket, starts empty), whatever the "
+                                   "strategy")
                      ->check(finite_number(
                          {.min = 0, .max = 1e6, .min_excluded = true, .what = "a positive number of requests per second"}));
     rates->add_option("--burst", options.burst, "Requests at once within --rate (default: one second's worth)")
@@ -246,15 +246,6 @@ int run_rates(const rates_options& options)
         return 1;
     auto format = parse_output_format(options.format).value_or(output_format::table);
     auto kind = parse_strategy(options.strategy).value_or(strategy::async);
-    // --rate is the client's own limit, which the asynchronous client and the thread pool keep;
-    // the other strategies have no throttle, and would silently ignore it.
-    if (options.rate > 0 && kind != strategy::async && kind != strategy::thread_pool &&
-        kind != strategy::async_throttled && kind != strategy::thread_pool_throttled)
-    {
-        report("rates", "--rate applies to the async and thread-pool strategies, not to " + options.strategy);
-        return 1;
-    }
-
     if (!check_request_count("rates", std::span(&kind, 1), bases->size(), "give fewer bases"))
         return 1;
 

@@ -31,7 +31,8 @@ void run_async(const Job& job, bool throttled, report_of<Job>& report)
     const auto& params = job.params();
     asio::io_context context(1);
     auto client_settings = params.client;
-    if (throttled)
+    // The throttled variant has the book's throttle, and keeps the client's own rate if that is lower.
+    if (throttled && params.throttle_rate > 0 && !(params.client.rate > 0 && params.client.rate <= params.throttle_rate))
     {
         client_settings.rate = params.throttle_rate;
         client_settings.burst = params.throttle_burst;
@@ -83,15 +84,15 @@ private:
 };
 
 template <class Job>
-asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf, const Job& job,
-                                      time_point deadline, std::size_t index, report_of<Job>& report)
+asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf, origin_gate& gate,
+                                      const Job& job, time_point deadline, std::size_t index, report_of<Job>& report)
 {
     auto queued = std::chrono::steady_clock::now();
-    auto work = [&shelf, &job, index, deadline] {
+    auto work = [&shelf, &gate, &job, index, deadline] {
         if (auto refused = refuse_start(job, index, deadline))
             return std::move(*refused);
         auto api = shelf.take();
-        auto outcome = job.fetch(api, index, deadline);
+        auto outcome = fetch_gated(gate, api, job, index, deadline);
         shelf.give_back(std::move(api));
         return outcome;
     };
@@ -113,12 +114,13 @@ void run_offload(const Job& job, report_of<Job>& report)
     asio::io_context context(1);
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
     client_shelf shelf(params.client);
+    origin_gate gate(params.client, params.stop); // the pool's threads share the limits per origin
     report.outcomes.resize(job.size());
     std::vector<asio::cancellation_signal> cancel(job.size());
     // Jobs not started by the batch's deadline skip their request; those under way end there.
     auto deadline = job.deadline();
     for (std::size_t i = 0; i < job.size(); ++i)
-        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, job, deadline, i, report),
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, gate, job, deadline, i, report),
                        asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
     // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
     std::stop_callback on_stop(params.stop, [&] {

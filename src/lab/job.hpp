@@ -11,6 +11,7 @@
 // job must provide:
 //   outcome_type; params(); size(); deadline();
 //   fetch(blocking_client&, index, deadline) -> outcome_type, on the calling thread;
+//   origin_of(index): where the item's request goes, for the limits per origin (origin_gate);
 //   failed(index, why, error) -> outcome_type, the outcome of an item that got no answer;
 //   observe(index, outcome), told once per item as it ends (calls serialised by run_strategy);
 //   async_batch(client&, token): every item on the asynchronous client, completing with
@@ -21,6 +22,7 @@
 #include <fxrates/blocking_client.hpp>
 #include <fxrates/client.hpp>
 
+#include "client/http/origin.hpp"
 #include "lab/strategy.hpp"
 
 #include <chrono>
@@ -43,6 +45,9 @@ rates_outcome failed_outcome(currency_code base, std::string why, error_code err
 /// The same for a URL.
 fetch_outcome failed_outcome(const std::string& url, std::string why, error_code error = errc::worker_failed);
 
+/// The origin of an absolute http(s) URL; an empty one for a URL that is not (its item fails alone).
+origin origin_of_url(std::string_view url);
+
 /// When the whole batch must be done: `client_params::batch_timeout` from now.
 time_point batch_deadline(const strategy_params& params);
 
@@ -58,7 +63,7 @@ public:
     using outcome_type = rates_outcome;
     static constexpr std::string_view wire_name = "rates";
 
-    explicit rates_job(const strategy_params& params) : params_(params) {}
+    explicit rates_job(const strategy_params& params) : params_(params), api_(origin_of_url(params.client.api_url)) {}
 
     const strategy_params& params() const { return params_; }
     std::size_t size() const { return params_.bases.size(); }
@@ -68,6 +73,8 @@ public:
     {
         return fetch_by_deadline(api, params_, params_.bases[index], deadline);
     }
+
+    const origin& origin_of(std::size_t) const { return api_; }
 
     outcome_type failed(std::size_t index, std::string why, error_code error = errc::worker_failed) const
     {
@@ -90,6 +97,7 @@ public:
 
 private:
     const strategy_params& params_;
+    origin api_;
 };
 
 /// The URL job: one item per `fetch_item`, its body to its sink (or into its outcome). No batch
@@ -103,6 +111,9 @@ public:
     fetch_job(const strategy_params& params, std::vector<fetch_item> items, fetch_observer observe)
         : params_(params), items_(std::move(items)), observe_(std::move(observe))
     {
+        origins_.reserve(items_.size());
+        for (const auto& item : items_)
+            origins_.push_back(origin_of_url(item.url));
     }
 
     const strategy_params& params() const { return params_; }
@@ -114,6 +125,8 @@ public:
     {
         return api.fetch(items_[index], deadline, params_.stop);
     }
+
+    const origin& origin_of(std::size_t index) const { return origins_[index]; }
 
     outcome_type failed(std::size_t index, std::string why, error_code error = errc::worker_failed) const
     {
@@ -136,6 +149,7 @@ public:
 private:
     const strategy_params& params_;
     std::vector<fetch_item> items_;
+    std::vector<origin> origins_;
     fetch_observer observe_;
 };
 

@@ -6,8 +6,10 @@
 // nothing ever hangs.
 
 #include <fxrates/blocking_client.hpp>
+#include <fxrates/token_bucket.hpp>
 
 #include "client/batch.hpp"
+#include "client/origin_lookahead.hpp"
 #include "lab/child_process.hpp"
 #include "lab/measure.hpp"
 #include "lab/strategies.hpp"
@@ -34,6 +36,7 @@
 #include <stop_token>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 
@@ -212,7 +215,7 @@ using answer_reader = std::conditional_t<std::is_same_v<Job, rates_job>, rates_a
 // Pending operations refer to its members: it stays at one address (held by unique_ptr).
 struct worker_process
 {
-    explicit worker_process(asio::io_context& context) : to_worker(context), from_worker(context) {}
+    explicit worker_process(asio::io_context& context) : to_worker(context), from_worker(context), pace(context) {}
 
     pid_t pid = -1;
     asio::posix::stream_descriptor to_worker, from_worker;
@@ -227,6 +230,7 @@ struct worker_process
     std::size_t number = 0; // its place in the pool's list
     bool answered = false; // once at least: its client and resolver thread have started
     std::size_t threads = 0; // as last read
+    asio::steady_timer pace; // holds its job until the origin's rate allows it
 };
 
 using worker_list = std::vector<std::unique_ptr<worker_process>>;
@@ -296,7 +300,8 @@ class pool_supervisor
 public:
     pool_supervisor(asio::io_context& context, const Job& job, report_of<Job>& report, worker_list& workers)
         : context_(context), job_(job), params_(job.params()), report_(report), workers_(workers),
-          count_(job.size()), answered_(count_, false), remaining_(count_), deadline_timer_(context)
+          count_(job.size()), answered_(count_, false), remaining_(count_), deadline_timer_(context),
+          lookahead_(params_.client.max_connections_per_origin, count_)
     {
         for (std::size_t w = 0; w < workers_.size(); ++w)
             readers_.emplace_back(job_);
@@ -362,6 +367,7 @@ private:
             answered_[*worker.job] = true;
             job_.observe(*worker.job, report_.outcomes[*worker.job]);
             --remaining_;
+            item_ended(*std::exchange(worker.job, std::nullopt));
         }
         worker.job.reset();
         if (remaining_ == 0 ||
@@ -369,18 +375,75 @@ private:
             finish(); // nothing left to wait for, or no worker left to answer
     }
 
-    // Gives the worker the next base, or tells it there is no more work.
+    // Gives the worker the next item whose origin has room (the workers together keep the client's
+    // limits per origin, as one client would), or tells it there is no more work. With nothing
+    // ready, it waits idle until an item's end frees an origin.
     void assign(worker_process& worker)
     {
         worker.job.reset();
-        if (next_ >= count_)
+        auto next = lookahead_.take_parked();
+        while (!next && next_ < count_)
+        {
+            auto index = next_++;
+            next = lookahead_.offer(job_.origin_of(index), index, index);
+        }
+        if (!next && lookahead_.parked() > 0)
+        {
+            idle_.push_back(&worker);
+            return;
+        }
+        if (!next)
             worker.no_more_jobs = true;
         else
         {
-            worker.job = next_++;
+            worker.job = next->number;
+            if (hold_for_rate(worker))
+                return;
             worker.outbox += job_.encode_item(*worker.job);
         }
         write(worker);
+    }
+
+    // The worker's job goes when its origin's rate allows: true if it was held for that.
+    bool hold_for_rate(worker_process& worker)
+    {
+        if (!(params_.client.rate > 0))
+            return false;
+        const auto& where = job_.origin_of(*worker.job);
+        auto found = paces_.find(where);
+        if (found == paces_.end())
+            found = paces_.try_emplace(where, params_.client.rate, params_.client.burst,
+                                       std::chrono::steady_clock::now()).first;
+        auto decision = found->second.try_acquire(1, std::chrono::steady_clock::now());
+        if (decision.granted)
+            return false;
+        worker.pace.expires_after(decision.wait);
+        worker.pace.async_wait([this, &worker, job = *worker.job](boost::system::error_code failed) {
+            if (failed || finished_ || !worker.alive || worker.job != job)
+                return;
+            if (hold_for_rate(worker))
+                return; // another took the token first
+            worker.outbox += job_.encode_item(job);
+            write(worker);
+        });
+        return true;
+    }
+
+    // Item `index` of the worker's has ended: idle workers take what its origin's room lets start.
+    void item_ended(std::size_t index)
+    {
+        if (!lookahead_.ended(job_.origin_of(index)))
+            return;
+        while (!idle_.empty())
+        {
+            auto& worker = *idle_.back();
+            idle_.pop_back();
+            const auto waiting = idle_.size();
+            if (worker.alive)
+                assign(worker);
+            if (idle_.size() > waiting)
+                break; // it found nothing either
+        }
     }
 
     // Writes what the outbox holds without waiting for it: a worker slow to read its input holds
@@ -443,7 +506,11 @@ private:
             --remaining_;
             bool first_answer = !std::exchange(worker.answered, true);
             if (worker.job == index)
+            {
+                worker.job.reset();
+                item_ended(index);
                 assign(worker);
+            }
             if (first_answer)
             {
                 worker.threads = thread_count_of(worker.pid);
@@ -477,6 +544,11 @@ private:
     const std::chrono::steady_clock::time_point queued_ = std::chrono::steady_clock::now();
     asio::steady_timer deadline_timer_;
     bool finished_ = false;
+    // The client's limits per origin, kept here for all the workers (each worker's own client
+    // keeps them only for itself): items wait in `lookahead_` for room, workers in `idle_`.
+    origin_lookahead<std::size_t> lookahead_;
+    std::vector<worker_process*> idle_;
+    std::unordered_map<origin, token_bucket<>, origin_hash> paces_;
 };
 
 } // namespace
@@ -498,6 +570,7 @@ void run_process_pool(const Job& job, report_of<Job>& report)
     {
         strategy_params without_bases = params;
         without_bases.bases.clear();
+        without_bases.client.rate = 0; // the pool paces the origins for all its workers
         settings_header header;
         header.job = Job::wire_name;
         return encode_settings(without_bases, header);

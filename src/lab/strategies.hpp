@@ -6,7 +6,9 @@
 
 #include <fxrates/error.hpp>
 #include "client/batch.hpp"
+#include "client/deadline.hpp"
 #include "lab/job.hpp"
+#include "lab/origin_gate.hpp"
 #include "lab/strategy.hpp"
 
 #include <boost/asio/error.hpp>
@@ -45,6 +47,35 @@ std::optional<typename Job::outcome_type> refuse_start(const Job& job, std::size
         return job.failed(index, batch_deadline_message(false, job.params().client.batch_timeout),
                           errc::batch_deadline);
     return std::nullopt;
+}
+
+/// Fetches item `index` once `gate` lets it go, so that the strategy's threads together keep the
+/// client's limits per origin; an item the gate holds past its time limits fails, saying which.
+template <class Job>
+typename Job::outcome_type fetch_gated(origin_gate& gate, blocking_client& api, const Job& job, std::size_t index,
+                                       time_point deadline)
+{
+    const auto& where = job.origin_of(index);
+    switch (gate.enter(where, deadline))
+    {
+    case origin_gate::entry::granted: break;
+    case origin_gate::entry::stopped:
+        return job.failed(index, "stopped before it started", boost::asio::error::operation_aborted);
+    case origin_gate::entry::timed_out:
+        if (std::chrono::steady_clock::now() >= deadline)
+            return job.failed(index, batch_deadline_message(false, job.params().client.batch_timeout),
+                              errc::batch_deadline);
+        return job.failed(index,
+                          rate_limit_held_message(limit_text("queue timeout", job.params().client.queue_timeout)),
+                          boost::asio::error::timed_out);
+    }
+    struct leave_on_exit
+    {
+        origin_gate& gate;
+        const origin& where;
+        ~leave_on_exit() { gate.leave(where); }
+    } leave{gate, where};
+    return job.fetch(api, index, deadline);
 }
 
 // Each strategy's file instantiates its bodies for both jobs.

@@ -8,6 +8,7 @@
 
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
+#include "client/http/redirect.hpp"
 #include "lab/measure.hpp"
 #include "lab/strategies.hpp"
 
@@ -163,6 +164,15 @@ Outcome failed_with(Outcome outcome, std::string why, error_code error)
 }
 
 } // namespace
+
+origin origin_of_url(std::string_view url)
+{
+    http_location location;
+    std::string why;
+    if (parse_http_location(url, location, why))
+        return origin{"", "", 0};
+    return location.origin;
+}
 
 rates_outcome failed_outcome(currency_code base, std::string why, error_code error)
 {

@@ -66,9 +66,10 @@ private:
 };
 
 // Fetches one item by `deadline` (the batch's), turning anything thrown into that item's error.
+// With a `gate`: once it lets the item go (the threads' shared limits per origin).
 template <class Job>
 typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, const Job& job, std::size_t index,
-                                         time_point deadline)
+                                         time_point deadline, origin_gate* gate = nullptr)
 {
     if (auto refused = refuse_start(job, index, deadline))
         return std::move(*refused);
@@ -76,7 +77,7 @@ typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, co
     {
         if (!api)
             api.emplace(job.params().client);
-        return job.fetch(*api, index, deadline);
+        return gate ? fetch_gated(*gate, *api, job, index, deadline) : job.fetch(*api, index, deadline);
     }
     catch (const std::exception& e)
     {
@@ -115,6 +116,7 @@ void run_thread_per_item(const Job& job, report_of<Job>& report)
     auto queued = std::chrono::steady_clock::now();
     auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
+    origin_gate gate(job.params().client, job.params().stop);
     for (std::size_t i = 0; i < job.size(); ++i)
     {
         try
@@ -122,7 +124,7 @@ void run_thread_per_item(const Job& job, report_of<Job>& report)
             // Each thread writes only its own slot; the calling thread reads them after join.
             threads.emplace_back([&, i] {
                 std::optional<blocking_client> api;
-                report.outcomes[i] = fetch_guarded(api, job, i, deadline);
+                report.outcomes[i] = fetch_guarded(api, job, i, deadline, &gate);
                 report.outcomes[i].timing.queued = queued;
                 job.observe(i, report.outcomes[i]);
                 peak.sample();
@@ -157,10 +159,11 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
     blocking_queue<work> work_queue;
     blocking_queue<result> results;
     std::optional<blocking_throttle> throttle;
-    // The throttled pool has the book's throttle; the plain one keeps the client's own limit, if any.
-    double rate = throttled ? params.throttle_rate : params.client.rate;
-    if (rate > 0)
-        throttle.emplace(rate, throttled ? params.throttle_burst : params.client.burst);
+    // The throttled pool has the book's throttle, for all its requests; every pool keeps the
+    // client's own limits per origin, shared by its threads (the gate).
+    if (throttled && params.throttle_rate > 0)
+        throttle.emplace(params.throttle_rate, params.throttle_burst);
+    origin_gate gate(params.client, params.stop);
     // A stop wakes workers waiting for the throttle; they then skip what is left.
     std::stop_callback on_stop(params.stop, [&] {
         if (throttle)
@@ -182,7 +185,7 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
             if (wait == blocking_throttle::acquire_result::granted)
             {
                 granted = std::chrono::steady_clock::now();
-                outcome = fetch_guarded(api, job, index, deadline);
+                outcome = fetch_guarded(api, job, index, deadline, &gate);
                 if (!std::exchange(sampled, true))
                     peak.sample();
             }

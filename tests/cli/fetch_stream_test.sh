@@ -182,6 +182,9 @@ cmp -s "$work/stdout1" "$work/stdout2" || fail "--loops 2 printed other bytes th
 [ "$(find "$work/loops2" -type f ! -name .fxrates-meta | wc -l)" = 600 ] || fail "--loops 2: not 600 files"
 "$fxrates" fetch -q --loops 2 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
 [ $? = 1 ] && grep -q -- "--loops runs the async strategy" "$work/err" || fail "--loops with --strategy: not refused"
+"$fxrates" fetch -q --concurrency 4 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
+[ $? = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$work/err" ||
+    fail "--concurrency with --strategy: not refused: $(cat "$work/err")"
 
 if [ "$failures" -gt 0 ]; then
     echo "fetch stream: $failures failed"

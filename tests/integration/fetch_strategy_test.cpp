@@ -343,3 +343,82 @@ TEST_CASE("a large body crosses the process pool's pipes in pieces and arrives w
     CHECK(run.report.outcomes[1].ok());
     CHECK(small.bytes == run.report.outcomes[1].bytes);
 }
+
+namespace
+{
+
+// The most of `outcomes` whose requests were under way at one moment (from holding their
+// connection to their end).
+std::size_t most_at_once(const std::vector<fetch_outcome>& outcomes)
+{
+    std::vector<std::pair<std::chrono::steady_clock::time_point, int>> edges;
+    for (const auto& outcome : outcomes)
+    {
+        edges.emplace_back(outcome.timing.started, +1);
+        edges.emplace_back(outcome.timing.done, -1);
+    }
+    std::sort(edges.begin(), edges.end()); // at one instant, an end (-1) before a start
+    std::size_t most = 0;
+    int now = 0;
+    for (const auto& [when, step] : edges)
+        most = std::max<std::size_t>(most, static_cast<std::size_t>(now += step));
+    return most;
+}
+
+} // namespace
+
+TEST_CASE("every strategy keeps the client's limit per origin for all its threads or processes together")
+{
+    // 6 workers, 2 requests per origin: a thread or process of its own must not mean a limit of its own.
+    local_server server(fixed_day(60ms));
+    auto params = params_for(server);
+    params.workers = 6;
+    params.client.max_connections_per_origin = 2;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::vector<fetch_item> items;
+        for (int k = 0; k < 8; ++k)
+            items.push_back({server.base_url() + "/bytes/16?i=" + std::to_string(k), nullptr, {}});
+        auto run = run_within(kind, params, std::move(items));
+        REQUIRE(run.report.outcomes.size() == 8);
+        for (const auto& outcome : run.report.outcomes)
+            CHECK(outcome.ok());
+        CHECK(most_at_once(run.report.outcomes) <= 2);
+    }
+}
+
+TEST_CASE("every strategy keeps the client's rate per origin for all its threads or processes together")
+{
+    // 20 a second: the k-th request (from 0) starts no sooner than (k + 1) / 20 s after the run
+    // began, since the pace starts empty; 6 workers with a pace each would all start at once.
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    params.workers = 6;
+    params.client.rate = 20;
+    params.client.burst = 1;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::vector<fetch_item> items;
+        for (int k = 0; k < 6; ++k)
+            items.push_back({server.base_url() + "/bytes/16?i=" + std::to_string(k), nullptr, {}});
+        auto run = run_within(kind, params, std::move(items));
+        const auto& outcomes = run.report.outcomes;
+        REQUIRE(outcomes.size() == 6);
+        auto began = outcomes.front().timing.queued;
+        std::vector<std::chrono::steady_clock::time_point> starts;
+        for (const auto& outcome : outcomes)
+        {
+            CHECK(outcome.ok());
+            began = std::min(began, outcome.timing.queued);
+            starts.push_back(outcome.timing.started);
+        }
+        std::sort(starts.begin(), starts.end());
+        for (std::size_t k = 0; k < starts.size(); ++k)
+        {
+            CAPTURE(k);
+            CHECK(starts[k] - began >= std::chrono::milliseconds(50) * (k + 1) - 1ms);
+        }
+    }
+}
