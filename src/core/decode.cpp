@@ -28,6 +28,16 @@ error_code fail(diagnostics& diag, std::string message)
     return errc::bad_response;
 }
 
+// Why a body the parser refused is not an answer. Nesting past the parser's depth is valid JSON
+// that is not read, not "not JSON".
+std::string not_json(error_code ec)
+{
+    if (ec == json::error::too_deep)
+        return "the body nests arrays or objects more than " + std::to_string(json::parse_options{}.max_depth) +
+               " levels deep, which no API answer does; fxrates does not read it";
+    return "the body is not JSON (" + ec.message() + ")";
+}
+
 // Parses with every allocation in `resource`. (Assigning the result to an existing value would
 // deep-copy it into that value's heap storage: the document must be constructed from it.)
 json::value parse_document(std::string_view body, json::monotonic_resource& resource, error_code& ec,
@@ -36,7 +46,7 @@ json::value parse_document(std::string_view body, json::monotonic_resource& reso
     json::value document = json::parse(body, ec, &resource);
     if (ec)
     {
-        fail(diag, "the body is not JSON (" + ec.message() + ")");
+        fail(diag, not_json(ec));
         ec = errc::bad_response;
     }
     return document;
@@ -359,7 +369,7 @@ error_code decode_rates(std::string_view body, rates& out, diagnostics& diag)
     if (!ec && used < body.size())
         ec = json::error::extra_data;
     if (ec)
-        return fail(diag, "the body is not JSON (" + ec.message() + ")");
+        return fail(diag, not_json(ec));
     return parser.handler().finish(diag);
 }
 

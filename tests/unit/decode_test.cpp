@@ -197,6 +197,13 @@ TEST_CASE("decode_rates reports a body that is not JSON as bad_response")
     check_rates_failure(R"({"date":"2018-10-12"} trailing)", "not JSON");
 }
 
+TEST_CASE("decode_rates says that a body nested too deep is not read, not that it is not JSON")
+{
+    const std::string deep = std::string(40, '[') + std::string(40, ']');
+    check_rates_failure(R"({"date":"2019-04-09","base":"USD","rates":{"EUR":0.9},"x":)" + deep + "}",
+                        "more than 32 levels deep");
+}
+
 TEST_CASE("decode_rates reports a top level that is not an object")
 {
     check_rates_failure(R"([{"date":"2018-10-12","base":"USD","rates":{}}])", "not a JSON object");

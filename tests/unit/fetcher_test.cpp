@@ -174,7 +174,18 @@ TEST_CASE_FIXTURE(fixture, "a failure is not retried once the batch's budget is 
     CHECK_FALSE(outcome.error); // the answer is returned: checking its status is the caller's
     CHECK(outcome.response.status() == 502);
     CHECK(outcome.attempts == 1);
-    CHECK(outcome.diag.client_message().find("retry budget is spent") != std::string::npos);
+    CHECK(outcome.diag.client_message().find("not retried: the batch's retry budget is spent") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a failure retried until the budget is spent says how often it was retried, as its attempts count")
+{
+    params.retry.max_attempts = 5;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(503); });
+    fxrates::retry_budget budget(0.2, 10); // two retries in all
+    auto outcome = run(get(usd), &budget);
+    CHECK(outcome.attempts == 3);
+    CHECK(outcome.diag.client_message().find("retried 2 times, no more: the batch's retry budget is spent") !=
+          std::string::npos);
 }
 
 TEST_CASE_FIXTURE(fixture, "a connection failure is retried up to max_attempts and keeps the transport's explanation")

@@ -433,13 +433,13 @@ public:
                 break;
             if (after(decision.delay, Clock::now()) >= total_deadline)
             {
-                add_note(outcome.diag,
-                         "not retried: " + limit_text("total timeout", params_.total_timeout) + " would pass first");
+                add_note(outcome.diag, no_more_retries(failures) + limit_text("total timeout", params_.total_timeout) +
+                                           " would pass first");
                 break;
             }
             if (budget && !budget->try_spend())
             {
-                add_note(outcome.diag, "not retried: the batch's retry budget is spent");
+                add_note(outcome.diag, no_more_retries(failures) + "the batch's retry budget is spent");
                 break;
             }
             asio::basic_waitable_timer<Clock, WaitTraits> backoff(executor_);
@@ -458,6 +458,15 @@ public:
             add_note(outcome.diag, restart_note);
         timing.done = std::chrono::steady_clock::now();
         co_return outcome;
+    }
+
+    // The start of why a request that may be retried is not, after its `failures`-th failure: it
+    // says whether earlier attempts were retried, so that it agrees with the attempts counted.
+    static std::string no_more_retries(unsigned failures)
+    {
+        if (failures <= 1)
+            return "not retried: ";
+        return "retried " + std::to_string(failures - 1) + (failures == 2 ? " time" : " times") + ", no more: ";
     }
 
     /// Closes every origin's throttle (its waiters fail); the transport is closed by its owner.
