@@ -14,6 +14,10 @@ namespace fxrates {
 /// forms, no surrogates, nothing above U+10FFFF), with its code point; 0 if it is not one.
 std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept;
 
+/// The length of the longest start of `text` of at most `most` bytes that does not end inside a
+/// UTF-8 character: where to cut a long text for a message or a file name.
+std::size_t utf8_prefix_length(std::string_view text, std::size_t most) noexcept;
+
 /// `text` with every byte that does not start a well-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 

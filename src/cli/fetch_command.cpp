@@ -438,7 +438,7 @@ private:
                 }
                 else
                     config_.validators->saved(state.file_name, state.item.url, outcome,
-                                              config_.hash ? sha : std::string());
+                                              config_.hash ? sha : std::string(), sink.committed_mtime_ns());
             }
             if (!ok)
             {

@@ -166,13 +166,9 @@ std::optional<fetch_refresh::condition> fetch_refresh::conditions(const std::str
 }
 
 void fetch_refresh::saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
-                          std::string sha256)
+                          std::string sha256, std::int64_t mtime_ns)
 {
-    // Its mtime as saved: a later edit of the file is seen, and the next refresh fetches it whole.
-    std::string why;
-    auto found = root_ >= 0 ? fetch::inspect_file(root_, name, why) : std::nullopt;
-    record({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256),
-            found && found->regular ? found->mtime_ns : 0});
+    record({name, url, outcome.etag, outcome.last_modified, outcome.bytes, std::move(sha256), mtime_ns});
 }
 
 void fetch_refresh::record(fetch::validator_entry entry)

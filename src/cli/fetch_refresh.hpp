@@ -58,9 +58,10 @@ public:
     };
     std::optional<condition> conditions(const std::string& name, std::string_view url) const;
 
-    /// `name` was saved from `url` with this outcome (`sha256` empty if not computed).
+    /// `name` was saved from `url` with this outcome (`sha256` empty if not computed), last
+    /// written at `mtime_ns` (0: unknown), so that a later edit of the file is seen.
     void saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,
-               std::string sha256);
+               std::string sha256, std::int64_t mtime_ns);
 
     /// A file was not modified (a 304); `known` is the entry `conditions` gave for it (null if
     /// none). Its digest as last known, empty if none. A changed validator in the 304 is kept.

@@ -1,5 +1,6 @@
 #include <fxrates/date.hpp>
 #include <fxrates/decode.hpp>
+#include <fxrates/utf8.hpp>
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json/basic_parser_impl.hpp>
@@ -60,13 +61,7 @@ const json::string* string_field(const json::object& object, std::string_view ke
 
 std::string clipped(std::string_view text)
 {
-    if (text.size() <= max_error_text)
-        return std::string(text);
-    // Cut before a UTF-8 continuation byte never splits a character.
-    std::size_t end = max_error_text;
-    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
-        --end;
-    return std::string(text.substr(0, end));
+    return std::string(text.substr(0, utf8_prefix_length(text, max_error_text)));
 }
 
 // The text of one element of a validation error list (`{"loc": [...], "msg": "..."}`) or of a

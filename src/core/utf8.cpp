@@ -24,6 +24,17 @@ void append_hex_escape(std::string& out, const char* format, unsigned value)
 
 } // namespace
 
+std::size_t utf8_prefix_length(std::string_view text, std::size_t most) noexcept
+{
+    if (text.size() <= most)
+        return text.size();
+    // The byte after the cut continues a character: the cut moves back to that character's start.
+    std::size_t end = most;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80)
+        --end;
+    return end;
+}
+
 std::size_t utf8_sequence(std::string_view text, char32_t& code_point) noexcept
 {
     auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };

@@ -84,6 +84,12 @@ TEST_CASE("an output file appears under its name only when committed, with no te
     CHECK(file.commit(false).empty());
     CHECK(scratch::list(s.out) == std::vector<std::string>{"rates.json"});
     CHECK(scratch::read(s.out + "/rates.json") == "{\"a\":1}");
+    // The mtime it reports is the committed file's, as a lookup by name would give it.
+    struct stat committed{};
+    REQUIRE(::stat((s.out + "/rates.json").c_str(), &committed) == 0);
+    CHECK(file.committed_mtime_ns() ==
+          static_cast<std::int64_t>(committed.st_mtim.tv_sec) * 1'000'000'000 + committed.st_mtim.tv_nsec);
+    CHECK(file.committed_mtime_ns() > 0);
 }
 
 TEST_CASE("subfolders of an output name are created inside the output folder")

@@ -106,3 +106,14 @@ TEST_CASE("sha256_hasher digests a stream in pieces as one, and starts over afte
     sha256_hasher moved = std::move(hasher);
     CHECK(moved.hex_digest() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
+
+TEST_CASE("utf8_prefix_length cuts at a character boundary, keeping a whole character that ends at the cut")
+{
+    const std::string text = "ab\xC3\xA9" "cd"; // "abécd": é is two bytes, at 2 and 3
+    CHECK(fxrates::utf8_prefix_length(text, 10) == text.size());
+    CHECK(fxrates::utf8_prefix_length(text, 4) == 4); // "abé" whole
+    CHECK(fxrates::utf8_prefix_length(text, 3) == 2); // not half of é
+    CHECK(fxrates::utf8_prefix_length(text, 2) == 2);
+    CHECK(fxrates::utf8_prefix_length("\xF0\x9F\x98\x80", 3) == 0); // a four-byte character, cut inside
+    CHECK(fxrates::utf8_prefix_length("", 0) == 0);
+}

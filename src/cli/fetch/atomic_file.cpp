@@ -117,14 +117,7 @@ std::string random_suffix()
 // `leaf` cut to at most `room` bytes, at a UTF-8 character boundary.
 std::string_view cut_leaf(std::string_view leaf, std::size_t room)
 {
-    if (leaf.size() <= room)
-        return leaf;
-    leaf = leaf.substr(0, room);
-    while (!leaf.empty() && (static_cast<unsigned char>(leaf.back()) & 0xC0) == 0x80)
-        leaf.remove_suffix(1);
-    if (!leaf.empty() && static_cast<unsigned char>(leaf.back()) >= 0xC0)
-        leaf.remove_suffix(1);
-    return leaf;
+    return leaf.substr(0, utf8_prefix_length(leaf, room));
 }
 
 // `.LEAF.fxrates-XXXXXX`, with LEAF cut (at a character boundary) to keep within NAME_MAX.
@@ -404,6 +397,10 @@ std::string atomic_file::commit(bool overwrite, bool sync)
         return "cannot commit " + quoted(name_) + ": it is not open";
     if (sync && ::fsync(file_.get()) != 0)
         return failure("cannot write", errno);
+    struct stat written{};
+    committed_mtime_ns_ = ::fstat(file_.get(), &written) == 0
+                              ? static_cast<std::int64_t>(written.st_mtim.tv_sec) * 1'000'000'000 + written.st_mtim.tv_nsec
+                              : 0;
     // close() is where some file systems (NFS) report a failed write: it must be seen before rename.
     if (::close(file_.release()) != 0)
         return failure("cannot write", errno);

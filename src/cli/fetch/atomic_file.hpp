@@ -119,6 +119,10 @@ public:
     /// Bytes written since `open` or the last `reset`.
     std::uint64_t size() const noexcept { return size_; }
 
+    /// The file's modification time as committed, in ns since the epoch; 0 if unknown. Read from
+    /// the open file before its rename (a rename does not change it): no lookup by name after.
+    std::int64_t committed_mtime_ns() const noexcept { return committed_mtime_ns_; }
+
 private:
     // Forgets any file of before and opens (creating them) the folders of `name` below `root`.
     std::string place(int root, std::string_view name);
@@ -131,6 +135,7 @@ private:
     int folder_ = -1;        // the folder of the final name: the root (borrowed) or owned_folder_
     unique_fd file_;
     std::uint64_t size_ = 0;
+    std::int64_t committed_mtime_ns_ = 0;
     bool partial_ = false;
 };
 

@@ -134,6 +134,9 @@ public:
     // Gives the file its name; why not, if it could not be.
     std::string commit(bool overwrite);
 
+    // The committed file's modification time (ns since the epoch), 0 if unknown.
+    std::int64_t committed_mtime_ns() const noexcept { return file_ ? file_->committed_mtime_ns() : 0; }
+
     // The item failed or was interrupted: a partial download with bytes stays for --continue
     // (how many bytes, then), anything else is removed (0).
     std::uint64_t end_failed() noexcept;

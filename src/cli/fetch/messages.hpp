@@ -20,10 +20,8 @@ inline std::string shown(std::string_view text, bool inside_quotes = false)
 {
     if (text.size() <= max_quoted)
         return escape_untrusted(text, inside_quotes);
-    std::size_t cut = max_quoted;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
-        --cut;
-    return escape_untrusted(text.substr(0, cut), inside_quotes) + "... (" + std::to_string(text.size()) + " bytes)";
+    return escape_untrusted(text.substr(0, utf8_prefix_length(text, max_quoted)), inside_quotes) + "... (" +
+           std::to_string(text.size()) + " bytes)";
 }
 
 /// `text` between double quotes, as `shown`, so that it cannot end the quotes either.
