@@ -2,13 +2,8 @@
 # `fxrates compare` as a user runs it: the matrix, one table row per strategy, and a timeline and
 # trace with one lane (process) per strategy and one bar (event) per request.
 # Usage: compare_command_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/compare_command_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
-trap 'in_main_shell && rm -rf "$work"' EXIT
 
 "$fxrates" compare --local --latency 20 --repeat 2 --timeline "$work/t.svg" --trace "$work/t.json" \
     >"$work/out" 2>"$work/err"
@@ -73,5 +68,4 @@ else
 fi
 exec {stderr_fd}<&-
 
-if [ "$failures" -eq 0 ]; then echo "compare command: all checks passed"; fi
-exit "$failures"
+finish_checks "compare command"

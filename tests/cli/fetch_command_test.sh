@@ -3,14 +3,10 @@
 # saved atomically and confined to -o, --field lines, --report lines for every input line, exit
 # codes 0 / 2 / 1 / 130, and usage errors that name the line before anything is sent.
 # Usage: fetch_command_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_command_test.XXXXXX")
 out=$work/out
 err=$work/err
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 slow_pid=
 cleanup() {
@@ -202,8 +198,4 @@ code=${PIPESTATUS[0]}
 [ "$code" = 1 ] || fail "report to a closed pipe: exit $code, expected 1: $(cat "$work/pipe-err")"
 [ -z "$(find "$work/piped" -name '.*fxrates-*' ! -name .fxrates-meta 2>/dev/null)" ] || fail "report to a closed pipe: temporary files left"
 
-if [ "$failures" -ne 0 ]; then
-    echo "$failures failure(s)"
-    exit 1
-fi
-echo "all fetch command checks passed"
+finish_checks "fetch command"

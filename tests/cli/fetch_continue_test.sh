@@ -5,12 +5,8 @@
 # and ends with the bytes an uninterrupted download gives; a server without range support sends
 # the whole body again, with the same result; complete files are skipped.
 # Usage: fetch_continue_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_continue_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 pids=()
 cleanup() {
     in_main_shell || return
@@ -135,8 +131,4 @@ else
     [ "$(stat -c %s "$work/int/large.bin")" = "$big" ] || fail "Ctrl-C, continued: wrong size"
 fi
 
-if [ "$failures" -gt 0 ]; then
-    echo "fetch continue: $failures failed"
-    exit 1
-fi
-echo "fetch continue: all passed"
+finish_checks "fetch --continue"

@@ -3,14 +3,10 @@
 # validators in DIR/.fxrates-meta; a refresh sends them back, and an unchanged file is a 304 that
 # writes nothing (same inode, same mtime), while a changed one is fetched again and replaced.
 # Usage: fetch_refresh_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_refresh_test.XXXXXX")
 out=$work/out
 err=$work/err
-. "$(dirname "$0")/main_shell.sh"
 pids=()
 cleanup() {
     in_main_shell || return
@@ -162,5 +158,4 @@ if len(files) != len(set(files)):
     sys.exit(f"{len(files) - len(set(files))} doubled entries after the last rewrite")
 PY
 
-[ "$failures" = 0 ] && echo "fetch --refresh: all checks passed"
-exit $((failures > 0))
+finish_checks "fetch --refresh"

@@ -4,12 +4,8 @@
 # clash, the reports merged back into input order with sort, and K taken from JOB_COMPLETION_INDEX
 # (k8s) or SLURM_ARRAY_TASK_ID (slurm), with usage errors that name the variable.
 # Usage: fetch_shard_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_shard_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 cleanup() {
     in_main_shell || return
@@ -126,5 +122,4 @@ usage "K is 4, not from 0 to 3" 4/4
 usage "not a number from 1 to 65536" 0/0
 usage "has no /" 3
 
-[ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
-echo "all fetch --shard checks passed"
+finish_checks "fetch --shard"

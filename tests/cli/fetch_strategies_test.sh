@@ -3,12 +3,8 @@
 # byte, the same stdout, --field lines and report lines, the same exit code and failures; and
 # `fxrates compare --urls` times the URL job under each strategy, with its table and timeline.
 # Usage: fetch_strategies_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_strategies_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 slow_pid=
 cleanup() {
@@ -120,4 +116,4 @@ printf 'USD\nEUR\n' >"$work/values.txt"
     fail "compare --template: exit code $?: $(cat "$work/compare2.err")"
 grep -q "^ *async " "$work/compare2.out" || fail "compare --template: no row for async"
 
-if [ "$failures" = 0 ]; then echo "fetch strategies: all passed"; else echo "fetch strategies: $failures failed"; exit 1; fi
+finish_checks "fetch strategies"

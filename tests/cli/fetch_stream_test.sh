@@ -5,12 +5,8 @@
 # sent, one further on fails that line alone; the report accounts for every line, in order; and a
 # slow writer of the list holds nothing up.
 # Usage: fetch_stream_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_stream_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 cleanup() {
     in_main_shell || return
@@ -186,8 +182,5 @@ cmp -s "$work/stdout1" "$work/stdout2" || fail "--loops 2 printed other bytes th
 [ $? = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$work/err" ||
     fail "--concurrency with --strategy: not refused: $(cat "$work/err")"
 
-if [ "$failures" -gt 0 ]; then
-    echo "fetch stream: $failures failed"
-    exit 1
-fi
-echo "fetch stream: all passed (peak RSS $small KiB for 2,000 lines, $large KiB for 20,000)"
+echo "fetch stream: peak RSS $small KiB for 2,000 lines, $large KiB for 20,000"
+finish_checks "fetch stream"

@@ -4,12 +4,8 @@
 # fetched whole under `--timeout 120`, where the client's own per-attempt limit (30 s) and per-item
 # limit (60 s, a rates request's) once cut it; and `--timeout 5` still stops it, naming the limit.
 # Usage: fetch_timeout_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/fetch_timeout_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 trap 'in_main_shell && { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
 
@@ -28,8 +24,4 @@ code=$?
 code=$?
 [ "$code" = 1 ] && grep -q "total timeout (5 s)" "$work/err" || fail "--timeout 5: exit $code: $(cat "$work/err")"
 
-if [ "$failures" -gt 0 ]; then
-    echo "fetch timeout: $failures failed"
-    exit 1
-fi
-echo "fetch timeout: all passed"
+finish_checks "fetch --timeout"

@@ -3,12 +3,8 @@
 # each failed base a structured error; `compare --format json|csv` is the comparison table as data,
 # alone on stdout. Documents are parsed with Python's json and csv modules, not grepped.
 # Usage: formats_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/formats_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
 server_pid=
 trap 'in_main_shell && { [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null; rm -rf "$work"; }' EXIT
 
@@ -120,5 +116,4 @@ run compare --local --timeline ''
 run compare --local --timeline "$work/same" --trace "$work/same"
 [ "$code" = 1 ] && grep -q "name the same file" "$work/err" || fail "compare --timeline X --trace X: exit code $code: $(cat "$work/err")"
 
-if [ "$failures" -eq 0 ]; then echo "formats: all checks passed"; fi
-exit "$failures"
+finish_checks "formats"

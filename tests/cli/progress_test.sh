@@ -3,13 +3,8 @@
 # script(1)) a progress line redrawn in place; with stderr in a file, no redraw sequences at all;
 # --format ndjson writes one schema'd JSON line per base, each with its input index.
 # Usage: progress_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/progress_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
-trap 'in_main_shell && rm -rf "$work"' EXIT
 
 bases=AUD,BGN,BRL,CAD,CHF,CNY,CZK,DKK,EUR,GBP,HKD,HRK,HUF,IDR,ILS,INR,ISK,JPY,KRW,MXN,MYR,NOK,NZD,PHP,PLN,RON,RUB,SEK,SGD,THB,TRY,USD,ZAR
 
@@ -62,5 +57,4 @@ for r in records:
 assert sorted(r["index"] for r in records) == list(range(len(bases)))
 PY
 
-[ "$failures" = 0 ] && echo "progress: all checks passed"
-exit $((failures > 0))
+finish_checks "progress"

@@ -2,17 +2,10 @@
 # `fxrates rates` as a user runs it: the book's table byte for byte, JSON and CSV for scripts,
 # exit codes 0 / 2 / 1, and clear messages for bad input and for no network.
 # Usage: rates_command_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-# A scratch folder of its own, outside the build tree (its folder under build/release/tests vanished
-# mid-run in five CI runs, even run alone; moved here to learn whether the place matters).
-work=$(mktemp -d "${TMPDIR:-/tmp}/rates_command_test.XXXXXX")
 out=$work/out
 err=$work/err
-. "$(dirname "$0")/main_shell.sh"
-trap 'in_main_shell && rm -rf "$work"' EXIT
 
 run() { "$fxrates" "$@" >"$out" 2>"$err"; code=$?; }
 
@@ -172,5 +165,4 @@ kill "$resetting_pid" 2>/dev/null
 wait "$resetting_pid" 2>/dev/null
 rm -f "$ca"
 
-if [ "$failures" -eq 0 ]; then echo "rates command: all checks passed"; fi
-exit "$failures"
+finish_checks "rates command"

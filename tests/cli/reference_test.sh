@@ -3,10 +3,8 @@
 # codes, the man page renders and has them, and the bash completion completes commands, options
 # and the fixed values of options, all from the program's own definitions.
 # Usage: reference_test.sh PATH/TO/fxrates PATH/TO/fxrates.1 PATH/TO/completion/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1 man_page=$2 bash_completion=$3
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 for command in rates compare serve; do
     help=$("$fxrates" "$command" --help) || fail "$command --help: exit code $?"
@@ -47,5 +45,4 @@ complete_words() {
 [ "$(complete_words fxrates serve --rate)" = --rate-limit ] || fail "serve's options are not completed"
 complete_words fxrates rates --strategy '' | grep -qw process-pool || fail "'--strategy <TAB>' does not offer the strategies"
 
-[ "$failures" = 0 ] && echo "reference: all checks passed"
-exit $((failures > 0))
+finish_checks "reference"

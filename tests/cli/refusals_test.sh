@@ -3,13 +3,8 @@
 # is reported, never lost in silence; every bad value is a usage error (exit 1) in one line naming
 # it and the allowed range; control characters from the input are escaped; mistakes get a hint.
 # Usage: refusals_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-work=$(mktemp -d "$PWD/refusals_test.XXXXXX")
-. "$(dirname "$0")/main_shell.sh"
-trap 'in_main_shell && rm -rf "$work"' EXIT
 out=$work/out
 err=$work/err
 
@@ -149,5 +144,4 @@ if command -v openssl >/dev/null; then
     wait "$server_pid" 2>/dev/null
 fi
 
-if [ "$failures" -eq 0 ]; then echo "refusals: all checks passed"; fi
-exit "$failures"
+finish_checks "refusals"

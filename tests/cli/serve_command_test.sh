@@ -3,14 +3,8 @@
 # cleanly (exit 0) on SIGINT and on SIGTERM, explains bad input with exit code 1, and serves files
 # (--root), the demo site and plain HTTP (--plain-port) to curl.
 # Usage: serve_command_test.sh PATH/TO/fxrates
-set -uo pipefail
+. "$(dirname "$0")/test_shell.sh"
 fxrates=$1
-work=$(mktemp -d "$PWD/serve_command_test.XXXXXX") # inside the build tree, not a shared /tmp
-. "$(dirname "$0")/main_shell.sh"
-# Only the main shell cleans up: a subshell killed early (the watchdog below) may still run this trap.
-trap 'in_main_shell && rm -rf "$work"' EXIT
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 . "$(dirname "$0")/wait_for_exit.sh"
 
@@ -231,5 +225,4 @@ fi
 kill "$pid" 2>/dev/null
 wait_for_exit "$pid" 10
 
-if [ "$failures" -eq 0 ]; then echo "serve command: all checks passed"; fi
-exit "$failures"
+finish_checks "serve command"
