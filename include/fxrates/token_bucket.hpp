@@ -93,6 +93,20 @@ public:
         return base > time_point::max() - needed ? time_point::max() : base + needed;
     }
 
+    /// Takes `n` tokens at the time they will be there (`now` or later) and returns that time, for
+    /// a caller that schedules its work rather than waiting on the bucket (one timer per request):
+    /// later calls queue behind it, so that callers go in the order they asked. Throws
+    /// `std::invalid_argument` if `n` is more than the bucket ever holds.
+    time_point reserve(unsigned n, time_point now)
+    {
+        if (!can_ever_grant(n))
+            throw std::invalid_argument("a request for more tokens than the bucket's capacity can never be granted");
+        time_point ready = std::max(ready_at(n, now), now);
+        if (ready != time_point::max())
+            empty_at_ = ready;
+        return ready;
+    }
+
     /// No tokens before `until`, and the first one then (e.g. the server said Retry-After).
     void pause_until(time_point until)
     {

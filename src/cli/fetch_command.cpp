@@ -630,7 +630,8 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
                         "Write one JSON line per URL, in input order, to FILE ('-' for stdout): status, bytes, "
                         "sha256, file, timings, error")
         ->check(not_empty("a file name"));
-    add_trust_options(*command, options.trust, nullptr, "Also trust the certificate authorities in this PEM file",
+    add_trust_options(*command, options.trust, nullptr,
+                      "Trust the certificate authorities in this PEM file instead of the system's (as curl does)",
                       "Do not verify servers' certificates (only for servers you control)");
     command->add_option("--concurrency", options.concurrency, "Most connections open at once, all hosts together")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))

@@ -173,7 +173,8 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
     auto* local = rates->add_flag("--local", options.local,
                                   "Start the built-in look-alike server in-process and use it (no network needed)")
                       ->excludes(api);
-    add_trust_options(*rates, options.trust, local, "Also trust the certificate authorities in this PEM file",
+    add_trust_options(*rates, options.trust, local,
+                      "Trust the certificate authorities in this PEM file instead of the system's (as curl does)",
                       "Do not verify the server's certificate (only for servers you control)");
     rates->add_option("--timeout", options.timeout_seconds, "Seconds the whole batch may take")
         ->check(finite_number({.min = 0.001, .max = 3600}))

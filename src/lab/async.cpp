@@ -59,7 +59,7 @@ namespace {
 class client_shelf
 {
 public:
-    explicit client_shelf(const client_params& params) : params_(params) {}
+    explicit client_shelf(client_params params) : params_(std::move(params)) {}
 
     blocking_client take()
     {
@@ -78,7 +78,7 @@ public:
     }
 
 private:
-    const client_params& params_;
+    const client_params params_;
     std::mutex mutex_;
     std::vector<blocking_client> shelf_;
 };
@@ -113,7 +113,7 @@ void run_offload(const Job& job, report_of<Job>& report)
     const auto& params = job.params();
     asio::io_context context(1);
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
-    client_shelf shelf(params.client);
+    client_shelf shelf(behind_gate(params.client));
     origin_gate gate(params.client, params.stop); // the pool's threads share the limits per origin
     report.outcomes.resize(job.size());
     std::vector<asio::cancellation_signal> cancel(job.size());

@@ -3,62 +3,74 @@
 #include "client/deadline.hpp"
 
 #include <algorithm>
-#include <functional>
 
 namespace fxrates::detail {
 
 origin_gate::origin_gate(const client_params& params, std::stop_token stop)
     : params_(params), stop_(stop), on_stop_(stop, std::function<void()>([this] {
-          // Wakes the threads that wait for a rate: closing a throttle ends its waits.
-          std::lock_guard hold(lock_);
-          for (auto& [where, state] : origins_)
-              if (state->pace)
-                  state->pace->close();
+          std::lock_guard hold(lock_); // so that no waiter misses it between its check and its wait
+          changed_.notify_all();
       }))
 {
 }
 
-origin_gate::origin_state& origin_gate::state_of(const origin& where)
-{
-    auto& state = origins_[where];
-    if (!state)
-    {
-        state = std::make_unique<origin_state>();
-        if (params_.rate > 0)
-        {
-            state->pace.emplace(params_.rate, params_.burst);
-            if (stop_.stop_requested())
-                state->pace->close();
-        }
-    }
-    return *state;
-}
-
-origin_gate::entry origin_gate::enter(const origin& where, time_point deadline)
+origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, time_point deadline)
 {
     const std::size_t most = std::max<std::size_t>(params_.max_connections_per_origin, 1);
     std::unique_lock hold(lock_);
-    auto& state = state_of(where);
-    // condition_variable_any's stop-token waits: a stop wakes them at once. No deadline (a URL job):
-    // a plain wait, not a wait until time_point::max(), which the clock conversion could overflow.
-    auto has_room = [&] { return state.inside < most; };
-    bool room = deadline == time_point::max() ? room_.wait(hold, stop_, has_room)
-                                               : room_.wait_until(hold, stop_, deadline, has_room);
-    if (stop_.stop_requested())
-        return entry::stopped;
-    if (!room)
-        return entry::timed_out;
+    auto& slot = origins_[where];
+    if (!slot)
+    {
+        slot = std::make_unique<origin_state>();
+        if (params_.rate > 0) // starts empty, as the client's own throttle
+            slot->pace.emplace(params_.rate, params_.burst, std::chrono::steady_clock::now());
+    }
+    auto& state = *slot;
+    state.waiting.insert(index);
+    // Whatever ends the wait, the item leaves the line, and the next one may be first now.
+    struct leave_line
+    {
+        origin_state& state;
+        std::size_t index;
+        std::condition_variable& changed;
+        ~leave_line()
+        {
+            state.waiting.erase(index);
+            changed.notify_all();
+        }
+    } in_line{state, index, changed_};
+
+    std::optional<time_point> paced_until; // the rate's own limit, from when it first held the item
+    for (;;)
+    {
+        if (stop_.stop_requested())
+            return entry::stopped;
+        const auto now = std::chrono::steady_clock::now();
+        auto wake_at = deadline;
+        if (state.inside < most && *state.waiting.begin() == index)
+        {
+            if (!state.pace)
+                break;
+            auto decision = state.pace->try_acquire(1, now);
+            if (decision.granted)
+                break;
+            if (!paced_until)
+                paced_until = deadline_after(params_.queue_timeout, now);
+            if (now >= *paced_until)
+                return entry::timed_out;
+            wake_at = std::min({deadline, *paced_until, now + decision.wait});
+        }
+        if (now >= deadline)
+            return entry::timed_out;
+        // No deadline (a URL job): a plain wait, not a wait until time_point::max(), which the
+        // clock conversion could overflow.
+        if (wake_at == time_point::max())
+            changed_.wait(hold);
+        else
+            changed_.wait_until(hold, wake_at);
+    }
     ++state.inside;
-    if (!state.pace)
-        return entry::granted;
-    auto& pace = *state.pace;
-    hold.unlock(); // the throttle has its own lock and queue
-    auto waited = pace.acquire_until(std::min(deadline, deadline_after(params_.queue_timeout)));
-    if (waited == blocking_throttle::acquire_result::granted)
-        return entry::granted;
-    leave(where);
-    return waited == blocking_throttle::acquire_result::closed || stop_.stop_requested() ? entry::stopped
-                                                                                         : entry::timed_out;
+    return entry::granted;
 }
 
 void origin_gate::leave(const origin& where)
@@ -70,7 +82,14 @@ void origin_gate::leave(const origin& where)
             return;
         --found->second->inside;
     }
-    room_.notify_all(); // the waiters of every origin share it: each checks its own room
+    changed_.notify_all(); // the waiters of every origin share it: each checks its own turn
+}
+
+std::size_t origin_gate::waiting(const origin& where)
+{
+    std::lock_guard hold(lock_);
+    auto found = origins_.find(where);
+    return found == origins_.end() ? 0 : found->second->waiting.size();
 }
 
 } // namespace fxrates::detail

@@ -2,23 +2,26 @@
 
 // What the threads of a strategy share so that, together, they keep the client's limits per origin
 // as one asynchronous client does: at most `client_params::max_connections_per_origin` requests
-// under way to an origin, and at most `client_params::rate` a second to it, however many threads
-// there are. Each thread's blocking client keeps those limits for itself alone: without the gate,
-// 50 threads made 50 connections to one host at 50 times the rate asked for.
+// under way to an origin, at most `client_params::rate` a second to it, and its items started in
+// input order, however many threads there are. Each thread's blocking client keeps those limits for
+// itself alone: without the gate, 50 threads made 50 requests at once to one host at 50 times the
+// rate asked for. (The threads' idle keep-alive connections are their own: the gate bounds requests
+// under way, not connections open.)
 
-#include <fxrates/blocking_throttle.hpp>
 #include <fxrates/client_params.hpp>
+#include <fxrates/token_bucket.hpp>
 
 #include "client/http/origin.hpp"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
-#include <string>
 #include <unordered_map>
 
 namespace fxrates::detail {
@@ -33,7 +36,7 @@ public:
     {
         granted,   ///< it may; it calls `leave` once the request has ended
         stopped,   ///< the strategy was asked to stop
-        timed_out, ///< the rate limit would pass the deadline, or the client's queue timeout, first
+        timed_out, ///< the deadline passed, or the rate held it past the client's queue timeout
     };
 
     /// The limits of `params`; a stop requested on `stop` ends every wait at once.
@@ -42,28 +45,31 @@ public:
     origin_gate(const origin_gate&) = delete;
     origin_gate& operator=(const origin_gate&) = delete;
 
-    /// Waits until `where` has room for one more request and its rate allows it, or until
-    /// `deadline` (the batch's): room is waited for without a time limit (the requests under way
-    /// end within theirs), the rate within the client's queue timeout, as the client's own throttle.
-    entry enter(const origin& where, time_point deadline);
+    /// Waits until item `index` (its place in the input) may go to `where`: the origin has room,
+    /// no earlier item of it waits, and its rate allows one more; or until `deadline` (the
+    /// batch's). Room is waited for without a time limit of its own (the requests under way end
+    /// within theirs); the rate within the client's queue timeout, as the client's own throttle.
+    entry enter(const origin& where, std::size_t index, time_point deadline);
 
     /// A request that `enter` let go has ended.
     void leave(const origin& where);
+
+    /// The items waiting to go to `where` (for tests and monitoring).
+    std::size_t waiting(const origin& where);
 
 private:
     struct origin_state
     {
         std::size_t inside = 0;
-        std::optional<blocking_throttle> pace; // with a rate only
+        std::set<std::size_t> waiting;    // the items waiting, by place: the first goes first
+        std::optional<token_bucket<>> pace; // with a rate only
     };
-
-    origin_state& state_of(const origin& where); // under `lock_`
 
     const client_params& params_;
     std::stop_token stop_;
     std::mutex lock_;
-    std::condition_variable_any room_;
-    // Node-based: a thread keeps a reference to its origin's state while it waits.
+    std::condition_variable changed_; // a leave, a place taken, or the stop
+    // Node-based: a waiting thread keeps a reference to its origin's state.
     std::unordered_map<origin, std::unique_ptr<origin_state>, origin_hash> origins_;
     std::stop_callback<std::function<void()>> on_stop_;
 };

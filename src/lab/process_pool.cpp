@@ -35,6 +35,7 @@
 #include <memory>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -215,7 +216,7 @@ using answer_reader = std::conditional_t<std::is_same_v<Job, rates_job>, rates_a
 // Pending operations refer to its members: it stays at one address (held by unique_ptr).
 struct worker_process
 {
-    explicit worker_process(asio::io_context& context) : to_worker(context), from_worker(context), pace(context) {}
+    explicit worker_process(asio::io_context& context) : to_worker(context), from_worker(context) {}
 
     pid_t pid = -1;
     asio::posix::stream_descriptor to_worker, from_worker;
@@ -230,7 +231,6 @@ struct worker_process
     std::size_t number = 0; // its place in the pool's list
     bool answered = false; // once at least: its client and resolver thread have started
     std::size_t threads = 0; // as last read
-    asio::steady_timer pace; // holds its job until the origin's rate allows it
 };
 
 using worker_list = std::vector<std::unique_ptr<worker_process>>;
@@ -397,36 +397,28 @@ private:
         else
         {
             worker.job = next->number;
-            if (hold_for_rate(worker))
-                return;
+            pace(worker);
             worker.outbox += job_.encode_item(*worker.job);
         }
         write(worker);
     }
 
-    // The worker's job goes when its origin's rate allows: true if it was held for that.
-    bool hold_for_rate(worker_process& worker)
+    // The worker's job goes when its origin's rate allows.
+    void pace(worker_process& worker)
     {
         if (!(params_.client.rate > 0))
-            return false;
+            return;
         const auto& where = job_.origin_of(*worker.job);
         auto found = paces_.find(where);
         if (found == paces_.end())
             found = paces_.try_emplace(where, params_.client.rate, params_.client.burst,
                                        std::chrono::steady_clock::now()).first;
-        auto decision = found->second.try_acquire(1, std::chrono::steady_clock::now());
-        if (decision.granted)
-            return false;
-        worker.pace.expires_after(decision.wait);
-        worker.pace.async_wait([this, &worker, job = *worker.job](boost::system::error_code failed) {
-            if (failed || finished_ || !worker.alive || worker.job != job)
-                return;
-            if (hold_for_rate(worker))
-                return; // another took the token first
-            worker.outbox += job_.encode_item(job);
-            write(worker);
-        });
-        return true;
+        // A reservation: the items go at their times in the order assigned, which is input order.
+        // The worker waits for its time itself (see encode_not_before).
+        const auto now = std::chrono::steady_clock::now();
+        const auto at = found->second.reserve(1, now);
+        if (at > now)
+            worker.outbox += encode_not_before(at);
     }
 
     // Item `index` of the worker's has ended: idle workers take what its origin's room lets start.
@@ -689,20 +681,25 @@ private:
 };
 
 // A worker's loop: one job a line, read by `decode`, done by `answer(api, index, item)` (false once
-// standard output has failed); the client is made at the first job.
+// standard output has failed). The client is made before the first job comes, so that a job goes
+// when the pool sends it: the pool paces the jobs it sends (--rate), and a first job held up by
+// the client's setting-up (a trust store to load) would go late, close to the next one.
 template <class Decode, class Answer>
 void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
 {
-    std::optional<blocking_client> api;
+    blocking_client api(params.client);
     std::string line;
     while (std::getline(std::cin, line))
     {
+        if (auto at = decode_not_before(line))
+        {
+            std::this_thread::sleep_until(*at); // the pool's pace for the job that follows
+            continue;
+        }
         auto job = decode(line);
         if (!job)
             continue;
-        if (!api)
-            api.emplace(params.client);
-        if (!answer(*api, job->first, std::move(job->second)))
+        if (!answer(api, job->first, std::move(job->second)))
             return;
     }
 }

@@ -49,6 +49,16 @@ std::optional<typename Job::outcome_type> refuse_start(const Job& job, std::size
     return std::nullopt;
 }
 
+/// The settings of a blocking client whose requests go through an `origin_gate`: the gate paces
+/// them for all the threads. The client's own pace, which starts empty in each client, would only
+/// hold back each thread's first request and put the threads out of step with the gate (two
+/// requests at once where the rate allows one).
+inline client_params behind_gate(client_params params)
+{
+    params.rate = 0;
+    return params;
+}
+
 /// Fetches item `index` once `gate` lets it go, so that the strategy's threads together keep the
 /// client's limits per origin; an item the gate holds past its time limits fails, saying which.
 template <class Job>
@@ -56,7 +66,7 @@ typename Job::outcome_type fetch_gated(origin_gate& gate, blocking_client& api, 
                                        time_point deadline)
 {
     const auto& where = job.origin_of(index);
-    switch (gate.enter(where, deadline))
+    switch (gate.enter(where, index, deadline))
     {
     case origin_gate::entry::granted: break;
     case origin_gate::entry::stopped:

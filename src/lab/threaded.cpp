@@ -76,7 +76,7 @@ typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, co
     try
     {
         if (!api)
-            api.emplace(job.params().client);
+            api.emplace(gate ? behind_gate(job.params().client) : job.params().client);
         return gate ? fetch_gated(*gate, *api, job, index, deadline) : job.fetch(*api, index, deadline);
     }
     catch (const std::exception& e)

@@ -210,6 +210,25 @@ strategy_params decode_settings(std::string_view line, settings_header* header)
     }
 }
 
+std::string encode_not_before(std::chrono::steady_clock::time_point at)
+{
+    return json::serialize(json::object{{"not_before", ticks(at)}}) + "\n";
+}
+
+std::optional<std::chrono::steady_clock::time_point> decode_not_before(std::string_view line)
+{
+    if (!line.starts_with("{\"not_before\":")) // a job line: not parsed twice
+        return std::nullopt;
+    error_code ec;
+    auto value = json::parse(line, ec);
+    if (ec || !value.is_object())
+        return std::nullopt;
+    auto at = value.get_object().if_contains("not_before");
+    if (!at || !at->is_int64())
+        return std::nullopt;
+    return from_ticks(*at);
+}
+
 std::string encode_job(std::size_t index, currency_code base)
 {
     json::object job{{"index", index}, {"base", base.view()}};

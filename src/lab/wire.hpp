@@ -37,6 +37,13 @@ std::optional<std::pair<std::size_t, currency_code>> decode_job(std::string_view
 std::string encode_fetch_job(std::size_t index, const fetch_item& item);
 std::optional<std::pair<std::size_t, fetch_item>> decode_fetch_job(std::string_view line);
 
+/// "Send the next job no sooner than `at`": the pool paces its workers' requests (--rate) by
+/// sending each job ahead with the time it may go, which the worker waits for itself (steady_clock
+/// is the system's monotonic clock, the same in every process), so that the pipe's and the
+/// worker's wake-up delays do not bring two requests closer than the rate allows.
+std::string encode_not_before(std::chrono::steady_clock::time_point at);
+std::optional<std::chrono::steady_clock::time_point> decode_not_before(std::string_view line);
+
 /// An outcome, with its error as category name, value and message, and its timing.
 std::string encode_outcome(std::size_t index, const rates_outcome& outcome);
 /// The same for a URL; its `body` does not travel (bodies go as data frames, see process_pool.cpp).

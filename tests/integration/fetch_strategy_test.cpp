@@ -388,7 +388,7 @@ TEST_CASE("every strategy keeps the client's limit per origin for all its thread
     }
 }
 
-TEST_CASE("every strategy keeps the client's rate per origin for all its threads or processes together")
+TEST_CASE("every strategy keeps the client's rate per origin for all its threads or processes together, in input order")
 {
     // 20 a second: the k-th request (from 0) starts no sooner than (k + 1) / 20 s after the run
     // began, since the pace starts empty; 6 workers with a pace each would all start at once.
@@ -414,6 +414,9 @@ TEST_CASE("every strategy keeps the client's rate per origin for all its threads
             began = std::min(began, outcome.timing.queued);
             starts.push_back(outcome.timing.started);
         }
+        // One origin's requests go in input order: each starts after the one before it.
+        for (std::size_t k = 1; k < starts.size(); ++k)
+            CHECK(starts[k] > starts[k - 1]);
         std::sort(starts.begin(), starts.end());
         for (std::size_t k = 0; k < starts.size(); ++k)
         {

@@ -42,6 +42,22 @@ TEST_CASE("at 10 per second, 50 requests are granted at exactly 0.1, 0.2, ... 5.
     }
 }
 
+TEST_CASE("reservations made at one instant are served one interval apart, in the order made")
+{
+    manual_clock::time_point now{};
+    bucket_type bucket(10, 1, now);
+    std::vector<manual_clock::duration> at;
+    for (int i = 0; i < 4; ++i)
+        at.push_back(bucket.reserve(1, now).time_since_epoch());
+    CHECK(at == std::vector<manual_clock::duration>{100ms, 200ms, 300ms, 400ms});
+    // The bucket is spoken for until 0.4 s: a request then waits for the next token.
+    now += 400ms;
+    CHECK_FALSE(bucket.try_acquire(1, now).granted);
+    // After an idle spell, a reservation is for now.
+    now += 10s;
+    CHECK(bucket.reserve(1, now) == now);
+}
+
 TEST_CASE("the bucket starts empty: no burst at start")
 {
     manual_clock::time_point now{};

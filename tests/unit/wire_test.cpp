@@ -132,6 +132,18 @@ TEST_CASE("jobs go to workers and come back by index")
     CHECK_FALSE(fxrates::detail::decode_job("garbage"));
 }
 
+TEST_CASE("a job's time to go travels as its own line, which no job line is taken for")
+{
+    const auto at = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(123456789012345));
+    auto line = fxrates::detail::encode_not_before(at);
+    auto decoded = fxrates::detail::decode_not_before(line);
+    REQUIRE(decoded);
+    CHECK(*decoded == at);
+    CHECK_FALSE(fxrates::detail::decode_job(line));
+    CHECK_FALSE(fxrates::detail::decode_not_before(fxrates::detail::encode_job(41, currency_code("CZK"))));
+    CHECK_FALSE(fxrates::detail::decode_not_before("{\"not_before\":\"soon\"}"));
+}
+
 TEST_CASE("a report comes back whole, and one with a base twice (another one missing) is refused")
 {
     fxrates::run_report report;

@@ -72,12 +72,18 @@ public:
     /// Ends every wait for a lookup or a session; later connects fail with `errc::client_closed`.
     void close();
 
+    /// The certificates trusted, shared with every connector of the process that trusts the same
+    /// ones (null with `insecure`).
+    const void* trusted_store() const noexcept;
+
 private:
     struct origin_state;
     origin_state& state_of(const origin& where);
 
     boost::asio::any_io_executor executor_;
     const client_params& params_;
+    // The certificates trusted: shared with every client of the process that trusts the same ones.
+    std::shared_ptr<boost::asio::ssl::context> trusted_;
     boost::asio::ssl::context tls_;
     std::unordered_map<origin, std::unique_ptr<origin_state>, origin_hash> origins_;
     bool closed_ = false;
