@@ -135,6 +135,14 @@ struct client_params
     /// within a budget of 20% extra requests per batch. `retry.max_attempts = 1` turns it off.
     retry_params retry;
 
+    /// A streamed fetch's URLs (`async_fetch_stream`, `async_fetch_batch`) whose origin is at its
+    /// limit (`max_connections_per_origin`) wait aside, up to this many, holding no place among the
+    /// `max_connections`, while later URLs of other origins start: a slow host holds up only its
+    /// own URLs. 0: none wait aside; such a URL waits in its origin's line, holding a place. A
+    /// program that feeds one list to several clients sets 0, so that one client does not take
+    /// URLs that another could start.
+    std::size_t max_waiting_aside = 1024;
+
     /// Answers at least this large are decoded on `decode_executor`. A rates answer is about 1 KB
     /// and decodes in microseconds, less than the round trip to a pool costs: only big bodies pay.
     std::size_t offload_decode_above = 256 * 1024;

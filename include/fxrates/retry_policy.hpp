@@ -3,13 +3,17 @@
 #include <fxrates/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string_view>
 
 namespace fxrates {
+
+class retry_budget;
 
 /// When and how a failed GET is tried again. All our requests are idempotent GETs.
 struct retry_params
@@ -29,6 +33,12 @@ struct retry_params
     /// Retries a batch may add, as a share of its requests (0.2: at most 20% extra, at least 1), so
     /// that retries never turn an outage into a flood.
     double budget_ratio = 0.2;
+
+    /// The budget that single requests (`async_fetch`, `async_get_rates`) spend, shared by every
+    /// client that holds it: for a batch that a program spreads over several clients (a client per
+    /// thread), which then retries no more than one client's batch would. Null: a single request
+    /// retries up to `max_attempts` on its own. A batch spends a budget of its own.
+    std::shared_ptr<retry_budget> shared_budget{};
 };
 
 /// The retry decisions, sans-io: no clock, no randomness of its own (the caller passes a number
@@ -89,39 +99,66 @@ std::optional<std::chrono::seconds> parse_retry_after(std::string_view value, st
 /// often as asked. A ratio of 0 turns retries off. 429 answers are not retries: they wait for the
 /// server's Retry-After and do not spend the budget. A batch whose size is not known up front (a
 /// list read as it goes) starts with no requests and adds each as it starts, earning as it goes.
+///
+/// Thread safety: every member may be called from any thread, so that clients on several threads
+/// may share one (`retry_params::shared_budget`).
 class retry_budget
 {
 public:
     retry_budget(double ratio, std::size_t requests, std::size_t per_request = 1) noexcept
-        : ratio_(ratio), requests_(requests), floor_(std::max<std::size_t>(1, per_request))
+        : ratio_(ratio), floor_(std::max<std::size_t>(1, per_request)), requests_(requests)
     {
     }
 
+    /// So many retries in all (0: none), however many requests join: a share of a larger budget
+    /// (a worker process's).
+    struct exactly
+    {
+        std::size_t retries;
+    };
+    explicit retry_budget(exactly fixed) noexcept : ratio_(0), floor_(fixed.retries), fixed_(true) {}
+
+    retry_budget(const retry_budget&) = delete;
+    retry_budget& operator=(const retry_budget&) = delete;
+
     /// One more request joined the batch.
-    void add_request() noexcept { ++requests_; }
+    void add_request() noexcept { requests_.fetch_add(1, std::memory_order_relaxed); }
 
     /// Takes one retry from the budget; false when it is spent.
     bool try_spend() noexcept
     {
-        if (left() == 0)
-            return false;
-        ++spent_;
+        auto spent = spent_.load(std::memory_order_relaxed);
+        do
+        {
+            if (earned() <= spent)
+                return false;
+        } while (!spent_.compare_exchange_weak(spent, spent + 1, std::memory_order_relaxed));
         return true;
     }
 
     std::size_t left() const noexcept
     {
-        if (ratio_ <= 0)
-            return 0;
-        auto earned = std::max<std::size_t>(floor_, static_cast<std::size_t>(std::floor(ratio_ * static_cast<double>(requests_))));
-        return earned > spent_ ? earned - spent_ : 0;
+        auto earned_now = earned();
+        auto spent = spent_.load(std::memory_order_relaxed);
+        return earned_now > spent ? earned_now - spent : 0;
     }
 
 private:
+    std::size_t earned() const noexcept
+    {
+        if (fixed_)
+            return floor_;
+        if (ratio_ <= 0)
+            return 0;
+        auto requests = requests_.load(std::memory_order_relaxed);
+        return std::max<std::size_t>(floor_, static_cast<std::size_t>(std::floor(ratio_ * static_cast<double>(requests))));
+    }
+
     double ratio_;
-    std::size_t requests_;
     std::size_t floor_;
-    std::size_t spent_ = 0;
+    bool fixed_ = false;
+    std::atomic<std::size_t> requests_ = 0;
+    std::atomic<std::size_t> spent_ = 0;
 };
 
 } // namespace fxrates

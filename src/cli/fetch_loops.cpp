@@ -47,6 +47,9 @@ void loops_fetch::run_loop(loop& self, client_params params)
 {
     {
         params.thread_safe = false; // the loop's own thread alone runs it and uses the client
+        // The loops share one list: a loop whose share of a host is full leaves that host's next
+        // URLs to the others rather than take them aside (it would hoard a short list).
+        params.max_waiting_aside = 0;
         client api(self.context, std::move(params));
         fetch_feed take = [this, &self](const fetch_waker& wake) -> fetch_feed_answer {
             std::lock_guard hold(lock_);

@@ -402,9 +402,10 @@ public:
         co_await asio::this_coro::throw_if_cancelled(false);
         // How far ahead of a full origin's items the list is read: a list of one slow host is read
         // that far ahead, no further.
-        constexpr std::size_t most_parked = 1024;
-        detail::origin_lookahead<parsed_item> lookahead(self->params_.max_connections_per_origin,
-                                                        window > 0 ? std::min(window, most_parked) : most_parked);
+        const std::size_t most_parked = self->params_.max_waiting_aside;
+        detail::origin_lookahead<parsed_item> lookahead(
+            self->params_.max_connections_per_origin,
+            window > 0 && most_parked > 0 ? std::min(window, most_parked) : most_parked);
         struct under_way
         {
             std::size_t number;

@@ -36,14 +36,15 @@ public:
 
     /// `per_origin`: the most items of one origin under way at once (the connection limit per
     /// origin). `most_parked`: the most items parked at once, so that a list of one host is read
-    /// only that far ahead; past it the caller waits for an item to end.
+    /// only that far ahead; past it the caller waits for an item to end. 0: nothing is ever parked,
+    /// every item offered starts (and waits for its origin elsewhere).
     origin_lookahead(std::size_t per_origin, std::size_t most_parked)
         : per_origin_(std::max<std::size_t>(per_origin, 1)), most_parked_(most_parked)
     {
     }
 
     /// Whether another item may be offered (nothing more may be parked otherwise).
-    bool may_offer() const noexcept { return parked_ < most_parked_; }
+    bool may_offer() const noexcept { return most_parked_ == 0 || parked_ < most_parked_; }
 
     /// Items parked.
     std::size_t parked() const noexcept { return parked_; }
@@ -72,7 +73,7 @@ public:
     std::optional<ready> offer(const origin& where, std::size_t number, Item item)
     {
         auto& state = origins_[where];
-        if (state.under_way < per_origin_ && state.waiting.empty())
+        if ((state.under_way < per_origin_ && state.waiting.empty()) || most_parked_ == 0)
         {
             ++state.under_way;
             return ready{number, std::move(item)};

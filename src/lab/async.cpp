@@ -113,7 +113,7 @@ void run_offload(const Job& job, report_of<Job>& report)
     const auto& params = job.params();
     asio::io_context context(1);
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
-    client_shelf shelf(behind_gate(params.client));
+    client_shelf shelf(threads_client(params.client, job.size(), true));
     origin_gate gate(params.client, params.stop); // the pool's threads share the limits per origin
     report.outcomes.resize(job.size());
     std::vector<asio::cancellation_signal> cancel(job.size());

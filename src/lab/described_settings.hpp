@@ -16,14 +16,15 @@
 
 namespace fxrates {
 
-BOOST_DESCRIBE_STRUCT(retry_params, (), (max_attempts, base_delay, max_delay, max_retry_after, budget_ratio))
+BOOST_DESCRIBE_STRUCT(retry_params, (),
+                      (max_attempts, base_delay, max_delay, max_retry_after, budget_ratio, shared_budget))
 
 BOOST_DESCRIBE_STRUCT(client_params, (),
                       (api_url, use_system_trust, ca_file, ca_pem, insecure, resume_tls_sessions, connect_timeout,
                        handshake_timeout, queue_timeout, first_byte_timeout, read_idle_timeout, request_timeout,
                        total_timeout, batch_timeout, idle_timeout, max_connections, max_connections_per_origin,
                        max_handshakes, body_limit, header_limit, max_redirects, accept_compression, thread_safe,
-                       user_agent, rate, burst, decode_executor, retry, offload_decode_above))
+                       user_agent, rate, burst, decode_executor, retry, max_waiting_aside, offload_decode_above))
 
 BOOST_DESCRIBE_STRUCT(rates_query, (), (symbols, date))
 

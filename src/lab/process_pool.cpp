@@ -31,6 +31,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <stop_token>
@@ -310,13 +311,13 @@ public:
     bool answered(std::size_t i) const { return answered_[i]; }
     std::size_t remaining() const { return remaining_; }
 
-    // Sends each worker the settings and its first base, then watches them until finished, the
-    // `deadline` passed or a stop requested.
-    void run(const std::string& settings, std::chrono::steady_clock::time_point deadline)
+    // Sends each worker its settings (`settings_for(worker number)`) and its first item, then
+    // watches them until finished, the `deadline` passed or a stop requested.
+    void run(const std::function<std::string(std::size_t)>& settings_for, std::chrono::steady_clock::time_point deadline)
     {
         for (auto& worker : workers_)
         {
-            worker->outbox = settings;
+            worker->outbox = settings_for(worker->number);
             assign(*worker);
         }
         // Threads of this process and its workers. Each worker's count is read at its start and
@@ -558,15 +559,9 @@ void run_process_pool(const Job& job, report_of<Job>& report)
 
     std::string program = params.worker_program.empty() ? "/proc/self/exe" : params.worker_program;
     // The workers get their items one job at a time, not in the settings, which stay small.
-    const std::string settings = [&]
-    {
-        strategy_params without_bases = params;
-        without_bases.bases.clear();
-        without_bases.client.rate = 0; // the pool paces the origins for all its workers
-        settings_header header;
-        header.job = Job::wire_name;
-        return encode_settings(without_bases, header);
-    }();
+    strategy_params without_bases = params;
+    without_bases.bases.clear();
+    without_bases.client.rate = 0; // the pool paces the origins for all its workers
 
     // One thread (this one) runs it; it outlives the workers' descriptors and the supervisor's timer.
     asio::io_context context(1);
@@ -594,9 +589,20 @@ void run_process_pool(const Job& job, report_of<Job>& report)
         return;
     }
 
+    // The job's retry budget, as one client's batch would have it, shared out among the workers:
+    // each may retry its share, so that together they retry no more than the budget.
+    const auto& retry = params.client.retry;
+    const std::size_t budget =
+        retry_budget(retry.budget_ratio, count, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0).left();
+    auto settings_for = [&](std::size_t number) {
+        settings_header header;
+        header.job = Job::wire_name;
+        header.retries = budget / workers.size() + (number < budget % workers.size() ? 1 : 0);
+        return encode_settings(without_bases, header);
+    };
     auto deadline = job.deadline();
     pool_supervisor<Job> supervisor(context, job, report, workers);
-    supervisor.run(settings, deadline);
+    supervisor.run(settings_for, deadline);
 
     // Whatever is still open: stopped, the deadline passed, or every worker died.
     bool too_late = std::chrono::steady_clock::now() >= deadline;
@@ -736,6 +742,8 @@ int run_process_pool_worker()
         params = decode_settings(line, &header);
         if (!header.job.empty() && header.job != rates_job::wire_name && header.job != fetch_job::wire_name)
             throw std::invalid_argument("unknown job '" + header.job + "'");
+        if (header.retries) // its share of the job's budget, for all its requests
+            params.client.retry.shared_budget = std::make_shared<retry_budget>(retry_budget::exactly{*header.retries});
     }
     catch (const std::exception& e)
     {

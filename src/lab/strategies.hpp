@@ -5,6 +5,7 @@
 // (lab/job.hpp), instantiated in its own file for the rates job and the URL job.
 
 #include <fxrates/error.hpp>
+#include <fxrates/retry_policy.hpp>
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
 #include "lab/job.hpp"
@@ -49,13 +50,21 @@ std::optional<typename Job::outcome_type> refuse_start(const Job& job, std::size
     return std::nullopt;
 }
 
-/// The settings of a blocking client whose requests go through an `origin_gate`: the gate paces
-/// them for all the threads. The client's own pace, which starts empty in each client, would only
-/// hold back each thread's first request and put the threads out of step with the gate (two
-/// requests at once where the rate allows one).
-inline client_params behind_gate(client_params params)
+/// The settings of the blocking clients of a strategy's threads, which keep the job's limits
+/// together rather than each for itself: one retry budget for the job's `items`, as one client's
+/// batch has (each thread's single requests would otherwise retry as often as they may, 40
+/// requests for 10 URLs that fail where the budget allows 13); and, when `gated` (an
+/// `origin_gate` paces their requests), no pace of their own: the client's, which starts empty in
+/// each client, would only hold back each thread's first request and put the threads out of step
+/// with the gate (two requests at once where the rate allows one).
+inline client_params threads_client(client_params params, std::size_t items, bool gated)
 {
-    params.rate = 0;
+    if (gated)
+        params.rate = 0;
+    auto& retry = params.retry;
+    if (!retry.shared_budget)
+        retry.shared_budget = std::make_shared<retry_budget>(retry.budget_ratio, items,
+                                                             retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
     return params;
 }
 

@@ -66,17 +66,19 @@ private:
 };
 
 // Fetches one item by `deadline` (the batch's), turning anything thrown into that item's error.
-// With a `gate`: once it lets the item go (the threads' shared limits per origin).
+// The client, made at the thread's first item, has `settings` (threads_client's). With a `gate`:
+// once it lets the item go (the threads' shared limits per origin).
 template <class Job>
-typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, const Job& job, std::size_t index,
-                                         time_point deadline, origin_gate* gate = nullptr)
+typename Job::outcome_type fetch_guarded(std::optional<blocking_client>& api, const client_params& settings,
+                                         const Job& job, std::size_t index, time_point deadline,
+                                         origin_gate* gate = nullptr)
 {
     if (auto refused = refuse_start(job, index, deadline))
         return std::move(*refused);
     try
     {
         if (!api)
-            api.emplace(gate ? behind_gate(job.params().client) : job.params().client);
+            api.emplace(settings);
         return gate ? fetch_gated(*gate, *api, job, index, deadline) : job.fetch(*api, index, deadline);
     }
     catch (const std::exception& e)
@@ -93,12 +95,13 @@ template <class Job>
 void run_sequential(const Job& job, report_of<Job>& report)
 {
     std::optional<blocking_client> api;
+    const auto settings = threads_client(job.params().client, job.size(), false);
     auto deadline = job.deadline();
     report.outcomes.reserve(job.size());
     for (std::size_t i = 0; i < job.size(); ++i)
     {
         auto queued = std::chrono::steady_clock::now();
-        auto outcome = fetch_guarded(api, job, i, deadline);
+        auto outcome = fetch_guarded(api, settings, job, i, deadline);
         outcome.timing.queued = queued;
         report.outcomes.push_back(std::move(outcome));
         job.observe(i, report.outcomes.back());
@@ -117,6 +120,7 @@ void run_thread_per_item(const Job& job, report_of<Job>& report)
     auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
     origin_gate gate(job.params().client, job.params().stop);
+    const auto settings = threads_client(job.params().client, job.size(), true);
     for (std::size_t i = 0; i < job.size(); ++i)
     {
         try
@@ -124,7 +128,7 @@ void run_thread_per_item(const Job& job, report_of<Job>& report)
             // Each thread writes only its own slot; the calling thread reads them after join.
             threads.emplace_back([&, i] {
                 std::optional<blocking_client> api;
-                report.outcomes[i] = fetch_guarded(api, job, i, deadline, &gate);
+                report.outcomes[i] = fetch_guarded(api, settings, job, i, deadline, &gate);
                 report.outcomes[i].timing.queued = queued;
                 job.observe(i, report.outcomes[i]);
                 peak.sample();
@@ -164,6 +168,7 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
     if (throttled && params.throttle_rate > 0)
         throttle.emplace(params.throttle_rate, params.throttle_burst);
     origin_gate gate(params.client, params.stop);
+    const auto settings = threads_client(params.client, job.size(), true);
     // A stop wakes workers waiting for the throttle; they then skip what is left.
     std::stop_callback on_stop(params.stop, [&] {
         if (throttle)
@@ -185,7 +190,7 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
             if (wait == blocking_throttle::acquire_result::granted)
             {
                 granted = std::chrono::steady_clock::now();
-                outcome = fetch_guarded(api, job, index, deadline, &gate);
+                outcome = fetch_guarded(api, settings, job, index, deadline, &gate);
                 if (!std::exchange(sampled, true))
                     peak.sample();
             }

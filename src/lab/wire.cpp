@@ -70,6 +70,8 @@ json::value to_json(std::chrono::year_month_day day) { return json::string(to_is
 json::value to_json(const boost::asio::any_io_executor&) { return nullptr; }
 json::value to_json(const std::stop_token&) { return nullptr; }
 json::value to_json(const outcome_observer&) { return nullptr; }
+// A worker gets its share of the budget in its settings' header instead (settings_header::retries).
+json::value to_json(const std::shared_ptr<retry_budget>&) { return nullptr; }
 
 template <class T>
 json::value to_json(const std::vector<T>& items);
@@ -120,6 +122,7 @@ void from_json(const json::value& v, std::chrono::year_month_day& day)
 void from_json(const json::value&, boost::asio::any_io_executor&) {}
 void from_json(const json::value&, std::stop_token&) {}
 void from_json(const json::value&, outcome_observer&) {}
+void from_json(const json::value&, std::shared_ptr<retry_budget>&) {}
 
 template <class T>
 void from_json(const json::value& v, std::vector<T>& items);
@@ -181,6 +184,8 @@ std::string encode_settings(const strategy_params& params, const settings_header
         line["job"] = header.job;
     if (!header.urls.empty())
         line["urls"] = to_json(header.urls);
+    if (header.retries)
+        line["retries"] = *header.retries;
     line["settings"] = to_json(params);
     return json::serialize(line) + "\n";
 }
@@ -199,6 +204,9 @@ strategy_params decode_settings(std::string_view line, settings_header* header)
             header->urls.clear();
             if (const auto* urls = message.if_contains("urls"))
                 from_json(*urls, header->urls);
+            header->retries.reset();
+            if (const auto* retries = message.if_contains("retries"))
+                header->retries = retries->to_number<std::size_t>();
         }
         strategy_params params;
         from_json(message.at("settings"), params);

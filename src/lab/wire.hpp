@@ -22,6 +22,8 @@ struct settings_header
     std::string strategy;
     std::string job;
     std::vector<std::string> urls;
+    /// A process-pool worker's share of the job's retry budget: the retries it may make in all.
+    std::optional<std::size_t> retries;
 };
 
 /// The first line to a worker: what every job shares, and `header`.

@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -423,5 +424,40 @@ TEST_CASE("every strategy keeps the client's rate per origin for all its threads
             CAPTURE(k);
             CHECK(starts[k] - began >= std::chrono::milliseconds(50) * (k + 1) - 1ms);
         }
+    }
+}
+
+TEST_CASE("every strategy keeps one retry budget for the whole job, as one client's batch does")
+{
+    // 10 URLs that always fail, 3 retries each allowed: a budget of max(20% of 10, 3) = 3 retries
+    // in all, so 13 requests, whether one client or 3 threads or 3 processes make them.
+    std::atomic<int> requests = 0;
+    auto server_settings = fixed_day();
+    server_settings.inject_fault = [&requests](std::string_view) -> std::optional<fxrates::fault> {
+        ++requests;
+        return fxrates::fault::reset;
+    };
+    local_server server(server_settings);
+    auto params = params_for(server);
+    params.client.retry.max_attempts = 4;
+    params.client.retry.base_delay = 1ms;
+    params.client.retry.max_delay = 1ms;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        requests = 0;
+        std::vector<fetch_item> items;
+        for (int k = 0; k < 10; ++k)
+            items.push_back({server.base_url() + "/bytes/16?i=" + std::to_string(k), nullptr, {}});
+        auto run = run_within(kind, params, std::move(items));
+        REQUIRE(run.report.outcomes.size() == 10);
+        unsigned attempts = 0;
+        for (const auto& outcome : run.report.outcomes)
+        {
+            CHECK_FALSE(outcome.ok());
+            attempts += outcome.attempts;
+        }
+        CHECK(requests == 13);
+        CHECK(attempts == 13);
     }
 }

@@ -119,3 +119,12 @@ TEST_CASE("a cancelled run takes every parked item out, oldest first")
     CHECK(lookahead.parked() == 0);
     CHECK_FALSE(lookahead.take_parked());
 }
+
+TEST_CASE("with no room to park, every item offered starts, and nothing waits aside")
+{
+    origin_lookahead<std::string> lookahead(1, 0);
+    CHECK(offer_all(lookahead, {"a", "a", "a"}) == std::vector<std::size_t>{0, 1, 2});
+    CHECK(lookahead.may_offer());
+    CHECK(lookahead.parked() == 0);
+    CHECK_FALSE(lookahead.take_parked());
+}

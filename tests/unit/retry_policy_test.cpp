@@ -6,6 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 using fxrates::make_http_error;
 using fxrates::retry_policy;
 using namespace std::chrono_literals;
@@ -111,4 +115,33 @@ TEST_CASE("Retry-After is read as seconds or as an HTTP date, and anything else 
     CHECK(fxrates::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == seconds(86400));
     CHECK(fxrates::parse_retry_after("Mon, 01 Jan 1200 00:00:00 GMT", now) == seconds(0));
     CHECK_FALSE(fxrates::parse_retry_after("Wed, 18 Nov 2026 11:06:45 GMT trailing", now));
+}
+
+TEST_CASE("a budget of exactly N retries grants N, however many requests join it")
+{
+    fxrates::retry_budget share(fxrates::retry_budget::exactly{2});
+    for (int k = 0; k < 100; ++k)
+        share.add_request();
+    CHECK(share.try_spend());
+    CHECK(share.try_spend());
+    CHECK_FALSE(share.try_spend());
+    fxrates::retry_budget none(fxrates::retry_budget::exactly{0});
+    CHECK_FALSE(none.try_spend());
+}
+
+TEST_CASE("a budget shared by threads grants exactly what it holds, however they race")
+{
+    fxrates::retry_budget shared(0.1, 1000); // 100 retries
+    std::atomic<int> granted = 0;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int k = 0; k < 1000; ++k)
+                if (shared.try_spend())
+                    ++granted;
+        });
+    for (auto& thread : threads)
+        thread.join();
+    CHECK(granted == 100);
+    CHECK(shared.left() == 0);
 }

@@ -26,7 +26,8 @@ void check_every_field(const T& sent, const T& defaults, const T& got, const std
             check_every_field(sent.*field.pointer, defaults.*field.pointer, got.*field.pointer, where + ".");
         else if constexpr (std::is_same_v<field_type, boost::asio::any_io_executor> ||
                            std::is_same_v<field_type, std::stop_token> ||
-                           std::is_same_v<field_type, fxrates::outcome_observer>)
+                           std::is_same_v<field_type, fxrates::outcome_observer> ||
+                           std::is_same_v<field_type, std::shared_ptr<fxrates::retry_budget>>)
             return; // do not cross a process: checked below
         else
         {
@@ -77,6 +78,8 @@ TEST_CASE("worker settings carry every field of the configuration, whatever is a
     client.retry.max_delay = 12ms;
     client.retry.max_retry_after = 13ms;
     client.retry.budget_ratio = 0.5;
+    client.retry.shared_budget = std::make_shared<fxrates::retry_budget>(0.5, 10);
+    client.max_waiting_aside = 9;
     client.offload_decode_above = 77;
     sent.bases = {currency_code("USD"), currency_code("NOK")};
     sent.query.symbols = {currency_code("EUR")};
@@ -99,9 +102,24 @@ TEST_CASE("worker settings carry every field of the configuration, whatever is a
     CHECK(line.find("\"decode_executor\":null") != std::string::npos);
     CHECK(line.find("\"stop\":null") != std::string::npos);
     CHECK(line.find("\"on_outcome\":null") != std::string::npos);
+    // A shared retry budget is one process's too: a pool worker gets its share in the header.
+    CHECK(line.find("\"shared_budget\":null") != std::string::npos);
+    CHECK_FALSE(got.client.retry.shared_budget);
     CHECK_FALSE(got.on_outcome);
     CHECK_FALSE(got.client.decode_executor);
     CHECK_FALSE(got.stop.stop_possible());
+}
+
+TEST_CASE("a pool worker's share of the retry budget travels in its settings' header")
+{
+    fxrates::detail::settings_header header;
+    header.job = "fetch";
+    header.retries = 3;
+    fxrates::detail::settings_header got;
+    fxrates::detail::decode_settings(fxrates::detail::encode_settings({}, header), &got);
+    CHECK(got.retries == std::optional<std::size_t>(3));
+    fxrates::detail::decode_settings(fxrates::detail::encode_settings({}, {}), &got);
+    CHECK_FALSE(got.retries);
 }
 
 TEST_CASE("settings from a worker of another version, without a field, are refused naming it")

@@ -208,12 +208,15 @@ public:
     {
     }
 
-    /// Fetches `request`. Retries spend `budget` when given (a batch's), else only the policy's
-    /// per-request attempts. Never throws for a failed request; reports it in the outcome.
+    /// Fetches `request`. Retries spend `budget` when given (a batch's), else the one the params
+    /// share (`retry_params::shared_budget`), else only the policy's per-request attempts. Never
+    /// throws for a failed request; reports it in the outcome.
     boost::asio::awaitable<fetch_outcome> fetch(fetch_request request, retry_budget* budget)
     {
         namespace asio = boost::asio;
         co_await asio::this_coro::throw_if_cancelled(false);
+        if (!budget)
+            budget = params_.retry.shared_budget.get();
         fetch_outcome outcome;
         auto& timing = outcome.timing;
         auto location = std::move(request.location);
