@@ -117,6 +117,10 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
         text += " (--timeout SECONDS raises the time per URL)";
     else if (outcome.error == errc::header_limit)
         text += " (--max-header SIZE raises it)";
+    // Retried to the end of its own --retries: say so, as the retry budget's note does.
+    if (const auto tries = outcome.attempts - std::min(outcome.attempts, outcome.redirects);
+        tries > 1 && said.find("retried") == std::string::npos)
+        text += "; after " + std::to_string(tries) + " attempts";
     return text;
 }
 
@@ -750,8 +754,11 @@ int run_fetch(const fetch_options& options)
     }
     if (kind && options.concurrency_given)
     {
-        report(command_name, "--concurrency is the async strategy's; --strategy " + options.strategy.name +
-                                 " runs --threads N requests at once (--per-host and --rate hold for all of them)");
+        const char* own = kind == strategy::sequential        ? " runs one request at a time"
+                          : kind == strategy::thread_per_item ? " runs a thread per URL"
+                                                              : " runs --threads N requests at once";
+        report(command_name, "--concurrency is the async strategy's; --strategy " + options.strategy.name + own +
+                                 " (--per-host and --rate hold for all of them)");
         return 1;
     }
     // The inputs, checked before anything is sent as far as they can be: whole when they can be

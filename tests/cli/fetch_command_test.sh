@@ -65,6 +65,11 @@ grep -q "line 2: $base/no-such-page: the server answered HTTP 404" "$err" || fai
 run "$base/nothing-here" "$base/nor-here"
 [ "$code" = 1 ] || fail "all failed: exit code $code, expected 1"
 
+# A URL retried to the end of its --retries says how often it was tried (port 1: nothing listens).
+run --retries 2 http://127.0.0.1:1/x
+[ "$code" = 1 ] && grep -q "line 1: http://127.0.0.1:1/x: .*; after 3 attempts$" "$err" ||
+    fail "retried URL: exit code $code, or its attempts are not said: $(cat "$err")"
+
 # A malformed line is a usage error naming the line, before anything is sent.
 printf '%s\nhtp://typo\n' "$base/rates?base=USD" >"$work/bad.txt"
 run -i "$work/bad.txt"
