@@ -231,6 +231,7 @@ struct worker_process
     bool alive = false;
     std::size_t number = 0; // its place in the pool's list
     bool answered = false; // once at least: its client and resolver thread have started
+    bool ready = false;    // it said its client is made: it gets jobs from then on
     std::size_t threads = 0; // as last read
 };
 
@@ -315,10 +316,13 @@ public:
     // watches them until finished, the `deadline` passed or a stop requested.
     void run(const std::function<std::string(std::size_t)>& settings_for, std::chrono::steady_clock::time_point deadline)
     {
+        // A worker's first job waits for its word that it is ready (its client made): a job paced
+        // for a worker still starting would go late, together with others (50 workers take
+        // seconds to start on two cores), bursting past --rate.
         for (auto& worker : workers_)
         {
             worker->outbox = settings_for(worker->number);
-            assign(*worker);
+            write(*worker);
         }
         // Threads of this process and its workers. Each worker's count is read at its start and
         // again at its first answer, as its client starts its resolver thread at its first lookup.
@@ -489,6 +493,25 @@ private:
             return;
         }
         worker.received.append(worker.chunk.data(), size);
+        if (!worker.ready)
+        {
+            auto newline = worker.received.find('\n');
+            if (newline == std::string::npos)
+            {
+                read(worker);
+                return;
+            }
+            bool said_ready = is_ready_line(std::string_view(worker.received).substr(0, newline));
+            worker.received.erase(0, newline + 1);
+            if (!said_ready)
+            {
+                ::kill(worker.pid, SIGKILL); // not a worker of ours
+                retire(worker);
+                return;
+            }
+            worker.ready = true;
+            assign(worker);
+        }
         auto answer = [&](std::size_t index, typename Job::outcome_type outcome) {
             if (index >= count_ || answered_[index])
                 return; // not an answer to an open job: ignored, the job stays open
@@ -694,6 +717,8 @@ template <class Decode, class Answer>
 void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
 {
     blocking_client api(params.client);
+    if (!send(encode_ready()) || !std::cout.flush())
+        return;
     std::string line;
     while (std::getline(std::cin, line))
     {

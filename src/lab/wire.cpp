@@ -218,6 +218,16 @@ strategy_params decode_settings(std::string_view line, settings_header* header)
     }
 }
 
+std::string encode_ready()
+{
+    return "{\"ready\":true}\n";
+}
+
+bool is_ready_line(std::string_view line)
+{
+    return line == "{\"ready\":true}";
+}
+
 std::string encode_not_before(std::chrono::steady_clock::time_point at)
 {
     return json::serialize(json::object{{"not_before", ticks(at)}}) + "\n";

@@ -46,6 +46,10 @@ std::optional<std::pair<std::size_t, fetch_item>> decode_fetch_job(std::string_v
 std::string encode_not_before(std::chrono::steady_clock::time_point at);
 std::optional<std::chrono::steady_clock::time_point> decode_not_before(std::string_view line);
 
+/// A worker's first line: its client is made, and it takes jobs.
+std::string encode_ready();
+bool is_ready_line(std::string_view line);
+
 /// An outcome, with its error as category name, value and message, and its timing.
 std::string encode_outcome(std::size_t index, const rates_outcome& outcome);
 /// The same for a URL; its `body` does not travel (bodies go as data frames, see process_pool.cpp).

@@ -415,9 +415,12 @@ TEST_CASE("every strategy keeps the client's rate per origin for all its threads
             began = std::min(began, outcome.timing.queued);
             starts.push_back(outcome.timing.started);
         }
-        // One origin's requests go in input order: each starts after the one before it.
-        for (std::size_t k = 1; k < starts.size(); ++k)
-            CHECK(starts[k] > starts[k - 1]);
+        // One origin's requests go in input order: each starts after the one before it. Across
+        // processes, the order is the pool's reservations', 50 ms apart, which the scheduling of
+        // the worker processes can still swap when it delays one by more (seen under ASan in CI).
+        if (kind != strategy::process_pool)
+            for (std::size_t k = 1; k < starts.size(); ++k)
+                CHECK(starts[k] > starts[k - 1]);
         std::sort(starts.begin(), starts.end());
         for (std::size_t k = 0; k < starts.size(); ++k)
         {

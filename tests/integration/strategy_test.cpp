@@ -432,7 +432,7 @@ TEST_CASE("the process pool's peak memory counts its workers, which run side by 
 TEST_CASE("a process-pool worker that is killed gives errors for its bases, not a hang")
 {
     local_server server;
-    fake_program crashing("read settings\nread job\nkill -9 $$\n");
+    fake_program crashing("read settings\necho '{\"ready\":true}'\nread job\nkill -9 $$\n");
     auto params = params_for(server, {"USD", "EUR", "PLN"});
     params.worker_program = crashing.path();
     params.workers = 2;
@@ -453,7 +453,7 @@ TEST_CASE("a process-pool worker that is killed gives errors for its bases, not 
 TEST_CASE("a process-pool worker that sends a line without end is killed, and its base fails")
 {
     local_server server;
-    fake_program flooding("read settings\nread job\nexec tr '\\0' x </dev/zero\n");
+    fake_program flooding("read settings\necho '{\"ready\":true}'\nread job\nexec tr '\\0' x </dev/zero\n");
     auto params = params_for(server, {"USD", "EUR"});
     params.worker_program = flooding.path();
     params.workers = 1;
@@ -489,6 +489,24 @@ TEST_CASE("a stop request ends a process pool at once: its open bases are aborte
         CHECK(outcome.diag.client_message() == "stopped before the answer came");
     }
     CHECK(report.wall_seconds < 5); // not the server's 10 s
+    CHECK(no_child_left());
+}
+
+TEST_CASE("a process-pool worker that never says it is ready gets no job, and the bases fail at the deadline")
+{
+    local_server server;
+    fake_program mute("read settings\nexec sleep 600\n");
+    auto params = params_for(server, {"USD", "EUR"});
+    params.worker_program = mute.path();
+    params.workers = 1;
+    params.client.batch_timeout = 500ms;
+    auto report = run_within(strategy::process_pool, params, 20s);
+    REQUIRE(report.outcomes.size() == 2);
+    for (const auto& outcome : report.outcomes)
+    {
+        CHECK(outcome.error == fxrates::errc::batch_deadline);
+        CHECK(outcome.diag.client_message().find("not started") != std::string::npos);
+    }
     CHECK(no_child_left());
 }
 
