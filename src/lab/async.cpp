@@ -116,19 +116,15 @@ void run_offload(const Job& job, report_of<Job>& report)
     client_shelf shelf(threads_client(params.client, job.size(), true));
     origin_gate gate(params.client, params.stop); // the pool's threads share the limits per origin
     report.outcomes.resize(job.size());
-    std::vector<asio::cancellation_signal> cancel(job.size());
     // Jobs not started by the batch's deadline skip their request; those under way end there.
+    // A stop reaches the blocking calls themselves (`params.stop`): those under way return at once
+    // and those not started skip their request. The coroutines are not cancelled: one that
+    // abandoned its wait would report its item while the work still ran, writing into a sink its
+    // owner then destroyed (a crash on Ctrl-C, found by a probe).
     auto deadline = job.deadline();
     for (std::size_t i = 0; i < job.size(); ++i)
         asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, gate, job, deadline, i, report),
-                       asio::bind_cancellation_slot(cancel[i].slot(), asio::detached));
-    // On stop, every coroutine abandons its wait at once; jobs not started yet skip their request.
-    std::stop_callback on_stop(params.stop, [&] {
-        asio::post(context, [&] {
-            for (auto& signal : cancel)
-                signal.emit(asio::cancellation_type::terminal);
-        });
-    });
+                       asio::detached);
     context.run(); // the bridge's work guards keep it running until every result is back
     // The pool's threads and the shelf's clients (each with the resolver thread Asio started at
     // its first lookup) are all still there.

@@ -464,3 +464,94 @@ TEST_CASE("every strategy keeps one retry budget for the whole job, as one clien
         CHECK(attempts == 13);
     }
 }
+
+namespace
+{
+
+// A sink that counts what it is given, says when the first bytes came, and catches a write to an
+// item its owner was already told had ended (the owner may then have destroyed the sink). Its first
+// write lingers, as on a slow disk, until the item is told of as ended or 300 ms pass: a correct
+// strategy tells of the item only after the write returns, so the wait runs out; a strategy that
+// tells of it while the work goes on is caught in the act.
+class watched_sink final : public fxrates::body_sink
+{
+public:
+    fxrates::error_code write(std::string_view data) override
+    {
+        std::unique_lock lock(mutex_);
+        if (!started)
+        {
+            started = true;
+            changed_.notify_all();
+            changed_.wait_for(lock, 300ms, [&] { return ended; });
+        }
+        if (ended)
+            ++late_writes;
+        bytes += data.size();
+        return {};
+    }
+
+    void end()
+    {
+        std::lock_guard lock(mutex_);
+        ended = true;
+        changed_.notify_all();
+    }
+
+    bool wait_for_bytes(std::chrono::seconds limit)
+    {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, limit, [&] { return started; });
+    }
+
+    bool was_ended()
+    {
+        std::lock_guard lock(mutex_);
+        return ended;
+    }
+
+    int late_writes = 0; // read once the run is over
+    std::size_t bytes = 0;
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool started = false;
+    bool ended = false;
+};
+
+} // namespace
+
+TEST_CASE("a stop under every strategy tells of no item while its body is still being written")
+{
+    // Large bodies, arriving fast: a stop comes while a sink is being written. An item told of
+    // as ended must get no write after (offload's coroutines used to report at once and leave the
+    // work writing: a crash on Ctrl-C once the CLI destroyed the sink).
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    params.client.body_limit = std::size_t(1) << 30;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::stop_source stop;
+        params.stop = stop.get_token();
+        std::vector<std::unique_ptr<watched_sink>> sinks;
+        std::vector<fetch_item> items;
+        for (int i = 0; i < 3; ++i)
+            items.push_back({server.base_url() + "/bytes/400000000?i=" + std::to_string(i),
+                             sinks.emplace_back(std::make_unique<watched_sink>()).get(), {}});
+        auto observe = [&sinks](std::size_t index, const fetch_outcome&) { sinks[index]->end(); };
+        auto running = std::async(std::launch::async,
+                                  [&] { return fxrates::run_fetch_strategy(kind, params, std::move(items), observe); });
+        CHECK(sinks[0]->wait_for_bytes(20s)); // the event: a body is being written
+        stop.request_stop();
+        REQUIRE(running.wait_for(30s) == std::future_status::ready);
+        auto report = running.get();
+        REQUIRE(report.outcomes.size() == 3);
+        for (const auto& sink : sinks)
+        {
+            CHECK(sink->was_ended());
+            CHECK(sink->late_writes == 0);
+        }
+    }
+}
