@@ -34,10 +34,12 @@ struct retry_params
     /// that retries never turn an outage into a flood.
     double budget_ratio = 0.2;
 
-    /// The budget that single requests (`async_fetch`, `async_get_rates`) spend, shared by every
-    /// client that holds it: for a batch that a program spreads over several clients (a client per
-    /// thread), which then retries no more than one client's batch would. Null: a single request
-    /// retries up to `max_attempts` on its own. A batch spends a budget of its own.
+    /// A retry budget shared by every client that holds it, for a job that a program spreads over
+    /// several clients (a client per thread, or one list fed to several event loops), which then
+    /// retries no more than one client's batch would. Single requests (`async_fetch`,
+    /// `async_get_rates`) and batches spend it as made (size it for the job); a streamed fetch's
+    /// items join it as they start. Null: a single request retries up to `max_attempts` on its
+    /// own, and a batch or stream spends a budget of its own.
     std::shared_ptr<retry_budget> shared_budget{};
 };
 

@@ -80,6 +80,18 @@ void apply_per_url_time_limit(double seconds, client_params& params)
     params.queue_timeout = std::min(params.queue_timeout, limit);
 }
 
+bool check_concurrency_applies(std::string_view command, strategy kind, std::string_view threads_option)
+{
+    if (kind == strategy::async || kind == strategy::async_throttled)
+        return true;
+    std::string own = kind == strategy::sequential        ? "runs one request at a time"
+                      : kind == strategy::thread_per_item ? "runs a thread per item"
+                                                          : "runs " + std::string(threads_option) + " requests at once";
+    report(command, "--concurrency is the async strategy's; --strategy " + std::string(to_string(kind)) + " " + own +
+                        " (--per-host and --rate hold for all of them)");
+    return false;
+}
+
 bool check_request_count(std::string_view command, std::span<const strategy> kinds, std::size_t requests,
                          std::string_view how_to_reduce)
 {

@@ -118,9 +118,10 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
     else if (outcome.error == errc::header_limit)
         text += " (--max-header SIZE raises it)";
     // Retried to the end of its own --retries: say so, as the retry budget's note does.
-    if (const auto tries = outcome.attempts - std::min(outcome.attempts, outcome.redirects);
-        tries > 1 && said.find("retried") == std::string::npos)
-        text += "; after " + std::to_string(tries) + " attempts";
+    // Counted as the report's `attempts` is, redirects included.
+    if (outcome.attempts - std::min(outcome.attempts, outcome.redirects) > 1 && said.find("retried") == std::string::npos)
+        text += "; after " + std::to_string(outcome.attempts) + " attempts" +
+                (outcome.redirects > 0 ? " (" + std::to_string(outcome.redirects) + " of them redirected)" : "");
     return text;
 }
 
@@ -752,15 +753,8 @@ int run_fetch(const fetch_options& options)
                                  options.strategy.name + " has threads of its own (--threads N)");
         return 1;
     }
-    if (kind && options.concurrency_given)
-    {
-        const char* own = kind == strategy::sequential        ? " runs one request at a time"
-                          : kind == strategy::thread_per_item ? " runs a thread per URL"
-                                                              : " runs --threads N requests at once";
-        report(command_name, "--concurrency is the async strategy's; --strategy " + options.strategy.name + own +
-                                 " (--per-host and --rate hold for all of them)");
+    if (kind && options.concurrency_given && !check_concurrency_applies(command_name, *kind, "--threads N"))
         return 1;
-    }
     // The inputs, checked before anything is sent as far as they can be: whole when they can be
     // read twice (files), else as far as `checked_ahead` lines or as far as a quiet pipe has
     // written (stdin, pipes; a bad line further on is that item's failure). A list is then read by

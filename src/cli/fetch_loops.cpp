@@ -3,6 +3,7 @@
 #include "cli/fetch/item_sinks.hpp"
 
 #include <fxrates/client.hpp>
+#include <fxrates/retry_policy.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/post.hpp>
@@ -38,9 +39,16 @@ loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, s
             for (auto& each : loops_)
                 asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
         });
+    // One retry budget for the run, as one loop's stream has: the loops' items join it as they start.
+    const auto& retry = shares.params.front().retry;
+    auto budget =
+        std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
     for (std::size_t k = 0; k < shares.loops; ++k)
-        loops_[k]->thread =
-            std::thread([this, &self = *loops_[k], params = shares.params[k]] { run_loop(self, params); });
+    {
+        auto params = shares.params[k];
+        params.retry.shared_budget = budget;
+        loops_[k]->thread = std::thread([this, &self = *loops_[k], params] { run_loop(self, params); });
+    }
 }
 
 void loops_fetch::run_loop(loop& self, client_params params)

@@ -181,6 +181,7 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->capture_default_str();
     rates->add_option("--concurrency", options.concurrency, "Most connections open at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{10000}))
+        ->each([&options](const std::string&) { options.concurrency_given = true; })
         ->capture_default_str();
     rates->add_option("--max-handshakes", options.max_handshakes,
                       "Most TLS handshakes under way at once (each holds ~40 KiB until it ends)")
@@ -247,6 +248,8 @@ int run_rates(const rates_options& options)
         return 1;
     auto format = parse_output_format(options.format).value_or(output_format::table);
     auto kind = parse_strategy(options.strategy).value_or(strategy::async);
+    if (options.concurrency_given && !check_concurrency_applies("rates", kind, "--threads N"))
+        return 1;
     if (!check_request_count("rates", std::span(&kind, 1), bases->size(), "give fewer bases"))
         return 1;
 

@@ -23,6 +23,7 @@ struct rates_options
     trust_options trust;
     double timeout_seconds = 30;
     std::size_t concurrency = 100;
+    bool concurrency_given = false; ///< --concurrency was on the command line (only async uses it)
     std::size_t max_handshakes = fxrates::client_params{}.max_handshakes;
     std::string format = "table";
     std::string strategy = "async";

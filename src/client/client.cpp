@@ -300,13 +300,21 @@ public:
         co_return outcome;
     }
 
+    // The retry budget a batch of `requests` spends: the one the clients share, as made (sized
+    // for the whole job by whoever shares it), or else one of its own.
+    static std::shared_ptr<retry_budget> batch_budget(const retry_params& retry, std::size_t requests)
+    {
+        if (retry.shared_budget)
+            return retry.shared_budget;
+        return std::make_shared<retry_budget>(retry.budget_ratio, requests,
+                                              retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+    }
+
     static asio::awaitable<detail::batch_result> fetch_batch(std::shared_ptr<impl> self,
                                                              std::vector<currency_code> bases, rates_query query,
                                                              outcome_observer observe)
     {
-        const auto& retry = self->params_.retry;
-        auto budget = std::make_shared<retry_budget>(retry.budget_ratio, bases.size(),
-                                                     retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        auto budget = batch_budget(self->params_.retry, bases.size());
         auto fetch = [self, query = std::move(query), budget](currency_code base) {
             return fetch_rates(self, base, query, budget);
         };
@@ -516,9 +524,7 @@ public:
     static asio::awaitable<detail::basic_batch_result<fetch_outcome>>
     fetch_many(std::shared_ptr<impl> self, std::vector<fetch_item> items, fetch_observer observe)
     {
-        const auto& retry = self->params_.retry;
-        auto budget = std::make_shared<retry_budget>(retry.budget_ratio, items.size(),
-                                                     retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        auto budget = batch_budget(self->params_.retry, items.size());
         detail::basic_batch_result<fetch_outcome> result;
         result.outcomes.resize(items.size());
         std::vector<bool> observed(items.size(), false);
@@ -555,9 +561,9 @@ public:
     static asio::awaitable<error_code> fetch_stream(std::shared_ptr<impl> self, fetch_feed next,
                                                     fetch_observer observe, std::size_t window)
     {
-        const auto& retry = self->params_.retry;
-        auto budget =
-            std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        // A stream's items join its budget as they start (a shared one too: made for a list read
+        // as it goes, by clients that share the list).
+        auto budget = batch_budget(self->params_.retry, 0);
         fetch_finish finish = [&](std::size_t number, fetch_outcome outcome, detail::item_end how) {
             settle(outcome, how);
             if (observe)

@@ -178,6 +178,15 @@ cmp -s "$work/stdout1" "$work/stdout2" || fail "--loops 2 printed other bytes th
 [ "$(find "$work/loops2" -type f ! -name .fxrates-meta | wc -l)" = 600 ] || fail "--loops 2: not 600 files"
 "$fxrates" fetch -q --loops 2 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
 [ $? = 1 ] && grep -q -- "--loops runs the async strategy" "$work/err" || fail "--loops with --strategy: not refused"
+# --loops spends one retry budget for the run: 10 URLs that fail (nothing listens on port 1) with
+# --retries 3 make max(20% of 10, 3) + 10 = 13 attempts in all, as one loop does.
+for i in $(seq 10); do echo "http://127.0.0.1:1/x$i"; done >"$work/refused.txt"
+for loops in 1 4; do
+    "$fxrates" fetch -q --loops "$loops" --retries 3 -i "$work/refused.txt" --report "$work/refused-$loops.jsonl" \
+        -o "$work/refused-$loops" 2>/dev/null
+    attempts=$(grep -o '"attempts":[0-9]*' "$work/refused-$loops.jsonl" | awk -F: '{ s += $2 } END { print s }')
+    [ "$attempts" = 13 ] || fail "--loops $loops --retries 3: $attempts attempts for 10 refused URLs, expected 13"
+done
 "$fxrates" fetch -q --concurrency 4 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
 [ $? = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$work/err" ||
     fail "--concurrency with --strategy: not refused: $(cat "$work/err")"

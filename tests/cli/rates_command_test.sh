@@ -72,6 +72,13 @@ for bad in 0 -1 abc; do
     grep -q "positive number of requests per second" "$err" || fail "--rate $bad: unclear message: $(cat "$err")"
 done
 
+# --concurrency is the async client's: refused with a strategy that runs its own way.
+run rates --local --strategy thread-pool --concurrency 2
+[ "$code" = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$err" ||
+    fail "--concurrency with thread-pool: exit code $code: $(cat "$err")"
+run rates --local --strategy async-throttled --concurrency 2 --date 2019-04-09
+[ "$code" = 0 ] || fail "--concurrency with async-throttled: exit code $code: $(cat "$err")"
+
 # --rate holds whatever the strategy (for a strategy's threads or processes together).
 for strategy in sequential thread-per-item process-pool offload; do
     run rates --local --strategy "$strategy" --rate 50 --date 2019-04-09

@@ -557,3 +557,37 @@ TEST_CASE("a strategy's process that writes more than a report is killed, and th
     CHECK(report.outcomes[0].diag.client_message() == "the strategy's process wrote more than a report");
     CHECK(no_child_left());
 }
+
+TEST_CASE("every strategy of the rates job keeps one retry budget for all its bases")
+{
+    // 10 bases that always fail, 3 retries each allowed: max(20% of 10, 3) = 3 retries in all, so
+    // 13 requests, whether one client or threads or processes make them (each base of a thread
+    // used to be a batch of one with a budget of its own: 40).
+    std::atomic<int> requests = 0;
+    fxrates::server_params server_settings;
+    server_settings.inject_fault = [&requests](std::string_view) -> std::optional<fxrates::fault> {
+        ++requests;
+        return fxrates::fault::reset;
+    };
+    local_server server(server_settings);
+    auto params = params_for(server, {"USD", "EUR", "PLN", "NOK", "CZK", "GBP", "JPY", "CHF", "SEK", "DKK"});
+    params.workers = 3;
+    params.client.retry.max_attempts = 4;
+    params.client.retry.base_delay = 1ms;
+    params.client.retry.max_delay = 1ms;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        requests = 0;
+        auto report = run_within(kind, params);
+        REQUIRE(report.outcomes.size() == 10);
+        unsigned attempts = 0;
+        for (const auto& outcome : report.outcomes)
+        {
+            CHECK_FALSE(outcome.ok());
+            attempts += outcome.attempts;
+        }
+        CHECK(requests == 13);
+        CHECK(attempts == 13);
+    }
+}
