@@ -112,6 +112,14 @@ public:
     {
     }
 
+    /// The budget of a batch of `requests` under `retry`: `budget_ratio` of them, and never fewer
+    /// than one request may make on its own (`max_attempts - 1`).
+    static std::shared_ptr<retry_budget> for_batch(const retry_params& retry, std::size_t requests)
+    {
+        return std::make_shared<retry_budget>(retry.budget_ratio, requests,
+                                              retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+    }
+
     /// So many retries in all (0: none), however many requests join: a share of a larger budget
     /// (a worker process's).
     struct exactly

@@ -15,6 +15,7 @@
 #include "cli/progress.hpp"
 #include "cli/url_input.hpp"
 #include "cli/url_prefetch.hpp"
+#include "client/ordering_window.hpp"
 
 #include <fxrates/client.hpp>
 #include <fxrates/utf8.hpp>
@@ -32,7 +33,6 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
-#include <deque>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -180,7 +180,7 @@ public:
     // unfinished one, on whichever loop, so that what waits for its turn in the ordered outputs
     // stays bounded behind a stalled URL.
     fetch_run(setup config, url_prefetcher& input, std::size_t window, std::optional<std::size_t> total)
-        : config_(std::move(config)), input_(input), window_(window),
+        : config_(std::move(config)), input_(input), order_(window),
           progress_(std::string(command_name), total.value_or(0),
                     standard_error_is_terminal() && !config_.options.quiet)
     {
@@ -201,7 +201,7 @@ public:
     {
         for (;;)
         {
-            if (window_ > 0 && next_index_ >= oldest_ + window_)
+            if (!order_.has_room())
             {
                 window_wakers_.push_back(wake);
                 return fetch_feed_answer::not_yet();
@@ -292,8 +292,7 @@ private:
         }
         auto state = std::make_unique<item_state>();
         state->item = std::move(next.item);
-        state->index = next_index_++;
-        unfinished_.push_back(true);
+        state->index = order_.open();
         state->position = position;
         state->own_failure = std::move(next.why);
         fetch_item request{state->item.url, nullptr, {}};
@@ -313,14 +312,8 @@ private:
     // Item `index` has ended: the window moves on past the items that ended before it.
     void move_window(std::size_t index)
     {
-        unfinished_[index - oldest_] = false;
-        if (index != oldest_)
+        if (!order_.close(index))
             return;
-        while (!unfinished_.empty() && !unfinished_.front())
-        {
-            unfinished_.pop_front();
-            ++oldest_;
-        }
         for (auto& wake : std::exchange(window_wakers_, {}))
             wake();
     }
@@ -570,16 +563,13 @@ private:
     url_prefetcher& input_;
     bool input_done_ = false;
     bool file_names_ignored_ = false; // said once
-    std::size_t window_;
-    std::size_t oldest_ = 0;       // the oldest unfinished item
-    std::deque<bool> unfinished_;  // from the oldest on: which items have not ended
+    fxrates::detail::ordering_window order_; // this run's items, numbered as admitted
     std::vector<fetch_waker> window_wakers_;
     std::string input_failure_;
     progress_display progress_;
     fetch::name_registry taken_;
     std::unordered_map<std::size_t, std::unique_ptr<item_state>> running_;
     std::size_t positions_ = 0;
-    std::size_t next_index_ = 0;
     std::size_t requests_ = 0;
     std::size_t ended_ = 0;
     std::size_t failed_ = 0;

@@ -40,9 +40,7 @@ loops_fetch::loops_fetch(asio::io_context& context, const loop_shares& shares, s
                 asio::post(each->context, [&stop = each->stop, type] { stop.emit(type); });
         });
     // One retry budget for the run, as one loop's stream has: the loops' items join it as they start.
-    const auto& retry = shares.params.front().retry;
-    auto budget =
-        std::make_shared<retry_budget>(retry.budget_ratio, 0, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+    auto budget = retry_budget::for_batch(shares.params.front().retry, 0);
     for (std::size_t k = 0; k < shares.loops; ++k)
     {
         auto params = shares.params[k];

@@ -1,6 +1,7 @@
 #include "client/batch.hpp"
 
 #include "client/deadline.hpp"
+#include "client/ordering_window.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -13,7 +14,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <deque>
 #include <memory>
 
 namespace fxrates::detail {
@@ -28,9 +28,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 template <class Outcome>
 struct pulled_state
 {
-    pulled_state(const asio::any_io_executor& executor, std::size_t workers, std::size_t window_size,
+    pulled_state(const asio::any_io_executor& executor, std::size_t workers, std::size_t window,
                  batch_take<Outcome>& take_item, std::function<void(std::size_t, Outcome, item_end)>& finish_item)
-        : take(take_item), finish(finish_item), running(workers), window(window_size),
+        : take(take_item), finish(finish_item), running(workers), order(window),
           window_moved(executor, clock_type::time_point::max()),
           item_ready(std::make_shared<wake_point>(executor))
     {
@@ -69,11 +69,8 @@ struct pulled_state
     std::vector<std::optional<std::size_t>> running;
     std::size_t taken = 0;
     bool exhausted = false;
-    // The ordering window: the oldest unfinished item, which of the items after it are finished,
-    // and where workers wait for the window to move.
-    std::size_t window = 0;
-    std::size_t oldest = 0;
-    std::deque<bool> finished_after_oldest;
+    // The ordering window, and where workers wait for it to move.
+    ordering_window order;
     asio::steady_timer window_moved;
     std::shared_ptr<wake_point> item_ready;
     batch_waker wake;
@@ -84,15 +81,8 @@ template <class Outcome>
 void end_item(pulled_state<Outcome>& batch, std::size_t index, Outcome outcome, item_end how)
 {
     batch.finish(index, std::move(outcome), how);
-    batch.finished_after_oldest[index - batch.oldest] = true;
-    if (index != batch.oldest)
-        return;
-    while (!batch.finished_after_oldest.empty() && batch.finished_after_oldest.front())
-    {
-        batch.finished_after_oldest.pop_front();
-        ++batch.oldest;
-    }
-    batch.window_moved.cancel();
+    if (batch.order.close(index))
+        batch.window_moved.cancel();
 }
 
 // Takes the next item until none is left.
@@ -103,7 +93,7 @@ asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
     co_await asio::this_coro::throw_if_cancelled(false);
     while (!batch.stopping && !batch.exhausted)
     {
-        if (batch.window > 0 && batch.taken >= batch.oldest + batch.window)
+        if (!batch.order.has_room())
         {
             // Stopping the batch cancels this wait.
             co_await batch.window_moved.async_wait(use_tuple);
@@ -135,7 +125,7 @@ asio::awaitable<void> worker(pulled_state<Outcome>& batch, std::size_t id)
         ready.timer.cancel_one();
         auto task = std::move(next.task);
         ++batch.taken;
-        batch.finished_after_oldest.push_back(false);
+        batch.order.open();
         batch.running[id] = index;
         Outcome outcome = co_await (*task)();
         batch.running[id].reset();

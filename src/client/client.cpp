@@ -5,6 +5,7 @@
 
 #include "client/api_url.hpp"
 #include "client/batch.hpp"
+#include "client/ordering_window.hpp"
 #include "client/origin_lookahead.hpp"
 #include "client/http/fetcher.hpp"
 #include "client/http/pooled_transport.hpp"
@@ -19,7 +20,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <deque>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -304,10 +304,7 @@ public:
     // for the whole job by whoever shares it), or else one of its own.
     static std::shared_ptr<retry_budget> batch_budget(const retry_params& retry, std::size_t requests)
     {
-        if (retry.shared_budget)
-            return retry.shared_budget;
-        return std::make_shared<retry_budget>(retry.budget_ratio, requests,
-                                              retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+        return retry.shared_budget ? retry.shared_budget : retry_budget::for_batch(retry, requests);
     }
 
     static asio::awaitable<detail::batch_result> fetch_batch(std::shared_ptr<impl> self,
@@ -420,10 +417,8 @@ public:
             std::optional<detail::origin> where; // none for a URL refused before sending
         };
         std::unordered_map<std::size_t, under_way> running; // by the batch's index
-        std::size_t given = 0;                              // items the feed gave
+        detail::ordering_window order(window); // the items the feed gave, numbered as given
         bool feed_ended = false;
-        std::size_t oldest = 0;                             // the oldest unfinished item's number
-        std::deque<bool> unfinished;                        // from `oldest` on
         const detail::batch_waker* wake_batch = nullptr;
 
         auto start = [&](std::size_t index, std::size_t number, parsed_item parsed,
@@ -440,7 +435,7 @@ public:
             wake_batch = &wake;
             if (auto parked = lookahead.take_parked())
                 return start(index, parked->number, std::move(parked->item), true);
-            while (!feed_ended && lookahead.may_offer() && (window == 0 || given < oldest + window))
+            while (!feed_ended && lookahead.may_offer() && order.has_room())
             {
                 auto answer = next(wake);
                 if (!answer.item)
@@ -450,8 +445,7 @@ public:
                     feed_ended = true;
                     break;
                 }
-                const std::size_t number = given++;
-                unfinished.push_back(true);
+                const std::size_t number = order.open();
                 if (grow_budget)
                     budget->add_request();
                 auto parsed = parse_item(std::move(*answer.item));
@@ -474,16 +468,8 @@ public:
             auto [number, where] = std::move(found->second);
             running.erase(found);
             bool wake = where && lookahead.ended(*where);
-            unfinished[number - oldest] = false;
-            if (number == oldest)
-            {
-                while (!unfinished.empty() && !unfinished.front())
-                {
-                    unfinished.pop_front();
-                    ++oldest;
-                }
+            if (order.close(number))
                 wake = wake || window > 0;
-            }
             finish(number, std::move(outcome), how);
             if (wake && wake_batch)
                 (*wake_batch)();

@@ -614,9 +614,7 @@ void run_process_pool(const Job& job, report_of<Job>& report)
 
     // The job's retry budget, as one client's batch would have it, shared out among the workers:
     // each may retry its share, so that together they retry no more than the budget.
-    const auto& retry = params.client.retry;
-    const std::size_t budget =
-        retry_budget(retry.budget_ratio, count, retry.max_attempts > 0 ? retry.max_attempts - 1 : 0).left();
+    const std::size_t budget = retry_budget::for_batch(params.client.retry, count)->left();
     auto settings_for = [&](std::size_t number) {
         settings_header header;
         header.job = Job::wire_name;

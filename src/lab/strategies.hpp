@@ -61,10 +61,8 @@ inline client_params threads_client(client_params params, std::size_t items, boo
 {
     if (gated)
         params.rate = 0;
-    auto& retry = params.retry;
-    if (!retry.shared_budget)
-        retry.shared_budget = std::make_shared<retry_budget>(retry.budget_ratio, items,
-                                                             retry.max_attempts > 0 ? retry.max_attempts - 1 : 0);
+    if (!params.retry.shared_budget)
+        params.retry.shared_budget = retry_budget::for_batch(params.retry, items);
     return params;
 }
 
