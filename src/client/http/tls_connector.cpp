@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <sys/stat.h>
 
@@ -192,6 +193,18 @@ namespace {
 // them. The system's store is ~140 certificates parsed in ~20 ms: a program with a client per
 // thread (the lab's thread-per-item strategy: 1,000 threads) paid that per thread, 40 s and
 // 600 MB in all. An X509_STORE may be shared by contexts and threads (OpenSSL locks it).
+// OpenSSL 3.0 works out a certificate's cached fields (its hash, key identifiers, flags) when the
+// certificate is first checked, and two threads that check the same one at once both write them
+// (openssl/openssl#32609, seen by ThreadSanitizer in CI). Working them out while the store is still
+// this thread's own leaves verification nothing to write in a shared store.
+void compute_cached_extensions(X509_STORE* store)
+{
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
+        if (X509* certificate = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i)))
+            X509_get_extension_flags(certificate);
+}
+
 std::shared_ptr<ssl::context> trusted_certificates(const client_params& params)
 {
     // A CA file is known by its path, size and modification time: a changed file is loaded anew.
@@ -214,6 +227,7 @@ std::shared_ptr<ssl::context> trusted_certificates(const client_params& params)
         made->load_verify_file(params.ca_file);
     if (!params.ca_pem.empty())
         made->add_certificate_authority(asio::buffer(params.ca_pem));
+    compute_cached_extensions(SSL_CTX_get_cert_store(made->native_handle()));
     std::erase_if(loaded, [](const auto& entry) { return entry.second.expired(); });
     loaded[wanted] = made;
     return made;
