@@ -266,6 +266,52 @@ public:
     // Items of the input not started (the run was stopped before they were read).
     bool input_left() const noexcept { return !input_done_; }
 
+    // The items a stopped run never read, from the first to the last line.
+    struct never_started
+    {
+        std::size_t count = 0;
+        std::size_t first_line = 0;
+        std::size_t last_line = 0;
+    };
+
+    // After Ctrl-C: the items of a rereadable input that were never read get report lines too
+    // ("not started"), so that the report accounts for every line of the input whatever stopped
+    // it, and a script can fetch those lines again.
+    never_started report_never_started(url_sources sources)
+    {
+        never_started rest;
+        if (!input_left())
+            return rest;
+        url_reader again(std::move(sources));
+        fetch::list_item item;
+        std::string why;
+        for (std::size_t position = 0;; ++position)
+        {
+            const auto kind = again.next(item, why);
+            if (kind != url_reader::result::item && kind != url_reader::result::bad_line)
+                break;
+            if (position < positions_ || (kind == url_reader::result::item && !fetch::in_shard(item.url, config_.part)))
+                continue;
+            ++rest.count;
+            rest.first_line = rest.first_line ? rest.first_line : item.line;
+            rest.last_line = item.line;
+            if (!config_.hash || config_.report_failed)
+                continue;
+            fetch::report_record record;
+            record.index = position + 1;
+            record.line = item.line;
+            record.url = item.url;
+            record.error_category = "fxrates.client";
+            record.error_message = "not started: the run was interrupted";
+            const std::size_t i = order_.open();
+            config_.report_out.begin(i);
+            config_.report_out.write(i, fetch::report_line(record) + "\n");
+            config_.report_out.finish(i, true);
+            move_window(i);
+        }
+        return rest;
+    }
+
 private:
     // One line of the input: a request, or the end of the input; nothing when the line ends here
     // (refused, or another shard's).
@@ -1003,6 +1049,9 @@ int run_fetch(const fetch_options& options)
         validators->save();
     if (options.refresh && !options.quiet)
         report(command_name, std::to_string(validators->not_modified_count()) + " not modified");
+    // Stopped: a list that can be read again is read to its end, so that the lines never read
+    // are named (and in the report); a pipe's rest is unknown.
+    const auto rest = run.signal_number != 0 && total ? run.report_never_started(sources) : fetch_run::never_started{};
     if (stdout_failed || report_failed)
         return 1;
     if (report_to_stdout || !to_files)
@@ -1019,15 +1068,19 @@ int run_fetch(const fetch_options& options)
     if (run.signal_number != 0)
     {
         std::string text = "interrupted; " + std::to_string(ended - cut_short - failed) + " of " +
-                           std::to_string(ended) + " fetched, " + std::to_string(failed) + " failed";
+                           std::to_string(ended + rest.count) + " fetched, " + std::to_string(failed) + " failed";
         if (cut_short > 0)
             text += ", not finished (lines of the input): " + run.cut_short_lines() +
                     (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
+        if (rest.count > 0)
+            text += ", not started: " +
+                    (rest.count == 1 ? "line " + std::to_string(rest.first_line)
+                                     : std::to_string(rest.count) + " URLs, lines " + std::to_string(rest.first_line) +
+                                           " to " + std::to_string(rest.last_line));
+        else if (run.input_left() && !total)
+            text += ", the rest of the list not started";
         if (run.partials_kept() > 0)
             text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: --continue resumes them";
-        if (run.input_left())
-            text += total && *total > ended ? ", not started: " + std::to_string(*total - ended)
-                                            : ", the rest of the list not started";
         report(command_name, text);
         return 128 + run.signal_number.load();
     }

@@ -183,6 +183,23 @@ grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input
     fail "Ctrl-C: the unfinished lines are not listed: $(cat "$err")"
 [ "$(wc -l <"$work/int.jsonl")" = 4 ] || fail "Ctrl-C: the report does not account for every line"
 
+# Ctrl-C before most of a list was read (one at a time): the lines never started are named, and
+# the report has a "not started" line for each of them.
+head -3 "$work/slow.txt" | sed 's/\.json$/.again.json/' >"$work/one-by-one.txt"
+head -3 "$work/slow.txt" | sed 's/\.json$/.more.json/' >>"$work/one-by-one.txt"
+"$fxrates" fetch --cacert "$work/slow-ca.pem" -i "$work/one-by-one.txt" -o "$work/one" --concurrency 1 \
+    --report "$work/one.jsonl" >"$out" 2>"$err" &
+client=$!
+wait_for_partial_files "$work/one"
+kill -INT "$client"
+wait_for_exit "$client" 10
+[ "$exit_code" = 130 ] || fail "Ctrl-C, one at a time: exit code $exit_code, expected 130: $(cat "$err")"
+grep -Eq "interrupted; 0 of 6 fetched, 0 failed, not finished \(lines of the input\): 1, not started: 5 URLs, lines 2 to 6$" "$err" ||
+    fail "Ctrl-C, one at a time: the lines never started are not named: $(cat "$err")"
+[ "$(wc -l <"$work/one.jsonl")" = 6 ] || fail "Ctrl-C, one at a time: the report does not account for every line"
+[ "$(grep -c '"attempts":0,.*"message":"not started: the run was interrupted"' "$work/one.jsonl")" = 5 ] ||
+    fail "Ctrl-C, one at a time: the report does not say which lines were not started: $(cat "$work/one.jsonl")"
+
 "$fxrates" fetch --cacert "$work/slow-ca.pem" -i <(head -3 "$work/slow.txt") -o "$work/killed" --retries 0 \
     --report "$work/killed.jsonl" >"$out" 2>"$err" &
 client=$!
