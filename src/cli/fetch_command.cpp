@@ -247,6 +247,9 @@ public:
                                      " more failures (--report FILE lists every one)");
         if (!input_failure_.empty())
             report(command_name, input_failure_ + "; the items before it were fetched");
+        if (pattern_clashes_ > 0)
+            report(command_name, std::to_string(pattern_clashes_) + " URL(s) got a file name already taken: --name "
+                                 "'{index}-{name}' gives each URL a name of its own");
     }
 
     std::size_t ended() const noexcept { return ended_; }
@@ -400,6 +403,7 @@ private:
             if (auto clash = taken_.claim(name.name, state.item.line))
             {
                 state.own_failure = *clash;
+                pattern_clashes_ += state.item.file.empty() ? 1 : 0;
                 return;
             }
             std::string why;
@@ -604,6 +608,7 @@ private:
     }
 
     static constexpr std::size_t max_failure_lines = 1000;
+    std::size_t pattern_clashes_ = 0; // items refused for a name that --name's pattern gave twice
 
     setup config_;
     url_prefetcher& input_;

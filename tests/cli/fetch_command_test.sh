@@ -110,6 +110,8 @@ grep -q '"base":"USD"' "$work/jail/out/rates" || fail "hostile names: the one go
 [ ! -e "$work/jail/escaped" ] && [ ! -e "$work/escaped" ] && [ ! -e "$work/etc" ] || fail "hostile names: a file left the folder"
 grep -q 'line 1: .*\.\.' "$err" && grep -q 'line 2: ' "$err" && grep -q 'line 4: .*taken by line 3' "$err" ||
     fail "hostile names: not each explained: $(cat "$err")"
+grep -q "1 URL(s) got a file name already taken: --name '{index}-{name}'" "$err" ||
+    fail "hostile names: the way out of a name clash is not said: $(cat "$err")"
 
 # A symbolic link planted in the folder is never followed out of it.
 mkdir -p "$work/outside" "$work/linked"
