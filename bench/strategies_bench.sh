@@ -47,10 +47,14 @@ for entry in "${strategies[@]}"; do
         workers=${entry##*:}
         [[ $name == async* ]] && connections=$workers
     fi
-    label="fxrates $name (workers $workers)"
-    [[ $name == async* ]] && label="fxrates $name (connections $connections)"
+    # Each strategy takes only its own limit: --threads for the pools, --concurrency for async.
+    label="fxrates $name" limit=()
+    case $name in
+    async*) label+=" (connections $connections)" limit=(--concurrency "$connections") ;;
+    thread-pool* | process-pool | offload) label+=" (workers $workers)" limit=(--threads "$workers") ;;
+    esac
     measure "$label" "$build/fxrates" rates --api "$url" --cacert "$work/ca.pem" \
-        --base "$bases" --strategy "$name" --threads "$workers" --concurrency "$connections" --timeout 600
+        --base "$bases" --strategy "$name" "${limit[@]}" --timeout 600
 done
 
 if /usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null && [ -d "$peers/seed" ]; then

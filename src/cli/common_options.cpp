@@ -92,6 +92,19 @@ bool check_concurrency_applies(std::string_view command, strategy kind, std::str
     return false;
 }
 
+bool check_threads_apply(std::string_view command, strategy kind)
+{
+    if (kind == strategy::thread_pool || kind == strategy::thread_pool_throttled || kind == strategy::process_pool ||
+        kind == strategy::offload)
+        return true;
+    const std::string own = kind == strategy::sequential        ? "runs one request at a time"
+                            : kind == strategy::thread_per_item ? "runs a thread per item"
+                                                                : "runs --concurrency N requests at once";
+    report(command, "--threads is the pools' (thread-pool, process-pool, offload); --strategy " +
+                        std::string(to_string(kind)) + " " + own);
+    return false;
+}
+
 bool check_request_count(std::string_view command, std::span<const strategy> kinds, std::size_t requests,
                          std::string_view how_to_reduce)
 {

@@ -59,6 +59,10 @@ void apply_per_url_time_limit(double seconds, client_params& params);
 /// so on stderr (what that strategy runs at once instead) and returns false.
 bool check_concurrency_applies(std::string_view command, strategy kind, std::string_view threads_option);
 
+/// `--threads` is the pools' (thread-pool, process-pool, offload): with a strategy `kind` that has
+/// no pool, says so on stderr (what that strategy runs at once instead) and returns false.
+bool check_threads_apply(std::string_view command, strategy kind);
+
 /// False, having said why and naming the limit, when `requests` requests (one per base) cannot be
 /// run by every strategy of `kinds`: more than `max_requests_per_strategy`, or more threads with a
 /// connection each than this process may open files (thread-per-item). Raises the soft limit on open

@@ -796,6 +796,8 @@ int run_fetch(const fetch_options& options)
     }
     if (kind && options.concurrency_given && !check_concurrency_applies(command_name, *kind, "--threads N"))
         return 1;
+    if (options.strategy.threads_given && !check_threads_apply(command_name, kind.value_or(strategy::async)))
+        return 1;
     // The inputs, checked before anything is sent as far as they can be: whole when they can be
     // read twice (files), else as far as `checked_ahead` lines or as far as a quiet pipe has
     // written (stdin, pipes; a bad line further on is that item's failure). A list is then read by

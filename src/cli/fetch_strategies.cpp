@@ -39,6 +39,7 @@ void add_fetch_strategy_options(CLI::App& command, fetch_strategy_options& optio
         .add_option("--threads", options.threads,
                     "Workers of thread-pool, process-pool and offload (50 as in the URL article; its "
                     "image downloader used 8)")
+        ->each([&options](const std::string&) { options.threads_given = true; })
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
 }

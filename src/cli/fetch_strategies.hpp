@@ -40,6 +40,7 @@ struct fetch_strategy_options
     /// Workers of thread-pool, process-pool and offload. 50: the URL article's queue served by at
     /// most 50 threads (its image downloader used 8 threads, its process pool 4).
     std::size_t threads = 50;
+    bool threads_given = false; ///< --threads was on the command line (only the pools use it)
 };
 
 void add_fetch_strategy_options(CLI::App& command, fetch_strategy_options& options);

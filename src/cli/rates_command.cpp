@@ -229,6 +229,7 @@ CLI::App* add_rates_command(CLI::App& app, rates_options& options)
         ->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 26))
         ->capture_default_str();
     rates->add_option("--threads", options.threads, "Workers of the pools (threads, processes, offload)")
+        ->each([&options](const std::string&) { options.threads_given = true; })
         ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
         ->capture_default_str();
     return rates;
@@ -249,6 +250,8 @@ int run_rates(const rates_options& options)
     auto format = parse_output_format(options.format).value_or(output_format::table);
     auto kind = parse_strategy(options.strategy).value_or(strategy::async);
     if (options.concurrency_given && !check_concurrency_applies("rates", kind, "--threads N"))
+        return 1;
+    if (options.threads_given && !check_threads_apply("rates", kind))
         return 1;
     if (!check_request_count("rates", std::span(&kind, 1), bases->size(), "give fewer bases"))
         return 1;

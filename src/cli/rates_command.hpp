@@ -24,6 +24,7 @@ struct rates_options
     double timeout_seconds = 30;
     std::size_t concurrency = 100;
     bool concurrency_given = false; ///< --concurrency was on the command line (only async uses it)
+    bool threads_given = false;     ///< --threads was on the command line (only the pools use it)
     std::size_t max_handshakes = fxrates::client_params{}.max_handshakes;
     std::string format = "table";
     std::string strategy = "async";

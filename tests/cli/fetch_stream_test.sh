@@ -190,6 +190,9 @@ done
 "$fxrates" fetch -q --concurrency 4 --strategy thread-pool "$base/bytes/1" >/dev/null 2>"$work/err"
 [ $? = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$work/err" ||
     fail "--concurrency with --strategy: not refused: $(cat "$work/err")"
+"$fxrates" fetch -q --threads 4 "$base/bytes/1" >/dev/null 2>"$work/err"
+[ $? = 1 ] && grep -q -- "--threads is the pools' (thread-pool, process-pool, offload); --strategy async runs --concurrency N" "$work/err" ||
+    fail "--threads without a pool: not refused: $(cat "$work/err")"
 
 echo "fetch stream: peak RSS $small KiB for 2,000 lines, $large KiB for 20,000"
 finish_checks "fetch stream"

@@ -76,6 +76,9 @@ done
 run rates --local --strategy thread-pool --concurrency 2
 [ "$code" = 1 ] && grep -q -- "--concurrency is the async strategy's; --strategy thread-pool runs --threads N" "$err" ||
     fail "--concurrency with thread-pool: exit code $code: $(cat "$err")"
+run rates --local --strategy sequential --threads 2
+[ "$code" = 1 ] && grep -q -- "--threads is the pools' (thread-pool, process-pool, offload); --strategy sequential runs one" "$err" ||
+    fail "--threads with sequential: exit code $code: $(cat "$err")"
 run rates --local --strategy async-throttled --concurrency 2 --date 2019-04-09
 [ "$code" = 0 ] || fail "--concurrency with async-throttled: exit code $code: $(cat "$err")"
 
