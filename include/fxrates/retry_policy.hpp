@@ -126,7 +126,7 @@ public:
     {
         std::size_t retries;
     };
-    explicit retry_budget(exactly fixed) noexcept : ratio_(0), floor_(fixed.retries), fixed_(true) {}
+    explicit retry_budget(exactly fixed) noexcept : ratio_(0), floor_(0), fixed_(true), granted_(fixed.retries) {}
 
     retry_budget(const retry_budget&) = delete;
     retry_budget& operator=(const retry_budget&) = delete;
@@ -146,6 +146,14 @@ public:
         return true;
     }
 
+    /// A fixed budget holds `retries` again, whatever it held and spent: a process-pool worker's
+    /// grant for its next job. Not while a request of it may be spending it.
+    void refill(std::size_t retries) noexcept
+    {
+        spent_.store(0, std::memory_order_relaxed);
+        granted_.store(retries, std::memory_order_relaxed);
+    }
+
     std::size_t left() const noexcept
     {
         auto earned_now = earned();
@@ -157,7 +165,7 @@ private:
     std::size_t earned() const noexcept
     {
         if (fixed_)
-            return floor_;
+            return granted_.load(std::memory_order_relaxed);
         if (ratio_ <= 0)
             return 0;
         auto requests = requests_.load(std::memory_order_relaxed);
@@ -167,6 +175,7 @@ private:
     double ratio_;
     std::size_t floor_;
     bool fixed_ = false;
+    std::atomic<std::size_t> granted_ = 0; // a fixed budget's retries
     std::atomic<std::size_t> requests_ = 0;
     std::atomic<std::size_t> spent_ = 0;
 };

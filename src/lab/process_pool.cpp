@@ -61,17 +61,20 @@ public:
     explicit rates_answer_reader(const rates_job&) {}
 
     // Takes the complete lines at the front of `received`, telling `answer(index, outcome)` of each
-    // well-formed one (the supervisor checks that it answers an open job). False if the worker
-    // must be stopped: never, for lines; an overlong one is caught by the supervisor.
-    template <class Answer>
-    bool take(std::string& received, const std::optional<std::size_t>&, Answer answer)
+    // well-formed one (the supervisor checks that it answers an open job) and `give_back(retries)`
+    // what a job did not spend of its grant. False if the worker must be stopped: never, for
+    // lines; an overlong one is caught by the supervisor.
+    template <class Answer, class GiveBack>
+    bool take(std::string& received, const std::optional<std::size_t>&, Answer answer, GiveBack give_back)
     {
         std::size_t newline;
         while ((newline = received.find('\n')) != std::string::npos)
         {
             auto line = received.substr(0, newline);
             received.erase(0, newline + 1);
-            if (auto decoded = decode_outcome(line))
+            if (auto left = decode_retries_left(line))
+                give_back(*left);
+            else if (auto decoded = decode_outcome(line))
                 answer(decoded->first, std::move(decoded->second));
         }
         return true;
@@ -92,8 +95,8 @@ class fetch_answer_reader
 public:
     explicit fetch_answer_reader(const fetch_job& job) : job_(job) {}
 
-    template <class Answer>
-    bool take(std::string& received, const std::optional<std::size_t>& current, Answer answer)
+    template <class Answer, class GiveBack>
+    bool take(std::string& received, const std::optional<std::size_t>& current, Answer answer, GiveBack give_back)
     {
         for (;;)
         {
@@ -113,6 +116,11 @@ public:
                 return true;
             auto line = received.substr(0, newline);
             received.erase(0, newline + 1);
+            if (auto left = decode_retries_left(line))
+            {
+                give_back(*left);
+                continue;
+            }
             auto frame = decode_frame(line);
             if (!frame)
             {
@@ -228,6 +236,7 @@ struct worker_process
     bool writing = false;
     bool no_more_jobs = false; // its input is closed once the outbox is written
     std::optional<std::size_t> job;
+    std::size_t granted = 0; // retries its job may make, taken from the pool's budget
     bool alive = false;
     std::size_t number = 0; // its place in the pool's list
     bool answered = false; // once at least: its client and resolver thread have started
@@ -302,7 +311,8 @@ class pool_supervisor
 public:
     pool_supervisor(asio::io_context& context, const Job& job, report_of<Job>& report, worker_list& workers)
         : context_(context), job_(job), params_(job.params()), report_(report), workers_(workers),
-          count_(job.size()), answered_(count_, false), remaining_(count_), deadline_timer_(context),
+          count_(job.size()), answered_(count_, false), remaining_(count_),
+          retries_left_(retry_budget::for_batch(params_.client.retry, count_)->left()), deadline_timer_(context),
           lookahead_(params_.client.max_connections_per_origin, count_)
     {
         for (std::size_t w = 0; w < workers_.size(); ++w)
@@ -402,10 +412,21 @@ private:
         else
         {
             worker.job = next->number;
+            grant_retries(worker);
             pace(worker);
             worker.outbox += job_.encode_item(*worker.job);
         }
         write(worker);
+    }
+
+    // The job's retries, from the pool's budget: as many as one request may make, while it lasts.
+    // What the job does not spend comes back with its answer.
+    void grant_retries(worker_process& worker)
+    {
+        const auto attempts = params_.client.retry.max_attempts;
+        worker.granted = std::min<std::size_t>(attempts > 0 ? attempts - 1 : 0, retries_left_);
+        retries_left_ -= worker.granted;
+        worker.outbox += encode_retry_grant(worker.granted);
     }
 
     // The worker's job goes when its origin's rate allows.
@@ -533,8 +554,12 @@ private:
                 sample_threads();
             }
         };
+        // Comes before the job's answer, which may assign the next job: no more than was granted.
+        auto give_back = [&](std::size_t unspent) {
+            retries_left_ += std::min(unspent, std::exchange(worker.granted, 0));
+        };
         // The worker's job as it changes: an answer assigns the next, whose frames may follow.
-        bool well_formed = readers_[worker.number].take(worker.received, worker.job, answer);
+        bool well_formed = readers_[worker.number].take(worker.received, worker.job, answer, give_back);
         if (!well_formed || worker.received.size() > max_answer_line)
         {
             // Not an answer of ours: stop listening to it rather than fill memory.
@@ -557,6 +582,9 @@ private:
     const std::size_t count_;
     std::vector<bool> answered_;
     std::size_t next_ = 0, remaining_;
+    // The job's retry budget, as one client's batch would have it, kept here for all the workers:
+    // each job is granted its retries from it (see encode_retry_grant).
+    std::size_t retries_left_;
     const std::chrono::steady_clock::time_point queued_ = std::chrono::steady_clock::now();
     asio::steady_timer deadline_timer_;
     bool finished_ = false;
@@ -612,13 +640,9 @@ void run_process_pool(const Job& job, report_of<Job>& report)
         return;
     }
 
-    // The job's retry budget, as one client's batch would have it, shared out among the workers:
-    // each may retry its share, so that together they retry no more than the budget.
-    const std::size_t budget = retry_budget::for_batch(params.client.retry, count)->left();
-    auto settings_for = [&](std::size_t number) {
+    auto settings_for = [&](std::size_t) {
         settings_header header;
         header.job = Job::wire_name;
-        header.retries = budget / workers.size() + (number < budget % workers.size() ? 1 : 0);
         return encode_settings(without_bases, header);
     };
     auto deadline = job.deadline();
@@ -707,16 +731,19 @@ private:
     std::size_t index_;
 };
 
-// A worker's loop: one job a line, read by `decode`, done by `answer(api, index, item)` (false once
-// standard output has failed). The client is made before the first job comes, so that a job goes
+// A worker's loop: one job a line, read by `decode`, done by `answer(api, index, item)`, which
+// gives the outcome line to send; the loop ends once standard output has failed. The client is made before the first job comes, so that a job goes
 // when the pool sends it: the pool paces the jobs it sends (--rate), and a first job held up by
 // the client's setting-up (a trust store to load) would go late, close to the next one.
+// Each job's retries are the pool's grant (`params.client.retry.shared_budget`, a fixed budget
+// refilled per job); what a job did not spend goes back before its answer.
 template <class Decode, class Answer>
 void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
 {
     blocking_client api(params.client);
     if (!send(encode_ready()) || !std::cout.flush())
         return;
+    retry_budget& budget = *params.client.retry.shared_budget;
     std::string line;
     while (std::getline(std::cin, line))
     {
@@ -725,10 +752,16 @@ void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
             std::this_thread::sleep_until(*at); // the pool's pace for the job that follows
             continue;
         }
+        if (auto retries = decode_retry_grant(line))
+        {
+            budget.refill(*retries);
+            continue;
+        }
         auto job = decode(line);
         if (!job)
             continue;
-        if (!answer(api, job->first, std::move(job->second)))
+        auto outcome_line = answer(api, job->first, std::move(job->second));
+        if (!send(encode_retries_left(budget.left())) || !send(outcome_line) || !std::cout.flush())
             return;
     }
 }
@@ -736,7 +769,7 @@ void serve_jobs(const strategy_params& params, Decode decode, Answer answer)
 void serve_rates_jobs(const strategy_params& params)
 {
     serve_jobs(params, decode_job, [&](blocking_client& api, std::size_t index, currency_code base) {
-        return send(encode_outcome(index, api.get_rates(base, params.query))) && std::cout.flush();
+        return encode_outcome(index, api.get_rates(base, params.query));
     });
 }
 
@@ -746,7 +779,7 @@ void serve_fetch_jobs(const strategy_params& params)
         pipe_sink sink(index);
         item.sink = &sink;
         auto outcome = api.fetch(std::move(item));
-        return send(encode_outcome(index, outcome)) && std::cout.flush();
+        return encode_outcome(index, outcome);
     });
 }
 
@@ -765,8 +798,8 @@ int run_process_pool_worker()
         params = decode_settings(line, &header);
         if (!header.job.empty() && header.job != rates_job::wire_name && header.job != fetch_job::wire_name)
             throw std::invalid_argument("unknown job '" + header.job + "'");
-        if (header.retries) // its share of the job's budget, for all its requests
-            params.client.retry.shared_budget = std::make_shared<retry_budget>(retry_budget::exactly{*header.retries});
+        // None until the pool grants a job some (encode_retry_grant).
+        params.client.retry.shared_budget = std::make_shared<retry_budget>(retry_budget::exactly{0});
     }
     catch (const std::exception& e)
     {

@@ -70,7 +70,7 @@ json::value to_json(std::chrono::year_month_day day) { return json::string(to_is
 json::value to_json(const boost::asio::any_io_executor&) { return nullptr; }
 json::value to_json(const std::stop_token&) { return nullptr; }
 json::value to_json(const outcome_observer&) { return nullptr; }
-// A worker gets its share of the budget in its settings' header instead (settings_header::retries).
+// A pool worker gets the budget's retries with each job instead (encode_retry_grant).
 json::value to_json(const std::shared_ptr<retry_budget>&) { return nullptr; }
 
 template <class T>
@@ -184,8 +184,6 @@ std::string encode_settings(const strategy_params& params, const settings_header
         line["job"] = header.job;
     if (!header.urls.empty())
         line["urls"] = to_json(header.urls);
-    if (header.retries)
-        line["retries"] = *header.retries;
     line["settings"] = to_json(params);
     return json::serialize(line) + "\n";
 }
@@ -204,9 +202,6 @@ strategy_params decode_settings(std::string_view line, settings_header* header)
             header->urls.clear();
             if (const auto* urls = message.if_contains("urls"))
                 from_json(*urls, header->urls);
-            header->retries.reset();
-            if (const auto* retries = message.if_contains("retries"))
-                header->retries = retries->to_number<std::size_t>();
         }
         strategy_params params;
         from_json(message.at("settings"), params);
@@ -226,6 +221,46 @@ std::string encode_ready()
 bool is_ready_line(std::string_view line)
 {
     return line == "{\"ready\":true}";
+}
+
+namespace {
+
+// A line `{"KEY":N}`; nothing for any other line (a job or a frame: not parsed twice).
+std::optional<std::size_t> decode_count_line(std::string_view line, std::string_view key)
+{
+    const std::string prefix = "{\"" + std::string(key) + "\":";
+    if (!line.starts_with(prefix))
+        return std::nullopt;
+    error_code ec;
+    auto value = json::parse(line, ec);
+    if (ec || !value.is_object())
+        return std::nullopt;
+    const auto* count = value.get_object().if_contains(key);
+    if (!count || !(count->is_uint64() || (count->is_int64() && count->as_int64() >= 0)))
+        return std::nullopt;
+    return count->is_uint64() ? count->as_uint64() : static_cast<std::uint64_t>(count->as_int64());
+}
+
+} // namespace
+
+std::string encode_retry_grant(std::size_t retries)
+{
+    return json::serialize(json::object{{"retries", retries}}) + "\n";
+}
+
+std::optional<std::size_t> decode_retry_grant(std::string_view line)
+{
+    return decode_count_line(line, "retries");
+}
+
+std::string encode_retries_left(std::size_t retries)
+{
+    return json::serialize(json::object{{"retries_left", retries}}) + "\n";
+}
+
+std::optional<std::size_t> decode_retries_left(std::string_view line)
+{
+    return decode_count_line(line, "retries_left");
 }
 
 std::string encode_not_before(std::chrono::steady_clock::time_point at)

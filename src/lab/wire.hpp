@@ -22,8 +22,6 @@ struct settings_header
     std::string strategy;
     std::string job;
     std::vector<std::string> urls;
-    /// A process-pool worker's share of the job's retry budget: the retries it may make in all.
-    std::optional<std::size_t> retries;
 };
 
 /// The first line to a worker: what every job shares, and `header`.
@@ -45,6 +43,16 @@ std::optional<std::pair<std::size_t, fetch_item>> decode_fetch_job(std::string_v
 /// worker's wake-up delays do not bring two requests closer than the rate allows.
 std::string encode_not_before(std::chrono::steady_clock::time_point at);
 std::optional<std::chrono::steady_clock::time_point> decode_not_before(std::string_view line);
+
+/// The job's retry budget, which a process pool keeps for all its workers: each job goes with a
+/// grant, `{"retries":N}`, taken from the budget (no more than one request may make on its own),
+/// and its answer comes after `{"retries_left":N}`, what the job did not spend, which goes back.
+/// So the workers together retry as one client's batch would, and a worker whose items all succeed
+/// holds nothing back from the others.
+std::string encode_retry_grant(std::size_t retries);
+std::optional<std::size_t> decode_retry_grant(std::string_view line);
+std::string encode_retries_left(std::size_t retries);
+std::optional<std::size_t> decode_retries_left(std::string_view line);
 
 /// A worker's first line: its client is made, and it takes jobs.
 std::string encode_ready();

@@ -129,6 +129,20 @@ TEST_CASE("a budget of exactly N retries grants N, however many requests join it
     CHECK_FALSE(none.try_spend());
 }
 
+TEST_CASE("a fixed budget refilled holds the new grant, whatever it held or spent before")
+{
+    fxrates::retry_budget grant(fxrates::retry_budget::exactly{1});
+    CHECK(grant.try_spend());
+    grant.refill(2);
+    CHECK(grant.left() == 2);
+    CHECK(grant.try_spend());
+    grant.refill(0);
+    CHECK(grant.left() == 0);
+    CHECK_FALSE(grant.try_spend());
+    grant.refill(3);
+    CHECK(grant.left() == 3);
+}
+
 TEST_CASE("a budget shared by threads grants exactly what it holds, however they race")
 {
     fxrates::retry_budget shared(0.1, 1000); // 100 retries

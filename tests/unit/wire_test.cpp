@@ -110,16 +110,19 @@ TEST_CASE("worker settings carry every field of the configuration, whatever is a
     CHECK_FALSE(got.stop.stop_possible());
 }
 
-TEST_CASE("a pool worker's share of the retry budget travels in its settings' header")
+TEST_CASE("a job's retry grant goes with it and what it left comes back, as lines no job or frame is taken for")
 {
-    fxrates::detail::settings_header header;
-    header.job = "fetch";
-    header.retries = 3;
-    fxrates::detail::settings_header got;
-    fxrates::detail::decode_settings(fxrates::detail::encode_settings({}, header), &got);
-    CHECK(got.retries == std::optional<std::size_t>(3));
-    fxrates::detail::decode_settings(fxrates::detail::encode_settings({}, {}), &got);
-    CHECK_FALSE(got.retries);
+    auto grant = fxrates::detail::encode_retry_grant(3);
+    CHECK(fxrates::detail::decode_retry_grant(grant) == std::optional<std::size_t>(3));
+    CHECK_FALSE(fxrates::detail::decode_retries_left(grant));
+    CHECK_FALSE(fxrates::detail::decode_job(grant));
+    auto left = fxrates::detail::encode_retries_left(0);
+    CHECK(fxrates::detail::decode_retries_left(left) == std::optional<std::size_t>(0));
+    CHECK_FALSE(fxrates::detail::decode_retry_grant(left));
+    CHECK_FALSE(fxrates::detail::decode_outcome(left));
+    CHECK_FALSE(fxrates::detail::decode_retry_grant(fxrates::detail::encode_job(41, currency_code("CZK"))));
+    CHECK_FALSE(fxrates::detail::decode_retry_grant("{\"retries\":-1}"));
+    CHECK_FALSE(fxrates::detail::decode_retries_left("{\"retries_left\":\"all\"}"));
 }
 
 TEST_CASE("settings from a worker of another version, without a field, are refused naming it")
