@@ -7,6 +7,7 @@
 
 #include "client/batch.hpp"
 #include "client/deadline.hpp"
+#include "client/origin_lookahead.hpp"
 #include "lab/measure.hpp"
 #include "lab/strategies.hpp"
 
@@ -23,7 +24,7 @@ namespace fxrates::detail {
 
 namespace {
 
-// A queue between threads; `pop` blocks until an item or the end.
+// A queue between threads; `pop` blocks until an item comes.
 template <class T>
 class blocking_queue
 {
@@ -37,22 +38,10 @@ public:
         ready_.notify_one();
     }
 
-    /// Ends the queue: `pop` returns empty once it is drained.
-    void close()
-    {
-        {
-            std::lock_guard lock(mutex_);
-            closed_ = true;
-        }
-        ready_.notify_all();
-    }
-
-    std::optional<T> pop()
+    T pop()
     {
         std::unique_lock lock(mutex_);
-        ready_.wait(lock, [&] { return closed_ || !items_.empty(); });
-        if (items_.empty())
-            return std::nullopt;
+        ready_.wait(lock, [&] { return !items_.empty(); });
         T item = std::move(items_.front());
         items_.pop_front();
         return item;
@@ -62,7 +51,90 @@ private:
     std::mutex mutex_;
     std::condition_variable ready_;
     std::deque<T> items_;
-    bool closed_ = false;
+};
+
+// The thread pool's work, handed out so that a thread never takes an item whose origin is at its
+// limit while another could start: those wait aside (origin_lookahead), holding no thread, and go
+// first once their origin has room. From a plain queue, as in the article's program, every thread
+// could end up waiting in one slow host's line while the other hosts' items sat behind them.
+template <class Job>
+class pool_work
+{
+public:
+    pool_work(const Job& job, std::size_t per_origin) : job_(job), lookahead_(per_origin, job.size()) {}
+
+    /// The next item to fetch, counted as under way until `ended`; none once every item has been
+    /// handed out. Waits while all that is left waits for its origin. After `stop`, hands out what
+    /// is left at once, whatever the limits (each then ends without a request).
+    std::optional<std::size_t> pop()
+    {
+        std::unique_lock lock(mutex_);
+        for (;;)
+        {
+            if (stopped_)
+            {
+                if (!drained_.empty())
+                    return take_front(drained_);
+                if (next_ < job_.size())
+                    return next_++;
+                return std::nullopt;
+            }
+            if (auto parked = lookahead_.take_parked())
+            {
+                if (lookahead_.parked() == 0 && next_ == job_.size())
+                    changed_.notify_all(); // the last one: the threads waiting for one have none left
+                return parked->number;
+            }
+            while (next_ < job_.size())
+            {
+                const auto index = next_++;
+                if (lookahead_.offer(job_.origin_of(index), index, index))
+                    return index;
+            }
+            if (lookahead_.parked() == 0)
+                return std::nullopt;
+            changed_.wait(lock);
+        }
+    }
+
+    /// Item `index`, handed out by `pop`, has ended: an item waiting for its origin may go.
+    void ended(std::size_t index)
+    {
+        bool room = false;
+        {
+            std::lock_guard lock(mutex_);
+            room = !stopped_ && lookahead_.ended(job_.origin_of(index));
+        }
+        if (room)
+            changed_.notify_one();
+    }
+
+    void stop()
+    {
+        {
+            std::lock_guard lock(mutex_);
+            stopped_ = true;
+            for (auto& parked : lookahead_.take_all())
+                drained_.push_back(parked.number);
+        }
+        changed_.notify_all();
+    }
+
+private:
+    static std::size_t take_front(std::deque<std::size_t>& items)
+    {
+        auto front = items.front();
+        items.pop_front();
+        return front;
+    }
+
+    const Job& job_;
+    std::mutex mutex_;
+    std::condition_variable changed_; // an item ended with one waiting for its origin, or the stop
+    origin_lookahead<std::size_t> lookahead_;
+    std::size_t next_ = 0;           // the next item not yet offered
+    std::deque<std::size_t> drained_; // after the stop: the items that were waiting aside
+    bool stopped_ = false;
 };
 
 // Fetches one item by `deadline` (the batch's), turning anything thrown into that item's error.
@@ -150,17 +222,12 @@ template <class Job>
 void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
 {
     const auto& params = job.params();
-    struct work
-    {
-        std::size_t index;
-        std::chrono::steady_clock::time_point queued;
-    };
     struct result
     {
         std::size_t index;
         typename Job::outcome_type outcome;
     };
-    blocking_queue<work> work_queue;
+    pool_work<Job> work(job, params.client.max_connections_per_origin);
     blocking_queue<result> results;
     std::optional<blocking_throttle> throttle;
     // The throttled pool has the book's throttle, for all its requests; every pool keeps the
@@ -169,20 +236,23 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
         throttle.emplace(params.throttle_rate, params.throttle_burst);
     origin_gate gate(params.client, params.stop);
     const auto settings = threads_client(params.client, job.size(), true);
-    // A stop wakes workers waiting for the throttle; they then skip what is left.
+    // A stop wakes workers waiting for the throttle or for an origin's room; they then skip what
+    // is left.
     std::stop_callback on_stop(params.stop, [&] {
+        work.stop();
         if (throttle)
             throttle->close();
     });
+    const auto queued = std::chrono::steady_clock::now();
 
     auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
     auto worker = [&] {
         std::optional<blocking_client> api;
         bool sampled = false;
-        while (auto item = work_queue.pop())
+        while (auto item = work.pop())
         {
-            auto index = item->index;
+            const auto index = *item;
             typename Job::outcome_type outcome;
             auto granted = std::chrono::steady_clock::now();
             auto wait = throttle ? throttle->acquire_until(std::min(deadline, deadline_after(params.client.queue_timeout)))
@@ -204,9 +274,10 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
                 outcome = job.failed(
                     index, rate_limit_held_message(limit_text("queue timeout", params.client.queue_timeout)),
                     boost::asio::error::timed_out);
-            outcome.timing.queued = item->queued;
+            outcome.timing.queued = queued;
             outcome.timing.granted = granted;
-            results.push({item->index, std::move(outcome)});
+            work.ended(index);
+            results.push({index, std::move(outcome)});
         }
     };
 
@@ -222,10 +293,6 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
     {
         // Fewer workers than asked for; with none at all, every base fails below.
     }
-    auto queued = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < count; ++i)
-        work_queue.push({i, queued});
-    work_queue.close(); // workers end once the queue is drained
     peak.sample();
 
     // Only this thread gathers: every base yields exactly one result, so this cannot hang.
@@ -240,8 +307,8 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
     for (std::size_t received = 0; received < count; ++received)
     {
         auto item = results.pop();
-        report.outcomes[item->index] = std::move(item->outcome);
-        job.observe(item->index, report.outcomes[item->index]);
+        report.outcomes[item.index] = std::move(item.outcome);
+        job.observe(item.index, report.outcomes[item.index]);
     }
     for (auto& thread : threads)
         thread.join();

@@ -558,3 +558,63 @@ TEST_CASE("a stop under every strategy tells of no item while its body is still 
         }
     }
 }
+
+TEST_CASE("under every strategy with a pool or a thread per item, a host at its limit holds up no other host")
+{
+    // The https origin never answers; the plain one answers at once. 4 workers, 2 requests per
+    // origin: the two stalled requests fill their origin. Its other items must wait aside, not
+    // each holding a worker in its origin's line, or the plain items behind them never start and
+    // the run hangs to its limit. (The sequential strategy and offload still take the list in
+    // order: the first by definition, the second on the pool's threads.)
+    auto settings = fixed_day();
+    settings.plain_port = 0;
+    settings.inject_fault = [](std::string_view target) -> std::optional<fxrates::fault> {
+        if (target.find("hold") != std::string_view::npos)
+            return fxrates::fault::stall;
+        return std::nullopt;
+    };
+    local_server server(settings);
+    auto params = params_for(server);
+    params.workers = 4;
+    params.client.max_connections = 4;
+    params.client.max_connections_per_origin = 2;
+    params.client.retry.max_attempts = 1;
+    constexpr std::size_t stalled = 6;
+    constexpr std::size_t answered = 10;
+    for (auto kind : {strategy::thread_per_item, strategy::thread_pool, strategy::thread_pool_throttled,
+                      strategy::process_pool, strategy::async, strategy::async_throttled})
+    {
+        CAPTURE(to_string(kind));
+        std::stop_source stop;
+        params.stop = stop.get_token();
+        std::vector<fetch_item> items;
+        for (std::size_t k = 0; k < stalled; ++k)
+            items.push_back({server.base_url() + "/bytes/64?hold=" + std::to_string(k), nullptr, {}});
+        for (std::size_t k = 0; k < answered; ++k)
+            items.push_back({server.plain_base_url() + "/bytes/64?i=" + std::to_string(k), nullptr, {}});
+        std::mutex lock;
+        std::vector<std::size_t> observed;
+        std::size_t answered_ok = 0;
+        auto observe = [&](std::size_t index, const fetch_outcome& outcome) {
+            std::lock_guard hold(lock);
+            observed.push_back(index);
+            if (index >= stalled && outcome.ok() && ++answered_ok == answered)
+                stop.request_stop(); // the event: every plain item is in
+        };
+        auto running = std::async(std::launch::async,
+                                  [&] { return fxrates::run_fetch_strategy(kind, params, std::move(items), observe); });
+        REQUIRE_MESSAGE(running.wait_for(30s) == std::future_status::ready,
+                        "the plain items did not all end: a stalled host held up the others");
+        auto report = running.get();
+        CHECK(answered_ok == answered);
+        REQUIRE(observed.size() == stalled + answered);
+        // The plain items ended first, all of them; then the stop ended the stalled ones.
+        for (std::size_t place = 0; place < answered; ++place)
+            CHECK(observed[place] >= stalled);
+        REQUIRE(report.outcomes.size() == stalled + answered);
+        for (std::size_t k = 0; k < stalled; ++k)
+            CHECK_FALSE(report.outcomes[k].ok());
+        for (std::size_t k = stalled; k < stalled + answered; ++k)
+            CHECK(report.outcomes[k].ok());
+    }
+}
