@@ -5,6 +5,7 @@
 #include <fxrates/client.hpp>
 #include <fxrates/offload.hpp>
 
+#include "client/origin_lookahead.hpp"
 #include "lab/measure.hpp"
 #include "lab/strategies.hpp"
 
@@ -18,6 +19,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -85,9 +87,9 @@ private:
 
 template <class Job>
 asio::awaitable<void> fetch_offloaded(asio::thread_pool::executor_type pool, client_shelf& shelf, origin_gate& gate,
-                                      const Job& job, time_point deadline, std::size_t index, report_of<Job>& report)
+                                      const Job& job, time_point deadline, time_point queued, std::size_t index,
+                                      report_of<Job>& report)
 {
-    auto queued = std::chrono::steady_clock::now();
     auto work = [&shelf, &gate, &job, index, deadline] {
         if (auto refused = refuse_start(job, index, deadline))
             return std::move(*refused);
@@ -122,9 +124,22 @@ void run_offload(const Job& job, report_of<Job>& report)
     // abandoned its wait would report its item while the work still ran, writing into a sink its
     // owner then destroyed (a crash on Ctrl-C, found by a probe).
     auto deadline = job.deadline();
+    const auto queued = std::chrono::steady_clock::now();
+    // An item goes to the pool once its origin has room (the client's limit per origin): one of a
+    // host at its limit waits aside here, not on a pool thread at the gate, where it held up the
+    // other hosts' items queued behind it.
+    origin_lookahead<std::size_t> lookahead(params.client.max_connections_per_origin, job.size());
+    std::function<void(std::size_t)> start = [&](std::size_t i) {
+        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, gate, job, deadline, queued, i, report),
+                       [&, i](std::exception_ptr) {
+                           if (lookahead.ended(job.origin_of(i)))
+                               while (auto next = lookahead.take_parked())
+                                   start(next->number);
+                       });
+    };
     for (std::size_t i = 0; i < job.size(); ++i)
-        asio::co_spawn(context, fetch_offloaded(pool.get_executor(), shelf, gate, job, deadline, i, report),
-                       asio::detached);
+        if (lookahead.offer(job.origin_of(i), i, i))
+            start(i);
     context.run(); // the bridge's work guards keep it running until every result is back
     // The pool's threads and the shelf's clients (each with the resolver thread Asio started at
     // its first lookup) are all still there.
