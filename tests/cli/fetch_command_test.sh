@@ -171,12 +171,16 @@ wait_for_partial_files() { # DIR: until a temporary file exists (the answers hav
     until [ -n "$(find "$1" -name '.*' 2>/dev/null)" ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
     [ -n "$(find "$1" -name '.*' 2>/dev/null)" ] || fail "no partial file appeared in $1"
 }
-"$fxrates" fetch --cacert "$work/both-ca.pem" -i "$work/slow.txt" -o "$work/int" \
-    --report "$work/int.jsonl" >"$out" 2>"$err" &
-client=$!
-wait_for_partial_files "$work/int"
-kill -INT "$client"
-wait_for_exit "$client" 10
+interrupt_fetch() { # DIR ARGS...: fetch -o DIR ARGS, Ctrl-C once a partial file is there; exit_code is set
+    local dir=$1
+    shift
+    "$fxrates" fetch -o "$dir" "$@" >"$out" 2>"$err" &
+    client=$!
+    wait_for_partial_files "$dir"
+    kill -INT "$client"
+    wait_for_exit "$client" 10
+}
+interrupt_fetch "$work/int" --cacert "$work/both-ca.pem" -i "$work/slow.txt" --report "$work/int.jsonl"
 [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
 [ -z "$(find "$work/int" -name '.*' ! -name .fxrates-meta)" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"
 [ "$(ls -A "$work/int" | grep -vx .fxrates-meta)" = NOK.json ] || fail "Ctrl-C: expected only the finished file: $(ls -A "$work/int")"
@@ -189,12 +193,8 @@ grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input
 # the report has a "not started" line for each of them.
 head -3 "$work/slow.txt" | sed 's/\.json$/.again.json/' >"$work/one-by-one.txt"
 head -3 "$work/slow.txt" | sed 's/\.json$/.more.json/' >>"$work/one-by-one.txt"
-"$fxrates" fetch --cacert "$work/slow-ca.pem" -i "$work/one-by-one.txt" -o "$work/one" --concurrency 1 \
-    --report "$work/one.jsonl" >"$out" 2>"$err" &
-client=$!
-wait_for_partial_files "$work/one"
-kill -INT "$client"
-wait_for_exit "$client" 10
+interrupt_fetch "$work/one" --cacert "$work/slow-ca.pem" -i "$work/one-by-one.txt" --concurrency 1 \
+    --report "$work/one.jsonl"
 [ "$exit_code" = 130 ] || fail "Ctrl-C, one at a time: exit code $exit_code, expected 130: $(cat "$err")"
 grep -Eq "interrupted; 0 of 6 fetched, 0 failed, not finished \(lines of the input\): 1, not started: 5 URLs, lines 2 to 6$" "$err" ||
     fail "Ctrl-C, one at a time: the lines never started are not named: $(cat "$err")"
