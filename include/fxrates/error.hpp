@@ -13,7 +13,8 @@ using error_code = boost::system::error_code;
 /// Errors raised by fxrates itself (category `fxrates.client`).
 enum class errc
 {
-    /// The server answered, but not with a valid rates API document.
+    /// The server answered, but not with what was asked for: not a valid rates API document, or
+    /// (a fetch) a status that is not an answer, such as a redirect not followed.
     bad_response = 1,
 
     /// The API URL is not an `https://host[:port][/path]` URL.

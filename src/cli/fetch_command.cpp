@@ -1054,7 +1054,7 @@ int run_fetch(const fetch_options& options)
 
     if (validators)
         validators->save();
-    if (options.refresh && !options.quiet)
+    if (options.refresh && !options.quiet && validators->not_modified_count() > 0)
         report(command_name, std::to_string(validators->not_modified_count()) + " not modified");
     // Stopped: a list that can be read again is read to its end, so that the lines never read
     // are named (and in the report); a pipe's rest is unknown.

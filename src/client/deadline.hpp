@@ -21,12 +21,16 @@ inline std::chrono::steady_clock::time_point deadline_after(std::chrono::steady_
     return from + length;
 }
 
-/// A duration for messages: "0.25 s", "30 s".
+/// A duration for messages: "0.25 s", "30 s", "86400 s" (whole seconds from 100 s on, never
+/// in exponent form).
 inline std::string seconds_text(std::chrono::steady_clock::duration duration)
 {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
     char text[32];
-    std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(ms) / 1000.0);
+    if (ms >= 100'000)
+        std::snprintf(text, sizeof text, "%lld s", static_cast<long long>(ms / 1000));
+    else
+        std::snprintf(text, sizeof text, "%.3g s", static_cast<double>(ms) / 1000.0);
     return text;
 }
 

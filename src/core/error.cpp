@@ -20,8 +20,8 @@ public:
         switch (static_cast<errc>(value))
         {
         case errc::bad_response:
-            return "The server's answer is not a valid rates API response; check that the API URL points "
-                   "at a rates API.";
+            return "The server's answer is not the one asked for; check that the URL points at the right "
+                   "server (for rates, at a rates API).";
         case errc::bad_api_url:
             return "The API URL is not valid; expected https://host[:port][/path].";
         case errc::batch_deadline:

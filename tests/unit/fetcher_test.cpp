@@ -729,6 +729,86 @@ TEST_CASE_FIXTURE(fixture, "a 206 that does not continue where the sink stopped,
     }
 }
 
+TEST_CASE_FIXTURE(fixture, "a 206 with other validators than the bytes kept' (a server that ignores If-Range) starts the body over")
+{
+    for (auto [kept_tag, kept_date, answer_fields] :
+         {std::tuple<std::string, std::string, std::vector<std::pair<std::string, std::string>>>{
+              "\"v1\"", "", {{"Content-Range", "bytes 4-9/10"}, {"ETag", "\"v2\""}}},
+          {"W/\"weak\"", "Tue, 09 Apr 2019 10:00:00 GMT",
+           {{"Content-Range", "bytes 4-9/10"}, {"Last-Modified", "Wed, 10 Apr 2019 10:00:00 GMT"}}}})
+    {
+        CAPTURE(kept_tag);
+        transport.requests.clear();
+        answer([fields = answer_fields](const http_request& request, std::size_t) {
+            if (field_of(request, "Range"))
+                return fake_reply::answer(206, fields, "NEW789");
+            return fake_reply::ok("0123NEW789");
+        });
+        auto sink = partial("0123", kept_tag, kept_date);
+        auto outcome = run_into(sink);
+        CHECK_FALSE(outcome.error);
+        CHECK(outcome.resumed_from == 0);
+        CHECK(sink.body == "0123NEW789"); // never "0123" of one version and the rest of another
+        REQUIRE(transport.requests.size() == 2);
+        CHECK_FALSE(field_of(transport.requests[1], "Range"));
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 that ends before the whole body is continued from where it ended, as a cut body is")
+{
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range") == "bytes=4-")
+            return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 4-6/10"}}, "456");
+        if (field_of(request, "Range") == "bytes=7-")
+            return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 7-9/10"}}, "789");
+        return fake_reply::answer(400);
+    });
+    auto sink = partial("0123", "\"v1\"");
+    auto outcome = run_into(sink);
+    CHECK_FALSE(outcome.error);
+    CHECK(sink.body == "0123456789");
+    CHECK(transport.requests.size() == 2);
+
+    // With no retries left, the short answer is the fetch's failure, never a whole body.
+    transport.requests.clear();
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 4-6/10"}}, "456");
+    });
+    auto short_sink = partial("0123", "\"v1\"");
+    fxrates::retry_budget none(0, 10);
+    auto failed = run_into(short_sink, &none);
+    CHECK(failed.error == errc::truncated_answer);
+    CHECK(failed.diag.client_message().find("ended at byte 7 of 10") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 to a request for the whole body, or a 304 to one that was not conditional, is an error, never a body")
+{
+    for (auto [status, fields, what] :
+         {std::tuple<unsigned, std::vector<std::pair<std::string, std::string>>, std::string>{
+              206, {{"Content-Range", "bytes 500-599/1000"}}, "answered 206 (Partial Content)"},
+          {304, {{"ETag", "\"x\""}}, "answered 304 (Not Modified) to a request that was not conditional"}})
+    {
+        CAPTURE(status);
+        answer([status = status, fields = fields](const http_request&, std::size_t) {
+            return fake_reply::answer(status, fields, status == 206 ? "a part" : "");
+        });
+        fxrates::test::resuming_sink sink;
+        auto outcome = run_into(sink);
+        CHECK(outcome.error == errc::bad_http);
+        CHECK(outcome.diag.client_message().find(what) != std::string::npos);
+        CHECK(sink.body.empty());
+        auto in_memory = run(get(file));
+        CHECK(in_memory.error == errc::bad_http);
+        CHECK(in_memory.diag.client_message().find(what) != std::string::npos);
+    }
+    // Asked for: a caller's own condition gets its 304.
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(304, {{"ETag", "\"x\""}}); });
+    fxrates::test::resuming_sink sink;
+    auto outcome = run_into(sink, nullptr, {{"If-None-Match", "\"x\""}});
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.status() == 304);
+}
+
 TEST_CASE_FIXTURE(fixture, "a weak ETag is never an If-Range validator: the Last-Modified date is, and without one nothing resumes")
 {
     answer([](const http_request&, std::size_t) { return fake_reply::answer(206, {{"Content-Range", "bytes 3-5/6"}}, "def"); });

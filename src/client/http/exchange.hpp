@@ -78,10 +78,11 @@ inline void explain_exchange_failure(const error_code& ec, const response_parser
                                     "); the server or the network may be overloaded");
         else
             diag.set_client_message("the answer from " + peer + " did not finish within " + limits.whole.text() +
-                                    "; it came too slowly");
+                                    ": it came too slowly, or is too long to read in that time");
     }
     else if (ec == boost::asio::error::operation_aborted)
-        diag.set_client_message("cancelled while waiting for the answer");
+        diag.set_client_message(got_answer ? "cancelled while the answer was arriving"
+                                           : "cancelled while waiting for the answer");
     else
         diag.set_client_message(std::string(got_answer ? "the connection to " + peer + " failed during the answer: "
                                                        : "the connection to " + peer + " failed before any answer: ") +

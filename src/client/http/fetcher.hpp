@@ -77,23 +77,29 @@ constexpr bool is_retried_status(unsigned status) noexcept
 /// (redirects followed, 429s, retried gateway failures, a 416 to a resumed request) are dropped,
 /// never mixed into the caller's. When the attempt asks for the rest of the caller's body from an
 /// offset, a 206 that does not continue it there (another first byte, no usable Content-Range, a
-/// content coding) is refused at its head, before the caller's sink sees it; either way the fetcher
-/// then asks for the whole body. The whole body, the bytes resumed from included, is held to the
-/// body limit.
+/// content coding, other validators than the bytes kept) is refused at its head, before the
+/// caller's sink sees it; either way the fetcher then asks for the whole body. Answers that cannot
+/// be the body asked for never reach it either: a 206 to a request for the whole body, a 304 to a
+/// request that was not conditional. The whole body, the bytes resumed from included, is held to
+/// the body limit.
 class final_answer_sink final : public body_sink
 {
 public:
-    final_answer_sink(body_sink& to, bool follows_redirects, std::uint64_t body_limit)
-        : to_(to), follows_redirects_(follows_redirects), body_limit_(body_limit)
+    /// `caller_fields`: the request's own fields (a caller that sends Range or a condition itself
+    /// expects a 206 or a 304).
+    final_answer_sink(body_sink& to, bool follows_redirects, std::uint64_t body_limit, const request_fields& caller_fields)
+        : to_(to), follows_redirects_(follows_redirects), body_limit_(body_limit),
+          caller_ranges_(asks_for_range(caller_fields)), conditional_(is_conditional(caller_fields))
     {
     }
 
     using body_sink::begin;
 
-    /// Before each attempt: the offset it asks for the rest of the body from, or none.
-    void start_attempt(std::optional<std::uint64_t> resume_at) noexcept
+    /// Before each attempt: what it asks for the rest of the body after (the bytes kept and their
+    /// validators), or none.
+    void start_attempt(std::optional<resume_point> resume) noexcept
     {
-        resume_at_ = resume_at;
+        resume_ = std::move(resume);
         passing_ = false;
         range_refused_ = false;
         refusal_.clear();
@@ -102,18 +108,21 @@ public:
     error_code begin(const body_head& head) override
     {
         unsigned status = head.status;
-        bool resumed = resume_at_.has_value();
+        const bool resumed = resume_.has_value();
+        const std::uint64_t resume_at = resumed ? resume_->offset : 0;
         complete_ = false;
-        if (resumed && status == 416 && head.total_size == *resume_at_)
+        status_ = status;
+        total_size_ = head.total_size;
+        if (resumed && status == 416 && head.total_size == resume_at)
         {
             // "Nothing past byte N": the bytes kept are the whole body (a run stopped between its
             // last byte and its rename). The If-Range validator matched, or the answer would have
             // been a 200. The caller's sink resumes at its end and gets nothing more.
             passing_ = complete_ = true;
-            kept_ = whole_ = *resume_at_;
+            kept_ = whole_ = resume_at;
             body_head whole = head;
             whole.status = 206;
-            whole.offset = *resume_at_;
+            whole.offset = resume_at;
             return to_.begin(whole);
         }
         passing_ = !(status == 429 || is_retried_status(status) ||
@@ -122,21 +131,28 @@ public:
         {
             range_refused_ = true;
             refusal_ = "the server answered 416 (Range Not Satisfiable) to the request for the rest from byte " +
-                       std::to_string(*resume_at_);
+                       std::to_string(resume_at);
         }
         if (!passing_)
             return {};
         kept_ = 0;
+        if (status == 206 && !resumed && !caller_ranges_)
+            return refuse_answer("answered 206 (Partial Content), a part of the body, to a request for all of it");
+        if (status == 304 && !conditional_)
+            return refuse_answer("answered 304 (Not Modified) to a request that was not conditional: it has no "
+                                 "body to give");
         if (resumed && status == 206)
         {
-            if (head.offset != *resume_at_ || head.encoded)
+            std::string changed = validator_change(head);
+            if (head.offset != resume_at || head.encoded || !changed.empty())
             {
                 passing_ = false;
                 range_refused_ = true;
-                refusal_ = "the 206 answer to the request for the rest from byte " + std::to_string(*resume_at_) +
-                           (head.encoded         ? std::string(" came with a content coding")
-                            : head.offset == 0 ? std::string(" has no usable Content-Range")
-                                               : " starts at byte " + std::to_string(head.offset));
+                refusal_ = "the 206 answer to the request for the rest from byte " + std::to_string(resume_at) +
+                           (head.encoded          ? std::string(" came with a content coding")
+                            : !changed.empty()    ? changed
+                            : head.offset == 0    ? std::string(" has no usable Content-Range")
+                                                  : " starts at byte " + std::to_string(head.offset));
                 return errc::bad_response;
             }
             kept_ = head.offset;
@@ -170,22 +186,64 @@ public:
     /// Bytes the caller's sink kept from before the last answer that reached it: its resume offset.
     std::uint64_t resumed_from() const noexcept { return passing_ ? kept_ : 0; }
 
-    /// Why the last answer was refused, when this sink refused it; empty otherwise.
+    /// Why the last answer was refused, when this sink refused it, as what the server did ("answered
+    /// 304 ...", "sent an answer larger than the body limit ..."); empty otherwise.
     const std::string& refusal() const noexcept { return refusal_; }
+
+    /// After an answer that reached the caller's sink in full: why it is not the whole body when
+    /// it is not (a 206 that ended before the complete length its Content-Range gave, as some
+    /// servers send a long body in parts); empty when it is, or when the caller asked for a range
+    /// of its own. The bytes kept are good: the next
+    /// attempt asks for the rest after them.
+    std::string short_of_whole() const
+    {
+        if (caller_ranges_ || !passing_ || complete_ || status_ != 206 || !total_size_ || whole_ >= *total_size_)
+            return {};
+        return "the 206 answer ended at byte " + std::to_string(whole_) + " of " + std::to_string(*total_size_) +
+               ": the rest of the body is still to come";
+    }
 
 private:
     error_code refuse_size(std::uint64_t size)
     {
         passing_ = false;
-        refusal_ = "resumed from byte " + std::to_string(kept_) + ", the whole body (" + std::to_string(size) +
-                   " bytes or more) would pass the body limit of " + std::to_string(body_limit_) + " bytes";
+        refusal_ = "sent an answer larger than the body limit: resumed from byte " + std::to_string(kept_) + ", the whole body (" +
+                   std::to_string(size) + " bytes or more) would pass the body limit of " +
+                   std::to_string(body_limit_) + " bytes";
         return errc::body_limit;
+    }
+
+    // An answer HTTP does not allow to this request (RFC 9110 15.3.7, 15.4.5).
+    error_code refuse_answer(std::string why)
+    {
+        passing_ = false;
+        refusal_ = std::move(why);
+        return errc::bad_http;
+    }
+
+    // Why a 206 to a resumed request is not the resource the bytes kept came from, although the
+    // server let If-Range through (some ignore it): the validator sent differs from the answer's.
+    std::string validator_change(const body_head& head) const
+    {
+        const auto sent = if_range_validator(*resume_);
+        if (sent.empty())
+            return {};
+        const bool by_tag = sent == resume_->etag;
+        const std::string& now = by_tag ? head.etag : head.last_modified;
+        if (now.empty() || now == sent)
+            return {};
+        return std::string(" has ") + (by_tag ? "the ETag " : "Last-Modified ") + now + ", not " + sent +
+               " of the bytes kept: the resource changed";
     }
 
     body_sink& to_;
     bool follows_redirects_;
     std::uint64_t body_limit_;
-    std::optional<std::uint64_t> resume_at_;
+    bool caller_ranges_;
+    bool conditional_;
+    std::optional<resume_point> resume_;
+    unsigned status_ = 0;                     // of the last answer
+    std::optional<std::uint64_t> total_size_; // of the last answer
     std::uint64_t kept_ = 0;  // of the passing answer: the bytes resumed from
     std::uint64_t whole_ = 0; // of the passing answer: the bytes resumed from, and those written since
     bool passing_ = false;
@@ -225,7 +283,7 @@ public:
         unsigned failures = 0;
         std::optional<final_answer_sink> sink;
         if (request.sink)
-            sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit);
+            sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit, request.extra_fields);
         // Whether this fetch may ask for the rest of a body the sink holds: not for a HEAD, nor when
         // the caller manages ranges, nor after a resume was refused (a 416, or a 206 that did not
         // continue the body): then the rest of the fetch asks for whole answers, so that a server
@@ -282,18 +340,19 @@ public:
             sent.head = request.head;
             sent.extra_fields = request.extra_fields;
             sent.sink = sink ? &*sink : nullptr;
-            std::optional<std::uint64_t> resume_at;
+            std::optional<resume_point> resume;
             if (may_resume)
                 if (auto point = request.sink->resume_from(); point && point->offset > 0)
                     if (auto validator = if_range_validator(*point); !validator.empty())
                     {
-                        resume_at = point->offset;
                         sent.extra_fields = with_resume_fields(request.extra_fields, point->offset,
                                                                std::move(validator));
                         sent.identity_encoding = true;
+                        resume = std::move(point);
                     }
+            const bool resuming = resume.has_value();
             if (sink)
-                sink->start_attempt(resume_at);
+                sink->start_attempt(std::move(resume));
             sent.queue = queue_limit;
             sent.queue.left = left_until(queue_deadline, granted);
             sent.whole = {left_until(whole_deadline, granted), whole_name, whole_length};
@@ -304,7 +363,7 @@ public:
             stamp(timing, response.timing);
             unsigned status = ec ? 0 : response.status();
 
-            if (resume_at && sink->complete_already())
+            if (resuming && sink->complete_already())
             {
                 // The answer says "nothing more"; for the caller it is the end of a resumed body, as
                 // a 206 would be. Its content fields describe the 416's own text: dropped.
@@ -317,7 +376,7 @@ public:
                         rest.add_field(field.name, field.value);
                 response.head = std::move(rest);
             }
-            if (resume_at && sink->range_refused())
+            if (resuming && sink->range_refused())
             {
                 // The server cannot continue this body: ask for all of it, at once and without
                 // spending the retry budget (the server answered; nothing failed).
@@ -326,8 +385,30 @@ public:
                 continue;
             }
             if (sink && !sink->refusal().empty())
-                response.diag.set_client_message("the answer from " + location.origin.host_header() +
-                                                 " is larger than the body limit: " + sink->refusal());
+                response.diag.set_client_message("the server " + location.origin.host_header() + " " +
+                                                 sink->refusal());
+            else if (!ec && !sink && status == 206 && !asks_for_range(request.extra_fields))
+            {
+                // Without a sink the body is in memory: refused here, as the sink would refuse it.
+                ec = errc::bad_http;
+                response.diag.set_client_message("the server " + location.origin.host_header() +
+                                                 " answered 206 (Partial Content), a part of the body, to a "
+                                                 "request for all of it");
+            }
+            else if (!ec && !sink && status == 304 && !is_conditional(request.extra_fields))
+            {
+                ec = errc::bad_http;
+                response.diag.set_client_message("the server " + location.origin.host_header() +
+                                                 " answered 304 (Not Modified) to a request that was not "
+                                                 "conditional: it has no body to give");
+            }
+            else if (!ec && sink)
+                if (auto rest = sink->short_of_whole(); !rest.empty())
+                {
+                    ec = errc::truncated_answer;
+                    response.diag.set_client_message("the answer from " + location.origin.host_header() + " is " +
+                                                     "incomplete: " + rest);
+                }
 
             if (status == 429)
             {

@@ -474,10 +474,10 @@ void response_parser::on_head_end()
             return fail(errc::bad_http, "the server switched protocols (101 " + quoted(head_.reason()) +
                                             ") although fxrates never asks to upgrade");
         // An interim answer (100 Continue, 102, 103 Early Hints): its fields do not apply to the
-        // final answer, and its head has its own header allowance.
+        // final answer. It shares the head's header allowance with the answers after it, so that a
+        // server sending 1xx answers for ever is stopped at the limit, not read until the timeout.
         ++interim_;
         head_.clear();
-        head_used_ = 0;
         state_ = state::status_line;
         return;
     }
@@ -487,6 +487,7 @@ void response_parser::on_head_end()
 
     bool transfer_encoding = false;
     bool chunked = false;
+    std::string_view other_coding; // a transfer coding fxrates does not decode (gzip, compress...)
     content_length length;
     bool close = false;
     bool keep_alive_token = false;
@@ -502,8 +503,14 @@ void response_parser::on_head_end()
         {
             // Only the last coding matters for framing (RFC 9112 6.3): ignore transfer parameters.
             transfer_encoding = true;
-            for_each_element(value, [&](std::string_view element)
-                             { chunked = iequals(trim(element.substr(0, element.find(';'))), "chunked"); });
+            for_each_element(value,
+                             [&](std::string_view element)
+                             {
+                                 auto coding_name = trim(element.substr(0, element.find(';')));
+                                 chunked = iequals(coding_name, "chunked");
+                                 if (!chunked && !iequals(coding_name, "identity") && other_coding.empty())
+                                     other_coding = coding_name;
+                             });
         }
         else if (iequals(name, "connection"))
         {
@@ -540,6 +547,11 @@ void response_parser::on_head_end()
         state_ = state::done;
         return;
     }
+    // A body compressed as a transfer coding (`Transfer-Encoding: gzip, chunked`, rare, and never
+    // asked for: fxrates sends no TE field) would otherwise reach the sink still compressed.
+    if (!other_coding.empty())
+        return fail(errc::bad_http, "the answer's body has the transfer coding " + quoted(other_coding) +
+                                        ", which fxrates does not decode (it decodes a Content-Encoding)");
     if (!transfer_encoding && !length.problem.empty())
         return fail(errc::bad_http, std::move(length.problem));
     if (!transfer_encoding && length.present && length.value == 0)
@@ -672,7 +684,10 @@ std::size_t response_parser::feed(std::string_view data)
                  "the answer does not start with an HTTP/1.x status line: it starts " + quoted(start));
         else if (state_ == state::status_line || state_ == state::field_line)
             fail(errc::header_limit,
-                 "the answer's head is larger than the header limit of " + limit + " bytes");
+                 interim_ > 0 ? "the answer's " + std::to_string(interim_) +
+                                    " interim (1xx) answer(s) and its head are larger than the header limit of " +
+                                    limit + " bytes"
+                              : "the answer's head is larger than the header limit of " + limit + " bytes");
         else
             fail(errc::header_limit,
                  "the answer's chunk-size lines and trailers are larger than the header limit of " + limit +

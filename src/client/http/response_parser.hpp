@@ -24,7 +24,7 @@ namespace fxrates::detail
 struct response_limits
 {
     /// Largest head: the status line and the fields, with their line endings and the empty line
-    /// that ends them. Each 1xx answer counts on its own. The chunk-size lines (with extensions) and
+    /// that ends them, the 1xx interim answers before it included. The chunk-size lines (with extensions) and
     /// the trailers of one answer share a second allowance of the same size.
     std::size_t header_limit = 64 * 1024;
 

@@ -50,6 +50,13 @@ bool asks_for_range(const request_fields& fields)
            });
 }
 
+bool is_conditional(const request_fields& fields)
+{
+    return fields && std::any_of(fields->begin(), fields->end(), [](const request_field& field) {
+               return iequals_ascii(field.name, "if-none-match") || iequals_ascii(field.name, "if-modified-since");
+           });
+}
+
 request_fields with_resume_fields(const request_fields& fields, std::uint64_t offset, std::string validator)
 {
     std::vector<request_field> all;

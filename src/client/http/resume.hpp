@@ -22,6 +22,10 @@ std::string if_range_validator(const resume_point& point);
 /// caller manages ranges and the client does not resume.
 bool asks_for_range(const request_fields& fields);
 
+/// Whether `fields` make the request conditional (`If-None-Match` or `If-Modified-Since`): only
+/// then may the answer be a 304.
+bool is_conditional(const request_fields& fields);
+
 /// `fields` plus `Range: bytes=OFFSET-` and `If-Range: VALIDATOR`.
 request_fields with_resume_fields(const request_fields& fields, std::uint64_t offset, std::string validator);
 
