@@ -423,7 +423,14 @@ private:
             }
             else if (*exists && options.continue_run)
             {
-                // Complete: only a whole file is ever put under its name. The report gives its size.
+                // Complete: only a whole file is ever put under its name, unless the folder's
+                // metadata says it is not this URL's, or not as it was saved. The report gives its size.
+                if (auto unlike = config_.validators->unlike_saved(name.name, state.item.url); !unlike.empty())
+                {
+                    state.own_failure = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
+                                        " but " + unlike + "; it is kept (--overwrite fetches it again)";
+                    return;
+                }
                 state.skipped = true;
                 if (auto found = fetch::inspect_file(config_.root, name.name, why))
                     state.kept_bytes = found->size;

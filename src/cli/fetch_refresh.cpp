@@ -1,5 +1,7 @@
 #include "cli/fetch_refresh.hpp"
 
+#include <fxrates/utf8.hpp>
+
 #include "cli/fetch/atomic_file.hpp"
 #include "cli/fetch/item_sinks.hpp"
 #include "cli/fetch/unique_fd.hpp"
@@ -163,6 +165,27 @@ std::optional<fetch_refresh::condition> fetch_refresh::conditions(const std::str
     if (fields.empty())
         return std::nullopt;
     return condition{std::move(fields), std::move(*entry)};
+}
+
+std::string fetch_refresh::unlike_saved(const std::string& name, std::string_view url) const
+{
+    if (root_ < 0)
+        return {};
+    auto entry = known(name);
+    if (!entry)
+        return {};
+    if (entry->url != url)
+        return "was saved from another URL, " + escape_untrusted(entry->url, false);
+    std::string why;
+    auto found = fetch::inspect_file(root_, name, why);
+    if (!found)
+        return {};
+    if (found->size != entry->bytes)
+        return "is " + std::to_string(found->size) + " bytes where " + std::to_string(entry->bytes) +
+               " were saved: it was cut or changed since";
+    if (entry->mtime_ns != 0 && found->mtime_ns != entry->mtime_ns)
+        return "was changed since it was saved (its modification time is not the one saved)";
+    return {};
 }
 
 void fetch_refresh::saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,

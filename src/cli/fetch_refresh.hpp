@@ -58,6 +58,11 @@ public:
     };
     std::optional<condition> conditions(const std::string& name, std::string_view url) const;
 
+    /// For --continue, which keeps a file found whole under its name: why `name` (which exists) is
+    /// not what this folder's metadata says was saved there from `url` (another URL, or another size
+    /// or mtime: cut or edited since); empty when it is, or when the metadata does not know it.
+    std::string unlike_saved(const std::string& name, std::string_view url) const;
+
     /// `name` was saved from `url` with this outcome (`sha256` empty if not computed), last
     /// written at `mtime_ns` (0: unknown), so that a later edit of the file is seen.
     void saved(const std::string& name, const std::string& url, const fetch_outcome& outcome,

@@ -85,6 +85,21 @@ grep -q "\"resumed_from\":$held," "$work/r.jsonl" && grep -q "\"sha256\":\"$(dig
 [ "$(grep -c "GET /bytes/$size" "$work/resume.log")" = 1 ] || fail "complete: the complete file was fetched again"
 grep -q "\"bytes\":$size,.*\"skipped\":true" "$work/r2.jsonl" ||
     fail "complete: not reported as skipped with its size: $(cat "$work/r2.jsonl")"
+# A file that is not what the folder's metadata says was saved there is not skipped as complete:
+# cut since, or asked for from another URL. It is kept, and the line fails saying why.
+cp -p "$work/out/big.bin" "$work/big.copy" # its mtime too: the one saved
+truncate -s 1000 "$work/out/big.bin"
+"$fxrates" fetch -q --cacert "$ca" -i "$list" -o "$work/out" --continue >"$work/stdout" 2>"$work/err"
+code=$?
+[ "$code" = 1 ] && grep -q "big.bin exists in $work/out but is 1000 bytes where $size were saved" "$work/err" ||
+    fail "cut since saved: exit $code, not explained: $(cat "$work/err")"
+[ "$(stat -c %s "$work/out/big.bin")" = 1000 ] || fail "cut since saved: the file was not kept as it was"
+cp -p "$work/big.copy" "$work/out/big.bin" # as saved again: only the URL differs
+echo "https://localhost:$port/bytes/7 big.bin" >"$work/other.txt"
+"$fxrates" fetch -q --cacert "$ca" -i "$work/other.txt" -o "$work/out" --continue >"$work/stdout" 2>"$work/err"
+code=$?
+[ "$code" = 1 ] && grep -q "big.bin exists in $work/out but was saved from another URL" "$work/err" ||
+    fail "another URL: exit $code, not explained: $(cat "$work/err")"
 stop_server
 
 # 4. A server without ranges: a partial from a cut run, then --continue gets the whole body again.
