@@ -447,7 +447,10 @@ private:
             state.file =
                 std::make_unique<fetch::file_sink>(config_.root, state.file_name, state.item.url, config_.hash);
             request.sink = state.file.get();
-            if (options.continue_run && !*exists)
+            // A partial download of this URL kept from an earlier run is continued: --continue's for a
+            // file not there yet, --refresh's for a new version of one that is (the request keeps
+            // its conditions, which the server weighs before the range).
+            if (options.continue_run || options.refresh)
                 if (auto text = fetch::atomic_file::read_note(config_.root, state.file_name))
                     if (auto note = fetch::parse_note(*text); note && note->url == state.item.url)
                         state.file->continue_partial(*note); // if it cannot be, the item starts over
@@ -501,7 +504,7 @@ private:
                 {
                     ++partials_kept_;
                     why = failure_reason(state.item, outcome, why) + "; " +
-                          std::to_string(kept) + " bytes kept for --continue";
+                          std::to_string(kept) + " bytes kept for " + (options.refresh ? "--refresh" : "--continue");
                 }
             }
             else if (not_modified)
@@ -1094,7 +1097,8 @@ int run_fetch(const fetch_options& options)
         else if (run.input_left() && !total)
             text += ", the rest of the list not started";
         if (run.partials_kept() > 0)
-            text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: --continue resumes them";
+            text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: " +
+                    (options.refresh ? "--refresh again resumes them" : "--continue resumes them");
         report(command_name, text);
         return 128 + run.signal_number.load();
     }

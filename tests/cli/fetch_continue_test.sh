@@ -146,4 +146,29 @@ else
     [ "$(stat -c %s "$work/int/large.bin")" = "$big" ] || fail "Ctrl-C, continued: wrong size"
 fi
 
+# --refresh of a file whose new version is cut mid-way keeps that version's bytes, and the next
+# --refresh asks for the rest of it: the folder ends with the new version whole.
+stop_server # the server without ranges (above)
+mkdir -p "$work/site"
+head -c "$size" /dev/urandom >"$work/site/doc.bin"
+start_server "$work/v1.log" "$cut_port" --root "$work/site"
+"$fxrates" fetch -q --cacert "$ca" "https://localhost:$port/doc.bin" -o "$work/fresh" 2>"$work/err" ||
+    fail "refresh: the first version was not fetched: $(cat "$work/err")"
+stop_server
+head -c "$size" /dev/urandom >"$work/site/doc.bin"
+touch -d '+1 hour' "$work/site/doc.bin" # another Last-Modified and ETag, whatever the clock's grain
+start_server "$work/v2cut.log" "$cut_port" --root "$work/site" --fault reset-mid-body:1
+"$fxrates" fetch -q --cacert "$ca" "https://localhost:$port/doc.bin" -o "$work/fresh" --refresh --retries 0 \
+    >"$work/stdout" 2>"$work/err"
+grep -q "bytes kept for --refresh" "$work/err" && [ -f "$work/fresh/.doc.bin.fxrates-partial" ] ||
+    fail "refresh cut: no partial kept, or the advice is not --refresh: $(cat "$work/err")"
+stop_server
+start_server "$work/v2.log" "$cut_port" --root "$work/site"
+"$fxrates" fetch -q --cacert "$ca" "https://localhost:$port/doc.bin" -o "$work/fresh" --refresh 2>"$work/err" ||
+    fail "refresh again: exit $?: $(cat "$work/err")"
+grep -Eq "GET /doc.bin range bytes=[0-9]+- -> 206" "$work/v2.log" ||
+    fail "refresh again: the rest was not asked for: $(grep GET "$work/v2.log")"
+cmp -s "$work/fresh/doc.bin" "$work/site/doc.bin" || fail "refresh again: the file is not the new version whole"
+stop_server
+
 finish_checks "fetch --continue"
