@@ -6,6 +6,8 @@
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>
 
 #include <stdexcept>
@@ -41,6 +43,9 @@ const boost::system::error_category* category_named(std::string_view name)
         // A refused certificate or a TLS failure stays one, not "the worker failed".
         &boost::asio::error::get_ssl_category(),
         &boost::asio::ssl::error::get_stream_category(),
+        // A timeout is a timeout whatever the strategy (the process pool's said "the worker failed").
+        &boost::beast::make_error_code(boost::beast::error::timeout).category(),
+        &boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category(),
     };
     for (auto* category : known)
         if (name == category->name())

@@ -5,6 +5,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 
 #include <doctest/doctest.h>
 
@@ -275,4 +277,20 @@ TEST_CASE("a worker's TLS failure comes back as one, not as 'the worker failed'"
     back = fxrates::detail::decode_outcome(fxrates::detail::encode_outcome(0, outcome));
     REQUIRE(back);
     CHECK(back->second.error == outcome.error);
+}
+
+TEST_CASE("a worker's timeout and HTTP framing errors come back as such, not as 'the worker failed'")
+{
+    for (auto error : {fxrates::error_code(boost::beast::error::timeout),
+                       fxrates::error_code(boost::beast::http::error::partial_message)})
+    {
+        CAPTURE(error.message());
+        fxrates::fetch_outcome outcome;
+        outcome.error = error;
+        outcome.diag.set_client_message("the answer stalled");
+        auto back = fxrates::detail::decode_fetch_outcome(fxrates::detail::encode_outcome(0, outcome));
+        REQUIRE(back);
+        CHECK(back->second.error == error);
+        CHECK(back->second.diag.client_message() == "the answer stalled");
+    }
 }
