@@ -318,7 +318,7 @@ public:
                     outcome.diag.set_client_message(
                         ec == asio::error::timed_out
                             ? rate_limit_held_message(limit_text(queue_limit.name, queue_limit.length))
-                            : "stopped while waiting for the rate limit");
+                            : "stopped while waiting for its turn (the rate limit, or a pause the server asked for)");
                     break;
                 }
                 // A cancellation that came while this coroutine waited to resume after the grant
