@@ -51,6 +51,11 @@ struct resume_point
     /// date; a weak ETag (`W/"..."`) is never used (RFC 9110 13.1.5). With neither, it does not resume.
     std::string etag;
     std::string last_modified;
+
+    /// The whole body's size, as the answer those bytes came from gave it (`body_head::total_size`),
+    /// if it did: a 206 that gives another complete length is not the same body, and one that ends
+    /// before it is not the whole rest.
+    std::optional<std::uint64_t> total_size{};
 };
 
 /// Receives an answer's decoded body, in order, in pieces of any size, on the client's executor.

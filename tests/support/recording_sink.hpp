@@ -53,6 +53,7 @@ public:
             body.clear();
             etag = head.etag;
             last_modified = head.last_modified;
+            total = head.total_size;
         }
         else if (head.offset != body.size())
             ++misplaced; // the client promises never to do this
@@ -70,7 +71,7 @@ public:
     {
         if (body.empty() || !holds_body)
             return std::nullopt;
-        return fxrates::resume_point{body.size(), etag, last_modified};
+        return fxrates::resume_point{body.size(), etag, last_modified, total};
     }
 
     /// What an interrupted download of this body would have left: its first `size` bytes and the
@@ -81,6 +82,7 @@ public:
         partial.body = body.substr(0, size);
         partial.etag = etag;
         partial.last_modified = last_modified;
+        partial.total = total;
         return partial;
     }
 
@@ -88,6 +90,7 @@ public:
     std::string body;
     std::string etag;
     std::string last_modified;
+    std::optional<std::uint64_t> total; ///< the whole body's size, as its answer gave it
     bool holds_body = true; ///< the body is a 2xx's (an error page is not resumed)
     std::size_t misplaced = 0;
 };

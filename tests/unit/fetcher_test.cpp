@@ -781,6 +781,39 @@ TEST_CASE_FIXTURE(fixture, "a 206 that ends before the whole body is continued f
     CHECK(failed.diag.client_message().find("ended at byte 7 of 10") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(fixture, "a 206 that gives another whole size than the bytes kept, or ends short of it with an unknown size, is not the rest")
+{
+    // Another complete length, with the same ETag: another body, started over.
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range"))
+            return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 4-11/12"}}, "xxxxxxxx");
+        return fake_reply::ok("0123456789AB");
+    });
+    auto sink = partial("0123", "\"v1\"");
+    sink.total = 10;
+    auto outcome = run_into(sink);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.resumed_from == 0);
+    CHECK(sink.body == "0123456789AB");
+    CHECK(transport.requests.size() == 2);
+
+    // An unknown complete length ("*") that ends before the one the bytes kept came with: continued.
+    transport.requests.clear();
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range") == "bytes=4-")
+            return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 4-6/*"}}, "456");
+        if (field_of(request, "Range") == "bytes=7-")
+            return fake_reply::answer(206, {{"ETag", "\"v1\""}, {"Content-Range", "bytes 7-9/*"}}, "789");
+        return fake_reply::answer(400);
+    });
+    auto unknown = partial("0123", "\"v1\"");
+    unknown.total = 10;
+    auto continued = run_into(unknown);
+    CHECK_FALSE(continued.error);
+    CHECK(unknown.body == "0123456789");
+    CHECK(transport.requests.size() == 2);
+}
+
 TEST_CASE_FIXTURE(fixture, "a 206 to a request for the whole body, or a 304 to one that was not conditional, is an error, never a body")
 {
     for (auto [status, fields, what] :

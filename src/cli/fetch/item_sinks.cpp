@@ -34,6 +34,8 @@ std::string note_text(const partial_note& note)
     object["url"] = note.url;
     object["etag"] = note.etag;
     object["last_modified"] = note.last_modified;
+    if (note.total)
+        object["total"] = *note.total;
     return boost::json::serialize(object) + "\n";
 }
 
@@ -56,7 +58,14 @@ std::optional<partial_note> parse_note(std::string_view text)
     if (!url || url->empty() || !etag || !last_modified || !usable(*etag) || !usable(*last_modified) ||
         (etag->empty() && last_modified->empty()))
         return std::nullopt;
-    return partial_note{std::move(*url), std::move(*etag), std::move(*last_modified)};
+    std::optional<std::uint64_t> total; // absent from notes of older runs
+    if (const auto* found = object.if_contains("total"))
+    {
+        if (!found->is_uint64() && !(found->is_int64() && found->get_int64() >= 0))
+            return std::nullopt;
+        total = found->is_uint64() ? found->get_uint64() : static_cast<std::uint64_t>(found->get_int64());
+    }
+    return partial_note{std::move(*url), std::move(*etag), std::move(*last_modified), total};
 }
 
 std::string file_sink::continue_partial(const partial_note& note)
@@ -69,6 +78,7 @@ std::string file_sink::continue_partial(const partial_note& note)
     }
     etag_ = note.etag;
     last_modified_ = note.last_modified;
+    total_ = note.total;
     resumable_ = true;
     return {};
 }
@@ -80,7 +90,7 @@ std::optional<resume_point> file_sink::resume_from() const
     const std::uint64_t held = file_->size() + pending_.size();
     if (held == 0)
         return std::nullopt;
-    return resume_point{held, etag_, last_modified_};
+    return resume_point{held, etag_, last_modified_, total_};
 }
 
 error_code file_sink::begin_body(const body_head& head)
@@ -100,13 +110,14 @@ error_code file_sink::begin_body(const body_head& head)
     pending_.clear();
     etag_ = head.etag;
     last_modified_ = head.last_modified;
+    total_ = head.total_size;
     resumable_ = !head.encoded && (!etag_.empty() || !last_modified_.empty());
     const bool partial = resumable_ && (!head.total_size || *head.total_size >= partial_threshold);
     if (file_ && file_->partial() == partial)
     {
         if (auto ec = fail(file_->reset()))
             return ec;
-        return partial ? fail(file_->write_note(note_text({url_, etag_, last_modified_}))) : error_code{};
+        return partial ? fail(file_->write_note(note_text({url_, etag_, last_modified_, total_}))) : error_code{};
     }
     return fail(open(partial));
 }
@@ -142,7 +153,7 @@ std::string file_sink::open(bool partial)
     file_ = std::make_unique<atomic_file>();
     if (partial)
     {
-        auto why = file_->open_partial(root_, name_, false, note_text({url_, etag_, last_modified_}));
+        auto why = file_->open_partial(root_, name_, false, note_text({url_, etag_, last_modified_, total_}));
         // Another run holds that partial file, or the name is too long for one of its own: this
         // download goes to a temporary file, and is not kept between runs.
         if (why != atomic_file::partial_unavailable)

@@ -95,6 +95,7 @@ struct partial_note
     std::string url;
     std::string etag;
     std::string last_modified;
+    std::optional<std::uint64_t> total{}; ///< the whole body's size, when its answer gave it
 };
 
 /// The note's text (one JSON object).
@@ -164,6 +165,7 @@ private:
     // The answer the file's bytes came from, and whether a request may continue them.
     std::string etag_;
     std::string last_modified_;
+    std::optional<std::uint64_t> total_; // the whole body's size, when its answer gave it
     bool resumable_ = false;
 };
 

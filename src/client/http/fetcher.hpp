@@ -112,7 +112,9 @@ public:
         const std::uint64_t resume_at = resumed ? resume_->offset : 0;
         complete_ = false;
         status_ = status;
-        total_size_ = head.total_size;
+        // A 206 with an unknown complete length ("bytes 4-9/*") is held to the one the bytes kept
+        // came with, when that was known.
+        total_size_ = head.total_size || !(resumed && status == 206) ? head.total_size : resume_->total_size;
         if (resumed && status == 416 && head.total_size == resume_at)
         {
             // "Nothing past byte N": the bytes kept are the whole body (a run stopped between its
@@ -222,9 +224,13 @@ private:
     }
 
     // Why a 206 to a resumed request is not the resource the bytes kept came from, although the
-    // server let If-Range through (some ignore it): the validator sent differs from the answer's.
+    // server let If-Range through (some ignore it): the validator sent differs from the answer's,
+    // or the whole body's size does.
     std::string validator_change(const body_head& head) const
     {
+        if (resume_->total_size && head.total_size && *head.total_size != *resume_->total_size)
+            return " gives the whole body as " + std::to_string(*head.total_size) + " bytes, not the " +
+                   std::to_string(*resume_->total_size) + " of the bytes kept: the resource changed";
         const auto sent = if_range_validator(*resume_);
         if (sent.empty())
             return {};
