@@ -265,6 +265,10 @@ public:
             text += (text.empty() ? "" : ", ") + std::to_string(line);
         return text;
     }
+    // Items the stop came before they were sent (waiting for their turn, or for a thread).
+    std::size_t not_sent() const noexcept { return not_sent_; }
+    // Their first `listed_cut_short` lines, in order.
+    const std::vector<std::size_t>& not_sent_lines() const noexcept { return not_sent_lines_; }
     bool input_failed() const noexcept { return !input_failure_.empty(); }
     // Items of the input not started (the run was stopped before they were read).
     bool input_left() const noexcept { return !input_done_; }
@@ -316,6 +320,14 @@ public:
     }
 
 private:
+    // Keeps the first `listed_cut_short` lines of the input, whatever order they come in.
+    static void keep_first_lines(std::vector<std::size_t>& lines, std::size_t line)
+    {
+        lines.insert(std::upper_bound(lines.begin(), lines.end(), line), line);
+        if (lines.size() > listed_cut_short)
+            lines.pop_back();
+    }
+
     // One line of the input: a request, or the end of the input; nothing when the line ends here
     // (refused, or another shard's).
     std::optional<fetch_feed_answer> admit(url_ahead next)
@@ -559,6 +571,10 @@ private:
             if (put_out.code && stop_batch)
                 stop_batch();
         }
+        // Stopped before its request was sent (waiting for its host's turn, a connection or a
+        // thread): not started, as the lines never read are.
+        const bool stopped_unsent =
+            !ok && signal_number != 0 && outcome.error == condition::cancelled && outcome.attempts == 0;
         if (config_.hash && !config_.report_failed)
         {
             fetch::report_record record;
@@ -586,6 +602,11 @@ private:
                 record.error_category = outcome.error ? outcome.error.category().name() : "fxrates.fetch";
                 record.error_message = failure_reason(state.item, outcome, why);
             }
+            if (stopped_unsent)
+            {
+                record.error_category = "fxrates.client";
+                record.error_message = "not started: the run was interrupted";
+            }
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
             if (config_.report_out.finish(i, true).code && stop_batch)
@@ -593,15 +614,16 @@ private:
         }
         ++ended_;
         move_window(i);
-        if (!ok && signal_number != 0 && outcome.error == condition::cancelled)
+        if (stopped_unsent)
         {
-            // The first lines of the input, whatever order they were cut in.
+            ++not_sent_;
+            keep_first_lines(not_sent_lines_, state.item.line);
+            progress_.record(true, {});
+        }
+        else if (!ok && signal_number != 0 && outcome.error == condition::cancelled)
+        {
             ++cut_short_;
-            cut_short_lines_.insert(
-                std::upper_bound(cut_short_lines_.begin(), cut_short_lines_.end(), state.item.line),
-                state.item.line);
-            if (cut_short_lines_.size() > listed_cut_short)
-                cut_short_lines_.pop_back();
+            keep_first_lines(cut_short_lines_, state.item.line);
             progress_.record(true, {});
         }
         else if (!ok)
@@ -635,6 +657,8 @@ private:
     std::size_t ended_ = 0;
     std::size_t failed_ = 0;
     std::size_t cut_short_ = 0;
+    std::size_t not_sent_ = 0;
+    std::vector<std::size_t> not_sent_lines_;
     std::size_t partials_kept_ = 0;
     std::vector<std::size_t> cut_short_lines_;
     std::vector<std::string> failure_lines_;
@@ -1084,17 +1108,37 @@ int run_fetch(const fetch_options& options)
     const std::size_t ended = run.ended(), failed = run.failed(), cut_short = run.cut_short();
     if (run.signal_number != 0)
     {
-        std::string text = "interrupted; " + std::to_string(ended - cut_short - failed) + " of " +
+        const std::size_t not_sent = run.not_sent();
+        std::string text = "interrupted; " + std::to_string(ended - cut_short - not_sent - failed) + " of " +
                            std::to_string(ended + rest.count) + " fetched, " + std::to_string(failed) + " failed";
         if (cut_short > 0)
             text += ", not finished (lines of the input): " + run.cut_short_lines() +
                     (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
-        if (rest.count > 0)
-            text += ", not started: " +
-                    (rest.count == 1 ? "line " + std::to_string(rest.first_line)
-                                     : std::to_string(rest.count) + " URLs, lines " + std::to_string(rest.first_line) +
-                                           " to " + std::to_string(rest.last_line));
-        else if (run.input_left() && !total)
+        if (const std::size_t never = not_sent + rest.count; never > 0)
+        {
+            // Those stopped unsent, then the lines never read: runs of lines as "2 to 6".
+            std::vector<std::pair<std::size_t, std::size_t>> runs;
+            auto add_run = [&](std::size_t first, std::size_t last) {
+                if (!runs.empty() && runs.back().second + 1 >= first)
+                    runs.back().second = std::max(runs.back().second, last);
+                else
+                    runs.emplace_back(first, last);
+            };
+            for (auto line : run.not_sent_lines())
+                add_run(line, line);
+            const bool all_listed = not_sent <= run.not_sent_lines().size();
+            if (rest.count > 0 && all_listed)
+                add_run(rest.first_line, rest.last_line);
+            std::string lines;
+            for (auto [first, last] : runs)
+                lines += (lines.empty() ? "" : ", ") + std::to_string(first) +
+                         (last == first ? "" : (last == first + 1 ? ", " : " to ") + std::to_string(last));
+            if (!all_listed)
+                lines += ", ...";
+            text += ", not started: " + (never == 1 ? "line " + lines
+                                                    : std::to_string(never) + " URLs, lines " + lines);
+        }
+        if (run.input_left() && !total)
             text += ", the rest of the list not started";
         if (run.partials_kept() > 0)
             text += "; " + std::to_string(run.partials_kept()) + " partial download(s) kept: " +

@@ -658,8 +658,12 @@ void run_process_pool(const Job& job, report_of<Job>& report)
         bool started = std::any_of(workers.begin(), workers.end(),
                                    [i](const auto& w) { return w->alive && w->job == i; });
         if (params.stop.stop_requested())
+        {
             report.outcomes[i] =
-                job.failed(i, "stopped before the answer came", boost::asio::error::operation_aborted);
+                job.failed(i, started ? "stopped before the answer came" : "stopped before it started",
+                           boost::asio::error::operation_aborted);
+            report.outcomes[i].attempts = started ? 1 : 0; // a worker had sent its request
+        }
         else if (too_late)
             report.outcomes[i] =
                 job.failed(i, batch_deadline_message(started, params.client.batch_timeout), errc::batch_deadline);

@@ -99,6 +99,23 @@ for s in thread-per-item thread-pool process-pool offload; do
     grep -q "interrupted; 1 of 4 fetched, 0 failed, not finished (lines of the input): 1, 2, 3" "$work/int-err" ||
         fail "$s: Ctrl-C: the unfinished lines are not listed: $(cat "$work/int-err")"
 done
+# One thread: lines 2 to 4 wait for it when Ctrl-C comes. They were not started, and say so, as
+# with async: on stderr, and in the report (attempts 0).
+for s in thread-pool process-pool offload; do
+    "$fxrates" fetch --cacert "$work/both-ca.pem" --strategy "$s" --threads 1 -i "$work/slow.txt" -o "$work/one-$s" \
+        --report "$work/one-$s.jsonl" >"$work/int-out" 2>"$work/int-err" &
+    client=$!
+    deadline=$((SECONDS + 20)) # until the first body has begun (a partial file), at most 20 s
+    until [ -n "$(find "$work/one-$s" -name '.*' ! -name .fxrates-meta 2>/dev/null)" ] || [ "$SECONDS" -ge "$deadline" ]; do
+        sleep 0.05
+    done
+    kill -INT "$client"
+    wait_for_exit "$client" 10
+    grep -q "interrupted; 0 of 4 fetched, 0 failed, not finished (lines of the input): 1, not started: 3 URLs, lines 2 to 4" \
+        "$work/int-err" || fail "$s: Ctrl-C, one thread: the lines not started are not said: $(cat "$work/int-err")"
+    [ "$(grep -c '"attempts":0,.*"not started: the run was interrupted"' "$work/one-$s.jsonl")" = 3 ] ||
+        fail "$s: Ctrl-C, one thread: the report does not say which lines were not started: $(cat "$work/one-$s.jsonl")"
+done
 
 # compare --urls: one row per strategy, a lane per strategy and a bar per URL in the timeline.
 "$fxrates" compare --urls "$work/list.txt" --cacert "$work/ca.pem" --strategies sequential,thread-pool,process-pool,async \
