@@ -441,8 +441,11 @@ public:
                 if (retry_after && !retry_.honours(*retry_after))
                 {
                     outcome.response = std::move(response);
+                    // parse_retry_after caps a wait at a day: the value said may have been longer.
                     add_note(outcome.diag, "not retried: the server asked to wait " +
-                                               seconds_text(*retry_after) + ", longer than the longest wait allowed (" +
+                                               (*retry_after >= std::chrono::hours(24) ? std::string("a day or more")
+                                                                                       : seconds_text(*retry_after)) +
+                                               ", longer than the longest wait allowed (" +
                                                seconds_text(retry_.params().max_retry_after) + ")");
                     break;
                 }
