@@ -267,8 +267,6 @@ public:
     }
     // Items the stop came before they were sent (waiting for their turn, or for a thread).
     std::size_t not_sent() const noexcept { return not_sent_; }
-    // Their first `listed_cut_short` lines, in order.
-    const std::vector<std::size_t>& not_sent_lines() const noexcept { return not_sent_lines_; }
     bool input_failed() const noexcept { return !input_failure_.empty(); }
     // Items of the input not started (the run was stopped before they were read).
     bool input_left() const noexcept { return !input_done_; }
@@ -280,6 +278,35 @@ public:
         std::size_t first_line = 0;
         std::size_t last_line = 0;
     };
+
+    // After Ctrl-C, for the summary: ", not started: 23 URLs, lines 3, 5 to 25" (those stopped
+    // unsent, then the lines never read, `rest`, as runs of lines), or nothing.
+    std::string not_started_text(const never_started& rest) const
+    {
+        const std::size_t never = not_sent_ + rest.count;
+        if (never == 0)
+            return {};
+        std::vector<std::pair<std::size_t, std::size_t>> runs;
+        auto add_run = [&](std::size_t first, std::size_t last) {
+            if (!runs.empty() && runs.back().second + 1 >= first)
+                runs.back().second = std::max(runs.back().second, last);
+            else
+                runs.emplace_back(first, last);
+        };
+        for (auto line : not_sent_lines_)
+            add_run(line, line);
+        const bool all_listed = not_sent_ <= not_sent_lines_.size();
+        if (rest.count > 0 && all_listed)
+            add_run(rest.first_line, rest.last_line);
+        std::string lines;
+        for (auto [first, last] : runs)
+            lines += (lines.empty() ? "" : ", ") + std::to_string(first) +
+                     (last == first ? "" : (last == first + 1 ? ", " : " to ") + std::to_string(last));
+        if (!all_listed)
+            lines += ", ...";
+        return ", not started: " +
+               (never == 1 ? "line " + lines : std::to_string(never) + " URLs, lines " + lines);
+    }
 
     // After Ctrl-C: the items of a rereadable input that were never read get report lines too
     // ("not started"), so that the report accounts for every line of the input whatever stopped
@@ -308,8 +335,7 @@ public:
             record.index = position + 1;
             record.line = item.line;
             record.url = item.url;
-            record.error_category = "fxrates.client";
-            record.error_message = "not started: the run was interrupted";
+            mark_not_started(record);
             const std::size_t i = order_.open();
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
@@ -320,6 +346,13 @@ public:
     }
 
 private:
+    // A line the stop came before: unsent (waiting) or never read, the report says it alike.
+    static void mark_not_started(fetch::report_record& record)
+    {
+        record.error_category = "fxrates.client";
+        record.error_message = "not started: the run was interrupted";
+    }
+
     // Keeps the first `listed_cut_short` lines of the input, whatever order they come in.
     static void keep_first_lines(std::vector<std::size_t>& lines, std::size_t line)
     {
@@ -603,10 +636,7 @@ private:
                 record.error_message = failure_reason(state.item, outcome, why);
             }
             if (stopped_unsent)
-            {
-                record.error_category = "fxrates.client";
-                record.error_message = "not started: the run was interrupted";
-            }
+                mark_not_started(record);
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
             if (config_.report_out.finish(i, true).code && stop_batch)
@@ -1114,30 +1144,7 @@ int run_fetch(const fetch_options& options)
         if (cut_short > 0)
             text += ", not finished (lines of the input): " + run.cut_short_lines() +
                     (cut_short > fetch_run::listed_cut_short ? ", ..." : "");
-        if (const std::size_t never = not_sent + rest.count; never > 0)
-        {
-            // Those stopped unsent, then the lines never read: runs of lines as "2 to 6".
-            std::vector<std::pair<std::size_t, std::size_t>> runs;
-            auto add_run = [&](std::size_t first, std::size_t last) {
-                if (!runs.empty() && runs.back().second + 1 >= first)
-                    runs.back().second = std::max(runs.back().second, last);
-                else
-                    runs.emplace_back(first, last);
-            };
-            for (auto line : run.not_sent_lines())
-                add_run(line, line);
-            const bool all_listed = not_sent <= run.not_sent_lines().size();
-            if (rest.count > 0 && all_listed)
-                add_run(rest.first_line, rest.last_line);
-            std::string lines;
-            for (auto [first, last] : runs)
-                lines += (lines.empty() ? "" : ", ") + std::to_string(first) +
-                         (last == first ? "" : (last == first + 1 ? ", " : " to ") + std::to_string(last));
-            if (!all_listed)
-                lines += ", ...";
-            text += ", not started: " + (never == 1 ? "line " + lines
-                                                    : std::to_string(never) + " URLs, lines " + lines);
-        }
+        text += run.not_started_text(rest);
         if (run.input_left() && !total)
             text += ", the rest of the list not started";
         if (run.partials_kept() > 0)

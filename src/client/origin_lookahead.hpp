@@ -135,4 +135,23 @@ private:
     std::vector<origin_state*> with_parked_;
 };
 
+/// For a list held whole, its items numbered 0 to `count` - 1 (the lab's strategies): the next item
+/// to start, the oldest parked one whose origin has room, else the next of the list (`next` counts
+/// those offered), parking those whose origin is full. None when nothing can start now: then items
+/// are parked (`lookahead.parked()`), or every item has been handed out.
+template <class OriginOf>
+std::optional<std::size_t> next_startable(origin_lookahead<std::size_t>& lookahead, std::size_t& next,
+                                          std::size_t count, const OriginOf& origin_of)
+{
+    if (auto parked = lookahead.take_parked())
+        return parked->number;
+    while (next < count)
+    {
+        const auto index = next++;
+        if (lookahead.offer(origin_of(index), index, index))
+            return index;
+    }
+    return std::nullopt;
+}
+
 } // namespace fxrates::detail

@@ -396,12 +396,8 @@ private:
     void assign(worker_process& worker)
     {
         worker.job.reset();
-        auto next = lookahead_.take_parked();
-        while (!next && next_ < count_)
-        {
-            auto index = next_++;
-            next = lookahead_.offer(job_.origin_of(index), index, index);
-        }
+        auto next = next_startable(lookahead_, next_, count_,
+                                   [this](std::size_t i) -> const origin& { return job_.origin_of(i); });
         if (!next && lookahead_.parked() > 0)
         {
             idle_.push_back(&worker);
@@ -411,7 +407,7 @@ private:
             worker.no_more_jobs = true;
         else
         {
-            worker.job = next->number;
+            worker.job = *next;
             grant_retries(worker);
             pace(worker);
             worker.outbox += job_.encode_item(*worker.job);

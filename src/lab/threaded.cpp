@@ -79,19 +79,16 @@ public:
                     return next_++;
                 return std::nullopt;
             }
-            if (auto parked = lookahead_.take_parked())
+            auto next = next_startable(lookahead_, next_, job_.size(),
+                                       [this](std::size_t i) -> const origin& { return job_.origin_of(i); });
+            const bool handed_out = lookahead_.parked() == 0 && next_ == job_.size();
+            if (next)
             {
-                if (lookahead_.parked() == 0 && next_ == job_.size())
+                if (handed_out)
                     changed_.notify_all(); // the last one: the threads waiting for one have none left
-                return parked->number;
+                return next;
             }
-            while (next_ < job_.size())
-            {
-                const auto index = next_++;
-                if (lookahead_.offer(job_.origin_of(index), index, index))
-                    return index;
-            }
-            if (lookahead_.parked() == 0)
+            if (handed_out)
                 return std::nullopt;
             changed_.wait(lock);
         }

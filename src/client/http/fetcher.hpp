@@ -73,6 +73,18 @@ constexpr bool is_retried_status(unsigned status) noexcept
     return status == 502 || status == 503 || status == 504;
 }
 
+/// Why an answer with `status` cannot be the body a request asked for, as what the server did
+/// ("answered 304 ..."): a 206 to a request for the whole body, a 304 to one that was not
+/// conditional (RFC 9110 15.3.7, 15.4.5); empty when it can. `resumed`: the fetcher asked for a range.
+inline std::string unusable_answer(unsigned status, bool resumed, bool caller_ranges, bool conditional)
+{
+    if (status == 206 && !resumed && !caller_ranges)
+        return "answered 206 (Partial Content), a part of the body, to a request for all of it";
+    if (status == 304 && !conditional)
+        return "answered 304 (Not Modified) to a request that was not conditional: it has no body to give";
+    return {};
+}
+
 /// The caller's sink as one attempt sees it: the bodies of answers that the fetcher handles itself
 /// (redirects followed, 429s, retried gateway failures, a 416 to a resumed request) are dropped,
 /// never mixed into the caller's. When the attempt asks for the rest of the caller's body from an
@@ -112,9 +124,11 @@ public:
         const std::uint64_t resume_at = resumed ? resume_->offset : 0;
         complete_ = false;
         status_ = status;
+        total_size_ = head.total_size;
         // A 206 with an unknown complete length ("bytes 4-9/*") is held to the one the bytes kept
         // came with, when that was known.
-        total_size_ = head.total_size || !(resumed && status == 206) ? head.total_size : resume_->total_size;
+        if (!total_size_ && resumed && status == 206)
+            total_size_ = resume_->total_size;
         if (resumed && status == 416 && head.total_size == resume_at)
         {
             // "Nothing past byte N": the bytes kept are the whole body (a run stopped between its
@@ -138,11 +152,8 @@ public:
         if (!passing_)
             return {};
         kept_ = 0;
-        if (status == 206 && !resumed && !caller_ranges_)
-            return refuse_answer("answered 206 (Partial Content), a part of the body, to a request for all of it");
-        if (status == 304 && !conditional_)
-            return refuse_answer("answered 304 (Not Modified) to a request that was not conditional: it has no "
-                                 "body to give");
+        if (auto why = unusable_answer(status, resumed, caller_ranges_, conditional_); !why.empty())
+            return refuse_answer(std::move(why));
         if (resumed && status == 206)
         {
             std::string changed = validator_change(head);
@@ -393,20 +404,17 @@ public:
             if (sink && !sink->refusal().empty())
                 response.diag.set_client_message("the server " + location.origin.host_header() + " " +
                                                  sink->refusal());
-            else if (!ec && !sink && status == 206 && !asks_for_range(request.extra_fields))
+            else if (!ec && !sink)
             {
                 // Without a sink the body is in memory: refused here, as the sink would refuse it.
-                ec = errc::bad_http;
-                response.diag.set_client_message("the server " + location.origin.host_header() +
-                                                 " answered 206 (Partial Content), a part of the body, to a "
-                                                 "request for all of it");
-            }
-            else if (!ec && !sink && status == 304 && !is_conditional(request.extra_fields))
-            {
-                ec = errc::bad_http;
-                response.diag.set_client_message("the server " + location.origin.host_header() +
-                                                 " answered 304 (Not Modified) to a request that was not "
-                                                 "conditional: it has no body to give");
+                if (auto why = unusable_answer(status, false, asks_for_range(request.extra_fields),
+                                               is_conditional(request.extra_fields));
+                    !why.empty())
+                {
+                    ec = errc::bad_http;
+                    response.diag.set_client_message("the server " + location.origin.host_header() + " " +
+                                                     why);
+                }
             }
             else if (!ec && sink)
                 if (auto rest = sink->short_of_whole(); !rest.empty())
