@@ -44,6 +44,7 @@ constexpr fault_name names[] = {
     {fault::gzip, "gzip"},
     {fault::gzip_bomb, "gzip-bomb"},
     {fault::http10_close, "http10-close"},
+    {fault::http10_cut, "http10-cut"},
     {fault::big_header, "big-header"},
     {fault::lf_only, "lf-only"},
     {fault::no_reason, "no-reason"},

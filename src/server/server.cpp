@@ -1033,6 +1033,7 @@ private:
             break;
         case fault::ignore_query: answer = route(request, with_base_usd(target)); break;
         case fault::http10_close:
+        case fault::http10_cut:
         {
             as_sent_for(request, answer);
             auto first_line = "HTTP/1.0 " + std::to_string(response.result_int()) + ' ' +
@@ -1040,8 +1041,11 @@ private:
             auto text = raw_head(response, first_line, "\r\n",
                                  {http::field::content_length, http::field::connection,
                                   http::field::keep_alive});
-            co_await write_answer(text.append("\r\n"));
-            tcp_layer.close(); // the end of the body, as HTTP/1.0 allows; no close_notify
+            if (kind == fault::http10_close) // the close ends the body, as HTTP/1.0 allows
+                co_return co_await write_answer(text.append("\r\n")) ? after_fault::close : after_fault::drop;
+            auto length = body_of(answer).range.length;
+            co_await write_answer(text.append("\r\n"), length - length / 2);
+            tcp_layer.close(); // no close_notify: over TLS the client can tell the body was cut
             co_return after_fault::drop;
         }
         case fault::lf_only:

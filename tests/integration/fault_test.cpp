@@ -150,6 +150,7 @@ TEST_CASE("HTTP as real servers speak it: each odd answer gives the right rates 
         {fault::endless_trailers, errc::header_limit, "header limit"},
         {fault::endless_chunk_ext, errc::header_limit, "header limit"},
         {fault::http2_only, errc::http2_only, "answered with an HTTP/2 frame"},
+        {fault::http10_cut, errc::truncated_answer, "without TLS close_notify"},
     };
     const auto bases = std::vector<currency_code>{currency_code("USD"), currency_code("EUR"), currency_code("PLN"),
                                                   currency_code("NOK")};

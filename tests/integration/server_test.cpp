@@ -660,19 +660,31 @@ TEST_CASE("fault gzip-bomb sends a small gzip body that inflates to 64 MiB of ze
     }
 }
 
-TEST_CASE("fault http10-close answers HTTP/1.0 without Content-Length or Connection and ends the body with a "
-          "bare TCP close")
+TEST_CASE("fault http10-close answers HTTP/1.0 without Content-Length or Connection and ends the body by "
+          "closing, with close_notify; http10-cut closes half way without it")
 {
-    local_server server(faulty(fault::http10_close));
-    tls_connection connection(server.port(), server.certificate_pem());
-    auto answer = connection.request_raw("GET", usd_target); // asking for keep-alive
-    auto [head, body] = split(answer.bytes);
-    CHECK(head.starts_with("HTTP/1.0 200 OK\r\n"));
-    CHECK(lower(head).find("\r\ncontent-length:") == std::string::npos);
-    CHECK(lower(head).find("\r\nconnection:") == std::string::npos);
-    CHECK(lower(head).find("\r\ncontent-type: application/json\r\n") != std::string::npos);
-    CHECK(body == usd_body);
-    CHECK(answer.end == raw_end::truncated);
+    for (auto kind : {fault::http10_close, fault::http10_cut})
+    {
+        CAPTURE(to_string(kind));
+        local_server server(faulty(kind));
+        tls_connection connection(server.port(), server.certificate_pem());
+        auto answer = connection.request_raw("GET", usd_target); // asking for keep-alive
+        auto [head, body] = split(answer.bytes);
+        CHECK(head.starts_with("HTTP/1.0 200 OK\r\n"));
+        CHECK(lower(head).find("\r\ncontent-length:") == std::string::npos);
+        CHECK(lower(head).find("\r\nconnection:") == std::string::npos);
+        CHECK(lower(head).find("\r\ncontent-type: application/json\r\n") != std::string::npos);
+        if (kind == fault::http10_close)
+        {
+            CHECK(body == usd_body);
+            CHECK(answer.end == raw_end::close_notify);
+        }
+        else
+        {
+            CHECK(body == usd_body.substr(0, usd_body.size() - usd_body.size() / 2));
+            CHECK(answer.end == raw_end::truncated);
+        }
+    }
 }
 
 TEST_CASE("fault big-header adds 12 KiB of header fields to the right answer")

@@ -442,6 +442,49 @@ TEST_CASE_FIXTURE(fixture, "a redirect to another origin goes to that origin, wi
     CHECK(outcome.final_url == "https://mirror.example:8443/r?x=1");
 }
 
+TEST_CASE_FIXTURE(fixture, "a caller's credentials go to the first origin only: a redirect elsewhere drops them, and "
+                           "a redirect back sends them again")
+{
+    answer([](const http_request& request, std::size_t index) {
+        if (index == 0)
+            return fake_reply::answer(302, {{"Location", "https://evil.example/steal"}});
+        if (index == 1)
+            return fake_reply::answer(307, {{"Location", "https://api.example/rates?base=EUR"}});
+        return fake_reply::ok(request.target);
+    });
+    auto request = get(usd);
+    request.extra_fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
+        std::vector<fxrates::detail::request_field>{{"authorization", "Bearer secret"},
+                                                     {"Accept", "text/csv"},
+                                                     {"Cookie", "session=1"},
+                                                     {"Proxy-Authorization", "Basic eDp5"}});
+    auto outcome = run(std::move(request));
+    CHECK_FALSE(outcome.error);
+    REQUIRE(transport.requests.size() == 3);
+    CHECK(field_of(transport.requests[0], "authorization") == "Bearer secret");
+    CHECK(field_of(transport.requests[0], "Cookie") == "session=1");
+    CHECK(transport.requests[1].origin.host == "evil.example");
+    CHECK_FALSE(field_of(transport.requests[1], "authorization"));
+    CHECK_FALSE(field_of(transport.requests[1], "Cookie"));
+    CHECK_FALSE(field_of(transport.requests[1], "Proxy-Authorization"));
+    CHECK(field_of(transport.requests[1], "Accept") == "text/csv");
+    CHECK(field_of(transport.requests[2], "authorization") == "Bearer secret");
+    CHECK(field_of(transport.requests[2], "Proxy-Authorization") == "Basic eDp5");
+}
+
+TEST_CASE("an origin is scheme, host and port: another port or scheme of one host is another origin for credentials")
+{
+    using fxrates::detail::fields_for_hop;
+    using fxrates::detail::origin;
+    auto fields = std::make_shared<const std::vector<fxrates::detail::request_field>>(
+        std::vector<fxrates::detail::request_field>{{"Authorization", "Basic eDp5"}, {"Accept", "*/*"}});
+    origin first{"https", "api.example", 443};
+    CHECK(fields_for_hop(fields, first, first) == fields);
+    CHECK(fields_for_hop(fields, first, origin{"https", "api.example", 8443})->size() == 1);
+    CHECK(fields_for_hop(fields, first, origin{"http", "api.example", 443})->front().name == "Accept");
+    CHECK_FALSE(fields_for_hop(nullptr, first, origin{"https", "other.example", 443}));
+}
+
 TEST_CASE_FIXTURE(fixture, "a redirect from https to http is refused and says so")
 {
     answer([](const http_request&, std::size_t) {

@@ -557,6 +557,28 @@ TEST_CASE("the parser reads a body without Content-Length or Transfer-Encoding u
     CHECK_FALSE(parser.error());
 }
 
+TEST_CASE("a TLS close without close_notify cannot end a body that ends at the close: it may be cut short")
+{
+    const std::string answer = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nthe first half";
+    string_sink sink;
+    response_parser parser({}, sink);
+    CHECK(parser.feed(answer) == answer.size());
+    parser.feed_eof(false);
+    CHECK_FALSE(parser.done());
+    CHECK(parser.error() == errc::truncated_answer);
+    CHECK(parser.error_detail().find("without TLS close_notify after 14 bytes") != std::string::npos);
+
+    // A body with a length that is complete needs no close at all, clean or not.
+    string_sink whole;
+    response_parser framed({}, whole);
+    const std::string sized = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody";
+    CHECK(framed.feed(sized) == sized.size());
+    CHECK(framed.done());
+    framed.feed_eof(false);
+    CHECK(framed.done());
+    CHECK_FALSE(framed.error());
+}
+
 TEST_CASE("the parser joins a chunked body and ignores its extensions and trailers")
 {
     const std::string answer = "HTTP/1.1 200 OK\r\n"

@@ -47,8 +47,11 @@ enum class fault
     gzip,              ///< the answer gzip-compressed (`Content-Encoding: gzip`) though not asked for
     gzip_bomb,         ///< a `200` with `Content-Encoding: gzip` whose body inflates to 64 MiB of zeros
     /// the answer as `HTTP/1.0` without Content-Length or Connection, its body ended by closing the
-    /// TCP connection without TLS close_notify
+    /// connection (with TLS close_notify)
     http10_close,
+    /// as `http10_close`, but the connection is closed half way through the body, without TLS
+    /// close_notify: over https a client must report the body cut, not take it whole
+    http10_cut,
     big_header,   ///< the answer with about 12 KiB of extra header fields (`X-Padding-1` to `-12`)
     lf_only,      ///< the answer with every line of its head ended by LF alone
     no_reason,    ///< the answer with a status line without reason phrase: `HTTP/1.1 200`

@@ -155,13 +155,13 @@ boost::asio::awaitable<exchange_result> run_exchange(Stream& stream, boost::beas
         }
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
         {
-            // The peer closed: with close_notify (eof) or without (truncated). Either ends a
+            // The peer closed: with close_notify (eof) or without (truncated), which cannot end a
             // close-delimited body; a body with a length or chunks cut short stays an error.
             // Closed before a byte of an answer: a connection failure (a keep-alive connection
             // the server had closed while idle looks exactly like this), not a bad answer.
             if (!parser.got_bytes())
                 co_return fail(ec);
-            parser.feed_eof();
+            parser.feed_eof(ec == asio::error::eof);
             if (parser.done())
                 break;
             co_return fail(parser.error() ? parser.error() : error_code(errc::truncated_answer));

@@ -295,6 +295,8 @@ public:
         fetch_outcome outcome;
         auto& timing = outcome.timing;
         auto location = std::move(request.location);
+        const auto first_origin = location.origin;
+        auto hop_fields = request.extra_fields; // the caller's, without credentials on another origin
         std::optional<redirect_chain> chain; // made at the first redirect: most requests have none
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
@@ -355,14 +357,14 @@ public:
             sent.origin = location.origin;
             sent.target = location.target;
             sent.head = request.head;
-            sent.extra_fields = request.extra_fields;
+            sent.extra_fields = hop_fields;
             sent.sink = sink ? &*sink : nullptr;
             std::optional<resume_point> resume;
             if (may_resume)
                 if (auto point = request.sink->resume_from(); point && point->offset > 0)
                     if (auto validator = if_range_validator(*point); !validator.empty())
                     {
-                        sent.extra_fields = with_resume_fields(request.extra_fields, point->offset,
+                        sent.extra_fields = with_resume_fields(hop_fields, point->offset,
                                                                std::move(validator));
                         sent.identity_encoding = true;
                         resume = std::move(point);
@@ -506,6 +508,7 @@ public:
                 }
                 chain->add(next.url());
                 ++outcome.redirects;
+                hop_fields = fields_for_hop(request.extra_fields, first_origin, next.origin);
                 location = std::move(next);
                 continue; // redirects are not failures: no budget spent
             }

@@ -1,10 +1,14 @@
 #include "client/http/redirect.hpp"
 
+#include "client/http/ascii.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
+#include <memory>
 #include <vector>
 
 namespace fxrates::detail {
@@ -160,6 +164,20 @@ std::string redirect_chain::text(const std::string& next) const
         chain += (chain.empty() ? "" : " -> ") + *all[i];
     }
     return chain;
+}
+
+request_fields fields_for_hop(const request_fields& caller, const origin& first, const origin& to)
+{
+    auto is_credential = [](const request_field& field) {
+        return iequals(field.name, "authorization") || iequals(field.name, "proxy-authorization") ||
+               iequals(field.name, "cookie");
+    };
+    if (!caller || to == first || std::none_of(caller->begin(), caller->end(), is_credential))
+        return caller;
+    std::vector<request_field> kept;
+    std::copy_if(caller->begin(), caller->end(), std::back_inserter(kept),
+                 [&](const request_field& field) { return !is_credential(field); });
+    return std::make_shared<const std::vector<request_field>>(std::move(kept));
 }
 
 } // namespace fxrates::detail

@@ -6,6 +6,7 @@
 #include <fxrates/error.hpp>
 
 #include "client/http/origin.hpp"
+#include "client/http/request_fields.hpp"
 
 #include <string>
 #include <string_view>
@@ -42,6 +43,12 @@ error_code parse_http_location(std::string_view url, http_location& out, std::st
 /// resolved against `from`, the fragment is dropped). Errors: `errc::bad_redirect` (no usable URL,
 /// another scheme), `errc::insecure_redirect` (https to http); `why` says what was wrong.
 error_code resolve_redirect(const http_location& from, std::string_view field, http_location& to, std::string& why);
+
+/// The caller's fields to send to `to` on a request that began at `first`: all of them there, and
+/// elsewhere all but the credentials (`Authorization`, `Proxy-Authorization`, `Cookie`), which
+/// were meant for `first` alone: a redirect must not hand a caller's token to another host (as
+/// curl and browsers do). Origins compare by scheme, host and port.
+request_fields fields_for_hop(const request_fields& caller, const origin& first, const origin& to);
 
 /// The URLs one request visited, in order.
 class redirect_chain

@@ -769,7 +769,7 @@ std::size_t response_parser::feed(std::string_view data)
     return taken();
 }
 
-void response_parser::feed_eof()
+void response_parser::feed_eof(bool clean)
 {
     switch (state_)
     {
@@ -777,8 +777,11 @@ void response_parser::feed_eof()
     case state::failed:
         return;
     case state::body_close:
-        // The end of a close-delimited body. A TLS close without close_notify lands here too: a
-        // truncation attack could cut such a body short, which only a length or chunks would reveal.
+        if (!clean)
+            return fail(errc::truncated_answer,
+                        "the connection closed without TLS close_notify after " + std::to_string(body_bytes()) +
+                            " bytes of a body that has no length and ends only when the connection "
+                            "closes, so the body may be cut short");
         return finish_body();
     case state::status_line:
         if (!status_seen_)

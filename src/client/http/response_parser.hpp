@@ -191,10 +191,12 @@ public:
     /// reused) or at an error.
     std::size_t feed(std::string_view data);
 
-    /// The peer closed the connection (TCP FIN, TLS close_notify, or a TLS close without
-    /// close_notify: all the same here). Ends a close-delimited body; anything else unfinished
-    /// becomes errc::truncated_answer (or bad_http if no status line came).
-    void feed_eof();
+    /// The peer closed the connection: `clean` for a TCP FIN on plain HTTP or a TLS close_notify,
+    /// not for a TLS close without close_notify. A clean close ends a close-delimited body; an
+    /// unclean one cannot, since a body cut short (a truncation attack, a server that died) looks
+    /// the same, and fails as curl does. Anything else unfinished becomes errc::truncated_answer
+    /// (or bad_http if no status line came).
+    void feed_eof(bool clean = true);
 
     /// The final answer is complete.
     bool done() const noexcept { return state_ == state::done; }

@@ -11,6 +11,7 @@
 
 #include "client/http/body_sink.hpp"
 #include "client/http/origin.hpp"
+#include "client/http/request_fields.hpp"
 #include "client/http/response_parser.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -38,18 +39,6 @@ struct time_limit
         return inner.left < outer.left ? inner : outer;
     }
 };
-
-/// A field of a request (owning, unlike the parser's views of an answer's fields).
-struct request_field
-{
-    std::string name;
-    std::string value;
-};
-
-/// Fields a request adds to the transport's own (Host, User-Agent, Accept-Encoding). Shared and
-/// immutable: a caller sends the same fields with every request, and retries and redirects resend
-/// them, so they are made once, not copied per request.
-using request_fields = std::shared_ptr<const std::vector<request_field>>;
 
 /// One GET (or HEAD) to send.
 struct http_request
