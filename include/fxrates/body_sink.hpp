@@ -28,6 +28,10 @@ struct body_head
     /// `Content-Length` of an answer without a content coding.
     std::optional<std::uint64_t> total_size;
 
+    /// Where a 206's bytes end in the whole body (one past the last byte of its `Content-Range`).
+    /// The client ends a 206 that sends more with an error, and one that sends less as cut short.
+    std::optional<std::uint64_t> range_end;
+
     /// The answer's `ETag` and `Last-Modified`, as sent (empty when absent).
     std::string etag;
     std::string last_modified;

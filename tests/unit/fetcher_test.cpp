@@ -797,6 +797,78 @@ TEST_CASE_FIXTURE(fixture, "a 206 with other validators than the bytes kept' (a 
     }
 }
 
+TEST_CASE_FIXTURE(fixture, "a 416 whose size or ETag contradicts the bytes kept is not believed: the body is asked for whole")
+{
+    for (bool other_tag : {false, true})
+    {
+        CAPTURE(other_tag);
+        transport.requests.clear();
+        answer([other_tag](const http_request& request, std::size_t) {
+            if (!field_of(request, "Range"))
+                return fake_reply::answer(200, {{"ETag", "\"v1\""}}, "0123456789");
+            if (other_tag) // the size fits, the resource does not
+                return fake_reply::answer(416, {{"Content-Range", "bytes */4"}, {"ETag", "\"v2\""}});
+            return fake_reply::answer(416, {{"Content-Range", "bytes */4"}}); // the kept bytes said 10
+        });
+        auto sink = partial("0123", "\"v1\"");
+        if (!other_tag)
+            sink.total = 10;
+        auto outcome = run_into(sink);
+        CHECK_FALSE(outcome.error);
+        CHECK(outcome.response.status() == 200);
+        CHECK(sink.body == "0123456789");
+        REQUIRE(transport.requests.size() == 2);
+        CHECK_FALSE(field_of(transport.requests[1], "Range"));
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 that sends more than its Content-Range gave is not the rest: its bytes are dropped and "
+                           "the body is asked for whole")
+{
+    // A server that sends the whole body under the head of a range.
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range"))
+            return fake_reply::answer(206, {{"Content-Range", "bytes 6-10/11"}, {"ETag", "\"e1\""}}, "hello world");
+        return fake_reply::answer(200, {{"ETag", "\"e1\""}}, "hello world");
+    });
+    auto sink = partial("hello ", "\"e1\"");
+    auto outcome = run_into(sink);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.status() == 200);
+    CHECK(sink.body == "hello world");
+    REQUIRE(transport.requests.size() == 2);
+    CHECK_FALSE(field_of(transport.requests[1], "Range"));
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 to a caller's own range that sends more than its Content-Range gave fails the fetch")
+{
+    answer([](const http_request&, std::size_t) {
+        return fake_reply::answer(206, {{"Content-Range", "bytes 2-3/10"}}, "23456789");
+    });
+    fxrates::test::resuming_sink sink;
+    auto outcome = run_into(sink, nullptr, {{"Range", "bytes=2-3"}});
+    CHECK(outcome.error == errc::bad_response);
+    CHECK(outcome.diag.client_message() ==
+          "the server files.example sent more than the bytes 2 to 3 its 206 answer's Content-Range gave");
+    CHECK(sink.body.empty());
+    CHECK(transport.requests.size() == 1);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 206 that ends before the end of its own Content-Range is continued from where it ended")
+{
+    answer([](const http_request& request, std::size_t) {
+        if (field_of(request, "Range") == "bytes=6-")
+            return fake_reply::answer(206, {{"Content-Range", "bytes 6-10/*"}, {"ETag", "\"e1\""}}, "wo");
+        return fake_reply::answer(206, {{"Content-Range", "bytes 8-10/*"}, {"ETag", "\"e1\""}}, "rld");
+    });
+    auto sink = partial("hello ", "\"e1\"");
+    auto outcome = run_into(sink);
+    CHECK_FALSE(outcome.error);
+    CHECK(sink.body == "hello world");
+    REQUIRE(transport.requests.size() == 2);
+    CHECK(field_of(transport.requests[1], "Range") == "bytes=8-");
+}
+
 TEST_CASE_FIXTURE(fixture, "a 206 that ends before the whole body is continued from where it ended, as a cut body is")
 {
     answer([](const http_request& request, std::size_t) {

@@ -125,15 +125,21 @@ public:
         complete_ = false;
         status_ = status;
         total_size_ = head.total_size;
+        range_end_ = status == 206 ? head.range_end : std::nullopt;
+        range_first_ = head.offset;
+        answer_bytes_ = 0;
         // A 206 with an unknown complete length ("bytes 4-9/*") is held to the one the bytes kept
         // came with, when that was known.
         if (!total_size_ && resumed && status == 206)
             total_size_ = resume_->total_size;
-        if (resumed && status == 416 && head.total_size == resume_at)
+        if (resumed && status == 416 && head.total_size == resume_at && validator_change(head).empty() &&
+            resume_at <= body_limit_)
         {
             // "Nothing past byte N": the bytes kept are the whole body (a run stopped between its
             // last byte and its rename). The If-Range validator matched, or the answer would have
-            // been a 200. The caller's sink resumes at its end and gets nothing more.
+            // been a 200; a 416 whose validators or size contradict the bytes kept' (a server that
+            // ignores If-Range) is not believed, and the body is asked for whole. The caller's
+            // sink resumes at its end and gets nothing more.
             passing_ = complete_ = true;
             kept_ = whole_ = resume_at;
             body_head whole = head;
@@ -184,7 +190,10 @@ public:
         // The parser bounds the answer's own bytes; this bounds them with the ones resumed from.
         if (data.size() > body_limit_ - whole_)
             return refuse_size(whole_ + data.size());
+        if (range_end_ && data.size() > *range_end_ - range_first_ - answer_bytes_)
+            return refuse_overlong_range();
         whole_ += data.size();
+        answer_bytes_ += data.size();
         return to_.write(data);
     }
 
@@ -210,10 +219,15 @@ public:
     /// attempt asks for the rest after them.
     std::string short_of_whole() const
     {
-        if (caller_ranges_ || !passing_ || complete_ || status_ != 206 || !total_size_ || whole_ >= *total_size_)
+        if (caller_ranges_ || !passing_ || complete_ || status_ != 206)
             return {};
-        return "the 206 answer ended at byte " + std::to_string(whole_) + " of " + std::to_string(*total_size_) +
-               ": the rest of the body is still to come";
+        if (range_end_ && whole_ < *range_end_)
+            return "the 206 answer ended at byte " + std::to_string(whole_) + ", before the byte " +
+                   std::to_string(*range_end_) + " its Content-Range gave: the rest is still to come";
+        if (total_size_ && whole_ < *total_size_)
+            return "the 206 answer ended at byte " + std::to_string(whole_) + " of " +
+                   std::to_string(*total_size_) + ": the rest of the body is still to come";
+        return {};
     }
 
 private:
@@ -224,6 +238,18 @@ private:
                    std::to_string(size) + " bytes or more) would pass the body limit of " +
                    std::to_string(body_limit_) + " bytes";
         return errc::body_limit;
+    }
+
+    // A 206 whose body goes on past the end of its own Content-Range: its bytes cannot be trusted
+    // to be the range (a server that sends the whole body under a range's head does this). A
+    // resumed body is asked for whole; a caller's own range fails.
+    error_code refuse_overlong_range()
+    {
+        passing_ = false;
+        range_refused_ = resume_.has_value();
+        refusal_ = "sent more than the bytes " + std::to_string(range_first_) + " to " +
+                   std::to_string(*range_end_ - 1) + " its 206 answer's Content-Range gave";
+        return errc::bad_response;
     }
 
     // An answer HTTP does not allow to this request (RFC 9110 15.3.7, 15.4.5).
@@ -261,6 +287,9 @@ private:
     std::optional<resume_point> resume_;
     unsigned status_ = 0;                     // of the last answer
     std::optional<std::uint64_t> total_size_; // of the last answer
+    std::optional<std::uint64_t> range_end_;  // of the last answer, a 206
+    std::uint64_t range_first_ = 0;           // of the last answer: where its first byte goes
+    std::uint64_t answer_bytes_ = 0;          // of the last answer: its bytes written
     std::uint64_t kept_ = 0;  // of the passing answer: the bytes resumed from
     std::uint64_t whole_ = 0; // of the passing answer: the bytes resumed from, and those written since
     bool passing_ = false;

@@ -256,6 +256,8 @@ body_head describe_body(const response_head& head)
     {
         described.offset = range->satisfied ? range->first : 0;
         described.total_size = range->complete_length;
+        if (range->satisfied)
+            described.range_end = range->last + 1;
     }
     else if (!ranged && !described.encoded && length.present && length.problem.empty())
         described.total_size = length.value;
