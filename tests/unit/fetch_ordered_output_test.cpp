@@ -115,15 +115,43 @@ TEST_CASE("items past the memory bound are spilled to a file and come back in or
     CHECK(::rmdir(scratch) == 0); // the spill files were anonymous: nothing is left in the folder
 }
 
-TEST_CASE("a spill folder that cannot be written breaks the output with a message naming it")
+TEST_CASE("a body that cannot be held (no spill file) fails that item alone, naming the folder; the others come out")
+{
+    for (bool whole : {false, true})
+    {
+        CAPTURE(whole);
+        fake_stdout out;
+        ordered_output ordered(out.writer(), 3, "/nonexistent/fxrates-spill", whole);
+        CHECK_FALSE(ordered.write(2, "ok").failed()); // fits in memory, with room for one more byte
+        CHECK_FALSE(ordered.finish(2, true).failed());
+        auto status = ordered.write(1, "abc"); // past the memory bound
+        REQUIRE(status.failed());
+        CHECK_FALSE(status.code); // the output is not broken
+        CHECK(status.message.find("/nonexistent/fxrates-spill") != std::string::npos);
+        CHECK(ordered.write(1, "more").message == status.message);
+        CHECK_FALSE(ordered.write(0, "x").failed());
+        CHECK_FALSE(ordered.finish(0, true).failed());
+        CHECK(ordered.head() == 1); // waits for item 1 to end
+        CHECK(ordered.finish(1, true).message == status.message); // so that the caller fails it
+        CHECK(out.all() == "xok");
+        CHECK(ordered.head() == 3);
+        CHECK(ordered.held_bytes() == 0);
+    }
+}
+
+TEST_CASE("an item that could not be held may start over, and one that failed anyway says nothing more")
 {
     fake_stdout out;
-    ordered_output ordered(out.writer(), 2, "/nonexistent/fxrates-spill");
-    auto status = ordered.write(1, "abc");
-    REQUIRE(status.failed());
-    CHECK(status.code);
-    CHECK(status.message.find("/nonexistent/fxrates-spill") != std::string::npos);
-    CHECK(ordered.write(0, "x").failed());
+    ordered_output ordered(out.writer(), 2, "/nonexistent/fxrates-spill", true);
+    CHECK(ordered.write(1, "abc").failed());
+    CHECK_FALSE(ordered.begin(1).failed()); // a retry
+    CHECK_FALSE(ordered.write(1, "ab").failed());
+    CHECK(ordered.write(2, "cde").failed());
+    CHECK_FALSE(ordered.finish(2, false).failed());
+    CHECK_FALSE(ordered.finish(1, true).failed());
+    CHECK_FALSE(ordered.finish(0, true).failed());
+    CHECK(out.all() == "ab");
+    CHECK(ordered.head() == 3);
 }
 
 TEST_CASE("a failed item contributes nothing, held or spilled")

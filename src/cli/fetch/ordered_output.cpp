@@ -52,6 +52,11 @@ output_status ordered_output::begin(std::size_t index)
         return misuse(index, "has already been written out");
     if (index == head_ && !whole_items_)
     {
+        if (auto found = waiting_.find(index); found != waiting_.end()) // it could not be held
+        {
+            waiting_.erase(found);
+            return {};
+        }
         if (head_written_ > 0)
             return misuse(index, "cannot start over: " + std::to_string(head_written_) +
                                      " bytes already written to stdout");
@@ -60,9 +65,15 @@ output_status ordered_output::begin(std::size_t index)
     auto found = waiting_.find(index);
     if (found == waiting_.end())
         return {};
-    if (found->second.state_ != held_item::state::open)
+    auto& item = found->second;
+    if (item.state_ == held_item::state::unheld)
+    {
+        item.state_ = held_item::state::open; // a new answer may find room where the last did not
+        item.why_.clear();
+    }
+    if (item.state_ != held_item::state::open)
         return misuse(index, "has already finished");
-    drop(found->second);
+    drop(item);
     return {};
 }
 
@@ -74,10 +85,14 @@ output_status ordered_output::write(std::size_t index, std::string_view data)
         return misuse(index, "has already been written out");
     if (index == head_ && !whole_items_)
     {
+        if (auto found = waiting_.find(index); found != waiting_.end()) // it could not be held
+            return {{}, found->second.why_};
         head_written_ += data.size();
         return emit(data);
     }
     held_item& item = waiting_[index];
+    if (item.state_ == held_item::state::unheld)
+        return {{}, item.why_};
     if (item.state_ != held_item::state::open)
         return misuse(index, "has already finished");
     return hold(item, data);
@@ -90,15 +105,29 @@ output_status ordered_output::finish(std::size_t index, bool ok)
     if (index < head_)
         return misuse(index, "has already been written out");
     if (index == head_ && !whole_items_)
-        return advance();
+    {
+        output_status unheld;
+        if (auto found = waiting_.find(index); found != waiting_.end()) // it could not be held
+        {
+            if (ok)
+                unheld = {{}, found->second.why_};
+            waiting_.erase(found);
+        }
+        if (auto status = advance(); status.failed())
+            return status;
+        return unheld;
+    }
     if (index == head_)
     {
         // Whole items: the head's bytes were held; they go out now, or not at all.
+        output_status unheld;
         if (auto found = waiting_.find(index); found != waiting_.end())
         {
             held_item item = std::move(found->second);
             waiting_.erase(found);
-            if (ok)
+            if (item.state_ == held_item::state::unheld && ok)
+                unheld = {{}, item.why_};
+            else if (ok)
             {
                 if (auto status = write_out(item); status.failed())
                     return status;
@@ -106,9 +135,16 @@ output_status ordered_output::finish(std::size_t index, bool ok)
             else
                 drop(item);
         }
-        return advance();
+        if (auto status = advance(); status.failed())
+            return status;
+        return unheld;
     }
     held_item& item = waiting_[index];
+    if (item.state_ == held_item::state::unheld)
+    {
+        item.state_ = held_item::state::failed;
+        return ok ? output_status{{}, item.why_} : output_status{};
+    }
     if (item.state_ != held_item::state::open)
         return misuse(index, "has already finished");
     if (!ok)
@@ -140,12 +176,8 @@ output_status ordered_output::hold(held_item& item, std::string_view data)
     {
         item.spill_ = open_spill_file(spill_dir_);
         if (!item.spill_)
-        {
-            error_code ec = last_error();
-            broken_ = {ec, "cannot create a file in " + spill_dir_ + " to hold output waiting its turn: " +
-                               ec.message() + " (set TMPDIR to a writable folder)"};
-            return broken_;
-        }
+            return unhold(item, "cannot create a file in " + spill_dir_ + " to hold this body until its turn: " +
+                                    last_error().message() + " (set TMPDIR to a writable folder with room)");
     }
     while (!data.empty())
     {
@@ -154,11 +186,8 @@ output_status ordered_output::hold(held_item& item, std::string_view data)
         if (written < 0 && errno == EINTR)
             continue;
         if (written < 0)
-        {
-            error_code ec = last_error();
-            broken_ = {ec, "cannot hold output waiting its turn in " + spill_dir_ + ": " + ec.message()};
-            return broken_;
-        }
+            return unhold(item, "cannot hold this body until its turn in " + spill_dir_ + ": " +
+                                    last_error().message() + " (set TMPDIR to a writable folder with room)");
         item.spilled_ += static_cast<std::uint64_t>(written);
         spilled_ += static_cast<std::uint64_t>(written);
         data.remove_prefix(static_cast<std::size_t>(written));
@@ -201,8 +230,9 @@ output_status ordered_output::advance()
         auto found = waiting_.find(head_);
         if (found == waiting_.end())
             return {};
-        if (whole_items_ && found->second.state_ == held_item::state::open)
-            return {}; // held until it ends
+        if (found->second.state_ == held_item::state::unheld ||
+            (whole_items_ && found->second.state_ == held_item::state::open))
+            return {}; // held until it ends (one that could not be held: its bytes were dropped)
         held_item item = std::move(found->second);
         waiting_.erase(found);
         bool open = item.state_ == held_item::state::open;
@@ -213,6 +243,14 @@ output_status ordered_output::advance()
             return {};
         head_written_ = 0;
     }
+}
+
+output_status ordered_output::unhold(held_item& item, std::string why)
+{
+    drop(item);
+    item.state_ = held_item::state::unheld;
+    item.why_ = std::move(why);
+    return {{}, item.why_};
 }
 
 void ordered_output::drop(held_item& item) noexcept

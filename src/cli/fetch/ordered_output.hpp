@@ -23,7 +23,10 @@ using output_writer = std::function<error_code(std::string_view)>;
 /// What went wrong in an `ordered_output` call; nothing if `failed()` is false.
 struct output_status
 {
-    error_code code;     ///< the writer's code or a spill file's errno; empty for a misuse of the item order
+    /// The output is broken (the writer's code, or a held body that could not be read back): the
+    /// run cannot go on. Empty when only the call's item failed (its body could not be held) or
+    /// for a misuse of the item order.
+    error_code code;
     std::string message; ///< a sentence saying what failed; empty if nothing did
 
     bool failed() const noexcept { return !message.empty(); }
@@ -49,10 +52,13 @@ std::string default_spill_dir();
  * The number of items need not be known: an index is just a position. Every index from 0 up must
  * eventually be finished, or the items after a missing one are never written.
  *
- * Errors: after a write error from the writer, or a spill file error, every call returns that same
- * error (the output is broken, and the rest cannot be written in order). Misuses of the order
- * (writing an item twice, an index already written out) return an error with an empty code and
- * leave the output as it was.
+ * Errors: after a write error from the writer, or a held body that cannot be read back, every
+ * call returns that same error (the output is broken, and the rest cannot be written in order). A
+ * body that cannot be held (no spill file can be made or written: a full or missing TMPDIR) fails
+ * that item alone, with an empty code: its bytes are dropped, its writes and its `finish(ok)`
+ * return the reason, and the items after it are written as usual; a `begin` tries it afresh.
+ * Misuses of the order (writing an item twice, an index already written out) return an error with
+ * an empty code and leave the output as it was.
  *
  * Thread safety: none; call from one thread (the command's event loop).
  */
@@ -98,8 +104,10 @@ private:
             open,
             succeeded,
             failed,
+            unheld, // its body could not be held: `why_` says why
         };
         state state_ = state::open;
+        std::string why_;
         std::string memory_; // the first bytes, in memory
         unique_fd spill_;    // the bytes after them, once the memory bound was reached
         std::uint64_t spilled_ = 0;
@@ -109,6 +117,7 @@ private:
     output_status hold(held_item& item, std::string_view data);
     output_status write_out(held_item& item);
     output_status advance();
+    output_status unhold(held_item& item, std::string why);
     void drop(held_item& item) noexcept;
     output_status misuse(std::size_t index, std::string_view what) const;
 
