@@ -42,6 +42,7 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fxrates::cli {
@@ -152,6 +153,43 @@ void fill_timing(const request_timing& timing, fetch::report_record& record)
     record.total_ms = since(timing.queued, timing.done);
 }
 
+
+// Why --report cannot be the file it names, or nothing. Opening the report empties it, so a report
+// that is one of the run's inputs (by another name, a link, /dev/stdin) would empty the list before
+// it is read: the run would fetch nothing and say all was well. Nor may it be where the bodies go
+// (stdout's file or pipe, under another name) or the output folder's validators. A terminal or
+// /dev/null may be both: nothing there is lost.
+std::optional<std::string> report_conflict(const fetch_options& options, bool bodies_to_stdout)
+{
+    struct stat report_stat{};
+    if (::stat(options.report.c_str(), &report_stat) != 0 || S_ISCHR(report_stat.st_mode))
+        return std::nullopt; // a file not made yet clobbers nothing
+    auto is_report = [&](int status, const struct stat& other) {
+        return status == 0 && other.st_dev == report_stat.st_dev && other.st_ino == report_stat.st_ino;
+    };
+    struct stat other{};
+    const std::pair<std::string_view, const std::string&> inputs[] = {{"-i", options.input},
+                                                                    {"--values", options.values}};
+    for (const auto& [flag, path] : inputs)
+    {
+        if (path.empty())
+            continue;
+        if (is_report(path == "-" ? ::fstat(STDIN_FILENO, &other) : ::stat(path.c_str(), &other), other))
+            return "it is the file " + std::string(flag) + " reads" + (path == "-" ? " (stdin)" : "") +
+                   ", which writing the report would empty before it is read; give the report another file";
+    }
+    if (bodies_to_stdout && is_report(::fstat(STDOUT_FILENO, &other), other))
+        return std::string("it is standard output, where the ") +
+               (options.fields.empty() ? "bodies" : "--field lines") + " go; give the report another file";
+    if (!options.output_dir.empty())
+    {
+        const std::string validators = options.output_dir + "/" + std::string(fetch::validators_file_name);
+        if (is_report(::stat(validators.c_str(), &other), other))
+            return "it is the folder's record of what each file's server said (" +
+                   std::string(fetch::validators_file_name) + "); give the report another file";
+    }
+    return std::nullopt;
+}
 
 // The items of a run as it goes: read from the inputs when a request can start (checked ahead
 // where they can be), each one's state kept from then until it ends, and every output fed as
@@ -968,6 +1006,11 @@ int run_fetch(const fetch_options& options)
     fetch::unique_fd report_file;
     if (!options.report.empty() && !report_to_stdout)
     {
+        if (auto why = report_conflict(options, !to_files))
+        {
+            report(command_name, "--report " + options.report + ": " + *why);
+            return 1;
+        }
         report_file = fetch::unique_fd(::open(options.report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
         if (report_file.get() < 0)
         {

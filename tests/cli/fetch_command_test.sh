@@ -151,6 +151,17 @@ run "$base/rates?base=USD" --report -
 [ "$code" = 1 ] && grep -q "needs -o" "$err" || fail "--report - without -o: exit $code: $(cat "$err")"
 run --template "https://x/{}" --values "$work/values.txt" --field nope
 [ "$code" = 1 ] && grep -q -- "--field" "$err" || fail "bad --field: exit $code: $(cat "$err")"
+# A report that is the list itself (by another name too) would empty it before it is read.
+printf '%s\n' "$base/rates?base=USD" >"$work/self.txt"
+ln -s "$work/self.txt" "$work/self-link.txt"
+run -i "$work/self.txt" -o "$work/self-out" --report "$work/self-link.txt"
+[ "$code" = 1 ] && grep -q "is the file -i reads" "$err" || fail "--report = -i: exit $code: $(cat "$err")"
+[ -s "$work/self.txt" ] || fail "--report = -i: the list was emptied"
+run --template "$base/rates?base={}" --values "$work/values.txt" --report "$work/values.txt"
+[ "$code" = 1 ] && grep -q "is the file --values reads" "$err" || fail "--report = --values: exit $code: $(cat "$err")"
+"$fxrates" fetch --cacert "$work/ca.pem" "$base/rates?base=USD" --report /dev/stdout >"$work/both.txt" 2>"$err"
+code=$?
+[ "$code" = 1 ] && grep -q "is standard output" "$err" || fail "--report = stdout: exit $code: $(cat "$err")"
 
 # Ctrl-C mid-run, and a server killed mid-run: answers drip one byte per 100 ms, so every file is
 # part-way when it happens. Finished files are kept, partial ones removed (none under a final name),
