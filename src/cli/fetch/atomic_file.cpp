@@ -311,6 +311,16 @@ std::string atomic_file::open_partial(int root, std::string_view name, bool keep
         file_.reset();
         return failure("cannot continue", errno ? errno : EINVAL);
     }
+    // The lock is taken on what the name led to when opened; another run may have put that file
+    // in place (or removed it) and let go of the lock since. Only the file still under the name is
+    // ours to write: else this run would empty or extend a finished file.
+    struct stat named{};
+    if (::fstatat(folder_, partial.c_str(), &named, AT_SYMLINK_NOFOLLOW) != 0 || named.st_dev != info.st_dev ||
+        named.st_ino != info.st_ino)
+    {
+        file_.reset();
+        return partial_unavailable;
+    }
     if (!keep && info.st_size != 0 && ::ftruncate(file_.get(), 0) != 0)
     {
         file_.reset();
@@ -401,9 +411,17 @@ std::string atomic_file::commit(bool overwrite, bool sync)
     committed_mtime_ns_ = ::fstat(file_.get(), &written) == 0
                               ? static_cast<std::int64_t>(written.st_mtim.tv_sec) * 1'000'000'000 + written.st_mtim.tv_nsec
                               : 0;
+    // A partial file stays locked until it is renamed or removed: another run that finds it under
+    // its partial name meanwhile must not take it (the lock belongs to the open file, which this
+    // second descriptor keeps open).
+    unique_fd keep_locked(partial_ ? ::dup(file_.get()) : -1);
     // close() is where some file systems (NFS) report a failed write: it must be seen before rename.
     if (::close(file_.release()) != 0)
-        return failure("cannot write", errno);
+    {
+        int error = errno;
+        discard();
+        return failure("cannot write", error);
+    }
     const int folder = folder_;
     int renamed = overwrite
                       ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
@@ -436,13 +454,14 @@ std::string atomic_file::commit(bool overwrite, bool sync)
 
 void atomic_file::discard() noexcept
 {
-    file_.reset();
+    // Removed while still open, and so still locked (a partial file): see commit().
     if (!temporary_.empty() && folder_ >= 0)
     {
         ::unlinkat(folder_, temporary_.c_str(), 0);
         if (partial_)
             ::unlinkat(folder_, note_name(leaf_).c_str(), 0);
     }
+    file_.reset();
     temporary_.clear();
     partial_ = false;
 }
