@@ -220,11 +220,18 @@ public:
     fetch_run(setup config, url_prefetcher& input, std::size_t window, std::optional<std::size_t> total)
         : config_(std::move(config)), input_(input), order_(window),
           progress_(std::string(command_name), total.value_or(0),
-                    standard_error_is_terminal() && !config_.options.quiet)
+                    standard_error_is_terminal() && !config_.options.quiet && !prints_on_terminal(config_))
     {
     }
 
     progress_display& progress() noexcept { return progress_; }
+
+    // Bodies, --field lines or the report go to stdout, and stdout is a terminal: a progress line
+    // there would cut into them (curl shows no meter then either).
+    static bool prints_on_terminal(const setup& config)
+    {
+        return (!config.to_files || config.options.report == "-") && ::isatty(STDOUT_FILENO) == 1;
+    }
 
     // Set once the run's loop exists: stops the batch (stdout or the report cannot be written).
     std::function<void()> stop_batch;

@@ -38,6 +38,19 @@ grep -q $'\x1b' "$work/quiet" && fail "--quiet on a terminal still draws progres
 printf -v failing '%q ' "$fxrates" rates --api "$api" --cacert "$work/ca.pem" --strategy sequential --base USD,RUB,PLN
 timeout 60 script -q -e -c "$failing" "$work/failing" >/dev/null </dev/null
 [ "$(grep -ac "RUB: " "$work/failing")" = 1 ] || fail "on a terminal: the failure is not printed exactly once: $(cat -v "$work/failing")"
+
+# fetch on a terminal: a progress line while files are saved, none while the bodies themselves go
+# to the terminal (it would cut into them).
+printf -v fetching '%q ' "$fxrates" fetch --cacert "$work/ca.pem" --concurrency 1 "$api/rates?base=USD" \
+    "$api/rates?base=EUR" "$api/rates?base=PLN"
+timeout 60 script -q -e -c "$fetching -o $(printf %q "$work/saved") --name {index}.json" "$work/fetch-files" >/dev/null </dev/null
+[ $? = 0 ] || fail "fetch -o on a terminal: exit code $?"
+grep -aq "fxrates fetch: 3/3 done" "$work/fetch-files" || fail "fetch -o on a terminal: no progress line"
+timeout 60 script -q -e -c "$fetching" "$work/fetch-bodies" >/dev/null </dev/null
+[ $? = 0 ] || fail "fetch to a terminal: exit code $?"
+[ "$(grep -ao '"base":"[A-Z]*"' "$work/fetch-bodies" | tr -d '\n')" = '"base":"USD""base":"EUR""base":"PLN"' ] ||
+    fail "fetch to a terminal: the bodies are not there in order: $(cat -v "$work/fetch-bodies")"
+grep -q $'\x1b' "$work/fetch-bodies" && fail "fetch to a terminal: a progress line drawn among the bodies"
 kill "$server_pid" 2>/dev/null
 wait "$server_pid" 2>/dev/null
 
