@@ -1095,7 +1095,8 @@ int run_fetch(const fetch_options& options)
     params.api_url = "https://localhost"; // the client's rates API is not used here
     params.thread_safe = false;           // this thread alone runs the loop and uses the client
     client api(context, params);
-    asio::signal_set signals(context, SIGINT, SIGTERM);
+    // A closed terminal (SIGHUP) stops the run as Ctrl-C does: temporary files removed, exit 129.
+    asio::signal_set signals(context, SIGINT, SIGTERM, SIGHUP);
     asio::cancellation_signal cancel;
     // From any loop's thread: the cancellation itself is emitted on this one.
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };

@@ -188,9 +188,13 @@ interrupt_fetch() { # DIR ARGS...: fetch -o DIR ARGS, Ctrl-C once a partial file
     "$fxrates" fetch -o "$dir" "$@" >"$out" 2>"$err" &
     client=$!
     wait_for_partial_files "$dir"
-    kill -INT "$client"
+    kill "-${interrupt_signal:-INT}" "$client"
     wait_for_exit "$client" 10
 }
+# A closed terminal (SIGHUP) stops the run as Ctrl-C does.
+interrupt_signal=HUP interrupt_fetch "$work/hup" --cacert "$work/both-ca.pem" -i "$work/slow.txt"
+[ "$exit_code" = 129 ] || fail "SIGHUP: exit code $exit_code, expected 129: $(cat "$err")"
+[ -z "$(find "$work/hup" -name '.*' ! -name .fxrates-meta)" ] || fail "SIGHUP: temporary files left: $(ls -A "$work/hup")"
 interrupt_fetch "$work/int" --cacert "$work/both-ca.pem" -i "$work/slow.txt" --report "$work/int.jsonl"
 [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
 [ -z "$(find "$work/int" -name '.*' ! -name .fxrates-meta)" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"
