@@ -284,11 +284,26 @@ TEST_CASE("file_exists sees files, folders and links without following links on 
 
 TEST_CASE("an output folder that cannot be opened or created is named in the error")
 {
+    scratch s;
+    const std::string file = s.path + "/file";
+    std::ofstream(file) << "not a folder";
     std::string why;
-    CHECK_FALSE(open_output_dir("/nonexistent/parent/out", true, why));
-    CHECK(why.rfind("cannot create the output folder \"/nonexistent/parent/out\": ", 0) == 0);
-    CHECK_FALSE(open_output_dir("/nonexistent/out", false, why));
-    CHECK(why.rfind("cannot open the output folder \"/nonexistent/out\": ", 0) == 0);
+    CHECK_FALSE(open_output_dir(file + "/out", true, why));
+    CHECK(why == "cannot create the output folder \"" + file + "/out\": Not a directory");
+    CHECK_FALSE(open_output_dir(s.path + "/missing", false, why));
+    CHECK(why.rfind("cannot open the output folder \"" + s.path + "/missing\": ", 0) == 0);
+}
+
+TEST_CASE("an output folder is created with the folders on its way")
+{
+    scratch s;
+    std::string why;
+    CHECK(open_output_dir(s.path + "/a/b//c/", true, why));
+    CHECK(why.empty());
+    struct stat made{};
+    CHECK(::stat((s.path + "/a/b/c").c_str(), &made) == 0);
+    CHECK(S_ISDIR(made.st_mode));
+    CHECK(open_output_dir(s.path + "/a/b/c", true, why)); // already there: opened as it is
 }
 
 TEST_CASE("a partial download is kept under a fixed hidden name with its note, continued, and put in place whole")

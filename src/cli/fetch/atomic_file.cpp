@@ -165,10 +165,18 @@ int write_whole(int folder, const std::string& name, std::string_view text)
 
 unique_fd open_output_dir(const std::string& path, bool create, std::string& why)
 {
-    if (create && ::mkdir(path.c_str(), 0777) != 0 && errno != EEXIST)
+    // Each folder on the way too, as `mkdir -p`, wget's -P and curl's --create-dirs do: `-o
+    // runs/$TASK_ID` needs no mkdir first.
+    for (std::size_t end = path.find('/', 1); create; end = path.find('/', end + 1))
     {
-        why = "cannot create the output folder " + quoted(path) + ": " + errno_text(errno);
-        return {};
+        const std::string folder = path.substr(0, end);
+        if (::mkdir(folder.c_str(), 0777) != 0 && errno != EEXIST)
+        {
+            why = "cannot create the output folder " + quoted(folder) + ": " + errno_text(errno);
+            return {};
+        }
+        if (end == std::string::npos)
+            break;
     }
     unique_fd fd{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
     if (!fd)

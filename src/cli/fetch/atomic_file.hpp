@@ -15,7 +15,7 @@
 
 namespace fxrates::cli::fetch {
 
-/// Opens the output folder `path` (creating it, but not its parents, when `create` is set), as the
+/// Opens the output folder `path` (creating it and its parents when `create` is set), as the
 /// root that all output names are resolved under. An invalid descriptor with `why` set on failure.
 /// `path` itself may be a symbolic link: the user named it; only names below it are confined.
 unique_fd open_output_dir(const std::string& path, bool create, std::string& why);
