@@ -32,6 +32,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -1105,6 +1106,16 @@ int run_fetch(const fetch_options& options)
             return;
         run.signal_number = number;
         cancel.emit(asio::cancellation_type::terminal);
+        // What is left to wait for after the first may not end soon (a host name lookup cannot
+        // be cancelled, a lab thread sits in a blocking read): a second one stops at once.
+        signals.async_wait([&](const boost::system::error_code& again, int) {
+            if (again)
+                return;
+            report(command_name, "stopped at once (a second signal)" +
+                                     (to_files ? "; hidden temporary files may remain in " + options.output_dir
+                                               : std::string()));
+            std::_Exit(128 + run.signal_number.load());
+        });
     });
     run.progress().start(context.get_executor());
     auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
