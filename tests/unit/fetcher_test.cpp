@@ -396,6 +396,17 @@ TEST_CASE_FIXTURE(fixture, "a 429 whose Retry-After is longer than allowed is re
     CHECK(outcome.diag.client_message().find("longer than the longest wait allowed") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(fixture, "a 503 whose Retry-After is longer than allowed fails at once, saying why it was not retried")
+{
+    params.retry.max_retry_after = 5s;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(503, {{"Retry-After", "600"}}); });
+    auto outcome = run(get(usd));
+    CHECK(outcome.response.status() == 503);
+    CHECK(outcome.attempts == 1);
+    CHECK(outcome.diag.client_message().find("not retried: the server asked to wait 600 s, longer than the "
+                                             "longest wait allowed (5 s)") != std::string::npos);
+}
+
 TEST_CASE_FIXTURE(fixture, "a 429 that would wait past the total timeout is returned with a note")
 {
     params.total_timeout = 3s;
@@ -620,6 +631,38 @@ TEST_CASE("a URL's port is read from its text: above 65535 or not a number is re
     CHECK(location.target == "/a?b");
     CHECK(fxrates::detail::parse_http_location("https://h:/a", location, why) == fxrates::error_code{});
     CHECK(location.origin.port == 443);
+}
+
+TEST_CASE("a URL's dot segments are removed before it is sent, encoded dots too, and never climb above the root")
+{
+    fxrates::detail::http_location location;
+    std::string why;
+    auto target = [&](std::string_view url) {
+        REQUIRE(fxrates::detail::parse_http_location(url, location, why) == fxrates::error_code{});
+        return location.target;
+    };
+    CHECK(target("https://h/a/b/../c?x=/../y") == "/a/c?x=/../y"); // the query is the server's
+    CHECK(target("https://h/a/./b/.") == "/a/b/");
+    CHECK(target("https://h/a/b/..") == "/a/");
+    CHECK(target("https://h/../../etc/passwd") == "/etc/passwd");
+    CHECK(target("https://h/%2e%2E/x/%2e/y") == "/x/y");
+    CHECK(target("https://h/a/.%2e/b") == "/b");
+    CHECK(target("https://h/a//../b") == "/a/b");
+    CHECK(target("https://h/..%2fx/...") == "/..%2fx/..."); // not dot segments: kept as they are
+    CHECK(target("https://h/..") == "/");
+    CHECK(target("https://h") == "/");
+    CHECK(location.url() == "https://h/");
+
+    fxrates::detail::http_location from;
+    REQUIRE(fxrates::detail::parse_http_location("https://h/a/b/c", from, why) == fxrates::error_code{});
+    fxrates::detail::http_location to;
+    for (auto [field, expected] : {std::pair{"../../../ok", "/ok"}, {"/x/../ok", "/ok"}, {"/%2e%2e/x", "/x"},
+                                   {"./d/../e", "/a/b/e"}, {"//other/../x", "/x"}})
+    {
+        CAPTURE(field);
+        REQUIRE(fxrates::detail::resolve_redirect(from, field, to, why) == fxrates::error_code{});
+        CHECK(to.target == expected);
+    }
 }
 
 TEST_CASE("a URL's #fragment is the reader's: accepted, and never sent")

@@ -480,12 +480,7 @@ public:
                 if (retry_after && !retry_.honours(*retry_after))
                 {
                     outcome.response = std::move(response);
-                    // parse_retry_after caps a wait at a day: the value said may have been longer.
-                    add_note(outcome.diag, "not retried: the server asked to wait " +
-                                               (*retry_after >= std::chrono::hours(24) ? std::string("a day or more")
-                                                                                       : seconds_text(*retry_after)) +
-                                               ", longer than the longest wait allowed (" +
-                                               seconds_text(retry_.params().max_retry_after) + ")");
+                    add_note(outcome.diag, wait_too_long(*retry_after));
                     break;
                 }
                 if (after(wait, now) >= total_deadline)
@@ -563,7 +558,13 @@ public:
             double unit = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
             auto decision = retry_.after_failure(failures, failure, retry_after, unit);
             if (!decision.retry)
+            {
+                // A 503's Retry-After past the longest wait allowed: say so, as for a 429.
+                if (retry_after && !retry_.honours(*retry_after) && failures < retry_.params().max_attempts &&
+                    retry_policy::is_retryable(failure))
+                    add_note(outcome.diag, wait_too_long(*retry_after));
                 break;
+            }
             if (after(decision.delay, Clock::now()) >= total_deadline)
             {
                 add_note(outcome.diag, no_more_retries(failures) + limit_text("total timeout", params_.total_timeout) +
@@ -591,6 +592,15 @@ public:
             add_note(outcome.diag, restart_note);
         timing.done = std::chrono::steady_clock::now();
         co_return outcome;
+    }
+
+    // Why an answer asking to wait `retry_after` is not retried.
+    std::string wait_too_long(std::chrono::steady_clock::duration retry_after) const
+    {
+        // parse_retry_after caps a wait at a day: the value said may have been longer.
+        return "not retried: the server asked to wait " +
+               (retry_after >= std::chrono::hours(24) ? std::string("a day or more") : seconds_text(retry_after)) +
+               ", longer than the longest wait allowed (" + seconds_text(retry_.params().max_retry_after) + ")";
     }
 
     // The start of why a request that may be retried is not, after its `failures`-th failure: it

@@ -17,6 +17,53 @@ namespace urls = boost::urls;
 
 namespace {
 
+// A path without its "." and ".." segments (RFC 3986 5.2.4), as curl sends it: "/a/b/../c" is
+// "/a/c", and ".." never climbs above the root. An encoded dot ("%2e") is a dot (RFC 3986 6.2.2.2:
+// it is unreserved). Boost.URL 1.81 keeps a ".." that climbs above the root, and decodes "%2e%2e"
+// into a "..", when it resolves a reference (boostorg/url#808), so the client does it itself.
+std::string remove_dot_segments(std::string_view path)
+{
+    auto dots = [](std::string_view segment) {
+        std::size_t count = 0;
+        while (!segment.empty())
+        {
+            if (segment.front() == '.')
+                segment.remove_prefix(1);
+            else if (segment.size() >= 3 && iequals(segment.substr(0, 3), "%2e"))
+                segment.remove_prefix(3);
+            else
+                return std::size_t{0};
+            ++count;
+        }
+        return count;
+    };
+    const bool absolute = path.starts_with('/');
+    if (absolute)
+        path.remove_prefix(1);
+    std::vector<std::string_view> kept;
+    for (bool last = false; !last;)
+    {
+        const auto end = path.find('/');
+        last = end == std::string_view::npos;
+        const auto segment = path.substr(0, end);
+        path.remove_prefix(last ? path.size() : end + 1);
+        const std::size_t count = dots(segment);
+        if (count == 2 && !kept.empty())
+            kept.pop_back();
+        if (count == 1 || count == 2)
+        {
+            if (last) // "a/." and "a/.." name a folder: the slash stays
+                kept.emplace_back();
+            continue;
+        }
+        kept.push_back(segment);
+    }
+    std::string result = absolute ? "/" : "";
+    for (std::size_t i = 0; i < kept.size(); ++i)
+        result.append(i > 0 ? "/" : "").append(kept[i]);
+    return result;
+}
+
 error_code from_url(const urls::url_view& url, http_location& out, std::string& why)
 {
     if (url.scheme_id() != urls::scheme::https && url.scheme_id() != urls::scheme::http)
@@ -75,7 +122,7 @@ error_code from_url(const urls::url_view& url, http_location& out, std::string& 
         why = "the path of '" + std::string(url.buffer()) + "' does not start with '/'";
         return errc::bad_redirect;
     }
-    result.target = path.empty() ? "/" : std::string(path);
+    result.target = path.empty() ? "/" : remove_dot_segments(path);
     if (url.has_query())
         result.target += "?" + std::string(url.encoded_query());
     out = std::move(result);
