@@ -137,8 +137,9 @@ std::string describe_failure(const list_item& item, const fetch_outcome& outcome
            failure_reason(item, outcome, own_reason);
 }
 
-// A report line's timings, in milliseconds from the item's start.
-void fill_timing(const request_timing& timing, fetch::report_record& record)
+// A report line's timings, in milliseconds from the item's start. `secure`: the last request went
+// over TLS (a plain http one had no handshake: null, not 0).
+void fill_timing(const request_timing& timing, bool secure, fetch::report_record& record)
 {
     using time_point = request_timing::time_point;
     auto since = [&](time_point from, time_point to) -> std::optional<double> {
@@ -149,7 +150,9 @@ void fill_timing(const request_timing& timing, fetch::report_record& record)
     // Every wait before the request could go: its turn among a host's URLs, the rate limit, a connection.
     record.queued_ms = since(timing.queued, timing.started != time_point{} ? timing.started : timing.granted);
     record.connect_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.started, timing.connected);
-    record.tls_ms = timing.reused_connection ? std::optional<double>(0) : since(timing.connected, timing.tls_done);
+    record.tls_ms = !secure                    ? std::nullopt
+                    : timing.reused_connection ? std::optional<double>(0)
+                                               : since(timing.connected, timing.tls_done);
     record.first_byte_ms = since(timing.tls_done, timing.first_byte);
     record.total_ms = since(timing.queued, timing.done);
 }
@@ -667,7 +670,7 @@ private:
             record.file = ok && config_.to_files ? state.file_name : std::string();
             record.content_type = outcome.content_type;
             record.attempts = outcome.attempts;
-            fill_timing(outcome.timing, record);
+            fill_timing(outcome.timing, !outcome.final_url.starts_with("http:"), record);
             record.ok = ok;
             record.not_modified = not_modified;
             record.skipped = state.skipped;

@@ -41,10 +41,15 @@ inline std::string limit_text(const char* name, std::chrono::steady_clock::durat
 }
 
 /// Why a request that the rate limit held past `limit` (a `limit_text`) failed, and what to do.
-inline std::string rate_limit_held_message(const std::string& limit)
+/// `rate_limited`: the answers 429 it had; then the pace was the server's, and a higher rate of
+/// our own would not help.
+inline std::string rate_limit_held_message(const std::string& limit, unsigned rate_limited = 0)
 {
-    return "the rate limit held the request past " + limit +
-           "; raise the rate or the timeout, or ask for fewer bases";
+    if (rate_limited > 0)
+        return "the server's rate limit held the request past " + limit + " (after " + std::to_string(rate_limited) +
+               (rate_limited == 1 ? " answer" : " answers") +
+               " 429 to it); raise the timeout, or send fewer requests to this server";
+    return "the rate limit held the request past " + limit + "; raise the rate or the timeout, or send fewer requests";
 }
 
 /// A deadline and the limit that sets it, for the message if it passes.

@@ -88,6 +88,10 @@ grep -q '"base":"USD"' "$work/saved/usd.json" && grep -q '"base":"EUR"' "$work/s
 sum=$(sha256sum "$work/saved/usd.json" | cut -d' ' -f1)
 head -1 "$work/report.jsonl" | grep -q "\"schema\":\"fxrates.fetch/1\",\"index\":1,\"line\":1,.*\"status\":200,.*\"sha256\":\"$sum\",\"file\":\"usd.json\"" ||
     fail "report: first line unexpected: $(head -1 "$work/report.jsonl")"
+head -1 "$work/report.jsonl" | grep -q '"tls_ms":[0-9]' || fail "report: no TLS time for https: $(head -1 "$work/report.jsonl")"
+# A plain http:// item had no TLS handshake: its tls_ms is null, not 0.
+run "$plain/bytes/10" -o "$work/plain-saved" --report "$work/plain.jsonl"
+grep -q '"connect_ms":[0-9][0-9.]*,"tls_ms":null,' "$work/plain.jsonl" || fail "report: http:// tls_ms: $(cat "$work/plain.jsonl")"
 
 # An existing file is kept, and that item fails; --overwrite replaces it.
 echo original >"$work/saved/usd.json"

@@ -417,6 +417,18 @@ TEST_CASE_FIXTURE(fixture, "a 429 that would wait past the total timeout is retu
     CHECK(outcome.diag.client_message().find("total timeout") != std::string::npos);
 }
 
+TEST_CASE_FIXTURE(fixture, "a request the server's 429s hold past the queue timeout says so, counting them")
+{
+    params.queue_timeout = 3s;
+    answer([](const http_request&, std::size_t) { return fake_reply::answer(429, {{"Retry-After", "5"}}); });
+    auto outcome = run(get(usd));
+    CHECK(outcome.error == asio::error::timed_out);
+    CHECK(outcome.rate_limited == 1);
+    CHECK(outcome.diag.client_message() ==
+          "the server's rate limit held the request past the queue timeout (3 s) (after 1 answer 429 to it); "
+          "raise the timeout, or send fewer requests to this server");
+}
+
 TEST_CASE_FIXTURE(fixture, "each redirect status is followed to a relative Location, and the final URL is recorded")
 {
     for (unsigned status : {301u, 302u, 303u, 307u, 308u})
@@ -657,12 +669,15 @@ TEST_CASE("a URL's dot segments are removed before it is sent, encoded dots too,
     REQUIRE(fxrates::detail::parse_http_location("https://h/a/b/c", from, why) == fxrates::error_code{});
     fxrates::detail::http_location to;
     for (auto [field, expected] : {std::pair{"../../../ok", "/ok"}, {"/x/../ok", "/ok"}, {"/%2e%2e/x", "/x"},
-                                   {"./d/../e", "/a/b/e"}, {"//other/../x", "/x"}})
+                                   {"./d/../e", "/a/b/e"}, {"//other/../x", "/x"},
+                                   // what browsers and curl take too: a space, UTF-8, a brace
+                                   {"/a b/\xc3\xa9?q={x}", "/a%20b/%C3%A9?q=%7Bx%7D"}, {"/100%25", "/100%25"}})
     {
         CAPTURE(field);
         REQUIRE(fxrates::detail::resolve_redirect(from, field, to, why) == fxrates::error_code{});
         CHECK(to.target == expected);
     }
+    CHECK(fxrates::detail::resolve_redirect(from, "/a\r\nSet-Cookie: x", to, why) == errc::bad_redirect);
 }
 
 TEST_CASE("a URL's #fragment is the reader's: accepted, and never sent")
@@ -985,11 +1000,11 @@ TEST_CASE_FIXTURE(fixture, "a 206 to a request for the whole body, or a 304 to o
         });
         fxrates::test::resuming_sink sink;
         auto outcome = run_into(sink);
-        CHECK(outcome.error == errc::bad_http);
+        CHECK(outcome.error == errc::bad_response);
         CHECK(outcome.diag.client_message().find(what) != std::string::npos);
         CHECK(sink.body.empty());
         auto in_memory = run(get(file));
-        CHECK(in_memory.error == errc::bad_http);
+        CHECK(in_memory.error == errc::bad_response);
         CHECK(in_memory.diag.client_message().find(what) != std::string::npos);
     }
     // Asked for: a caller's own condition gets its 304.

@@ -257,7 +257,7 @@ private:
     {
         passing_ = false;
         refusal_ = std::move(why);
-        return errc::bad_http;
+        return errc::bad_response;
     }
 
     // Why a 206 to a resumed request is not the resource the bytes kept came from, although the
@@ -365,7 +365,8 @@ public:
                     outcome.error = ec;
                     outcome.diag.set_client_message(
                         ec == asio::error::timed_out
-                            ? rate_limit_held_message(limit_text(queue_limit.name, queue_limit.length))
+                            ? rate_limit_held_message(limit_text(queue_limit.name, queue_limit.length),
+                                                      outcome.rate_limited)
                             : "stopped while waiting for its turn (the rate limit, or a pause the server asked for)");
                     break;
                 }
@@ -442,7 +443,7 @@ public:
                                                is_conditional(request.extra_fields));
                     !why.empty())
                 {
-                    ec = errc::bad_http;
+                    ec = errc::bad_response;
                     response.diag.set_client_message("the server " + location.origin.host_header() + " " +
                                                      why);
                 }

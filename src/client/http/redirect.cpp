@@ -147,9 +147,33 @@ error_code parse_http_location(std::string_view text, http_location& out, std::s
     return from_url(sent, out, why);
 }
 
+namespace {
+
+// Servers send a Location with a space or UTF-8 in it, and browsers and curl follow it: the bytes
+// that cannot stand in a URL are percent-encoded into the URL the server meant. Control characters
+// are left as they are, for the parser to refuse.
+std::string encode_stray_bytes(std::string_view field)
+{
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string encoded;
+    encoded.reserve(field.size());
+    for (unsigned char c : field)
+    {
+        if (c >= 0x80 || c == ' ' || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
+            c == '{' || c == '|' || c == '}')
+            encoded.append({'%', hex[c >> 4], hex[c & 15]});
+        else
+            encoded.push_back(static_cast<char>(c));
+    }
+    return encoded;
+}
+
+} // namespace
+
 error_code resolve_redirect(const http_location& from, std::string_view field, http_location& to, std::string& why)
 {
-    auto reference = urls::parse_uri_reference(field);
+    const std::string encoded = encode_stray_bytes(field);
+    auto reference = urls::parse_uri_reference(encoded);
     if (field.empty() || !reference)
     {
         why = field.empty() ? "the Location is empty"
