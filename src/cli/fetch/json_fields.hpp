@@ -26,11 +26,16 @@ std::optional<std::string> check_pointer(std::string_view pointer);
  *
  * Strings are printed raw, but with backslashes doubled and tabs, newlines and other control or
  * invisible characters escaped (`\t`, `\n`, `\x01`, `\u202e`), so that the line stays one line of
- * tab-separated fields and can be decoded unambiguously. Numbers, booleans and null are printed as
- * JSON; objects and arrays as compact JSON.
+ * tab-separated fields and can be decoded unambiguously. Numbers are printed as the server wrote
+ * them, digit for digit (no double in between); booleans and null as JSON; objects and arrays as
+ * compact JSON.
+ *
+ * The answer is read as a stream of parser events (SAX), never built as a document: memory is
+ * the selected values, not a multiple of the body.
  *
  * Returns false with `why` set ("the answer is not JSON (...)", "no field /results/0/lat in the
- * answer") if `body` is not JSON, is nested deeper than `max_json_depth`, or lacks a field.
+ * answer") if `body` is not JSON, is nested deeper than `max_json_depth`, lacks a field, or gives
+ * a key along a pointer's path twice in one object (which of the two is meant cannot be told).
  * The pointers must have passed `check_pointer`.
  */
 bool extract_fields(std::string_view body, const std::vector<std::string>& pointers, std::string& line,
