@@ -135,6 +135,8 @@ resource_lookup demo_site::find(std::string_view path)
         return {resource{"application/octet-stream", strong_etag(size, pattern_seed), last_modified(),
                          std::make_shared<pattern_source>(size)}};
     }
+    if (path == "/site")
+        return {std::nullopt, 301, "Moved Permanently"};
     if (!path.starts_with(site_prefix))
         return {};
     auto name = path.substr(site_prefix.size());

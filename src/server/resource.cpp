@@ -50,7 +50,7 @@ std::size_t text_source::read(std::uint64_t offset, std::span<char> out, boost::
     return count;
 }
 
-bool etag_list_matches(std::string_view list, std::string_view etag) noexcept
+bool etag_list_matches(std::string_view list, std::string_view etag, bool strong) noexcept
 {
     list = without_ows(list);
     if (list == "*")
@@ -67,7 +67,8 @@ bool etag_list_matches(std::string_view list, std::string_view etag) noexcept
         auto close = opaque.find('"', 1);
         if (close == std::string_view::npos)
             return false;
-        if (opaque.substr(0, close + 1) == wanted)
+        const bool weak = tag.starts_with("W/") || etag.starts_with("W/");
+        if (opaque.substr(0, close + 1) == wanted && !(strong && weak))
             return true;
         list = without_ows(opaque.substr(close + 1));
         if (!list.empty() && !list.starts_with(','))
@@ -123,6 +124,18 @@ selection select_representation(const request_conditions& request, std::string_v
                                 std::time_t last_modified, std::uint64_t size)
 {
     bool get = request.method == "GET";
+    if (!request.if_match.empty())
+    {
+        if (!etag_list_matches(request.if_match, etag, true))
+            return {selection_kind::precondition_failed, {}};
+    }
+    else if (!request.if_unmodified_since.empty())
+    {
+        // A date that does not parse is ignored (RFC 9110 13.1.4).
+        auto since = parse_http_date(without_ows(request.if_unmodified_since));
+        if (since && last_modified > *since)
+            return {selection_kind::precondition_failed, {}};
+    }
     if (!request.if_none_match.empty())
     {
         if (etag_list_matches(request.if_none_match, etag))

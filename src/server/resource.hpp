@@ -51,7 +51,8 @@ struct resource
     std::shared_ptr<body_source> body;
 };
 
-/// What looking a path up found: a resource, or the status to answer instead (404, 400) and why.
+/// What looking a path up found: a resource, or the status to answer instead (404, 400) and why;
+/// 301 for a folder asked for without its slash (the answer's Location adds it).
 struct resource_lookup
 {
     std::optional<resource> found;
@@ -76,6 +77,8 @@ struct request_conditions
     std::string_view range;
     std::string_view if_range;
     std::time_t now = 0; ///< the server's clock: an If-Modified-Since in the future is ignored
+    std::string_view if_match;
+    std::string_view if_unmodified_since;
 };
 
 enum class selection_kind
@@ -84,6 +87,7 @@ enum class selection_kind
     not_modified,  ///< 304, no body
     partial,       ///< 206 with `range` and Content-Range
     unsatisfiable, ///< 416 with `Content-Range: bytes */size`
+    precondition_failed, ///< 412: If-Match or If-Unmodified-Since does not hold
 };
 
 struct selection
@@ -93,17 +97,18 @@ struct selection
 };
 
 /// What to answer to a GET or HEAD of a representation of `size` bytes with validators `etag`
-/// (strong, quoted) and `last_modified`, following RFC 9110: If-None-Match (weak comparison, `*`
-/// too) decides alone when present, else If-Modified-Since; then Range, for GET only, unless an
+/// (strong, quoted) and `last_modified`, following RFC 9110 13.2.2: If-Match (strong comparison,
+/// `*` too) when present, else If-Unmodified-Since, may fail the request (412); then If-None-Match
+/// (weak comparison, `*` too) decides alone when present, else If-Modified-Since; then Range, for GET only, unless an
 /// If-Range does not match (strong comparison, or the exact Last-Modified date). One range is served
 /// (`a-b`, `a-`, `-n`); a field with several ranges, or one that does not parse, is ignored, as RFC
 /// 9110 14.2 allows.
 selection select_representation(const request_conditions& request, std::string_view etag,
                                 std::time_t last_modified, std::uint64_t size);
 
-/// Whether a list of entity tags (If-None-Match) contains `etag`, comparing weakly (`W/` ignored);
-/// `*` matches any.
-bool etag_list_matches(std::string_view list, std::string_view etag) noexcept;
+/// Whether a list of entity tags contains `etag`: comparing weakly (`W/` ignored, If-None-Match), or
+/// strongly (a weak tag never matches, If-Match); `*` matches any.
+bool etag_list_matches(std::string_view list, std::string_view etag, bool strong = false) noexcept;
 
 /// The one range of a `Range` field against a representation of `size` bytes: nothing if the field
 /// does not parse or holds several ranges (then it is ignored), else the range, whose length is 0 if

@@ -1111,6 +1111,14 @@ private:
 
     outgoing answer(const request_type& request, const std::string& client)
     {
+        // RFC 9112 3.2: an HTTP/1.1 request without a Host, or with two, is refused: which site it
+        // is for cannot be told (and a proxy in front may have read another one).
+        const auto hosts = request.count(http::field::host);
+        if (hosts > 1 || (hosts == 0 && request.version() >= 11))
+            return {make_response({400, detail::detail_body(hosts > 1 ? "Bad Request: more than one Host field."
+                                                                      : "Bad Request: an HTTP/1.1 request needs a Host field."),
+                                   {}},
+                                  request.version(), false)};
         if (limiter_)
         {
             auto decision = limiter_->check(client, std::chrono::steady_clock::now());
@@ -1140,6 +1148,17 @@ private:
     // the resource's validators.
     outgoing resource_answer(const request_type& request, detail::resource_lookup lookup)
     {
+        if (!lookup.found && lookup.status == 301)
+        {
+            // The same target with the folder's slash added before the query.
+            std::string target(request.target());
+            auto query = std::min(target.find('?'), target.size());
+            target.insert(query, "/");
+            auto moved = make_response({301, detail::detail_body("Moved to " + target + "."), {}}, request.version(),
+                                       request.keep_alive());
+            moved.set(http::field::location, target);
+            return {std::move(moved)};
+        }
         if (!lookup.found)
             return {make_response({lookup.status, detail::detail_body(lookup.detail), {}}, request.version(),
                                   request.keep_alive())};
@@ -1149,6 +1168,7 @@ private:
         const auto& found = *lookup.found;
         auto size = found.body->size();
         auto if_none_match = joined(request, http::field::if_none_match);
+        auto if_match = joined(request, http::field::if_match);
         // Without range support the Range and If-Range fields are not read at all.
         auto range = params_.ranges ? joined(request, http::field::range) : std::string();
         detail::request_conditions conditions{request.method_string(),
@@ -1156,7 +1176,9 @@ private:
                                               request[http::field::if_modified_since],
                                               range,
                                               params_.ranges ? std::string_view(request[http::field::if_range]) : std::string_view(),
-                                              std::time(nullptr)};
+                                              std::time(nullptr),
+                                              if_match,
+                                              request[http::field::if_unmodified_since]};
         auto chosen = detail::select_representation(conditions, found.etag, found.last_modified, size);
 
         outgoing answer{base_response(200, request.version(), request.keep_alive())};
@@ -1170,6 +1192,12 @@ private:
         case detail::selection_kind::not_modified:
             // No body, and no Content-Length: a 304 must not announce one other than the 200's.
             response.result(http::status::not_modified);
+            return answer;
+        case detail::selection_kind::precondition_failed:
+            response.result(http::status::precondition_failed);
+            response.set(http::field::content_type, "application/json");
+            response.body() = detail::detail_body("Precondition Failed");
+            response.prepare_payload();
             return answer;
         case detail::selection_kind::unsatisfiable:
             response.result(http::status::range_not_satisfiable);

@@ -196,6 +196,9 @@ resource_lookup static_files::find(std::string_view path) const
     struct stat info{};
     if (::fstat(target.get(), &info) != 0)
         return {};
+    if (S_ISDIR(info.st_mode) && !path.ends_with('/'))
+        // Its page's relative links would resolve against the parent: the folder is at "path/".
+        return {std::nullopt, 301, "Moved Permanently"};
     if (S_ISDIR(info.st_mode))
     {
         descriptor index(::openat(target.get(), "index.html", open_flags));
@@ -205,6 +208,8 @@ resource_lookup static_files::find(std::string_view path) const
             return {std::move(found)};
         return {};
     }
+    if (path.ends_with('/')) // "file.txt/" names a folder, which a file is not
+        return {};
     if (auto found = regular_file(std::move(target), name))
         return {std::move(found)};
     return {};

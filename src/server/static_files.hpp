@@ -25,7 +25,8 @@ std::string_view content_type_for(std::string_view file_name) noexcept;
 /// A path is resolved one component at a time with `openat(..., O_NOFOLLOW)` from a descriptor of
 /// the root opened at start: it cannot leave the root, by `..` or by a symbolic link (links are not
 /// followed at all, even ones that stay inside), whatever is renamed meanwhile. Only regular files
-/// are served; a directory serves its `index.html` if it has one. Files are read piece by piece
+/// are served; a directory serves its `index.html` if it has one, asked for with its slash (without,
+/// the answer is 301 to it, as nginx and Apache do), and a file asked for with a slash is 404. Files are read piece by piece
 /// with pread, on the caller's thread. Not thread-safe.
 class static_files
 {

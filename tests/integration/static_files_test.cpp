@@ -163,7 +163,13 @@ TEST_CASE("files under the root are served with their type, length, ETag, Last-M
         CHECK(index.status == 200);
         CHECK(index.body == "<h1>docs</h1>\n");
         CHECK(index.header("content-type") == "text/html; charset=utf-8");
-        CHECK(get(server, plain, "/docs").body == "<h1>docs</h1>\n");
+        // A folder without its slash is moved to it (its page's relative links need it), the
+        // query kept; a file with a slash is no folder.
+        auto moved = get(server, plain, "/docs?x=1");
+        CHECK(moved.status == 301);
+        CHECK(moved.header("location") == "/docs/?x=1");
+        CHECK(get(server, plain, "/hello.txt/").status == 404);
+        CHECK(get(server, plain, "/hello.txt//").status == 404);
         CHECK(get(server, plain, "/empty/").status == 404);
         CHECK(get(server, plain, "/missing.txt").status == 404);
         CHECK(get(server, plain, "/hello.txt", {}, "POST").status == 405);
@@ -171,6 +177,31 @@ TEST_CASE("files under the root are served with their type, length, ETag, Last-M
         // The API keeps its paths.
         CHECK(get(server, plain, "/currencies").status == 200);
         CHECK(get(server, plain, "/rates?base=USD").header("content-type") == "application/json");
+    }
+}
+
+TEST_CASE("If-Match and If-Unmodified-Since that do not hold get 412; an HTTP/1.1 request without one Host gets 400")
+{
+    site_directory site;
+    local_server server(with_plain_port(site.root().string()));
+    for (bool plain : {false, true})
+    {
+        CAPTURE(plain);
+        auto etag = get(server, plain, "/hello.txt").header("etag");
+        REQUIRE_FALSE(etag.empty());
+        CHECK(get(server, plain, "/hello.txt", "If-Match: \"other\"\r\n").status == 412);
+        CHECK(get(server, plain, "/hello.txt", "If-Match: W/" + etag + "\r\n").status == 412);
+        CHECK(get(server, plain, "/hello.txt", "If-Match: " + etag + "\r\n").body == site_directory::hello);
+        CHECK(get(server, plain, "/hello.txt", "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:01 GMT\r\n").status ==
+              412);
+
+        auto bare = connect(server, plain);
+        bare->write_raw("GET /hello.txt HTTP/1.1\r\n\r\n");
+        CHECK(bare->read_reply().status == 400);
+        CHECK(connect(server, plain)->request("GET", "/hello.txt", "Host: other\r\n").status == 400);
+        auto old = connect(server, plain);
+        old->write_raw("GET /hello.txt HTTP/1.0\r\n\r\n");
+        CHECK(old->read_reply().body == site_directory::hello); // HTTP/1.0 had no Host
     }
 }
 

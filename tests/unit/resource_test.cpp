@@ -22,7 +22,7 @@ constexpr std::string_view modified_text = "Sun, 09 Sep 2001 01:46:40 GMT";
 constexpr std::string_view later_text = "Sun, 09 Sep 2001 01:46:41 GMT";
 constexpr std::string_view earlier_text = "Sun, 09 Sep 2001 01:46:39 GMT";
 
-request_conditions get() { return {"GET", {}, {}, {}, {}, now}; }
+request_conditions get() { return {"GET", {}, {}, {}, {}, now, {}, {}}; }
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> range_of(std::string_view field, std::uint64_t size)
 {
@@ -44,6 +44,38 @@ TEST_CASE("If-None-Match matches by weak comparison, in a list or as *")
     CHECK_FALSE(etag_list_matches("\"64-abd\"", etag));
     CHECK_FALSE(etag_list_matches("64-abc", etag)); // unquoted: not an entity tag
     CHECK_FALSE(etag_list_matches("", etag));
+}
+
+TEST_CASE("If-Match compares strongly and fails the request with 412 before anything else is looked at")
+{
+    CHECK(etag_list_matches("\"x\", \"64-abc\"", etag, true));
+    CHECK(etag_list_matches("*", etag, true));
+    CHECK_FALSE(etag_list_matches("W/\"64-abc\"", etag, true));
+    CHECK_FALSE(etag_list_matches("\"64-abc\"", "W/\"64-abc\"", true));
+
+    auto request = get();
+    request.if_match = "\"64-abd\"";
+    request.if_none_match = etag; // would be 304 alone
+    request.range = "bytes=0-9";
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::precondition_failed);
+    request.if_match = "W/\"64-abc\"";
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::precondition_failed);
+    request.if_match = etag;
+    request.if_none_match = {};
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::partial);
+    request.if_unmodified_since = earlier_text; // If-Match present: not looked at
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::partial);
+}
+
+TEST_CASE("If-Unmodified-Since fails the request with 412 when the file changed after it; a bad date is ignored")
+{
+    auto request = get();
+    request.if_unmodified_since = earlier_text;
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::precondition_failed);
+    request.if_unmodified_since = modified_text;
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::full);
+    request.if_unmodified_since = "yesterday";
+    CHECK(select_representation(request, etag, modified, 100).kind == selection_kind::full);
 }
 
 TEST_CASE("a matching If-None-Match gets 304 and decides alone, whatever If-Modified-Since says")
