@@ -21,9 +21,14 @@ std::size_t utf8_prefix_length(std::string_view text, std::size_t most) noexcept
 /// `text` with every byte that does not start a well-formed sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 
+/// Whether `c` is a character that changes how text around it reads without being seen: C1
+/// controls, zero-width characters and the byte order mark, line and paragraph separators, and
+/// bidirectional marks, embeddings, overrides and isolates (U+202E shows "gnp.exe" as "exe.png").
+bool is_invisible_control(char32_t c) noexcept;
+
 /// Makes untrusted text (from a server, a client or a file) safe to print on one line of a
 /// terminal; printable text, including non-ASCII letters, stays as it is. CR, LF, tab and other C0
-/// controls, DEL, C1 controls, line separators, bidi marks and overrides, and bytes that are not
+/// controls, DEL, the invisible characters above, and bytes that are not
 /// UTF-8 become escapes (`\r`, `\x01`, `\u202e`). `inside_quotes` also escapes backslashes and
 /// double quotes, for text shown between double quotes; our own messages, whose server bytes the
 /// library has already escaped, are shown without it, so that nothing is escaped twice.

@@ -9,11 +9,6 @@ namespace {
 // Code points that change how a terminal or viewer shows the rest of the line although they
 // print nothing: C1 controls (U+009B is CSI on some terminals), Unicode line and paragraph
 // separators, and the bidi marks, embeddings, overrides and isolates ("Trojan Source").
-bool is_invisible_control(char32_t c) noexcept
-{
-    return (c >= 0x80 && c <= 0x9F) || c == 0x200E || c == 0x200F || (c >= 0x2028 && c <= 0x202E) ||
-           (c >= 0x2066 && c <= 0x2069);
-}
 
 void append_hex_escape(std::string& out, const char* format, unsigned value)
 {
@@ -23,6 +18,12 @@ void append_hex_escape(std::string& out, const char* format, unsigned value)
 }
 
 } // namespace
+
+bool is_invisible_control(char32_t c) noexcept
+{
+    return (c >= 0x80 && c <= 0x9F) || c == 0x061C || (c >= 0x200B && c <= 0x200F) ||
+           (c >= 0x2028 && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
+}
 
 std::size_t utf8_prefix_length(std::string_view text, std::size_t most) noexcept
 {

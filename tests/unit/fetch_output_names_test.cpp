@@ -96,9 +96,9 @@ TEST_CASE("encoded traversal in a URL never makes a name outside the output fold
           "contains a "
           "'/'");
     CHECK(error_of(path, url_item("https://x/..%2F..%2Fetc", 2)) ==
-          "line 2: the file name \"../../etc\" is refused: it has a \"..\" component; names must stay inside "
-          "the "
-          "output folder");
+          "line 2: cannot name a file for \"https://x/..%2F..%2Fetc\": {path} has the segment \"../../etc\", "
+          "whose '/' was encoded (%2F): not a folder of the URL");
+    CHECK(error_of(path, url_item("https://x/docs/a%2Fb")).find("{path} has the segment \"a/b\"") != std::string::npos);
     CHECK(error_of(by_name, url_item("https://x/%2e%2e")).find("\"..\" component") != std::string::npos);
     CHECK(error_of(by_name, url_item("https://x/%2E")).find("\".\" component") != std::string::npos);
     CHECK(error_of(path, url_item("https://x/a/%2e%2e/%2e%2e/b")).find("\"..\" component") !=
@@ -120,6 +120,13 @@ TEST_CASE("control characters and invalid UTF-8 from a URL are refused, shown es
     CHECK(error_of(by_name, url_item("https://x/a%7F")).find("control character \\x7f") != std::string::npos);
     CHECK(error_of(by_name, url_item("https://x/a%C2%85")).find("control character \\u0085") !=
           std::string::npos);
+    // A bidi override shows "photo\u202egnp.exe" as "photoexe.png"; zero-width and BOM hide too.
+    CHECK(error_of(by_name, url_item("https://x/photo%E2%80%AEgnp.exe")) ==
+          "line 1: the file name \"photo\\u202egnp.exe\" is refused: it contains the invisible character \\u202e, "
+          "which makes a name read other than it is");
+    CHECK(error_of(by_name, url_item("https://x/a%E2%80%8Bb")).find("invisible character \\u200b") != std::string::npos);
+    CHECK(error_of(by_name, url_item("https://x/%EF%BB%BFa")).find("invisible character \\ufeff") != std::string::npos);
+    CHECK(name_of(by_name, url_item("https://x/Z%C3%BCrich-%E6%9D%B1%E4%BA%AC")) == "Z\xC3\xBCrich-\xE6\x9D\xB1\xE4\xBA\xAC");
     std::string invalid = error_of(by_name, url_item("https://x/a%FF%FE"));
     CHECK(invalid == "line 1: the file name \"a\\xff\\xfe\" is refused: it is not UTF-8 text");
     CHECK(error_of(by_name, url_item("https://x/%C0%AE%C0%AE")).find("not UTF-8") != std::string::npos);

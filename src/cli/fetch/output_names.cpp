@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdint>
 #include <iterator>
+#include <utility>
 
 namespace fxrates::cli::fetch {
 
@@ -129,9 +130,20 @@ name_result build_name(const name_pattern& pattern, const list_item& item, std::
                 break;
             case name_pattern::field::path:
             {
-                std::string path = url.path();
-                if (!path.empty() && path.front() == '/')
-                    path.erase(0, 1);
+                // Its segments decoded one by one: an encoded '/' (%2F) inside one is not a folder.
+                std::string path;
+                bool first = true;
+                for (auto segment : url.segments())
+                {
+                    std::string text(segment);
+                    if (text.find('/') != std::string::npos)
+                    {
+                        why = "cannot name a file for " + quoted(item.url) + ": {path} has the segment " +
+                              quoted(text) + ", whose '/' was encoded (%2F): not a folder of the URL";
+                        break;
+                    }
+                    path += (std::exchange(first, false) ? "" : "/") + text;
+                }
                 if (path.empty() || path.back() == '/')
                     path += number;
                 name += path;
@@ -169,6 +181,9 @@ std::optional<std::string> check_confined(std::string_view name)
             return "it is not UTF-8 text";
         if (c < 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F))
             return "it contains the control character " + escape_untrusted(rest.substr(0, length));
+        if (is_invisible_control(c))
+            return "it contains the invisible character " + escape_untrusted(rest.substr(0, length)) +
+                   ", which makes a name read other than it is";
         if (c == '\\')
             return std::string("it contains a backslash");
         rest.remove_prefix(length);
