@@ -24,4 +24,17 @@ code=$?
 code=$?
 [ "$code" = 1 ] && grep -q "total timeout (5 s)" "$work/err" || fail "--timeout 5: exit $code: $(cat "$work/err")"
 
+# A DNS server that never answers (a getaddrinfo shim that sleeps a minute): the item fails at
+# its --timeout, and the program ends then, not when the lookup would have returned.
+. "$(dirname "$0")/wait_for_exit.sh"
+if ${CC:-cc} -shared -fPIC -o "$work/slow_dns.so" "$(dirname "$0")/../support/slow_dns_shim.c" -ldl 2>"$work/cc-err"; then
+    LD_PRELOAD=$work/slow_dns.so ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+        "$fxrates" fetch -q --timeout 1 "http://nowhere.hang.test/x" "$url" >/dev/null 2>"$work/err" &
+    wait_for_exit $! 20
+    [ "$exit_code" = 1 ] && grep -q "cannot resolve the host 'nowhere.hang.test' within the total timeout (1 s)" "$work/err" ||
+        fail "a lookup that never returns: exit $exit_code (hung: still waiting for it): $(cat "$work/err")"
+else
+    fail "cannot build the DNS shim: $(cat "$work/cc-err")"
+fi
+
 finish_checks "fetch --timeout"

@@ -4,10 +4,10 @@
 #include "client/wait_queue.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,6 +27,8 @@
 #include <ctime>
 #include <memory>
 #include <stdexcept>
+#include <system_error>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -47,24 +49,68 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 // A lookup of a host shared by every connection that needs it: concurrent connects wait for one
-// resolution instead of each queueing its own on Asio's single resolver thread. It cannot be
-// cancelled (no resolver can), so waiters abandon it on timeout and it finishes in the background.
+// resolution instead of each starting their own. It cannot be cancelled (getaddrinfo cannot be
+// interrupted), so waiters abandon it on timeout and it finishes in the background.
 struct resolution
 {
     wait_queue waiters; // woken when the answer comes
     bool done = false;
     error_code ec;
-    tcp::resolver::results_type results;
+    std::vector<tcp::endpoint> endpoints;
 };
 
-asio::awaitable<void> resolve_in_background(std::shared_ptr<resolution> state, std::string host, std::string port)
+} // namespace
+
+// Where a lookup's thread delivers its answer: the connector's event loop, for as long as the
+// connector is open. Closing it under the lock means that no answer is posted once the connector
+// (and then its event loop) may be gone.
+struct tls_connector::lookup_mailbox
 {
-    tcp::resolver resolver(co_await asio::this_coro::executor);
-    auto [ec, results] = co_await resolver.async_resolve(host, port, use_tuple);
-    state->ec = ec;
-    state->results = std::move(results);
-    state->done = true;
-    state->waiters.notify_all();
+    std::mutex lock;
+    bool open = true;
+    asio::any_io_executor executor;
+};
+
+namespace {
+
+// Looks `host` up on a thread of its own, detached, rather than on Asio's resolver thread: that
+// thread belongs to the event loop, which keeps run() (and the program's exit) waiting until every
+// lookup has returned, so a DNS server that does not answer held a run past every time limit.
+void resolve_in_background(std::shared_ptr<tls_connector::lookup_mailbox> mailbox,
+                           std::shared_ptr<resolution> state, std::string host, std::string port)
+{
+    auto lookup = [host = std::move(host), port = std::move(port)](error_code& ec) {
+        asio::io_context own; // for the resolver object only: a synchronous lookup runs no loop
+        tcp::resolver resolver(own);
+        auto results = resolver.resolve(host, port, ec);
+        return std::vector<tcp::endpoint>(results.begin(), results.end());
+    };
+    auto deliver = [mailbox, state](error_code ec, std::vector<tcp::endpoint> endpoints) {
+        std::lock_guard hold(mailbox->lock);
+        if (!mailbox->open)
+            return;
+        asio::post(mailbox->executor, [state, ec, endpoints = std::move(endpoints)]() mutable {
+            state->ec = ec;
+            state->endpoints = std::move(endpoints);
+            state->done = true;
+            state->waiters.notify_all();
+        });
+    };
+    try
+    {
+        std::thread([lookup, deliver] {
+            error_code ec;
+            auto endpoints = lookup(ec);
+            deliver(ec, std::move(endpoints));
+        }).detach();
+    }
+    catch (const std::system_error&)
+    {
+        // No thread to be had (a process at its limit): the lookup runs here, blocking the loop.
+        error_code ec;
+        auto endpoints = lookup(ec);
+        deliver(ec, std::move(endpoints));
+    }
 }
 
 // Why not to start another step: the connector closed, or the coroutine was cancelled.
@@ -236,8 +282,10 @@ std::shared_ptr<ssl::context> trusted_certificates(const client_params& params)
 } // namespace
 
 tls_connector::tls_connector(asio::any_io_executor executor, const client_params& params)
-    : executor_(std::move(executor)), params_(params), tls_(ssl::context::tls_client)
+    : executor_(std::move(executor)), params_(params), tls_(ssl::context::tls_client),
+      mailbox_(std::make_shared<lookup_mailbox>())
 {
+    mailbox_->executor = executor_;
     tls_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (params_.resume_tls_sessions)
@@ -266,6 +314,10 @@ tls_connector::~tls_connector()
 void tls_connector::close()
 {
     closed_ = true;
+    {
+        std::lock_guard hold(mailbox_->lock);
+        mailbox_->open = false;
+    }
     for (auto& [where, state] : origins_)
     {
         state->sessions.close();
@@ -297,9 +349,7 @@ asio::awaitable<error_code> tls_connector::connect(connection& conn, const origi
         if (!state.resolving)
         {
             state.resolving = std::make_shared<resolution>();
-            asio::co_spawn(executor_,
-                           resolve_in_background(state.resolving, where.host, std::to_string(where.port)),
-                           asio::detached);
+            resolve_in_background(mailbox_, state.resolving, where.host, std::to_string(where.port));
         }
         auto pending = state.resolving;
         if (!pending->done)
@@ -322,7 +372,7 @@ asio::awaitable<error_code> tls_connector::connect(connection& conn, const origi
             diag.set_client_message("cannot resolve the host '" + where.host + "': " + pending->ec.message());
             co_return pending->ec;
         }
-        state.endpoints.assign(pending->results.begin(), pending->results.end());
+        state.endpoints = pending->endpoints;
     }
     if (auto stop = co_await stopped(closed_))
         co_return stop;

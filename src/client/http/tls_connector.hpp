@@ -76,6 +76,8 @@ public:
     /// ones (null with `insecure`).
     const void* trusted_store() const noexcept;
 
+    struct lookup_mailbox; // where a host lookup's thread delivers its answer
+
 private:
     struct origin_state;
     origin_state& state_of(const origin& where);
@@ -86,6 +88,7 @@ private:
     std::shared_ptr<boost::asio::ssl::context> trusted_;
     boost::asio::ssl::context tls_;
     std::unordered_map<origin, std::unique_ptr<origin_state>, origin_hash> origins_;
+    std::shared_ptr<lookup_mailbox> mailbox_;
     bool closed_ = false;
 };
 
