@@ -1,5 +1,7 @@
 #include "cli/present.hpp"
 
+#include "cli/json_text.hpp"
+
 #include <fxrates/date.hpp>
 #include <fxrates/utf8.hpp>
 
@@ -131,10 +133,7 @@ std::string failure_text(const Outcome& outcome)
     return text;
 }
 
-void append_json_string(std::string& out, std::string_view text)
-{
-    out += boost::json::serialize(boost::json::string(valid_utf8(text)));
-}
+using cli::append_json_string;
 
 void append_json_number(std::string& out, double x)
 {

@@ -64,6 +64,10 @@ TEST_CASE("objects and arrays stay valid JSON on one line, even with hostile str
 {
     std::string line = fields(R"({"o":{"k\n":"v\t\u202e\u2028"}})", {"/o"});
     CHECK(line == R"({"k\n":"v\t\u202e\u2028"})");
+    // DEL and the BOM are escaped as JSON escapes, so that the line stays JSON.
+    std::string del = fields("{\"o\":[\"\x7f\xEF\xBB\xBF\"]}", {"/o"});
+    CHECK(del == R"(["\u007f\ufeff"])");
+    CHECK(boost::json::parse(del).at(0) == "\x7f\xEF\xBB\xBF");
     CHECK(boost::json::parse(line).at("k\n") == "v\t\xE2\x80\xAE\xE2\x80\xA8");
 }
 
@@ -99,6 +103,21 @@ TEST_CASE("a key given twice along a field's path is that item's error; elsewher
           "the answer gives /a/b twice (a repeated key): which value is meant cannot be told");
     CHECK(fields(R"({"x":1,"x":2,"a":{"c":3,"c":4,"b":5}})", {"/a/b"}) == "5");
     CHECK(fields(R"({"list":[{"k":1},{"k":2}]})", {"/list/1/k", "/list/0/k"}) == "2\t1");
+}
+
+TEST_CASE("a string selected by one field is also whole in the others that hold it, in any order")
+{
+    CHECK(fields(R"({"a":["x","y"]})", {"/a/0", "/a"}) == "x\t[\"x\",\"y\"]");
+    CHECK(fields(R"({"a":["x","y"]})", {"/a/1", "/a/1"}) == "y\ty");
+    CHECK(fields(R"({"x":"s"})", {"/x", ""}) == "s\t{\"x\":\"s\"}");
+}
+
+TEST_CASE("a repeated key is named by the pointer as written, escaped")
+{
+    CHECK(failure(R"({"a/b":{"c":1},"a/b":{"c":2}})", {"/a~1b/c"}) ==
+          "the answer gives /a~1b twice (a repeated key): which value is meant cannot be told");
+    CHECK(failure(R"({"\u001b":1,"\u001b":2})", {"/\x1b"}) ==
+          "the answer gives /\\x1b twice (a repeated key): which value is meant cannot be told");
 }
 
 TEST_CASE("overlapping fields each get their own value, and a field may select the whole answer")

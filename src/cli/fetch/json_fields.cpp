@@ -1,5 +1,6 @@
 #include "cli/fetch/json_fields.hpp"
 #include "cli/fetch/messages.hpp"
+#include "cli/json_text.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -14,34 +15,6 @@ namespace json = boost::json;
 
 namespace {
 
-// `text` as a JSON string, quoted, with quotes, backslashes and controls escaped (the shortest
-// escapes). Other characters stay as they are; escape_untrusted later turns invisible ones into
-// \uXXXX, which are JSON escapes too.
-void append_json_string(std::string& out, std::string_view text)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (unsigned char c : text)
-    {
-        switch (c)
-        {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20)
-                out.append({'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]});
-            else
-                out += static_cast<char>(c);
-        }
-    }
-    out += '"';
-}
-
 // One --field: the pointer's reference tokens, and the selected value's text once read.
 struct field_target
 {
@@ -50,6 +23,7 @@ struct field_target
         std::string key;                  // the token unescaped (~1 is /, ~0 is ~)
         std::optional<std::size_t> index; // the token as an array index, when it is one ("0", "12"; not "01" or "-")
     };
+    std::string_view pointer; // as given
     std::vector<token> tokens;
     bool found = false;
     bool capturing = false;  // the value is being read: its events are written to `text`
@@ -58,9 +32,19 @@ struct field_target
     std::string text;
 };
 
+// The first `count` reference tokens of `pointer`, as written: "/a~1b/c", 1 is "/a~1b".
+std::string_view pointer_prefix(std::string_view pointer, std::size_t count)
+{
+    std::size_t end = 0;
+    for (std::size_t i = 0; i < count && end < pointer.size(); ++i)
+        end = std::min(pointer.find('/', end + 1), pointer.size());
+    return pointer.substr(0, end);
+}
+
 field_target parse_target(std::string_view pointer)
 {
     field_target target;
+    target.pointer = pointer;
     while (!pointer.empty())
     {
         pointer.remove_prefix(1); // the '/'
@@ -196,6 +180,7 @@ public:
     {
         on_string_part(part, size, ec);
         in_string_ = false;
+        // Each field gets it: raw where the field is this string, as JSON where it is inside one.
         for (auto& target : targets_)
         {
             if (!target.capturing)
@@ -203,8 +188,7 @@ public:
             if (target.root == path_.size()) // the selected value is this string
             {
                 target.is_string = true;
-                target.text = std::move(string_);
-                string_.clear();
+                target.text = string_;
             }
             else
                 append_json_string(target.text, string_);
@@ -291,10 +275,8 @@ private:
             if (std::find(object.keys_on_path.begin(), object.keys_on_path.end(), object.key) !=
                 object.keys_on_path.end())
             {
-                std::string pointer;
-                for (std::size_t i = 0; i <= depth; ++i)
-                    pointer += "/" + target.tokens[i].key;
-                why_ = "the answer gives " + pointer + " twice (a repeated key): which value is meant cannot be told";
+                why_ = "the answer gives " + escape_untrusted(pointer_prefix(target.pointer, depth + 1), false) +
+                       " twice (a repeated key): which value is meant cannot be told";
                 return true;
             }
             object.keys_on_path.push_back(object.key);
@@ -357,9 +339,7 @@ private:
 std::string field_text(const field_target& target)
 {
     if (!target.is_string)
-        // Compact JSON has no raw controls, but may hold raw C1, line separator or bidi characters
-        // inside strings; their escapes (\u202e) are valid JSON escapes, so the result stays JSON.
-        return escape_untrusted(target.text, false);
+        return target.text; // compact JSON whose strings were escaped for a terminal (append_json_string)
     std::string raw;
     raw.reserve(target.text.size());
     for (char c : target.text)

@@ -1,4 +1,5 @@
 #include "cli/fetch/report.hpp"
+#include "cli/json_text.hpp"
 
 #include <fxrates/utf8.hpp>
 
@@ -23,7 +24,7 @@ public:
     void string(std::string_view key, std::string_view value)
     {
         name(key);
-        out_ += boost::json::serialize(boost::json::string(valid_utf8(value)));
+        append_json_string(out_, value);
     }
 
     // An empty string is "not known": null, so that scripts test one thing.
