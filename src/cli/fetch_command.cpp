@@ -1099,8 +1099,13 @@ int run_fetch(const fetch_options& options)
     params.api_url = "https://localhost"; // the client's rates API is not used here
     params.thread_safe = false;           // this thread alone runs the loop and uses the client
     client api(context, params);
-    // A closed terminal (SIGHUP) stops the run as Ctrl-C does: temporary files removed, exit 129.
-    asio::signal_set signals(context, SIGINT, SIGTERM, SIGHUP);
+    // A closed terminal (SIGHUP) stops the run as Ctrl-C does: temporary files removed, exit 129;
+    // unless the run was started to ignore it (`nohup`). SIGINT is taken even when ignored: a
+    // shell without job control ignores it for its background jobs, and `kill -INT` to one of
+    // them means stop.
+    asio::signal_set signals(context, SIGINT, SIGTERM);
+    if (struct sigaction hangup{}; ::sigaction(SIGHUP, nullptr, &hangup) != 0 || hangup.sa_handler != SIG_IGN)
+        signals.add(SIGHUP);
     asio::cancellation_signal cancel;
     // From any loop's thread: the cancellation itself is emitted on this one.
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
@@ -1109,16 +1114,10 @@ int run_fetch(const fetch_options& options)
             return;
         run.signal_number = number;
         cancel.emit(asio::cancellation_type::terminal);
-        // What is left to wait for after the first may not end soon (a host name lookup cannot
-        // be cancelled, a lab thread sits in a blocking read): a second one stops at once.
-        signals.async_wait([&](const boost::system::error_code& again, int) {
-            if (again)
-                return;
-            report(command_name, "stopped at once (a second signal)" +
-                                     (to_files ? "; hidden temporary files may remain in " + options.output_dir
-                                               : std::string()));
-            std::_Exit(128 + run.signal_number.load());
-        });
+        // What is left to wait for after the first may not end soon (a lab thread in a blocking
+        // read, a write to a pipe nobody reads): a second one takes its default action, at once,
+        // whatever this loop is doing.
+        signals.clear();
     });
     run.progress().start(context.get_executor());
     auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
@@ -1177,6 +1176,8 @@ int run_fetch(const fetch_options& options)
         api.async_fetch_stream(fetch_feed([&](const fetch_waker& wake) { return run.next_request(wake); }), observe, 0,
                                asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
+    // From here on Ctrl-C stops the program at once: only the summary and the files' records are left.
+    signals.clear();
     // No waker of a loop is called from here on: the loops end with this function.
     input.stop();
     run.say_failures();

@@ -199,6 +199,15 @@ interrupt_fetch() { # DIR ARGS...: fetch -o DIR ARGS, Ctrl-C once a partial file
 interrupt_signal=HUP interrupt_fetch "$work/hup" --cacert "$work/both-ca.pem" -i "$work/slow.txt"
 [ "$exit_code" = 129 ] || fail "SIGHUP: exit code $exit_code, expected 129: $(cat "$err")"
 [ -z "$(find "$work/hup" -name '.*' ! -name .fxrates-meta)" ] || fail "SIGHUP: temporary files left: $(ls -A "$work/hup")"
+# Under nohup (SIGHUP ignored when it starts) a closed terminal does not stop it; Ctrl-C still does.
+( trap '' HUP; exec "$fxrates" fetch -o "$work/nohup" --cacert "$work/both-ca.pem" -i "$work/slow.txt" ) >"$out" 2>"$err" &
+client=$!
+wait_for_partial_files "$work/nohup"
+kill -HUP "$client"
+kill -0 "$client" 2>/dev/null || fail "nohup: SIGHUP stopped the run"
+kill -INT "$client"
+wait_for_exit "$client" 10
+[ "$exit_code" = 130 ] || fail "nohup: exit code $exit_code after SIGHUP then Ctrl-C, expected 130: $(cat "$err")"
 interrupt_fetch "$work/int" --cacert "$work/both-ca.pem" -i "$work/slow.txt" --report "$work/int.jsonl"
 [ "$exit_code" = 130 ] || fail "Ctrl-C: exit code $exit_code, expected 130: $(cat "$err")"
 [ -z "$(find "$work/int" -name '.*' ! -name .fxrates-meta)" ] || fail "Ctrl-C: temporary files left: $(ls -A "$work/int")"

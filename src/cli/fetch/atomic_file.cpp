@@ -425,11 +425,7 @@ std::string atomic_file::commit(bool overwrite, bool sync)
     unique_fd keep_locked(partial_ ? ::dup(file_.get()) : -1);
     // close() is where some file systems (NFS) report a failed write: it must be seen before rename.
     if (::close(file_.release()) != 0)
-    {
-        int error = errno;
-        discard();
-        return failure("cannot write", error);
-    }
+        return failure("cannot write", errno); // the caller keeps a partial file or discards it
     const int folder = folder_;
     int renamed = overwrite
                       ? ::renameat(folder, temporary_.c_str(), folder, leaf_.c_str())
