@@ -214,8 +214,11 @@ public:
         fetch_refresh* validators;
         fetch::ordered_output& body_out;
         fetch::ordered_output& report_out;
-        const bool& stdout_failed;
-        const bool& report_failed;
+        bool& stdout_failed;
+        bool& report_failed;
+        // Bodies, --field lines or the report go to a terminal: a progress line there would cut
+        // into them (curl shows no meter then either).
+        bool prints_on_terminal;
     };
 
     // `window` (0: none): no request starts while it is that many items past the oldest
@@ -224,17 +227,28 @@ public:
     fetch_run(setup config, url_prefetcher& input, std::size_t window, std::optional<std::size_t> total)
         : config_(std::move(config)), input_(input), order_(window),
           progress_(std::string(command_name), total.value_or(0),
-                    standard_error_is_terminal() && !config_.options.quiet && !prints_on_terminal(config_))
+                    standard_error_is_terminal() && !config_.options.quiet && !config_.prints_on_terminal)
     {
     }
 
     progress_display& progress() noexcept { return progress_; }
 
-    // Bodies, --field lines or the report go to stdout, and stdout is a terminal: a progress line
-    // there would cut into them (curl shows no meter then either).
-    static bool prints_on_terminal(const setup& config)
+    // An ordered output that broke (a write failed, or a line could not be held for its turn):
+    // said once, the run stops, and it exits 1. A write error was said by the writer already.
+    void output_broken(const fetch::output_status& status, bool& failed, const std::string& what)
     {
-        return (!config.to_files || config.options.report == "-") && ::isatty(STDOUT_FILENO) == 1;
+        if (!status.code)
+            return;
+        if (!failed)
+            report(command_name, "cannot write " + what + ": " + status.message);
+        failed = true;
+        if (stop_batch)
+            stop_batch();
+    }
+
+    void report_broken(const fetch::output_status& status)
+    {
+        output_broken(status, config_.report_failed, "--report " + config_.options.report);
     }
 
     // Set once the run's loop exists: stops the batch (stdout or the report cannot be written).
@@ -388,7 +402,7 @@ public:
             const std::size_t i = order_.open();
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
-            config_.report_out.finish(i, true);
+            report_broken(config_.report_out.finish(i, true));
             move_window(i);
         }
         return rest;
@@ -650,8 +664,7 @@ private:
                 ok = false;
                 why = put_out.message;
             }
-            if (put_out.code && stop_batch)
-                stop_batch();
+            output_broken(put_out, config_.stdout_failed, "standard output");
         }
         // Stopped before its request was sent (waiting for its host's turn, a connection or a
         // thread): not started, as the lines never read are.
@@ -688,8 +701,7 @@ private:
                 mark_not_started(record);
             config_.report_out.begin(i);
             config_.report_out.write(i, fetch::report_line(record) + "\n");
-            if (config_.report_out.finish(i, true).code && stop_batch)
-                stop_batch();
+            report_broken(config_.report_out.finish(i, true));
         }
         ++ended_;
         move_window(i);
@@ -1040,7 +1052,8 @@ int run_fetch(const fetch_options& options)
         return ec;
     };
     // Whole bodies only: a body that fails half-way leaves nothing of itself on stdout.
-    fetch::ordered_output body_out(to_stdout, stdout_memory_bound, fetch::default_spill_dir(), true);
+    // A body that cannot be held for its turn fails alone; a --field line breaks the output.
+    fetch::ordered_output body_out(to_stdout, stdout_memory_bound, fetch::default_spill_dir(), true, !to_fields);
     bool report_failed = false;
     int report_fd = report_to_stdout ? STDOUT_FILENO : report_file.get();
     fetch::ordered_output report_out(
@@ -1075,7 +1088,8 @@ int run_fetch(const fetch_options& options)
         }
     }
     fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
-                   validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed},
+                   validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed,
+                   (!to_files && ::isatty(STDOUT_FILENO) == 1) || (report_fd >= 0 && ::isatty(report_fd) == 1)},
                   input, kind ? 0 : window, total);
 
     // A strategy takes its list whole, before anything is sent (and before Ctrl-C is the run's to

@@ -45,7 +45,8 @@ constexpr std::string_view fetch_exit_codes = R"(  0    every URL was fetched (a
        are printed or saved)
   130  interrupted by Ctrl-C (finished files kept, temporary ones removed,
        large partial downloads kept for --continue, the rest listed); 143
-       for SIGTERM)";
+       for SIGTERM, 129 for SIGHUP (a closed terminal; not under nohup); a
+       second signal stops at once)";
 
 constexpr std::string_view compare_examples = R"(  fxrates compare --local --timeline t.svg --trace t.json
   fxrates compare --local --latency 100 --repeat 200 --threads 32

@@ -141,8 +141,7 @@ void run_offload(const Job& job, report_of<Job>& report)
         if (lookahead.offer(job.origin_of(i), i, i))
             start(i);
     context.run(); // the bridge's work guards keep it running until every result is back
-    // The pool's threads and the shelf's clients (each with the resolver thread Asio started at
-    // its first lookup) are all still there.
+    // The pool's threads and the shelf's clients are all still there.
     report.peak_threads = std::max(report.peak_threads, thread_count());
     pool.join();
 }

@@ -239,7 +239,7 @@ struct worker_process
     std::size_t granted = 0; // retries its job may make, taken from the pool's budget
     bool alive = false;
     std::size_t number = 0; // its place in the pool's list
-    bool answered = false; // once at least: its client and resolver thread have started
+    bool answered = false; // once at least: its client has started
     bool ready = false;    // it said its client is made: it gets jobs from then on
     std::size_t threads = 0; // as last read
 };
@@ -335,7 +335,7 @@ public:
             write(*worker);
         }
         // Threads of this process and its workers. Each worker's count is read at its start and
-        // again at its first answer, as its client starts its resolver thread at its first lookup.
+        // again at its first answer, once its client has started.
         for (auto& worker : workers_)
             worker->threads = worker->alive ? thread_count_of(worker->pid) : 0;
         sample_threads();

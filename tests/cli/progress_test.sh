@@ -44,10 +44,12 @@ timeout 60 script -q -e -c "$failing" "$work/failing" >/dev/null </dev/null
 printf -v fetching '%q ' "$fxrates" fetch --cacert "$work/ca.pem" --concurrency 1 "$api/rates?base=USD" \
     "$api/rates?base=EUR" "$api/rates?base=PLN"
 timeout 60 script -q -e -c "$fetching -o $(printf %q "$work/saved") --name {index}.json" "$work/fetch-files" >/dev/null </dev/null
-[ $? = 0 ] || fail "fetch -o on a terminal: exit code $?"
+code=$?
+[ "$code" = 0 ] || fail "fetch -o on a terminal: exit code $code"
 grep -aq "fxrates fetch: 3/3 done" "$work/fetch-files" || fail "fetch -o on a terminal: no progress line"
 timeout 60 script -q -e -c "$fetching" "$work/fetch-bodies" >/dev/null </dev/null
-[ $? = 0 ] || fail "fetch to a terminal: exit code $?"
+code=$?
+[ "$code" = 0 ] || fail "fetch to a terminal: exit code $code"
 [ "$(grep -ao '"base":"[A-Z]*"' "$work/fetch-bodies" | tr -d '\n')" = '"base":"USD""base":"EUR""base":"PLN"' ] ||
     fail "fetch to a terminal: the bodies are not there in order: $(cat -v "$work/fetch-bodies")"
 grep -q $'\x1b' "$work/fetch-bodies" && fail "fetch to a terminal: a progress line drawn among the bodies"

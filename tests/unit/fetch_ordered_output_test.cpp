@@ -121,7 +121,7 @@ TEST_CASE("a body that cannot be held (no spill file) fails that item alone, nam
     {
         CAPTURE(whole);
         fake_stdout out;
-        ordered_output ordered(out.writer(), 3, "/nonexistent/fxrates-spill", whole);
+        ordered_output ordered(out.writer(), 3, "/nonexistent/fxrates-spill", whole, true);
         CHECK_FALSE(ordered.write(2, "ok").failed()); // fits in memory, with room for one more byte
         CHECK_FALSE(ordered.finish(2, true).failed());
         auto status = ordered.write(1, "abc"); // past the memory bound
@@ -139,10 +139,23 @@ TEST_CASE("a body that cannot be held (no spill file) fails that item alone, nam
     }
 }
 
-TEST_CASE("an item that could not be held may start over, and one that failed anyway says nothing more")
+TEST_CASE("without items_fail_alone, a line that cannot be held breaks the output: line N stays item N's or none")
 {
     fake_stdout out;
     ordered_output ordered(out.writer(), 2, "/nonexistent/fxrates-spill", true);
+    CHECK_FALSE(ordered.write(2, "ok").failed());
+    auto status = ordered.write(1, "abc");
+    REQUIRE(status.failed());
+    CHECK(status.code == std::errc::no_such_file_or_directory);
+    CHECK(status.message.find("/nonexistent/fxrates-spill") != std::string::npos);
+    CHECK(ordered.finish(0, true).code == status.code); // every call after it says the same
+    CHECK(out.all().empty());
+}
+
+TEST_CASE("an item that could not be held may start over, and one that failed anyway says nothing more")
+{
+    fake_stdout out;
+    ordered_output ordered(out.writer(), 2, "/nonexistent/fxrates-spill", true, true);
     CHECK(ordered.write(1, "abc").failed());
     CHECK_FALSE(ordered.begin(1).failed()); // a retry
     CHECK_FALSE(ordered.write(1, "ab").failed());

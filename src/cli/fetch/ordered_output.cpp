@@ -39,8 +39,10 @@ std::string default_spill_dir()
     return dir && *dir ? dir : "/tmp";
 }
 
-ordered_output::ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir, bool whole_items)
-    : out_(std::move(out)), memory_bound_(memory_bound), spill_dir_(std::move(spill_dir)), whole_items_(whole_items)
+ordered_output::ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir, bool whole_items,
+                               bool items_fail_alone)
+    : out_(std::move(out)), memory_bound_(memory_bound), spill_dir_(std::move(spill_dir)), whole_items_(whole_items),
+      items_fail_alone_(items_fail_alone)
 {
 }
 
@@ -176,8 +178,12 @@ output_status ordered_output::hold(held_item& item, std::string_view data)
     {
         item.spill_ = open_spill_file(spill_dir_);
         if (!item.spill_)
-            return unhold(item, "cannot create a file in " + spill_dir_ + " to hold this body until its turn: " +
-                                    last_error().message() + " (set TMPDIR to a writable folder with room)");
+        {
+            const error_code ec = last_error();
+            return unhold(item, ec,
+                          "cannot create a file in " + spill_dir_ + " to hold this body until its turn: " +
+                              ec.message() + " (set TMPDIR to a writable folder with room)");
+        }
     }
     while (!data.empty())
     {
@@ -186,8 +192,12 @@ output_status ordered_output::hold(held_item& item, std::string_view data)
         if (written < 0 && errno == EINTR)
             continue;
         if (written < 0)
-            return unhold(item, "cannot hold this body until its turn in " + spill_dir_ + ": " +
-                                    last_error().message() + " (set TMPDIR to a writable folder with room)");
+        {
+            const error_code ec = last_error();
+            return unhold(item, ec,
+                          "cannot hold this body until its turn in " + spill_dir_ + ": " + ec.message() +
+                              " (set TMPDIR to a writable folder with room)");
+        }
         item.spilled_ += static_cast<std::uint64_t>(written);
         spilled_ += static_cast<std::uint64_t>(written);
         data.remove_prefix(static_cast<std::size_t>(written));
@@ -245,8 +255,13 @@ output_status ordered_output::advance()
     }
 }
 
-output_status ordered_output::unhold(held_item& item, std::string why)
+output_status ordered_output::unhold(held_item& item, error_code ec, std::string why)
 {
+    if (!items_fail_alone_)
+    {
+        broken_ = {ec, std::move(why)};
+        return broken_;
+    }
     drop(item);
     item.state_ = held_item::state::unheld;
     item.why_ = std::move(why);

@@ -54,9 +54,10 @@ std::string default_spill_dir();
  *
  * Errors: after a write error from the writer, or a held body that cannot be read back, every
  * call returns that same error (the output is broken, and the rest cannot be written in order). A
- * body that cannot be held (no spill file can be made or written: a full or missing TMPDIR) fails
- * that item alone, with an empty code: its bytes are dropped, its writes and its `finish(ok)`
- * return the reason, and the items after it are written as usual; a `begin` tries it afresh.
+ * body that cannot be held (no spill file can be made or written: a full or missing TMPDIR) breaks
+ * the output too, unless `items_fail_alone`: then it fails that item alone, with an empty code:
+ * its bytes are dropped, its writes and its `finish(ok)` return the reason, and the items after it
+ * are written as usual; a `begin` tries it afresh.
  * Misuses of the order (writing an item twice, an index already written out) return an error with
  * an empty code and leave the output as it was.
  *
@@ -67,8 +68,11 @@ class ordered_output
 public:
     /// `memory_bound` is the most bytes held in memory for all items waiting their turn (0: every
     /// waiting byte goes to a spill file).
+    /// `items_fail_alone`: a body that cannot be held fails its item alone (bodies, where a
+    /// failed item is said on stderr and in the report); else it breaks the output (the report,
+    /// the --field lines, where line N must stay item N's).
     ordered_output(output_writer out, std::size_t memory_bound, std::string spill_dir = default_spill_dir(),
-                   bool whole_items = false);
+                   bool whole_items = false, bool items_fail_alone = false);
 
     ordered_output(const ordered_output&) = delete;
     ordered_output& operator=(const ordered_output&) = delete;
@@ -117,7 +121,7 @@ private:
     output_status hold(held_item& item, std::string_view data);
     output_status write_out(held_item& item);
     output_status advance();
-    output_status unhold(held_item& item, std::string why);
+    output_status unhold(held_item& item, error_code ec, std::string why);
     void drop(held_item& item) noexcept;
     output_status misuse(std::size_t index, std::string_view what) const;
 
@@ -128,6 +132,7 @@ private:
     std::size_t head_ = 0;
     std::uint64_t head_written_ = 0; // bytes of the head already given to the writer
     bool whole_items_ = false;       // the head is held too, until it ends
+    bool items_fail_alone_ = false;  // a body that cannot be held fails its item, not the output
     std::size_t held_ = 0;
     std::uint64_t spilled_ = 0;
     output_status broken_;
