@@ -671,13 +671,24 @@ TEST_CASE("a URL's dot segments are removed before it is sent, encoded dots too,
     for (auto [field, expected] : {std::pair{"../../../ok", "/ok"}, {"/x/../ok", "/ok"}, {"/%2e%2e/x", "/x"},
                                    {"./d/../e", "/a/b/e"}, {"//other/../x", "/x"},
                                    // what browsers and curl take too: a space, UTF-8, a brace
-                                   {"/a b/\xc3\xa9?q={x}", "/a%20b/%C3%A9?q=%7Bx%7D"}, {"/100%25", "/100%25"}})
+                                   {"/a b/\xc3\xa9?q={x}", "/a%20b/%C3%A9?q=%7Bx%7D"}, {"/100%25", "/100%25"},
+                                   {"/q?a[]=1", "/q?a%5B%5D=1"}, {"/100%", "/100%25"}, {"/x#a#b", "/x"},
+                                   // an encoded '/' is not a folder: kept as sent, never decoded
+                                   {"/pkg/a%2Fb", "/pkg/a%2Fb"}, {"/x/%2e%2e%2fetc", "/x/%2e%2e%2fetc"},
+                                   {"/a/./b%2Fc", "/a/b%2Fc"}, {"d%2Fe", "/a/b/d%2Fe"}, {"?x=1", "/a/b/c?x=1"},
+                                   {"#frag", "/a/b/c"}})
     {
-        CAPTURE(field);
+        INFO(field);
         REQUIRE(fxrates::detail::resolve_redirect(from, field, to, why) == fxrates::error_code{});
         CHECK(to.target == expected);
     }
     CHECK(fxrates::detail::resolve_redirect(from, "/a\r\nSet-Cookie: x", to, why) == errc::bad_redirect);
+    REQUIRE(fxrates::detail::resolve_redirect(from, "https://[::1]:8080/p[1]", to, why) == fxrates::error_code{});
+    CHECK(to.origin.host == "::1");
+    CHECK(to.origin.port == 8080);
+    CHECK(to.target == "/p%5B1%5D");
+    REQUIRE(fxrates::detail::resolve_redirect(from, "//other:81/x?y", to, why) == fxrates::error_code{});
+    CHECK(to.url() == "https://other:81/x?y");
 }
 
 TEST_CASE("a URL's #fragment is the reader's: accepted, and never sent")

@@ -149,18 +149,33 @@ error_code parse_http_location(std::string_view text, http_location& out, std::s
 
 namespace {
 
-// Servers send a Location with a space or UTF-8 in it, and browsers and curl follow it: the bytes
-// that cannot stand in a URL are percent-encoded into the URL the server meant. Control characters
-// are left as they are, for the parser to refuse.
+// Servers send a Location with a space, UTF-8, brackets or a lone '%' in it, and browsers and curl
+// follow it: the bytes that cannot stand there in a URL are percent-encoded into the URL the
+// server meant (a '[' in a path or query; not in the authority, where it holds an IPv6 address; a
+// '#' after the fragment's own). Control characters are left as they are, for the parser to refuse.
 std::string encode_stray_bytes(std::string_view field)
 {
     static constexpr char hex[] = "0123456789ABCDEF";
+    auto is_hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    // Where the authority ends ("//host:port" after an optional scheme), if there is one.
+    std::size_t authority_end = 0;
+    const auto colon = field.find(':');
+    const auto first_special = field.find_first_of("/?#");
+    const std::size_t after_scheme = colon != std::string_view::npos && colon < first_special ? colon + 1 : 0;
+    if (field.substr(after_scheme).starts_with("//"))
+        authority_end = std::min(field.find_first_of("/?#", after_scheme + 2), field.size());
     std::string encoded;
     encoded.reserve(field.size());
-    for (unsigned char c : field)
+    bool in_fragment = false;
+    for (std::size_t i = 0; i < field.size(); ++i)
     {
+        const auto c = static_cast<unsigned char>(field[i]);
+        const bool bracket = (c == '[' || c == ']') && i >= authority_end;
+        const bool lone_percent = c == '%' && !(i + 2 < field.size() && is_hex(field[i + 1]) && is_hex(field[i + 2]));
+        const bool second_hash = c == '#' && in_fragment;
+        in_fragment = in_fragment || c == '#';
         if (c >= 0x80 || c == ' ' || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' ||
-            c == '{' || c == '|' || c == '}')
+            c == '{' || c == '|' || c == '}' || bracket || lone_percent || second_hash)
             encoded.append({'%', hex[c >> 4], hex[c & 15]});
         else
             encoded.push_back(static_cast<char>(c));
@@ -181,22 +196,49 @@ error_code resolve_redirect(const http_location& from, std::string_view field, h
                                   reference.error().message() + ")";
         return errc::bad_redirect;
     }
-    auto base_text = from.url(); // the view below points into it
-    auto base = urls::parse_absolute_uri(base_text);
-    if (!base)
+    // RFC 3986 5.2.2 on the encoded text: Boost.URL 1.81's resolve() decodes "%2F" in the
+    // reference's path into a '/', which names another resource (boostorg/url#808).
+    const urls::url_view& ref = *reference;
+    std::string target;
+    if (ref.has_scheme())
+        target = std::string(ref.scheme()) + ":";
+    else
+        target = from.origin.scheme + ":";
+    if (ref.has_scheme() || ref.has_authority())
     {
-        why = "the URL '" + base_text + "' cannot be resolved against";
-        return errc::bad_redirect;
+        if (ref.has_authority())
+            target += "//" + std::string(ref.encoded_authority());
+        target += ref.encoded_path();
+        if (ref.has_query())
+            target += "?" + std::string(ref.encoded_query());
     }
-    urls::url resolved;
-    if (auto resolution = urls::resolve(*base, *reference, resolved); !resolution)
+    else
     {
-        why = "the Location '" + std::string(field) + "' cannot be resolved: " + resolution.error().message();
-        return errc::bad_redirect;
+        const std::string_view base_target = from.target;
+        const auto query_at = base_target.find('?');
+        const std::string_view base_path = base_target.substr(0, query_at);
+        target += "//" + from.origin.host_header();
+        const std::string_view path = ref.encoded_path();
+        if (path.empty())
+        {
+            target += base_path;
+            if (ref.has_query())
+                target += "?" + std::string(ref.encoded_query());
+            else if (query_at != std::string_view::npos)
+                target += base_target.substr(query_at);
+        }
+        else
+        {
+            if (path.starts_with('/'))
+                target += path;
+            else // merged: the base's path up to its last '/', then the reference's
+                target += std::string(base_path.substr(0, base_path.rfind('/') + 1)) + std::string(path);
+            if (ref.has_query())
+                target += "?" + std::string(ref.encoded_query());
+        }
     }
-    resolved.remove_fragment();
     http_location next;
-    if (auto ec = from_url(resolved, next, why))
+    if (auto ec = parse_http_location(target, next, why)) // removes the dot segments
         return ec;
     if (from.origin.secure() && !next.origin.secure())
     {
