@@ -41,14 +41,19 @@ inline std::string limit_text(const char* name, std::chrono::steady_clock::durat
 }
 
 /// Why a request that the rate limit held past `limit` (a `limit_text`) failed, and what to do.
-/// `rate_limited`: the answers 429 it had; then the pace was the server's, and a higher rate of
-/// our own would not help.
-inline std::string rate_limit_held_message(const std::string& limit, unsigned rate_limited = 0)
+/// `rate_limited`: the answers 429 it had; `host_rate_limited`: those its host gave any request.
+/// After one, the pace was the server's, and a higher rate of our own would not help.
+inline std::string rate_limit_held_message(const std::string& limit, unsigned rate_limited = 0,
+                                           unsigned host_rate_limited = 0)
 {
+    auto answers = [](unsigned count) { return std::to_string(count) + (count == 1 ? " answer" : " answers") + " 429"; };
+    const std::string advice = "; raise the timeout, or send fewer requests to this server";
     if (rate_limited > 0)
-        return "the server's rate limit held the request past " + limit + " (after " + std::to_string(rate_limited) +
-               (rate_limited == 1 ? " answer" : " answers") +
-               " 429 to it); raise the timeout, or send fewer requests to this server";
+        return "the server's rate limit held the request past " + limit + " (after " + answers(rate_limited) +
+               " to it)" + advice;
+    if (host_rate_limited > 0)
+        return "the server's rate limit held the request past " + limit + " (it gave " + answers(host_rate_limited) +
+               " to other requests)" + advice;
     return "the rate limit held the request past " + limit + "; raise the rate or the timeout, or send fewer requests";
 }
 

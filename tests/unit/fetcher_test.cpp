@@ -429,6 +429,37 @@ TEST_CASE_FIXTURE(fixture, "a request the server's 429s hold past the queue time
           "raise the timeout, or send fewer requests to this server");
 }
 
+TEST_CASE_FIXTURE(fixture, "a request held by a pause that another request's 429 set says the server's limit held it")
+{
+    params.queue_timeout = 3s;
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(429, {{"Retry-After", "5"}}) : fake_reply::ok("fine");
+    });
+    virtual_fetcher fetcher(context.get_executor(), transport, params);
+    std::optional<fetch_outcome> first, second;
+    asio::co_spawn(context, fetcher.fetch(get(usd), nullptr),
+                   [&](std::exception_ptr, fetch_outcome outcome) { first = std::move(outcome); });
+    for (int step = 0; step < 100 && fetcher.rate_limited() == 0; ++step)
+    {
+        context.restart();
+        context.poll();
+    }
+    REQUIRE(fetcher.rate_limited() == 1);
+    asio::co_spawn(context, fetcher.fetch(get(usd), nullptr),
+                   [&](std::exception_ptr, fetch_outcome outcome) { second = std::move(outcome); });
+    for (int step = 0; step < 10000 && !(first && second); ++step)
+    {
+        context.restart();
+        context.poll();
+        manual_clock::advance(10ms);
+    }
+    REQUIRE(second);
+    CHECK(second->rate_limited == 0);
+    CHECK(second->diag.client_message() ==
+          "the server's rate limit held the request past the queue timeout (3 s) (it gave 1 answer 429 to other "
+          "requests); raise the timeout, or send fewer requests to this server");
+}
+
 TEST_CASE_FIXTURE(fixture, "each redirect status is followed to a relative Location, and the final URL is recorded")
 {
     for (unsigned status : {301u, 302u, 303u, 307u, 308u})

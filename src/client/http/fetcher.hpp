@@ -366,7 +366,7 @@ public:
                     outcome.diag.set_client_message(
                         ec == asio::error::timed_out
                             ? rate_limit_held_message(limit_text(queue_limit.name, queue_limit.length),
-                                                      outcome.rate_limited)
+                                                      outcome.rate_limited, state.rate_limited)
                             : "stopped while waiting for its turn (the rate limit, or a pause the server asked for)");
                     break;
                 }
@@ -460,6 +460,7 @@ public:
             {
                 ++outcome.rate_limited;
                 ++rate_limited_;
+                ++state.rate_limited;
                 auto retry_after = parse_retry_after(response.head.find("retry-after").value_or(""),
                                                      std::chrono::system_clock::now());
                 if (auto pace = state.learner.on_rate_limited(response.head.find("x-ratelimit-limit"),
@@ -643,6 +644,7 @@ private:
     {
         std::unique_ptr<throttle_type> throttle;
         rate_learner<Clock> learner;
+        unsigned rate_limited = 0; // 429s from this origin, to any request: its pace is then the server's
     };
 
     origin_state& state_of(const origin& where)
