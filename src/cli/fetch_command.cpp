@@ -97,9 +97,11 @@ std::string failure_reason(const list_item& item, const fetch_outcome& outcome, 
     const auto& said = outcome.diag.client_message();
     // "cannot connect to HOST: Connection refused" says it all: not "Connection refused (...)" too.
     // A timeout's own text ("The socket was closed due to a timeout") is generic, and wrong for
-    // a wait in line: the library's explanation says which limit passed, waiting for what.
+    // a wait in line: the library's explanation says which limit passed, waiting for what. So is
+    // "not the answer asked for", whose advice is the rates API's: the explanation says what came.
     if (!said.empty())
-        text = said.find(text) != std::string::npos || outcome.error == condition::timeout
+        text = said.find(text) != std::string::npos || outcome.error == condition::timeout ||
+                       outcome.error == errc::bad_response
                    ? escape_untrusted(said, false)
                    : text + " (" + escape_untrusted(said, false) + ")";
     if (!outcome.diag.server_message().empty())
