@@ -160,38 +160,84 @@ void fill_timing(const request_timing& timing, bool secure, fetch::report_record
 }
 
 
-// Why --report cannot be the file it names, or nothing. Opening the report empties it, so a report
-// that is one of the run's inputs (by another name, a link, /dev/stdin) would empty the list before
-// it is read: the run would fetch nothing and say all was well. Nor may it be where the bodies go
-// (stdout's file or pipe, under another name) or the output folder's validators. A terminal or
-// /dev/null may be both: nothing there is lost.
-std::optional<std::string> report_conflict(const fetch_options& options, bool bodies_to_stdout)
+// The identity of a file, to tell two names of one file apart from two files.
+struct file_identity
 {
-    struct stat report_stat{};
-    if (::stat(options.report.c_str(), &report_stat) != 0 || S_ISCHR(report_stat.st_mode))
-        return std::nullopt; // a file not made yet clobbers nothing
-    auto is_report = [&](int status, const struct stat& other) {
-        return status == 0 && other.st_dev == report_stat.st_dev && other.st_ino == report_stat.st_ino;
-    };
-    struct stat other{};
-    const std::pair<std::string_view, const std::string&> inputs[] = {{"-i", options.input},
-                                                                    {"--values", options.values}};
-    for (const auto& [flag, path] : inputs)
+    dev_t device = 0;
+    ino_t inode = 0;
+    mode_t mode = 0;
+
+    bool operator==(const file_identity& other) const noexcept
     {
-        if (path.empty())
-            continue;
-        if (is_report(path == "-" ? ::fstat(STDIN_FILENO, &other) : ::stat(path.c_str(), &other), other))
-            return "it is the file " + std::string(flag) + " reads" + (path == "-" ? " (stdin)" : "") +
-                   ", which writing the report would empty before it is read; give the report another file";
+        return device == other.device && inode == other.inode;
     }
-    if (bodies_to_stdout && is_report(::fstat(STDOUT_FILENO, &other), other))
-        return std::string("it is standard output, where the ") +
-               (options.fields.empty() ? "bodies" : "--field lines") + " go; give the report another file";
-    if (!options.output_dir.empty())
+};
+
+std::optional<file_identity> identity_of_path(const std::string& path)
+{
+    struct stat info{};
+    if (::stat(path.c_str(), &info) != 0)
+        return std::nullopt;
+    return file_identity{info.st_dev, info.st_ino, info.st_mode};
+}
+
+std::optional<file_identity> identity_of_descriptor(int fd)
+{
+    struct stat info{};
+    if (::fstat(fd, &info) != 0)
+        return std::nullopt;
+    return file_identity{info.st_dev, info.st_ino, info.st_mode};
+}
+
+// Why the run's outputs cannot be where they are, or nothing. Opening the report empties it, and
+// stdout appends to or empties its file: an output that is one of the run's inputs (the list, the
+// values, the CA file; by another name, a link, /dev/stdin) would empty the list before it is read
+// (the run then fetches nothing and says all is well) or feed the run its own output for ever. Nor
+// may the report be where the bodies go, or the output folder's validators. A terminal or
+// /dev/null may be any of them: nothing there is lost or read back.
+std::optional<std::string> output_conflict(const fetch_options& options, bool to_stdout)
+{
+    struct named_input
     {
-        const std::string validators = options.output_dir + "/" + std::string(fetch::validators_file_name);
-        if (is_report(::stat(validators.c_str(), &other), other))
-            return "it is the folder's record of what each file's server said (" +
+        std::string_view flag;
+        const std::string& path;
+    };
+    const named_input inputs[] = {{"-i", options.input}, {"--values", options.values}, {"--cacert", options.trust.ca_file}};
+    auto input_named = [&](const file_identity& output) -> std::optional<std::string> {
+        for (const auto& [flag, path] : inputs)
+        {
+            if (path.empty())
+                continue;
+            auto input = path == "-" ? identity_of_descriptor(STDIN_FILENO) : identity_of_path(path);
+            if (input && *input == output)
+                return std::string(flag) + (path == "-" ? " (stdin)" : " " + path);
+        }
+        return std::nullopt;
+    };
+    const bool report_to_file = !options.report.empty() && options.report != "-";
+    const auto report = report_to_file ? identity_of_path(options.report) : std::nullopt;
+    if (report && !S_ISCHR(report->mode))
+    {
+        if (auto input = input_named(*report))
+            return "--report " + options.report + " is the file " + *input +
+                   " reads: writing the report would empty it first; give the report another file";
+        if (to_stdout && identity_of_descriptor(STDOUT_FILENO) == report)
+            return "--report " + options.report + " is standard output, where the " +
+                   (options.fields.empty() ? "bodies" : "--field lines") + " go; give the report another file";
+    }
+    if (auto out = identity_of_descriptor(STDOUT_FILENO); to_stdout && out && !S_ISCHR(out->mode))
+        if (auto input = input_named(*out))
+            return "standard output is the file " + *input +
+                   " reads: the run would read its own output; send it to another file";
+    if (report_to_file && !options.output_dir.empty())
+    {
+        // The validators' file of the output folder, made or not yet: its folder, and its name.
+        const auto slash = options.report.rfind('/');
+        const std::string folder = slash == std::string::npos ? "." : options.report.substr(0, slash + 1);
+        const std::string_view leaf = std::string_view(options.report).substr(slash == std::string::npos ? 0 : slash + 1);
+        const auto report_folder = identity_of_path(folder);
+        if (leaf == fetch::validators_file_name && report_folder && report_folder == identity_of_path(options.output_dir))
+            return "--report " + options.report + " is the folder's record of what each file's server said (" +
                    std::string(fetch::validators_file_name) + "); give the report another file";
     }
     return std::nullopt;
@@ -1028,14 +1074,14 @@ int run_fetch(const fetch_options& options)
     std::optional<fetch_refresh> validators; // DIR/.fxrates-meta (cli/fetch_refresh.hpp)
     if (to_files)
         validators.emplace(root.get(), options.output_dir);
+    if (auto why = output_conflict(options, !to_files || report_to_stdout))
+    {
+        report(command_name, *why);
+        return 1;
+    }
     fetch::unique_fd report_file;
     if (!options.report.empty() && !report_to_stdout)
     {
-        if (auto why = report_conflict(options, !to_files))
-        {
-            report(command_name, "--report " + options.report + ": " + *why);
-            return 1;
-        }
         report_file = fetch::unique_fd(::open(options.report.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
         if (report_file.get() < 0)
         {

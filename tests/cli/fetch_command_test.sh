@@ -159,13 +159,27 @@ run --template "https://x/{}" --values "$work/values.txt" --field nope
 printf '%s\n' "$base/rates?base=USD" >"$work/self.txt"
 ln -s "$work/self.txt" "$work/self-link.txt"
 run -i "$work/self.txt" -o "$work/self-out" --report "$work/self-link.txt"
-[ "$code" = 1 ] && grep -q "is the file -i reads" "$err" || fail "--report = -i: exit $code: $(cat "$err")"
+[ "$code" = 1 ] && grep -q "is the file -i .* reads" "$err" || fail "--report = -i: exit $code: $(cat "$err")"
 [ -s "$work/self.txt" ] || fail "--report = -i: the list was emptied"
 run --template "$base/rates?base={}" --values "$work/values.txt" --report "$work/values.txt"
-[ "$code" = 1 ] && grep -q "is the file --values reads" "$err" || fail "--report = --values: exit $code: $(cat "$err")"
+[ "$code" = 1 ] && grep -q "is the file --values .* reads" "$err" || fail "--report = --values: exit $code: $(cat "$err")"
 "$fxrates" fetch --cacert "$work/ca.pem" "$base/rates?base=USD" --report /dev/stdout >"$work/both.txt" 2>"$err"
 code=$?
 [ "$code" = 1 ] && grep -q "is standard output" "$err" || fail "--report = stdout: exit $code: $(cat "$err")"
+cp "$work/ca.pem" "$work/ca-copy.pem"
+"$fxrates" fetch --cacert "$work/ca-copy.pem" "$base/rates?base=USD" -o "$work/ca-out" --report "$work/ca-copy.pem" 2>"$err"
+code=$?
+[ "$code" = 1 ] && grep -q "is the file --cacert" "$err" || fail "--report = --cacert: exit $code: $(cat "$err")"
+[ -s "$work/ca-copy.pem" ] || fail "--report = --cacert: the CA file was emptied"
+run -i "$work/self.txt" -o "$work/self-out" --report "$work/self-out/.fxrates-meta"
+[ "$code" = 1 ] && grep -q "record of what each file's server said" "$err" ||
+    fail "--report = the new .fxrates-meta: exit $code: $(cat "$err")"
+# Standard output appended to the list it reads would feed the run its own output.
+cp "$work/self.txt" "$work/feed.txt"
+"$fxrates" fetch --cacert "$work/ca.pem" -i "$work/feed.txt" -o "$work/feed-out" --report - >>"$work/feed.txt" 2>"$err"
+code=$?
+[ "$code" = 1 ] && grep -q "standard output is the file -i" "$err" || fail "stdout = -i: exit $code: $(cat "$err")"
+cmp -s "$work/self.txt" "$work/feed.txt" || fail "stdout = -i: the list was written to"
 
 # Ctrl-C mid-run, and a server killed mid-run: answers drip one byte per 100 ms, so every file is
 # part-way when it happens. Finished files are kept, partial ones removed (none under a final name),
