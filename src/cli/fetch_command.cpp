@@ -731,7 +731,12 @@ private:
             record.file = ok && config_.to_files ? state.file_name : std::string();
             record.content_type = outcome.content_type;
             record.attempts = outcome.attempts;
-            fill_timing(outcome.timing, !outcome.final_url.starts_with("http:"), record);
+            // The last request's scheme; an item stopped before it ended may have no final URL.
+            const std::string_view last_url = outcome.final_url.empty() ? state.item.url : outcome.final_url;
+            std::string scheme(last_url.substr(0, 5));
+            std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            fill_timing(outcome.timing, scheme != "http:", record);
             record.ok = ok;
             record.not_modified = not_modified;
             record.skipped = state.skipped;
@@ -816,7 +821,8 @@ CLI::App* add_fetch_command(CLI::App& app, fetch_options& options)
     auto* templ = command->add_option("--template", options.url_template,
                                       "A URL with {} where each value of --values goes, percent-encoded")
                       ->check(not_empty("a URL template"));
-    auto* values = command->add_option("--values", options.values, "Values for --template, one a line ('-' for stdin)")
+    auto* values = command->add_option("--values", options.values, "Values for --template, one a line ('-' for stdin); as in a list, blank lines and lines "
+                                       "starting with # are skipped, and spaces around a value trimmed")
                        ->check(not_empty("a file name"));
     templ->needs(values);
     values->needs(templ);

@@ -98,6 +98,9 @@ TEST_CASE("a template value is percent-encoded for whatever part of the URL it l
     CHECK(percent_encode("a-b.c_d~e09AZ") == "a-b.c_d~e09AZ");
     CHECK(percent_encode("?#[]@!$'()*+,;=%") == "%3F%23%5B%5D%40%21%24%27%28%29%2A%2B%2C%3B%3D%25");
     CHECK(percent_encode("../..") == "..%2F..");
+    CHECK(percent_encode("..") == "%2E%2E"); // a path segment of its own: not removed with its parent
+    CHECK(percent_encode(".") == "%2E");
+    CHECK(percent_encode("...") == "...");
     CHECK(fill_template("https://api.example/{}/v?q={}", "Z\xC3\xBCrich & Co/x") ==
           "https://api.example/Z%C3%BCrich%20%26%20Co%2Fx/v?q=Z%C3%BCrich%20%26%20Co%2Fx");
     CHECK(fill_template("https://x/{}", "") == "https://x/");

@@ -150,8 +150,10 @@ std::string percent_encode(std::string_view value)
     for (char c : value)
     {
         auto byte = static_cast<unsigned char>(c);
+        const bool dot_segment = value == "." || value == "..";
         bool unreserved = (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-                          (byte >= '0' && byte <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+                          (byte >= '0' && byte <= '9') || c == '-' || (c == '.' && !dot_segment) || c == '_' ||
+                          c == '~';
         if (unreserved)
             out += c;
         else

@@ -52,7 +52,8 @@ parsed_line parse_value_line(std::string_view text, std::size_t line_number);
 
 /// `value` percent-encoded as a URL component: every byte but the unreserved ones (letters,
 /// digits, `-._~`) becomes %XX, so that the value is data wherever it lands (host, path, query)
-/// and can never add a path segment, a query parameter or a fragment.
+/// and can never add a path segment, a query parameter or a fragment. A value of "." or ".." has
+/// its dots encoded too (%2E): as a path segment it would otherwise be removed with its parent.
 std::string percent_encode(std::string_view value);
 
 /// `pattern` with every `{}` replaced by `percent_encode(value)`.

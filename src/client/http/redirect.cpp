@@ -18,24 +18,13 @@ namespace urls = boost::urls;
 namespace {
 
 // A path without its "." and ".." segments (RFC 3986 5.2.4), as curl sends it: "/a/b/../c" is
-// "/a/c", and ".." never climbs above the root. An encoded dot ("%2e") is a dot (RFC 3986 6.2.2.2:
-// it is unreserved). Boost.URL 1.81 keeps a ".." that climbs above the root, and decodes "%2e%2e"
-// into a "..", when it resolves a reference (boostorg/url#808), so the client does it itself.
+// "/a/c", and ".." never climbs above the root. Encoded dots ("%2e%2e") are left to the server,
+// as curl leaves them: a value that is ".." can then be sent as data. Boost.URL 1.81 keeps a ".."
+// that climbs above the root (boostorg/url#808), so the client does it itself.
 std::string remove_dot_segments(std::string_view path)
 {
     auto dots = [](std::string_view segment) {
-        std::size_t count = 0;
-        while (!segment.empty())
-        {
-            if (segment.front() == '.')
-                segment.remove_prefix(1);
-            else if (segment.size() >= 3 && iequals(segment.substr(0, 3), "%2e"))
-                segment.remove_prefix(3);
-            else
-                return std::size_t{0};
-            ++count;
-        }
-        return count;
+        return segment == "." ? 1 : segment == ".." ? 2 : 0;
     };
     const bool absolute = path.starts_with('/');
     if (absolute)
@@ -47,7 +36,7 @@ std::string remove_dot_segments(std::string_view path)
         last = end == std::string_view::npos;
         const auto segment = path.substr(0, end);
         path.remove_prefix(last ? path.size() : end + 1);
-        const std::size_t count = dots(segment);
+        const int count = dots(segment);
         if (count == 2 && !kept.empty())
             kept.pop_back();
         if (count == 1 || count == 2)
@@ -105,6 +94,9 @@ error_code from_url(const urls::url_view& url, http_location& out, std::string& 
         // Read from the text: Boost 1.81's port_number() wraps a number above 65535 round to another
         // port, which would fetch from another server.
         auto text = url.port();
+        // Leading zeros are allowed (RFC 3986 3.2.3: *DIGIT), as curl reads them: 08080 is 8080.
+        while (text.size() > 1 && text.front() == '0')
+            text.remove_prefix(1);
         unsigned long number = 0;
         bool digits = text.size() <= 5 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
         if (digits)
