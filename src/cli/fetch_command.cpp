@@ -13,6 +13,7 @@
 #include "cli/input_checks.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
+#include "cli/stop_signals.hpp"
 #include "cli/url_input.hpp"
 #include "cli/url_prefetch.hpp"
 #include "client/ordering_window.hpp"
@@ -26,7 +27,6 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -1170,22 +1170,15 @@ int run_fetch(const fetch_options& options)
     // A closed terminal (SIGHUP) stops the run as Ctrl-C does: temporary files removed, exit 129;
     // unless the run was started to ignore it (`nohup`). SIGINT is taken even when ignored: a
     // shell without job control ignores it for its background jobs, and `kill -INT` to one of
-    // them means stop.
-    asio::signal_set signals(context, SIGINT, SIGTERM);
-    if (struct sigaction hangup{}; ::sigaction(SIGHUP, nullptr, &hangup) != 0 || hangup.sa_handler != SIG_IGN)
-        signals.add(SIGHUP);
+    // them means stop. A second signal ends the program at once (cli/stop_signals.hpp).
+    struct sigaction hangup{};
+    stop_signals signals(context, ::sigaction(SIGHUP, nullptr, &hangup) != 0 || hangup.sa_handler != SIG_IGN);
     asio::cancellation_signal cancel;
     // From any loop's thread: the cancellation itself is emitted on this one.
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
-    signals.async_wait([&](const boost::system::error_code& ec, int number) {
-        if (ec)
-            return;
+    signals.async_wait([&](int number) {
         run.signal_number = number;
         cancel.emit(asio::cancellation_type::terminal);
-        // What is left to wait for after the first may not end soon (a lab thread in a blocking
-        // read, a write to a pipe nobody reads): a second one takes its default action, at once,
-        // whatever this loop is doing.
-        signals.clear();
     });
     run.progress().start(context.get_executor());
     auto observe = [&](std::size_t index, const fetch_outcome& outcome) { run.observe(index, outcome); };
@@ -1245,7 +1238,7 @@ int run_fetch(const fetch_options& options)
                                asio::bind_cancellation_slot(cancel.slot(), [&](error_code) { finished(); }));
     context.run();
     // From here on Ctrl-C stops the program at once: only the summary and the files' records are left.
-    signals.clear();
+    signals.cancel();
     // No waker of a loop is called from here on: the loops end with this function.
     input.stop();
     run.say_failures();
