@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -133,8 +134,12 @@ void progress_display::finish()
 void progress_display::draw_locked(clock_type::time_point now)
 {
     last_draw_ = now;
-    std::cerr << clear_line << "fxrates " << command_ << ": " << progress_text(done_, failed_, total_, now - started_)
-              << std::flush;
+    std::string line = "fxrates " + command_ + ": " + progress_text(done_, failed_, total_, now - started_);
+    // Within one row of the terminal, as it is now (it may have been resized): a line that wraps
+    // is not cleared by the next "\r\x1b[K", and the screen fills with old lines.
+    if (winsize size{}; ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 1 && line.size() >= size.ws_col)
+        line.resize(size.ws_col - 1u);
+    std::cerr << clear_line << line << std::flush;
 }
 
 } // namespace fxrates::cli

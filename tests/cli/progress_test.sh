@@ -26,6 +26,20 @@ grep -aq "fxrates rates: 33/33 done" "$work/typescript" || fail "on a terminal: 
 grep -aq "about .* left" "$work/typescript" || fail "on a terminal: no estimate of the time left"
 [ "$(grep -aoE '(^|\[K)1 [A-Z]{3} = ' "$work/typescript" | wc -l)" = 33 ] || fail "on a terminal: the matrix is not printed"
 
+# In a narrow terminal the line is cut to fit its row: a line that wraps is not cleared by the next
+# redraw, and the screen would fill with old lines.
+timeout 60 script -q -e -c "stty cols 24; $command" "$work/narrow" >/dev/null </dev/null
+code=$?
+[ "$code" = 0 ] || fail "narrow terminal: exit code $code"
+python3 - "$work/narrow" <<'PY' || fail "narrow terminal: a progress line longer than its row"
+import sys
+text = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+drawn = [part.split("\r")[0].split("\n")[0] for part in text.split("\r\x1b[K")[1:]]
+progress = [line for line in drawn if line.startswith("fxrates rates")]
+assert progress, "no progress line drawn"
+assert all(len(line) <= 23 for line in progress), max(progress, key=len)
+PY
+
 # With --quiet, or stderr in a file: nothing but the output, no redraws.
 timeout 60 script -q -e -c "$command --quiet" "$work/quiet" >/dev/null </dev/null
 grep -q $'\x1b' "$work/quiet" && fail "--quiet on a terminal still draws progress"
