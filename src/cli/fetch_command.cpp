@@ -1178,6 +1178,8 @@ int run_fetch(const fetch_options& options)
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
     signals.async_wait([&](int number) {
         run.signal_number = number;
+        // The items stopped now are not done: the line goes, and the summary says what became of them.
+        run.progress().finish();
         cancel.emit(asio::cancellation_type::terminal);
     });
     run.progress().start(context.get_executor());

@@ -104,7 +104,14 @@ void progress_display::record(bool ok, const std::function<std::string()>& descr
         return;
     std::lock_guard lock(mutex_);
     if (finished_)
+    {
+        // The line is gone (the run was stopped, and its summary follows): a failure is still
+        // said as it happens, as the caller counts on.
+        if (!ok)
+            if (auto line = describe(); !line.empty())
+                std::cerr << "fxrates " << command_ << ": " << escape_untrusted(line, false) << '\n';
         return;
+    }
     ++done_;
     auto now = clock_type::now();
     if (!ok)

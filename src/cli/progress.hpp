@@ -44,7 +44,7 @@ public:
     void start(boost::asio::any_io_executor executor);
 
     /// Counts one finished item; a failure is printed at once, above the line, as `describe`
-    /// says it (called only then; an empty line prints nothing). From any thread.
+    /// says it (called only then; an empty line prints nothing), after `finish` too. From any thread.
     void record(bool ok, const std::function<std::string()>& describe);
 
     /// Clears the line, for the command's own output. From any thread; idempotent.
