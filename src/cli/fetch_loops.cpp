@@ -53,9 +53,12 @@ void loops_fetch::run_loop(loop& self, client_params params)
 {
     {
         params.thread_safe = false; // the loop's own thread alone runs it and uses the client
-        // The loops share one list: a loop whose share of a host is full leaves that host's next
-        // URLs to the others rather than take them aside (it would hoard a short list).
-        params.max_waiting_aside = 0;
+        // The loops share one list: a loop whose share of a host is full sets aside at most one of
+        // that host's URLs, and takes no more until it starts, leaving the rest to the other loops.
+        // (0 would start every URL it takes at once, each then waiting in the loop's connection
+        // pool behind a slow download while the other loops had room: a run could hoard a short
+        // list in one loop and fetch nothing.)
+        params.max_waiting_aside = 1;
         client api(self.context, std::move(params));
         fetch_feed take = [this, &self](const fetch_waker& wake) -> fetch_feed_answer {
             std::lock_guard hold(lock_);

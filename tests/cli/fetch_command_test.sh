@@ -264,6 +264,42 @@ grep -Eq "interrupted; 0 of 6 fetched, 0 failed, not finished \(lines of the inp
 [ "$(grep -c '"attempts":0,.*"message":"not started: the run was interrupted"' "$work/one.jsonl")" = 5 ] ||
     fail "Ctrl-C, one at a time: the report does not say which lines were not started: $(cat "$work/one.jsonl")"
 
+# --loops: a download that never ends holds its loop's share of the host, and the other loops
+# fetch the host's other URLs; at most one waits aside behind it. The host: a small server that
+# answers /endless with a body that never comes, anything else at once.
+coproc held_server {
+    exec python3 -u -c '
+import http.server, socketserver, threading
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args): pass
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "100000" if self.path.startswith("/endless") else "1")
+        self.end_headers()
+        if self.path.startswith("/endless"):
+            self.wfile.write(b"x"); self.wfile.flush(); threading.Event().wait()
+        self.wfile.write(b"y")
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+server = Server(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()'
+}
+held_pid=$held_server_PID
+IFS= read -r -t 20 held_port <&"${held_server[0]}" || fail "the held server did not start"
+{ echo "http://127.0.0.1:$held_port/endless endless"; for i in $(seq 10); do echo "http://127.0.0.1:$held_port/one?i=$i f$i"; done; } >"$work/loops.txt"
+"$fxrates" fetch -q -i "$work/loops.txt" -o "$work/loops" --loops 3 --per-host 3 >"$out" 2>"$err" &
+client=$!
+deadline=$((SECONDS + 30))
+until [ "$(ls "$work/loops" 2>/dev/null | grep -c '^f')" -ge 9 ] || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+got=$(ls "$work/loops" 2>/dev/null | grep -c '^f')
+kill -INT "$client"
+wait_for_exit "$client" 10
+kill "$held_pid" 2>/dev/null
+wait "$held_pid" 2>/dev/null
+[ "$got" -ge 9 ] || fail "--loops 3 beside an endless download: $got of 10 files in 30 s"
+
 "$fxrates" fetch --cacert "$work/slow-ca.pem" -i <(head -3 "$work/slow.txt") -o "$work/killed" --retries 0 \
     --report "$work/killed.jsonl" >"$out" 2>"$err" &
 client=$!
