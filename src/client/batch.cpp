@@ -6,6 +6,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include "client/spawn.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -158,7 +160,7 @@ asio::awaitable<pulled_batch_end> run_pulled_batch(std::size_t workers, std::siz
             if (--running == 0)
                 wake.cancel();
         };
-        asio::co_spawn(executor, worker(batch, w), asio::bind_cancellation_slot(stop[w].slot(), std::move(on_exit)));
+        spawn_cancellable(executor, worker(batch, w), stop[w].slot(), std::move(on_exit));
     }
     co_await wake.async_wait(use_tuple);
     pulled_batch_end end;

@@ -13,6 +13,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include "client/spawn.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
@@ -108,12 +110,11 @@ void spawn(const asio::any_io_executor& executor, asio::awaitable<Result> work,
 {
     auto slot = handler.get_cancellation_slot();
     auto handler_executor = asio::get_associated_executor(handler, executor);
-    asio::co_spawn(executor, std::move(work),
-                   asio::bind_cancellation_slot(
-                       slot, asio::bind_executor(handler_executor, [handler = std::move(handler), complete](
-                                                                       std::exception_ptr failure, Result result) mutable {
-                           complete(std::move(handler), failure, std::move(result));
-                       })));
+    detail::spawn_cancellable(executor, std::move(work), slot,
+                              asio::bind_executor(handler_executor, [handler = std::move(handler), complete](
+                                                                        std::exception_ptr failure, Result result) mutable {
+                                  complete(std::move(handler), failure, std::move(result));
+                              }));
 }
 
 // What every kind of outcome (rates, any URL) takes from the fetch: its timing (queued when the

@@ -9,6 +9,8 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
+#include "client/spawn.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
@@ -390,10 +392,9 @@ public:
     {
         auto slot = asio::get_associated_cancellation_slot(handler);
         auto handler_executor = asio::get_associated_executor(handler, state_->executor);
-        asio::co_spawn(
-            state_->executor, send(state_, std::move(request)),
-            asio::bind_cancellation_slot(
-                slot, asio::bind_executor(handler_executor, [handler = std::move(handler)](
+        spawn_cancellable(
+            state_->executor, send(state_, std::move(request)), slot,
+                asio::bind_executor(handler_executor, [handler = std::move(handler)](
                                                                 std::exception_ptr failure,
                                                                 std::pair<error_code, http_response> result) mutable {
                     if (failure)
@@ -415,7 +416,7 @@ public:
                         }
                     }
                     std::move(handler)(result.first, std::move(result.second));
-                })));
+                }));
     }
 
     void close() override { state_->close(); }
