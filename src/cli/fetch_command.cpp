@@ -922,6 +922,13 @@ int run_fetch(const fetch_options& options)
     // one (the run stops, temporary files are removed, validators saved, exit 1), not a SIGPIPE
     // that kills the process half-way.
     std::signal(SIGPIPE, SIG_IGN);
+    // Ctrl-C, SIGTERM and a closed terminal (SIGHUP) stop the run, from now on: a signal while the
+    // list is read waits for the loop (cli/stop_signals.hpp); a second ends the program at once.
+    // SIGHUP is left ignored when the run was started to ignore it (`nohup`). SIGINT is taken even
+    // when ignored: a shell without job control ignores it for its background jobs, and `kill
+    // -INT` to one of them means stop.
+    struct sigaction hangup{};
+    stop_signals signals(::sigaction(SIGHUP, nullptr, &hangup) != 0 || hangup.sa_handler != SIG_IGN);
     const bool to_files = !options.output_dir.empty();
     const bool to_fields = !options.fields.empty();
     const bool report_to_stdout = options.report == "-";
@@ -1167,16 +1174,10 @@ int run_fetch(const fetch_options& options)
     params.api_url = "https://localhost"; // the client's rates API is not used here
     params.thread_safe = false;           // this thread alone runs the loop and uses the client
     client api(context, params);
-    // A closed terminal (SIGHUP) stops the run as Ctrl-C does: temporary files removed, exit 129;
-    // unless the run was started to ignore it (`nohup`). SIGINT is taken even when ignored: a
-    // shell without job control ignores it for its background jobs, and `kill -INT` to one of
-    // them means stop. A second signal ends the program at once (cli/stop_signals.hpp).
-    struct sigaction hangup{};
-    stop_signals signals(context, ::sigaction(SIGHUP, nullptr, &hangup) != 0 || hangup.sa_handler != SIG_IGN);
     asio::cancellation_signal cancel;
     // From any loop's thread: the cancellation itself is emitted on this one.
     run.stop_batch = [&] { asio::post(context, [&] { cancel.emit(asio::cancellation_type::terminal); }); };
-    signals.async_wait([&](int number) {
+    stop_signal_wait on_signal(signals, context, [&](int number) {
         run.signal_number = number;
         // The items stopped now are not done: the line goes, and the summary says what became of them.
         run.progress().finish();
@@ -1204,6 +1205,7 @@ int run_fetch(const fetch_options& options)
     }
     auto finished = [&] {
         signals.cancel();
+        on_signal.cancel();
         run_over = true;
         flush_timer.cancel();
         run.progress().finish();

@@ -41,12 +41,23 @@ void on_signal(int number)
 
 } // namespace
 
-stop_signals::stop_signals(boost::asio::io_context& context, bool hangup) : wake_(context)
+stop_signals::stop_signals(bool hangup)
 {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
         throw std::system_error(errno, std::generic_category(), "cannot make the signal pipe");
-    wake_.assign(fds[0]);
+    // Above the standard descriptors: with stdin closed the pipe would take descriptor 0, and
+    // `-i -` would read it (and wait for ever) instead of saying that stdin is closed.
+    for (int& fd : fds)
+        if (fd <= STDERR_FILENO)
+        {
+            const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+            ::close(fd);
+            fd = moved;
+        }
+    if (fds[0] < 0 || fds[1] < 0)
+        throw std::system_error(errno, std::generic_category(), "cannot make the signal pipe");
+    wake_read_ = fds[0];
     wake_write_ = fds[1];
     first_signal = 0;
     wake_fd = wake_write_;
@@ -73,10 +84,24 @@ stop_signals::~stop_signals()
         ::sigaction(entry.number, &entry.before, nullptr);
     wake_fd = -1;
     ::close(wake_write_);
+    ::close(wake_read_);
 }
 
-void stop_signals::async_wait(std::function<void(int)> handler)
+void stop_signals::cancel()
 {
+    int expected = 0;
+    first_signal.compare_exchange_strong(expected, -1);
+}
+
+stop_signal_wait::stop_signal_wait(stop_signals& signals, boost::asio::io_context& context,
+                                   std::function<void(int)> handler)
+    : wake_(context)
+{
+    const int fd = ::fcntl(signals.wake_read_, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        throw std::system_error(errno, std::generic_category(), "cannot wait for signals");
+    wake_.assign(fd);
+    // A signal that came before the loop left its byte in the pipe: the read completes at once.
     wake_.async_read_some(boost::asio::buffer(&byte_, 1),
                           [handler = std::move(handler)](const boost::system::error_code& ec, std::size_t) {
                               const int number = first_signal.load();
@@ -85,10 +110,8 @@ void stop_signals::async_wait(std::function<void(int)> handler)
                           });
 }
 
-void stop_signals::cancel()
+void stop_signal_wait::cancel()
 {
-    int expected = 0;
-    first_signal.compare_exchange_strong(expected, -1);
     boost::system::error_code ignored;
     wake_.cancel(ignored);
 }

@@ -214,25 +214,29 @@ interrupt_signal=HUP interrupt_fetch "$work/hup" --cacert "$work/both-ca.pem" -i
 [ "$exit_code" = 129 ] || fail "SIGHUP: exit code $exit_code, expected 129: $(cat "$err")"
 [ -z "$(find "$work/hup" -name '.*' ! -name .fxrates-meta)" ] || fail "SIGHUP: temporary files left: $(ls -A "$work/hup")"
 # Stuck writing to a pipe nobody reads, the loop cannot act on Ctrl-C; a second one ends it at once.
-mkfifo "$work/stuck.fifo"
-sleep 120 <"$work/stuck.fifo" &
-reader=$!
-"$fxrates" fetch "$plain/bytes/5000000" "$plain/bytes/10" >"$work/stuck.fifo" 2>"$err" &
-client=$!
-deadline=$((SECONDS + 20))
-until grep -q pipe_write "/proc/$client/wchan" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
-grep -q pipe_write "/proc/$client/wchan" 2>/dev/null || fail "stuck pipe: the fetch never blocked writing to it"
-kill -INT "$client"
-# Two signals sent before the first is taken are one: wait until it was taken.
-deadline=$((SECONDS + 10))
-until ! grep -qE '^(Sig|Shd)Pnd:.*[1-9a-f]' "/proc/$client/status" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do
-    sleep 0.05
-done
-kill -INT "$client"
-wait_for_exit "$client" 10
-[ "$exit_code" = 130 ] || fail "stuck pipe: exit code $exit_code after two Ctrl-C, expected 130 (killed by SIGINT)"
-kill "$reader" 2>/dev/null
-wait "$reader" 2>/dev/null
+# (ThreadSanitizer runs a signal handler only when its thread comes out of the system call, which
+# a write stuck on a full pipe never does: the check needs the program as built to ship.)
+if ! ldd "$fxrates" 2>/dev/null | grep -q libtsan; then
+    mkfifo "$work/stuck.fifo"
+    sleep 120 <"$work/stuck.fifo" &
+    reader=$!
+    "$fxrates" fetch "$plain/bytes/5000000" "$plain/bytes/10" >"$work/stuck.fifo" 2>"$err" &
+    client=$!
+    deadline=$((SECONDS + 20))
+    until grep -q pipe_write "/proc/$client/wchan" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.05; done
+    grep -q pipe_write "/proc/$client/wchan" 2>/dev/null || fail "stuck pipe: the fetch never blocked writing to it"
+    kill -INT "$client"
+    # Two signals sent before the first is taken are one: wait until it was taken.
+    deadline=$((SECONDS + 10))
+    until ! grep -qE '^(Sig|Shd)Pnd:.*[1-9a-f]' "/proc/$client/status" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; do
+        sleep 0.05
+    done
+    kill -INT "$client"
+    wait_for_exit "$client" 10
+    [ "$exit_code" = 130 ] || fail "stuck pipe: exit code $exit_code after two Ctrl-C, expected 130 (killed by SIGINT)"
+    kill "$reader" 2>/dev/null
+    wait "$reader" 2>/dev/null
+fi
 # Under nohup (SIGHUP ignored when it starts) a closed terminal does not stop it; Ctrl-C still does.
 ( trap '' HUP; exec "$fxrates" fetch -o "$work/nohup" --cacert "$work/both-ca.pem" -i "$work/slow.txt" ) >"$out" 2>"$err" &
 client=$!
