@@ -34,6 +34,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -231,12 +232,15 @@ std::optional<std::string> output_conflict(const fetch_options& options, bool to
                    " reads: the run would read its own output; send it to another file";
     if (report_to_file && !options.output_dir.empty())
     {
-        // The validators' file of the output folder, made or not yet: its folder, and its name.
-        const auto slash = options.report.rfind('/');
-        const std::string folder = slash == std::string::npos ? "." : options.report.substr(0, slash + 1);
-        const std::string_view leaf = std::string_view(options.report).substr(slash == std::string::npos ? 0 : slash + 1);
-        const auto report_folder = identity_of_path(folder);
-        if (leaf == fetch::validators_file_name && report_folder && report_folder == identity_of_path(options.output_dir))
+        // The validators' file of the output folder, whether the folder and the file exist yet or
+        // not: the paths compared with their links and dot segments resolved as far as they exist.
+        std::error_code ignored;
+        const auto report_path = std::filesystem::weakly_canonical(options.report, ignored);
+        auto folder = std::filesystem::weakly_canonical(options.output_dir, ignored);
+        if (!folder.has_filename()) // "out/": the same folder as "out"
+            folder = folder.parent_path();
+        if (!report_path.empty() && report_path.filename() == fetch::validators_file_name &&
+            report_path.parent_path() == folder)
             return "--report " + options.report + " is the folder's record of what each file's server said (" +
                    std::string(fetch::validators_file_name) + "); give the report another file";
     }
@@ -1072,7 +1076,13 @@ int run_fetch(const fetch_options& options)
     const loop_shares shares = fetch::share_limits(
         params, options.loops != 0 ? options.loops : std::max(1u, std::thread::hardware_concurrency()));
 
-    // Where things go: the output folder, the report, and stdout in input order.
+    // Where things go: the output folder, the report, and stdout in input order; refused before
+    // anything is made or opened.
+    if (auto why = output_conflict(options, !to_files || report_to_stdout))
+    {
+        report(command_name, *why);
+        return 1;
+    }
     fetch::unique_fd root;
     if (to_files)
     {
@@ -1087,11 +1097,6 @@ int run_fetch(const fetch_options& options)
     std::optional<fetch_refresh> validators; // DIR/.fxrates-meta (cli/fetch_refresh.hpp)
     if (to_files)
         validators.emplace(root.get(), options.output_dir);
-    if (auto why = output_conflict(options, !to_files || report_to_stdout))
-    {
-        report(command_name, *why);
-        return 1;
-    }
     fetch::unique_fd report_file;
     if (!options.report.empty() && !report_to_stdout)
     {

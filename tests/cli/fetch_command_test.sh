@@ -174,6 +174,10 @@ code=$?
 run -i "$work/self.txt" -o "$work/self-out" --report "$work/self-out/.fxrates-meta"
 [ "$code" = 1 ] && grep -q "record of what each file's server said" "$err" ||
     fail "--report = the new .fxrates-meta: exit $code: $(cat "$err")"
+run -i "$work/self.txt" -o "$work/new/deep/" --report "$work/new/./deep/.fxrates-meta"
+[ "$code" = 1 ] && grep -q "record of what each file's server said" "$err" ||
+    fail "--report = .fxrates-meta of a folder not made yet: exit $code: $(cat "$err")"
+[ ! -e "$work/new" ] || fail "a refused run made its output folder"
 # Standard output appended to the list it reads would feed the run its own output.
 cp "$work/self.txt" "$work/feed.txt"
 "$fxrates" fetch --cacert "$work/ca.pem" -i "$work/feed.txt" -o "$work/feed-out" --report - >>"$work/feed.txt" 2>"$err"
