@@ -6,10 +6,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace fxrates {
+
+class shared_pace;
 
 /// Settings of a `client`. Every default is safe for the real API: verification on, every phase
 /// bounded in time, answers bounded in size.
@@ -124,6 +127,10 @@ struct client_params
     /// Requests the throttle lets through at once after an idle spell; 0 means `rate` (one
     /// second's worth).
     double burst = 0;
+    /// A rate per origin kept together with other clients (on any threads) that hold the same
+    /// pace: every request, retries and redirect hops included, takes its turn from it, and
+    /// `rate` and `burst` are then its own. Null: the client keeps `rate` for itself.
+    std::shared_ptr<fxrates::shared_pace> shared_pace{};
 
     /// An executor to decode large answers on (e.g. an `asio::thread_pool`'s), so that the event
     /// loop never spends long on one; empty means decode on the loop. The library never creates

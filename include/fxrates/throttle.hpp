@@ -12,8 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace fxrates {
+
+class shared_pace;
 
 /// An asynchronous rate limiter: a token bucket (`rate` per second, at most `burst` stored,
 /// starting empty) whose waiters are served in FIFO order.
@@ -43,6 +46,11 @@ public:
     /// `rate` tokens per second (> 0) and at most `burst` stored (0: one second's worth). Throws
     /// `std::invalid_argument` for a rate or burst out of range.
     basic_throttle(boost::asio::any_io_executor executor, double rate, double burst = 0);
+
+    /// Takes its turns from `pace`, with every other throttle that shares it (on any thread), as
+    /// `origin`'s requests: see `shared_pace`. A cancelled waiter's turns are lost to the others.
+    basic_throttle(boost::asio::any_io_executor executor, std::shared_ptr<shared_pace> pace,
+                   std::string origin);
 
     /// Closes the throttle: pending waits complete with `operation_aborted`.
     ~basic_throttle();

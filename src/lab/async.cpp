@@ -115,8 +115,8 @@ void run_offload(const Job& job, report_of<Job>& report)
     const auto& params = job.params();
     asio::io_context context(1);
     asio::thread_pool pool(std::max<std::size_t>(1, params.workers));
-    client_shelf shelf(threads_client(params.client, job.size(), true));
     origin_gate gate(params.client, params.stop); // the pool's threads share the limits per origin
+    client_shelf shelf(threads_client(params.client, job.size(), &gate));
     report.outcomes.resize(job.size());
     // Jobs not started by the batch's deadline skip their request; those under way end there.
     // A stop reaches the blocking calls themselves (`params.stop`): those under way return at once

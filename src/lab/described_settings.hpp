@@ -24,7 +24,8 @@ BOOST_DESCRIBE_STRUCT(client_params, (),
                        handshake_timeout, queue_timeout, first_byte_timeout, read_idle_timeout, request_timeout,
                        total_timeout, batch_timeout, idle_timeout, max_connections, max_connections_per_origin,
                        max_handshakes, body_limit, header_limit, max_redirects, accept_compression, thread_safe,
-                       user_agent, rate, burst, decode_executor, retry, max_waiting_aside, offload_decode_above))
+                       user_agent, rate, burst, shared_pace, decode_executor, retry, max_waiting_aside,
+                       offload_decode_above))
 
 BOOST_DESCRIBE_STRUCT(rates_query, (), (symbols, date))
 

@@ -7,7 +7,9 @@
 namespace fxrates::detail {
 
 origin_gate::origin_gate(const client_params& params, std::stop_token stop)
-    : params_(params), stop_(stop), on_stop_(stop, std::function<void()>([this] {
+    : params_(params), stop_(stop),
+      pace_(params.rate > 0 ? std::make_shared<shared_pace>(params.rate, params.burst) : nullptr),
+      on_stop_(stop, std::function<void()>([this] {
           std::lock_guard hold(lock_); // so that no waiter misses it between its check and its wait
           changed_.notify_all();
       }))
@@ -20,11 +22,7 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
     std::unique_lock hold(lock_);
     auto& slot = origins_[where];
     if (!slot)
-    {
         slot = std::make_unique<origin_state>();
-        if (params_.rate > 0) // starts empty, as the client's own throttle
-            slot->pace.emplace(params_.rate, params_.burst, std::chrono::steady_clock::now());
-    }
     auto& state = *slot;
     state.waiting.insert(index);
     // Whatever ends the wait, the item leaves the line, and the next one may be first now.
@@ -40,6 +38,8 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
         }
     } in_line{state, index, changed_};
 
+    const auto key = pace_ ? where.text() : std::string();
+    std::optional<time_point> turn;        // the item's first turn, taken when it is due
     std::optional<time_point> paced_until; // the rate's own limit, from when it first held the item
     for (;;)
     {
@@ -49,16 +49,30 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
         auto wake_at = deadline;
         if (state.inside < most && *state.waiting.begin() == index)
         {
-            if (!state.pace)
+            if (!pace_)
                 break;
-            auto decision = state.pace->try_acquire(1, now);
-            if (decision.granted)
+            // A turn is taken only once due, by the item first in line then: one taken on arrival
+            // would go to whichever thread came first, not to the first item.
+            if (!turn)
+            {
+                auto next = pace_->next_turn(key, now);
+                if (next <= now)
+                    turn = pace_->reserve(key, now); // later than `now` only if a client took it first
+                else
+                {
+                    if (!paced_until)
+                        paced_until = deadline_after(params_.queue_timeout, now);
+                    if (now >= *paced_until)
+                        return entry::timed_out;
+                    wake_at = std::min({deadline, *paced_until, next});
+                }
+            }
+            if (turn && now >= *turn && *turn < pace_->paused_until<time_point>(key))
+                turn = pace_->reserve(key, now); // taken before a pause a client was told of
+            if (turn && now >= *turn)
                 break;
-            if (!paced_until)
-                paced_until = deadline_after(params_.queue_timeout, now);
-            if (now >= *paced_until)
-                return entry::timed_out;
-            wake_at = std::min({deadline, *paced_until, now + decision.wait});
+            if (turn)
+                wake_at = std::min(deadline, *turn);
         }
         if (now >= deadline)
             return entry::timed_out;
@@ -70,6 +84,8 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
             changed_.wait_until(hold, wake_at);
     }
     ++state.inside;
+    if (turn)
+        pace_->hand_over(key); // the client's first request of the item goes at once
     return entry::granted;
 }
 

@@ -1,15 +1,19 @@
 #pragma once
 
 // What the threads of a strategy share so that, together, they keep the client's limits per origin
-// as one asynchronous client does: at most `client_params::max_connections_per_origin` requests
-// under way to an origin, at most `client_params::rate` a second to it, and its items started in
-// input order, however many threads there are. Each thread's blocking client keeps those limits for
-// itself alone: without the gate, 50 threads made 50 requests at once to one host at 50 times the
-// rate asked for. (The threads' idle keep-alive connections are their own: the gate bounds requests
-// under way, not connections open.)
+// as one asynchronous client does: at most `client_params::max_connections_per_origin` items
+// under way to an origin, at most `client_params::rate` requests a second to it, and its items
+// started in input order, however many threads there are. Each thread's blocking client keeps
+// those limits for itself alone: without the gate, 50 threads made 50 requests at once to one host
+// at 50 times the rate asked for. (The threads' idle keep-alive connections are their own: the gate
+// bounds items under way, not connections open.)
+//
+// The rate is a `shared_pace` that the threads' clients hold too (`threads_client`), so that every
+// request keeps it, retries and redirect hops included; the gate takes each item's first turn, in
+// input order, and hands it over to the client that sends the item.
 
 #include <fxrates/client_params.hpp>
-#include <fxrates/token_bucket.hpp>
+#include <fxrates/shared_pace.hpp>
 
 #include "client/http/origin.hpp"
 
@@ -54,6 +58,10 @@ public:
     /// A request that `enter` let go has ended.
     void leave(const origin& where);
 
+    /// The rate the threads' clients share with the gate (`client_params::shared_pace`); null
+    /// without a rate.
+    const std::shared_ptr<shared_pace>& pace() const noexcept { return pace_; }
+
     /// The items waiting to go to `where` (for tests and monitoring).
     std::size_t waiting(const origin& where);
 
@@ -61,12 +69,12 @@ private:
     struct origin_state
     {
         std::size_t inside = 0;
-        std::set<std::size_t> waiting;    // the items waiting, by place: the first goes first
-        std::optional<token_bucket<>> pace; // with a rate only
+        std::set<std::size_t> waiting; // the items waiting, by place: the first goes first
     };
 
     const client_params& params_;
     std::stop_token stop_;
+    std::shared_ptr<shared_pace> pace_;
     std::mutex lock_;
     std::condition_variable changed_; // a leave, a place taken, or the stop
     // Node-based: a waiting thread keeps a reference to its origin's state.

@@ -53,14 +53,13 @@ std::optional<typename Job::outcome_type> refuse_start(const Job& job, std::size
 /// The settings of the blocking clients of a strategy's threads, which keep the job's limits
 /// together rather than each for itself: one retry budget for the job's `items`, as one client's
 /// batch has (each thread's single requests would otherwise retry as often as they may, 40
-/// requests for 10 URLs that fail where the budget allows 13); and, when `gated` (an
-/// `origin_gate` paces their requests), no pace of their own: the client's, which starts empty in
-/// each client, would only hold back each thread's first request and put the threads out of step
-/// with the gate (two requests at once where the rate allows one).
-inline client_params threads_client(client_params params, std::size_t items, bool gated)
+/// requests for 10 URLs that fail where the budget allows 13); and, with a `gate`, its pace for
+/// every request, retries and redirect hops included: a pace of their own in each client would
+/// let N threads make N times the rate.
+inline client_params threads_client(client_params params, std::size_t items, const origin_gate* gate)
 {
-    if (gated)
-        params.rate = 0;
+    if (gate)
+        params.shared_pace = gate->pace();
     if (!params.retry.shared_budget)
         params.retry.shared_budget = retry_budget::for_batch(params.retry, items);
     return params;

@@ -164,7 +164,7 @@ template <class Job>
 void run_sequential(const Job& job, report_of<Job>& report)
 {
     std::optional<blocking_client> api;
-    const auto settings = threads_client(job.params().client, job.size(), false);
+    const auto settings = threads_client(job.params().client, job.size(), nullptr);
     auto deadline = job.deadline();
     report.outcomes.reserve(job.size());
     for (std::size_t i = 0; i < job.size(); ++i)
@@ -189,7 +189,7 @@ void run_thread_per_item(const Job& job, report_of<Job>& report)
     auto deadline = job.deadline();
     thread_peak peak(report.peak_threads);
     origin_gate gate(job.params().client, job.params().stop);
-    const auto settings = threads_client(job.params().client, job.size(), true);
+    const auto settings = threads_client(job.params().client, job.size(), &gate);
     for (std::size_t i = 0; i < job.size(); ++i)
     {
         try
@@ -232,7 +232,7 @@ void run_thread_pool(const Job& job, bool throttled, report_of<Job>& report)
     if (throttled && params.throttle_rate > 0)
         throttle.emplace(params.throttle_rate, params.throttle_burst);
     origin_gate gate(params.client, params.stop);
-    const auto settings = threads_client(params.client, job.size(), true);
+    const auto settings = threads_client(params.client, job.size(), &gate);
     // A stop wakes workers waiting for the throttle or for an origin's room; they then skip what
     // is left.
     std::stop_callback on_stop(params.stop, [&] {

@@ -3,6 +3,7 @@
 #include "lab/described_settings.hpp"
 
 #include <fxrates/date.hpp>
+#include <fxrates/shared_pace.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -77,6 +78,8 @@ json::value to_json(const std::stop_token&) { return nullptr; }
 json::value to_json(const outcome_observer&) { return nullptr; }
 // A pool worker gets the budget's retries with each job instead (encode_retry_grant).
 json::value to_json(const std::shared_ptr<retry_budget>&) { return nullptr; }
+// The pool paces the jobs it sends itself (a worker's client keeps no rate): a pace is one process's.
+json::value to_json(const std::shared_ptr<shared_pace>&) { return nullptr; }
 
 template <class T>
 json::value to_json(const std::vector<T>& items);
@@ -128,6 +131,7 @@ void from_json(const json::value&, boost::asio::any_io_executor&) {}
 void from_json(const json::value&, std::stop_token&) {}
 void from_json(const json::value&, outcome_observer&) {}
 void from_json(const json::value&, std::shared_ptr<retry_budget>&) {}
+void from_json(const json::value&, std::shared_ptr<shared_pace>&) {}
 
 template <class T>
 void from_json(const json::value& v, std::vector<T>& items);

@@ -430,6 +430,54 @@ TEST_CASE("every strategy keeps the client's rate per origin for all its threads
     }
 }
 
+TEST_CASE("the threads' shared rate paces every request, redirect hops included, not only each item's first")
+{
+    // 20 a second, each item a 301 and its target: the k-th request (from 0) the server sees comes
+    // no sooner than (k + 1) / 20 s after the run began. A hop that took no turn came at once.
+    // (The process pool paces only the jobs it sends: its workers' hops are their own.)
+    std::mutex seen_lock;
+    std::vector<std::chrono::steady_clock::time_point> seen;
+    auto server_settings = fixed_day();
+    server_settings.log_request = [&](std::string_view) {
+        std::lock_guard hold(seen_lock);
+        seen.push_back(std::chrono::steady_clock::now());
+    };
+    local_server server(server_settings);
+    auto params = params_for(server);
+    params.workers = 4;
+    params.client.rate = 20;
+    params.client.burst = 1;
+    for (auto kind : fxrates::all_strategies())
+    {
+        if (kind == strategy::process_pool)
+            continue;
+        CAPTURE(to_string(kind));
+        {
+            std::lock_guard hold(seen_lock);
+            seen.clear();
+        }
+        std::vector<fetch_item> items;
+        for (int k = 0; k < 4; ++k)
+            items.push_back({server.base_url() + "/site", nullptr, {}});
+        auto began = std::chrono::steady_clock::now();
+        auto run = run_within(kind, params, std::move(items));
+        REQUIRE(run.report.outcomes.size() == 4);
+        for (const auto& outcome : run.report.outcomes)
+        {
+            CHECK(outcome.ok());
+            CHECK(outcome.final_url == server.base_url() + "/site/");
+        }
+        std::lock_guard hold(seen_lock);
+        REQUIRE(seen.size() == 8);
+        std::sort(seen.begin(), seen.end());
+        for (std::size_t k = 0; k < seen.size(); ++k)
+        {
+            CAPTURE(k);
+            CHECK(seen[k] - began >= std::chrono::milliseconds(50) * (k + 1) - 1ms);
+        }
+    }
+}
+
 TEST_CASE("every strategy keeps one retry budget for the whole job, as one client's batch does")
 {
     // 10 URLs that always fail, 3 retries each allowed: a budget of max(20% of 10, 3) = 3 retries

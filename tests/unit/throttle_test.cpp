@@ -1,6 +1,7 @@
 // The async throttle on virtual time: a manual clock, timers that expire when the test moves it.
 
 #include "client/throttle_impl.hpp"
+#include <fxrates/shared_pace.hpp>
 
 #include "support/manual_clock.hpp"
 
@@ -198,4 +199,88 @@ TEST_CASE_FIXTURE(fixture, "n tokens at a time are granted when all n are there"
     REQUIRE(grants.size() == 2);
     CHECK(grants[0].at == 500ms);
     CHECK(grants[1].at == 600ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "throttles on one shared pace take turns together: the rate holds for all of them, in the order asked")
+{
+    // Two clients' throttles for one origin at 10 a second: 20 a second between them without the pace.
+    auto pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    virtual_throttle first(context.get_executor(), pace, "https://a:443");
+    virtual_throttle second(context.get_executor(), pace, "https://a:443");
+    virtual_throttle other_origin(context.get_executor(), pace, "https://b:443");
+    for (int i = 0; i < 3; ++i)
+    {
+        first.async_acquire(1, recorder(2 * i));
+        second.async_acquire(1, recorder(2 * i + 1));
+    }
+    other_origin.async_acquire(1, recorder(100));
+    advance(700ms);
+    REQUIRE(grants.size() == 7);
+    std::vector<int> order;
+    for (const auto& g : grants)
+    {
+        CHECK_FALSE(g.ec);
+        if (g.id != 100)
+        {
+            CHECK(g.at == 100ms * (g.id + 1));
+            order.push_back(g.id);
+        }
+        else
+            CHECK(g.at == 100ms); // an origin of its own: its own bucket
+    }
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5});
+}
+
+TEST_CASE_FIXTURE(fixture, "on a shared pace, a Retry-After one client got holds the other clients too")
+{
+    auto pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    virtual_throttle first(context.get_executor(), pace, "https://a:443");
+    virtual_throttle second(context.get_executor(), pace, "https://a:443");
+    first.async_acquire(1, recorder(0));
+    second.async_acquire(1, recorder(1));
+    first.pause_until(manual_clock::now() + 2s);
+    advance(1990ms);
+    CHECK(grants.empty());
+    advance(300ms);
+    // The second client's turn, taken before the pause at 200 ms, is void: it takes the next one.
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].id == 0);
+    CHECK(grants[0].at == 2000ms);
+    CHECK(grants[1].id == 1);
+    CHECK(grants[1].at == 2100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "on a shared pace, a limit the server announced slows every client, and never raises the pace")
+{
+    auto pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    virtual_throttle first(context.get_executor(), pace, "https://a:443");
+    virtual_throttle second(context.get_executor(), pace, "https://a:443");
+    first.set_rate(2, 1); // 2 a second, learned by one client
+    second.async_acquire(1, recorder(0));
+    second.async_acquire(1, recorder(1));
+    advance(1100ms);
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].at == 500ms);
+    CHECK(grants[1].at == 1000ms);
+    second.set_rate(50, 1); // faster than the pace's own: held to 10 a second
+    second.async_acquire(1, recorder(2));
+    second.async_acquire(1, recorder(3));
+    context.restart(); // it ran out of work, and stopped
+    advance(300ms);
+    REQUIRE(grants.size() == 4);
+    CHECK(grants[2].at == 1200ms);
+    CHECK(grants[3].at == 1300ms);
+}
+
+TEST_CASE("a turn taken and handed over goes to the next request at once, and only to one")
+{
+    using time_point = manual_clock::time_point;
+    fxrates::shared_pace pace(10, 1);
+    time_point start{};
+    CHECK(pace.reserve("o", start) == start + 100ms);
+    pace.hand_over("o");
+    CHECK(pace.reserve("o", start) == start); // the handed-over turn
+    CHECK(pace.reserve("o", start) == start + 200ms);
+    pace.hand_over("never-reserved"); // nothing to hand over: no free turn appears
+    CHECK(pace.reserve("never-reserved", start) == start + 100ms);
 }

@@ -1,6 +1,7 @@
 // The messages between the process pool and its worker processes: what goes in comes out.
 
 #include "lab/wire.hpp"
+#include <fxrates/shared_pace.hpp>
 #include "lab/described_settings.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -29,7 +30,8 @@ void check_every_field(const T& sent, const T& defaults, const T& got, const std
         else if constexpr (std::is_same_v<field_type, boost::asio::any_io_executor> ||
                            std::is_same_v<field_type, std::stop_token> ||
                            std::is_same_v<field_type, fxrates::outcome_observer> ||
-                           std::is_same_v<field_type, std::shared_ptr<fxrates::retry_budget>>)
+                           std::is_same_v<field_type, std::shared_ptr<fxrates::retry_budget>> ||
+                           std::is_same_v<field_type, std::shared_ptr<fxrates::shared_pace>>)
             return; // do not cross a process: checked below
         else
         {
@@ -74,6 +76,7 @@ TEST_CASE("worker settings carry every field of the configuration, whatever is a
     client.user_agent = "agent \"quoted\"";
     client.rate = 2.5;
     client.burst = 3;
+    client.shared_pace = std::make_shared<fxrates::shared_pace>(2.5, 3);
     client.decode_executor = context.get_executor();
     client.retry.max_attempts = 7;
     client.retry.base_delay = 11ms;
@@ -107,6 +110,9 @@ TEST_CASE("worker settings carry every field of the configuration, whatever is a
     // A shared retry budget is one process's too: a pool worker gets its share in the header.
     CHECK(line.find("\"shared_budget\":null") != std::string::npos);
     CHECK_FALSE(got.client.retry.shared_budget);
+    // So is a shared pace: the pool paces the jobs it sends.
+    CHECK(line.find("\"shared_pace\":null") != std::string::npos);
+    CHECK_FALSE(got.client.shared_pace);
     CHECK_FALSE(got.on_outcome);
     CHECK_FALSE(got.client.decode_executor);
     CHECK_FALSE(got.stop.stop_possible());

@@ -13,6 +13,7 @@
 #include <fxrates/error.hpp>
 #include <fxrates/request_timing.hpp>
 #include <fxrates/retry_policy.hpp>
+#include <fxrates/shared_pace.hpp>
 #include <fxrates/throttle.hpp>
 
 #include "client/deadline.hpp"
@@ -650,17 +651,22 @@ private:
     origin_state& state_of(const origin& where)
     {
         auto [it, added] = origins_.try_emplace(where);
-        if (added && params_.rate > 0)
+        if (added && params_.shared_pace)
+            it->second.throttle =
+                std::make_unique<throttle_type>(executor_, params_.shared_pace, where.text());
+        else if (added && params_.rate > 0)
             it->second.throttle = std::make_unique<throttle_type>(executor_, params_.rate, params_.burst);
         if (added && closed_ && it->second.throttle)
             it->second.throttle->close();
         return it->second;
     }
 
-    // Paces an origin as learned; a limit set up front (client_params::rate) is never raised.
+    // Paces an origin as learned; a limit set up front (client_params::rate, or the shared pace's,
+    // which keeps its own rate as the ceiling) is never raised.
     void set_pace(origin_state& state, const typename rate_learner<Clock>::pace& pace)
     {
-        double rate = params_.rate > 0 ? std::min(params_.rate, pace.rate) : pace.rate;
+        bool own_rate = params_.rate > 0 && !params_.shared_pace;
+        double rate = own_rate ? std::min(params_.rate, pace.rate) : pace.rate;
         if (!state.throttle)
         {
             state.throttle = std::make_unique<throttle_type>(executor_, rate, pace.burst);
