@@ -190,6 +190,33 @@ std::optional<file_identity> identity_of_descriptor(int fd)
     return file_identity{info.st_dev, info.st_ino, info.st_mode};
 }
 
+// A file the run reads or writes besides the bodies (the report, the inputs, stdout's file), and
+// how to name it: a fetched body never replaces one (`-o . --overwrite` with a URL named as the list).
+struct own_file
+{
+    file_identity identity;
+    std::string role; // "the report (--report r.jsonl)"
+};
+
+std::vector<own_file> own_files_of(const fetch_options& options, int report_fd)
+{
+    std::vector<own_file> files;
+    auto add = [&](std::optional<file_identity> identity, std::string role) {
+        if (identity && S_ISREG(identity->mode))
+            files.push_back({*identity, std::move(role)});
+    };
+    if (report_fd >= 0)
+        add(identity_of_descriptor(report_fd), "the report (--report " + options.report + ")");
+    if (!options.input.empty() && options.input != "-")
+        add(identity_of_path(options.input), "the list (-i " + options.input + ")");
+    if (!options.values.empty() && options.values != "-")
+        add(identity_of_path(options.values), "the values (--values " + options.values + ")");
+    if (!options.trust.ca_file.empty())
+        add(identity_of_path(options.trust.ca_file), "the CA file (--cacert " + options.trust.ca_file + ")");
+    add(identity_of_descriptor(STDOUT_FILENO), "standard output's file");
+    return files;
+}
+
 // Why the run's outputs cannot be where they are, or nothing. Opening the report empties it, and
 // stdout appends to or empties its file: an output that is one of the run's inputs (the list, the
 // values, the CA file; by another name, a link, /dev/stdin) would empty the list before it is read
@@ -268,6 +295,7 @@ public:
         fetch::ordered_output& report_out;
         bool& stdout_failed;
         bool& report_failed;
+        const std::vector<own_file>& own_files; // never replaced by a body
         // Bodies, --field lines or the report go to a terminal: a progress line there would cut
         // into them (curl shows no meter then either).
         bool prints_on_terminal;
@@ -567,12 +595,21 @@ private:
                 return;
             }
             std::string why;
-            auto exists = fetch::file_exists(config_.root, name.name, why);
-            if (!exists)
+            auto found = fetch::inspect_file(config_.root, name.name, why);
+            if (!found)
             {
                 state.own_failure = why;
                 return;
             }
+            for (const auto& own : config_.own_files)
+                if (found->exists && own.identity.device == static_cast<dev_t>(found->device) &&
+                    own.identity.inode == static_cast<ino_t>(found->inode))
+                {
+                    state.own_failure = escape_untrusted(name.name, false) + " in " + options.output_dir + " is " +
+                                        own.role + ", which a body never replaces; give the item another name";
+                    return;
+                }
+            const std::optional<bool> exists = found->exists;
             if (*exists && options.refresh)
             {
                 if (auto condition = config_.validators->conditions(name.name, state.item.url))
@@ -1153,8 +1190,9 @@ int run_fetch(const fetch_options& options)
                     files.rlim_cur > reserved ? static_cast<std::size_t>(files.rlim_cur - reserved) : 0, 16, window);
         }
     }
+    const auto own_files = to_files ? own_files_of(options, report_fd) : std::vector<own_file>{};
     fetch_run run({options, to_files, to_fields, !options.report.empty(), root.get(), pattern, part,
-                   validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed,
+                   validators ? &*validators : nullptr, body_out, report_out, stdout_failed, report_failed, own_files,
                    (!to_files && ::isatty(STDOUT_FILENO) == 1) || (report_fd >= 0 && ::isatty(report_fd) == 1)},
                   input, kind ? 0 : window, total);
 

@@ -178,6 +178,21 @@ run -i "$work/self.txt" -o "$work/new/deep/" --report "$work/new/./deep/.fxrates
 [ "$code" = 1 ] && grep -q "record of what each file's server said" "$err" ||
     fail "--report = .fxrates-meta of a folder not made yet: exit $code: $(cat "$err")"
 [ ! -e "$work/new" ] || fail "a refused run made its output folder"
+# A body never replaces the run's own files in the output folder, --overwrite or not: the report,
+# the list. The other line is saved; the report accounts for both.
+mkdir -p "$work/own"
+printf '%s own.jsonl\n%s list.txt\n%s kept.json\n' "$base/currencies" "$base/currencies" "$base/currencies" >"$work/own/list.txt"
+cp "$work/own/list.txt" "$work/own-list.copy"
+run -i "$work/own/list.txt" -o "$work/own" --overwrite --report "$work/own/own.jsonl"
+[ "$code" = 2 ] || fail "own files: exit $code, expected 2: $(cat "$err")"
+grep -q "own.jsonl in .* is the report (--report .*own.jsonl), which a body never replaces" "$err" ||
+    fail "own files: the report's line is not explained: $(cat "$err")"
+grep -q "list.txt in .* is the list (-i .*list.txt), which a body never replaces" "$err" ||
+    fail "own files: the list's line is not explained: $(cat "$err")"
+cmp -s "$work/own/list.txt" "$work/own-list.copy" || fail "own files: the list was replaced"
+[ "$(wc -l <"$work/own/own.jsonl")" = 3 ] && grep -q '"file":"kept.json"' "$work/own/own.jsonl" ||
+    fail "own files: the report was replaced or is short: $(head -c 300 "$work/own/own.jsonl")"
+[ -s "$work/own/kept.json" ] || fail "own files: the other line was not saved"
 # Standard output appended to the list it reads would feed the run its own output.
 cp "$work/self.txt" "$work/feed.txt"
 "$fxrates" fetch --cacert "$work/ca.pem" -i "$work/feed.txt" -o "$work/feed-out" --report - >>"$work/feed.txt" 2>"$err"

@@ -204,8 +204,12 @@ std::optional<existing_file> inspect_file(int root, std::string_view name, std::
         return why.empty() ? std::optional<existing_file>(existing_file{}) : std::nullopt;
     struct stat status;
     if (::fstatat(folder.fd, parts.back().c_str(), &status, AT_SYMLINK_NOFOLLOW) == 0)
-        return existing_file{true, S_ISREG(status.st_mode), static_cast<std::uint64_t>(status.st_size),
-                             static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec};
+        return existing_file{true,
+                             S_ISREG(status.st_mode),
+                             static_cast<std::uint64_t>(status.st_size),
+                             static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1'000'000'000 + status.st_mtim.tv_nsec,
+                             static_cast<std::uint64_t>(status.st_dev),
+                             static_cast<std::uint64_t>(status.st_ino)};
     if (errno == ENOENT)
         return existing_file{};
     why = "cannot check " + quoted(name) + ": " + errno_text(errno);

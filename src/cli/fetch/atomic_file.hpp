@@ -33,6 +33,8 @@ struct existing_file
     bool regular = false;   ///< a regular file (not a link, folder or other)
     std::uint64_t size = 0; ///< its size, when regular
     std::int64_t mtime_ns = 0; ///< when it was last written, in ns since the epoch (when regular)
+    std::uint64_t device = 0;  ///< with `inode`: which file it is, whatever its name
+    std::uint64_t inode = 0;
 };
 
 /// `file_exists`, with the size of a regular file (for `--refresh`'s "did it change" check).
