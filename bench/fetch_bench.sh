@@ -9,7 +9,8 @@
 #   bench/fetch_bench.sh 1 1073741824 1 3         # one 1 GiB body
 #   bench/fetch_bench.sh 10 1024 10 5 100         # the URL article's scenario: 10 URLs, 100 ms
 # Peers that are not installed are skipped: curl, wget2, aria2c (Debian packages curl, wget2,
-# aria2), and the origin's Python programs from $PEERS/seed-fetch (python3-aiohttp); ONLY="curl"
+# aria2), and the origin's Python programs from $PEERS/seed-fetch (python3-aiohttp; queue_pool.py,
+# which keeps the bodies in memory, so its files are not checked); ONLY="curl"
 # keeps fxrates and the peers named. OUT_PARENT=/dev/shm writes to tmpfs: on this VM, creating
 # files on ext4 costs more kernel time than everything else and varies by ±30% between runs (it
 # scans recently deleted inodes), which drowns the tools' own cost.
@@ -28,7 +29,9 @@ awk '{ printf "%s\n  out=%d\n", $1, NR }' "$list" >"$work/aria2.list"
 out=$(mktemp -d "${OUT_PARENT:-$work}/fetch-bench.XXXXXX")/out
 wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
-# Runs "$@" RUNS times into a fresh $out, checks the files, prints the medians.
+# Runs "$@" RUNS times into a fresh $out, checks the files (unless check_files=0: a program that
+# keeps the bodies in memory), prints the medians.
+check_files=1
 measure() {
     local label=$1
     shift
@@ -40,6 +43,7 @@ measure() {
             return
         fi
         cat "$work/time" >>"$work/times"
+        [ "$check_files" = 1 ] || continue
         local count bytes
         # fxrates keeps the validators of what it saved in DIR/.fxrates-meta: not a fetched file.
         count=$(find "$out" -type f ! -name .fxrates-meta | wc -l)
@@ -74,5 +78,13 @@ fi
 if wanted aiohttp && /usr/bin/python3 -c 'import aiohttp' 2>/dev/null && [ -f "$peers/seed-fetch/aiohttp_fetch.py" ]; then
     measure "python aiohttp (limit $connections)" env FX_URLS="$list" FX_CA="$ca" FX_OUT="$out" FX_POOL="$connections" \
         /usr/bin/python3 "$peers/seed-fetch/aiohttp_fetch.py"
+fi
+# The URL article's queue of 50 threads keeps each body in memory at its index (it saves no file);
+# urllib opens a connection per URL.
+if wanted queue && /usr/bin/python3 -c 'import ssl' 2>/dev/null && [ -f "$peers/seed-fetch/queue_pool.py" ]; then
+    check_files=0
+    measure "python queue, 50 threads (no files)" env FX_URLS="$list" FX_CA="$ca" \
+        /usr/bin/python3 "$peers/seed-fetch/queue_pool.py"
+    check_files=1
 fi
 rm -rf "$(dirname "$out")"
