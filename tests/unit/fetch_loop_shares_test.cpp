@@ -2,6 +2,10 @@
 
 #include "cli/fetch/loop_shares.hpp"
 
+#include <fxrates/shared_pace.hpp>
+
+#include <chrono>
+
 #include <doctest/doctest.h>
 
 using fxrates::client_params;
@@ -32,7 +36,7 @@ TEST_CASE("never more loops than a host may have connections, nor fewer than one
     CHECK(share_limits(params, 4).loops == 3);
 }
 
-TEST_CASE("a request rate and its burst are shared out too")
+TEST_CASE("the loops keep one request rate per host together: one pace, its turns taken by every loop")
 {
     client_params params;
     params.max_connections = 10;
@@ -40,11 +44,19 @@ TEST_CASE("a request rate and its burst are shared out too")
     params.rate = 10;
     params.burst = 3;
     auto shares = share_limits(params, 2);
-    for (const auto& part : shares.params)
-    {
-        CHECK(part.rate == doctest::Approx(5));
-        CHECK(part.burst == doctest::Approx(1.5));
-    }
+    REQUIRE(shares.params[0].shared_pace);
+    CHECK(shares.params[1].shared_pace == shares.params[0].shared_pace);
+    CHECK(shares.params[0].shared_pace->rate() == 10);
+    // Turns alternate between the loops' requests at the run's rate, not at half of it each.
+    using time_point = std::chrono::steady_clock::time_point;
+    time_point start{};
+    auto& pace = *shares.params[0].shared_pace;
+    auto first = pace.reserve("https://h:443", start);
+    auto second = shares.params[1].shared_pace->reserve("https://h:443", start);
+    CHECK(second - first == std::chrono::milliseconds(100));
     params.rate = 0; // no limit stays no limit
+    CHECK_FALSE(share_limits(params, 2).params[1].shared_pace);
     CHECK(share_limits(params, 2).params[1].rate == 0);
+    params.rate = 10; // one loop keeps the rate itself
+    CHECK_FALSE(share_limits(params, 1).params[0].shared_pace);
 }

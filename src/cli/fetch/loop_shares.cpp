@@ -1,6 +1,9 @@
 #include "cli/fetch/loop_shares.hpp"
 
+#include <fxrates/shared_pace.hpp>
+
 #include <algorithm>
+#include <memory>
 
 namespace fxrates::cli::fetch {
 
@@ -24,13 +27,16 @@ loop_shares share_limits(const client_params& params, std::size_t loops)
         client_params part = params;
         part.max_connections = share(params.max_connections, shares.loops, k);
         part.max_connections_per_origin = share(params.max_connections_per_origin, shares.loops, k);
-        if (params.rate > 0)
-        {
-            part.rate = params.rate / static_cast<double>(shares.loops);
-            if (params.burst > 0)
-                part.burst = std::max(1.0, params.burst / static_cast<double>(shares.loops));
-        }
         shares.params.push_back(std::move(part));
+    }
+    // One pace per host for all the loops, rather than a share of the rate each: a loop with
+    // nothing for a host leaves its turns to the others, and a Retry-After one loop gets pauses
+    // every loop's requests to that host.
+    if (params.rate > 0 && shares.loops > 1)
+    {
+        auto pace = std::make_shared<shared_pace>(params.rate, params.burst);
+        for (auto& part : shares.params)
+            part.shared_pace = pace;
     }
     return shares;
 }

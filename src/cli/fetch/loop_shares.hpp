@@ -9,9 +9,10 @@
 
 namespace fxrates::cli::fetch {
 
-/// Each loop's share of the run's limits: of `--concurrency`, of each host's `--per-host`
-/// connections, of `--rate` and `--burst`, so that the limits hold for the loops together. Never
-/// more loops than a host may have connections: each loop needs at least one of each host's.
+/// Each loop's share of the run's limits: of `--concurrency` and of each host's `--per-host`
+/// connections, so that the limits hold for the loops together; `--rate` and `--burst` are one
+/// `shared_pace` that every loop's requests take their turns from. Never more loops than a host
+/// may have connections: each loop needs at least one of each host's.
 struct loop_shares
 {
     std::size_t loops = 1;
