@@ -190,7 +190,7 @@ std::optional<file_identity> identity_of_descriptor(int fd)
     return file_identity{info.st_dev, info.st_ino, info.st_mode};
 }
 
-// A file the run reads or writes besides the bodies (the report, the inputs, stdout's file), and
+// A file the run reads or writes besides the bodies (the report, the inputs, stdout's and stderr's), and
 // how to name it: a fetched body never replaces one (`-o . --overwrite` with a URL named as the list).
 struct own_file
 {
@@ -207,13 +207,17 @@ std::vector<own_file> own_files_of(const fetch_options& options, int report_fd)
     };
     if (report_fd >= 0)
         add(identity_of_descriptor(report_fd), "the report (--report " + options.report + ")");
-    if (!options.input.empty() && options.input != "-")
-        add(identity_of_path(options.input), "the list (-i " + options.input + ")");
-    if (!options.values.empty() && options.values != "-")
-        add(identity_of_path(options.values), "the values (--values " + options.values + ")");
+    auto input = [](const std::string& path) {
+        return path == "-" ? identity_of_descriptor(STDIN_FILENO) : identity_of_path(path);
+    };
+    if (!options.input.empty())
+        add(input(options.input), "the list (-i " + options.input + ")");
+    if (!options.values.empty())
+        add(input(options.values), "the values (--values " + options.values + ")");
     if (!options.trust.ca_file.empty())
         add(identity_of_path(options.trust.ca_file), "the CA file (--cacert " + options.trust.ca_file + ")");
     add(identity_of_descriptor(STDOUT_FILENO), "standard output's file");
+    add(identity_of_descriptor(STDERR_FILENO), "standard error's file"); // the messages still to come
     return files;
 }
 

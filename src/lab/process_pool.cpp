@@ -396,31 +396,80 @@ private:
     void assign(worker_process& worker)
     {
         worker.job.reset();
-        auto next = next_startable(lookahead_, next_, count_,
-                                   [this](std::size_t i) -> const origin& { return job_.origin_of(i); });
-        if (!next && lookahead_.parked() > 0)
+        for (;;)
         {
-            idle_.push_back(&worker);
-            return;
-        }
-        if (!next)
-            worker.no_more_jobs = true;
-        else
-        {
+            auto next = next_startable(lookahead_, next_, count_,
+                                       [this](std::size_t i) -> const origin& { return job_.origin_of(i); });
+            if (!next && lookahead_.parked() > 0)
+            {
+                idle_.push_back(&worker);
+                return;
+            }
+            if (!next)
+            {
+                worker.no_more_jobs = true;
+                break;
+            }
+            if (held_past_queue_timeout(*next))
+            {
+                // As the client's throttle and the threads' gate do: the item fails now rather than
+                // a worker sleeping for its turn past every time limit (--rate 1e-9 never ended).
+                fail_unsent(*next, rate_limit_held_message(limit_text("queue timeout", params_.client.queue_timeout)),
+                            asio::error::timed_out);
+                if (remaining_ == 0)
+                {
+                    finish();
+                    return;
+                }
+                continue;
+            }
             worker.job = *next;
             grant_retries(worker);
             pace(worker);
             worker.outbox += job_.encode_item(*worker.job);
+            break;
         }
         write(worker);
     }
 
-    // The job's retries, from the pool's budget: as many as one request may make, while it lasts.
-    // What the job does not spend comes back with its answer.
+    // Whether item `index` would wait for its origin's rate longer than the client's queue timeout.
+    bool held_past_queue_timeout(std::size_t index)
+    {
+        if (!(params_.client.rate > 0))
+            return false;
+        const auto now = std::chrono::steady_clock::now();
+        return pace_of(job_.origin_of(index)).ready_at(1, now) > deadline_after(params_.client.queue_timeout, now);
+    }
+
+    // Item `index`, never sent to a worker, fails with `message`.
+    void fail_unsent(std::size_t index, const std::string& message, error_code ec)
+    {
+        report_.outcomes[index] = job_.failed(index, message, ec);
+        answered_[index] = true;
+        job_.observe(index, report_.outcomes[index]);
+        --remaining_;
+        item_ended(index);
+    }
+
+    token_bucket<>& pace_of(const origin& where)
+    {
+        auto found = paces_.find(where);
+        if (found == paces_.end())
+            found = paces_.try_emplace(where, params_.client.rate, params_.client.burst,
+                                       std::chrono::steady_clock::now()).first;
+        return found->second;
+    }
+
+    // The job's retries, from the pool's budget: as many as one request may make, but no more than
+    // its worker's share of what is left, so that the jobs under way at once each have some (with
+    // 4 retries left, the first two of 4 workers' jobs took 2 each, and the other two, which needed
+    // one, failed with the budget "spent"). What the job does not spend comes back with its answer.
     void grant_retries(worker_process& worker)
     {
         const auto attempts = params_.client.retry.max_attempts;
-        worker.granted = std::min<std::size_t>(attempts > 0 ? attempts - 1 : 0, retries_left_);
+        const std::size_t workers = std::max<std::size_t>(1, workers_.size());
+        const std::size_t share = (retries_left_ + workers - 1) / workers;
+        worker.granted = std::min<std::size_t>({attempts > 0 ? attempts - 1 : 0, retries_left_, share});
         retries_left_ -= worker.granted;
         worker.outbox += encode_retry_grant(worker.granted);
     }
@@ -430,15 +479,10 @@ private:
     {
         if (!(params_.client.rate > 0))
             return;
-        const auto& where = job_.origin_of(*worker.job);
-        auto found = paces_.find(where);
-        if (found == paces_.end())
-            found = paces_.try_emplace(where, params_.client.rate, params_.client.burst,
-                                       std::chrono::steady_clock::now()).first;
         // A reservation: the items go at their times in the order assigned, which is input order.
         // The worker waits for its time itself (see encode_not_before).
         const auto now = std::chrono::steady_clock::now();
-        const auto at = found->second.reserve(1, now);
+        const auto at = pace_of(job_.origin_of(*worker.job)).reserve(1, now);
         if (at > now)
             worker.outbox += encode_not_before(at);
     }

@@ -193,6 +193,16 @@ cmp -s "$work/own/list.txt" "$work/own-list.copy" || fail "own files: the list w
 [ "$(wc -l <"$work/own/own.jsonl")" = 3 ] && grep -q '"file":"kept.json"' "$work/own/own.jsonl" ||
     fail "own files: the report was replaced or is short: $(head -c 300 "$work/own/own.jsonl")"
 [ -s "$work/own/kept.json" ] || fail "own files: the other line was not saved"
+# The same for a list read from stdin, and for stderr's file.
+printf '%s stdin.txt\n%s err.txt\n' "$base/currencies" "$base/currencies" >"$work/own/stdin.txt"
+cp "$work/own/stdin.txt" "$work/own-stdin.copy"
+: >"$work/own/err.txt"
+"$fxrates" fetch --cacert "$work/ca.pem" -i - -o "$work/own" --overwrite <"$work/own/stdin.txt" >"$out" 2>>"$work/own/err.txt"
+code=$?
+[ "$code" = 1 ] || fail "own files from stdin: exit $code, expected 1: $(cat "$work/own/err.txt")"
+cmp -s "$work/own/stdin.txt" "$work/own-stdin.copy" || fail "own files: the list read from stdin was replaced"
+grep -q "stdin.txt in .* is the list (-i -)" "$work/own/err.txt" && grep -q "err.txt in .* is standard error's file" "$work/own/err.txt" ||
+    fail "own files from stdin: not explained: $(cat "$work/own/err.txt")"
 # Standard output appended to the list it reads would feed the run its own output.
 cp "$work/self.txt" "$work/feed.txt"
 "$fxrates" fetch --cacert "$work/ca.pem" -i "$work/feed.txt" -o "$work/feed-out" --report - >>"$work/feed.txt" 2>"$err"

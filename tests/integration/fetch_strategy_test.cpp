@@ -478,6 +478,32 @@ TEST_CASE("the threads' shared rate paces every request, redirect hops included,
     }
 }
 
+TEST_CASE("under every strategy, a URL the rate would hold past the queue timeout fails saying so, and the run ends")
+{
+    // One request every 20 s, a queue timeout of 1 s: no URL can have its turn in time. The
+    // process pool's workers slept for their turns past every limit (--rate 1e-9 never ended).
+    local_server server(fixed_day());
+    auto params = params_for(server);
+    params.workers = 2;
+    params.client.rate = 0.05;
+    params.client.burst = 1;
+    params.client.queue_timeout = 1s;
+    for (auto kind : fxrates::all_strategies())
+    {
+        CAPTURE(to_string(kind));
+        std::vector<fetch_item> items;
+        for (int k = 0; k < 2; ++k)
+            items.push_back({server.base_url() + "/bytes/16?i=" + std::to_string(k), nullptr, {}});
+        auto run = run_within(kind, params, std::move(items), 20s);
+        REQUIRE(run.report.outcomes.size() == 2);
+        for (const auto& outcome : run.report.outcomes)
+        {
+            CHECK(outcome.error == boost::asio::error::timed_out);
+            CHECK(outcome.diag.client_message().find("queue timeout") != std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("every strategy keeps one retry budget for the whole job, as one client's batch does")
 {
     // 10 URLs that always fail, 3 retries each allowed: a budget of max(20% of 10, 3) = 3 retries

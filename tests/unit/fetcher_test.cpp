@@ -5,6 +5,7 @@
 #include "client/throttle_impl.hpp"
 
 #include "support/fake_transport.hpp"
+#include <fxrates/shared_pace.hpp>
 #include "support/manual_clock.hpp"
 #include "support/recording_sink.hpp"
 
@@ -613,6 +614,65 @@ TEST_CASE_FIXTURE(fixture, "a rate set up front paces requests from the start, o
     REQUIRE(sent_at.size() == 3);
     CHECK(sent_at[1] - sent_at[0] >= 100ms);
     CHECK(sent_at[2] - sent_at[1] >= 100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "a client on a shared pace pauses the others at a 429, but its own guess of the pace slows no one")
+{
+    // Two clients (threads) of one origin at 10/s together; the first one's first request gets a
+    // 429 without X-RateLimit fields. Its guess from its own answers (none: 1/s) is not the host's.
+    params.shared_pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(429, {{"Retry-After", "1"}}) : fake_reply::ok("fine");
+    });
+    virtual_fetcher first(context.get_executor(), transport, params);
+    virtual_fetcher second(context.get_executor(), transport, params);
+    CHECK_FALSE(run(first, get(usd)).error);
+    REQUIRE(sent_at.size() == 2);
+    CHECK(sent_at[1] - sent_at[0] >= 1s);
+    auto began = manual_clock::now();
+    for (int i = 0; i < 5; ++i)
+    {
+        CHECK_FALSE(run(first, get(usd)).error);
+        CHECK_FALSE(run(second, get(usd)).error);
+    }
+    REQUIRE(sent_at.size() == 12);
+    // 10 requests at 10 a second; at the guessed 1/s they took 10 s.
+    CHECK(manual_clock::now() - began <= 1200ms);
+    for (std::size_t i = 3; i < sent_at.size(); ++i)
+        CHECK(sent_at[i] - sent_at[i - 1] >= 100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "a 429 one client on a shared pace gets holds the other client's requests too")
+{
+    params.shared_pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    answer([](const http_request&, std::size_t i) {
+        return i == 0 ? fake_reply::answer(429, {{"Retry-After", "2"}}) : fake_reply::ok("fine");
+    });
+    virtual_fetcher first(context.get_executor(), transport, params);
+    virtual_fetcher second(context.get_executor(), transport, params);
+    std::optional<fetch_outcome> a, b;
+    asio::co_spawn(context, first.fetch(get(usd), nullptr), [&](std::exception_ptr, fetch_outcome o) { a = std::move(o); });
+    for (int step = 0; step < 1000 && sent_at.empty(); ++step)
+    {
+        context.restart();
+        context.poll();
+        manual_clock::advance(10ms);
+    }
+    REQUIRE(sent_at.size() == 1); // the 429 has come: the origin is paused for 2 s
+    asio::co_spawn(context, second.fetch(get(usd), nullptr), [&](std::exception_ptr, fetch_outcome o) { b = std::move(o); });
+    for (int step = 0; step < 100000 && !(a && b); ++step)
+    {
+        context.restart();
+        context.poll();
+        manual_clock::advance(10ms);
+    }
+    REQUIRE(a);
+    REQUIRE(b);
+    CHECK_FALSE(a->error);
+    CHECK_FALSE(b->error);
+    REQUIRE(sent_at.size() == 3);
+    CHECK(sent_at[1] - sent_at[0] >= 2s);
+    CHECK(sent_at[2] - sent_at[0] >= 2s); // the second client's request waited out the pause too
 }
 
 TEST_CASE_FIXTURE(fixture, "a caller's sink gets only the final answer's body, never a redirect's, a 429's or a 503's")

@@ -665,6 +665,11 @@ private:
     // which keeps its own rate as the ceiling) is never raised.
     void set_pace(origin_state& state, const typename rate_learner<Clock>::pace& pace)
     {
+        // A shared pace takes only a limit the server announced: a guess from this client's own
+        // answers counts one thread's share of them, and slowed every thread to a request a second
+        // for the rest of the run (a probe). Its pauses are shared all the same.
+        if (params_.shared_pace && !state.learner.announced())
+            return;
         bool own_rate = params_.rate > 0 && !params_.shared_pace;
         double rate = own_rate ? std::min(params_.rate, pace.rate) : pace.rate;
         if (!state.throttle)

@@ -89,6 +89,10 @@ public:
         return set({std::max(current_->rate / 2, min_rate), 1}, now);
     }
 
+    /// Whether the pace comes from the server's own `X-RateLimit-Limit`, rather than a guess from
+    /// this client's answers (which, when other clients share the origin's pace, are not all of them).
+    bool announced() const noexcept { return announced_ > 0; }
+
     /// The pace learned so far, if any.
     const std::optional<pace>& current() const noexcept { return current_; }
 
