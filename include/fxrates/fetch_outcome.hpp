@@ -82,6 +82,10 @@ struct fetch_outcome
     /// Redirects followed.
     unsigned redirects = 0;
 
+    /// Requests sent again at once because a reused keep-alive connection was closed unanswered
+    /// (counted in `attempts`, costing no retry).
+    unsigned resent = 0;
+
     /// The server answered something (so a failure is not "cannot reach").
     bool server_answered = false;
 

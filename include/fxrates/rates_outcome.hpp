@@ -40,6 +40,10 @@ struct rates_outcome
     /// Redirects followed on the way.
     unsigned redirects = 0;
 
+    /// Requests sent again at once because a reused keep-alive connection was closed unanswered
+    /// (counted in `attempts`, costing no retry).
+    unsigned resent = 0;
+
     /// The server answered something (so a failure is not "cannot reach").
     bool server_answered = false;
 

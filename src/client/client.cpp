@@ -129,6 +129,7 @@ void take_fetch_facts(detail::fetch_outcome& fetched, std::chrono::steady_clock:
     outcome.attempts = fetched.attempts;
     outcome.rate_limited = fetched.rate_limited;
     outcome.redirects = fetched.redirects;
+    outcome.resent = fetched.resent;
     outcome.server_answered = fetched.response.got_answer;
     outcome.error = fetched.error;
     outcome.diag = std::move(fetched.diag);

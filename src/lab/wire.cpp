@@ -335,6 +335,7 @@ void encode_common(json::object& line, const Outcome& outcome)
     line["attempts"] = outcome.attempts;
     line["rate_limited"] = outcome.rate_limited;
     line["redirects"] = outcome.redirects;
+    line["resent"] = outcome.resent;
     line["server_answered"] = outcome.server_answered;
     line["final_url"] = outcome.final_url;
     line["thread"] = t.thread_id;
@@ -374,6 +375,7 @@ void decode_common(const json::object& message, Outcome& outcome)
     outcome.attempts = message.at("attempts").to_number<unsigned>();
     outcome.rate_limited = message.at("rate_limited").to_number<unsigned>();
     outcome.redirects = message.at("redirects").to_number<unsigned>();
+    outcome.resent = message.at("resent").to_number<unsigned>();
     outcome.server_answered = message.at("server_answered").as_bool();
     outcome.final_url = message.at("final_url").as_string();
     timing.thread_id = message.at("thread").to_number<std::uint64_t>();

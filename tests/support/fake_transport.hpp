@@ -27,6 +27,7 @@ struct fake_reply
     bool got_answer = true;                                   ///< with an error: the server had begun to answer
     std::string message;                                      ///< with an error: the transport's explanation
     bool cut = false;                                         ///< with an error: the head and `body` came first
+    bool unanswered_on_reused = false;                        ///< with an error: a reused connection closed unanswered
 
     static fake_reply ok(std::string body) { return {{}, 200, {}, std::move(body), true, {}}; }
     static fake_reply answer(unsigned status, std::vector<std::pair<std::string, std::string>> fields = {},
@@ -75,6 +76,7 @@ public:
         for (const auto& [name, value] : reply.fields)
             response.head.add_field(name, value);
         response.got_answer = reply.error ? reply.got_answer : true;
+        response.unanswered_on_reused = reply.error && reply.unanswered_on_reused;
         response.diag.set_client_message(reply.message);
         if (request.sink && (!reply.error || reply.cut))
         {

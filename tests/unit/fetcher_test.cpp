@@ -675,6 +675,39 @@ TEST_CASE_FIXTURE(fixture, "a 429 one client on a shared pace gets holds the oth
     CHECK(sent_at[2] - sent_at[0] >= 2s); // the second client's request waited out the pause too
 }
 
+TEST_CASE_FIXTURE(fixture, "a reused connection closed unanswered is sent again once, in its turn of the rate, and counted")
+{
+    // The server closed an idle keep-alive connection as it was reused: not a failure (no retry
+    // is spent), but another request to the server, so it waits for its turn and is counted.
+    params.rate = 10;
+    params.burst = 1;
+    auto unanswered = fake_reply::failure(make_error_code(boost::asio::error::connection_reset), "reset");
+    unanswered.unanswered_on_reused = true;
+    answer([&](const http_request& request, std::size_t i) {
+        CHECK(request.resend_unanswered == (i == 1));
+        return i == 0 ? unanswered : fake_reply::ok("fine");
+    });
+    fxrates::retry_budget budget(0, 10); // no retries at all
+    auto outcome = run(get(usd), &budget);
+    CHECK_FALSE(outcome.error);
+    CHECK(outcome.response.body == "fine");
+    CHECK(outcome.attempts == 2);
+    CHECK(outcome.resent == 1);
+    REQUIRE(sent_at.size() == 2);
+    CHECK(sent_at[1] - sent_at[0] >= 100ms);
+}
+
+TEST_CASE_FIXTURE(fixture, "a resend that meets a reused connection closed unanswered again is a failure, not a loop")
+{
+    auto unanswered = fake_reply::failure(make_error_code(boost::asio::error::connection_reset), "reset");
+    unanswered.unanswered_on_reused = true;
+    answer([&](const http_request&, std::size_t) { return unanswered; });
+    fxrates::retry_budget budget(0, 10);
+    auto outcome = run(get(usd), &budget);
+    CHECK(outcome.error == boost::asio::error::connection_reset);
+    CHECK(sent_at.size() == 2);
+}
+
 TEST_CASE_FIXTURE(fixture, "a caller's sink gets only the final answer's body, never a redirect's, a 429's or a 503's")
 {
     answer([](const http_request& request, std::size_t i) {

@@ -256,6 +256,7 @@ TEST_CASE("a URL job and a URL outcome read back the same, without the body")
     outcome.content_type = "text/plain";
     outcome.body = "not sent";
     outcome.attempts = 2;
+    outcome.resent = 1;
     auto back = fxrates::detail::decode_fetch_outcome(fxrates::detail::encode_outcome(3, outcome));
     REQUIRE(back);
     CHECK(back->first == 3);
@@ -266,6 +267,7 @@ TEST_CASE("a URL job and a URL outcome read back the same, without the body")
     CHECK(back->second.bytes == 12);
     CHECK(back->second.content_type == "text/plain");
     CHECK(back->second.attempts == 2);
+    CHECK(back->second.resent == 1);
     CHECK(back->second.body.empty());
 }
 

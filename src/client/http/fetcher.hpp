@@ -61,6 +61,7 @@ struct fetch_outcome
     http_response response;
     std::string final_url;        ///< after redirects
     unsigned attempts = 0;        ///< requests sent, 429s and redirects included
+    unsigned resent = 0;          ///< sent again after a reused connection closed unanswered
     unsigned rate_limited = 0;    ///< 429 answers met
     unsigned redirects = 0;       ///< hops followed
     request_timing timing;        ///< granted, started ... first_byte of the last request; done
@@ -330,6 +331,8 @@ public:
         std::optional<redirect_chain> chain; // made at the first redirect: most requests have none
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
+        bool resend_unanswered = false;    // the last send met a reused connection closed unanswered
+        bool sent_again_unanswered = false; // and this send is its resend: not sent again a second time
         std::optional<final_answer_sink> sink;
         if (request.sink)
             sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit, request.extra_fields);
@@ -390,6 +393,7 @@ public:
             sent.head = request.head;
             sent.extra_fields = hop_fields;
             sent.sink = sink ? &*sink : nullptr;
+            sent.resend_unanswered = std::exchange(resend_unanswered, false);
             std::optional<resume_point> resume;
             if (may_resume)
                 if (auto point = request.sink->resume_from(); point && point->offset > 0)
@@ -412,6 +416,16 @@ public:
             auto now = Clock::now();
             stamp(timing, response.timing);
             unsigned status = ec ? 0 : response.status();
+            if (ec && response.unanswered_on_reused && !sent_again_unanswered)
+            {
+                // The server closed an idle connection as it was reused, before answering: not a
+                // failure, and no retry of the budget. Sent again, once, on a fresh connection,
+                // in its turn of the throttle: the server counts it as another request.
+                sent_again_unanswered = resend_unanswered = true;
+                ++outcome.resent;
+                continue;
+            }
+            sent_again_unanswered = false;
 
             if (resuming && sink->complete_already())
             {

@@ -324,59 +324,56 @@ asio::awaitable<std::pair<error_code, http_response>> send(std::shared_ptr<share
     string_sink body;
     body_sink& sink = request.sink ? *request.sink : body;
 
-    for (int attempt = 0;; ++attempt)
+    held_connection held(state, where);
+    bool reused = false;
+    if (auto ec = co_await acquire(state, where, queue, held, reused, diag, request.resend_unanswered))
+        co_return std::pair{ec, std::move(response)};
+    if (auto stop = co_await stopped(state))
+        co_return std::pair{stop, std::move(response)};
+    timing.started = clock_type::now(); // the wait for a connection is over
+    timing.reused_connection = reused;
+    timing.resumed_tls_session = false;
+    auto& conn = *held.conn;
+    if (reused)
+        timing.connected = timing.tls_done = timing.started;
+    else
     {
-        held_connection held(state, where);
-        bool reused = false;
-        if (auto ec = co_await acquire(state, where, queue, held, reused, diag, attempt > 0))
-            co_return std::pair{ec, std::move(response)};
-        if (auto stop = co_await stopped(state))
-            co_return std::pair{stop, std::move(response)};
-        timing.started = clock_type::now(); // the wait for a connection is over
-        timing.reused_connection = reused;
-        timing.resumed_tls_session = false;
-        auto& conn = *held.conn;
-        if (reused)
-            timing.connected = timing.tls_done = timing.started;
-        else
-        {
-            auto ec = co_await state.connector.connect(
-                conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag, timing);
-            if (!ec)
-                ec = co_await state.connector.handshake(conn, where, whole, state, diag, timing);
-            if (!ec)
-                ec = co_await stopped(state);
-            if (ec)
-                co_return std::pair{ec, std::move(response)}; // `held` gives the slot back
-        }
-
-        response_parser parser(response_limits{state.params.header_limit, state.params.body_limit}, sink,
-                               request.head);
-        exchange_limits limits{phase_limit("first-byte timeout", state.params.first_byte_timeout, whole),
-                               state.params.read_idle_timeout, whole};
-        auto exchanged = co_await run_exchange(conn.stream, conn.buffer, bytes, parser, limits, where, diag);
-        timing.first_byte = exchanged.first_byte;
-        response.got_answer = exchanged.got_answer;
-        if (!exchanged.error)
-        {
-            held.release(exchanged.reusable);
-            response.interim_responses = parser.interim_responses();
-            response.head = parser.take_head();
-            response.body = std::move(body.body);
-            co_return std::pair{error_code{}, std::move(response)};
-        }
-        held.release(false);
-        // The server may close an idle keep-alive connection just as we reuse it: nothing was
-        // answered, so the GET is safely sent again, once, on a fresh connection.
-        if (reused && !exchanged.got_answer && attempt == 0 && exchanged.error == condition::connection)
-        {
-            // The origin's other idle connections are older: do not spend the one retry on them.
-            state.pool.drop_idle(where);
-            diag.clear();
-            continue;
-        }
-        co_return std::pair{exchanged.error, std::move(response)};
+        auto ec = co_await state.connector.connect(
+            conn, where, phase_limit("connect timeout", state.params.connect_timeout, whole), diag, timing);
+        if (!ec)
+            ec = co_await state.connector.handshake(conn, where, whole, state, diag, timing);
+        if (!ec)
+            ec = co_await stopped(state);
+        if (ec)
+            co_return std::pair{ec, std::move(response)}; // `held` gives the slot back
     }
+
+    response_parser parser(response_limits{state.params.header_limit, state.params.body_limit}, sink,
+                           request.head);
+    exchange_limits limits{phase_limit("first-byte timeout", state.params.first_byte_timeout, whole),
+                           state.params.read_idle_timeout, whole};
+    auto exchanged = co_await run_exchange(conn.stream, conn.buffer, bytes, parser, limits, where, diag);
+    timing.first_byte = exchanged.first_byte;
+    response.got_answer = exchanged.got_answer;
+    if (!exchanged.error)
+    {
+        held.release(exchanged.reusable);
+        response.interim_responses = parser.interim_responses();
+        response.head = parser.take_head();
+        response.body = std::move(body.body);
+        co_return std::pair{error_code{}, std::move(response)};
+    }
+    held.release(false);
+    // The server may close an idle keep-alive connection just as we reuse it: nothing was
+    // answered, so the GET may be sent again at once on a fresh connection. The fetcher does
+    // that, through the origin's throttle: the server sees another request.
+    if (reused && !exchanged.got_answer && exchanged.error == condition::connection)
+    {
+        // The origin's other idle connections are older: the next request should not meet the same.
+        state.pool.drop_idle(where);
+        response.unanswered_on_reused = true;
+    }
+    co_return std::pair{exchanged.error, std::move(response)};
 }
 
 class pooled_transport final : public transport

@@ -53,6 +53,9 @@ struct http_request
     /// Ask for the body without a content coding (`Accept-Encoding: identity` instead of the
     /// client's own): a range of an encoded body would be a range of its encoded bytes.
     bool identity_encoding = false;
+    /// Sent again after `http_response::unanswered_on_reused`: it had its turn for a connection,
+    /// and goes ahead of the requests that wait for one.
+    bool resend_unanswered = false;
 };
 
 /// When each step of one exchange happened; the transport owns these, the layers above copy them.
@@ -77,6 +80,10 @@ struct http_response
     transport_timing timing;
     unsigned interim_responses = 0;
     bool got_answer = false;
+    /// With an error: the request went on a reused keep-alive connection that the server closed
+    /// without answering (it closed it as idle just then). Nothing was answered: the caller may send
+    /// the request again at once, on a fresh connection (it is another request to the server).
+    bool unanswered_on_reused = false;
 
     unsigned status() const noexcept { return head.status; }
 };
