@@ -13,6 +13,7 @@
 #include <boost/asio/post.hpp>
 
 #include <list>
+#include <optional>
 
 namespace fxrates {
 
@@ -26,7 +27,7 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
         std::uint64_t id;
         unsigned tokens;
         handler_type handler;
-        typename Clock::time_point turn{}; // with a shared pace: the turn it holds
+        std::optional<typename Clock::time_point> turn{}; // with a shared pace: the head's turn
     };
 
     impl(boost::asio::any_io_executor ex, double rate, double burst)
@@ -83,31 +84,45 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
             arm();
     }
 
-    // With a shared pace: each waiter takes its turns as it comes (one per token), so that the
-    // clients sharing the pace are served in the order they asked; a cancelled waiter's turns
-    // are lost, as a request that went would have used them.
+    // With a shared pace, only the head of the queue holds turns (one per token), taken when it
+    // becomes the head: the clients sharing the pace are served in the order their heads ask, a
+    // pause voids at most the head's turns, and a cancelled head loses only its own.
     void acquire_turn(unsigned tokens, handler_type handler)
     {
-        auto now = Clock::now();
-        typename Clock::time_point turn = now;
-        for (unsigned k = 0; k < tokens; ++k)
-            turn = pace->reserve(origin, now);
-        if (queue.empty() && turn <= now)
+        if (queue.empty())
         {
-            complete(std::move(handler), {});
+            auto now = Clock::now();
+            auto turn = take_turns(tokens, now);
+            if (turn <= now)
+            {
+                complete(std::move(handler), {});
+                return;
+            }
+            enqueue({next_id++, tokens, std::move(handler), turn});
             return;
         }
-        enqueue({next_id++, tokens, std::move(handler), turn});
+        enqueue({next_id++, tokens, std::move(handler), std::nullopt});
     }
 
-    // A pause or a new rate: the turns held are given up and taken again, in queue order.
-    void take_turns_again()
+    typename Clock::time_point take_turns(unsigned tokens, typename Clock::time_point now)
     {
-        auto now = Clock::now();
-        for (auto& entry : queue)
-            for (unsigned k = 0; k < entry.tokens; ++k)
-                entry.turn = pace->reserve(origin, now);
-        arm();
+        auto turn = now;
+        for (unsigned k = 0; k < tokens; ++k)
+            turn = pace->take_turn(origin, now);
+        return turn;
+    }
+
+    // The head's turn, taken now if it has none, or taken again if it falls in a pause that has
+    // not ended (another client sharing the pace was told to pause after it was taken).
+    typename Clock::time_point head_turn(typename Clock::time_point now)
+    {
+        auto& head = queue.front();
+        if (!head.turn)
+            head.turn = take_turns(head.tokens, now);
+        else if (auto pause_end = pace->paused_until<typename Clock::time_point>(origin);
+                 *head.turn < pause_end && now < pause_end)
+            head.turn = take_turns(head.tokens, now);
+        return *head.turn;
     }
 
     // Sets the one timer for the moment the head of the queue can be served.
@@ -119,7 +134,7 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
             timer.cancel();
             return;
         }
-        timer.expires_at(pace ? queue.front().turn : bucket.ready_at(queue.front().tokens, Clock::now()));
+        timer.expires_at(pace ? head_turn(Clock::now()) : bucket.ready_at(queue.front().tokens, Clock::now()));
         timer.async_wait([weak = this->weak_from_this(), armed = generation](const error_code& ec) {
             auto self = weak.lock();
             if (!self || ec || armed != self->generation)
@@ -132,14 +147,8 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
     void serve()
     {
         auto now = Clock::now();
-        using time_point = typename Clock::time_point;
-        if (pace && !queue.empty() && queue.front().turn < pace->paused_until<time_point>(origin))
-        {
-            take_turns_again(); // another client sharing the pace was told to pause
-            return;
-        }
         auto due = [&](const waiter& head) {
-            return pace ? head.turn <= now : bucket.try_acquire(head.tokens, now).granted;
+            return pace ? head_turn(now) <= now : bucket.try_acquire(head.tokens, now).granted;
         };
         while (!queue.empty() && due(queue.front()))
         {
@@ -172,7 +181,8 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
         if (pace)
         {
             pace->pause_until(origin, until);
-            take_turns_again();
+            if (!queue.empty())
+                arm(); // the head's turn, if in the pause, is taken again
             return;
         }
         bucket.pause_until(until);
@@ -185,8 +195,7 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
         if (pace)
         {
             token_bucket<Clock> check(rate, burst, Clock::now()); // refuses what the constructor refuses
-            pace->limit_to(origin, rate, burst, Clock::now());
-            take_turns_again();
+            pace->limit_to(origin, rate, burst, Clock::now()); // the head keeps its turn
             return;
         }
         bucket = token_bucket<Clock>(rate, burst, Clock::now());

@@ -67,8 +67,9 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
                     wake_at = std::min({deadline, *paced_until, next});
                 }
             }
-            if (turn && now >= *turn && *turn < pace_->paused_until<time_point>(key))
-                turn = pace_->reserve(key, now); // taken before a pause a client was told of
+            if (turn && now >= *turn)
+                if (auto pause_end = pace_->paused_until<time_point>(key); *turn < pause_end && now < pause_end)
+                    turn = pace_->reserve(key, now); // taken before a pause a client was told of
             if (turn && now >= *turn)
                 break;
             if (turn)
@@ -85,7 +86,7 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
     }
     ++state.inside;
     if (turn)
-        pace_->hand_over(key); // the client's first request of the item goes at once
+        pace_->hand_over(key, std::chrono::steady_clock::now()); // the item's first request goes at once
     return entry::granted;
 }
 

@@ -278,9 +278,54 @@ TEST_CASE("a turn taken and handed over goes to the next request at once, and on
     fxrates::shared_pace pace(10, 1);
     time_point start{};
     CHECK(pace.reserve("o", start) == start + 100ms);
-    pace.hand_over("o");
-    CHECK(pace.reserve("o", start) == start); // the handed-over turn
-    CHECK(pace.reserve("o", start) == start + 200ms);
-    pace.hand_over("never-reserved"); // nothing to hand over: no free turn appears
-    CHECK(pace.reserve("never-reserved", start) == start + 100ms);
+    pace.hand_over("o", start + 100ms);
+    CHECK(pace.reserve("o", start + 100ms) == start + 200ms); // the one who handed it over never takes it back
+    CHECK(pace.take_turn("o", start + 100ms) == start + 100ms); // the handed-over turn, at once
+    CHECK(pace.take_turn("o", start + 100ms) == start + 300ms); // only once
+}
+
+TEST_CASE("a handed-over turn is void after a pause that came since, or a second after it was handed over")
+{
+    using time_point = manual_clock::time_point;
+    fxrates::shared_pace pace(10, 1);
+    time_point start{};
+    pace.hand_over("o", start);
+    pace.pause_until("o", start + 2s);
+    CHECK(pace.take_turn("o", start + 10ms) == start + 2s); // not during the pause
+    pace.hand_over("o", start + 3s);
+    CHECK(pace.reserve("o", start + 4500ms) == start + 4500ms); // the token the idle spell left
+    CHECK(pace.take_turn("o", start + 4500ms) == start + 4600ms); // its request never came: no free turn
+}
+
+TEST_CASE_FIXTURE(fixture, "on a shared pace, a pause costs the queued waiters only the pause, never the turns after it")
+{
+    auto pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    virtual_throttle throttle(context.get_executor(), pace, "https://a:443");
+    for (int i = 0; i < 10; ++i)
+        throttle.async_acquire(1, recorder(i));
+    context.poll();
+    throttle.pause_until(manual_clock::now() + 500ms);
+    advance(1500ms);
+    REQUIRE(grants.size() == 10);
+    for (int i = 0; i < 10; ++i)
+    {
+        CAPTURE(i);
+        CHECK(grants[i].id == i);
+        CHECK(grants[i].at == 500ms + 100ms * i);
+    }
+}
+
+TEST_CASE_FIXTURE(fixture, "on a shared pace, a limit learned twice keeps the turns already taken, and the next follow them")
+{
+    auto pace = std::make_shared<fxrates::shared_pace>(10, 1);
+    virtual_throttle first(context.get_executor(), pace, "https://a:443");
+    virtual_throttle second(context.get_executor(), pace, "https://a:443");
+    first.async_acquire(1, recorder(0)); // its turn: 100 ms
+    first.set_rate(5, 1);                // 200 ms apart from now on
+    second.set_rate(5, 1);               // the same limit, learned by another client: nothing changes
+    second.async_acquire(1, recorder(1));
+    advance(400ms);
+    REQUIRE(grants.size() == 2);
+    CHECK(grants[0].at == 100ms);
+    CHECK(grants[1].at == 300ms);
 }
