@@ -102,14 +102,17 @@ public:
         state.paused_until = std::max(state.paused_until, to_pace(until));
     }
 
-    /// The end of the latest pause of `origin` (the epoch if none): a turn taken before a pause
-    /// and falling inside it is void, and its holder takes another.
+    /// Whether `turn`, taken earlier, is void at `now`: it falls in a pause of `origin` that came
+    /// after it was taken and has not ended. Its holder takes another.
     template <class TimePoint>
-    TimePoint paused_until(std::string_view origin)
+    bool paused_over(std::string_view origin, TimePoint turn, TimePoint now)
     {
         std::lock_guard hold(lock_);
         auto found = origins_.find(std::string(origin));
-        return found == origins_.end() ? TimePoint{} : from_pace<TimePoint>(found->second.paused_until);
+        if (found == origins_.end())
+            return false;
+        const auto pause_end = found->second.paused_until;
+        return to_pace(turn) < pause_end && to_pace(now) < pause_end;
     }
 
     /// Paces `origin` at `rate` (and `burst`), a limit its server announced, but never faster

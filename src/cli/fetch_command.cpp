@@ -16,6 +16,7 @@
 #include "cli/stop_signals.hpp"
 #include "cli/url_input.hpp"
 #include "cli/url_prefetch.hpp"
+#include "client/http/ascii.hpp"
 #include "client/ordering_window.hpp"
 
 #include <fxrates/client.hpp>
@@ -190,6 +191,12 @@ std::optional<file_identity> identity_of_descriptor(int fd)
     return file_identity{info.st_dev, info.st_ino, info.st_mode};
 }
 
+// An input named on the command line: a file, or "-" for standard input.
+std::optional<file_identity> identity_of_input(const std::string& path)
+{
+    return path == "-" ? identity_of_descriptor(STDIN_FILENO) : identity_of_path(path);
+}
+
 // A file the run reads or writes besides the bodies (the report, the inputs, stdout's and stderr's), and
 // how to name it: a fetched body never replaces one (`-o . --overwrite` with a URL named as the list).
 struct own_file
@@ -207,13 +214,10 @@ std::vector<own_file> own_files_of(const fetch_options& options, int report_fd)
     };
     if (report_fd >= 0)
         add(identity_of_descriptor(report_fd), "the report (--report " + options.report + ")");
-    auto input = [](const std::string& path) {
-        return path == "-" ? identity_of_descriptor(STDIN_FILENO) : identity_of_path(path);
-    };
     if (!options.input.empty())
-        add(input(options.input), "the list (-i " + options.input + ")");
+        add(identity_of_input(options.input), "the list (-i " + options.input + ")");
     if (!options.values.empty())
-        add(input(options.values), "the values (--values " + options.values + ")");
+        add(identity_of_input(options.values), "the values (--values " + options.values + ")");
     if (!options.trust.ca_file.empty())
         add(identity_of_path(options.trust.ca_file), "the CA file (--cacert " + options.trust.ca_file + ")");
     add(identity_of_descriptor(STDOUT_FILENO), "standard output's file");
@@ -240,7 +244,7 @@ std::optional<std::string> output_conflict(const fetch_options& options, bool to
         {
             if (path.empty())
                 continue;
-            auto input = path == "-" ? identity_of_descriptor(STDIN_FILENO) : identity_of_path(path);
+            auto input = identity_of_input(path);
             if (input && *input == output)
                 return std::string(flag) + (path == "-" ? " (stdin)" : " " + path);
         }
@@ -605,16 +609,16 @@ private:
                 state.own_failure = why;
                 return;
             }
+            const bool exists = found->exists;
+            const file_identity there{static_cast<dev_t>(found->device), static_cast<ino_t>(found->inode)};
             for (const auto& own : config_.own_files)
-                if (found->exists && own.identity.device == static_cast<dev_t>(found->device) &&
-                    own.identity.inode == static_cast<ino_t>(found->inode))
+                if (exists && own.identity == there)
                 {
                     state.own_failure = escape_untrusted(name.name, false) + " in " + options.output_dir + " is " +
                                         own.role + ", which a body never replaces; give the item another name";
                     return;
                 }
-            const std::optional<bool> exists = found->exists;
-            if (*exists && options.refresh)
+            if (exists && options.refresh)
             {
                 if (auto condition = config_.validators->conditions(name.name, state.item.url))
                 {
@@ -622,7 +626,7 @@ private:
                     state.known = std::move(condition->entry);
                 }
             }
-            else if (*exists && options.continue_run)
+            else if (exists && options.continue_run)
             {
                 // Complete: only a whole file is ever put under its name, unless the folder's
                 // metadata says it is not this URL's, or not as it was saved. The report gives its size.
@@ -633,12 +637,11 @@ private:
                     return;
                 }
                 state.skipped = true;
-                if (auto found = fetch::inspect_file(config_.root, name.name, why))
-                    state.kept_bytes = found->size;
+                state.kept_bytes = found->size;
                 state.file_name = std::move(name.name);
                 return;
             }
-            else if (*exists && !options.overwrite)
+            else if (exists && !options.overwrite)
             {
                 state.own_failure = escape_untrusted(name.name, false) + " exists in " + options.output_dir +
                                     " and is kept (--overwrite replaces it, --continue skips it)";
@@ -778,10 +781,7 @@ private:
             record.attempts = outcome.attempts;
             // The last request's scheme; an item stopped before it ended may have no final URL.
             const std::string_view last_url = outcome.final_url.empty() ? state.item.url : outcome.final_url;
-            std::string scheme(last_url.substr(0, 5));
-            std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            fill_timing(outcome.timing, scheme != "http:", record);
+            fill_timing(outcome.timing, !fxrates::detail::iequals(last_url.substr(0, 5), "http:"), record);
             record.ok = ok;
             record.not_modified = not_modified;
             record.skipped = state.skipped;

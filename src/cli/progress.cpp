@@ -103,22 +103,22 @@ void progress_display::record(bool ok, const std::function<std::string()>& descr
     if (!on_terminal_)
         return;
     std::lock_guard lock(mutex_);
+    // A failure is said as it happens, over the line; once the line is gone (the run was stopped,
+    // and its summary follows) there is nothing to clear and nothing more to draw.
+    if (!ok)
+        if (auto line = describe(); !line.empty())
+        {
+            if (!finished_)
+                std::cerr << clear_line;
+            std::cerr << "fxrates " << command_ << ": " << escape_untrusted(line, false) << '\n';
+        }
     if (finished_)
-    {
-        // The line is gone (the run was stopped, and its summary follows): a failure is still
-        // said as it happens, as the caller counts on.
-        if (!ok)
-            if (auto line = describe(); !line.empty())
-                std::cerr << "fxrates " << command_ << ": " << escape_untrusted(line, false) << '\n';
         return;
-    }
     ++done_;
     auto now = clock_type::now();
     if (!ok)
     {
         ++failed_;
-        if (auto line = describe(); !line.empty())
-            std::cerr << clear_line << "fxrates " << command_ << ": " << escape_untrusted(line, false) << '\n';
         draw_locked(now);
     }
     else if (now - last_draw_ >= redraw_interval || done_ == total_)

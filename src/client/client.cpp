@@ -9,13 +9,10 @@
 #include "client/origin_lookahead.hpp"
 #include "client/http/fetcher.hpp"
 #include "client/http/pooled_transport.hpp"
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include "client/spawn.hpp"
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/deferred.hpp>

@@ -117,10 +117,7 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
     typename Clock::time_point head_turn(typename Clock::time_point now)
     {
         auto& head = queue.front();
-        if (!head.turn)
-            head.turn = take_turns(head.tokens, now);
-        else if (auto pause_end = pace->paused_until<typename Clock::time_point>(origin);
-                 *head.turn < pause_end && now < pause_end)
+        if (!head.turn || pace->paused_over(origin, *head.turn, now))
             head.turn = take_turns(head.tokens, now);
         return *head.turn;
     }
@@ -179,13 +176,9 @@ struct basic_throttle<Clock, WaitTraits>::impl : std::enable_shared_from_this<im
     void pause_until(typename Clock::time_point until)
     {
         if (pace)
-        {
-            pace->pause_until(origin, until);
-            if (!queue.empty())
-                arm(); // the head's turn, if in the pause, is taken again
-            return;
-        }
-        bucket.pause_until(until);
+            pace->pause_until(origin, until); // the head's turn, if in the pause, is taken again
+        else
+            bucket.pause_until(until);
         if (!queue.empty())
             arm();
     }

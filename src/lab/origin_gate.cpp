@@ -67,9 +67,8 @@ origin_gate::entry origin_gate::enter(const origin& where, std::size_t index, ti
                     wake_at = std::min({deadline, *paced_until, next});
                 }
             }
-            if (turn && now >= *turn)
-                if (auto pause_end = pace_->paused_until<time_point>(key); *turn < pause_end && now < pause_end)
-                    turn = pace_->reserve(key, now); // taken before a pause a client was told of
+            if (turn && now >= *turn && pace_->paused_over(key, *turn, now))
+                turn = pace_->reserve(key, now); // taken before a pause a client was told of
             if (turn && now >= *turn)
                 break;
             if (turn)

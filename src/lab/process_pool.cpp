@@ -376,14 +376,8 @@ private:
             return;
         int status = reap(worker, 0, report_);
         if (worker.job && !answered_[*worker.job])
-        {
-            report_.outcomes[*worker.job] =
-                job_.failed(*worker.job, "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
-            answered_[*worker.job] = true;
-            job_.observe(*worker.job, report_.outcomes[*worker.job]);
-            --remaining_;
-            item_ended(*std::exchange(worker.job, std::nullopt));
-        }
+            fail_item(*std::exchange(worker.job, std::nullopt),
+                      "worker process " + std::to_string(worker.pid) + " " + describe_exit(status));
         worker.job.reset();
         if (remaining_ == 0 ||
             std::none_of(workers_.begin(), workers_.end(), [](const auto& w) { return w->alive; }))
@@ -414,8 +408,8 @@ private:
             {
                 // As the client's throttle and the threads' gate do: the item fails now rather than
                 // a worker sleeping for its turn past every time limit (--rate 1e-9 never ended).
-                fail_unsent(*next, rate_limit_held_message(limit_text("queue timeout", params_.client.queue_timeout)),
-                            asio::error::timed_out);
+                fail_item(*next, rate_limit_held_message(limit_text("queue timeout", params_.client.queue_timeout)),
+                          asio::error::timed_out);
                 if (remaining_ == 0)
                 {
                     finish();
@@ -441,10 +435,10 @@ private:
         return pace_of(job_.origin_of(index)).ready_at(1, now) > deadline_after(params_.client.queue_timeout, now);
     }
 
-    // Item `index`, never sent to a worker, fails with `message`.
-    void fail_unsent(std::size_t index, const std::string& message, error_code ec)
+    // Item `index`, which no worker will answer, fails with `message`.
+    void fail_item(std::size_t index, std::string message, error_code ec = errc::worker_failed)
     {
-        report_.outcomes[index] = job_.failed(index, message, ec);
+        report_.outcomes[index] = job_.failed(index, std::move(message), ec);
         answered_[index] = true;
         job_.observe(index, report_.outcomes[index]);
         --remaining_;

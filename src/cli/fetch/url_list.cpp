@@ -147,10 +147,10 @@ std::string percent_encode(std::string_view value)
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(value.size());
+    const bool dot_segment = value == "." || value == "..";
     for (char c : value)
     {
         auto byte = static_cast<unsigned char>(c);
-        const bool dot_segment = value == "." || value == "..";
         bool unreserved = (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
                           (byte >= '0' && byte <= '9') || c == '-' || (c == '.' && !dot_segment) || c == '_' ||
                           c == '~';

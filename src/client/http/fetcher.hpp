@@ -331,8 +331,7 @@ public:
         std::optional<redirect_chain> chain; // made at the first redirect: most requests have none
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
-        bool resend_unanswered = false;    // the last send met a reused connection closed unanswered
-        bool sent_again_unanswered = false; // and this send is its resend: not sent again a second time
+        bool resending = false; // the last send met a reused connection closed unanswered: this one is its resend
         std::optional<final_answer_sink> sink;
         if (request.sink)
             sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit, request.extra_fields);
@@ -393,7 +392,7 @@ public:
             sent.head = request.head;
             sent.extra_fields = hop_fields;
             sent.sink = sink ? &*sink : nullptr;
-            sent.resend_unanswered = std::exchange(resend_unanswered, false);
+            sent.resend_unanswered = resending;
             std::optional<resume_point> resume;
             if (may_resume)
                 if (auto point = request.sink->resume_from(); point && point->offset > 0)
@@ -416,16 +415,16 @@ public:
             auto now = Clock::now();
             stamp(timing, response.timing);
             unsigned status = ec ? 0 : response.status();
-            if (ec && response.unanswered_on_reused && !sent_again_unanswered)
+            if (ec && response.unanswered_on_reused && !resending)
             {
                 // The server closed an idle connection as it was reused, before answering: not a
                 // failure, and no retry of the budget. Sent again, once, on a fresh connection,
                 // in its turn of the throttle: the server counts it as another request.
-                sent_again_unanswered = resend_unanswered = true;
+                resending = true;
                 ++outcome.resent;
                 continue;
             }
-            sent_again_unanswered = false;
+            resending = false;
 
             if (resuming && sink->complete_already())
             {

@@ -5,13 +5,10 @@
 #include "client/http/exchange.hpp"
 #include "client/http/response_parser.hpp"
 #include "client/http/tls_connector.hpp"
+#include "client/spawn.hpp"
 #include "client/wait_queue.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
-#include "client/spawn.hpp"
-
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 
