@@ -408,8 +408,8 @@ private:
             {
                 // As the client's throttle and the threads' gate do: the item fails now rather than
                 // a worker sleeping for its turn past every time limit (--rate 1e-9 never ended).
-                fail_item(*next, rate_limit_held_message(limit_text("queue timeout", params_.client.queue_timeout)),
-                          asio::error::timed_out);
+                const auto limit = limit_text("queue timeout", params_.client.queue_timeout);
+                fail_item(*next, rate_limit_held_message(limit), asio::error::timed_out);
                 if (remaining_ == 0)
                 {
                     finish();

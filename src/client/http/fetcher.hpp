@@ -331,7 +331,8 @@ public:
         std::optional<redirect_chain> chain; // made at the first redirect: most requests have none
         auto total_deadline = after(params_.total_timeout, Clock::now());
         unsigned failures = 0;
-        bool resending = false; // the last send met a reused connection closed unanswered: this one is its resend
+        // The last send met a reused connection closed unanswered: this one is its resend.
+        bool resending = false;
         std::optional<final_answer_sink> sink;
         if (request.sink)
             sink.emplace(*request.sink, params_.max_redirects > 0, params_.body_limit, request.extra_fields);
