@@ -216,15 +216,17 @@ TEST_CASE("a strategy run in its own process reports its own peak memory, not it
     for (auto kind : kinds)
         before.push_back(peak_of(kind));
 
-    // Make this process 96 MiB larger. A child started by posix_spawn inherits its parent's peak
+    // Make this process 256 MiB larger. A child started by posix_spawn inherits its parent's peak
     // in getrusage's figure, so each strategy's own process would seem that much larger too.
-    std::vector<char> ballast(96 * 1024 * 1024);
+    // (Under AddressSanitizer the process pool's peak varies by more than 48 MiB between runs:
+    // the ballast is large enough for a margin of half of it.)
+    std::vector<char> ballast(256 * 1024 * 1024);
     for (std::size_t i = 0; i < ballast.size(); i += 4096)
         ballast[i] = 1;
     for (std::size_t k = 0; k < kinds.size(); ++k)
     {
         CAPTURE(to_string(kinds[k]));
-        CHECK(peak_of(kinds[k]) < before[k] + 48 * 1024); // unchanged, but for noise (sanitizers)
+        CHECK(peak_of(kinds[k]) < before[k] + 128 * 1024); // unchanged, but for noise (sanitizers)
     }
     CHECK(ballast[4096] == 1); // kept until here
 }
